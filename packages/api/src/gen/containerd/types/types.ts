@@ -45,6 +45,34 @@ export interface Metric {
   data: Any | undefined;
 }
 
+/** Sandbox metadata (containerd 1.7+), kept by containerd.services.sandbox.v1.Store. */
+export interface Sandbox {
+  sandboxId: string;
+  runtime: Sandbox_Runtime | undefined;
+  spec: Any | undefined;
+  labels: { [key: string]: string };
+  createdAt: Timestamp | undefined;
+  updatedAt: Timestamp | undefined;
+  extensions: { [key: string]: Any };
+  /** Added in containerd 2.0. */
+  sandboxer: string;
+}
+
+export interface Sandbox_Runtime {
+  name: string;
+  options: Any | undefined;
+}
+
+export interface Sandbox_LabelsEntry {
+  key: string;
+  value: string;
+}
+
+export interface Sandbox_ExtensionsEntry {
+  key: string;
+  value: Any | undefined;
+}
+
 function createBaseDescriptor(): Descriptor {
   return { mediaType: "", digest: "", size: 0, annotations: {} };
 }
@@ -598,6 +626,531 @@ export const Metric: MessageFns<Metric> = {
       : undefined;
     message.id = object.id ?? "";
     message.data = (object.data !== undefined && object.data !== null) ? Any.fromPartial(object.data) : undefined;
+    return message;
+  },
+};
+
+function createBaseSandbox(): Sandbox {
+  return {
+    sandboxId: "",
+    runtime: undefined,
+    spec: undefined,
+    labels: {},
+    createdAt: undefined,
+    updatedAt: undefined,
+    extensions: {},
+    sandboxer: "",
+  };
+}
+
+export const Sandbox: MessageFns<Sandbox> = {
+  encode(message: Sandbox, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.sandboxId !== "") {
+      writer.uint32(10).string(message.sandboxId);
+    }
+    if (message.runtime !== undefined) {
+      Sandbox_Runtime.encode(message.runtime, writer.uint32(18).fork()).join();
+    }
+    if (message.spec !== undefined) {
+      Any.encode(message.spec, writer.uint32(26).fork()).join();
+    }
+    globalThis.Object.entries(message.labels).forEach(([key, value]: [string, string]) => {
+      Sandbox_LabelsEntry.encode({ key: key as any, value }, writer.uint32(34).fork()).join();
+    });
+    if (message.createdAt !== undefined) {
+      Timestamp.encode(message.createdAt, writer.uint32(42).fork()).join();
+    }
+    if (message.updatedAt !== undefined) {
+      Timestamp.encode(message.updatedAt, writer.uint32(50).fork()).join();
+    }
+    globalThis.Object.entries(message.extensions).forEach(([key, value]: [string, Any]) => {
+      Sandbox_ExtensionsEntry.encode({ key: key as any, value }, writer.uint32(58).fork()).join();
+    });
+    if (message.sandboxer !== "") {
+      writer.uint32(82).string(message.sandboxer);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Sandbox {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSandbox();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.sandboxId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.runtime = Sandbox_Runtime.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.spec = Any.decode(reader, reader.uint32());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            const entry4 = Sandbox_LabelsEntry.decode(reader, reader.uint32());
+            if (entry4.value !== undefined) {
+              message.labels[entry4.key] = entry4.value;
+            }
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.createdAt = Timestamp.decode(reader, reader.uint32());
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.updatedAt = Timestamp.decode(reader, reader.uint32());
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            const entry7 = Sandbox_ExtensionsEntry.decode(reader, reader.uint32());
+            if (entry7.value !== undefined) {
+              message.extensions[entry7.key] = entry7.value;
+            }
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.sandboxer = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Sandbox {
+    return {
+      sandboxId: isSet(object.sandboxId)
+        ? globalThis.String(object.sandboxId)
+        : isSet(object.sandbox_id)
+        ? globalThis.String(object.sandbox_id)
+        : "",
+      runtime: isSet(object.runtime) ? Sandbox_Runtime.fromJSON(object.runtime) : undefined,
+      spec: isSet(object.spec) ? Any.fromJSON(object.spec) : undefined,
+      labels: isObject(object.labels)
+        ? (globalThis.Object.entries(object.labels) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+      createdAt: isSet(object.createdAt)
+        ? fromJsonTimestamp(object.createdAt)
+        : isSet(object.created_at)
+        ? fromJsonTimestamp(object.created_at)
+        : undefined,
+      updatedAt: isSet(object.updatedAt)
+        ? fromJsonTimestamp(object.updatedAt)
+        : isSet(object.updated_at)
+        ? fromJsonTimestamp(object.updated_at)
+        : undefined,
+      extensions: isObject(object.extensions)
+        ? (globalThis.Object.entries(object.extensions) as [string, any][]).reduce(
+          (acc: { [key: string]: Any }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: Any.fromJSON(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+      sandboxer: isSet(object.sandboxer) ? globalThis.String(object.sandboxer) : "",
+    };
+  },
+
+  toJSON(message: Sandbox): unknown {
+    const obj: any = {};
+    if (message.sandboxId !== "") {
+      obj.sandboxId = message.sandboxId;
+    }
+    if (message.runtime !== undefined) {
+      obj.runtime = Sandbox_Runtime.toJSON(message.runtime);
+    }
+    if (message.spec !== undefined) {
+      obj.spec = Any.toJSON(message.spec);
+    }
+    if (message.labels) {
+      const entries = globalThis.Object.entries(message.labels) as [string, string][];
+      if (entries.length > 0) {
+        obj.labels = {};
+        entries.forEach(([k, v]) => {
+          obj.labels[k] = v;
+        });
+      }
+    }
+    if (message.createdAt !== undefined) {
+      obj.createdAt = fromTimestamp(message.createdAt).toISOString();
+    }
+    if (message.updatedAt !== undefined) {
+      obj.updatedAt = fromTimestamp(message.updatedAt).toISOString();
+    }
+    if (message.extensions) {
+      const entries = globalThis.Object.entries(message.extensions) as [string, Any][];
+      if (entries.length > 0) {
+        obj.extensions = {};
+        entries.forEach(([k, v]) => {
+          obj.extensions[k] = Any.toJSON(v);
+        });
+      }
+    }
+    if (message.sandboxer !== "") {
+      obj.sandboxer = message.sandboxer;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<Sandbox>): Sandbox {
+    return Sandbox.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<Sandbox>): Sandbox {
+    const message = createBaseSandbox();
+    message.sandboxId = object.sandboxId ?? "";
+    message.runtime = (object.runtime !== undefined && object.runtime !== null)
+      ? Sandbox_Runtime.fromPartial(object.runtime)
+      : undefined;
+    message.spec = (object.spec !== undefined && object.spec !== null) ? Any.fromPartial(object.spec) : undefined;
+    message.labels = (globalThis.Object.entries(object.labels ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    message.createdAt = (object.createdAt !== undefined && object.createdAt !== null)
+      ? Timestamp.fromPartial(object.createdAt)
+      : undefined;
+    message.updatedAt = (object.updatedAt !== undefined && object.updatedAt !== null)
+      ? Timestamp.fromPartial(object.updatedAt)
+      : undefined;
+    message.extensions = (globalThis.Object.entries(object.extensions ?? {}) as [string, Any][]).reduce(
+      (acc: { [key: string]: Any }, [key, value]: [string, Any]) => {
+        if (value !== undefined) {
+          acc[key] = Any.fromPartial(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    message.sandboxer = object.sandboxer ?? "";
+    return message;
+  },
+};
+
+function createBaseSandbox_Runtime(): Sandbox_Runtime {
+  return { name: "", options: undefined };
+}
+
+export const Sandbox_Runtime: MessageFns<Sandbox_Runtime> = {
+  encode(message: Sandbox_Runtime, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.options !== undefined) {
+      Any.encode(message.options, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Sandbox_Runtime {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSandbox_Runtime();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.options = Any.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Sandbox_Runtime {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      options: isSet(object.options) ? Any.fromJSON(object.options) : undefined,
+    };
+  },
+
+  toJSON(message: Sandbox_Runtime): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.options !== undefined) {
+      obj.options = Any.toJSON(message.options);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<Sandbox_Runtime>): Sandbox_Runtime {
+    return Sandbox_Runtime.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<Sandbox_Runtime>): Sandbox_Runtime {
+    const message = createBaseSandbox_Runtime();
+    message.name = object.name ?? "";
+    message.options = (object.options !== undefined && object.options !== null)
+      ? Any.fromPartial(object.options)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseSandbox_LabelsEntry(): Sandbox_LabelsEntry {
+  return { key: "", value: "" };
+}
+
+export const Sandbox_LabelsEntry: MessageFns<Sandbox_LabelsEntry> = {
+  encode(message: Sandbox_LabelsEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Sandbox_LabelsEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSandbox_LabelsEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Sandbox_LabelsEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: Sandbox_LabelsEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<Sandbox_LabelsEntry>): Sandbox_LabelsEntry {
+    return Sandbox_LabelsEntry.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<Sandbox_LabelsEntry>): Sandbox_LabelsEntry {
+    const message = createBaseSandbox_LabelsEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
+    return message;
+  },
+};
+
+function createBaseSandbox_ExtensionsEntry(): Sandbox_ExtensionsEntry {
+  return { key: "", value: undefined };
+}
+
+export const Sandbox_ExtensionsEntry: MessageFns<Sandbox_ExtensionsEntry> = {
+  encode(message: Sandbox_ExtensionsEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== undefined) {
+      Any.encode(message.value, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Sandbox_ExtensionsEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSandbox_ExtensionsEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = Any.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Sandbox_ExtensionsEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? Any.fromJSON(object.value) : undefined,
+    };
+  },
+
+  toJSON(message: Sandbox_ExtensionsEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== undefined) {
+      obj.value = Any.toJSON(message.value);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<Sandbox_ExtensionsEntry>): Sandbox_ExtensionsEntry {
+    return Sandbox_ExtensionsEntry.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<Sandbox_ExtensionsEntry>): Sandbox_ExtensionsEntry {
+    const message = createBaseSandbox_ExtensionsEntry();
+    message.key = object.key ?? "";
+    message.value = (object.value !== undefined && object.value !== null) ? Any.fromPartial(object.value) : undefined;
     return message;
   },
 };

@@ -1,0 +1,28 @@
+export type { ErrorKind } from "./errors.js";
+export {
+  BerthError,
+  alreadyExists,
+  errorOfKind,
+  failedPrecondition,
+  grpcCodeOfKind,
+  invalidArgument,
+  isKind,
+  kindOf,
+  kindOfGrpcCode,
+  notFound,
+  notImplemented,
+  outOfRange,
+  unavailable,
+} from "./errors.js";
+export { isValidIdentifier, validateIdentifier } from "./identifiers.js";
+export { validateLabels } from "./labels.js";
+export { defaultNamespace, leaseHeader, namespaceHeader, namespaceTtrpcHeader } from "./metadata.js";
+export type { Timestamp } from "./timestamps.js";
+export { dateFromTimestamp, goZeroTime, isZeroTime, nowTimestamp, timestampFromDate } from "./timestamps.js";
+export type { Any, MessageType, ProtoModule } from "./typeurl.js";
+export { TypeRegistry, bareTypeUrl, jsonTypeUrls, packJson, unpackJson } from "./typeurl.js";
+export { knownTypes } from "./known-types.js";
+export type { CallContext } from "./context.js";
+export { requireNamespace } from "./context.js";
+export type { Envelope, EventStream, Forwarder, Publisher, Subscriber } from "./events.js";
+export { validateTopic } from "./events.js";

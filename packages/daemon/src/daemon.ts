@@ -1,0 +1,101 @@
+import { mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import type { Config } from "./config.js";
+import type { Logger } from "./log.js";
+import type { GrpcService } from "./plugins/builtin.js";
+import { pluginTypes } from "./plugins/builtin.js";
+import { type InitContext, type Plugin, type PluginOutcome, orderPlugins, pluginKey } from "./plugins/registry.js";
+import { type RunningServer, serveGrpc } from "./server.js";
+
+/** A running berthd: its plugins, initialised in dependency order, and the gRPC server. */
+export class Daemon {
+  private constructor(
+    readonly config: Config,
+    readonly outcomes: readonly PluginOutcome[],
+    private readonly server: RunningServer,
+    private readonly logger: Logger,
+  ) {}
+
+  static async start(config: Config, plugins: readonly Plugin<any, any>[], logger: Logger): Promise<Daemon> {
+    await mkdir(config.root, { recursive: true, mode: 0o711 });
+    await mkdir(config.state, { recursive: true, mode: 0o711 });
+    const outcomes = await initPlugins(config, plugins, logger);
+    const services = outcomes.filter((o) => o.plugin.type === pluginTypes.grpc && o.error === undefined).map((o) => o.instance as GrpcService);
+    let server: RunningServer;
+    try {
+      server = await serveGrpc(services, {
+        address: config.grpc.address,
+        uid: config.grpc.uid,
+        gid: config.grpc.gid,
+        maxReceiveMessageSize: config.grpc.max_recv_message_size,
+        maxSendMessageSize: config.grpc.max_send_message_size,
+      });
+    } catch (error) {
+      await closePlugins(outcomes, logger);
+      throw error;
+    }
+    logger.info({ address: config.grpc.address }, "serving");
+    return new Daemon(config, outcomes, server, logger);
+  }
+
+  /** Stops serving (open streams get a grace period), then closes plugins in reverse order. */
+  async stop(): Promise<void> {
+    this.logger.info("stopping");
+    // Subscriptions never end on their own; ending them lets the server drain.
+    for (const outcome of this.outcomes) {
+      if (outcome.plugin.type === pluginTypes.event && outcome.error === undefined) outcome.plugin.close?.(outcome.instance);
+    }
+    await this.server.close();
+    await closePlugins(this.outcomes.filter((o) => o.plugin.type !== pluginTypes.event), this.logger);
+    this.logger.info("stopped");
+  }
+}
+
+async function initPlugins(config: Config, plugins: readonly Plugin<any, any>[], logger: Logger): Promise<PluginOutcome[]> {
+  const outcomes: PluginOutcome[] = [];
+  const disabled = new Set(config.disabled_plugins);
+  const ready = (type: string) => outcomes.filter((o) => o.plugin.type === type && o.error === undefined);
+  for (const plugin of orderPlugins(plugins.filter((p) => !disabled.has(pluginKey(p))))) {
+    const key = pluginKey(plugin);
+    const exports: Record<string, string> = {};
+    const context: InitContext<object> = {
+      root: join(config.root, key),
+      state: join(config.state, key),
+      config: { ...(plugin.config ?? {}), ...(config.plugins[key] ?? {}) },
+      daemon: config,
+      logger: logger.child({ plugin: key }),
+      exports,
+      plugins: outcomes,
+      get<T>(type: string, id?: string): T {
+        const found = ready(type).find((o) => id === undefined || o.plugin.id === id);
+        if (found === undefined) throw new Error(`no plugin ${id === undefined ? type : `${type}.${id}`} is loaded`);
+        return found.instance as T;
+      },
+      getAll<T>(type: string): ReadonlyMap<string, T> {
+        return new Map(ready(type).map((o) => [o.plugin.id, o.instance as T]));
+      },
+    };
+    try {
+      const instance = await plugin.init(context);
+      outcomes.push({ plugin, instance, exports });
+      logger.debug({ plugin: key }, "loaded plugin");
+    } catch (error) {
+      const skipped = (error as Error).message.endsWith("skip plugin");
+      outcomes.push({ plugin, exports, error: error as Error });
+      if (skipped) logger.info({ plugin: key, reason: (error as Error).message }, "skip loading plugin");
+      else logger.warn({ plugin: key, err: error }, "failed to load plugin");
+    }
+  }
+  return outcomes;
+}
+
+async function closePlugins(outcomes: readonly PluginOutcome[], logger: Logger): Promise<void> {
+  for (const outcome of [...outcomes].reverse()) {
+    if (outcome.error !== undefined || outcome.plugin.close === undefined) continue;
+    try {
+      await outcome.plugin.close(outcome.instance);
+    } catch (error) {
+      logger.warn({ plugin: pluginKey(outcome.plugin), err: error }, "failed to close plugin");
+    }
+  }
+}

@@ -1,0 +1,10 @@
+export type { Config } from "./config.js";
+export { defaultConfig, loadConfig, parseConfig, renderConfig } from "./config.js";
+export { Daemon } from "./daemon.js";
+export { createLogger } from "./log.js";
+export type { Logger } from "./log.js";
+export { MetadataStore } from "./metadata.js";
+export type { GrpcService } from "./plugins/builtin.js";
+export { builtinPlugins, pluginTypes } from "./plugins/builtin.js";
+export type { InitContext, Plugin, PluginOutcome, PluginPlatform } from "./plugins/registry.js";
+export { SkipPlugin, orderPlugins } from "./plugins/registry.js";

@@ -1,0 +1,66 @@
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { type Database, type RootDatabase, open } from "lmdb";
+
+export interface NamespaceRecord {
+  labels: Record<string, string>;
+}
+
+/**
+ * Berth's metadata in one lmdb environment. Namespaces have their own table; every other kind of
+ * object lives in a table of its kind keyed `<namespace>/<id>`, so that what a namespace holds is
+ * one key range. Identifiers cannot contain "/", which keeps the ranges apart.
+ */
+export class MetadataStore {
+  readonly #root: RootDatabase;
+  readonly namespaces: Database<NamespaceRecord, string>;
+  readonly #scoped = new Map<string, { table: Database<unknown, string>; describe: string }>();
+
+  private constructor(root: RootDatabase) {
+    this.#root = root;
+    this.namespaces = root.openDB<NamespaceRecord, string>({ name: "namespaces" });
+  }
+
+  static open(directory: string): MetadataStore {
+    mkdirSync(directory, { recursive: true, mode: 0o700 });
+    return new MetadataStore(open({ path: join(directory, "meta.lmdb"), maxDbs: 64, compression: false }));
+  }
+
+  /**
+   * The table of a namespaced kind; `describe` is how a non-empty namespace names it in errors
+   * (containerd's words: "images", "blobs", "containers", `snapshots on "overlayfs" snapshotter`).
+   */
+  scoped<V>(kind: string, describe: string): Database<V, string> {
+    let entry = this.#scoped.get(kind);
+    if (entry === undefined) {
+      entry = { table: this.#root.openDB<unknown, string>({ name: `ns:${kind}` }), describe };
+      this.#scoped.set(kind, entry);
+    }
+    return entry.table as Database<V, string>;
+  }
+
+  /** Runs `body` in one write transaction; everything it writes commits together or not at all. */
+  transaction<T>(body: () => T): Promise<T> {
+    return this.#root.transaction(body);
+  }
+
+  /** Makes sure the namespace exists; call inside a transaction of a namespaced write. */
+  ensureNamespace(namespace: string): void {
+    if (this.namespaces.get(namespace) === undefined) this.namespaces.put(namespace, { labels: {} });
+  }
+
+  /** What the namespace still holds, in containerd's words; empty when it holds nothing. */
+  namespaceContents(namespace: string): string[] {
+    const contents: string[] = [];
+    for (const { table, describe } of this.#scoped.values()) {
+      for (const _ of table.getKeys({ start: `${namespace}/`, end: `${namespace}0`, limit: 1 })) {
+        contents.push(describe);
+      }
+    }
+    return contents;
+  }
+
+  async close(): Promise<void> {
+    await this.#root.close();
+  }
+}

@@ -1,0 +1,102 @@
+import {
+  type CallContext,
+  type Publisher,
+  type TypeRegistry,
+  alreadyExists,
+  failedPrecondition,
+  invalidArgument,
+  notFound,
+  requireNamespace,
+  validateIdentifier,
+  validateLabels,
+} from "@berth/api";
+import type { MetadataStore } from "./metadata.js";
+
+export interface Namespace {
+  readonly name: string;
+  readonly labels: Record<string, string>;
+}
+
+function withoutEmpty(labels: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(labels).filter(([, value]) => value !== ""));
+}
+
+/**
+ * Namespaces over the metadata store, publishing containerd's namespace events: create and update
+ * in the caller's namespace, delete in the deleted namespace. Requests are checked in full before
+ * anything is written, and each change is one transaction.
+ */
+export class NamespaceService {
+  constructor(
+    private readonly store: MetadataStore,
+    private readonly publisher: Publisher,
+    private readonly types: TypeRegistry,
+  ) {}
+
+  /** A namespace that does not exist reads as one with no labels, as in containerd. */
+  async get(name: string): Promise<Namespace> {
+    return { name, labels: this.store.namespaces.get(name)?.labels ?? {} };
+  }
+
+  async list(): Promise<Namespace[]> {
+    return [...this.store.namespaces.getRange()].map(({ key, value }) => ({ name: key, labels: value.labels }));
+  }
+
+  async create(context: CallContext, namespace: Namespace): Promise<Namespace> {
+    validateIdentifier(namespace.name, "namespace.name");
+    validateLabels(namespace.labels, "namespace.labels");
+    requireNamespace(context);
+    const labels = withoutEmpty(namespace.labels);
+    await this.store.transaction(() => {
+      if (this.store.namespaces.get(namespace.name) !== undefined) throw alreadyExists(`namespace ${JSON.stringify(namespace.name)}`);
+      this.store.namespaces.put(namespace.name, { labels });
+    });
+    await this.publisher.publish(context, "/namespaces/create", this.types.pack("containerd.events.NamespaceCreate", { name: namespace.name, labels }));
+    return { name: namespace.name, labels };
+  }
+
+  /**
+   * With no paths, the labels are replaced; otherwise each path must be `labels.<key>` and sets
+   * (or, with an empty value, removes) that one label. A namespace is created by its first update.
+   */
+  async update(context: CallContext, namespace: Namespace, paths: readonly string[]): Promise<Namespace> {
+    validateIdentifier(namespace.name, "namespace.name");
+    validateLabels(namespace.labels, "namespace.labels");
+    for (const path of paths) {
+      if (!path.startsWith("labels.") || path.length === "labels.".length) {
+        throw invalidArgument(`update_mask: cannot update ${JSON.stringify(path)} field on namespace ${JSON.stringify(namespace.name)}`);
+      }
+    }
+    requireNamespace(context);
+    const labels = await this.store.transaction(() => {
+      const current = paths.length === 0 ? {} : { ...(this.store.namespaces.get(namespace.name)?.labels ?? {}) };
+      if (paths.length === 0) Object.assign(current, namespace.labels);
+      for (const path of paths) {
+        const key = path.slice("labels.".length);
+        current[key] = namespace.labels[key] ?? "";
+      }
+      const next = withoutEmpty(current);
+      this.store.namespaces.put(namespace.name, { labels: next });
+      return next;
+    });
+    await this.publisher.publish(
+      context,
+      "/namespaces/update",
+      this.types.pack("containerd.events.NamespaceUpdate", { name: namespace.name, labels: namespace.labels }),
+    );
+    return { name: namespace.name, labels };
+  }
+
+  async delete(context: CallContext, name: string): Promise<void> {
+    validateIdentifier(name, "name");
+    await this.store.transaction(() => {
+      if (this.store.namespaces.get(name) === undefined) throw notFound(`namespace ${JSON.stringify(name)}`);
+      const contents = this.store.namespaceContents(name);
+      if (contents.length > 0) {
+        throw failedPrecondition(`namespace ${JSON.stringify(name)} must be empty, but it still has ${contents.join(", ")}`);
+      }
+      this.store.namespaces.remove(name);
+    });
+    await this.publisher.publish({ ...context, namespace: name }, "/namespaces/delete", this.types.pack("containerd.events.NamespaceDelete", { name }));
+  }
+}

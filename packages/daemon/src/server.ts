@@ -1,0 +1,71 @@
+import { chmod, chown, lstat, mkdir, unlink } from "node:fs/promises";
+import { connect } from "node:net";
+import { dirname } from "node:path";
+import { type CallObserver, grpc, grpcImplementation, grpcServiceDefinition } from "@berth/api/services";
+import type { GrpcService } from "./plugins/builtin.js";
+
+export interface GrpcServerOptions {
+  readonly address: string;
+  readonly uid: number;
+  readonly gid: number;
+  readonly maxReceiveMessageSize: number;
+  readonly maxSendMessageSize: number;
+  readonly observer?: CallObserver;
+}
+
+function socketAnswers(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(path);
+    socket.once("connect", () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once("error", () => resolve(false));
+  });
+}
+
+/** Clears a stale socket left by a daemon that died, but never one a live daemon still serves. */
+async function claimSocketPath(path: string): Promise<void> {
+  await mkdir(dirname(path), { recursive: true, mode: 0o711 });
+  const existing = await lstat(path).catch(() => undefined);
+  if (existing === undefined) return;
+  if (!existing.isSocket()) throw new Error(`grpc.address: ${path} exists and is not a socket`);
+  if (await socketAnswers(path)) throw new Error(`grpc.address: ${path} is in use by another daemon`);
+  await unlink(path);
+}
+
+export interface RunningServer {
+  close(graceMs?: number): Promise<void>;
+}
+
+/** Serves `services` on a unix socket that only root (and the configured group) may use: mode 0660. */
+export async function serveGrpc(services: readonly GrpcService[], options: GrpcServerOptions): Promise<RunningServer> {
+  await claimSocketPath(options.address);
+  const server = new grpc.Server({
+    "grpc.max_receive_message_length": options.maxReceiveMessageSize,
+    "grpc.max_send_message_length": options.maxSendMessageSize,
+  });
+  for (const { definition, handlers } of services) {
+    server.addService(grpcServiceDefinition(definition), grpcImplementation(definition, handlers, options.observer));
+  }
+  await new Promise<void>((resolve, reject) =>
+    server.bindAsync(`unix://${options.address}`, grpc.ServerCredentials.createInsecure(), (error) => (error ? reject(error) : resolve())),
+  );
+  await chown(options.address, options.uid, options.gid);
+  await chmod(options.address, 0o660);
+  return {
+    async close(graceMs = 5000) {
+      await new Promise<void>((resolve) => {
+        const force = setTimeout(() => {
+          server.forceShutdown();
+          resolve();
+        }, graceMs);
+        server.tryShutdown(() => {
+          clearTimeout(force);
+          resolve();
+        });
+      });
+      await unlink(options.address).catch(() => undefined);
+    },
+  };
+}
