@@ -26,3 +26,4 @@ export type { CallContext } from "./context.js";
 export { requireNamespace } from "./context.js";
 export type { Envelope, EventStream, Forwarder, Publisher, Subscriber } from "./events.js";
 export { validateTopic } from "./events.js";
+export type { Namespace, NamespaceStore } from "./namespaces.js";

@@ -228,7 +228,7 @@ export type ClientMethod<M> = M extends MethodDefinition<infer Req, infer Res, i
 
 export type ServiceClient<D extends ServiceDefinition> = { readonly [K in keyof D["methods"]]: ClientMethod<D["methods"][K]> };
 
-function metadataOf(options: CallOptions | undefined): grpc.Metadata {
+function metadataFor(options: CallOptions | undefined): grpc.Metadata {
   const metadata = new grpc.Metadata();
   if (options?.namespace) metadata.set(namespaceHeader, options.namespace);
   if (options?.lease) metadata.set(leaseHeader, options.lease);
@@ -257,10 +257,15 @@ function withSignal<T extends { cancel(): void }>(call: T, signal: AbortSignal |
 
 /**
  * A typed client for `service` over `channel`: unary methods return promises, server streams
- * async iterables, bidirectional streams a `BidiCall`. Errors come back as BerthErrors.
+ * async iterables, bidirectional streams a `BidiCall`. Errors come back as BerthErrors. A call
+ * whose options name no namespace or lease gets those of `defaults`.
  */
-export function createServiceClient<D extends ServiceDefinition>(service: D, channel: grpc.Client): ServiceClient<D> {
+export function createServiceClient<D extends ServiceDefinition>(service: D, channel: grpc.Client, defaults: CallOptions = {}): ServiceClient<D> {
   const client: Record<string, unknown> = {};
+  const metadataOf = (options: CallOptions | undefined) => metadataFor({
+    namespace: options?.namespace ?? defaults.namespace,
+    lease: options?.lease ?? defaults.lease,
+  });
   for (const [key, method] of Object.entries(service.methods)) {
     const path = grpcMethodPath(service, method);
     const serialize = (message: unknown) => Buffer.from(method.requestType.encode(message).finish());

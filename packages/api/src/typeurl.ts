@@ -8,6 +8,8 @@ export type { Any };
 export interface MessageType<T = unknown> {
   encode(message: T, writer?: BinaryWriter): BinaryWriter;
   decode(input: BinaryReader | Uint8Array, length?: number): T;
+  /** Proto3 JSON (field names in lowerCamelCase); generated types have it. */
+  toJSON?(message: T): unknown;
 }
 
 /** A generated module: its proto package name and its message types among other exports. */
@@ -64,6 +66,11 @@ export class TypeRegistry {
     const type = this.#types.get(typeUrl) as MessageType<T> | undefined;
     if (type === undefined) throw notFound(`type with url ${typeUrl}`);
     return { typeUrl, value: Buffer.from(type.encode(message).finish()) };
+  }
+
+  /** The message type registered for `typeUrl` (bare or prefixed), if any. */
+  lookup(typeUrl: string): MessageType | undefined {
+    return this.#types.get(bareTypeUrl(typeUrl));
   }
 
   unpack<T = unknown>(any: Any): T {

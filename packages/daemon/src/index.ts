@@ -4,6 +4,7 @@ export { Daemon } from "./daemon.js";
 export { createLogger } from "./log.js";
 export type { Logger } from "./log.js";
 export { MetadataStore } from "./metadata.js";
+export { NamespaceService } from "./namespaces.js";
 export type { GrpcService } from "./plugins/builtin.js";
 export { builtinPlugins, pluginTypes } from "./plugins/builtin.js";
 export type { InitContext, Plugin, PluginOutcome, PluginPlatform } from "./plugins/registry.js";

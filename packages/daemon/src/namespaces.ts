@@ -1,5 +1,7 @@
 import {
   type CallContext,
+  type Namespace,
+  type NamespaceStore,
   type Publisher,
   type TypeRegistry,
   alreadyExists,
@@ -12,33 +14,26 @@ import {
 } from "@berth/api";
 import type { MetadataStore } from "./metadata.js";
 
-export interface Namespace {
-  readonly name: string;
-  readonly labels: Record<string, string>;
-}
-
-function withoutEmpty(labels: Record<string, string>): Record<string, string> {
+function withoutEmpty(labels: Readonly<Record<string, string>>): Record<string, string> {
   return Object.fromEntries(Object.entries(labels).filter(([, value]) => value !== ""));
 }
 
 /**
- * Namespaces over the metadata store, publishing containerd's namespace events: create and update
- * in the caller's namespace, delete in the deleted namespace. Requests are checked in full before
- * anything is written, and each change is one transaction.
+ * Namespaces over the metadata store. Requests are checked in full before anything is written,
+ * and each change is one transaction.
  */
-export class NamespaceService {
+export class NamespaceService implements NamespaceStore {
   constructor(
     private readonly store: MetadataStore,
     private readonly publisher: Publisher,
     private readonly types: TypeRegistry,
   ) {}
 
-  /** A namespace that does not exist reads as one with no labels, as in containerd. */
-  async get(name: string): Promise<Namespace> {
+  async get(_context: CallContext, name: string): Promise<Namespace> {
     return { name, labels: this.store.namespaces.get(name)?.labels ?? {} };
   }
 
-  async list(): Promise<Namespace[]> {
+  async list(_context: CallContext): Promise<Namespace[]> {
     return [...this.store.namespaces.getRange()].map(({ key, value }) => ({ name: key, labels: value.labels }));
   }
 
@@ -55,10 +50,6 @@ export class NamespaceService {
     return { name: namespace.name, labels };
   }
 
-  /**
-   * With no paths, the labels are replaced; otherwise each path must be `labels.<key>` and sets
-   * (or, with an empty value, removes) that one label. A namespace is created by its first update.
-   */
   async update(context: CallContext, namespace: Namespace, paths: readonly string[]): Promise<Namespace> {
     validateIdentifier(namespace.name, "namespace.name");
     validateLabels(namespace.labels, "namespace.labels");

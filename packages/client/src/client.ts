@@ -1,0 +1,93 @@
+import { type CallContext, unavailable } from "@berth/api";
+import { eventsV1, introspectionV1, namespacesV1, versionV1 } from "@berth/api/proto";
+import { type CallOptions, type ServiceClient, type ServiceDefinition, createServiceClient, grpc } from "@berth/api/services";
+import { grpcTarget, resolveAddress, resolveNamespace } from "./address.js";
+import { EventsProxy } from "./events.js";
+import { NamespacesProxy } from "./namespaces.js";
+
+export interface ClientOptions {
+  /** Socket path or `unix://` URL; default: CONTAINERD_ADDRESS, else /run/berth/berthd.sock. */
+  readonly address?: string;
+  /** Default namespace of calls; default: CONTAINERD_NAMESPACE, else "default". */
+  readonly namespace?: string;
+  /** How long `connect` waits for the daemon, as ctr's --connect-timeout (default 10 s). */
+  readonly connectTimeoutMs?: number;
+}
+
+/** containerd's limit, so that large listings pass both ways. */
+const maxMessageSize = 16 << 20;
+
+export type PluginInfo = introspectionV1.Plugin;
+export type ServerInfo = introspectionV1.ServerResponse;
+export type VersionInfo = versionV1.VersionResponse;
+
+/**
+ * A connection to berthd or to a stock containerd. Every call carries the client's namespace
+ * unless its context names another.
+ */
+export class Client {
+  readonly namespaces: NamespacesProxy;
+  readonly events: EventsProxy;
+  readonly #introspection: ServiceClient<typeof introspectionV1.IntrospectionDefinition>;
+  readonly #version: ServiceClient<typeof versionV1.VersionDefinition>;
+
+  private constructor(
+    readonly address: string,
+    readonly namespace: string,
+    private readonly channel: grpc.Client,
+  ) {
+    this.namespaces = new NamespacesProxy(this.service(namespacesV1.NamespacesDefinition));
+    this.events = new EventsProxy(this.service(eventsV1.EventsDefinition));
+    this.#introspection = this.service(introspectionV1.IntrospectionDefinition);
+    this.#version = this.service(versionV1.VersionDefinition);
+  }
+
+  /** Dials the daemon and waits until the connection is up. */
+  static async connect(options: ClientOptions = {}): Promise<Client> {
+    const address = resolveAddress(options.address);
+    const channel = new grpc.Client(grpcTarget(address), grpc.credentials.createInsecure(), {
+      "grpc.max_receive_message_length": maxMessageSize,
+      "grpc.max_send_message_length": maxMessageSize,
+      // The authority of a unix socket is meaningless; Go clients send "localhost" too.
+      "grpc.default_authority": "localhost",
+    });
+    const timeout = options.connectTimeoutMs ?? 10_000;
+    try {
+      await new Promise<void>((resolve, reject) => channel.waitForReady(Date.now() + timeout, (error) => (error ? reject(error) : resolve())));
+    } catch {
+      channel.close();
+      throw unavailable(`failed to dial ${JSON.stringify(address)}: no daemon answered within ${timeout} ms`);
+    }
+    return new Client(address, resolveNamespace(options.namespace), channel);
+  }
+
+  /**
+   * A typed client of any service on this connection. Calls whose options name no namespace use
+   * `defaults.namespace`: the client's own unless given (`{}` sends none, to test the daemon's
+   * answer to calls without one).
+   */
+  service<D extends ServiceDefinition>(definition: D, defaults: CallOptions = { namespace: this.namespace }): ServiceClient<D> {
+    return createServiceClient(definition, this.channel, defaults);
+  }
+
+  /** The context of a call in `namespace` (default: the client's). */
+  context(namespace = this.namespace): CallContext {
+    return { namespace };
+  }
+
+  version(): Promise<VersionInfo> {
+    return this.#version.version({});
+  }
+
+  server(): Promise<ServerInfo> {
+    return this.#introspection.server({});
+  }
+
+  async plugins(filters: readonly string[] = []): Promise<PluginInfo[]> {
+    return (await this.#introspection.plugins({ filters: [...filters] })).plugins;
+  }
+
+  close(): void {
+    this.channel.close();
+  }
+}

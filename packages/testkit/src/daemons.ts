@@ -1,0 +1,164 @@
+import type { ChildProcess } from "node:child_process";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { connect } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { spawnTracked, stopProcess } from "./processes.js";
+
+/** A daemon started for a test, on its own root, state directory and socket. */
+export interface RunningDaemon {
+  readonly kind: "berthd" | "containerd";
+  readonly address: string;
+  readonly root: string;
+  readonly state: string;
+  readonly process: ChildProcess;
+  /** Everything the daemon wrote to stdout and stderr so far. */
+  logs(): string;
+  /** SIGKILL, leaving its directories for a restart. */
+  kill(): Promise<void>;
+  /** SIGTERM and wait; returns its exit code. Directories stay until `cleanup`. */
+  stop(): Promise<number | null>;
+  /** Stops it if running and removes its directories. */
+  cleanup(): Promise<void>;
+}
+
+function socketAnswers(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(path);
+    socket.once("connect", () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once("error", () => resolve(false));
+  });
+}
+
+async function waitForSocket(path: string, child: ChildProcess, logs: () => string, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`daemon exited before serving:\n${logs()}`);
+    if (await socketAnswers(path)) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`daemon did not serve ${path} within ${timeoutMs} ms:\n${logs()}`);
+}
+
+function track(kind: RunningDaemon["kind"], child: ChildProcess, base: string, root: string, state: string, address: string): RunningDaemon {
+  let output = "";
+  child.stdout?.on("data", (chunk: Buffer) => (output += chunk));
+  child.stderr?.on("data", (chunk: Buffer) => (output += chunk));
+  const daemon: RunningDaemon = {
+    kind,
+    address,
+    root,
+    state,
+    process: child,
+    logs: () => output,
+    async kill() {
+      if (child.exitCode === null && child.signalCode === null) {
+        const exited = new Promise((resolve) => child.once("exit", resolve));
+        child.kill("SIGKILL");
+        await exited;
+      }
+    },
+    async stop() {
+      return (await stopProcess(child)).code;
+    },
+    async cleanup() {
+      await stopProcess(child);
+      rmSync(base, { recursive: true, force: true });
+    },
+  };
+  return daemon;
+}
+
+/** A fresh directory under the system's temp dir, named for Berth tests so that leftovers are easy to spot. */
+export function testDirectory(label: string): string {
+  return mkdtempSync(join(tmpdir(), `berth-test-${label}-`));
+}
+
+const berthdMain = fileURLToPath(new URL("main.js", import.meta.resolve("@berth/daemon")));
+
+export interface BerthdOptions {
+  /** Reuse the directories of an earlier daemon (a restart). */
+  readonly reuse?: Pick<RunningDaemon, "root" | "state" | "address">;
+  readonly config?: string;
+  readonly logLevel?: string;
+}
+
+/** Starts the built `berthd` as a separate process and waits until its socket answers. */
+export async function startBerthd(options: BerthdOptions = {}): Promise<RunningDaemon> {
+  const base = options.reuse ? join(options.reuse.root, "..") : testDirectory("berthd");
+  const root = options.reuse?.root ?? join(base, "root");
+  const state = options.reuse?.state ?? join(base, "state");
+  const address = options.reuse?.address ?? join(base, "berthd.sock");
+  const args = [berthdMain, "--root", root, "--state", state, "--address", address, "--log-level", options.logLevel ?? "debug"];
+  if (options.config !== undefined) {
+    const configPath = join(base, "config.toml");
+    writeFileSync(configPath, options.config);
+    args.push("--config", configPath);
+  } else {
+    args.push("--config", join(base, "no-config.toml"));
+  }
+  const child = spawnTracked(process.execPath, args);
+  const daemon = track("berthd", child, base, root, state, address);
+  try {
+    await waitForSocket(address, child, daemon.logs);
+  } catch (error) {
+    await daemon.cleanup();
+    throw error;
+  }
+  return daemon;
+}
+
+function onPath(command: string): boolean {
+  try {
+    execFileSync("sh", ["-c", `command -v ${command}`], { stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Whether Debian's containerd and its ctr are installed, to compare against. */
+export const stockContainerdInstalled: boolean = onPath("containerd") && onPath("ctr");
+
+/**
+ * Starts Debian's stock containerd on its own root, state and socket (never /run/containerd),
+ * with the CRI plugin off. Resolves to undefined when it is not installed.
+ */
+export async function startStockContainerd(): Promise<RunningDaemon | undefined> {
+  if (!stockContainerdInstalled) return undefined;
+  const base = testDirectory("containerd");
+  const root = join(base, "root");
+  const state = join(base, "state");
+  const address = join(base, "containerd.sock");
+  const config = join(base, "config.toml");
+  writeFileSync(
+    config,
+    [
+      "version = 2",
+      `root = ${JSON.stringify(root)}`,
+      `state = ${JSON.stringify(state)}`,
+      `disabled_plugins = ["io.containerd.grpc.v1.cri"]`,
+      "[grpc]",
+      `  address = ${JSON.stringify(address)}`,
+      "[ttrpc]",
+      `  address = ${JSON.stringify(`${address}.ttrpc`)}`,
+      `[plugins."io.containerd.internal.v1.opt"]`,
+      `  path = ${JSON.stringify(join(base, "opt"))}`,
+      "",
+    ].join("\n"),
+  );
+  const child = spawnTracked("containerd", ["--config", config]);
+  const daemon = track("containerd", child, base, root, state, address);
+  try {
+    await waitForSocket(address, child, daemon.logs);
+  } catch (error) {
+    await daemon.cleanup();
+    throw error;
+  }
+  return daemon;
+}
