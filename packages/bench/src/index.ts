@@ -1,0 +1,10 @@
+export type { Outcome } from "./measure.js";
+export { TimeoutError, attempt, mean, median, percentile, sleep, timeMs, withTimeout } from "./measure.js";
+export type { Row } from "./table.js";
+export { formatTable, ratio } from "./table.js";
+export type { LatencyOptions, LatencyStats } from "./suites/grpc.js";
+export { unaryLatency } from "./suites/grpc.js";
+export type { EventRateOptions } from "./suites/events.js";
+export { eventRate } from "./suites/events.js";
+export { residentMb } from "./suites/memory.js";
+export { berthCtr, berthCtrHelpMs, medianWallMs, stockCtrHelpMs } from "./suites/cli.js";

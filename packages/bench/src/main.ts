@@ -1,0 +1,145 @@
+import { writeFileSync } from "node:fs";
+import { cpus } from "node:os";
+import { Client } from "@berth/client";
+import { type RunningDaemon, startBerthd, startStockContainerd, stockContainerdInstalled } from "@berth/testkit";
+import { type Outcome, attempt, sleep } from "./measure.js";
+import { berthCtrHelpMs, stockCtrHelpMs } from "./suites/cli.js";
+import { eventRate } from "./suites/events.js";
+import { unaryLatency } from "./suites/grpc.js";
+import { residentMb } from "./suites/memory.js";
+import { type Row, formatTable, ratio } from "./table.js";
+
+/** A daemon under test and the client that talks to it. */
+interface Target {
+  readonly side: "berth" | "containerd";
+  readonly daemon: RunningDaemon;
+  readonly client: Client;
+  /** Whether its event subscriptions announce themselves (stock containerd's do not before the first event). */
+  readonly subscriptionsReady: boolean;
+}
+
+/** Results of one benchmark on both sides; containerd's is undefined when it is not installed. */
+interface Both<T> {
+  readonly berth: Outcome<T>;
+  readonly containerd: Outcome<T> | undefined;
+}
+
+const daemons: RunningDaemon[] = [];
+const clients: Client[] = [];
+let cleaning: Promise<void> | undefined;
+
+/** Closes the clients and stops and removes the daemons, once. */
+function cleanup(): Promise<void> {
+  cleaning ??= (async () => {
+    for (const client of clients) client.close();
+    await Promise.allSettled(daemons.map((daemon) => daemon.cleanup()));
+  })();
+  return cleaning;
+}
+
+for (const [signal, code] of [["SIGINT", 130], ["SIGTERM", 143]] as const) {
+  process.once(signal, () => {
+    console.error(`bench: ${signal}, stopping the daemons`);
+    void cleanup().finally(() => process.exit(code));
+  });
+}
+
+/** `--json <path>` (default path bench-results.json); undefined without --json. */
+function jsonPath(args: readonly string[]): string | undefined {
+  const index = args.indexOf("--json");
+  if (index < 0) return undefined;
+  const path = args[index + 1];
+  return path === undefined || path.startsWith("--") ? "bench-results.json" : path;
+}
+
+function row<T>(name: string, lowerIsBetter: boolean, decimals: number, results: Both<T>, pick: (result: T) => number): Row {
+  const value = (outcome: Outcome<T>) => (typeof outcome === "string" ? outcome : pick(outcome));
+  return { name, lowerIsBetter, decimals, berth: value(results.berth), containerd: results.containerd === undefined ? undefined : value(results.containerd) };
+}
+
+async function connect(daemon: RunningDaemon): Promise<Client> {
+  const client = await Client.connect({ address: daemon.address, namespace: "bench" });
+  clients.push(client);
+  return client;
+}
+
+async function main(): Promise<void> {
+  const json = jsonPath(process.argv.slice(2));
+  try {
+    console.error("bench: starting berthd and stock containerd");
+    const berthd = await startBerthd({ logLevel: "info" });
+    daemons.push(berthd);
+    const containerd = await startStockContainerd();
+    if (containerd !== undefined) daemons.push(containerd);
+
+    // Idle memory first, before any benchmark has touched the daemons.
+    await sleep(2000);
+    const rss = async (daemon: RunningDaemon) => residentMb(daemon.process.pid ?? Number.NaN);
+    const memory: Both<number> = {
+      berth: await attempt("idle RSS (berth)", () => rss(berthd)),
+      containerd: containerd === undefined ? undefined : await attempt("idle RSS (containerd)", () => rss(containerd)),
+    };
+
+    const targets: Target[] = [{ side: "berth", daemon: berthd, client: await connect(berthd), subscriptionsReady: true }];
+    if (containerd !== undefined) targets.push({ side: "containerd", daemon: containerd, client: await connect(containerd), subscriptionsReady: false });
+    const versions: Record<string, string> = {};
+    for (const { side, client } of targets) {
+      versions[side] = (await client.version()).version;
+      // A fresh containerd has no namespaces; Namespaces.Get should read an existing one on both.
+      await client.namespaces.create(client.context(), { name: "bench", labels: {} });
+    }
+    console.error(`bench: ${Object.entries(versions).map(([side, version]) => `${side} ${version}`).join(", ")}`);
+
+    const both = async <T>(label: string, run: (target: Target) => Promise<T>): Promise<Both<T>> => {
+      const results: Partial<Record<Target["side"], Outcome<T>>> = {};
+      for (const target of targets) {
+        console.error(`bench: ${label} (${target.side})`);
+        results[target.side] = await attempt(`${label} (${target.side})`, () => run(target));
+      }
+      return { berth: results.berth ?? "failed", containerd: results.containerd };
+    };
+
+    const latency = await both("namespaces get latency", ({ client }) => unaryLatency(client, "bench", { warmup: 200, calls: 3000 }));
+    const eventsOf = (subscribers: number) => ({ client, subscriptionsReady }: Target) =>
+      eventRate(client, { events: 3000, subscribers, inFlight: 32, awaitReady: subscriptionsReady, timeoutMs: 20_000 });
+    await both("events warm-up", ({ client, subscriptionsReady }) => eventRate(client, { events: 300, subscribers: 1, awaitReady: subscriptionsReady, timeoutMs: 10_000 }));
+    const events1 = await both("events, 1 subscriber", eventsOf(1));
+    const events10 = await both("events, 10 subscribers", eventsOf(10));
+
+    console.error("bench: ctr --help cold start");
+    const cli: Both<number> = {
+      berth: await attempt("ctr --help (berth)", () => berthCtrHelpMs(15)),
+      containerd: stockContainerdInstalled ? await attempt("ctr --help (containerd)", () => stockCtrHelpMs(15)) : undefined,
+    };
+
+    const rows: Row[] = [
+      row("idle RSS (MB)", true, 1, memory, (mb) => mb),
+      row("namespaces get latency, mean (µs)", true, 0, latency, (stats) => stats.meanUs),
+      row("namespaces get latency, p50 (µs)", true, 0, latency, (stats) => stats.p50Us),
+      row("namespaces get latency, p99 (µs)", true, 0, latency, (stats) => stats.p99Us),
+      row("events/s, 1 subscriber", false, 0, events1, (rate) => rate),
+      row("events/s, 10 subscribers", false, 0, events10, (rate) => rate),
+      row("ctr --help cold start, median (ms)", true, 1, cli, (ms) => ms),
+    ];
+    console.log(formatTable(rows));
+
+    if (json !== undefined) {
+      const results = {
+        date: new Date().toISOString(),
+        node: process.version,
+        cpus: cpus().length,
+        versions,
+        rows: rows.map((r) => ({ name: r.name, lowerIsBetter: r.lowerIsBetter, berth: r.berth, containerd: r.containerd ?? null, ratio: ratio(r) ?? null })),
+      };
+      writeFileSync(json, `${JSON.stringify(results, null, 2)}\n`);
+      console.error(`bench: wrote ${json}`);
+    }
+  } finally {
+    await cleanup();
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(`bench: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+  process.exitCode = 1;
+});

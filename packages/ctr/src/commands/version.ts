@@ -1,0 +1,21 @@
+import { readFileSync } from "node:fs";
+import { CtrCommand } from "../base.js";
+
+const manifest = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
+
+export class Version extends CtrCommand {
+  static override summary = "print the client and server versions";
+
+  async run(): Promise<void> {
+    const { flags } = await this.parse(Version);
+    const clientVersion = manifest.version;
+    const clientRevision = `berth-${manifest.version}`;
+    this.print(`Client:\n  Version:  ${clientVersion}\n  Revision: ${clientRevision}\n  Node version: ${process.version}\n\n`);
+    const client = await this.connect(flags);
+    const version = await client.version();
+    const server = await client.server();
+    this.print(`Server:\n  Version:  ${version.version}\n  Revision: ${version.revision}\n  UUID: ${server.uuid}\n`);
+    if (version.version !== clientVersion) process.stderr.write("WARNING: version mismatch\n");
+    if (version.revision !== clientRevision) process.stderr.write("WARNING: revision mismatch\n");
+  }
+}
