@@ -9,10 +9,9 @@ import { unaryLatency } from "./suites/grpc.js";
 import { residentMb } from "./suites/memory.js";
 import { type Row, formatTable, ratio } from "./table.js";
 
-/** A daemon under test and the client that talks to it. */
+/** A daemon under test, through its client. */
 interface Target {
   readonly side: "berth" | "containerd";
-  readonly daemon: RunningDaemon;
   readonly client: Client;
   /** Whether its event subscriptions announce themselves (stock containerd's do not before the first event). */
   readonly subscriptionsReady: boolean;
@@ -24,21 +23,24 @@ interface Both<T> {
   readonly containerd: Outcome<T> | undefined;
 }
 
-const daemons: RunningDaemon[] = [];
+/** Every daemon started or starting, so that an interrupt during start-up still removes it. */
+const daemons: Promise<RunningDaemon | undefined>[] = [];
 const clients: Client[] = [];
 let cleaning: Promise<void> | undefined;
+let interrupted = false;
 
 /** Closes the clients and stops and removes the daemons, once. */
 function cleanup(): Promise<void> {
   cleaning ??= (async () => {
     for (const client of clients) client.close();
-    await Promise.allSettled(daemons.map((daemon) => daemon.cleanup()));
+    await Promise.allSettled(daemons.map(async (starting) => (await starting)?.cleanup()));
   })();
   return cleaning;
 }
 
 for (const [signal, code] of [["SIGINT", 130], ["SIGTERM", 143]] as const) {
   process.once(signal, () => {
+    interrupted = true;
     console.error(`bench: ${signal}, stopping the daemons`);
     void cleanup().finally(() => process.exit(code));
   });
@@ -66,11 +68,13 @@ async function connect(daemon: RunningDaemon): Promise<Client> {
 async function main(): Promise<void> {
   const json = jsonPath(process.argv.slice(2));
   try {
-    console.error("bench: starting berthd and stock containerd");
-    const berthd = await startBerthd({ logLevel: "info" });
-    daemons.push(berthd);
-    const containerd = await startStockContainerd();
-    if (containerd !== undefined) daemons.push(containerd);
+    console.error(`bench: starting berthd${stockContainerdInstalled ? " and stock containerd" : " (stock containerd is not installed)"}`);
+    const starting = <T extends RunningDaemon | undefined>(daemon: Promise<T>): Promise<T> => {
+      daemons.push(daemon);
+      return daemon;
+    };
+    const berthd = await starting(startBerthd({ logLevel: "info" }));
+    const containerd = await starting(startStockContainerd());
 
     // Idle memory first, before any benchmark has touched the daemons.
     await sleep(2000);
@@ -80,8 +84,8 @@ async function main(): Promise<void> {
       containerd: containerd === undefined ? undefined : await attempt("idle RSS (containerd)", () => rss(containerd)),
     };
 
-    const targets: Target[] = [{ side: "berth", daemon: berthd, client: await connect(berthd), subscriptionsReady: true }];
-    if (containerd !== undefined) targets.push({ side: "containerd", daemon: containerd, client: await connect(containerd), subscriptionsReady: false });
+    const targets: Target[] = [{ side: "berth", client: await connect(berthd), subscriptionsReady: true }];
+    if (containerd !== undefined) targets.push({ side: "containerd", client: await connect(containerd), subscriptionsReady: false });
     const versions: Record<string, string> = {};
     for (const { side, client } of targets) {
       versions[side] = (await client.version()).version;
@@ -93,6 +97,7 @@ async function main(): Promise<void> {
     const both = async <T>(label: string, run: (target: Target) => Promise<T>): Promise<Both<T>> => {
       const results: Partial<Record<Target["side"], Outcome<T>>> = {};
       for (const target of targets) {
+        if (interrupted) throw new Error("interrupted");
         console.error(`bench: ${label} (${target.side})`);
         results[target.side] = await attempt(`${label} (${target.side})`, () => run(target));
       }
@@ -106,6 +111,7 @@ async function main(): Promise<void> {
     const events1 = await both("events, 1 subscriber", eventsOf(1));
     const events10 = await both("events, 10 subscribers", eventsOf(10));
 
+    if (interrupted) throw new Error("interrupted");
     console.error("bench: ctr --help cold start");
     const cli: Both<number> = {
       berth: await attempt("ctr --help (berth)", () => berthCtrHelpMs(15)),
@@ -140,6 +146,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
+  if (interrupted) return; // the signal handler exits once the daemons are gone
   console.error(`bench: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
   process.exitCode = 1;
 });
