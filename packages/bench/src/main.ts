@@ -1,7 +1,7 @@
 import { writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { Client } from "@berth/client";
-import { type RunningDaemon, startBerthd, startStockContainerd, stockContainerdInstalled } from "@berth/testkit";
+import { type RunningDaemon, startBerthd, startStockContainerd, stockContainerdInstalled, stockCtr } from "@berth/testkit";
 import { type Outcome, attempt, sleep } from "./measure.js";
 import { berthCtrHelpMs, stockCtrHelpMs } from "./suites/cli.js";
 import { eventRate } from "./suites/events.js";
@@ -69,12 +69,14 @@ async function main(): Promise<void> {
   const json = jsonPath(process.argv.slice(2));
   try {
     console.error(`bench: starting berthd${stockContainerdInstalled ? " and stock containerd" : " (stock containerd is not installed)"}`);
-    const starting = <T extends RunningDaemon | undefined>(daemon: Promise<T>): Promise<T> => {
+    const start = <T extends RunningDaemon | undefined>(starter: () => Promise<T>): Promise<T> => {
+      if (interrupted) throw new Error("interrupted");
+      const daemon = starter();
       daemons.push(daemon);
       return daemon;
     };
-    const berthd = await starting(startBerthd({ logLevel: "info" }));
-    const containerd = await starting(startStockContainerd());
+    const berthd = await start(() => startBerthd({ logLevel: "info" }));
+    const containerd = await start(startStockContainerd);
 
     // Idle memory first, before any benchmark has touched the daemons.
     await sleep(2000);
@@ -115,7 +117,7 @@ async function main(): Promise<void> {
     console.error("bench: ctr --help cold start");
     const cli: Both<number> = {
       berth: await attempt("ctr --help (berth)", () => berthCtrHelpMs(15)),
-      containerd: stockContainerdInstalled ? await attempt("ctr --help (containerd)", () => stockCtrHelpMs(15)) : undefined,
+      containerd: stockCtr === undefined ? undefined : await attempt(`${stockCtr} --help (containerd)`, () => stockCtrHelpMs(stockCtr, 15)),
     };
 
     const rows: Row[] = [

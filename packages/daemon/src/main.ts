@@ -1,4 +1,3 @@
-#!/usr/bin/env node
 import { parseArgs } from "node:util";
 import { type Config, defaultConfig, loadConfig, renderConfig } from "./config.js";
 import { Daemon } from "./daemon.js";

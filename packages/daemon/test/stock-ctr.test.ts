@@ -1,17 +1,17 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { statSync } from "node:fs";
-import { type RunningDaemon, runCommand, startBerthd, stockContainerdInstalled } from "@berth/testkit";
+import { type RunningDaemon, runCommand, startBerthd, stockContainerdInstalled, stockCtr } from "@berth/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 /** Debian's own ctr 1.6 against berthd: the compatibility contract. */
 describe.skipIf(!stockContainerdInstalled)("stock ctr against berthd", () => {
   let berthd: RunningDaemon;
   const watchers: ChildProcess[] = [];
-  const ctr = (...args: string[]) => runCommand("ctr", ["--address", berthd.address, ...args]);
+  const ctr = (...args: string[]) => runCommand(stockCtr!, ["--address", berthd.address, ...args]);
 
   /** Runs `ctr events` in the background; returns a function that gives its lines so far. */
   const watchEvents = async (...filters: string[]) => {
-    const child = spawn("ctr", ["--address", berthd.address, "events", ...filters], { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(stockCtr!, ["--address", berthd.address, "events", ...filters], { stdio: ["ignore", "pipe", "pipe"] });
     watchers.push(child);
     let output = "";
     child.stdout.on("data", (chunk: Buffer) => (output += chunk));

@@ -1,6 +1,5 @@
 import type { ChildProcess } from "node:child_process";
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { accessSync, constants, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -113,17 +112,30 @@ export async function startBerthd(options: BerthdOptions = {}): Promise<RunningD
   return daemon;
 }
 
-function onPath(command: string): boolean {
-  try {
-    execFileSync("sh", ["-c", `command -v ${command}`], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
+/**
+ * Where an installed command lives, looking past node_modules/.bin: under `npm test` that comes
+ * first on PATH and holds Berth's own `ctr`.
+ */
+function installed(command: string): string | undefined {
+  for (const directory of (process.env.PATH ?? "").split(":")) {
+    if (directory === "" || directory.includes("node_modules")) continue;
+    const candidate = join(directory, command);
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      // not here
+    }
   }
+  return undefined;
 }
 
+/** Debian's stock ctr (containerd 1.6), if installed. */
+export const stockCtr: string | undefined = installed("ctr");
+const stockContainerd = installed("containerd");
+
 /** Whether Debian's containerd and its ctr are installed, to compare against. */
-export const stockContainerdInstalled: boolean = onPath("containerd") && onPath("ctr");
+export const stockContainerdInstalled: boolean = stockCtr !== undefined && stockContainerd !== undefined;
 
 /**
  * Starts Debian's stock containerd on its own root, state and socket (never /run/containerd),
@@ -152,7 +164,7 @@ export async function startStockContainerd(): Promise<RunningDaemon | undefined>
       "",
     ].join("\n"),
   );
-  const child = spawnTracked("containerd", ["--config", config]);
+  const child = spawnTracked(stockContainerd!, ["--config", config]);
   const daemon = track("containerd", child, base, root, state, address);
   try {
     await waitForSocket(address, child, daemon.logs);

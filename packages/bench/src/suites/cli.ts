@@ -23,6 +23,6 @@ export async function berthCtrHelpMs(runs = 15): Promise<Outcome> {
   return existsSync(berthCtr) ? medianWallMs(process.execPath, [berthCtr, "--help"], runs) : "n/a";
 }
 
-export function stockCtrHelpMs(runs = 15): Promise<number> {
-  return medianWallMs("ctr", ["--help"], runs);
+export function stockCtrHelpMs(ctr: string, runs = 15): Promise<number> {
+  return medianWallMs(ctr, ["--help"], runs);
 }
