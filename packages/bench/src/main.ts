@@ -117,7 +117,7 @@ async function main(): Promise<void> {
     console.error("bench: ctr --help cold start");
     const cli: Both<number> = {
       berth: await attempt("ctr --help (berth)", () => berthCtrHelpMs(15)),
-      containerd: stockCtr === undefined ? undefined : await attempt(`${stockCtr} --help (containerd)`, () => stockCtrHelpMs(stockCtr, 15)),
+      containerd: stockCtr === undefined ? undefined : await attempt(`${stockCtr} --help (containerd)`, () => stockCtrHelpMs(stockCtr!, 15)),
     };
 
     const rows: Row[] = [
