@@ -66,7 +66,8 @@ const errdefsText: { readonly [K in ErrorKind]: string } = {
   Canceled: "context canceled",
   DeadlineExceeded: "context deadline exceeded",
   Internal: "internal",
-  Unknown: "unknown",
+  // Go errors outside errdefs carry no class text.
+  Unknown: "",
 };
 
 export class BerthError extends Error {
@@ -82,7 +83,7 @@ export class BerthError extends Error {
 
 /** A BerthError whose message ends in containerd's errdefs suffix, e.g. `namespace "x": not found`. */
 export function errorOfKind(kind: ErrorKind, message: string, options?: { cause?: unknown }): BerthError {
-  const suffix = `: ${errdefsText[kind]}`;
+  const suffix = errdefsText[kind] === "" ? "" : `: ${errdefsText[kind]}`;
   return new BerthError(kind, message.endsWith(suffix) ? message : message + suffix, options);
 }
 

@@ -59,7 +59,8 @@ export function grpcServiceDefinition(service: ServiceDefinition): grpc.ServiceD
 /** The error a grpc-js handler reports for a thrown value: its kind's code and its message. */
 export function statusOfError(error: unknown): grpc.StatusObject {
   const kind = kindOf(error);
-  const details = error instanceof Error ? error.message : String(error);
+  // Messages end in the kind's errdefs text, as containerd's wrapped Go errors do.
+  const details = errorOfKind(kind, error instanceof Error ? error.message : String(error)).message;
   return { code: grpcCodeOfKind(kind) as grpc.status, details, metadata: new grpc.Metadata() };
 }
 

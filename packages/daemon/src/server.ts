@@ -1,4 +1,4 @@
-import { chmod, chown, lstat, mkdir, unlink } from "node:fs/promises";
+import { chmod, chown, lstat, mkdir, rename, unlink } from "node:fs/promises";
 import { connect } from "node:net";
 import { dirname } from "node:path";
 import { type CallObserver, grpc, grpcImplementation, grpcServiceDefinition } from "@berth/api/services";
@@ -48,11 +48,16 @@ export async function serveGrpc(services: readonly GrpcService[], options: GrpcS
   for (const { definition, handlers } of services) {
     server.addService(grpcServiceDefinition(definition), grpcImplementation(definition, handlers, options.observer));
   }
+  // Bound under a temporary name and renamed once its mode is right, so that no client ever
+  // finds the socket with the default mode.
+  const provisional = `${options.address}.${process.pid}.tmp`;
+  await unlink(provisional).catch(() => undefined);
   await new Promise<void>((resolve, reject) =>
-    server.bindAsync(`unix://${options.address}`, grpc.ServerCredentials.createInsecure(), (error) => (error ? reject(error) : resolve())),
+    server.bindAsync(`unix://${provisional}`, grpc.ServerCredentials.createInsecure(), (error) => (error ? reject(error) : resolve())),
   );
-  await chown(options.address, options.uid, options.gid);
-  await chmod(options.address, 0o660);
+  await chown(provisional, options.uid, options.gid);
+  await chmod(provisional, 0o660);
+  await rename(provisional, options.address);
   return {
     async close(graceMs = 5000) {
       await new Promise<void>((resolve) => {
