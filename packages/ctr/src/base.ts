@@ -1,5 +1,5 @@
 import { Command, Flags } from "@oclif/core";
-import { Client, resolveAddress, resolveNamespace } from "@berth/client";
+import type { Client } from "@berth/client";
 
 /** Go durations as ctr takes them: "10s", "1m30s", "500ms"; a bare number is seconds. */
 export function parseDuration(text: string): number {
@@ -29,6 +29,8 @@ export abstract class CtrCommand extends Command {
   #client: Client | undefined;
 
   protected async connect(flags: { address?: string | undefined; namespace?: string | undefined; "connect-timeout"?: string | undefined }): Promise<Client> {
+    // Loaded only when a command talks to the daemon, so that `--help` starts fast.
+    const { Client, resolveAddress, resolveNamespace } = await import("@berth/client");
     this.#client = await Client.connect({
       address: resolveAddress(flags.address),
       namespace: resolveNamespace(flags.namespace),

@@ -1,2 +1,5 @@
 #!/usr/bin/env node
-import "../dist/main.js";
+import { enableCompileCache } from "node:module";
+
+enableCompileCache();
+await import("../dist/main.js");

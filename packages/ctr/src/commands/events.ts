@@ -1,5 +1,4 @@
 import { Args } from "@oclif/core";
-import { knownTypes } from "@berth/api";
 import { CtrCommand } from "../base.js";
 import { goJson, goTimeString } from "../format/go-values.js";
 
@@ -13,6 +12,7 @@ export class Events extends CtrCommand {
   async run(): Promise<void> {
     const { argv, flags } = await this.parse(Events);
     const client = await this.connect(flags);
+    const { knownTypes } = await import("@berth/api");
     const types = knownTypes();
     const controller = new AbortController();
     process.once("SIGINT", () => controller.abort());

@@ -1,5 +1,4 @@
 import { Args } from "@oclif/core";
-import { isKind } from "@berth/api";
 import { CtrCommand } from "../../base.js";
 import { aliases } from "../../words.js";
 
@@ -14,6 +13,7 @@ export class NamespacesRemove extends CtrCommand {
   async run(): Promise<void> {
     const { argv, flags } = await this.parse(NamespacesRemove);
     const client = await this.connect(flags);
+    const { isKind } = await import("@berth/api");
     let failure: Error | undefined;
     for (const name of argv as string[]) {
       try {
