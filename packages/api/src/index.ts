@@ -27,3 +27,5 @@ export { requireNamespace } from "./context.js";
 export type { Envelope, EventStream, Forwarder, Publisher, Subscriber } from "./events.js";
 export { validateTopic } from "./events.js";
 export type { Namespace, NamespaceStore } from "./namespaces.js";
+export type { ContentInfo, ContentStore, ContentWriter, IngestStatus, WriterOptions } from "./content.js";
+export { validateDigest } from "./content.js";
