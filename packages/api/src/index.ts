@@ -29,3 +29,5 @@ export { validateTopic } from "./events.js";
 export type { Namespace, NamespaceStore } from "./namespaces.js";
 export type { ContentInfo, ContentStore, ContentWriter, IngestStatus, WriterOptions } from "./content.js";
 export { validateDigest } from "./content.js";
+export type { Lease, LeaseManager, LeaseResource } from "./leases.js";
+export type { Image, ImageStore, ImageTarget, NewImage } from "./images.js";

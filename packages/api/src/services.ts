@@ -94,8 +94,12 @@ function contextOf(call: { readonly metadata: grpc.Metadata; on(event: "cancelle
   return { context, abort };
 }
 
-async function* requestsOf<Req>(call: grpc.ServerDuplexStream<Req, unknown>): AsyncIterable<Req> {
-  for await (const request of call) yield request as Req;
+/**
+ * The requests of a bidirectional call. A handler that stops reading early (to fail the call)
+ * must not destroy the stream, or its status never reaches the client.
+ */
+function requestsOf<Req>(call: grpc.ServerDuplexStream<Req, unknown>): AsyncIterable<Req> {
+  return { [Symbol.asyncIterator]: () => call.iterator({ destroyOnReturn: false })[Symbol.asyncIterator]() };
 }
 
 /**

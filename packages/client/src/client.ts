@@ -1,8 +1,11 @@
 import { type CallContext, unavailable } from "@berth/api";
-import { eventsV1, introspectionV1, namespacesV1, versionV1 } from "@berth/api/proto";
+import { contentV1, eventsV1, imagesV1, introspectionV1, leasesV1, namespacesV1, versionV1 } from "@berth/api/proto";
 import { type CallOptions, type ServiceClient, type ServiceDefinition, createServiceClient, grpc } from "@berth/api/services";
 import { grpcTarget, resolveAddress, resolveNamespace } from "./address.js";
+import { ContentProxy } from "./content.js";
 import { EventsProxy } from "./events.js";
+import { ImagesProxy } from "./images.js";
+import { LeasesProxy } from "./leases.js";
 import { NamespacesProxy } from "./namespaces.js";
 
 export interface ClientOptions {
@@ -28,6 +31,9 @@ export type VersionInfo = versionV1.VersionResponse;
 export class Client {
   readonly namespaces: NamespacesProxy;
   readonly events: EventsProxy;
+  readonly content: ContentProxy;
+  readonly images: ImagesProxy;
+  readonly leases: LeasesProxy;
   readonly #introspection: ServiceClient<typeof introspectionV1.IntrospectionDefinition>;
   readonly #version: ServiceClient<typeof versionV1.VersionDefinition>;
 
@@ -38,6 +44,9 @@ export class Client {
   ) {
     this.namespaces = new NamespacesProxy(this.service(namespacesV1.NamespacesDefinition));
     this.events = new EventsProxy(this.service(eventsV1.EventsDefinition));
+    this.content = new ContentProxy(this.service(contentV1.ContentDefinition));
+    this.images = new ImagesProxy(this.service(imagesV1.ImagesDefinition));
+    this.leases = new LeasesProxy(this.service(leasesV1.LeasesDefinition));
     this.#introspection = this.service(introspectionV1.IntrospectionDefinition);
     this.#version = this.service(versionV1.VersionDefinition);
   }

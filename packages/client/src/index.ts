@@ -1,5 +1,10 @@
 export type { ClientOptions, PluginInfo, ServerInfo, VersionInfo } from "./client.js";
 export { Client } from "./client.js";
 export { defaultAddress, resolveAddress, resolveNamespace } from "./address.js";
+export { ContentProxy } from "./content.js";
 export { EventsProxy } from "./events.js";
+export { ImagesProxy } from "./images.js";
+export { LeasesProxy } from "./leases.js";
 export { NamespacesProxy } from "./namespaces.js";
+export type { ImageSummary } from "./image-summary.js";
+export { describeImage } from "./image-summary.js";

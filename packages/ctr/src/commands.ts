@@ -1,4 +1,16 @@
+import { ContentActive } from "./commands/content/active.js";
+import { ContentGet } from "./commands/content/get.js";
+import { ContentIngest } from "./commands/content/ingest.js";
+import { ContentLabel } from "./commands/content/label.js";
+import { ContentList } from "./commands/content/list.js";
+import { ContentRemove } from "./commands/content/remove.js";
 import { Events } from "./commands/events.js";
+import { ImagesLabel } from "./commands/images/label.js";
+import { ImagesList } from "./commands/images/list.js";
+import { ImagesRemove } from "./commands/images/remove.js";
+import { LeasesCreate } from "./commands/leases/create.js";
+import { LeasesList } from "./commands/leases/list.js";
+import { LeasesRemove } from "./commands/leases/remove.js";
 import { NamespacesCreate } from "./commands/namespaces/create.js";
 import { NamespacesLabel } from "./commands/namespaces/label.js";
 import { NamespacesList } from "./commands/namespaces/list.js";
@@ -8,7 +20,19 @@ import { Version } from "./commands/version.js";
 
 /** Every ctr command by id; oclif's explicit command strategy reads this object. */
 export const commands = {
+  "content:active": ContentActive,
+  "content:get": ContentGet,
+  "content:ingest": ContentIngest,
+  "content:label": ContentLabel,
+  "content:list": ContentList,
+  "content:remove": ContentRemove,
   events: Events,
+  "images:label": ImagesLabel,
+  "images:list": ImagesList,
+  "images:remove": ImagesRemove,
+  "leases:create": LeasesCreate,
+  "leases:list": LeasesList,
+  "leases:remove": LeasesRemove,
   "namespaces:create": NamespacesCreate,
   "namespaces:label": NamespacesLabel,
   "namespaces:list": NamespacesList,

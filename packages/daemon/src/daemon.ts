@@ -1,9 +1,9 @@
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
+import type { CallObserver } from "@berth/api/services";
 import type { Config } from "./config.js";
 import type { Logger } from "./log.js";
-import type { GrpcService } from "./plugins/builtin.js";
-import { pluginTypes } from "./plugins/builtin.js";
+import { type GrpcService, pluginTypes } from "./plugins/types.js";
 import { type InitContext, type Plugin, type PluginOutcome, orderPlugins, pluginKey } from "./plugins/registry.js";
 import { type RunningServer, serveGrpc } from "./server.js";
 
@@ -29,6 +29,7 @@ export class Daemon {
         gid: config.grpc.gid,
         maxReceiveMessageSize: config.grpc.max_recv_message_size,
         maxSendMessageSize: config.grpc.max_send_message_size,
+        observer: requestLog(logger),
       });
     } catch (error) {
       await closePlugins(outcomes, logger);
@@ -49,6 +50,16 @@ export class Daemon {
     await closePlugins(this.outcomes.filter((o) => o.plugin.type !== pluginTypes.event), this.logger);
     this.logger.info("stopped");
   }
+}
+
+/** One debug line per finished call, with an id to tie it to whatever else the call logged. */
+function requestLog(logger: Logger): CallObserver {
+  let next = 0;
+  return {
+    finished(service, method, code, seconds) {
+      if (logger.isLevelEnabled("debug")) logger.debug({ request: ++next, service, method, code, seconds }, "request");
+    },
+  };
 }
 
 async function initPlugins(config: Config, plugins: readonly Plugin<any, any>[], logger: Logger): Promise<PluginOutcome[]> {

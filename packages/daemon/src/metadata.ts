@@ -14,7 +14,7 @@ export interface NamespaceRecord {
 export class MetadataStore {
   readonly #root: RootDatabase;
   readonly namespaces: Database<NamespaceRecord, string>;
-  readonly #scoped = new Map<string, { table: Database<unknown, string>; describe: string }>();
+  readonly #scoped = new Map<string, { table: Database<unknown, string>; describe: string | undefined }>();
 
   private constructor(root: RootDatabase) {
     this.#root = root;
@@ -27,16 +27,33 @@ export class MetadataStore {
   }
 
   /**
-   * The table of a namespaced kind; `describe` is how a non-empty namespace names it in errors
-   * (containerd's words: "images", "blobs", "containers", `snapshots on "overlayfs" snapshotter`).
+   * The table of a namespaced kind. `blocksDelete` is how a namespace that still holds such
+   * objects names them when it refuses deletion (containerd's words: "images", "blobs",
+   * "containers", `snapshots on "overlayfs" snapshotter`); kinds without it (leases, ingests)
+   * do not keep a namespace alive.
    */
-  scoped<V>(kind: string, describe: string): Database<V, string> {
+  scoped<V>(kind: string, blocksDelete?: string): Database<V, string> {
     let entry = this.#scoped.get(kind);
     if (entry === undefined) {
-      entry = { table: this.#root.openDB<unknown, string>({ name: `ns:${kind}` }), describe };
+      entry = { table: this.#root.openDB<unknown, string>({ name: `ns:${kind}` }), describe: blocksDelete };
       this.#scoped.set(kind, entry);
     }
     return entry.table as Database<V, string>;
+  }
+
+  /** Every key and value of `table` in `namespace`, keys without the namespace prefix. */
+  *inNamespace<V>(table: Database<V, string>, namespace: string): Generator<{ id: string; value: V }> {
+    for (const { key, value } of table.getRange({ start: `${namespace}/`, end: `${namespace}0` })) {
+      yield { id: key.slice(namespace.length + 1), value };
+    }
+  }
+
+  /** Every namespace that has objects in `table`, with the ids there. */
+  *everywhere<V>(table: Database<V, string>): Generator<{ namespace: string; id: string; value: V }> {
+    for (const { key, value } of table.getRange()) {
+      const slash = key.indexOf("/");
+      yield { namespace: key.slice(0, slash), id: key.slice(slash + 1), value };
+    }
   }
 
   /** Runs `body` in one write transaction; everything it writes commits together or not at all. */
@@ -53,6 +70,7 @@ export class MetadataStore {
   namespaceContents(namespace: string): string[] {
     const contents: string[] = [];
     for (const { table, describe } of this.#scoped.values()) {
+      if (describe === undefined) continue;
       for (const _ of table.getKeys({ start: `${namespace}/`, end: `${namespace}0`, limit: 1 })) {
         contents.push(describe);
       }

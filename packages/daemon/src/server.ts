@@ -2,7 +2,7 @@ import { chmod, chown, lstat, mkdir, rename, unlink } from "node:fs/promises";
 import { connect } from "node:net";
 import { dirname } from "node:path";
 import { type CallObserver, grpc, grpcImplementation, grpcServiceDefinition } from "@berth/api/services";
-import type { GrpcService } from "./plugins/builtin.js";
+import type { GrpcService } from "./plugins/types.js";
 
 export interface GrpcServerOptions {
   readonly address: string;

@@ -1,0 +1,20 @@
+import { Args } from "@oclif/core";
+import { CtrCommand } from "../../base.js";
+import { aliases, parseLabels } from "../../words.js";
+
+export class ContentLabel extends CtrCommand {
+  static override summary = "add labels to content";
+  static override usage = "content label <digest> [<label>=<value> ...]";
+  static override aliases = aliases(["content"], ["label"]);
+  static override strict = false;
+  static override args = { digest: Args.string({ required: true, description: "digest of the blob" }) };
+
+  async run(): Promise<void> {
+    const { args, argv, flags } = await this.parse(ContentLabel);
+    const labels = parseLabels((argv as string[]).slice(1));
+    const client = await this.connect(flags);
+    const paths = Object.keys(labels).map((key) => `labels.${key}`);
+    const info = await client.content.update(client.context(), { digest: args.digest, labels }, paths);
+    this.print(`${Object.entries(info.labels).map(([key, value]) => `${key}=${value}`).sort().join(",")}\n`);
+  }
+}

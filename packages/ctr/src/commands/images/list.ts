@@ -1,0 +1,31 @@
+import { Args, Flags } from "@oclif/core";
+import { CtrCommand } from "../../base.js";
+import { tabwriter } from "../../format/tabwriter.js";
+import { labelList, progressBytes } from "../../format/units.js";
+import { aliases } from "../../words.js";
+
+export class ImagesList extends CtrCommand {
+  static override summary = "list images known to containerd";
+  static override aliases = aliases(["images", "image", "i"], ["list", "ls"]);
+  static override strict = false;
+  static override args = { filters: Args.string({ description: "filters, e.g. name==docker.io/library/redis:latest" }) };
+  static override flags = { quiet: Flags.boolean({ char: "q", description: "print only the image refs" }) };
+
+  async run(): Promise<void> {
+    const { argv, flags } = await this.parse(ImagesList);
+    const client = await this.connect(flags);
+    const images = await client.images.list(client.context(), argv as string[]);
+    if (flags.quiet) {
+      this.print(images.map((image) => `${image.name}\n`).join(""));
+      return;
+    }
+    const { describeImage } = await import("@berth/client");
+    const rows = ["REF\tTYPE\tDIGEST\tSIZE\tPLATFORMS\tLABELS\t"];
+    for (const image of images) {
+      const { size, platforms } = await describeImage(client.content, client.context(), image.target);
+      const platformText = platforms.length === 0 ? "-" : platforms.join(",");
+      rows.push(`${image.name}\t${image.target.mediaType}\t${image.target.digest}\t${progressBytes(size)}\t${platformText}\t${labelList(image.labels)}\t`);
+    }
+    this.print(tabwriter(rows));
+  }
+}

@@ -1,0 +1,71 @@
+import { mkdirSync } from "node:fs";
+import { type ContentStore, knownTypes } from "@berth/api";
+import { LocalContentStore } from "@berth/content";
+import { Exchange } from "@berth/events";
+import { NamespacedContentStore } from "../content.js";
+import { GarbageCollector } from "../gc.js";
+import { ImageService } from "../images.js";
+import { LeaseService } from "../leases.js";
+import { MetadataStore } from "../metadata.js";
+import { Mutex } from "../mutex.js";
+import { NamespaceService } from "../namespaces.js";
+import type { Plugin } from "./registry.js";
+import { pluginTypes } from "./types.js";
+
+export const types = knownTypes();
+
+/** Everything kept in the metadata store, and the collector of what it no longer references. */
+export interface Metadata {
+  readonly store: MetadataStore;
+  readonly gc: GarbageCollector;
+  readonly namespaces: NamespaceService;
+  readonly leases: LeaseService;
+  readonly content: NamespacedContentStore;
+  readonly images: ImageService;
+}
+
+export const exchangePlugin: Plugin<Exchange, { buffer_size: number }> = {
+  type: pluginTypes.event,
+  id: "exchange",
+  config: { buffer_size: 1024 },
+  init: ({ config, logger }) => new Exchange({ bufferSize: config.buffer_size, logger, types }),
+  close: (exchange) => exchange.close(),
+};
+
+export const contentPlugin: Plugin<ContentStore> = {
+  type: pluginTypes.content,
+  id: "content",
+  init: ({ root, exports }) => {
+    mkdirSync(root, { recursive: true, mode: 0o711 });
+    exports.root = root;
+    return new LocalContentStore(root);
+  },
+};
+
+export const metadataPlugin: Plugin<Metadata, { gc_schedule_delay_ms: number }> = {
+  type: pluginTypes.metadata,
+  id: "lmdb",
+  requires: [pluginTypes.content, pluginTypes.event],
+  config: { gc_schedule_delay_ms: 100 },
+  init: async ({ root, exports, config, logger, get }) => {
+    exports.root = root;
+    const store = MetadataStore.open(root);
+    const exchange = get<Exchange>(pluginTypes.event);
+    const backend = get<ContentStore>(pluginTypes.content);
+    const guard = new Mutex();
+    let tables: () => { images: ImageService["table"]; blobs: NamespacedContentStore["blobs"]; ingests: NamespacedContentStore["ingests"]; leases: LeaseService["table"] };
+    const gc = new GarbageCollector(store, () => tables(), backend, guard, logger, config.gc_schedule_delay_ms);
+    const leases = new LeaseService(store, gc);
+    const content = new NamespacedContentStore(backend, store, leases, exchange, types, gc, guard);
+    const images = new ImageService(store, exchange, types, gc);
+    tables = () => ({ images: images.table, blobs: content.blobs, ingests: content.ingests, leases: leases.table });
+    const namespaces = new NamespaceService(store, exchange, types);
+    // Whatever was left unreferenced when the daemon stopped goes before it serves anyone.
+    await gc.collect();
+    return { store, gc, namespaces, leases, content, images };
+  },
+  close: async (metadata) => {
+    metadata.gc.stop();
+    await metadata.store.close();
+  },
+};

@@ -1,0 +1,63 @@
+import { randomUUID } from "node:crypto";
+import { mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { contentV1, eventsV1, imagesV1, introspectionV1, leasesV1, namespacesV1, versionV1 } from "@berth/api/proto";
+import type { Exchange } from "@berth/events";
+import { contentHandlers } from "../grpc/content.js";
+import { eventsHandlers } from "../grpc/events.js";
+import { imagesHandlers } from "../grpc/images.js";
+import { introspectionHandlers } from "../grpc/introspection.js";
+import { leasesHandlers } from "../grpc/leases.js";
+import { namespacesHandlers } from "../grpc/namespaces.js";
+import { versionHandlers } from "../grpc/version.js";
+import { berthRevision, berthVersion } from "../version.js";
+import type { Metadata } from "./core.js";
+import type { Plugin } from "./registry.js";
+import { type GrpcService, grpcService, pluginTypes } from "./types.js";
+
+/** A gRPC plugin serving one of the metadata's services. */
+function metadataService(id: string, serve: (metadata: Metadata) => GrpcService): Plugin<GrpcService> {
+  return { type: pluginTypes.grpc, id, requires: [pluginTypes.metadata], init: (context) => serve(context.get(pluginTypes.metadata)) };
+}
+
+export const namespacesGrpcPlugin = metadataService("namespaces", (m) => grpcService(namespacesV1.NamespacesDefinition, namespacesHandlers(m.namespaces)));
+export const contentGrpcPlugin = metadataService("content", (m) => grpcService(contentV1.ContentDefinition, contentHandlers(m.content)));
+export const imagesGrpcPlugin = metadataService("images", (m) => grpcService(imagesV1.ImagesDefinition, imagesHandlers(m.images)));
+export const leasesGrpcPlugin = metadataService("leases", (m) => grpcService(leasesV1.LeasesDefinition, leasesHandlers(m.leases)));
+
+export const eventsGrpcPlugin: Plugin<GrpcService> = {
+  type: pluginTypes.grpc,
+  id: "events",
+  requires: [pluginTypes.event],
+  init: (context) => grpcService(eventsV1.EventsDefinition, eventsHandlers(context.get<Exchange>(pluginTypes.event))),
+};
+
+export const versionGrpcPlugin: Plugin<GrpcService> = {
+  type: pluginTypes.grpc,
+  id: "version",
+  init: () => grpcService(versionV1.VersionDefinition, versionHandlers(berthVersion, berthRevision)),
+};
+
+/** The daemon's identity survives restarts, as containerd's does. */
+function serverUuid(root: string): string {
+  const path = join(root, "uuid");
+  try {
+    return readFileSync(path, "utf8").trim();
+  } catch {
+    mkdirSync(root, { recursive: true, mode: 0o711 });
+    const uuid = randomUUID();
+    writeFileSync(path, uuid, { mode: 0o644 });
+    return uuid;
+  }
+}
+
+export const introspectionGrpcPlugin: Plugin<GrpcService> = {
+  type: pluginTypes.grpc,
+  id: "introspection",
+  requires: ["*"],
+  init: (context) =>
+    grpcService(
+      introspectionV1.IntrospectionDefinition,
+      introspectionHandlers(() => context.plugins, { uuid: serverUuid(context.root), pid: process.pid, pidns: statSync("/proc/self/ns/pid").ino }),
+    ),
+};

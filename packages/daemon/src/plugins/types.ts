@@ -1,0 +1,22 @@
+import type { ServiceDefinition, ServiceHandlers } from "@berth/api/services";
+
+/** containerd's plugin types. */
+export const pluginTypes = {
+  content: "io.containerd.content.v1",
+  event: "io.containerd.event.v1",
+  metadata: "io.containerd.metadata.v1",
+  gc: "io.containerd.gc.v1",
+  service: "io.containerd.service.v1",
+  grpc: "io.containerd.grpc.v1",
+} as const;
+
+/** What a gRPC plugin gives the server: a service and its handlers. */
+export interface GrpcService {
+  readonly definition: ServiceDefinition;
+  readonly handlers: ServiceHandlers<ServiceDefinition>;
+}
+
+export const grpcService = <D extends ServiceDefinition>(definition: D, handlers: ServiceHandlers<D>): GrpcService => ({
+  definition,
+  handlers: handlers as unknown as ServiceHandlers<ServiceDefinition>,
+});

@@ -1,0 +1,67 @@
+import { createHash } from "node:crypto";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { type CallContext, kindOf } from "@berth/api";
+import { Client } from "@berth/client";
+import { describeContentStoreConformance } from "@berth/content/testsuite";
+import { type RunningDaemon, startBerthd } from "@berth/testkit";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+const digestOf = (data: Buffer) => `sha256:${createHash("sha256").update(data).digest("hex")}`;
+const blobPath = (daemon: RunningDaemon, digest: string) => join(daemon.root, "io.containerd.content.v1.content", "blobs", "sha256", digest.slice(7));
+
+let berthd: RunningDaemon;
+let client: Client;
+beforeAll(async () => {
+  berthd = await startBerthd();
+  client = await Client.connect({ address: berthd.address });
+});
+afterAll(async () => {
+  client?.close();
+  await berthd?.cleanup();
+});
+
+let suiteRun = 0;
+describeContentStoreConformance("gRPC proxy to berthd (namespaced store)", async () => {
+  // A namespace per test keeps the tests apart in one daemon.
+  const context: CallContext = { namespace: `conformance-${++suiteRun}` };
+  return { store: client.content, context, close: async () => undefined };
+});
+
+async function write(context: CallContext, ref: string, data: Buffer, labels: Record<string, string> = {}): Promise<string> {
+  const digest = digestOf(data);
+  const writer = await client.content.writer(context, { ref, total: data.length, expected: digest });
+  await writer.write(data);
+  await writer.commit(data.length, digest, labels);
+  return digest;
+}
+
+describe("content in berthd", () => {
+  it("keeps namespaces apart, and a second namespace's write of a blob moves no bytes", async () => {
+    const data = Buffer.alloc(3 << 20, "namespaced");
+    const digest = await write({ namespace: "na" }, "ref-a", data);
+    expect((await client.content.info({ namespace: "na" }, digest)).size).toBe(data.length);
+    expect(kindOf(await client.content.info({ namespace: "nb" }, digest).catch((e: unknown) => e))).toBe("NotFound");
+    const listed: string[] = [];
+    for await (const info of client.content.list({ namespace: "nb" }, [])) listed.push(info.digest);
+    expect(listed).not.toContain(digest);
+
+    const writer = await client.content.writer({ namespace: "nb" }, { ref: "ref-b", total: data.length, expected: digest });
+    const status = await writer.status();
+    expect(status.offset).toBe(data.length); // nothing left to send
+    await writer.commit(data.length, digest);
+    expect((await client.content.info({ namespace: "nb" }, digest)).size).toBe(data.length);
+    // Still one file on disk, shared.
+    expect(existsSync(blobPath(berthd, digest))).toBe(true);
+  });
+
+  it("never stores a blob whose bytes do not match its digest", async () => {
+    const data = Buffer.from("the real bytes");
+    const claimed = digestOf(Buffer.from("other bytes"));
+    const writer = await client.content.writer({ namespace: "bad" }, { ref: "liar", total: data.length, expected: claimed });
+    await writer.write(data);
+    expect(kindOf(await writer.commit(data.length, claimed).catch((e: unknown) => e))).toBe("FailedPrecondition");
+    expect(existsSync(blobPath(berthd, claimed))).toBe(false);
+    expect(existsSync(blobPath(berthd, digestOf(data)))).toBe(false);
+  });
+});
