@@ -1,13 +1,18 @@
-import type { CallContext, ContentStore, ImageTarget } from "@berth/api";
+import { type CallContext, type ContentStore, type ImageTarget, isKind } from "@berth/api";
 
 const indexTypes = new Set(["application/vnd.oci.image.index.v1+json", "application/vnd.docker.distribution.manifest.list.v2+json"]);
 const manifestTypes = new Set(["application/vnd.oci.image.manifest.v1+json", "application/vnd.docker.distribution.manifest.v2+json"]);
 
-interface Descriptor {
+export interface Descriptor {
   readonly mediaType: string;
   readonly digest: string;
   readonly size: number;
   readonly platform?: { os: string; architecture: string; variant?: string };
+}
+
+interface Manifest {
+  readonly config: Descriptor;
+  readonly layers: readonly Descriptor[];
 }
 
 async function readJson<T>(content: ContentStore, context: CallContext, digest: string): Promise<T> {
@@ -20,8 +25,24 @@ const platformText = (p: { os: string; architecture: string; variant?: string | 
 
 /** The platform images default to on this host, as containerd names it. */
 function hostPlatform(): { os: string; architecture: string } {
-  const architecture = { x64: "amd64", arm64: "arm64", arm: "arm", ia32: "386", ppc64: "ppc64le", s390x: "s390x", riscv64: "riscv64" }[process.arch as string] ?? process.arch;
-  return { os: "linux", architecture };
+  const names: Record<string, string> = { x64: "amd64", arm64: "arm64", arm: "arm", ia32: "386", ppc64: "ppc64le", s390x: "s390x", riscv64: "riscv64" };
+  return { os: "linux", architecture: names[process.arch] ?? process.arch };
+}
+
+/** The manifest an image means on this host: the target itself, or the index's entry for this platform. */
+async function hostManifest(content: ContentStore, context: CallContext, target: ImageTarget): Promise<{ descriptors: Descriptor[]; platforms: string[]; manifest: Manifest | undefined }> {
+  const descriptors: Descriptor[] = [target];
+  let platforms: string[] = [];
+  let chosen: Descriptor | undefined = target;
+  if (indexTypes.has(target.mediaType)) {
+    const index = await readJson<{ manifests: Descriptor[] }>(content, context, target.digest);
+    platforms = index.manifests.filter((m) => m.platform).map((m) => platformText(m.platform!));
+    const host = hostPlatform();
+    chosen = index.manifests.find((m) => m.platform?.os === host.os && m.platform.architecture === host.architecture);
+    if (chosen !== undefined) descriptors.push(chosen);
+  }
+  if (chosen === undefined || !manifestTypes.has(chosen.mediaType)) return { descriptors, platforms, manifest: undefined };
+  return { descriptors, platforms, manifest: await readJson<Manifest>(content, context, chosen.digest) };
 }
 
 export interface ImageSummary {
@@ -33,28 +54,50 @@ export interface ImageSummary {
 
 /** What `ctr images ls` shows of an image: its size on this platform and the platforms it has. */
 export async function describeImage(content: ContentStore, context: CallContext, target: ImageTarget): Promise<ImageSummary> {
-  let platforms: string[] = [];
   let size = target.size;
+  let platforms: string[] = [];
   try {
-    let manifest: Descriptor = target;
-    if (indexTypes.has(target.mediaType)) {
-      const index = await readJson<{ manifests: Descriptor[] }>(content, context, target.digest);
-      platforms = index.manifests.filter((m) => m.platform).map((m) => platformText(m.platform!));
-      const host = hostPlatform();
-      const chosen = index.manifests.find((m) => m.platform?.os === host.os && m.platform.architecture === host.architecture) ?? index.manifests[0];
-      if (chosen === undefined) return { size, platforms };
-      manifest = chosen;
-      size += manifest.size;
-    }
-    if (!manifestTypes.has(manifest.mediaType)) return { size, platforms };
-    const body = await readJson<{ config: Descriptor; layers: Descriptor[] }>(content, context, manifest.digest);
-    size += body.config.size + body.layers.reduce((sum, layer) => sum + layer.size, 0);
-    if (platforms.length === 0) {
-      const config = await readJson<{ os: string; architecture: string; variant?: string }>(content, context, body.config.digest);
-      platforms = [platformText(config)];
+    const found = await hostManifest(content, context, target);
+    platforms = found.platforms;
+    size = found.descriptors.reduce((sum, d) => sum + d.size, 0);
+    if (found.manifest !== undefined) {
+      size += found.manifest.config.size + found.manifest.layers.reduce((sum, layer) => sum + layer.size, 0);
+      if (platforms.length === 0) platforms = [platformText(await readJson<{ os: string; architecture: string; variant?: string }>(content, context, found.manifest.config.digest))];
     }
   } catch {
     // Content not (yet) in the store: as ctr, count what was found.
   }
   return { size, platforms };
+}
+
+export interface ImageCheck {
+  /** Whether the manifest for this host could be read. */
+  readonly available: boolean;
+  readonly required: readonly Descriptor[];
+  readonly present: readonly Descriptor[];
+  readonly missing: readonly Descriptor[];
+}
+
+/** containerd's images.Check: which of the manifest's config and layers the store holds. */
+export async function checkImage(content: ContentStore, context: CallContext, target: ImageTarget): Promise<ImageCheck> {
+  let manifest: Manifest | undefined;
+  try {
+    manifest = (await hostManifest(content, context, target)).manifest;
+  } catch (error) {
+    if (!isKind(error, "NotFound")) throw error;
+  }
+  if (manifest === undefined) return { available: false, required: [target], present: [], missing: [target] };
+  const required = [manifest.config, ...manifest.layers];
+  const present: Descriptor[] = [];
+  const missing: Descriptor[] = [];
+  for (const descriptor of required) {
+    try {
+      await content.info(context, descriptor.digest);
+      present.push(descriptor);
+    } catch (error) {
+      if (!isKind(error, "NotFound")) throw error;
+      missing.push(descriptor);
+    }
+  }
+  return { available: true, required, present, missing };
 }

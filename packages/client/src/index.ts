@@ -6,5 +6,5 @@ export { EventsProxy } from "./events.js";
 export { ImagesProxy } from "./images.js";
 export { LeasesProxy } from "./leases.js";
 export { NamespacesProxy } from "./namespaces.js";
-export type { ImageSummary } from "./image-summary.js";
-export { describeImage } from "./image-summary.js";
+export type { Descriptor, ImageCheck, ImageSummary } from "./image-summary.js";
+export { checkImage, describeImage } from "./image-summary.js";

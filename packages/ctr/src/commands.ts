@@ -5,6 +5,7 @@ import { ContentLabel } from "./commands/content/label.js";
 import { ContentList } from "./commands/content/list.js";
 import { ContentRemove } from "./commands/content/remove.js";
 import { Events } from "./commands/events.js";
+import { ImagesCheck } from "./commands/images/check.js";
 import { ImagesLabel } from "./commands/images/label.js";
 import { ImagesList } from "./commands/images/list.js";
 import { ImagesRemove } from "./commands/images/remove.js";
@@ -27,6 +28,7 @@ export const commands = {
   "content:list": ContentList,
   "content:remove": ContentRemove,
   events: Events,
+  "images:check": ImagesCheck,
   "images:label": ImagesLabel,
   "images:list": ImagesList,
   "images:remove": ImagesRemove,

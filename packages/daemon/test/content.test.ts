@@ -1,10 +1,11 @@
 import { createHash } from "node:crypto";
-import { existsSync } from "node:fs";
+import { existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { type CallContext, kindOf } from "@berth/api";
 import { Client } from "@berth/client";
 import { describeContentStoreConformance } from "@berth/content/testsuite";
-import { type RunningDaemon, startBerthd } from "@berth/testkit";
+import { Daemon, type Metadata, builtinPlugins, createLogger, defaultConfig } from "@berth/daemon";
+import { type RunningDaemon, startBerthd, testDirectory } from "@berth/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const digestOf = (data: Buffer) => `sha256:${createHash("sha256").update(data).digest("hex")}`;
@@ -22,6 +23,23 @@ afterAll(async () => {
 });
 
 let suiteRun = 0;
+describeContentStoreConformance("namespaced metadata store, in process", async () => {
+  const base = testDirectory("metadata-content");
+  const config = defaultConfig();
+  Object.assign(config, { root: join(base, "root"), state: join(base, "state") });
+  config.grpc.address = join(base, "berthd.sock");
+  const daemon = await Daemon.start(config, builtinPlugins(), createLogger("fatal"));
+  const metadata = daemon.outcomes.find((o) => o.plugin.type === "io.containerd.metadata.v1")!.instance as Metadata;
+  return {
+    store: metadata.content,
+    context: { namespace: "in-process" },
+    close: async () => {
+      await daemon.stop();
+      rmSync(base, { recursive: true, force: true });
+    },
+  };
+});
+
 describeContentStoreConformance("gRPC proxy to berthd (namespaced store)", async () => {
   // A namespace per test keeps the tests apart in one daemon.
   const context: CallContext = { namespace: `conformance-${++suiteRun}` };
