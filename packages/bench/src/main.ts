@@ -4,8 +4,10 @@ import { Client } from "@berth/client";
 import { type RunningDaemon, startBerthd, startStockContainerd, stockContainerdInstalled, stockCtr } from "@berth/testkit";
 import { type Outcome, attempt, sleep } from "./measure.js";
 import { berthCtrHelpMs, stockCtrHelpMs } from "./suites/cli.js";
+import { type IngestBlob, createIngestBlob, ingestMbPerSecond } from "./suites/content.js";
 import { eventRate } from "./suites/events.js";
 import { unaryLatency } from "./suites/grpc.js";
+import { ctrImagesLsMs, imagesListRpcMs, seedImages } from "./suites/images.js";
 import { residentMb } from "./suites/memory.js";
 import { type Row, formatTable, ratio } from "./table.js";
 
@@ -26,6 +28,8 @@ interface Both<T> {
 /** Every daemon started or starting, so that an interrupt during start-up still removes it. */
 const daemons: Promise<RunningDaemon | undefined>[] = [];
 const clients: Client[] = [];
+/** Removers of temp files written by the benchmarks. */
+const tempFiles: (() => void)[] = [];
 let cleaning: Promise<void> | undefined;
 let interrupted = false;
 
@@ -33,6 +37,13 @@ let interrupted = false;
 function cleanup(): Promise<void> {
   cleaning ??= (async () => {
     for (const client of clients) client.close();
+    for (const remove of tempFiles.splice(0)) {
+      try {
+        remove();
+      } catch (error) {
+        console.error(`bench: removing a temp file: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    }
     await Promise.allSettled(daemons.map(async (starting) => (await starting)?.cleanup()));
   })();
   return cleaning;
@@ -120,6 +131,45 @@ async function main(): Promise<void> {
       containerd: stockCtr === undefined ? undefined : await attempt(`${stockCtr} --help (containerd)`, () => stockCtrHelpMs(stockCtr!, 15)),
     };
 
+    // 1,000 images in a namespace of each daemon, all of one small manifest; then listing them.
+    const imagesNamespace = "bench-images";
+    const imageCount = 1000;
+    const seeded = await both(`creating ${imageCount} images`, ({ client }) => seedImages(client, imagesNamespace, { count: imageCount, timeoutMs: 60_000 }));
+    const ifSeeded = <T>(run: (target: Target) => Promise<T>) => async (target: Target): Promise<T> => {
+      if (typeof seeded[target.side] === "string") throw new Error(`its ${imageCount} images were not created`);
+      return run(target);
+    };
+    const imagesRpc = await both("Images.List latency", ifSeeded(({ client }) => imagesListRpcMs(client, imagesNamespace, { expected: imageCount, samples: 10, timeoutMs: 30_000 })));
+    let imagesLs: Both<number> = { berth: "-", containerd: undefined };
+    if (stockCtr !== undefined) {
+      const ctr = stockCtr;
+      imagesLs = await both(`${ctr} images ls`, ifSeeded(({ client }) => ctrImagesLsMs(ctr, client.address, imagesNamespace, { expected: imageCount, samples: 5, timeoutMs: 20_000 })));
+    }
+
+    // Content ingest through stock ctr, last: the blobs it leaves to garbage collection would disturb the others.
+    const ingestBytes = 200e6;
+    let ingest: Both<number> = { berth: "-", containerd: undefined };
+    if (stockCtr !== undefined) {
+      const ctr = stockCtr;
+      if (interrupted) throw new Error("interrupted");
+      console.error(`bench: writing a ${ingestBytes / 1e6} MB blob`);
+      const blob: Outcome<IngestBlob> = await attempt("writing the blob to ingest", async () => {
+        const created = createIngestBlob(ingestBytes);
+        tempFiles.push(created.remove);
+        return created;
+      });
+      if (typeof blob === "string") ingest = { berth: blob, containerd: containerd === undefined ? undefined : blob };
+      else {
+        try {
+          ingest = await both(`content ingest of ${ingestBytes / 1e6} MB`, ({ client, side }) =>
+            ingestMbPerSecond(ctr, client.address, blob, { runs: 3, timeoutMs: 60_000, label: side }),
+          );
+        } finally {
+          blob.remove();
+        }
+      }
+    }
+
     const rows: Row[] = [
       row("idle RSS (MB)", true, 1, memory, (mb) => mb),
       row("namespaces get latency, mean (µs)", true, 0, latency, (stats) => stats.meanUs),
@@ -128,6 +178,9 @@ async function main(): Promise<void> {
       row("events/s, 1 subscriber", false, 0, events1, (rate) => rate),
       row("events/s, 10 subscribers", false, 0, events10, (rate) => rate),
       row("ctr --help cold start, median (ms)", true, 1, cli, (ms) => ms),
+      row(`images list RPC, ${imageCount} images, median (ms)`, true, 1, imagesRpc, (ms) => ms),
+      row(`ctr images ls, ${imageCount} images, median (ms)`, true, 0, imagesLs, (ms) => ms),
+      row(`content ingest via ctr, ${ingestBytes / 1e6} MB, median (MB/s)`, false, 1, ingest, (rate) => rate),
     ];
     console.log(formatTable(rows));
 
