@@ -1,5 +1,5 @@
 import { type CallContext, unavailable } from "@berth/api";
-import { contentV1, eventsV1, imagesV1, introspectionV1, leasesV1, namespacesV1, versionV1 } from "@berth/api/proto";
+import { contentV1, eventsV1, imagesV1, introspectionV1, leasesV1, namespacesV1, snapshotsV1, versionV1 } from "@berth/api/proto";
 import { type CallOptions, type ServiceClient, type ServiceDefinition, createServiceClient, grpc } from "@berth/api/services";
 import { grpcTarget, resolveAddress, resolveNamespace } from "./address.js";
 import { ContentProxy } from "./content.js";
@@ -7,6 +7,7 @@ import { EventsProxy } from "./events.js";
 import { ImagesProxy } from "./images.js";
 import { LeasesProxy } from "./leases.js";
 import { NamespacesProxy } from "./namespaces.js";
+import { SnapshotsProxy } from "./snapshots.js";
 
 export interface ClientOptions {
   /** Socket path or `unix://` URL; default: CONTAINERD_ADDRESS, else /run/berth/berthd.sock. */
@@ -82,6 +83,11 @@ export class Client {
   /** The context of a call in `namespace` (default: the client's). */
   context(namespace = this.namespace): CallContext {
     return { namespace };
+  }
+
+  /** A snapshotter of the daemon, by name (berthd's default: "overlayfs"). */
+  snapshotter(name = "overlayfs"): SnapshotsProxy {
+    return new SnapshotsProxy(this.service(snapshotsV1.SnapshotsDefinition), name);
   }
 
   version(): Promise<VersionInfo> {

@@ -6,5 +6,6 @@ export { EventsProxy } from "./events.js";
 export { ImagesProxy } from "./images.js";
 export { LeasesProxy } from "./leases.js";
 export { NamespacesProxy } from "./namespaces.js";
+export { SnapshotsProxy } from "./snapshots.js";
 export type { Descriptor, ImageCheck, ImageSummary } from "./image-summary.js";
 export { checkImage, describeImage } from "./image-summary.js";

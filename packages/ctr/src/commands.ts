@@ -17,6 +17,15 @@ import { NamespacesLabel } from "./commands/namespaces/label.js";
 import { NamespacesList } from "./commands/namespaces/list.js";
 import { NamespacesRemove } from "./commands/namespaces/remove.js";
 import { PluginsList } from "./commands/plugins/list.js";
+import { SnapshotsCommit } from "./commands/snapshots/commit.js";
+import { SnapshotsInfo } from "./commands/snapshots/info.js";
+import { SnapshotsLabel } from "./commands/snapshots/label.js";
+import { SnapshotListSeed, SnapshotsList } from "./commands/snapshots/list.js";
+import { SnapshotsMounts } from "./commands/snapshots/mounts.js";
+import { SnapshotsPrepare, SnapshotsView } from "./commands/snapshots/prepare.js";
+import { SnapshotsRemove } from "./commands/snapshots/remove.js";
+import { SnapshotsTree } from "./commands/snapshots/tree.js";
+import { SnapshotsUsage } from "./commands/snapshots/usage.js";
 import { Version } from "./commands/version.js";
 
 /** Every ctr command by id; oclif's explicit command strategy reads this object. */
@@ -40,5 +49,16 @@ export const commands = {
   "namespaces:list": NamespacesList,
   "namespaces:remove": NamespacesRemove,
   "plugins:list": PluginsList,
+  "snapshot:list": SnapshotListSeed,
+  "snapshots:commit": SnapshotsCommit,
+  "snapshots:info": SnapshotsInfo,
+  "snapshots:label": SnapshotsLabel,
+  "snapshots:list": SnapshotsList,
+  "snapshots:mounts": SnapshotsMounts,
+  "snapshots:prepare": SnapshotsPrepare,
+  "snapshots:remove": SnapshotsRemove,
+  "snapshots:tree": SnapshotsTree,
+  "snapshots:usage": SnapshotsUsage,
+  "snapshots:view": SnapshotsView,
   version: Version,
 };

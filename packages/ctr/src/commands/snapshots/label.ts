@@ -1,0 +1,22 @@
+import { Args } from "@oclif/core";
+import { CtrCommand } from "../../base.js";
+import { parseLabels } from "../../words.js";
+import { defaultSnapshotter, snapshotAliases, snapshotterFlag } from "./shared.js";
+
+export class SnapshotsLabel extends CtrCommand {
+  static override summary = "add labels to content";
+  static override usage = "snapshots label <name> [<label>=<value> ...]";
+  static override aliases = snapshotAliases(["label"]);
+  static override strict = false;
+  static override args = { key: Args.string({ required: true }) };
+  static override flags = snapshotterFlag;
+
+  async run(): Promise<void> {
+    const { args, argv, flags } = await this.parse(SnapshotsLabel);
+    const labels = parseLabels((argv as string[]).slice(1));
+    const client = await this.connect(flags);
+    const paths = Object.keys(labels).map((key) => `labels.${key}`);
+    const info = await client.snapshotter(flags.snapshotter || defaultSnapshotter).update(client.context(), { name: args.key, labels }, paths);
+    this.print(`${Object.entries(info.labels).map(([key, value]) => `${key}=${value}`).sort().join(",")}\n`);
+  }
+}
