@@ -1,4 +1,4 @@
-import { type ContentStore, isKind } from "@berth/api";
+import { type ContentStore, type Snapshotter, isKind } from "@berth/api";
 import type { Database } from "lmdb";
 import type { BlobRecord, IngestRecord } from "./content.js";
 import { backendRef } from "./content.js";
@@ -7,16 +7,28 @@ import { type Collector, type LeaseRecord, leaseExpired } from "./leases.js";
 import type { Logger } from "./log.js";
 import type { MetadataStore } from "./metadata.js";
 import type { Mutex } from "./mutex.js";
+import type { SnapshotRecord } from "./snapshots.js";
 
 const gcRoot = "containerd.io/gc.root";
 const gcFlat = "containerd.io/gc.flat";
 const contentRef = /^containerd\.io\/gc\.ref\.content(?:[./].*)?$/;
+const snapshotRef = /^containerd\.io\/gc\.ref\.snapshot\.([^/]+)(?:\/.*)?$/;
 
-/** Digests that `labels` keep alive through `containerd.io/gc.ref.content*`. */
-function contentRefs(labels: Readonly<Record<string, string>>): string[] {
-  return Object.entries(labels)
-    .filter(([key]) => contentRef.test(key))
-    .map(([, digest]) => digest);
+/** A node of the reference graph: `content` or `snapshot:<snapshotter>`, and the object's id. */
+interface Reference {
+  readonly kind: string;
+  readonly id: string;
+}
+
+/** What `labels` keep alive. */
+function references(labels: Readonly<Record<string, string>>): Reference[] {
+  const found: Reference[] = [];
+  for (const [key, value] of Object.entries(labels)) {
+    if (contentRef.test(key)) found.push({ kind: "content", id: value });
+    const snapshot = snapshotRef.exec(key);
+    if (snapshot !== null) found.push({ kind: `snapshot:${snapshot[1]}`, id: value });
+  }
+  return found;
 }
 
 export interface GcTables {
@@ -24,19 +36,24 @@ export interface GcTables {
   readonly blobs: Database<BlobRecord, string>;
   readonly ingests: Database<IngestRecord, string>;
   readonly leases: Database<LeaseRecord, string>;
+  /** Each snapshotter's records and its backend, by snapshotter name. */
+  readonly snapshots: ReadonlyMap<string, { table: Database<SnapshotRecord, string>; backend: Snapshotter }>;
 }
 
 export interface GcResult {
   readonly blobsRemoved: number;
+  readonly snapshotsRemoved: number;
   readonly recordsRemoved: number;
   readonly leasesExpired: number;
 }
 
 /**
  * Mark and sweep, as containerd's GC: roots are images, unexpired leases and objects labelled
- * `containerd.io/gc.root`; references follow `containerd.io/gc.ref.content*` labels. Metadata is
- * swept in one write transaction; then blobs that no namespace references are deleted from the
- * shared store, under `guard` so that no namespace can link a blob while it is being deleted.
+ * `containerd.io/gc.root`; references follow `containerd.io/gc.ref.content*` and
+ * `containerd.io/gc.ref.snapshot.<snapshotter>` labels, and snapshots keep their parents. Metadata
+ * is swept in one write transaction; then the backend snapshots of swept records are removed
+ * (children first), and blobs that no namespace references are deleted from the shared store,
+ * under `guard` so that no namespace can link a blob while it is being deleted.
  */
 export class GarbageCollector implements Collector {
   #timer: NodeJS.Timeout | undefined;
@@ -75,11 +92,19 @@ export class GarbageCollector implements Collector {
   async #run(): Promise<GcResult> {
     const started = process.hrtime.bigint();
     return this.guard.run(async () => {
-      const { recordsRemoved, leasesExpired, abandonedIngests } = await this.store.transaction(() => this.#sweepMetadata());
+      const { recordsRemoved, leasesExpired, abandonedIngests, removedSnapshots } = await this.store.transaction(() => this.#sweepMetadata());
       for (const ref of abandonedIngests) {
         await this.backend.abort({}, ref).catch((error: unknown) => {
           if (!isKind(error, "NotFound")) throw error;
         });
+      }
+      let snapshotsRemoved = 0;
+      for (const { snapshotter, backendKey } of removedSnapshots) {
+        const backend = this.tables().snapshots.get(snapshotter)?.backend;
+        await backend?.remove({}, backendKey).then(
+          () => snapshotsRemoved++,
+          (error: unknown) => this.logger.warn({ err: error, snapshotter, backendKey }, "could not remove collected snapshot"),
+        );
       }
       const referenced = new Set<string>();
       for (const { id } of this.store.everywhere(this.tables().blobs)) referenced.add(id);
@@ -91,24 +116,25 @@ export class GarbageCollector implements Collector {
         });
         blobsRemoved++;
       }
-      const result = { blobsRemoved, recordsRemoved, leasesExpired };
+      const result = { blobsRemoved, snapshotsRemoved, recordsRemoved, leasesExpired };
       this.logger.debug({ ...result, seconds: Number(process.hrtime.bigint() - started) / 1e9 }, "garbage collected");
       return result;
     });
   }
 
   /** Runs inside one write transaction. */
-  #sweepMetadata(): { recordsRemoved: number; leasesExpired: number; abandonedIngests: string[] } {
-    const { images, blobs, ingests, leases } = this.tables();
+  #sweepMetadata(): { recordsRemoved: number; leasesExpired: number; abandonedIngests: string[]; removedSnapshots: { snapshotter: string; backendKey: string }[] } {
+    const { images, blobs, ingests, leases, snapshots } = this.tables();
     const now = Date.now();
+    // A node is `<kind>|<namespace>/<id>`; kinds never contain "|".
     const marked = new Set<string>();
+    const queue: { kind: string; key: string }[] = [];
     const keptIngests = new Set<string>();
-    const queue: string[] = [];
-    const mark = (namespace: string, digest: string, follow = true) => {
-      const key = `${namespace}/${digest}`;
-      if (marked.has(key)) return;
-      marked.add(key);
-      if (follow) queue.push(key);
+    const mark = (namespace: string, { kind, id }: Reference, follow = true) => {
+      const key = `${namespace}/${id}`;
+      if (marked.has(`${kind}|${key}`)) return;
+      marked.add(`${kind}|${key}`);
+      if (follow) queue.push({ kind, key });
     };
 
     let leasesExpired = 0;
@@ -120,31 +146,54 @@ export class GarbageCollector implements Collector {
       }
       const flat = value.labels[gcFlat] !== undefined;
       for (const resource of value.resources) {
-        if (resource.type === "content") mark(namespace, resource.id, !flat);
+        if (resource.type === "content") mark(namespace, { kind: "content", id: resource.id }, !flat);
         else if (resource.type === "ingests") keptIngests.add(`${namespace}/${resource.id}`);
+        else mark(namespace, { kind: `snapshot:${resource.type.slice("snapshots/".length)}`, id: resource.id }, !flat);
       }
     }
     for (const { namespace, value } of this.store.everywhere(images)) {
-      mark(namespace, value.target.digest);
-      for (const digest of contentRefs(value.labels)) mark(namespace, digest);
+      mark(namespace, { kind: "content", id: value.target.digest });
+      for (const reference of references(value.labels)) mark(namespace, reference);
     }
     for (const { namespace, id, value } of this.store.everywhere(blobs)) {
-      if (value.labels[gcRoot] !== undefined) mark(namespace, id);
+      if (value.labels[gcRoot] !== undefined) mark(namespace, { kind: "content", id });
+    }
+    for (const [name, { table }] of snapshots) {
+      for (const { namespace, id, value } of this.store.everywhere(table)) {
+        if (value.labels[gcRoot] !== undefined) mark(namespace, { kind: `snapshot:${name}`, id });
+      }
     }
     while (queue.length > 0) {
-      const key = queue.pop()!;
-      const record = blobs.get(key);
-      if (record === undefined) continue;
+      const { kind, key } = queue.pop()!;
       const namespace = key.slice(0, key.indexOf("/"));
-      for (const digest of contentRefs(record.labels)) mark(namespace, digest);
+      const record = kind === "content" ? blobs.get(key) : snapshots.get(kind.slice("snapshot:".length))?.table.get(key);
+      if (record === undefined) continue;
+      if ("parent" in record && record.parent !== "") mark(namespace, { kind, id: record.parent });
+      for (const reference of references(record.labels)) mark(namespace, reference);
     }
 
     let recordsRemoved = 0;
     for (const { namespace, id } of [...this.store.everywhere(blobs)]) {
-      if (marked.has(`${namespace}/${id}`)) continue;
+      if (marked.has(`content|${namespace}/${id}`)) continue;
       blobs.remove(`${namespace}/${id}`);
       recordsRemoved++;
     }
+    const removedSnapshots: { snapshotter: string; backendKey: string; depth: number }[] = [];
+    for (const [name, { table }] of snapshots) {
+      const depth = (namespace: string, record: SnapshotRecord): number => {
+        let count = 0;
+        for (let parent = record.parent; parent !== "" && count < 1000; count++) parent = table.get(`${namespace}/${parent}`)?.parent ?? "";
+        return count;
+      };
+      for (const { namespace, id, value } of [...this.store.everywhere(table)]) {
+        if (marked.has(`snapshot:${name}|${namespace}/${id}`)) continue;
+        removedSnapshots.push({ snapshotter: name, backendKey: value.backendKey, depth: depth(namespace, value) });
+        table.remove(`${namespace}/${id}`);
+        recordsRemoved++;
+      }
+    }
+    // Children before parents: the backend refuses to remove a snapshot that has children.
+    removedSnapshots.sort((a, b) => b.depth - a.depth);
     const abandonedIngests: string[] = [];
     for (const { namespace, id, value } of [...this.store.everywhere(ingests)]) {
       // Kept while a live lease holds it or its day has not passed; a lease's ingest goes with the lease.
@@ -152,6 +201,6 @@ export class GarbageCollector implements Collector {
       ingests.remove(`${namespace}/${id}`);
       abandonedIngests.push(backendRef(namespace, id));
     }
-    return { recordsRemoved, leasesExpired, abandonedIngests };
+    return { recordsRemoved, leasesExpired, abandonedIngests, removedSnapshots };
   }
 }

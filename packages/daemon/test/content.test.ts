@@ -57,7 +57,8 @@ async function write(context: CallContext, ref: string, data: Buffer, labels: Re
 describe("content in berthd", () => {
   it("keeps namespaces apart, and a second namespace's write of a blob moves no bytes", async () => {
     const data = Buffer.alloc(3 << 20, "namespaced");
-    const digest = await write({ namespace: "na" }, "ref-a", data);
+    // A root, so that collections run by other tests in this daemon keep it.
+    const digest = await write({ namespace: "na" }, "ref-a", data, { "containerd.io/gc.root": "test" });
     expect((await client.content.info({ namespace: "na" }, digest)).size).toBe(data.length);
     expect(kindOf(await client.content.info({ namespace: "nb" }, digest).catch((e: unknown) => e))).toBe("NotFound");
     const listed: string[] = [];
@@ -67,7 +68,7 @@ describe("content in berthd", () => {
     const writer = await client.content.writer({ namespace: "nb" }, { ref: "ref-b", total: data.length, expected: digest });
     const status = await writer.status();
     expect(status.offset).toBe(data.length); // nothing left to send
-    await writer.commit(data.length, digest);
+    await writer.commit(data.length, digest, { "containerd.io/gc.root": "test" });
     expect((await client.content.info({ namespace: "nb" }, digest)).size).toBe(data.length);
     // Still one file on disk, shared.
     expect(existsSync(blobPath(berthd, digest))).toBe(true);

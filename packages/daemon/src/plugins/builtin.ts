@@ -6,6 +6,7 @@ import {
   introspectionGrpcPlugin,
   leasesGrpcPlugin,
   namespacesGrpcPlugin,
+  snapshotsGrpcPlugin,
   versionGrpcPlugin,
 } from "./grpc.js";
 import type { Plugin } from "./registry.js";
@@ -20,6 +21,7 @@ export function builtinPlugins(): Plugin<any, any>[] {
     contentGrpcPlugin,
     imagesGrpcPlugin,
     leasesGrpcPlugin,
+    snapshotsGrpcPlugin,
     eventsGrpcPlugin,
     versionGrpcPlugin,
     introspectionGrpcPlugin,

@@ -1,14 +1,15 @@
 import { mkdirSync } from "node:fs";
-import { type ContentStore, knownTypes } from "@berth/api";
+import { type ContentStore, type Snapshotter, knownTypes } from "@berth/api";
 import { LocalContentStore } from "@berth/content";
 import { Exchange } from "@berth/events";
 import { NamespacedContentStore } from "../content.js";
-import { GarbageCollector } from "../gc.js";
+import { GarbageCollector, type GcTables } from "../gc.js";
 import { ImageService } from "../images.js";
 import { LeaseService } from "../leases.js";
 import { MetadataStore } from "../metadata.js";
 import { Mutex } from "../mutex.js";
 import { NamespaceService } from "../namespaces.js";
+import { NamespacedSnapshotter } from "../snapshots.js";
 import type { Plugin } from "./registry.js";
 import { pluginTypes } from "./types.js";
 
@@ -22,6 +23,8 @@ export interface Metadata {
   readonly leases: LeaseService;
   readonly content: NamespacedContentStore;
   readonly images: ImageService;
+  /** Every loaded snapshotter, namespaced, by name. */
+  readonly snapshotters: ReadonlyMap<string, NamespacedSnapshotter>;
 }
 
 export const exchangePlugin: Plugin<Exchange, { buffer_size: number }> = {
@@ -45,24 +48,33 @@ export const contentPlugin: Plugin<ContentStore> = {
 export const metadataPlugin: Plugin<Metadata, { gc_schedule_delay_ms: number }> = {
   type: pluginTypes.metadata,
   id: "lmdb",
-  requires: [pluginTypes.content, pluginTypes.event],
+  requires: [pluginTypes.content, pluginTypes.snapshotter, pluginTypes.event],
   config: { gc_schedule_delay_ms: 100 },
-  init: async ({ root, exports, config, logger, get }) => {
+  init: async ({ root, exports, config, logger, get, getAll }) => {
     exports.root = root;
     const store = MetadataStore.open(root);
     const exchange = get<Exchange>(pluginTypes.event);
     const backend = get<ContentStore>(pluginTypes.content);
     const guard = new Mutex();
-    let tables: () => { images: ImageService["table"]; blobs: NamespacedContentStore["blobs"]; ingests: NamespacedContentStore["ingests"]; leases: LeaseService["table"] };
+    let tables: () => GcTables;
     const gc = new GarbageCollector(store, () => tables(), backend, guard, logger, config.gc_schedule_delay_ms);
     const leases = new LeaseService(store, gc);
     const content = new NamespacedContentStore(backend, store, leases, exchange, types, gc, guard);
     const images = new ImageService(store, exchange, types, gc);
-    tables = () => ({ images: images.table, blobs: content.blobs, ingests: content.ingests, leases: leases.table });
+    const snapshotters = new Map(
+      [...getAll<Snapshotter>(pluginTypes.snapshotter)].map(([name, snapshotter]) => [name, new NamespacedSnapshotter(name, snapshotter, store, leases, exchange, types)]),
+    );
+    tables = () => ({
+      images: images.table,
+      blobs: content.blobs,
+      ingests: content.ingests,
+      leases: leases.table,
+      snapshots: new Map([...snapshotters].map(([name, s]) => [name, { table: s.table, backend: s.backend }])),
+    });
     const namespaces = new NamespaceService(store, exchange, types);
     // Whatever was left unreferenced when the daemon stopped goes before it serves anyone.
     await gc.collect();
-    return { store, gc, namespaces, leases, content, images };
+    return { store, gc, namespaces, leases, content, images, snapshotters };
   },
   close: async (metadata) => {
     metadata.gc.stop();

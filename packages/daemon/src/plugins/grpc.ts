@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { contentV1, eventsV1, imagesV1, introspectionV1, leasesV1, namespacesV1, versionV1 } from "@berth/api/proto";
+import { contentV1, eventsV1, imagesV1, introspectionV1, leasesV1, namespacesV1, snapshotsV1, versionV1 } from "@berth/api/proto";
 import type { Exchange } from "@berth/events";
 import { contentHandlers } from "../grpc/content.js";
 import { eventsHandlers } from "../grpc/events.js";
@@ -9,6 +9,7 @@ import { imagesHandlers } from "../grpc/images.js";
 import { introspectionHandlers } from "../grpc/introspection.js";
 import { leasesHandlers } from "../grpc/leases.js";
 import { namespacesHandlers } from "../grpc/namespaces.js";
+import { snapshotsHandlers } from "../grpc/snapshots.js";
 import { versionHandlers } from "../grpc/version.js";
 import { berthRevision, berthVersion } from "../version.js";
 import type { Metadata } from "./core.js";
@@ -23,6 +24,7 @@ function metadataService(id: string, serve: (metadata: Metadata) => GrpcService)
 export const namespacesGrpcPlugin = metadataService("namespaces", (m) => grpcService(namespacesV1.NamespacesDefinition, namespacesHandlers(m.namespaces)));
 export const contentGrpcPlugin = metadataService("content", (m) => grpcService(contentV1.ContentDefinition, contentHandlers(m.content)));
 export const imagesGrpcPlugin = metadataService("images", (m) => grpcService(imagesV1.ImagesDefinition, imagesHandlers(m.images)));
+export const snapshotsGrpcPlugin = metadataService("snapshots", (m) => grpcService(snapshotsV1.SnapshotsDefinition, snapshotsHandlers(m.snapshotters)));
 export const leasesGrpcPlugin = metadataService("leases", (m) => grpcService(leasesV1.LeasesDefinition, leasesHandlers(m.leases)));
 
 export const eventsGrpcPlugin: Plugin<GrpcService> = {

@@ -5,6 +5,8 @@ export const pluginTypes = {
   content: "io.containerd.content.v1",
   event: "io.containerd.event.v1",
   metadata: "io.containerd.metadata.v1",
+  snapshotter: "io.containerd.snapshotter.v1",
+  differ: "io.containerd.differ.v1",
   gc: "io.containerd.gc.v1",
   service: "io.containerd.service.v1",
   grpc: "io.containerd.grpc.v1",
