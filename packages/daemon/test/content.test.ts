@@ -30,9 +30,11 @@ describeContentStoreConformance("namespaced metadata store, in process", async (
   config.grpc.address = join(base, "berthd.sock");
   const daemon = await Daemon.start(config, builtinPlugins(), createLogger("fatal"));
   const metadata = daemon.outcomes.find((o) => o.plugin.type === "io.containerd.metadata.v1")!.instance as Metadata;
+  // Under a lease, as clients work, so that collections after a test's deletions keep the rest.
+  const lease = await metadata.leases.create({ namespace: "in-process" }, { id: "", labels: {} });
   return {
     store: metadata.content,
-    context: { namespace: "in-process" },
+    context: { namespace: "in-process", lease: lease.id },
     close: async () => {
       await daemon.stop();
       rmSync(base, { recursive: true, force: true });
@@ -42,7 +44,9 @@ describeContentStoreConformance("namespaced metadata store, in process", async (
 
 describeContentStoreConformance("gRPC proxy to berthd (namespaced store)", async () => {
   // A namespace per test keeps the tests apart in one daemon.
-  const context: CallContext = { namespace: `conformance-${++suiteRun}` };
+  const namespace = `conformance-${++suiteRun}`;
+  const lease = await client.leases.create({ namespace }, { id: "", labels: {} });
+  const context: CallContext = { namespace, lease: lease.id };
   return { store: client.content, context, close: async () => undefined };
 });
 
