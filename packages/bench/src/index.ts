@@ -8,3 +8,7 @@ export type { EventRateOptions } from "./suites/events.js";
 export { eventRate } from "./suites/events.js";
 export { residentMb } from "./suites/memory.js";
 export { berthCtr, berthCtrHelpMs, medianWallMs, stockCtrHelpMs } from "./suites/cli.js";
+export type { IngestBlob, IngestOptions } from "./suites/content.js";
+export { createIngestBlob, ingestMbPerSecond } from "./suites/content.js";
+export type { ListOptions, SeedOptions } from "./suites/images.js";
+export { ctrImagesLsMs, imagesListRpcMs, seedImages, seededImageName } from "./suites/images.js";

@@ -45,6 +45,13 @@ export async function serveGrpc(services: readonly GrpcService[], options: GrpcS
     "grpc.max_receive_message_length": options.maxReceiveMessageSize,
     "grpc.max_send_message_length": options.maxSendMessageSize,
   });
+  // Node's guard against HTTP/2 rapid reset (1000 RST_STREAMs, then 33/s) drops the connection of
+  // a ctr that cancels many reads, as `ctr images ls` does for each image. The socket is root's
+  // own, so the guard is relaxed; grpc-js has no option for it, hence its http2 server options.
+  Object.assign((server as unknown as { commonServerOptions: Record<string, unknown> }).commonServerOptions, {
+    streamResetBurst: 1 << 20,
+    streamResetRate: 1 << 20,
+  });
   for (const { definition, handlers } of services) {
     server.addService(grpcServiceDefinition(definition), grpcImplementation(definition, handlers, options.observer));
   }
