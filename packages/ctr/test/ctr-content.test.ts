@@ -1,10 +1,9 @@
-import { createHash } from "node:crypto";
 import { fileURLToPath } from "node:url";
+import { digestOf } from "@berth/content";
 import { type RunningDaemon, runCommand, startBerthd, startStockContainerd, stockContainerdInstalled } from "@berth/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const berthCtr = fileURLToPath(new URL("../bin/run.js", import.meta.url));
-const digestOf = (data: string) => `sha256:${createHash("sha256").update(data).digest("hex")}`;
 
 const daemons: { name: string; start: () => Promise<RunningDaemon | undefined> }[] = [
   { name: "berthd", start: () => startBerthd() },

@@ -1,22 +1,15 @@
-import { createHash } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import type { CallContext } from "@berth/api";
 import { Client } from "@berth/client";
+import { digestOf, writeBlob } from "@berth/content";
 import { type RunningDaemon, runCommand, startBerthd, startStockContainerd, stockContainerdInstalled, stockCtr } from "@berth/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const berthCtr = fileURLToPath(new URL("../bin/run.js", import.meta.url));
-const digestOf = (data: Buffer) => `sha256:${createHash("sha256").update(data).digest("hex")}`;
 
 /** An image whose manifest and config are in the store but whose one layer is not. */
 async function partialImage(client: Client, context: CallContext): Promise<void> {
-  const put = async (data: Buffer, labels: Record<string, string> = {}) => {
-    const digest = digestOf(data);
-    const writer = await client.content.writer(context, { ref: `fixture-${digest}`, total: data.length, expected: digest });
-    await writer.write(data);
-    await writer.commit(data.length, digest, labels);
-    return digest;
-  };
+  const put = async (data: Buffer, labels: Record<string, string> = {}) => (await writeBlob(client.content, context, `fixture-${digestOf(data)}`, data, { labels })).digest;
   const config = Buffer.from(JSON.stringify({ architecture: "amd64", os: "linux", rootfs: { type: "layers", diff_ids: [] } }));
   const configDigest = await put(config);
   const layer = { mediaType: "application/vnd.oci.image.layer.v1.tar", digest: digestOf(Buffer.from("absent layer")), size: 12 };

@@ -1,14 +1,13 @@
-import { createHash } from "node:crypto";
 import { existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { type CallContext, kindOf } from "@berth/api";
 import { Client } from "@berth/client";
+import { digestOf, writeBlob } from "@berth/content";
 import { describeContentStoreConformance } from "@berth/content/testsuite";
 import { Daemon, type Metadata, builtinPlugins, createLogger, defaultConfig } from "@berth/daemon";
 import { type RunningDaemon, startBerthd, testDirectory } from "@berth/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
-const digestOf = (data: Buffer) => `sha256:${createHash("sha256").update(data).digest("hex")}`;
 const blobPath = (daemon: RunningDaemon, digest: string) => join(daemon.root, "io.containerd.content.v1.content", "blobs", "sha256", digest.slice(7));
 
 let berthd: RunningDaemon;
@@ -50,13 +49,8 @@ describeContentStoreConformance("gRPC proxy to berthd (namespaced store)", async
   return { store: client.content, context, close: async () => undefined };
 });
 
-async function write(context: CallContext, ref: string, data: Buffer, labels: Record<string, string> = {}): Promise<string> {
-  const digest = digestOf(data);
-  const writer = await client.content.writer(context, { ref, total: data.length, expected: digest });
-  await writer.write(data);
-  await writer.commit(data.length, digest, labels);
-  return digest;
-}
+const write = async (context: CallContext, ref: string, data: Buffer, labels: Record<string, string> = {}) =>
+  (await writeBlob(client.content, context, ref, data, { labels })).digest;
 
 describe("content in berthd", () => {
   it("keeps namespaces apart, and a second namespace's write of a blob moves no bytes", async () => {

@@ -1,12 +1,10 @@
-import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { CallContext } from "@berth/api";
 import { Client } from "@berth/client";
+import { digestOf, writeBlob } from "@berth/content";
 import { type RunningDaemon, startBerthd } from "@berth/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-
-const digestOf = (data: Buffer) => `sha256:${createHash("sha256").update(data).digest("hex")}`;
 
 describe("garbage collection", () => {
   let berthd: RunningDaemon;
@@ -22,12 +20,7 @@ describe("garbage collection", () => {
   });
 
   async function write(context: CallContext, data: string, labels: Record<string, string> = {}): Promise<string> {
-    const bytes = Buffer.from(data);
-    const digest = digestOf(bytes);
-    const writer = await client.content.writer(context, { ref: `ref-${digest}`, total: bytes.length, expected: digest });
-    await writer.write(bytes);
-    await writer.commit(bytes.length, digest, labels);
-    return digest;
+    return (await writeBlob(client.content, context, `ref-${digestOf(data)}`, Buffer.from(data), { labels })).digest;
   }
 
   /** Runs a collection now, the way `ctr leases rm --sync` does. */

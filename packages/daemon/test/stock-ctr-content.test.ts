@@ -1,10 +1,9 @@
-import { createHash } from "node:crypto";
 import { spawn } from "node:child_process";
 import { type RunningDaemon, runCommand, startBerthd, stockContainerdInstalled, stockCtr } from "@berth/testkit";
 import { Client } from "@berth/client";
+import { digestOf } from "@berth/content";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
-const digestOf = (data: Buffer) => `sha256:${createHash("sha256").update(data).digest("hex")}`;
 
 /** Debian's stock ctr 1.6 managing content, leases and images in berthd. */
 describe.skipIf(!stockContainerdInstalled)("stock ctr: content, leases and images against berthd", () => {

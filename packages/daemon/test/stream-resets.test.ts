@@ -1,9 +1,8 @@
-import { createHash } from "node:crypto";
 import { Client } from "@berth/client";
+import { digestOf, writeBlob } from "@berth/content";
 import { type RunningDaemon, runCommand, startBerthd, stockContainerdInstalled, stockCtr } from "@berth/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
-const digestOf = (data: Buffer) => `sha256:${createHash("sha256").update(data).digest("hex")}`;
 
 describe.skipIf(!stockContainerdInstalled)("stock ctr listing a thousand images", () => {
   let berthd: RunningDaemon;
@@ -19,13 +18,7 @@ describe.skipIf(!stockContainerdInstalled)("stock ctr listing a thousand images"
     const client = await Client.connect({ address: berthd.address });
     try {
       const context = client.context();
-      const put = async (data: Buffer, labels: Record<string, string> = {}) => {
-        const digest = digestOf(data);
-        const writer = await client.content.writer(context, { ref: `r-${digest}`, total: data.length, expected: digest });
-        await writer.write(data);
-        await writer.commit(data.length, digest, labels);
-        return digest;
-      };
+      const put = async (data: Buffer, labels: Record<string, string> = {}) => (await writeBlob(client.content, context, `r-${digestOf(data)}`, data, { labels })).digest;
       const config = Buffer.from(JSON.stringify({ architecture: "amd64", os: "linux", rootfs: { type: "layers", diff_ids: [] } }));
       const configDigest = await put(config, { "containerd.io/gc.root": "test" });
       const manifest = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: "application/vnd.oci.image.manifest.v1+json", config: { mediaType: "application/vnd.oci.image.config.v1+json", digest: configDigest, size: config.length }, layers: [] }));

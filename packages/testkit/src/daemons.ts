@@ -73,6 +73,18 @@ function track(kind: RunningDaemon["kind"], child: ChildProcess, base: string, r
   return daemon;
 }
 
+/** Tracks a started daemon until its socket answers; one that never serves is cleaned up. */
+async function launch(kind: RunningDaemon["kind"], child: ChildProcess, base: string, root: string, state: string, address: string): Promise<RunningDaemon> {
+  const daemon = track(kind, child, base, root, state, address);
+  try {
+    await waitForSocket(address, child, daemon.logs);
+  } catch (error) {
+    await daemon.cleanup();
+    throw error;
+  }
+  return daemon;
+}
+
 /** A fresh directory under the system's temp dir, named for Berth tests so that leftovers are easy to spot. */
 export function testDirectory(label: string): string {
   return mkdtempSync(join(tmpdir(), `berth-test-${label}-`));
@@ -101,15 +113,7 @@ export async function startBerthd(options: BerthdOptions = {}): Promise<RunningD
   } else {
     args.push("--config", join(base, "no-config.toml"));
   }
-  const child = spawnTracked(process.execPath, args);
-  const daemon = track("berthd", child, base, root, state, address);
-  try {
-    await waitForSocket(address, child, daemon.logs);
-  } catch (error) {
-    await daemon.cleanup();
-    throw error;
-  }
-  return daemon;
+  return launch("berthd", spawnTracked(process.execPath, args), base, root, state, address);
 }
 
 /**
@@ -164,13 +168,5 @@ export async function startStockContainerd(): Promise<RunningDaemon | undefined>
       "",
     ].join("\n"),
   );
-  const child = spawnTracked(stockContainerd!, ["--config", config]);
-  const daemon = track("containerd", child, base, root, state, address);
-  try {
-    await waitForSocket(address, child, daemon.logs);
-  } catch (error) {
-    await daemon.cleanup();
-    throw error;
-  }
-  return daemon;
+  return launch("containerd", spawnTracked(stockContainerd!, ["--config", config]), base, root, state, address);
 }
