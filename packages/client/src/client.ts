@@ -1,8 +1,9 @@
 import { type CallContext, unavailable } from "@berth/api";
-import { contentV1, eventsV1, imagesV1, introspectionV1, leasesV1, namespacesV1, snapshotsV1, versionV1 } from "@berth/api/proto";
+import { contentV1, diffV1, eventsV1, imagesV1, introspectionV1, leasesV1, namespacesV1, snapshotsV1, versionV1 } from "@berth/api/proto";
 import { type CallOptions, type ServiceClient, type ServiceDefinition, createServiceClient, grpc } from "@berth/api/services";
 import { grpcTarget, resolveAddress, resolveNamespace } from "./address.js";
 import { ContentProxy } from "./content.js";
+import { DiffProxy } from "./diff.js";
 import { EventsProxy } from "./events.js";
 import { ImagesProxy } from "./images.js";
 import { LeasesProxy } from "./leases.js";
@@ -35,6 +36,7 @@ export class Client {
   readonly content: ContentProxy;
   readonly images: ImagesProxy;
   readonly leases: LeasesProxy;
+  readonly diff: DiffProxy;
   readonly #introspection: ServiceClient<typeof introspectionV1.IntrospectionDefinition>;
   readonly #version: ServiceClient<typeof versionV1.VersionDefinition>;
 
@@ -48,6 +50,7 @@ export class Client {
     this.content = new ContentProxy(this.service(contentV1.ContentDefinition));
     this.images = new ImagesProxy(this.service(imagesV1.ImagesDefinition));
     this.leases = new LeasesProxy(this.service(leasesV1.LeasesDefinition));
+    this.diff = new DiffProxy(this.service(diffV1.DiffDefinition));
     this.#introspection = this.service(introspectionV1.IntrospectionDefinition);
     this.#version = this.service(versionV1.VersionDefinition);
   }

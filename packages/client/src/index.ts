@@ -2,6 +2,8 @@ export type { ClientOptions, PluginInfo, ServerInfo, VersionInfo } from "./clien
 export { Client } from "./client.js";
 export { defaultAddress, resolveAddress, resolveNamespace } from "./address.js";
 export { ContentProxy } from "./content.js";
+export type { LayerDescriptor } from "./diff.js";
+export { DiffProxy } from "./diff.js";
 export { EventsProxy } from "./events.js";
 export { ImagesProxy } from "./images.js";
 export { LeasesProxy } from "./leases.js";

@@ -1,1 +1,5 @@
-export {};
+export type { AppliedLayer, ApplyOptions } from "./apply.js";
+export { applyLayer } from "./apply.js";
+export { computeLayer } from "./compute.js";
+export type { ByteStream, Compression } from "./compression.js";
+export { compressStream, decompressStream, detectCompression } from "./compression.js";

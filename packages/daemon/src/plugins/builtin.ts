@@ -1,6 +1,7 @@
-import { contentPlugin, exchangePlugin, metadataPlugin } from "./core.js";
+import { contentPlugin, differPlugin, exchangePlugin, metadataPlugin } from "./core.js";
 import {
   contentGrpcPlugin,
+  diffGrpcPlugin,
   eventsGrpcPlugin,
   imagesGrpcPlugin,
   introspectionGrpcPlugin,
@@ -17,11 +18,13 @@ export function builtinPlugins(): Plugin<any, any>[] {
     exchangePlugin,
     contentPlugin,
     metadataPlugin,
+    differPlugin,
     namespacesGrpcPlugin,
     contentGrpcPlugin,
     imagesGrpcPlugin,
     leasesGrpcPlugin,
     snapshotsGrpcPlugin,
+    diffGrpcPlugin,
     eventsGrpcPlugin,
     versionGrpcPlugin,
     introspectionGrpcPlugin,

@@ -3,6 +3,7 @@ import { type ContentStore, type Snapshotter, knownTypes } from "@berth/api";
 import { LocalContentStore } from "@berth/content";
 import { Exchange } from "@berth/events";
 import { NamespacedContentStore } from "../content.js";
+import { Differ } from "../diff.js";
 import { GarbageCollector, type GcTables } from "../gc.js";
 import { ImageService } from "../images.js";
 import { LeaseService } from "../leases.js";
@@ -80,4 +81,12 @@ export const metadataPlugin: Plugin<Metadata, { gc_schedule_delay_ms: number }> 
     metadata.gc.stop();
     await metadata.store.close();
   },
+};
+
+export const differPlugin: Plugin<Differ> = {
+  type: pluginTypes.differ,
+  id: "walking",
+  requires: [pluginTypes.metadata],
+  platforms: [{ os: "linux", architecture: process.arch === "x64" ? "amd64" : process.arch }],
+  init: ({ get }) => new Differ(get<Metadata>(pluginTypes.metadata).content),
 };

@@ -1,9 +1,11 @@
 import { randomUUID } from "node:crypto";
 import { mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { contentV1, eventsV1, imagesV1, introspectionV1, leasesV1, namespacesV1, snapshotsV1, versionV1 } from "@berth/api/proto";
+import { contentV1, diffV1, eventsV1, imagesV1, introspectionV1, leasesV1, namespacesV1, snapshotsV1, versionV1 } from "@berth/api/proto";
 import type { Exchange } from "@berth/events";
+import type { Differ } from "../diff.js";
 import { contentHandlers } from "../grpc/content.js";
+import { diffHandlers } from "../grpc/diff.js";
 import { eventsHandlers } from "../grpc/events.js";
 import { imagesHandlers } from "../grpc/images.js";
 import { introspectionHandlers } from "../grpc/introspection.js";
@@ -32,6 +34,13 @@ export const eventsGrpcPlugin: Plugin<GrpcService> = {
   id: "events",
   requires: [pluginTypes.event],
   init: (context) => grpcService(eventsV1.EventsDefinition, eventsHandlers(context.get<Exchange>(pluginTypes.event))),
+};
+
+export const diffGrpcPlugin: Plugin<GrpcService> = {
+  type: pluginTypes.grpc,
+  id: "diff",
+  requires: [pluginTypes.differ],
+  init: (context) => grpcService(diffV1.DiffDefinition, diffHandlers(context.get<Differ>(pluginTypes.differ))),
 };
 
 export const versionGrpcPlugin: Plugin<GrpcService> = {
