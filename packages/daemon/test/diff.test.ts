@@ -158,6 +158,31 @@ describe("the diff service", () => {
     }
   });
 
+  it("makes a layer of the changes between two trees that recreates the upper one", async () => {
+    const client = await Client.connect({ address: berthd.address });
+    const [lower, upper, replay] = [0, 1, 2].map(() => mkdtempSync(join(tmpdir(), "berth-test-tree-")));
+    try {
+      const context = { namespace: "diff", lease: (await client.leases.create({ namespace: "diff" }, { id: "", labels: {} })).id };
+      const [first] = await layers();
+      const base = await writeBlob(client.content, context, "base-layer", first!);
+      for (const dir of [lower!, upper!, replay!]) await client.diff.apply(context, { mediaType: "application/vnd.oci.image.layer.v1.tar", ...base }, bind(dir));
+      const { writeFileSync, unlinkSync, chmodSync } = await import("node:fs");
+      writeFileSync(join(upper!, "etc/new"), "added");
+      writeFileSync(join(upper!, "data/keep"), "changed");
+      unlinkSync(join(upper!, "etc/secret"));
+      chmodSync(join(upper!, "bin/tool"), 0o700);
+      const layer = await client.diff.diff(context, bind(lower!), bind(upper!), { ref: "computed" });
+      expect(layer.mediaType).toBe("application/vnd.oci.image.layer.v1.tar+gzip");
+      const info = await client.content.info(context, layer.digest);
+      expect(info.labels["containerd.io/uncompressed"]).toMatch(/^sha256:[0-9a-f]{64}$/);
+      await client.diff.apply(context, layer, bind(replay!));
+      expect(describeTree(replay!)).toEqual(describeTree(upper!));
+    } finally {
+      client.close();
+      for (const dir of [lower!, upper!, replay!]) rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("refuses an unknown blob before mounting anything", async () => {
     const client = await Client.connect({ address: berthd.address });
     try {
