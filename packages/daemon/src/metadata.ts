@@ -56,9 +56,13 @@ export class MetadataStore {
     }
   }
 
-  /** Runs `body` in one write transaction; everything it writes commits together or not at all. */
-  transaction<T>(body: () => T): Promise<T> {
-    return this.#root.transaction(body);
+  /**
+   * Runs `body` in one write transaction; everything it writes commits together or, when it
+   * throws, not at all. Synchronous, because lmdb's asynchronous transactions keep the writes of
+   * a callback that throws.
+   */
+  async transaction<T>(body: () => T): Promise<T> {
+    return this.#root.transactionSync(body);
   }
 
   /** Makes sure the namespace exists; call inside a transaction of a namespaced write. */

@@ -114,6 +114,17 @@ describe("NamespaceService on the metadata store", () => {
     expect(await service.list({})).toEqual([]);
   });
 
+  it("keeps nothing of a transaction that fails half-way", async () => {
+    const images = store.scoped<{ target: string }>("images", "images");
+    await expect(
+      store.transaction(() => {
+        images.put("half/img", { target: "t" });
+        throw new Error("fails after a write");
+      }),
+    ).rejects.toThrow("fails after a write");
+    expect(images.get("half/img")).toBeUndefined();
+  });
+
   it("keeps namespaces apart whose names share a prefix", async () => {
     const images = store.scoped<{ target: string }>("images", "images");
     await service.create({ namespace: "default" }, { name: "ns", labels: {} });

@@ -1,4 +1,4 @@
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, lstatSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { kindOf } from "@berth/api";
@@ -213,11 +213,10 @@ describe("unmountAll", () => {
     await unmountAll(join(base, "does-not-exist"));
   });
 
-  it("detaches a busy mount with detach", async () => {
+  it("detaches a mount that an open directory keeps busy, with detach", async () => {
     const source = dir("source");
     const target = dir("target");
     await mountAll([{ type: "bind", source, options: ["rbind"] }], target);
-    const { openSync, closeSync } = await import("node:fs");
     const fd = openSync(join(target, "."), "r");
     try {
       await unmountAll(target, { detach: true });
@@ -269,7 +268,6 @@ describe("withMounts", () => {
     expect(seen).not.toBe("");
     expect(existsSync(seen)).toBe(false);
     expect(mountsTable()).not.toContain(seen);
-    expect(source).toBe(join(base, "source"));
     expect(readdirSync(base)).toEqual(["source"]);
   });
 

@@ -1,0 +1,179 @@
+import { chmodSync, lchownSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
+import { rm } from "node:fs/promises";
+import { join } from "node:path";
+import { type CallContext, type Mount, type SnapshotInfo, type SnapshotUsage, type Snapshotter, errorOfKind, failedPrecondition } from "@berth/api";
+import { Metastore, type StoredSnapshot, diskUsage } from "@berth/snapshots";
+import { Layout } from "./layout.js";
+import { snapshotMounts } from "./mounts.js";
+import { kernelHasOverlayIndex, overlaySupported } from "./support.js";
+
+export interface OverlaySnapshotterOptions {
+  /** Add `index=off` to overlay mounts. Default: when the kernel has the overlay index parameter, as containerd decides. */
+  readonly indexOff?: boolean;
+  /** Add `userxattr` to overlay mounts, for rootless use in a user namespace. Default: false. */
+  readonly userxattr?: boolean;
+}
+
+const noUsage: SnapshotUsage = Object.freeze({ size: 0, inodes: 0 });
+const idName = /^[1-9][0-9]*$/;
+
+/**
+ * containerd's overlayfs snapshotter: snapshot records in `<root>/metadata.db`, layers in
+ * `<root>/snapshots/<id>/{fs,work}`, and the same mounts containerd returns. A backend: the call
+ * context is ignored (namespacing is the daemon's). See `Layout` and `snapshotMounts`.
+ *
+ * Crash safety: a snapshot's directory is built under `new-*` and renamed to `<id>` inside the
+ * transaction that records it, so a failure keeps neither; a removed snapshot's directory is
+ * renamed to `rm-<id>` inside the transaction that drops its record and deleted afterwards.
+ * Whatever a crash leaves (new-*, rm-*, an <id> without a record) is removed by `cleanup`.
+ */
+export class OverlaySnapshotter implements Snapshotter {
+  readonly root: string;
+  readonly #layout: Layout;
+  readonly #store: Metastore;
+  readonly #mountOptions: { indexOff: boolean; userxattr: boolean };
+
+  constructor(root: string, options: OverlaySnapshotterOptions = {}) {
+    this.root = root;
+    this.#layout = new Layout(root);
+    mkdirSync(root, { recursive: true, mode: 0o700 });
+    mkdirSync(this.#layout.snapshots, { recursive: true, mode: 0o700 });
+    this.#store = Metastore.open(this.#layout.metadata);
+    this.#mountOptions = { indexOff: options.indexOff ?? kernelHasOverlayIndex(), userxattr: options.userxattr ?? false };
+  }
+
+  /** Checks that this host can run overlayfs with `root` (FailedPrecondition with the reason if not), then opens. */
+  static async open(root: string, options: OverlaySnapshotterOptions = {}): Promise<OverlaySnapshotter> {
+    const support = await overlaySupported(root);
+    if (!support.supported) throw errorOfKind("FailedPrecondition", `overlayfs snapshotter cannot run on ${root}: ${support.reason ?? "unsupported"}`);
+    return new OverlaySnapshotter(root, options);
+  }
+
+  async stat(_context: CallContext, key: string): Promise<SnapshotInfo> {
+    return this.#store.view((tx) => tx.getInfo(key)).info;
+  }
+
+  async update(_context: CallContext, info: Pick<SnapshotInfo, "name" | "labels">, fieldpaths: readonly string[]): Promise<SnapshotInfo> {
+    return this.#store.update((tx) => tx.updateInfo(info, fieldpaths));
+  }
+
+  async usage(_context: CallContext, key: string): Promise<SnapshotUsage> {
+    const { id, info, usage } = this.#store.view((tx) => tx.getInfo(key));
+    return info.kind === "active" ? diskUsage(this.#layout.fs(id)) : usage;
+  }
+
+  async mounts(_context: CallContext, key: string): Promise<Mount[]> {
+    return this.#mounts(this.#store.view((tx) => tx.getSnapshot(key)));
+  }
+
+  async prepare(_context: CallContext, key: string, parent: string, labels?: Readonly<Record<string, string>>): Promise<Mount[]> {
+    return this.#mounts(this.#create("active", key, parent, labels));
+  }
+
+  async view(_context: CallContext, key: string, parent: string, labels?: Readonly<Record<string, string>>): Promise<Mount[]> {
+    return this.#mounts(this.#create("view", key, parent, labels));
+  }
+
+  async commit(_context: CallContext, name: string, key: string, labels?: Readonly<Record<string, string>>): Promise<void> {
+    const { id, info } = this.#store.view((tx) => tx.getInfo(key));
+    // The usage is fixed now; measuring happens outside the transaction, which checks the rest.
+    const usage = info.kind === "active" ? await diskUsage(this.#layout.fs(id)) : noUsage;
+    this.#store.update((tx) => {
+      if (tx.getInfo(key).id !== id) throw failedPrecondition(`snapshot ${JSON.stringify(key)} changed during commit`);
+      tx.commitActive(key, name, usage, labels);
+    });
+  }
+
+  async remove(_context: CallContext, key: string): Promise<void> {
+    let moved: { from: string; to: string } | undefined;
+    try {
+      this.#store.update((tx) => {
+        const { id } = tx.remove(key);
+        moved = this.#moveAside(String(id));
+      });
+    } catch (error) {
+      // The record stays, so its directory must too.
+      if (moved !== undefined) renameSync(moved.to, moved.from);
+      throw error;
+    }
+    // The record is gone: a failure here only leaves garbage for cleanup, so it is not the caller's.
+    if (moved !== undefined) await rm(moved.to, { recursive: true, force: true }).catch(() => undefined);
+  }
+
+  async *list(_context: CallContext, filters: readonly string[]): AsyncIterable<SnapshotInfo> {
+    yield* this.#store.view((tx) => tx.walk(filters));
+  }
+
+  /** Removes every directory under snapshots/ that no record owns: crash leftovers and failed removals. */
+  async cleanup(_context: CallContext): Promise<void> {
+    const ids = this.#store.view((tx) => tx.ids());
+    const doomed: string[] = [];
+    for (const name of readdirSync(this.#layout.snapshots)) {
+      if (idName.test(name) && ids.has(Number(name))) continue;
+      // An orphaned <id> is renamed first, so that a crash halfway leaves rm-<id>, never a partial <id>.
+      let aside: { to: string } | undefined;
+      try {
+        aside = idName.test(name) ? this.#moveAside(name) : undefined;
+      } catch {
+        aside = undefined;
+      }
+      doomed.push(aside?.to ?? join(this.#layout.snapshots, name));
+    }
+    for (const path of doomed) await rm(path, { recursive: true, force: true });
+  }
+
+  async close(): Promise<void> {
+    await this.#store.close();
+  }
+
+  #mounts(snapshot: StoredSnapshot): Mount[] {
+    return snapshotMounts(this.#layout, snapshot, this.#mountOptions);
+  }
+
+  /**
+   * Records a new snapshot and makes its directory in one transaction: built under new-*, then
+   * renamed to its id. Any failure throws out of the transaction, which then keeps no record, and
+   * the directory is removed.
+   */
+  #create(kind: "active" | "view", key: string, parent: string, labels: Readonly<Record<string, string>> | undefined): StoredSnapshot {
+    let made: string | undefined;
+    try {
+      return this.#store.update((tx) => {
+        const snapshot = tx.createSnapshot(kind, key, parent, labels);
+        made = mkdtempSync(join(this.#layout.snapshots, "new-"));
+        const fs = join(made, "fs");
+        mkdirSync(fs);
+        chmodSync(fs, 0o755);
+        if (kind === "active") {
+          mkdirSync(join(made, "work"));
+          chmodSync(join(made, "work"), 0o711);
+        }
+        const [nearest] = snapshot.parentIds;
+        if (nearest !== undefined) {
+          // The merged root shows the upper's owner, so it takes the parent's, as containerd does.
+          const owner = statSync(this.#layout.fs(nearest));
+          lchownSync(fs, owner.uid, owner.gid);
+        }
+        renameSync(made, this.#layout.dir(snapshot.id));
+        made = this.#layout.dir(snapshot.id);
+        return snapshot;
+      });
+    } catch (error) {
+      if (made !== undefined) rmSync(made, { recursive: true, force: true });
+      throw error;
+    }
+  }
+
+  /** Renames snapshots/<name> to rm-<name>; undefined if there is no such directory. */
+  #moveAside(name: string): { from: string; to: string } | undefined {
+    const from = join(this.#layout.snapshots, name);
+    const to = this.#layout.removal(name);
+    try {
+      renameSync(from, to);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+      throw error;
+    }
+    return { from, to };
+  }
+}
