@@ -140,8 +140,8 @@ export class NamespacedSnapshotter implements Snapshotter {
     const now = nowTimestamp();
     await this.store.transaction(() => {
       this.table.remove(`${namespace}/${key}`);
-      const merged = withoutEmpty({ ...record.labels, ...labels });
-      this.table.put(`${namespace}/${name}`, { backendKey: backendName, parent: record.parent, kind: "committed", labels: merged, createdAt: now, updatedAt: now });
+      // As containerd: the committed snapshot has the commit's labels, not the active one's.
+      this.table.put(`${namespace}/${name}`, { backendKey: backendName, parent: record.parent, kind: "committed", labels: withoutEmpty(labels), createdAt: now, updatedAt: now });
       if (context.lease) this.leases.attach(namespace, context.lease, { type: `snapshots/${this.name}`, id: name });
     });
     await this.publisher.publish(context, "/snapshot/commit", this.types.pack("containerd.events.SnapshotCommit", { key, name, snapshotter: this.name }));

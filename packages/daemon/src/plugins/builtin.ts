@@ -11,12 +11,14 @@ import {
   versionGrpcPlugin,
 } from "./grpc.js";
 import type { Plugin } from "./registry.js";
+import { overlayPlugin } from "./snapshotters.js";
 
 /** Every plugin berthd knows, in registration order. */
 export function builtinPlugins(): Plugin<any, any>[] {
   return [
     exchangePlugin,
     contentPlugin,
+    overlayPlugin,
     metadataPlugin,
     differPlugin,
     namespacesGrpcPlugin,
