@@ -12,3 +12,7 @@ export type { IngestBlob, IngestOptions } from "./suites/content.js";
 export { createIngestBlob, ingestMbPerSecond } from "./suites/content.js";
 export type { ListOptions, SeedOptions } from "./suites/images.js";
 export { ctrImagesLsMs, imagesListRpcMs, seedImages, seededImageName } from "./suites/images.js";
+export type { ApplyOptions, Layer, LayerOptions } from "./suites/layers.js";
+export { createLayer, gzipLayerType, layerApplyMbPerSecond } from "./suites/layers.js";
+export type { LeasedRunOptions, SnapshotLatencyOptions, SnapshotLatencyStats, SnapshotStack } from "./suites/snapshots.js";
+export { leasedRun, prepareCommitLatency } from "./suites/snapshots.js";

@@ -8,7 +8,9 @@ import { type IngestBlob, createIngestBlob, ingestMbPerSecond } from "./suites/c
 import { eventRate } from "./suites/events.js";
 import { unaryLatency } from "./suites/grpc.js";
 import { ctrImagesLsMs, imagesListRpcMs, seedImages } from "./suites/images.js";
+import { type Layer, createLayer, layerApplyMbPerSecond } from "./suites/layers.js";
 import { residentMb } from "./suites/memory.js";
+import { type SnapshotLatencyStats, prepareCommitLatency } from "./suites/snapshots.js";
 import { type Row, formatTable, ratio } from "./table.js";
 
 /** A daemon under test, through its client. */
@@ -146,6 +148,22 @@ async function main(): Promise<void> {
       imagesLs = await both(`${ctr} images ls`, ifSeeded(({ client }) => ctrImagesLsMs(ctr, client.address, imagesNamespace, { expected: imageCount, samples: 5, timeoutMs: 20_000 })));
     }
 
+    // Snapshots on overlayfs: a chain of prepare+commit pairs, each namespace and lease of its own, removed afterwards.
+    const snapshotSamples = 50;
+    const snapshotLatency = await both(`snapshot prepare+commit, ${snapshotSamples} chained`, ({ client }) =>
+      prepareCommitLatency(client, { namespace: "bench-snapshots", warmup: 5, samples: snapshotSamples, timeoutMs: 40_000 }),
+    );
+
+    // Layer apply: one gzipped tar of 600 files of 100 kB, applied by the Diff service onto fresh overlayfs snapshots.
+    if (interrupted) throw new Error("interrupted");
+    console.error("bench: building a 60 MB layer");
+    const layer: Outcome<Layer> = await attempt("building the layer", async () => createLayer({ directories: 6, filesPerDirectory: 100, fileSize: 100_000, level: 6 }));
+    const layerMb = typeof layer === "string" ? "60" : (layer.tarSize / 1e6).toFixed(1);
+    const layerApply: Both<number> =
+      typeof layer === "string"
+        ? { berth: layer, containerd: containerd === undefined ? undefined : layer }
+        : await both(`layer apply of a ${layerMb} MB tar`, ({ client }) => layerApplyMbPerSecond(client, layer, { namespace: "bench-layers", runs: 3, timeoutMs: 90_000 }));
+
     // Content ingest through stock ctr, last: the blobs it leaves to garbage collection would disturb the others.
     const ingestBytes = 200e6;
     let ingest: Both<number> = { berth: "-", containerd: undefined };
@@ -180,6 +198,9 @@ async function main(): Promise<void> {
       row("ctr --help cold start, median (ms)", true, 1, cli, (ms) => ms),
       row(`images list RPC, ${imageCount} images, median (ms)`, true, 1, imagesRpc, (ms) => ms),
       row(`ctr images ls, ${imageCount} images, median (ms)`, true, 0, imagesLs, (ms) => ms),
+      row(`snapshot prepare+commit, ${snapshotSamples} chained, mean (ms)`, true, 2, snapshotLatency, (stats: SnapshotLatencyStats) => stats.meanMs),
+      row(`snapshot prepare+commit, ${snapshotSamples} chained, p50 (ms)`, true, 2, snapshotLatency, (stats: SnapshotLatencyStats) => stats.p50Ms),
+      row(`layer apply, ${layerMb} MB tar (gzip), median (MB/s)`, false, 1, layerApply, (rate) => rate),
       row(`content ingest via ctr, ${ingestBytes / 1e6} MB, median (MB/s)`, false, 1, ingest, (rate) => rate),
     ];
     console.log(formatTable(rows));

@@ -1,1 +1,8 @@
-export {};
+/**
+ * @berth/snapshotter-btrfs: containerd's btrfs snapshotter, a subvolume per snapshot, on the
+ * shared lmdb metastore of @berth/snapshots, with containerd's layout and mount shapes. The
+ * daemon checks `btrfsSupported(root)` and skips the plugin with its reason when root is not btrfs.
+ */
+export { BtrfsSnapshotter } from "./snapshotter.js";
+export type { BtrfsSupport } from "./support.js";
+export { btrfsSupported } from "./support.js";

@@ -11,7 +11,7 @@ import {
   versionGrpcPlugin,
 } from "./grpc.js";
 import type { Plugin } from "./registry.js";
-import { overlayPlugin } from "./snapshotters.js";
+import { btrfsPlugin, overlayPlugin } from "./snapshotters.js";
 
 /** Every plugin berthd knows, in registration order. */
 export function builtinPlugins(): Plugin<any, any>[] {
@@ -19,6 +19,7 @@ export function builtinPlugins(): Plugin<any, any>[] {
     exchangePlugin,
     contentPlugin,
     overlayPlugin,
+    btrfsPlugin,
     metadataPlugin,
     differPlugin,
     namespacesGrpcPlugin,

@@ -1,5 +1,6 @@
 import { mkdirSync } from "node:fs";
 import type { Snapshotter } from "@berth/api";
+import { BtrfsSnapshotter, btrfsSupported } from "@berth/snapshotter-btrfs";
 import { OverlaySnapshotter, overlaySupported } from "@berth/snapshotter-overlay";
 import { type Plugin, SkipPlugin } from "./registry.js";
 import { pluginTypes } from "./types.js";
@@ -17,6 +18,24 @@ export const overlayPlugin: Plugin<Snapshotter> = {
     if (!support.supported) throw new SkipPlugin(support.reason ?? "overlayfs is not supported");
     exports.root = root;
     return new OverlaySnapshotter(root);
+  },
+  close: (snapshotter) => snapshotter.close(),
+};
+
+/** Subvolumes on a btrfs root; skips itself, with containerd's reason, on any other filesystem. */
+export const btrfsPlugin: Plugin<Snapshotter, { root_path: string }> = {
+  type: pluginTypes.snapshotter,
+  id: "btrfs",
+  platforms: [hostPlatform],
+  // As containerd's: root_path puts the snapshotter on a btrfs filesystem elsewhere than the root.
+  config: { root_path: "" },
+  init: async ({ root, config, exports }) => {
+    const path = config.root_path || root;
+    mkdirSync(path, { recursive: true, mode: 0o700 });
+    const support = btrfsSupported(path);
+    if (!support.supported) throw new SkipPlugin(support.reason ?? `path ${path} must be a btrfs filesystem to be used with the btrfs snapshotter`);
+    exports.root = path;
+    return BtrfsSnapshotter.open(path);
   },
   close: (snapshotter) => snapshotter.close(),
 };
