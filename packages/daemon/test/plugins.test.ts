@@ -31,7 +31,7 @@ describe("plugin registry", () => {
     config.grpc.address = join(base, "berthd.sock");
     config.disabled_plugins = ["io.containerd.grpc.v1.version"];
     const extra: Plugin[] = [
-      plugin("io.containerd.snapshotter.v1", "btrfs", [], () => {
+      plugin("io.containerd.snapshotter.v1", "fakefs", [], () => {
         throw new SkipPlugin("path /x must be a btrfs filesystem to be used with the btrfs snapshotter");
       }),
       plugin("io.containerd.internal.v1", "broken", [], () => {
@@ -43,7 +43,7 @@ describe("plugin registry", () => {
       const client = await Client.connect({ address: config.grpc.address });
       const plugins = await client.plugins();
       const status = (id: string) => plugins.find((p) => p.id === id)?.initErr?.message ?? "ok";
-      expect(status("btrfs")).toBe("path /x must be a btrfs filesystem to be used with the btrfs snapshotter: skip plugin");
+      expect(status("fakefs")).toBe("path /x must be a btrfs filesystem to be used with the btrfs snapshotter: skip plugin");
       expect(status("broken")).toBe("cannot open device");
       expect(status("namespaces")).toBe("ok");
       expect(plugins.map((p) => p.id)).not.toContain("version");
