@@ -1,0 +1,201 @@
+// grpc-js glue for the server side: binding async handlers for the generated service definitions
+// into a grpc-js server. Errors are mapped to status codes here and nowhere else on the server.
+import * as grpc from "@grpc/grpc-js";
+import type { CallContext } from "./context.js";
+import { BerthError, errorOfKind, grpcCodeOfKind, kindOf, kindOfGrpcCode } from "./errors.js";
+import { leaseHeader, namespaceHeader } from "./metadata.js";
+import type { MessageType } from "./typeurl.js";
+
+export interface MethodDefinition<Req = any, Res = any, ReqStream extends boolean = boolean, ResStream extends boolean = boolean> {
+  readonly name: string;
+  readonly requestType: MessageType<Req>;
+  readonly requestStream: ReqStream;
+  readonly responseType: MessageType<Res>;
+  readonly responseStream: ResStream;
+}
+
+export interface ServiceDefinition {
+  readonly name: string;
+  readonly fullName: string;
+  readonly methods: { readonly [key: string]: MethodDefinition };
+}
+
+type RequestOf<M> = M extends MethodDefinition<infer Req, any, any, any> ? Req : never;
+type ResponseOf<M> = M extends MethodDefinition<any, infer Res, any, any> ? Res : never;
+
+export type Handler<M> = M extends MethodDefinition<infer Req, infer Res, infer ReqStream, infer ResStream>
+  ? ReqStream extends true
+    ? (requests: AsyncIterable<Req>, context: CallContext) => AsyncIterable<Res>
+    : ResStream extends true
+      ? (request: Req, context: CallContext) => AsyncIterable<Res>
+      : (request: Req, context: CallContext) => Promise<Res>
+  : never;
+
+export type ServiceHandlers<D extends ServiceDefinition> = { readonly [K in keyof D["methods"]]: Handler<D["methods"][K]> };
+
+export function grpcMethodPath(service: ServiceDefinition, method: MethodDefinition): string {
+  return `/${service.fullName}/${method.name}`;
+}
+
+export function grpcServiceDefinition(service: ServiceDefinition): grpc.ServiceDefinition {
+  const definition: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};
+  for (const [key, method] of Object.entries(service.methods)) {
+    definition[key] = {
+      path: grpcMethodPath(service, method),
+      requestStream: method.requestStream,
+      responseStream: method.responseStream,
+      requestSerialize: (message: unknown) => Buffer.from(method.requestType.encode(message).finish()),
+      requestDeserialize: (bytes: Buffer) => method.requestType.decode(bytes),
+      responseSerialize: (message: unknown) => Buffer.from(method.responseType.encode(message).finish()),
+      responseDeserialize: (bytes: Buffer) => method.responseType.decode(bytes),
+      originalName: method.name,
+    };
+  }
+  return definition;
+}
+
+/** The error a grpc-js handler reports for a thrown value: its kind's code and its message. */
+export function statusOfError(error: unknown): grpc.StatusObject {
+  const kind = kindOf(error);
+  // Messages end in the kind's errdefs text, as containerd's wrapped Go errors do.
+  const details = errorOfKind(kind, error instanceof Error ? error.message : String(error)).message;
+  return { code: grpcCodeOfKind(kind) as grpc.status, details, metadata: new grpc.Metadata() };
+}
+
+/** The BerthError for a failed client call, kind from its status code, message as the server sent it. */
+export function errorOfStatus(error: unknown): BerthError {
+  const status = error as Partial<grpc.ServiceError>;
+  if (typeof status.code !== "number") return new BerthError("Unknown", String(error));
+  const kind = kindOfGrpcCode(status.code);
+  return errorOfKind(kind, status.details ?? status.message ?? "", { cause: error });
+}
+
+function firstValue(metadata: grpc.Metadata, key: string): string | undefined {
+  const value = metadata.get(key)[0];
+  return value === undefined ? undefined : value.toString();
+}
+
+export interface CallObserver {
+  /** Called once per finished call, for metrics and request logs. */
+  finished(service: string, method: string, code: number, seconds: number): void;
+}
+
+function contextOf(call: { readonly metadata: grpc.Metadata; on(event: "cancelled", listener: () => void): unknown }): { context: CallContext; abort: () => void } {
+  const controller = new AbortController();
+  const abort = () => controller.abort();
+  call.on("cancelled", abort);
+  const context = {
+    namespace: firstValue(call.metadata, namespaceHeader),
+    lease: firstValue(call.metadata, leaseHeader),
+    signal: controller.signal,
+  };
+  return { context, abort };
+}
+
+/**
+ * The requests of a bidirectional call. A handler that stops reading early (to fail the call)
+ * must not destroy the stream, or its status never reaches the client.
+ */
+function requestsOf<Req>(call: grpc.ServerDuplexStream<Req, unknown>): AsyncIterable<Req> {
+  return { [Symbol.asyncIterator]: () => call.iterator({ destroyOnReturn: false })[Symbol.asyncIterator]() };
+}
+
+/**
+ * A grpc-js implementation of `service` that runs `handlers` and maps whatever they throw to a
+ * status code through the error-kind table.
+ */
+export function grpcImplementation<D extends ServiceDefinition>(
+  service: D,
+  handlers: ServiceHandlers<D>,
+  observer?: CallObserver,
+): grpc.UntypedServiceImplementation {
+  const implementation: grpc.UntypedServiceImplementation = {};
+  for (const [key, method] of Object.entries(service.methods)) {
+    const handler = (handlers as Record<string, (...args: any[]) => any>)[key];
+    if (handler === undefined) throw new Error(`no handler for ${service.fullName}/${method.name}`);
+    const observe = (code: number, started: bigint) =>
+      observer?.finished(service.fullName, method.name, code, Number(process.hrtime.bigint() - started) / 1e9);
+
+    if (!method.requestStream && !method.responseStream) {
+      implementation[key] = (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
+        const started = process.hrtime.bigint();
+        const { context } = contextOf(call);
+        Promise.resolve()
+          .then(() => handler(call.request, context))
+          .then(
+            (response) => {
+              observe(0, started);
+              callback(null, response);
+            },
+            (error) => {
+              const status = statusOfError(error);
+              observe(status.code, started);
+              callback(status, null);
+            },
+          );
+      };
+    } else if (!method.requestStream) {
+      implementation[key] = (call: grpc.ServerWritableStream<unknown, unknown>) =>
+        stream(call, (context) => handler(call.request, context), observe);
+    } else {
+      implementation[key] = (call: grpc.ServerDuplexStream<unknown, unknown>) =>
+        stream(call, (context) => handler(requestsOf(call), context), observe);
+    }
+  }
+  return implementation;
+}
+
+/**
+ * Runs a streaming handler. Headers go out as soon as the handler has accepted the call, so a
+ * client can tell when, for example, its event subscription is in place.
+ */
+function stream(
+  call: grpc.ServerWritableStream<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>,
+  start: (context: CallContext) => AsyncIterable<unknown>,
+  observe: (code: number, started: bigint) => void,
+): void {
+  const started = process.hrtime.bigint();
+  const { context } = contextOf(call);
+  let responses: AsyncIterable<unknown>;
+  try {
+    responses = start(context);
+  } catch (error) {
+    const status = statusOfError(error);
+    observe(status.code, started);
+    call.emit("error", status);
+    return;
+  }
+  call.sendMetadata(new grpc.Metadata());
+  void pump(responses, call, context.signal!).then((status) => {
+    observe(status?.code ?? 0, started);
+    if (status !== undefined) call.emit("error", status);
+    else call.end();
+  });
+}
+
+/** Writes responses with backpressure; resolves to an error status, or undefined when done. */
+async function pump(
+  responses: AsyncIterable<unknown>,
+  call: grpc.ServerWritableStream<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>,
+  signal: AbortSignal,
+): Promise<grpc.StatusObject | undefined> {
+  try {
+    for await (const response of responses) {
+      if (signal.aborted) return undefined;
+      if (!call.write(response)) {
+        await new Promise<void>((resolve) => {
+          const done = () => {
+            call.off("drain", done);
+            signal.removeEventListener("abort", done);
+            resolve();
+          };
+          call.on("drain", done);
+          signal.addEventListener("abort", done);
+        });
+      }
+    }
+    return undefined;
+  } catch (error) {
+    return statusOfError(error);
+  }
+}
