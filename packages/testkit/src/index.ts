@@ -4,3 +4,7 @@ export type { BerthdOptions, RunningDaemon } from "./daemons.js";
 export { startBerthd, startStockContainerd, stockContainerdInstalled, stockCtr, testDirectory } from "./daemons.js";
 export type { LoopBtrfs } from "./btrfs.js";
 export { makeLoopBtrfs } from "./btrfs.js";
+export type { RegistryOptions, RunningRegistry } from "./registry.js";
+export { bcryptHash, htpasswdSupported, startRegistry } from "./registry.js";
+export type { LayerCompression, TarEntry, TestDescriptor, TestImage } from "./images.js";
+export { buildBusyboxImage, buildMultiLayerImage, buildMultiPlatformIndex, busyboxLayerEntries, pushTestImage, tar } from "./images.js";

@@ -1,0 +1,179 @@
+import { Readable } from "node:stream";
+import { type BerthError, errorOfKind, notFound, unavailable } from "@berth/api";
+import { Agent, type Dispatcher, request } from "undici";
+import type { Authorizer } from "./auth.js";
+import type { RegistryHost } from "./hosts.js";
+
+export const defaultUserAgent = "containerd/1.6.20+berth";
+
+export interface RetryOptions {
+  /** Total attempts for retryable failures (429, 5xx, 408, connection errors). */
+  readonly attempts?: number;
+  /** First backoff; doubles per attempt, with jitter, capped at 5 s. */
+  readonly baseDelayMs?: number;
+}
+
+export interface RegistryRequest {
+  readonly method: "GET" | "HEAD" | "POST" | "PUT";
+  readonly host: RegistryHost;
+  /** The ref's registry (for credentials and the mirror `ns` parameter). */
+  readonly refHost: string;
+  /** Path below the API root (`/<repo>/manifests/<x>`), or an absolute URL (upload Locations). */
+  readonly path: string;
+  readonly query?: Readonly<Record<string, string>>;
+  readonly headers?: Readonly<Record<string, string>>;
+  /** A Uint8Array can be re-sent on retry; a stream is sent once. */
+  readonly body?: Uint8Array | AsyncIterable<Uint8Array>;
+  readonly scopes: readonly string[];
+  /** Token requests carry their own credentials and must not recurse into the authorizer. */
+  readonly noAuth?: boolean;
+}
+
+export interface RegistryResponse {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+  readonly body: Dispatcher.ResponseData["body"];
+  readonly url: string;
+}
+
+export function header(response: RegistryResponse, name: string): string | undefined {
+  const value = response.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** HTTP to registries: per-TLS-config agents, auth challenges, bounded retries, manual redirects. */
+export class Transport {
+  readonly #agents = new Map<string, Agent>();
+  readonly #attempts: number;
+  readonly #baseDelayMs: number;
+
+  constructor(
+    readonly authorizer: Authorizer,
+    readonly userAgent = defaultUserAgent,
+    retry: RetryOptions = {},
+  ) {
+    this.#attempts = Math.max(1, retry.attempts ?? 5);
+    this.#baseDelayMs = retry.baseDelayMs ?? 200;
+  }
+
+  #agent(host: RegistryHost): Agent {
+    const key = JSON.stringify([host.skipVerify ?? false, host.ca ?? [], host.client ?? []]);
+    let agent = this.#agents.get(key);
+    if (agent === undefined) {
+      const first = host.client?.[0];
+      agent = new Agent({
+        connect: {
+          rejectUnauthorized: !(host.skipVerify ?? false),
+          ...(host.ca !== undefined ? { ca: [...host.ca] } : {}),
+          ...(first !== undefined ? { cert: first.cert, key: first.key } : {}),
+        },
+      });
+      this.#agents.set(key, agent);
+    }
+    return agent;
+  }
+
+  url(req: Pick<RegistryRequest, "host" | "refHost" | "path" | "query">): URL {
+    const url = /^https?:\/\//.test(req.path) ? new URL(req.path) : new URL(`${req.host.scheme}://${req.host.host}${req.host.path}${req.path}`);
+    for (const [key, value] of Object.entries(req.query ?? {})) url.searchParams.set(key, value);
+    // A mirror learns which registry the repository belongs to.
+    const own = req.refHost === "docker.io" ? "registry-1.docker.io" : req.refHost;
+    if (req.host.host !== own && !url.searchParams.has("ns")) url.searchParams.set("ns", req.refHost);
+    return url;
+  }
+
+  /** Sends a request; the caller consumes or dumps the body of whatever status comes back. */
+  async send(req: RegistryRequest): Promise<RegistryResponse> {
+    let url = this.url(req);
+    let authAttempts = 0;
+    let redirects = 0;
+    let sentStream = false;
+    for (let attempt = 1; ; attempt++) {
+      const headers: Record<string, string> = { "user-agent": this.userAgent };
+      for (const [key, values] of Object.entries(req.host.headers ?? {})) headers[key.toLowerCase()] = values.join(", ");
+      Object.assign(headers, req.headers);
+      // Credentials go only to the endpoint they were challenged by, never across a redirect.
+      const sameOrigin = url.host === req.host.host && req.noAuth !== true;
+      const authorization = sameOrigin ? await this.authorizer.header(req.host.host, req.refHost, req.scopes) : undefined;
+      if (authorization !== undefined) headers["authorization"] = authorization;
+      if (req.body !== undefined && !(req.body instanceof Uint8Array)) {
+        if (sentStream) throw unavailable(`${req.method} ${url}: cannot retry a streamed request body`);
+        sentStream = true;
+      }
+      let response: Dispatcher.ResponseData;
+      try {
+        response = await request(url, {
+          method: req.method,
+          headers,
+          dispatcher: this.#agent(req.host),
+          ...(req.body !== undefined ? { body: req.body instanceof Uint8Array ? req.body : toReadable(req.body) } : {}),
+        });
+      } catch (error) {
+        if (attempt >= this.#attempts || sentStream) throw unavailable(`${req.method} ${url}: ${(error as Error).message}`);
+        await sleep(this.#backoff(attempt));
+        continue;
+      }
+      const result: RegistryResponse = { status: response.statusCode, headers: response.headers, body: response.body, url: url.toString() };
+      if (response.statusCode === 401 && sameOrigin && authAttempts < 2) {
+        const challenge = response.headers["www-authenticate"];
+        const challenges = challenge === undefined ? [] : Array.isArray(challenge) ? challenge : [challenge];
+        if (this.authorizer.unauthorized(req.host.host, req.refHost, challenges, authorization !== undefined) && !sentStream) {
+          await response.body.dump();
+          authAttempts++;
+          attempt--;
+          continue;
+        }
+        return result;
+      }
+      if ([301, 302, 303, 307, 308].includes(response.statusCode) && (req.method === "GET" || req.method === "HEAD")) {
+        const location = header(result, "location");
+        await response.body.dump();
+        if (location === undefined || ++redirects > 10) throw unavailable(`${req.method} ${url}: bad or too many redirects`);
+        url = new URL(location, url);
+        attempt--;
+        continue;
+      }
+      if ((response.statusCode === 408 || response.statusCode === 429 || response.statusCode >= 500) && attempt < this.#attempts && !sentStream) {
+        const retryAfter = Number(header(result, "retry-after"));
+        await response.body.dump();
+        await sleep(Number.isFinite(retryAfter) && retryAfter > 0 ? Math.min(retryAfter * 1000, 5000) : this.#backoff(attempt));
+        continue;
+      }
+      return result;
+    }
+  }
+
+  #backoff(attempt: number): number {
+    const base = Math.min(this.#baseDelayMs * 2 ** (attempt - 1), 5000);
+    return base / 2 + Math.random() * (base / 2);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.#agents.values()].map((agent) => agent.close()));
+    this.#agents.clear();
+  }
+}
+
+function toReadable(source: AsyncIterable<Uint8Array>): Readable {
+  return Readable.from(source, { objectMode: false });
+}
+
+/** Maps a failed registry response to an error kind, with the registry's error text; dumps the body. */
+export async function statusError(response: RegistryResponse, what: string): Promise<BerthError> {
+  let detail = "";
+  try {
+    const text = (await response.body.text()).slice(0, 512);
+    const errors = (JSON.parse(text) as { errors?: { code?: string; message?: string }[] }).errors ?? [];
+    detail = errors.map((e) => `${e.code ?? ""}: ${e.message ?? ""}`).join("; ");
+  } catch {
+    // Not every failure carries a JSON error body.
+  }
+  const message = `${what}: unexpected status ${response.status}${detail === "" ? "" : ` (${detail})`}`;
+  if (response.status === 404) return notFound(message);
+  if (response.status === 401 || response.status === 403) return errorOfKind("FailedPrecondition", `${message}: unauthorized`);
+  if (response.status === 408 || response.status === 429 || response.status >= 500) return unavailable(message);
+  if (response.status === 400) return errorOfKind("InvalidArgument", message);
+  return errorOfKind("Unknown", message);
+}
