@@ -11,3 +11,5 @@ export { NamespacesProxy } from "./namespaces.js";
 export { SnapshotsProxy } from "./snapshots.js";
 export type { Descriptor, ImageCheck, ImageSummary } from "./image-summary.js";
 export { checkImage, describeImage } from "./image-summary.js";
+export type { Platform, PullOptions } from "./pull.js";
+export { chainIds, hostPlatform, parsePlatform, pull, unpack } from "./pull.js";

@@ -92,7 +92,9 @@ export class GarbageCollector implements Collector {
   async #run(): Promise<GcResult> {
     const started = process.hrtime.bigint();
     return this.guard.run(async () => {
-      const { recordsRemoved, leasesExpired, abandonedIngests, removedSnapshots } = await this.store.transaction(() => this.#sweepMetadata());
+      // What is still referenced is read in the sweep's own transaction: a read after it could see
+      // an older snapshot and miss a blob linked just before, then delete it.
+      const { recordsRemoved, leasesExpired, abandonedIngests, removedSnapshots, referenced } = await this.store.transaction(() => this.#sweepMetadata());
       for (const ref of abandonedIngests) {
         await this.backend.abort({}, ref).catch((error: unknown) => {
           if (!isKind(error, "NotFound")) throw error;
@@ -106,8 +108,6 @@ export class GarbageCollector implements Collector {
           (error: unknown) => this.logger.warn({ err: error, snapshotter, backendKey }, "could not remove collected snapshot"),
         );
       }
-      const referenced = new Set<string>();
-      for (const { id } of this.store.everywhere(this.tables().blobs)) referenced.add(id);
       let blobsRemoved = 0;
       for await (const info of this.backend.list({}, [])) {
         if (referenced.has(info.digest)) continue;
@@ -123,7 +123,13 @@ export class GarbageCollector implements Collector {
   }
 
   /** Runs inside one write transaction. */
-  #sweepMetadata(): { recordsRemoved: number; leasesExpired: number; abandonedIngests: string[]; removedSnapshots: { snapshotter: string; backendKey: string }[] } {
+  #sweepMetadata(): {
+    recordsRemoved: number;
+    leasesExpired: number;
+    abandonedIngests: string[];
+    removedSnapshots: { snapshotter: string; backendKey: string }[];
+    referenced: Set<string>;
+  } {
     const { images, blobs, ingests, leases, snapshots } = this.tables();
     const now = Date.now();
     // A node is `<kind>|<namespace>/<id>`; kinds never contain "|".
@@ -175,6 +181,7 @@ export class GarbageCollector implements Collector {
     let recordsRemoved = 0;
     for (const { namespace, id } of [...this.store.everywhere(blobs)]) {
       if (marked.has(`content|${namespace}/${id}`)) continue;
+      this.logger.debug({ namespace, digest: id }, "collecting blob");
       blobs.remove(`${namespace}/${id}`);
       recordsRemoved++;
     }
@@ -201,6 +208,8 @@ export class GarbageCollector implements Collector {
       ingests.remove(`${namespace}/${id}`);
       abandonedIngests.push(backendRef(namespace, id));
     }
-    return { recordsRemoved, leasesExpired, abandonedIngests, removedSnapshots };
+    const referenced = new Set<string>();
+    for (const { id } of this.store.everywhere(blobs)) referenced.add(id);
+    return { recordsRemoved, leasesExpired, abandonedIngests, removedSnapshots, referenced };
   }
 }
