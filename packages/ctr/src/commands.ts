@@ -8,6 +8,7 @@ import { Events } from "./commands/events.js";
 import { ImagesCheck } from "./commands/images/check.js";
 import { ImagesLabel } from "./commands/images/label.js";
 import { ImagesList } from "./commands/images/list.js";
+import { ImagesPull } from "./commands/images/pull.js";
 import { ImagesRemove } from "./commands/images/remove.js";
 import { LeasesCreate } from "./commands/leases/create.js";
 import { LeasesList } from "./commands/leases/list.js";
@@ -40,6 +41,7 @@ export const commands = {
   "images:check": ImagesCheck,
   "images:label": ImagesLabel,
   "images:list": ImagesList,
+  "images:pull": ImagesPull,
   "images:remove": ImagesRemove,
   "leases:create": LeasesCreate,
   "leases:list": LeasesList,
