@@ -20,8 +20,6 @@ export interface ServiceDefinition {
   readonly methods: { readonly [key: string]: MethodDefinition };
 }
 
-type RequestOf<M> = M extends MethodDefinition<infer Req, any, any, any> ? Req : never;
-type ResponseOf<M> = M extends MethodDefinition<any, infer Res, any, any> ? Res : never;
 
 export type Handler<M> = M extends MethodDefinition<infer Req, infer Res, infer ReqStream, infer ResStream>
   ? ReqStream extends true

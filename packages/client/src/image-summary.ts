@@ -1,13 +1,11 @@
 import { type CallContext, type ContentStore, type ImageTarget, isKind } from "@berth/api";
-
-const indexTypes = new Set(["application/vnd.oci.image.index.v1+json", "application/vnd.docker.distribution.manifest.list.v2+json"]);
-const manifestTypes = new Set(["application/vnd.oci.image.manifest.v1+json", "application/vnd.docker.distribution.manifest.v2+json"]);
+import { type Platform, hostPlatform, isIndex, isManifest, platformMatches, platformText, readJson } from "./image-formats.js";
 
 export interface Descriptor {
   readonly mediaType: string;
   readonly digest: string;
   readonly size: number;
-  readonly platform?: { os: string; architecture: string; variant?: string };
+  readonly platform?: Platform;
 }
 
 interface Manifest {
@@ -15,33 +13,18 @@ interface Manifest {
   readonly layers: readonly Descriptor[];
 }
 
-async function readJson<T>(content: ContentStore, context: CallContext, digest: string): Promise<T> {
-  const chunks: Uint8Array[] = [];
-  for await (const chunk of content.read(context, digest)) chunks.push(chunk);
-  return JSON.parse(Buffer.concat(chunks).toString("utf8")) as T;
-}
-
-const platformText = (p: { os: string; architecture: string; variant?: string | undefined }) => [p.os, p.architecture, p.variant].filter(Boolean).join("/");
-
-/** The platform images default to on this host, as containerd names it. */
-function hostPlatform(): { os: string; architecture: string } {
-  const names: Record<string, string> = { x64: "amd64", arm64: "arm64", arm: "arm", ia32: "386", ppc64: "ppc64le", s390x: "s390x", riscv64: "riscv64" };
-  return { os: "linux", architecture: names[process.arch] ?? process.arch };
-}
-
 /** The manifest an image means on this host: the target itself, or the index's entry for this platform. */
 async function hostManifest(content: ContentStore, context: CallContext, target: ImageTarget): Promise<{ descriptors: Descriptor[]; platforms: string[]; manifest: Manifest | undefined }> {
   const descriptors: Descriptor[] = [target];
   let platforms: string[] = [];
   let chosen: Descriptor | undefined = target;
-  if (indexTypes.has(target.mediaType)) {
+  if (isIndex(target.mediaType)) {
     const index = await readJson<{ manifests: Descriptor[] }>(content, context, target.digest);
     platforms = index.manifests.filter((m) => m.platform).map((m) => platformText(m.platform!));
-    const host = hostPlatform();
-    chosen = index.manifests.find((m) => m.platform?.os === host.os && m.platform.architecture === host.architecture);
+    chosen = index.manifests.find((m) => platformMatches([hostPlatform()], m.platform));
     if (chosen !== undefined) descriptors.push(chosen);
   }
-  if (chosen === undefined || !manifestTypes.has(chosen.mediaType)) return { descriptors, platforms, manifest: undefined };
+  if (chosen === undefined || !isManifest(chosen.mediaType)) return { descriptors, platforms, manifest: undefined };
   return { descriptors, platforms, manifest: await readJson<Manifest>(content, context, chosen.digest) };
 }
 
@@ -62,7 +45,7 @@ export async function describeImage(content: ContentStore, context: CallContext,
     size = found.descriptors.reduce((sum, d) => sum + d.size, 0);
     if (found.manifest !== undefined) {
       size += found.manifest.config.size + found.manifest.layers.reduce((sum, layer) => sum + layer.size, 0);
-      if (platforms.length === 0) platforms = [platformText(await readJson<{ os: string; architecture: string; variant?: string }>(content, context, found.manifest.config.digest))];
+      if (platforms.length === 0) platforms = [platformText(await readJson<Platform>(content, context, found.manifest.config.digest))];
     }
   } catch {
     // Content not (yet) in the store: as ctr, count what was found.

@@ -2,15 +2,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { type CallContext, type Image, type ImageTarget, failedPrecondition, isKind } from "@berth/api";
 import { type Descriptor, type Fetcher, Resolver, type ResolverOptions, parseReference } from "@berth/remotes";
 import type { Client } from "./client.js";
-
-const indexTypes = new Set(["application/vnd.oci.image.index.v1+json", "application/vnd.docker.distribution.manifest.list.v2+json"]);
-const manifestTypes = new Set(["application/vnd.oci.image.manifest.v1+json", "application/vnd.docker.distribution.manifest.v2+json"]);
-
-export interface Platform {
-  readonly os: string;
-  readonly architecture: string;
-  readonly variant?: string;
-}
+import { type Platform, hostPlatform, isIndex, isManifest, platformMatches, readJson } from "./image-formats.js";
 
 export interface PullOptions extends ResolverOptions {
   /** Platforms to fetch from an index (default: this host's); ignored with `allPlatforms`. */
@@ -24,21 +16,6 @@ export interface PullOptions extends ResolverOptions {
   readonly concurrency?: number;
 }
 
-/** This host's platform in containerd's names. */
-export function hostPlatform(): Platform {
-  const names: Record<string, string> = { x64: "amd64", arm64: "arm64", arm: "arm", ia32: "386", ppc64: "ppc64le", s390x: "s390x", riscv64: "riscv64" };
-  return { os: "linux", architecture: names[process.arch] ?? process.arch };
-}
-
-/** containerd's platform parsing: `linux/arm64/v8`, `linux/amd64`, or just an OS. */
-export function parsePlatform(text: string): Platform {
-  const [os = "", architecture = hostPlatform().architecture, variant] = text.split("/");
-  return variant === undefined ? { os, architecture } : { os, architecture, variant };
-}
-
-const matches = (wanted: readonly Platform[], platform: Descriptor["platform"]) =>
-  platform !== undefined && wanted.some((p) => p.os === platform.os && p.architecture === platform.architecture && (p.variant === undefined || p.variant === platform.variant));
-
 async function collect(stream: AsyncIterable<Uint8Array>): Promise<Buffer> {
   const chunks: Uint8Array[] = [];
   for await (const chunk of stream) chunks.push(chunk);
@@ -47,7 +24,7 @@ async function collect(stream: AsyncIterable<Uint8Array>): Promise<Buffer> {
 
 /** The ref prefix containerd's fetch handler names ingests with. */
 function ingestRef(descriptor: Descriptor): string {
-  const kind = indexTypes.has(descriptor.mediaType) ? "index" : manifestTypes.has(descriptor.mediaType) ? "manifest" : descriptor.mediaType.includes("config") ? "config" : descriptor.mediaType.includes("layer") || descriptor.mediaType.includes("rootfs") ? "layer" : "unknown";
+  const kind = isIndex(descriptor.mediaType) ? "index" : isManifest(descriptor.mediaType) ? "manifest" : descriptor.mediaType.includes("config") ? "config" : descriptor.mediaType.includes("layer") || descriptor.mediaType.includes("rootfs") ? "layer" : "unknown";
   return `${kind}-${descriptor.digest}`;
 }
 
@@ -114,10 +91,10 @@ export async function pull(client: Client, ref: string, options: PullOptions = {
     const source = { [`containerd.io/distribution.source.${parsed.hostname}`]: parsed.repository };
     const wanted = options.platforms ?? [hostPlatform()];
     const manifests: Descriptor[] = [];
-    if (indexTypes.has(root.mediaType)) {
+    if (isIndex(root.mediaType)) {
       const bytes = await collect(fetcher.fetch(root));
       const index = JSON.parse(bytes.toString("utf8")) as { manifests: Descriptor[] };
-      const chosen = index.manifests.filter((m) => options.allPlatforms || matches(wanted, m.platform));
+      const chosen = index.manifests.filter((m) => options.allPlatforms || platformMatches(wanted, m.platform));
       if (chosen.length === 0) throw failedPrecondition(`${ref}: no manifest for platform ${wanted.map((p) => `${p.os}/${p.architecture}`).join(", ")}`);
       const labels = { ...source, ...Object.fromEntries(index.manifests.map((m, i) => [`containerd.io/gc.ref.content.m.${i}`, m.digest])) };
       options.progress?.({ descriptor: root, status: "fetching" });
@@ -154,7 +131,7 @@ export async function pull(client: Client, ref: string, options: PullOptions = {
     }
     if (options.unpack !== false) {
       for (const manifest of unpacks) {
-        const config = JSON.parse((await collect(client.content.read(context, manifest.config.digest))).toString("utf8")) as { rootfs?: { diff_ids?: string[] } };
+        const config = await readJson<{ rootfs?: { diff_ids?: string[] } }>(client.content, context, manifest.config.digest);
         if (config.rootfs?.diff_ids?.length !== undefined && config.rootfs.diff_ids.length === manifest.layers.length) {
           await unpack(client, context, manifest.config, manifest.layers, config.rootfs.diff_ids, options.unpack ?? "overlayfs");
         }

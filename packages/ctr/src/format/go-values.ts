@@ -61,3 +61,8 @@ export function goJson(message: unknown): unknown {
   }
   return out;
 }
+
+/** Now, as RFC 3339 in whole seconds: how ctr stamps `containerd.io/gc.root` and lease expiry. */
+export function rfc3339Seconds(date = new Date()): string {
+  return date.toISOString().replace(/\.\d+Z$/, "Z");
+}

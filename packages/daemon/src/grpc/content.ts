@@ -1,13 +1,11 @@
 import { type CallContext, type ContentInfo, type ContentStore, type ContentWriter, alreadyExists, invalidArgument, isKind, outOfRange } from "@berth/api";
 import { contentV1 } from "@berth/api/proto";
 import type { ServiceHandlers } from "@berth/api/services";
+import { batches } from "./batches.js";
 
 const { WriteAction } = contentV1;
 type WriteRequest = contentV1.WriteContentRequest;
 type WriteResponse = contentV1.WriteContentResponse;
-
-/** containerd batches listings so that no message nears the size limit. */
-const listBatch = 100;
 
 const infoMessage = (info: ContentInfo): contentV1.Info => ({ ...info, labels: { ...info.labels } });
 
@@ -84,15 +82,7 @@ export function contentHandlers(store: ContentStore): ServiceHandlers<typeof con
       return { info: infoMessage(await store.update(context, info, updateMask ?? [])) };
     },
     list: async function* ({ filters }, context) {
-      let batch: contentV1.Info[] = [];
-      for await (const info of store.list(context, filters)) {
-        batch.push(infoMessage(info));
-        if (batch.length === listBatch) {
-          yield { info: batch };
-          batch = [];
-        }
-      }
-      if (batch.length > 0) yield { info: batch };
+      for await (const batch of batches(store.list(context, filters))) yield { info: batch.map(infoMessage) };
     },
     delete: async ({ digest }, context) => {
       await store.delete(context, digest);

@@ -1,6 +1,7 @@
 import { type Mount, type SnapshotInfo, type SnapshotKind, type Snapshotter, invalidArgument } from "@berth/api";
 import { snapshotsV1 } from "@berth/api/proto";
 import type { ServiceHandlers } from "@berth/api/services";
+import { batches } from "./batches.js";
 
 const { Kind } = snapshotsV1;
 
@@ -8,8 +9,6 @@ const kindToWire: Record<SnapshotKind, snapshotsV1.Kind> = { view: Kind.VIEW, ac
 
 const infoMessage = (info: SnapshotInfo): snapshotsV1.Info => ({ ...info, kind: kindToWire[info.kind], labels: { ...info.labels } });
 const mountMessages = (mounts: Mount[]) => ({ mounts: mounts.map((m) => ({ type: m.type, source: m.source, target: m.target ?? "", options: [...m.options] })) });
-
-const listBatch = 100;
 
 /** Snapshots of every loaded snapshotter, chosen per request by name as containerd does. */
 export function snapshotsHandlers(snapshotters: ReadonlyMap<string, Snapshotter>): ServiceHandlers<typeof snapshotsV1.SnapshotsDefinition> {
@@ -38,15 +37,7 @@ export function snapshotsHandlers(snapshotters: ReadonlyMap<string, Snapshotter>
       return { info: infoMessage(await pick(r.snapshotter).update(context, r.info, r.updateMask ?? [])) };
     },
     list: async function* (r, context) {
-      let batch: snapshotsV1.Info[] = [];
-      for await (const info of pick(r.snapshotter).list(context, r.filters)) {
-        batch.push(infoMessage(info));
-        if (batch.length === listBatch) {
-          yield { info: batch };
-          batch = [];
-        }
-      }
-      if (batch.length > 0) yield { info: batch };
+      for await (const batch of batches(pick(r.snapshotter).list(context, r.filters))) yield { info: batch.map(infoMessage) };
     },
     usage: async (r, context) => pick(r.snapshotter).usage(context, r.key),
     cleanup: async (r, context) => {

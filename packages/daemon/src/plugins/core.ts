@@ -12,7 +12,7 @@ import { Mutex } from "../mutex.js";
 import { NamespaceService } from "../namespaces.js";
 import { NamespacedSnapshotter } from "../snapshots.js";
 import type { Plugin } from "./registry.js";
-import { pluginTypes } from "./types.js";
+import { hostPlatform, pluginTypes } from "./types.js";
 
 export const types = knownTypes();
 
@@ -87,6 +87,6 @@ export const differPlugin: Plugin<Differ> = {
   type: pluginTypes.differ,
   id: "walking",
   requires: [pluginTypes.metadata],
-  platforms: [{ os: "linux", architecture: process.arch === "x64" ? "amd64" : process.arch }],
+  platforms: [hostPlatform],
   init: ({ get }) => new Differ(get<Metadata>(pluginTypes.metadata).content),
 };

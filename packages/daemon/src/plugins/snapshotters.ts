@@ -3,9 +3,8 @@ import type { Snapshotter } from "@berth/api";
 import { BtrfsSnapshotter, btrfsSupported } from "@berth/snapshotter-btrfs";
 import { OverlaySnapshotter, overlaySupported } from "@berth/snapshotter-overlay";
 import { type Plugin, SkipPlugin } from "./registry.js";
-import { pluginTypes } from "./types.js";
+import { hostPlatform, pluginTypes } from "./types.js";
 
-const hostPlatform = { os: "linux", architecture: process.arch === "x64" ? "amd64" : process.arch };
 
 /** containerd's default snapshotter, and Berth's. */
 export const overlayPlugin: Plugin<Snapshotter> = {

@@ -12,6 +12,9 @@ export const pluginTypes = {
   grpc: "io.containerd.grpc.v1",
 } as const;
 
+/** The platform plugins that depend on the host report, in containerd's names. */
+export const hostPlatform = { os: "linux", architecture: process.arch === "x64" ? "amd64" : process.arch } as const;
+
 /** What a gRPC plugin gives the server: a service and its handlers. */
 export interface GrpcService {
   readonly definition: ServiceDefinition;

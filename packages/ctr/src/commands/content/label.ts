@@ -1,5 +1,6 @@
 import { Args } from "@oclif/core";
 import { CtrCommand } from "../../base.js";
+import { labelList } from "../../format/units.js";
 import { aliases, parseLabels } from "../../words.js";
 
 export class ContentLabel extends CtrCommand {
@@ -15,6 +16,6 @@ export class ContentLabel extends CtrCommand {
     const client = await this.connect(flags);
     const paths = Object.keys(labels).map((key) => `labels.${key}`);
     const info = await client.content.update(client.context(), { digest: args.digest, labels }, paths);
-    this.print(`${Object.entries(info.labels).map(([key, value]) => `${key}=${value}`).sort().join(",")}\n`);
+    this.print(`${labelList(info.labels, "")}\n`);
   }
 }

@@ -1,5 +1,6 @@
 import { Args, Flags } from "@oclif/core";
 import { CtrCommand } from "../../base.js";
+import { labelList } from "../../format/units.js";
 import { aliases, parseLabels } from "../../words.js";
 
 export class ImagesLabel extends CtrCommand {
@@ -17,6 +18,6 @@ export class ImagesLabel extends CtrCommand {
     const current = await client.images.get(client.context(), args.name);
     const paths = flags["replace-all"] ? ["labels"] : Object.keys(labels).map((key) => `labels.${key}`);
     const image = await client.images.update(client.context(), { name: args.name, labels, target: current.target }, paths);
-    this.print(`${Object.entries(image.labels).map(([key, value]) => `${key}=${value}`).sort().join(",")}\n`);
+    this.print(`${labelList(image.labels, "")}\n`);
   }
 }

@@ -1,5 +1,6 @@
 import { Args, Flags } from "@oclif/core";
 import { CtrCommand, parseDuration } from "../../base.js";
+import { rfc3339Seconds } from "../../format/go-values.js";
 import { aliases, parseLabels } from "../../words.js";
 
 export class LeasesCreate extends CtrCommand {
@@ -17,7 +18,7 @@ export class LeasesCreate extends CtrCommand {
     const { argv, flags } = await this.parse(LeasesCreate);
     const labels = parseLabels(argv as string[]);
     const expiresMs = parseDuration(flags.expires);
-    if (expiresMs > 0) labels["containerd.io/gc.expire"] = new Date(Date.now() + expiresMs).toISOString().replace(/\.\d+Z$/, "Z");
+    if (expiresMs > 0) labels["containerd.io/gc.expire"] = rfc3339Seconds(new Date(Date.now() + expiresMs));
     const client = await this.connect(flags);
     const lease = await client.leases.create(client.context(), { id: flags.id, labels });
     this.print(`${lease.id}\n`);

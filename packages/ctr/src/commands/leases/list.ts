@@ -1,6 +1,7 @@
 import { Args, Flags } from "@oclif/core";
 import { dateFromTimestamp } from "@berth/api";
 import { CtrCommand } from "../../base.js";
+import { rfc3339Seconds } from "../../format/go-values.js";
 import { tabwriter } from "../../format/tabwriter.js";
 import { labelList } from "../../format/units.js";
 import { aliases } from "../../words.js";
@@ -20,7 +21,7 @@ export class LeasesList extends CtrCommand {
       this.print(leases.map((lease) => `${lease.id}\n`).join(""));
       return;
     }
-    const created = (lease: (typeof leases)[number]) => dateFromTimestamp(lease.createdAt).toISOString().replace(/\.\d+Z$/, "Z");
+    const created = (lease: (typeof leases)[number]) => rfc3339Seconds(dateFromTimestamp(lease.createdAt));
     this.print(tabwriter(["ID\tCREATED AT\tLABELS\t", ...leases.map((lease) => `${lease.id}\t${created(lease)}\t${labelList(lease.labels, "")}\t`)]));
   }
 }

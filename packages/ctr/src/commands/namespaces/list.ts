@@ -1,6 +1,7 @@
 import { Flags } from "@oclif/core";
 import { CtrCommand } from "../../base.js";
 import { tabwriter } from "../../format/tabwriter.js";
+import { labelList } from "../../format/units.js";
 import { aliases } from "../../words.js";
 
 export class NamespacesList extends CtrCommand {
@@ -20,11 +21,7 @@ export class NamespacesList extends CtrCommand {
     for (const { name } of namespaces) {
       // ctr reads each namespace's labels with Get, as containerd's List does not promise them.
       const { labels } = await client.namespaces.get(client.context(), name);
-      const text = Object.entries(labels)
-        .map(([key, value]) => `${key}=${value}`)
-        .sort()
-        .join(",");
-      rows.push(`${name}\t${text}\t`);
+      rows.push(`${name}\t${labelList(labels, "")}\t`);
     }
     this.print(tabwriter(rows));
   }

@@ -1,5 +1,6 @@
 import { Args } from "@oclif/core";
 import { CtrCommand } from "../../base.js";
+import { rfc3339Seconds } from "../../format/go-values.js";
 import { defaultSnapshotter, snapshotAliases, snapshotterFlag } from "./shared.js";
 
 export class SnapshotsCommit extends CtrCommand {
@@ -12,7 +13,7 @@ export class SnapshotsCommit extends CtrCommand {
   async run(): Promise<void> {
     const { args, flags } = await this.parse(SnapshotsCommit);
     const client = await this.connect(flags);
-    const labels = { "containerd.io/gc.root": new Date().toISOString().replace(/\.\d+Z$/, "Z") };
+    const labels = { "containerd.io/gc.root": rfc3339Seconds() };
     await client.snapshotter(flags.snapshotter || defaultSnapshotter).commit(client.context(), args.name, args.key, labels);
   }
 }

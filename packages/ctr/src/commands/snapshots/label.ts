@@ -1,5 +1,6 @@
 import { Args } from "@oclif/core";
 import { CtrCommand } from "../../base.js";
+import { labelList } from "../../format/units.js";
 import { parseLabels } from "../../words.js";
 import { defaultSnapshotter, snapshotAliases, snapshotterFlag } from "./shared.js";
 
@@ -17,6 +18,6 @@ export class SnapshotsLabel extends CtrCommand {
     const client = await this.connect(flags);
     const paths = Object.keys(labels).map((key) => `labels.${key}`);
     const info = await client.snapshotter(flags.snapshotter || defaultSnapshotter).update(client.context(), { name: args.key, labels }, paths);
-    this.print(`${Object.entries(info.labels).map(([key, value]) => `${key}=${value}`).sort().join(",")}\n`);
+    this.print(`${labelList(info.labels, "")}\n`);
   }
 }

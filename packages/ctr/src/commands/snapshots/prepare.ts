@@ -2,6 +2,7 @@ import { Args, Flags } from "@oclif/core";
 import type { Mount } from "@berth/api";
 import type { Client } from "@berth/client";
 import { CtrCommand } from "../../base.js";
+import { rfc3339Seconds } from "../../format/go-values.js";
 import { defaultSnapshotter, mountCommand, snapshotAliases, snapshotterFlag } from "./shared.js";
 
 const createFlags = {
@@ -14,7 +15,7 @@ type CreateFlags = { snapshotter?: string | undefined; target?: string | undefin
 
 /** Makes the snapshot, a GC root stamped with when it was made (as ctr does), and says what ctr says. */
 async function create(client: Client, kind: "prepare" | "view", key: string, parent: string, flags: CreateFlags): Promise<string> {
-  const labels = { "containerd.io/gc.root": new Date().toISOString().replace(/\.\d+Z$/, "Z") };
+  const labels = { "containerd.io/gc.root": rfc3339Seconds() };
   const snapshotter = client.snapshotter(flags.snapshotter || defaultSnapshotter);
   const mounts: Mount[] = kind === "prepare" ? await snapshotter.prepare(client.context(), key, parent, labels) : await snapshotter.view(client.context(), key, parent, labels);
   let text = flags.target ? mounts.map((m) => mountCommand(m, flags.target!)).join("") : "";
