@@ -38,42 +38,35 @@ export async function removeFifos(io: ProcessIO): Promise<void> {
   for (const directory of new Set(paths.map((path) => dirname(path)))) await rmdir(directory).catch(() => undefined);
 }
 
-export interface Streams {
-  readonly stdin?: Readable | undefined;
+export interface OutputStreams {
   readonly stdout?: Writable | undefined;
   readonly stderr?: Writable | undefined;
 }
 
 /**
- * The client's ends of a process's FIFOs, copying to and from `streams` (containerd's cio.IO):
- * stdin is copied in until it ends, then the FIFO is closed and `onStdinEnd` runs (ctr closes the
- * process's stdin with Tasks.CloseIO there); stdout and stderr are copied out until the shim
- * closes them.
+ * The client's ends of a process's FIFOs (containerd's cio.IO): stdout and stderr are copied out
+ * to the given streams until the shim closes them; `copyStdin` copies a stream in until it ends,
+ * then closes the FIFO and runs `onEnd` (ctr closes the process's stdin with Tasks.CloseIO there).
+ * Start stdin once the task or exec exists, so that the shim holds the FIFO open and no byte
+ * written early is lost.
  */
 export class AttachedIO {
   readonly #sockets: Socket[] = [];
   readonly #outputs: Promise<void>[] = [];
   #stdinSource: Readable | undefined;
-  #onStdinEnd: (() => Promise<void>) | undefined;
 
   private constructor(readonly paths: ProcessIO) {}
 
-  static attach(paths: ProcessIO, streams: Streams): AttachedIO {
+  static attach(paths: ProcessIO, streams: OutputStreams): AttachedIO {
     const io = new AttachedIO(paths);
     try {
       io.#copyOut(paths.stdout, streams.stdout);
       io.#copyOut(paths.stderr, streams.stderr);
-      if (paths.stdin !== "" && streams.stdin !== undefined) io.#copyIn(paths.stdin, streams.stdin);
     } catch (error) {
       io.close();
       throw error;
     }
     return io;
-  }
-
-  /** Called once stdin has ended and its FIFO is closed. */
-  set onStdinEnd(closer: () => Promise<void>) {
-    this.#onStdinEnd = closer;
   }
 
   #copyOut(path: string, sink: Writable | undefined): void {
@@ -89,8 +82,9 @@ export class AttachedIO {
     );
   }
 
-  #copyIn(path: string, source: Readable): void {
-    const socket = openFifo(path, "write");
+  copyStdin(source: Readable, onEnd: () => Promise<void>): void {
+    if (this.paths.stdin === "") return;
+    const socket = openFifo(this.paths.stdin, "write");
     this.#sockets.push(socket);
     socket.on("error", () => undefined);
     this.#stdinSource = source;
@@ -100,7 +94,7 @@ export class AttachedIO {
       source.off("data", onData);
       socket.end(() => {
         socket.destroy();
-        void this.#onStdinEnd?.().catch(() => undefined);
+        onEnd().catch(() => undefined);
       });
     });
   }

@@ -1,3 +1,8 @@
+import { ContainersCreate } from "./commands/containers/create.js";
+import { ContainersInfo } from "./commands/containers/info.js";
+import { ContainersLabel } from "./commands/containers/label.js";
+import { ContainersList } from "./commands/containers/list.js";
+import { ContainersRemove } from "./commands/containers/remove.js";
 import { ContentActive } from "./commands/content/active.js";
 import { ContentGet } from "./commands/content/get.js";
 import { ContentIngest } from "./commands/content/ingest.js";
@@ -18,6 +23,7 @@ import { NamespacesLabel } from "./commands/namespaces/label.js";
 import { NamespacesList } from "./commands/namespaces/list.js";
 import { NamespacesRemove } from "./commands/namespaces/remove.js";
 import { PluginsList } from "./commands/plugins/list.js";
+import { Run } from "./commands/run.js";
 import { SnapshotsCommit } from "./commands/snapshots/commit.js";
 import { SnapshotsInfo } from "./commands/snapshots/info.js";
 import { SnapshotsLabel } from "./commands/snapshots/label.js";
@@ -27,10 +33,24 @@ import { SnapshotsPrepare, SnapshotsView } from "./commands/snapshots/prepare.js
 import { SnapshotsRemove } from "./commands/snapshots/remove.js";
 import { SnapshotsTree } from "./commands/snapshots/tree.js";
 import { SnapshotsUsage } from "./commands/snapshots/usage.js";
+import { TasksAttach } from "./commands/tasks/attach.js";
+import { TasksDelete } from "./commands/tasks/delete.js";
+import { TasksExec } from "./commands/tasks/exec.js";
+import { TasksKill } from "./commands/tasks/kill.js";
+import { TasksList } from "./commands/tasks/list.js";
+import { TasksMetrics } from "./commands/tasks/metrics.js";
+import { TasksPause, TasksResume } from "./commands/tasks/pause.js";
+import { TasksPs } from "./commands/tasks/ps.js";
+import { TasksStart } from "./commands/tasks/start.js";
 import { Version } from "./commands/version.js";
 
 /** Every ctr command by id; oclif's explicit command strategy reads this object. */
 export const commands = {
+  "containers:create": ContainersCreate,
+  "containers:info": ContainersInfo,
+  "containers:label": ContainersLabel,
+  "containers:list": ContainersList,
+  "containers:remove": ContainersRemove,
   "content:active": ContentActive,
   "content:get": ContentGet,
   "content:ingest": ContentIngest,
@@ -51,6 +71,7 @@ export const commands = {
   "namespaces:list": NamespacesList,
   "namespaces:remove": NamespacesRemove,
   "plugins:list": PluginsList,
+  run: Run,
   "snapshot:list": SnapshotListSeed,
   "snapshots:commit": SnapshotsCommit,
   "snapshots:info": SnapshotsInfo,
@@ -62,5 +83,15 @@ export const commands = {
   "snapshots:tree": SnapshotsTree,
   "snapshots:usage": SnapshotsUsage,
   "snapshots:view": SnapshotsView,
+  "tasks:attach": TasksAttach,
+  "tasks:delete": TasksDelete,
+  "tasks:exec": TasksExec,
+  "tasks:kill": TasksKill,
+  "tasks:list": TasksList,
+  "tasks:metrics": TasksMetrics,
+  "tasks:pause": TasksPause,
+  "tasks:ps": TasksPs,
+  "tasks:resume": TasksResume,
+  "tasks:start": TasksStart,
   version: Version,
 };

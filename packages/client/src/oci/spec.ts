@@ -166,6 +166,9 @@ function inGoOrder(value: unknown, type: string | undefined): unknown {
   return out;
 }
 
+/** A decoded spec with its fields in Go's order, as containerd's tools print one. */
+export const specInGoOrder = (spec: unknown): unknown => inGoOrder(spec, "Spec");
+
 /** A spec as the `Any` a container record carries: JSON in Go's field order. */
 export function specAny(spec: OciSpec): Any {
   return packJson(jsonTypeUrls.runtimeSpec, inGoOrder(spec, "Spec"));

@@ -6,7 +6,7 @@ function utcParts(ts: Timestamp): { date: string; time: string; fraction: string
   const date = new Date(ts.seconds * 1000);
   const fraction = pad(ts.nanos, 9).replace(/0+$/, "");
   return {
-    date: `${date.getUTCFullYear()}-${pad(date.getUTCMonth() + 1)}-${pad(date.getUTCDate())}`,
+    date: `${pad(date.getUTCFullYear(), 4)}-${pad(date.getUTCMonth() + 1)}-${pad(date.getUTCDate())}`,
     time: `${pad(date.getUTCHours())}:${pad(date.getUTCMinutes())}:${pad(date.getUTCSeconds())}`,
     fraction: fraction === "" ? "" : `.${fraction}`,
   };
@@ -65,4 +65,9 @@ export function goJson(message: unknown): unknown {
 /** Now, as RFC 3339 in whole seconds: how ctr stamps `containerd.io/gc.root` and lease expiry. */
 export function rfc3339Seconds(date = new Date()): string {
   return date.toISOString().replace(/\.\d+Z$/, "Z");
+}
+
+/** JSON indented as Go's json.MarshalIndent writes it, HTML characters escaped as Go escapes them. */
+export function goIndentedJson(value: unknown, indent = "    "): string {
+  return JSON.stringify(value, null, indent).replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }

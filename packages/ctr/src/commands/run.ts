@@ -1,0 +1,39 @@
+import { Args, Flags } from "@oclif/core";
+import { CtrCommand } from "../base.js";
+import { runTask } from "../process/run-task.js";
+import { commandLineAfter } from "../words.js";
+import { containerFlags, createFromFlags } from "./containers/shared.js";
+import { fifoDirFlag, fifoRoot } from "./tasks/shared.js";
+
+export class Run extends CtrCommand {
+  static override summary = "run a container";
+  static override usage = "run [flags] Image|RootFS ID [COMMAND] [ARG...]";
+  static override strict = false;
+  static override args = { ref: Args.string({ description: "image reference" }), id: Args.string({ description: "container id" }) };
+  static override flags = {
+    rm: Flags.boolean({ description: "remove the container after running, cannot be used with --detach" }),
+    "null-io": Flags.boolean({ description: "send all IO to /dev/null" }),
+    detach: Flags.boolean({ char: "d", description: "detach from the task after it has started execution, cannot be used with --rm" }),
+    ...fifoDirFlag,
+    ...containerFlags,
+  };
+
+  async run(): Promise<void> {
+    const { args, argv, flags } = await this.parse(Run, commandLineAfter(this.argv, 2, Run.flags));
+    if (!args.ref) throw new Error("image ref must be provided");
+    if (!args.id) throw new Error("container id must be provided");
+    if (flags.rm && flags.detach) throw new Error("flags --detach and --rm cannot be specified together");
+    const client = await this.connect(flags);
+    const container = await createFromFlags(client, flags, args.ref, args.id, (argv as string[]).slice(2));
+    let code: number;
+    try {
+      code = await runTask(client, container, { detach: flags.detach, nullIo: flags["null-io"], fifoDir: await fifoRoot(flags["fifo-dir"]) });
+    } finally {
+      if (flags.rm) {
+        await client.snapshotter(container.snapshotter).remove(client.context(), container.snapshotKey).catch(() => undefined);
+        await client.containers.delete(client.context(), container.id).catch(() => undefined);
+      }
+    }
+    if (code !== 0) this.exit(code);
+  }
+}

@@ -1,0 +1,24 @@
+import { Args, Flags } from "@oclif/core";
+import { CtrCommand } from "../../base.js";
+import { runTask } from "../../process/run-task.js";
+import { aliases } from "../../words.js";
+import { fifoDirFlag, fifoRoot, taskTopics } from "./shared.js";
+
+export class TasksStart extends CtrCommand {
+  static override summary = "start a container that has been created";
+  static override aliases = aliases(taskTopics, ["start"]);
+  static override args = { id: Args.string({ required: true, description: "container id" }) };
+  static override flags = {
+    "null-io": Flags.boolean({ description: "send all IO to /dev/null" }),
+    detach: Flags.boolean({ char: "d", description: "detach from the task after it has started execution" }),
+    ...fifoDirFlag,
+  };
+
+  async run(): Promise<void> {
+    const { args, flags } = await this.parse(TasksStart);
+    const client = await this.connect(flags);
+    const container = await client.containers.get(client.context(), args.id);
+    const code = await runTask(client, container, { detach: flags.detach, nullIo: flags["null-io"], fifoDir: await fifoRoot(flags["fifo-dir"]) });
+    if (code !== 0) this.exit(code);
+  }
+}
