@@ -98,7 +98,8 @@ export async function pull(client: Client, ref: string, options: PullOptions = {
       if (chosen.length === 0) throw failedPrecondition(`${ref}: no manifest for platform ${wanted.map((p) => `${p.os}/${p.architecture}`).join(", ")}`);
       const labels = { ...source, ...Object.fromEntries(index.manifests.map((m, i) => [`containerd.io/gc.ref.content.m.${i}`, m.digest])) };
       options.progress?.({ descriptor: root, status: "fetching" });
-      options.progress?.({ descriptor: root, status: await store(client, context, fetcher, root, labels, bytes) });
+      const stored = await store(client, context, fetcher, root, labels, bytes);
+      options.progress?.({ descriptor: root, status: stored });
       manifests.push(...chosen);
     } else {
       manifests.push(root);
@@ -113,11 +114,13 @@ export async function pull(client: Client, ref: string, options: PullOptions = {
         ...Object.fromEntries(manifest.layers.map((l, i) => [`containerd.io/gc.ref.content.l.${i}`, l.digest])),
       };
       options.progress?.({ descriptor: manifestDescriptor, status: "fetching" });
-      options.progress?.({ descriptor: manifestDescriptor, status: await store(client, context, fetcher, manifestDescriptor, labels, bytes) });
+      const stored = await store(client, context, fetcher, manifestDescriptor, labels, bytes);
+      options.progress?.({ descriptor: manifestDescriptor, status: stored });
       const blobs = [manifest.config, ...manifest.layers];
       await runLimited(blobs, options.concurrency ?? 3, async (descriptor) => {
         options.progress?.({ descriptor, status: "fetching" });
-        options.progress?.({ descriptor, status: await store(client, context, fetcher, descriptor, source) });
+        const stored = await store(client, context, fetcher, descriptor, source);
+        options.progress?.({ descriptor, status: stored });
       });
       unpacks.push(manifest);
     }
