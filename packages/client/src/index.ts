@@ -13,5 +13,7 @@ export type { Descriptor, ImageCheck, ImageSummary } from "./image-summary.js";
 export { checkImage, describeImage } from "./image-summary.js";
 export type { PullOptions } from "./pull.js";
 export { chainIds, pull, unpack } from "./pull.js";
+export type { ImageConfig, ResolvedConfig } from "./image-config.js";
+export { imageConfig, isUnpacked } from "./image-config.js";
 export type { Platform } from "./image-formats.js";
 export { hostPlatform, parsePlatform, platformText } from "./image-formats.js";
