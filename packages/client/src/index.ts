@@ -1,6 +1,7 @@
 export type { ClientOptions, PluginInfo, ServerInfo, VersionInfo } from "./client.js";
 export { Client } from "./client.js";
 export { defaultAddress, resolveAddress, resolveNamespace } from "./address.js";
+export { ContainersProxy } from "./containers.js";
 export { ContentProxy } from "./content.js";
 export type { LayerDescriptor } from "./diff.js";
 export { DiffProxy } from "./diff.js";
