@@ -187,7 +187,7 @@ export const withUser =
 /** The part of an image's config (OCI `config` object) a spec is made from. */
 export interface ImageProcessConfig {
   readonly User?: string;
-  readonly Env?: readonly string[];
+  readonly Env?: readonly string[] | null;
   readonly Entrypoint?: readonly string[] | null;
   readonly Cmd?: readonly string[] | null;
   readonly WorkingDir?: string;

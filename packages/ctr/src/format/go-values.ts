@@ -35,7 +35,7 @@ function isTimestamp(value: object): value is Timestamp {
 }
 
 function isEmpty(value: unknown): boolean {
-  if (value === undefined || value === null || value === "" || value === 0 || value === false) return true;
+  if (value === undefined || value === null || value === "" || value === 0 || value === 0n || value === false) return true;
   if (Array.isArray(value)) return value.length === 0;
   if (value instanceof Uint8Array) return value.length === 0;
   return false;

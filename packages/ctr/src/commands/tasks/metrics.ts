@@ -6,8 +6,7 @@ import { tabwriter } from "../../format/tabwriter.js";
 import { aliases } from "../../words.js";
 import { loadTask, taskTopics } from "./shared.js";
 
-// uint64 counters arrive as doubles; BigInt prints an integral one exactly (2^63-4096 is not "…772000").
-const integer = (value: number) => (Number.isInteger(value) ? BigInt(value).toString() : String(value));
+const integer = (value: bigint | number) => String(value);
 
 function cgroupV1Rows(data: cgroupsV1.Metrics): string[] {
   const rows: string[] = [];
@@ -34,9 +33,9 @@ function cgroupV2Rows(data: cgroupsV2.Metrics): string[] {
   return rows;
 }
 
-/** Go's json.MarshalIndent with two spaces, integers printed exactly. */
+/** Go's json.MarshalIndent with two spaces; uint64 counters (bigint) printed as the numbers they are. */
 function jsonWithIntegers(value: unknown): string {
-  const marked = JSON.stringify(value, (_key, v: unknown) => (typeof v === "number" && Number.isInteger(v) && !Number.isSafeInteger(v) ? `\u0000${integer(v)}\u0000` : v), "  ");
+  const marked = JSON.stringify(value, (_key, v: unknown) => (typeof v === "bigint" ? `\u0000${v}\u0000` : v), "  ");
   // JSON.stringify writes the markers as \u0000 escapes.
   return marked.replace(/"\\u0000(\d+)\\u0000"/g, "$1");
 }
