@@ -45,4 +45,5 @@ export type {
   TaskIO,
   TaskStatus,
 } from "./runtime.js";
+export type { Container, ContainerRuntime, ContainerStore, NewContainer } from "./containers.js";
 export type { Mount, SnapshotInfo, SnapshotKind, SnapshotUsage, Snapshotter } from "./snapshots.js";

@@ -1,5 +1,6 @@
 import { contentPlugin, differPlugin, exchangePlugin, metadataPlugin } from "./core.js";
 import {
+  containersGrpcPlugin,
   contentGrpcPlugin,
   diffGrpcPlugin,
   eventsGrpcPlugin,
@@ -25,6 +26,7 @@ export function builtinPlugins(): Plugin<any, any>[] {
     namespacesGrpcPlugin,
     contentGrpcPlugin,
     imagesGrpcPlugin,
+    containersGrpcPlugin,
     leasesGrpcPlugin,
     snapshotsGrpcPlugin,
     diffGrpcPlugin,
