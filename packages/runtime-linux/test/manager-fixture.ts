@@ -1,30 +1,15 @@
 // A RuntimeFixture for the conformance suite: the shim manager on its own state, root and sockets,
 // with a given shim binary serving io.containerd.runc.v2, and an events ttrpc server like berthd's.
-import { existsSync, readdirSync, readlinkSync, rmSync } from "node:fs";
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import type { Publisher } from "@berth/api";
 import { eventsTtrpcV1 } from "@berth/api/proto";
-import { unmountUnder } from "@berth/mount";
 import { ShimManager, type ShimManagerOptions } from "@berth/runtime-linux";
 import type { RuntimeFixture } from "@berth/runtime-linux/testsuite";
-import { removeTestCgroups, runCommand, testDirectory, testRuntimeSpec, writeBusyboxRootfs } from "@berth/testkit";
+import { reapRuntimeLeftovers, testDirectory, testRuntimeSpec, writeBusyboxRootfs } from "@berth/testkit";
 import { TtrpcServer } from "@berth/ttrpc";
 
 export const stockShim = "/usr/bin/containerd-shim-runc-v2";
-
-/** Processes whose working directory is under `directory` (shims run in their bundles). */
-function processesUnder(directory: string): number[] {
-  const pids: number[] = [];
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      if (readlinkSync(`/proc/${entry}/cwd`).startsWith(`${directory}/`)) pids.push(Number(entry));
-    } catch {
-      // gone, or not ours to read
-    }
-  }
-  return pids;
-}
 
 export async function managerFixture(label: string, shimBinary: string): Promise<RuntimeFixture & { options: ShimManagerOptions }> {
   const directory = testDirectory(label);
@@ -75,23 +60,8 @@ export async function managerFixture(label: string, shimBinary: string): Promise
     },
     async cleanup() {
       manager.close();
-      // Whatever a failed case left: shims, runc containers, mounts, cgroups.
-      for (const pid of processesUnder(directory)) {
-        try {
-          process.kill(pid, "SIGKILL");
-        } catch {
-          // already gone
-        }
-      }
-      const runcNamespaces = existsSync(options.runcRoot) ? readdirSync(options.runcRoot, { withFileTypes: true }).filter((e) => e.isDirectory()) : [];
-      for (const namespace of runcNamespaces) {
-        for (const id of readdirSync(join(options.runcRoot, namespace.name))) {
-          await runCommand("runc", ["--root", join(options.runcRoot, namespace.name), "delete", "--force", id]);
-        }
-      }
-      await unmountUnder(directory, { detach: true });
+      await reapRuntimeLeftovers({ directory, runcRoots: [options.runcRoot], cgroups: [cgroupParent] });
       await server.close();
-      removeTestCgroups(cgroupParent);
       rmSync(directory, { recursive: true, force: true });
     },
   };

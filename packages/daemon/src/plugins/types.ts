@@ -1,4 +1,5 @@
 import type { ServiceDefinition, ServiceHandlers } from "@berth/api/services";
+import type { TtrpcHandlers } from "@berth/ttrpc";
 
 /** containerd's plugin types. */
 export const pluginTypes = {
@@ -10,6 +11,8 @@ export const pluginTypes = {
   gc: "io.containerd.gc.v1",
   service: "io.containerd.service.v1",
   grpc: "io.containerd.grpc.v1",
+  ttrpc: "io.containerd.ttrpc.v1",
+  runtime: "io.containerd.runtime.v2",
 } as const;
 
 /** The platform plugins that depend on the host report, in containerd's names. */
@@ -24,4 +27,15 @@ export interface GrpcService {
 export const grpcService = <D extends ServiceDefinition>(definition: D, handlers: ServiceHandlers<D>): GrpcService => ({
   definition,
   handlers: handlers as unknown as ServiceHandlers<ServiceDefinition>,
+});
+
+/** What a ttrpc plugin gives the daemon's ttrpc server (shims call it): a service and its handlers. */
+export interface TtrpcService {
+  readonly definition: ServiceDefinition;
+  readonly handlers: TtrpcHandlers<ServiceDefinition>;
+}
+
+export const ttrpcService = <D extends ServiceDefinition>(definition: D, handlers: TtrpcHandlers<D>): TtrpcService => ({
+  definition,
+  handlers: handlers as unknown as TtrpcHandlers<ServiceDefinition>,
 });

@@ -22,28 +22,23 @@ function executable(path: string): boolean {
   }
 }
 
+/** `name` on $PATH, then beside the daemon's executable. */
+function lookup(name: string, daemonExecutable: string): string | undefined {
+  const directories = [...(process.env.PATH ?? "").split(":").filter((d) => d !== ""), dirname(daemonExecutable)];
+  return directories.map((directory) => join(directory, name)).find(executable);
+}
+
 /**
- * The shim binary for a runtime: the configured binary for its name, an absolute path as given,
- * else `containerd-shim-<name>-<version>` on $PATH, then beside the daemon's executable.
- * NotFound when there is none.
+ * The shim binary for a runtime: the configured binary for its name (a path, or a name looked up
+ * like the rest), an absolute path as given, else `containerd-shim-<name>-<version>` on $PATH,
+ * then beside the daemon's executable. NotFound when there is none.
  */
 export function resolveShimBinary(runtime: string, configured: Readonly<Record<string, string>> = {}, daemonExecutable = process.argv[1] ?? process.execPath): string {
   const override = configured[runtime];
-  if (override !== undefined) {
-    if (!executable(override)) throw notFound(`runtime ${JSON.stringify(runtime)} binary ${override} is not installed`);
-    return override;
-  }
-  if (isAbsolute(runtime)) {
-    if (!executable(runtime)) throw notFound(`runtime ${JSON.stringify(runtime)} binary not installed`);
-    return runtime;
-  }
-  const name = shimBinaryName(runtime);
-  const directories = [...(process.env.PATH ?? "").split(":").filter((d) => d !== ""), dirname(daemonExecutable)];
-  for (const directory of directories) {
-    const candidate = join(directory, name);
-    if (executable(candidate)) return candidate;
-  }
-  throw notFound(`runtime ${JSON.stringify(runtime)} binary not installed ${JSON.stringify(name)}`);
+  const wanted = override ?? (isAbsolute(runtime) ? runtime : shimBinaryName(runtime));
+  const found = isAbsolute(wanted) ? (executable(wanted) ? wanted : undefined) : lookup(wanted, daemonExecutable);
+  if (found === undefined) throw notFound(`runtime ${JSON.stringify(runtime)} binary not installed ${JSON.stringify(wanted)}`);
+  return found;
 }
 
 /** What every shim command is told: who it serves and where the daemon is. */
