@@ -3,7 +3,7 @@ import { join } from "node:path";
 import type { CallObserver } from "@berth/api/services";
 import { type Config, ttrpcAddressOf } from "./config.js";
 import type { Logger } from "./log.js";
-import { type GrpcService, type TtrpcService, pluginTypes } from "./plugins/types.js";
+import { type GrpcService, pluginTypes } from "./plugins/types.js";
 import { type InitContext, type Plugin, type PluginOutcome, orderPlugins, pluginKey } from "./plugins/registry.js";
 import { type RunningServer, serveGrpc } from "./server.js";
 import { serveTtrpc } from "./ttrpc-server.js";
@@ -23,7 +23,7 @@ export class Daemon {
     await mkdir(config.state, { recursive: true, mode: 0o711 });
     const outcomes = await initPlugins(config, plugins, logger);
     const services = outcomes.filter((o) => o.plugin.type === pluginTypes.grpc && o.error === undefined).map((o) => o.instance as GrpcService);
-    const ttrpcServices = outcomes.filter((o) => o.plugin.type === pluginTypes.ttrpc && o.error === undefined).map((o) => o.instance as TtrpcService);
+    const ttrpcServices = services.flatMap((service) => (service.ttrpc === undefined ? [] : [service.ttrpc]));
     let server: RunningServer;
     let ttrpcServer: RunningServer;
     try {

@@ -12,7 +12,7 @@ import {
   versionGrpcPlugin,
 } from "./grpc.js";
 import type { Plugin } from "./registry.js";
-import { eventsTtrpcPlugin, runtimePlugin, tasksGrpcPlugin } from "./runtime.js";
+import { runtimePlugin, tasksGrpcPlugin } from "./runtime.js";
 import { btrfsPlugin, overlayPlugin } from "./snapshotters.js";
 
 /** Every plugin berthd knows, in registration order. */
@@ -29,7 +29,6 @@ export function builtinPlugins(): Plugin<any, any>[] {
     imagesGrpcPlugin,
     containersGrpcPlugin,
     runtimePlugin,
-    eventsTtrpcPlugin,
     tasksGrpcPlugin,
     leasesGrpcPlugin,
     snapshotsGrpcPlugin,

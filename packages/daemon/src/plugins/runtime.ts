@@ -1,6 +1,6 @@
 import { join } from "node:path";
-import { type Runtime, invalidArgument } from "@berth/api";
-import { eventsTtrpcV1, tasksV1 } from "@berth/api/proto";
+import type { Runtime } from "@berth/api";
+import { tasksV1 } from "@berth/api/proto";
 import type { Exchange } from "@berth/events";
 import { ShimManager } from "@berth/runtime-linux";
 import { ttrpcAddressOf } from "../config.js";
@@ -8,7 +8,7 @@ import { tasksHandlers } from "../grpc/tasks.js";
 import { TaskService } from "../tasks.js";
 import type { Metadata } from "./core.js";
 import type { Plugin } from "./registry.js";
-import { type GrpcService, type TtrpcService, grpcService, hostPlatform, pluginTypes, ttrpcService } from "./types.js";
+import { type GrpcService, grpcService, hostPlatform, pluginTypes } from "./types.js";
 
 export interface RuntimeConfig {
   /** containerd's platform list for the runtime. */
@@ -48,23 +48,6 @@ export const runtimePlugin: Plugin<ShimManager, RuntimeConfig> = {
   },
   // The daemon lets go of its shims; their containers keep running.
   close: (manager) => manager.close(),
-};
-
-/** Events.Forward on the ttrpc socket: how shims publish task events. */
-export const eventsTtrpcPlugin: Plugin<TtrpcService> = {
-  type: pluginTypes.ttrpc,
-  id: "events",
-  requires: [pluginTypes.event],
-  init: ({ get }) => {
-    const exchange = get<Exchange>(pluginTypes.event);
-    return ttrpcService(eventsTtrpcV1.EventsDefinition, {
-      forward: async ({ envelope }, context) => {
-        if (envelope === undefined) throw invalidArgument("envelope: must be set");
-        await exchange.forward(context, envelope);
-        return {};
-      },
-    });
-  },
 };
 
 export const tasksGrpcPlugin: Plugin<GrpcService> = {

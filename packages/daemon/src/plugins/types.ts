@@ -11,17 +11,17 @@ export const pluginTypes = {
   gc: "io.containerd.gc.v1",
   service: "io.containerd.service.v1",
   grpc: "io.containerd.grpc.v1",
-  ttrpc: "io.containerd.ttrpc.v1",
   runtime: "io.containerd.runtime.v2",
 } as const;
 
 /** The platform plugins that depend on the host report, in containerd's names. */
 export const hostPlatform = { os: "linux", architecture: process.arch === "x64" ? "amd64" : process.arch } as const;
 
-/** What a gRPC plugin gives the server: a service and its handlers. */
+/** What a gRPC plugin gives the server: a service and its handlers, and a service for the ttrpc socket, if it has one. */
 export interface GrpcService {
   readonly definition: ServiceDefinition;
   readonly handlers: ServiceHandlers<ServiceDefinition>;
+  readonly ttrpc?: TtrpcService;
 }
 
 export const grpcService = <D extends ServiceDefinition>(definition: D, handlers: ServiceHandlers<D>): GrpcService => ({
@@ -29,7 +29,7 @@ export const grpcService = <D extends ServiceDefinition>(definition: D, handlers
   handlers: handlers as unknown as ServiceHandlers<ServiceDefinition>,
 });
 
-/** What a ttrpc plugin gives the daemon's ttrpc server (shims call it): a service and its handlers. */
+/** A service on the daemon's ttrpc socket (shims call it). */
 export interface TtrpcService {
   readonly definition: ServiceDefinition;
   readonly handlers: TtrpcHandlers<ServiceDefinition>;
