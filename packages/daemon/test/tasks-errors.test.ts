@@ -8,7 +8,7 @@ import { Client } from "@berth/client";
 import { type RunningDaemon, processesUnder, reapRuntimeLeftovers, startBerthd, testRuntimeSpec, writeBusyboxRootfs } from "@berth/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
-const namespace = `berth-task-errors-${process.pid}`;
+const namespace = `berth-test-task-errors-${process.pid}`;
 const context: CallContext = { namespace };
 const specType = "types.containerd.io/opencontainers/runtime-spec/1/Spec";
 

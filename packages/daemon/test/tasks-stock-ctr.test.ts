@@ -19,7 +19,7 @@ import {
 } from "@berth/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
-const namespace = `berth-tasks-${process.pid}`;
+const namespace = `berth-test-tasks-${process.pid}`;
 
 describe.skipIf(!stockContainerdInstalled)("stock ctr runs tasks through berthd", () => {
   let registry: RunningRegistry;
