@@ -2,24 +2,15 @@
 // leaves nothing: no bundle, mount, shim, runc container or cgroup.
 import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { type CallContext, type ErrorKind, type NewContainer, kindOf, packJson } from "@berth/api";
+import { type CallContext, type NewContainer, packJson } from "@berth/api";
 import { mountPointsUnder } from "@berth/mount";
 import { Client } from "@berth/client";
-import { type RunningDaemon, processesUnder, reapRuntimeLeftovers, startBerthd, testRuntimeSpec, writeBusyboxRootfs } from "@berth/testkit";
+import { type RunningDaemon, kindOfFailure, processesUnder, reapRuntimeLeftovers, startBerthd, testRuntimeSpec, writeBusyboxRootfs } from "@berth/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const namespace = `berth-test-task-errors-${process.pid}`;
 const context: CallContext = { namespace };
 const specType = "types.containerd.io/opencontainers/runtime-spec/1/Spec";
-
-async function kindOfFailure(action: () => Promise<unknown>): Promise<ErrorKind | "none"> {
-  try {
-    await action();
-    return "none";
-  } catch (error) {
-    return kindOf(error);
-  }
-}
 
 describe("Tasks service: bad input", () => {
   let berthd: RunningDaemon;

@@ -10,3 +10,4 @@ export type { LayerCompression, TarEntry, TestDescriptor, TestImage } from "./im
 export { buildBusyboxImage, buildMultiLayerImage, buildMultiPlatformIndex, busyboxLayerEntries, pushTestImage, tar } from "./images.js";
 export type { RuntimeLeftovers, TestSpecOptions } from "./runtime.js";
 export { processesUnder, reapRuntimeLeftovers, removeTestCgroups, testRuntimeSpec, writeBusyboxRootfs } from "./runtime.js";
+export { kindOfFailure } from "./errors.js";

@@ -110,7 +110,6 @@ export class ShimTask extends ShimProcess implements RuntimeTask {
     namespace: string,
     taskId: string,
     readonly runtime: string,
-    readonly bundlePath: string,
     readonly pid: number,
   ) {
     super(shim, namespace, taskId, "");

@@ -1,5 +1,5 @@
 import { unlink } from "node:fs/promises";
-import { type CallContext, type Exit, type Publisher, goZeroTime, isKind, knownTypes, nowTimestamp } from "@berth/api";
+import { type CallContext, type Exit, type Publisher, isKind, knownTypes, nowTimestamp } from "@berth/api";
 import { taskV2 } from "@berth/api/proto";
 import { TtrpcClient, socketPathOf, ttrpcServiceClient } from "@berth/ttrpc";
 import { type ShimInvocation, runShimDelete } from "./binary.js";
@@ -32,7 +32,7 @@ export class ShimHandle {
     runtime: string,
     pid: number,
   ) {
-    this.task = new ShimTask(ttrpcServiceClient(taskV2.TaskDefinition, client), bundle.namespace, bundle.id, runtime, bundle.path, pid);
+    this.task = new ShimTask(ttrpcServiceClient(taskV2.TaskDefinition, client), bundle.namespace, bundle.id, runtime, pid);
   }
 
   get service(): ShimTaskService {
@@ -115,8 +115,7 @@ export async function cleanupDeadShim(
   await bundle.delete().catch((error: unknown) => logger?.warn({ namespace: bundle.namespace, id: bundle.id, err: error }, "failed to remove bundle"));
   if (publisher !== undefined) {
     const context: CallContext = { namespace: bundle.namespace };
-    const exitedAt = exit.timestamp ?? goZeroTime;
-    const event = { containerId: bundle.id, pid: exit.pid, exitStatus: exit.status, exitedAt };
+    const event = { containerId: bundle.id, pid: exit.pid, exitStatus: exit.status, exitedAt: exit.timestamp };
     await publisher.publish(context, "/tasks/exit", types.pack("containerd.events.TaskExit", { ...event, id: bundle.id })).catch(() => undefined);
     await publisher.publish(context, "/tasks/delete", types.pack("containerd.events.TaskDelete", { ...event, id: "" })).catch(() => undefined);
   }
@@ -138,5 +137,5 @@ async function removeDeadSocket(address: string | undefined): Promise<void> {
 
 /** Whether a failure means the shim is gone rather than that the request was refused. */
 export function shimGone(error: unknown): boolean {
-  return isKind(error, "Unavailable") || (error instanceof Error && error.message.includes("ttrpc: closed"));
+  return isKind(error, "Unavailable");
 }
