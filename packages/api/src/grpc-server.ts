@@ -65,7 +65,10 @@ export function errorOfStatus(error: unknown): BerthError {
   const status = error as Partial<grpc.ServiceError>;
   if (typeof status.code !== "number") return new BerthError("Unknown", String(error));
   const kind = kindOfGrpcCode(status.code);
-  return errorOfKind(kind, status.details ?? status.message ?? "", { cause: error });
+  const message = status.details ?? status.message ?? "";
+  // containerd's client (errdefs.FromGRPC) ends an Unknown status in ": unknown", as ctr prints it.
+  if (kind === "Unknown") return new BerthError(kind, message.endsWith(": unknown") ? message : `${message}: unknown`, { cause: error });
+  return errorOfKind(kind, message, { cause: error });
 }
 
 function firstValue(metadata: grpc.Metadata, key: string): string | undefined {

@@ -141,7 +141,7 @@ export function defaultSpec(namespace: string, id: string): OciSpec {
  * same as one containerd writes when printed as stored. Fields not listed keep their place after.
  */
 const goFieldOrder: Readonly<Record<string, readonly (readonly [string, string?])[]>> = {
-  Spec: [["ociVersion"], ["process", "Process"], ["root", "Root"], ["hostname"], ["mounts", "Mount"], ["hooks"], ["annotations"], ["linux", "Linux"], ["solaris"], ["windows"], ["vm"]],
+  Spec: [["ociVersion"], ["process", "Process"], ["root", "Root"], ["hostname"], ["mounts", "Mount"], ["hooks"], ["annotations", "Map"], ["linux", "Linux"], ["solaris"], ["windows"], ["vm"]],
   Process: [["terminal"], ["consoleSize", "ConsoleSize"], ["user", "User"], ["args"], ["commandLine"], ["env"], ["cwd"], ["capabilities", "Capabilities"], ["rlimits", "Rlimit"], ["noNewPrivileges"], ["apparmorProfile"], ["oomScoreAdj"], ["selinuxLabel"]],
   ConsoleSize: [["height"], ["width"]],
   User: [["uid"], ["gid"], ["umask"], ["additionalGids"], ["username"]],
@@ -149,7 +149,7 @@ const goFieldOrder: Readonly<Record<string, readonly (readonly [string, string?]
   Rlimit: [["type"], ["hard"], ["soft"]],
   Root: [["path"], ["readonly"]],
   Mount: [["destination"], ["type"], ["source"], ["options"]],
-  Linux: [["uidMappings"], ["gidMappings"], ["sysctl"], ["resources", "Resources"], ["cgroupsPath"], ["namespaces", "Namespace"], ["devices"], ["seccomp"], ["rootfsPropagation"], ["maskedPaths"], ["readonlyPaths"], ["mountLabel"], ["intelRdt"], ["personality"]],
+  Linux: [["uidMappings"], ["gidMappings"], ["sysctl", "Map"], ["resources", "Resources"], ["cgroupsPath"], ["namespaces", "Namespace"], ["devices"], ["seccomp"], ["rootfsPropagation"], ["maskedPaths"], ["readonlyPaths"], ["mountLabel"], ["intelRdt"], ["personality"]],
   Resources: [["devices", "DeviceRule"], ["memory"], ["cpu"], ["pids"], ["blockIO"], ["hugepageLimits"], ["network"], ["rdma"], ["unified"]],
   DeviceRule: [["allow"], ["type"], ["major"], ["minor"], ["access"]],
   Namespace: [["type"], ["path"]],
@@ -157,6 +157,8 @@ const goFieldOrder: Readonly<Record<string, readonly (readonly [string, string?]
 
 function inGoOrder(value: unknown, type: string | undefined): unknown {
   if (type === undefined || value === null || typeof value !== "object") return value;
+  // Go writes the keys of a map sorted.
+  if (type === "Map") return Object.fromEntries(Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
   if (Array.isArray(value)) return value.map((item) => inGoOrder(item, type));
   const fields = goFieldOrder[type] ?? [];
   const source = value as Record<string, unknown>;

@@ -6,6 +6,9 @@ import { aliases } from "../../words.js";
 
 const anyJson = (any: Any | undefined) => (any === undefined ? null : { type_url: any.typeUrl, ...(any.value.length > 0 ? { value: Buffer.from(any.value).toString("base64") } : {}) });
 
+/** Go writes the keys of a map sorted. */
+const sortedKeys = <T>(map: Readonly<Record<string, T>>) => Object.fromEntries(Object.entries(map).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+
 /** containerd's containers.Container as ctr prints it: Go field names, empty maps as null, the spec decoded last. */
 async function containerJson(container: Container): Promise<unknown> {
   const { specInGoOrder } = await import("@berth/client");
@@ -13,7 +16,7 @@ async function containerJson(container: Container): Promise<unknown> {
   const extensions = Object.entries(container.extensions);
   const fields: Record<string, unknown> = {
     ID: container.id,
-    Labels: Object.keys(container.labels).length > 0 ? container.labels : null,
+    Labels: Object.keys(container.labels).length > 0 ? sortedKeys(container.labels) : null,
     Image: container.image,
     Runtime: { Name: container.runtime.name, Options: anyJson(container.runtime.options) },
   };
@@ -25,7 +28,7 @@ async function containerJson(container: Container): Promise<unknown> {
     Snapshotter: container.snapshotter,
     CreatedAt: goRfc3339Nano(container.createdAt),
     UpdatedAt: goRfc3339Nano(container.updatedAt),
-    Extensions: extensions.length > 0 ? Object.fromEntries(extensions.map(([key, any]) => [key, anyJson(any)])) : null,
+    Extensions: extensions.length > 0 ? sortedKeys(Object.fromEntries(extensions.map(([key, any]) => [key, anyJson(any)]))) : null,
   });
   if (spec !== undefined) fields.Spec = spec;
   return fields;

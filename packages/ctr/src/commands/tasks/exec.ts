@@ -43,11 +43,16 @@ export class TasksExec extends CtrCommand {
       await client.tasks.exec(context, args.id, execId, berth.processAny(processSpec), io.paths);
       try {
         session.forwardStdin(client, context, io.attached, args.id, execId);
-        const exit = client.tasks.wait(context, args.id, execId);
+        // Waiting starts before the process does, as ctr's; a detached ctr stops waiting when it leaves.
+        const waiting = new AbortController();
+        const exit = client.tasks.wait({ ...context, signal: waiting.signal }, args.id, execId);
         exit.catch(() => undefined);
         await client.tasks.start(context, args.id, execId);
         started = true;
-        if (flags.detach) return;
+        if (flags.detach) {
+          waiting.abort();
+          return;
+        }
         exitCode = (await session.followProcess(client, context, { containerId: args.id, execId }, exit, io.attached, terminal)).exitStatus;
       } finally {
         if (!(flags.detach && started)) await client.tasks.deleteProcess(context, args.id, execId).catch(() => undefined);
