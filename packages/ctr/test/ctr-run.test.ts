@@ -8,7 +8,9 @@ import { Client } from "@berth/client";
 import {
   type RunningDaemon,
   type RunningRegistry,
+  type LoopBtrfs,
   buildBusyboxImage,
+  makeLoopBtrfs,
   pushTestImage,
   reapRuntimeLeftovers,
   runCommand,
@@ -249,5 +251,47 @@ describe.skipIf(!stockContainerdInstalled)("Berth's ctr beside stock ctr", () =>
       expect(result.stdout).toMatch(/\/dev\/pts\/\d+/);
       expect((await ctr(["containers", "ls", "-q"])).stdout).toBe("");
     });
+  });
+});
+
+describe("Berth's ctr runs containers on berthd's btrfs snapshotter", () => {
+  let btrfs: LoopBtrfs;
+  let registry: RunningRegistry;
+  let berthd: RunningDaemon;
+  let image: string;
+  const ctr = (...args: string[]) =>
+    runCommand(process.execPath, [berthCtr, "--address", berthd.address, "-n", namespace, ...args], { env: { PATH: process.env.PATH }, timeoutMs: 60_000 });
+
+  beforeAll(async () => {
+    btrfs = await makeLoopBtrfs();
+    registry = await startRegistry();
+    await pushTestImage(buildBusyboxImage(), { url: registry.url, repository: "library/busybox", tag: "latest" });
+    image = `${registry.host}/library/busybox:latest`;
+    berthd = await startBerthd({ config: `version = 2\n[plugins."io.containerd.snapshotter.v1.btrfs"]\nroot_path = ${JSON.stringify(join(btrfs.mnt, "snapshots"))}\n` });
+    expect((await ctr("images", "pull", "--plain-http", image)).code).toBe(0);
+  });
+  afterAll(async () => {
+    await berthd?.stop();
+    if (berthd !== undefined) await reapRuntimeLeftovers({ directory: join(berthd.root, ".."), runcRoots: [join(berthd.state, "runc")], cgroups: [`/${namespace}`] });
+    await berthd?.cleanup();
+    await registry?.stop();
+    await btrfs?.dispose();
+  });
+
+  it("unpacks the image into btrfs on first use, runs from its snapshot, and removes it with the container", async () => {
+    const fifoDir = join(berthd.root, "..", "fifo");
+    const run = await ctr("run", "--rm", "--snapshotter", "btrfs", "--fifo-dir", fifoDir, image, "b1", "sh", "-c", "echo on btrfs; ls /bin/busybox");
+    expect(run).toMatchObject({ code: 0, stdout: "on btrfs\n/bin/busybox\n", stderr: "" });
+    expect((await ctr("run", "-d", "--snapshotter", "btrfs", "--fifo-dir", fifoDir, image, "b2", "sleep", "1000")).code).toBe(0);
+    expect((await ctr("containers", "info", "b2")).stdout).toContain('"Snapshotter": "btrfs"');
+    expect((await ctr("snapshots", "ls", "--snapshotter", "btrfs")).stdout).toMatch(/^b2 +sha256:[0-9a-f]{64} +Active/m);
+    const exec = await ctr("tasks", "exec", "--fifo-dir", fifoDir, "--exec-id", "e1", "b2", "cat", "/etc/passwd");
+    expect(exec).toMatchObject({ code: 0, stdout: "root:x:0:0:root:/root:/bin/sh\n" });
+    expect((await ctr("tasks", "kill", "-s", "SIGKILL", "b2")).code).toBe(0);
+    const deadline = Date.now() + 15_000;
+    while (!(await ctr("tasks", "ls")).stdout.includes("STOPPED") && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+    expect((await ctr("tasks", "rm", "b2")).stderr).toContain("exit with non-zero exit code 137");
+    expect((await ctr("containers", "rm", "b2")).code).toBe(0);
+    expect((await ctr("snapshots", "ls", "--snapshotter", "btrfs")).stdout).not.toMatch(/^b[12] /m);
   });
 });
