@@ -12,6 +12,7 @@ import {
   versionGrpcPlugin,
 } from "./grpc.js";
 import type { Plugin } from "./registry.js";
+import { runtimePlugin, tasksGrpcPlugin } from "./runtime.js";
 import { btrfsPlugin, overlayPlugin } from "./snapshotters.js";
 
 /** Every plugin berthd knows, in registration order. */
@@ -27,6 +28,8 @@ export function builtinPlugins(): Plugin<any, any>[] {
     contentGrpcPlugin,
     imagesGrpcPlugin,
     containersGrpcPlugin,
+    runtimePlugin,
+    tasksGrpcPlugin,
     leasesGrpcPlugin,
     snapshotsGrpcPlugin,
     diffGrpcPlugin,
