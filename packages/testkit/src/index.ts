@@ -8,3 +8,5 @@ export type { RegistryOptions, RunningRegistry } from "./registry.js";
 export { bcryptHash, htpasswdSupported, startRegistry } from "./registry.js";
 export type { LayerCompression, TarEntry, TestDescriptor, TestImage } from "./images.js";
 export { buildBusyboxImage, buildMultiLayerImage, buildMultiPlatformIndex, busyboxLayerEntries, pushTestImage, tar } from "./images.js";
+export type { BusyProcess, TestCgroup, TestCgroup2 } from "./cgroups.js";
+export { cgroupV1Available, cgroupV1MountPoints, createCgroupV1, createCgroupV2, startBusyProcess } from "./cgroups.js";
