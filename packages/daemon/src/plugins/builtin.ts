@@ -10,6 +10,7 @@ import {
   snapshotsGrpcPlugin,
   versionGrpcPlugin,
 } from "./grpc.js";
+import { cgroupsMonitorPlugin } from "./monitor.js";
 import type { Plugin } from "./registry.js";
 import { btrfsPlugin, overlayPlugin } from "./snapshotters.js";
 
@@ -22,6 +23,7 @@ export function builtinPlugins(): Plugin<any, any>[] {
     btrfsPlugin,
     metadataPlugin,
     differPlugin,
+    cgroupsMonitorPlugin,
     namespacesGrpcPlugin,
     contentGrpcPlugin,
     imagesGrpcPlugin,

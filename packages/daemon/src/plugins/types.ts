@@ -10,6 +10,7 @@ export const pluginTypes = {
   gc: "io.containerd.gc.v1",
   service: "io.containerd.service.v1",
   grpc: "io.containerd.grpc.v1",
+  monitor: "io.containerd.monitor.v1",
 } as const;
 
 /** The platform plugins that depend on the host report, in containerd's names. */
