@@ -31,6 +31,7 @@ export type { ContentInfo, ContentStore, ContentWriter, IngestStatus, WriterOpti
 export { validateDigest } from "./content.js";
 export type { Lease, LeaseManager, LeaseResource } from "./leases.js";
 export type { Image, ImageStore, ImageTarget, NewImage } from "./images.js";
+export type { Container, ContainerRuntime, ContainerStore, NewContainer } from "./containers.js";
 export type { Mount, SnapshotInfo, SnapshotKind, SnapshotUsage, Snapshotter } from "./snapshots.js";
 export type { RunningTask, RunningTasks } from "./monitor.js";
 export { isRunningTasks } from "./monitor.js";

@@ -1,6 +1,7 @@
 export type { ClientOptions, PluginInfo, ServerInfo, VersionInfo } from "./client.js";
 export { Client } from "./client.js";
 export { defaultAddress, resolveAddress, resolveNamespace } from "./address.js";
+export { ContainersProxy } from "./containers.js";
 export { ContentProxy } from "./content.js";
 export type { LayerDescriptor } from "./diff.js";
 export { DiffProxy } from "./diff.js";
@@ -13,5 +14,7 @@ export type { Descriptor, ImageCheck, ImageSummary } from "./image-summary.js";
 export { checkImage, describeImage } from "./image-summary.js";
 export type { PullOptions } from "./pull.js";
 export { chainIds, pull, unpack } from "./pull.js";
+export type { ImageConfig, ResolvedConfig } from "./image-config.js";
+export { imageConfig, isUnpacked } from "./image-config.js";
 export type { Platform } from "./image-formats.js";
 export { hostPlatform, parsePlatform, platformText } from "./image-formats.js";

@@ -98,7 +98,8 @@ export async function pull(client: Client, ref: string, options: PullOptions = {
       if (chosen.length === 0) throw failedPrecondition(`${ref}: no manifest for platform ${wanted.map((p) => `${p.os}/${p.architecture}`).join(", ")}`);
       const labels = { ...source, ...Object.fromEntries(index.manifests.map((m, i) => [`containerd.io/gc.ref.content.m.${i}`, m.digest])) };
       options.progress?.({ descriptor: root, status: "fetching" });
-      options.progress?.({ descriptor: root, status: await store(client, context, fetcher, root, labels, bytes) });
+      const stored = await store(client, context, fetcher, root, labels, bytes);
+      options.progress?.({ descriptor: root, status: stored });
       manifests.push(...chosen);
     } else {
       manifests.push(root);
@@ -113,11 +114,13 @@ export async function pull(client: Client, ref: string, options: PullOptions = {
         ...Object.fromEntries(manifest.layers.map((l, i) => [`containerd.io/gc.ref.content.l.${i}`, l.digest])),
       };
       options.progress?.({ descriptor: manifestDescriptor, status: "fetching" });
-      options.progress?.({ descriptor: manifestDescriptor, status: await store(client, context, fetcher, manifestDescriptor, labels, bytes) });
+      const stored = await store(client, context, fetcher, manifestDescriptor, labels, bytes);
+      options.progress?.({ descriptor: manifestDescriptor, status: stored });
       const blobs = [manifest.config, ...manifest.layers];
       await runLimited(blobs, options.concurrency ?? 3, async (descriptor) => {
         options.progress?.({ descriptor, status: "fetching" });
-        options.progress?.({ descriptor, status: await store(client, context, fetcher, descriptor, source) });
+        const stored = await store(client, context, fetcher, descriptor, source);
+        options.progress?.({ descriptor, status: stored });
       });
       unpacks.push(manifest);
     }
@@ -144,6 +147,8 @@ export async function pull(client: Client, ref: string, options: PullOptions = {
   }
 }
 
+const targetRefLabel = "containerd.io/snapshot.ref";
+
 /** containerd's unpack: apply each layer onto its parent chain unless that chain is already there. */
 export async function unpack(client: Client, context: CallContext, config: Descriptor, layers: readonly Descriptor[], diffIds: readonly string[], snapshotterName: string): Promise<string> {
   const snapshotter = client.snapshotter(snapshotterName);
@@ -158,15 +163,22 @@ export async function unpack(client: Client, context: CallContext, config: Descr
       if (!isKind(error, "NotFound")) throw error;
     }
     const key = `extract-${process.hrtime.bigint()}-${randomBytes(6).toString("base64url")} ${chainId}`;
-    const mounts = await snapshotter.prepare(context, key, parent);
+    let mounts;
     try {
-      const applied = await client.diff.apply(context, layer, mounts);
-      if (applied.digest !== diffIds[i]) throw failedPrecondition(`layer ${layer.digest}: wrong diff ID ${applied.digest}, expected ${diffIds[i]}`);
-      await snapshotter.commit(context, chainId, key);
+      // The label lets the daemon link a snapshot it verified in another namespace instead (AlreadyExists).
+      mounts = await snapshotter.prepare(context, key, parent, { [targetRefLabel]: chainId });
     } catch (error) {
-      await snapshotter.remove(context, key).catch(() => undefined);
-      if (isKind(error, "AlreadyExists")) continue;
-      throw error;
+      if (!isKind(error, "AlreadyExists")) throw error;
+    }
+    if (mounts !== undefined) {
+      try {
+        const applied = await client.diff.apply(context, layer, mounts);
+        if (applied.digest !== diffIds[i]) throw failedPrecondition(`layer ${layer.digest}: wrong diff ID ${applied.digest}, expected ${diffIds[i]}`);
+        await snapshotter.commit(context, chainId, key);
+      } catch (error) {
+        await snapshotter.remove(context, key).catch(() => undefined);
+        if (!isKind(error, "AlreadyExists")) throw error;
+      }
     }
     await client.content.update(context, { digest: layer.digest, labels: { "containerd.io/uncompressed": diffIds[i]! } }, ["labels.containerd.io/uncompressed"]);
   }

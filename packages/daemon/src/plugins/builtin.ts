@@ -1,5 +1,6 @@
 import { contentPlugin, differPlugin, exchangePlugin, metadataPlugin } from "./core.js";
 import {
+  containersGrpcPlugin,
   contentGrpcPlugin,
   diffGrpcPlugin,
   eventsGrpcPlugin,
@@ -27,6 +28,7 @@ export function builtinPlugins(): Plugin<any, any>[] {
     namespacesGrpcPlugin,
     contentGrpcPlugin,
     imagesGrpcPlugin,
+    containersGrpcPlugin,
     leasesGrpcPlugin,
     snapshotsGrpcPlugin,
     diffGrpcPlugin,

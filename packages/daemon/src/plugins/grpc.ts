@@ -1,9 +1,10 @@
 import { randomUUID } from "node:crypto";
 import { mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { contentV1, diffV1, eventsV1, imagesV1, introspectionV1, leasesV1, namespacesV1, snapshotsV1, versionV1 } from "@berth/api/proto";
+import { containersV1, contentV1, diffV1, eventsV1, imagesV1, introspectionV1, leasesV1, namespacesV1, snapshotsV1, versionV1 } from "@berth/api/proto";
 import type { Exchange } from "@berth/events";
 import type { Differ } from "../diff.js";
+import { containersHandlers } from "../grpc/containers.js";
 import { contentHandlers } from "../grpc/content.js";
 import { diffHandlers } from "../grpc/diff.js";
 import { eventsHandlers } from "../grpc/events.js";
@@ -26,6 +27,7 @@ function metadataService(id: string, serve: (metadata: Metadata) => GrpcService)
 export const namespacesGrpcPlugin = metadataService("namespaces", (m) => grpcService(namespacesV1.NamespacesDefinition, namespacesHandlers(m.namespaces)));
 export const contentGrpcPlugin = metadataService("content", (m) => grpcService(contentV1.ContentDefinition, contentHandlers(m.content)));
 export const imagesGrpcPlugin = metadataService("images", (m) => grpcService(imagesV1.ImagesDefinition, imagesHandlers(m.images)));
+export const containersGrpcPlugin = metadataService("containers", (m) => grpcService(containersV1.ContainersDefinition, containersHandlers(m.containers)));
 export const snapshotsGrpcPlugin = metadataService("snapshots", (m) => grpcService(snapshotsV1.SnapshotsDefinition, snapshotsHandlers(m.snapshotters)));
 export const leasesGrpcPlugin = metadataService("leases", (m) => grpcService(leasesV1.LeasesDefinition, leasesHandlers(m.leases)));
 
