@@ -194,7 +194,8 @@ function stream(
   }
   call.sendMetadata(new grpc.Metadata());
   void pump(responses, call, context.signal!, sent).then((status) => {
-    observe(status?.code ?? 0, started);
+    // A stream the client went away from ends OK, as containerd's handlers do.
+    observe(status?.code ?? grpc.status.OK, started);
     if (status !== undefined) call.emit("error", status);
     else call.end();
   });

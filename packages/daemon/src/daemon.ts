@@ -7,7 +7,7 @@ import { type GrpcService, pluginTypes } from "./plugins/types.js";
 import { type InitContext, type Plugin, type PluginOutcome, orderPlugins, pluginKey } from "./plugins/registry.js";
 import { type RunningServer, serveGrpc } from "./server.js";
 import { observeAll, grpcMetrics } from "./metrics/grpc.js";
-import { type MetricsServer, serveMetrics } from "./metrics/http.js";
+import { type MetricsServer, parseListenAddress, serveMetrics } from "./metrics/http.js";
 import { registerDaemonCounts } from "./metrics/daemon-counts.js";
 import { registerProcessMetrics } from "./metrics/process.js";
 import { DaemonMetrics } from "./metrics/registry.js";
@@ -26,6 +26,7 @@ export class Daemon {
   static async start(config: Config, plugins: readonly Plugin<any, any>[], logger: Logger): Promise<Daemon> {
     await mkdir(config.root, { recursive: true, mode: 0o711 });
     await mkdir(config.state, { recursive: true, mode: 0o711 });
+    if (config.metrics.address !== "") parseListenAddress(config.metrics.address);
     // Metrics cost nothing unless an address is configured: no registry, no per-call counting.
     const metrics = config.metrics.address === "" ? undefined : new DaemonMetrics();
     const outcomes = await initPlugins(config, plugins, logger, metrics);

@@ -29,6 +29,7 @@ export function registerDaemonCounts(registry: Registry, outcomes: readonly Plug
   if (metadata !== undefined) {
     sources.namespaces = () => metadata.store.namespaces.getKeysCount();
     sources.images = () => countByNamespace(metadata.images.table);
+    sources.containers = () => countByNamespace(metadata.containers.table);
     sources.snapshots = () => new Map([...metadata.snapshotters].map(([name, snapshotter]) => [name, countByNamespace(snapshotter.table)]));
   }
   registerCounts(registry, sources);
