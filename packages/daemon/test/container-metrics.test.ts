@@ -1,6 +1,7 @@
-import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { RunningTask, RunningTasks } from "@berth/api";
+import { parseCgroupMounts } from "@berth/runtime-linux";
 import { ContainerMetrics, Daemon, DaemonMetrics, type Plugin, builtinPlugins, createLogger, parseConfig } from "@berth/daemon";
 import {
   type BusyProcess,
@@ -187,5 +188,60 @@ describe.skipIf(!stockContainerdInstalled || !cgroupV1Available())("per-containe
     }
     expect(value(berth, "container_memory_usage_limit_bytes")).toBe(96 << 20);
     expect(value(berth, "container_cpu_total_nanoseconds")).toBeGreaterThanOrEqual(value(stock, "container_cpu_total_nanoseconds")!);
+  });
+});
+
+/** containerd 1.7's cgroup v2 task metrics (metrics/cgroups/v2: pids, cpu, memory, io), read from its source. */
+const containerdV2Names = [
+  "container_pids_limit", "container_pids_current",
+  "container_cpu_usage_usec_microseconds", "container_cpu_user_usec_microseconds", "container_cpu_system_usec_microseconds",
+  "container_cpu_nr_periods_total", "container_cpu_nr_throttled_total", "container_cpu_throttled_usec_microseconds",
+  "container_memory_usage_bytes", "container_memory_usage_limit_bytes", "container_memory_swap_usage_bytes", "container_memory_swap_limit_bytes",
+  ...["file_mapped", "file_dirty", "file_writeback", "pgactivate", "pgdeactivate", "pgfault", "pgmajfault", "pglazyfree", "pgrefill",
+    "pglazyfreed", "pgscan", "pgsteal", "inactive_anon", "active_anon", "inactive_file", "active_file", "unevictable", "anon", "file",
+    "kernel_stack", "slab", "sock", "shmem", "anon_thp", "slab_reclaimable", "slab_unreclaimable", "workingset_refault",
+    "workingset_activate", "workingset_nodereclaim", "thp_fault_alloc", "thp_collapse_alloc"].map((key) => `container_memory_${key}_bytes`),
+  "container_memory_oom_total",
+  "container_io_rbytes_bytes", "container_io_wbytes_bytes", "container_io_rios_total", "container_io_wios_total",
+];
+
+describe("per-container metrics on a cgroup v2 host", () => {
+  let root: string;
+  beforeAll(() => {
+    root = testDirectory("container-metrics-v2");
+    const directory = join(root, "default", "redis");
+    mkdirSync(directory, { recursive: true });
+    const files: Record<string, string> = {
+      "cpu.stat": "usage_usec 5029187\nuser_usec 3512030\nsystem_usec 1517157\nnr_periods 4521\nnr_throttled 37\nthrottled_usec 1893374\n",
+      "memory.current": "12820480\n",
+      "memory.max": "max\n",
+      "memory.stat": "anon 5406720\nfile 6082560\nkernel_stack 98304\nslab 855400\npgfault 9823\nworkingset_refault_file 11\n",
+      "memory.events": "low 0\nhigh 0\nmax 4\noom 2\noom_kill 1\noom_group_kill 0\n",
+      "io.stat": "254:0 rbytes=1855488 wbytes=77824 rios=93 wios=14 dbytes=0 dios=0\n",
+      "pids.current": "3\n",
+      "pids.max": "1024\n",
+    };
+    for (const [name, content] of Object.entries(files)) writeFileSync(join(directory, name), content);
+  });
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+  it("exports containerd's v2 names with the values of the cgroup's files", async () => {
+    const metrics = new DaemonMetrics();
+    const mounts = parseCgroupMounts(`25 1 0:22 / ${root} rw,nosuid shared:4 - cgroup2 cgroup2 rw,nsdelegate\n`);
+    const task: RunningTask = { namespace: "k8s.io", id: "redis", runtime: "io.containerd.runc.v2", pid: 1, cgroupsPath: "/default/redis" };
+    metrics.addScrapeHook(new ContainerMetrics(metrics.registry, () => [{ runningTasks: async () => [task] }], undefined, { mounts }));
+    const samples = parsePromText(await metrics.scrape());
+    expect(new Set(samples.map((s) => s.name))).toEqual(new Set(containerdV2Names));
+    const value = (name: string) => promSamples(samples, name, { container_id: "redis", namespace: "k8s.io", runtime: "io.containerd.runc.v2" })[0]?.value;
+    expect(value("container_cpu_usage_usec_microseconds")).toBe(5029187);
+    expect(value("container_cpu_nr_throttled_total")).toBe(37);
+    expect(value("container_memory_usage_bytes")).toBe(12820480);
+    expect(value("container_memory_usage_limit_bytes")).toBe(2 ** 64);
+    expect(value("container_memory_anon_bytes")).toBe(5406720);
+    expect(value("container_memory_oom_total")).toBe(2);
+    expect(value("container_pids_limit")).toBe(1024);
+    expect(promSamples(samples, "container_io_rbytes_bytes")).toEqual([
+      { name: "container_io_rbytes_bytes", labels: { container_id: "redis", namespace: "k8s.io", runtime: "io.containerd.runc.v2", major: "254", minor: "0" }, value: 1855488 },
+    ]);
   });
 });
