@@ -1,5 +1,5 @@
 import { type CallContext, unavailable } from "@berth/api";
-import { containersV1, contentV1, diffV1, eventsV1, imagesV1, introspectionV1, leasesV1, namespacesV1, snapshotsV1, versionV1 } from "@berth/api/proto";
+import { containersV1, contentV1, diffV1, eventsV1, imagesV1, introspectionV1, leasesV1, namespacesV1, snapshotsV1, tasksV1, versionV1 } from "@berth/api/proto";
 import { type CallOptions, type ServiceClient, type ServiceDefinition, createServiceClient, grpc } from "@berth/api/services";
 import { grpcTarget, resolveAddress, resolveNamespace } from "./address.js";
 import { ContainersProxy } from "./containers.js";
@@ -10,6 +10,7 @@ import { ImagesProxy } from "./images.js";
 import { LeasesProxy } from "./leases.js";
 import { NamespacesProxy } from "./namespaces.js";
 import { SnapshotsProxy } from "./snapshots.js";
+import { TasksProxy } from "./tasks.js";
 
 export interface ClientOptions {
   /** Socket path or `unix://` URL; default: CONTAINERD_ADDRESS, else /run/berth/berthd.sock. */
@@ -37,6 +38,7 @@ export class Client {
   readonly content: ContentProxy;
   readonly images: ImagesProxy;
   readonly containers: ContainersProxy;
+  readonly tasks: TasksProxy;
   readonly leases: LeasesProxy;
   readonly diff: DiffProxy;
   readonly #introspection: ServiceClient<typeof introspectionV1.IntrospectionDefinition>;
@@ -52,6 +54,7 @@ export class Client {
     this.content = new ContentProxy(this.service(contentV1.ContentDefinition));
     this.images = new ImagesProxy(this.service(imagesV1.ImagesDefinition));
     this.containers = new ContainersProxy(this.service(containersV1.ContainersDefinition));
+    this.tasks = new TasksProxy(this.service(tasksV1.TasksDefinition));
     this.leases = new LeasesProxy(this.service(leasesV1.LeasesDefinition));
     this.diff = new DiffProxy(this.service(diffV1.DiffDefinition));
     this.#introspection = this.service(introspectionV1.IntrospectionDefinition);

@@ -18,3 +18,32 @@ export type { ImageConfig, ResolvedConfig } from "./image-config.js";
 export { imageConfig, isUnpacked } from "./image-config.js";
 export type { Platform } from "./image-formats.js";
 export { hostPlatform, parsePlatform, platformText } from "./image-formats.js";
+export type { DeletedProcess, ExitStatus, NewTask, ProcessIO, ProcessStatus, TaskMetric, TaskStatus } from "./tasks.js";
+export { TasksProxy } from "./tasks.js";
+export type { FifoSet, Streams } from "./cio.js";
+export { AttachedIO, defaultFifoRoot, newFifoSet, removeFifos } from "./cio.js";
+export type { ImageRunConfig } from "./image-config.js";
+export { ensureUnpacked, readImageConfig } from "./image-config.js";
+export type { NewContainerOptions } from "./new-container.js";
+export { createContainer, createTask, defaultRuntime, defaultSnapshotter, stopSignalLabel } from "./new-container.js";
+export type { OciCapabilities, OciLinux, OciMount, OciNamespace, OciProcess, OciSpec, OciUser } from "./oci/spec.js";
+export { defaultSpec, ociVersion, processAny, specAny } from "./oci/spec.js";
+export type { ImageProcessConfig, SpecOpt, SpecTarget } from "./oci/opts.js";
+export {
+  generateSpec,
+  readonlyMounts,
+  replaceOrAppendEnv,
+  withAnnotations,
+  withEnv,
+  withHostHostsFile,
+  withHostNamespace,
+  withHostResolvconf,
+  withImageConfig,
+  withLinuxNamespace,
+  withMountsAdded,
+  withProcessArgs,
+  withProcessCwd,
+  withRootfsReadonly,
+  withTty,
+  withUser,
+} from "./oci/opts.js";

@@ -1,7 +1,7 @@
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import type { CallObserver } from "@berth/api/services";
-import type { Config } from "./config.js";
+import { type Config, ttrpcAddressOf } from "./config.js";
 import type { Logger } from "./log.js";
 import { type GrpcService, pluginTypes } from "./plugins/types.js";
 import { type InitContext, type Plugin, type PluginOutcome, orderPlugins, pluginKey } from "./plugins/registry.js";
@@ -11,6 +11,7 @@ import { type MetricsServer, parseListenAddress, serveMetrics } from "./metrics/
 import { registerDaemonCounts } from "./metrics/daemon-counts.js";
 import { registerProcessMetrics } from "./metrics/process.js";
 import { DaemonMetrics } from "./metrics/registry.js";
+import { serveTtrpc } from "./ttrpc-server.js";
 
 /** A running berthd: its plugins, initialised in dependency order, and the gRPC server. */
 export class Daemon {
@@ -18,6 +19,7 @@ export class Daemon {
     readonly config: Config,
     readonly outcomes: readonly PluginOutcome[],
     private readonly server: RunningServer,
+    private readonly ttrpcServer: RunningServer,
     private readonly logger: Logger,
     /** The metrics endpoint, when `[metrics] address` is set. */
     readonly metricsServer: MetricsServer | undefined,
@@ -37,8 +39,16 @@ export class Daemon {
       registerDaemonCounts(metrics.registry, outcomes);
       observers.push(grpcMetrics(metrics.registry, services.map((s) => s.definition), config.metrics.grpc_histogram));
     }
+    const ttrpcServices = services.flatMap((service) => (service.ttrpc === undefined ? [] : [service.ttrpc]));
     let server: RunningServer | undefined;
+    let ttrpcServer: RunningServer;
     let metricsServer: MetricsServer | undefined;
+    try {
+      ttrpcServer = await serveTtrpc(ttrpcServices, ttrpcAddressOf(config), config.grpc.uid, config.grpc.gid, logger);
+    } catch (error) {
+      await closePlugins(outcomes, logger);
+      throw error;
+    }
     try {
       server = await serveGrpc(services, {
         address: config.grpc.address,
@@ -54,11 +64,12 @@ export class Daemon {
       }
     } catch (error) {
       await server?.close();
+      await ttrpcServer.close();
       await closePlugins(outcomes, logger);
       throw error;
     }
-    logger.info({ address: config.grpc.address }, "serving");
-    return new Daemon(config, outcomes, server, logger, metricsServer);
+    logger.info({ address: config.grpc.address, ttrpc: ttrpcAddressOf(config) }, "serving");
+    return new Daemon(config, outcomes, server, ttrpcServer, logger, metricsServer);
   }
 
   /** Stops serving (open streams get a grace period), then closes plugins in reverse order. */
@@ -70,6 +81,7 @@ export class Daemon {
     }
     await this.metricsServer?.close();
     await this.server.close();
+    await this.ttrpcServer.close();
     await closePlugins(this.outcomes.filter((o) => o.plugin.type !== pluginTypes.event), this.logger);
     this.logger.info("stopped");
   }

@@ -10,7 +10,7 @@ export type { LayerCompression, TarEntry, TestDescriptor, TestImage } from "./im
 export { buildBusyboxImage, buildMultiLayerImage, buildMultiPlatformIndex, busyboxLayerEntries, ociArchive, pushTestImage, tar } from "./images.js";
 export type { BusyProcess, TestCgroup, TestCgroup2 } from "./cgroups.js";
 export { cgroupV1Available, cgroupV1MountPoints, createCgroupV1, createCgroupV2, startBusyProcess } from "./cgroups.js";
-export type { TestSpecOptions } from "./runtime.js";
-export { removeTestCgroups, testRuntimeSpec, writeBusyboxRootfs } from "./runtime.js";
+export type { RuntimeLeftovers, TestSpecOptions } from "./runtime.js";
+export { processesUnder, reapRuntimeLeftovers, removeTestCgroups, testRuntimeSpec, writeBusyboxRootfs } from "./runtime.js";
 export type { PromSample } from "./prometheus.js";
 export { parsePromText, promSamples, scrapeProm } from "./prometheus.js";

@@ -1,15 +1,10 @@
-import { isRunningTasks, type RunningTasks } from "@berth/api";
 import type { Exchange } from "@berth/events";
 import type { Registry } from "prom-client";
 import type { Metadata } from "../plugins/core.js";
 import type { PluginOutcome } from "../plugins/registry.js";
 import { pluginTypes } from "../plugins/types.js";
 import { type CountSources, countByNamespace, registerCounts } from "./counts.js";
-
-/** Every loaded plugin instance that lists running tasks (the runtime's task manager). */
-export function runningTaskSources(outcomes: readonly PluginOutcome[]): RunningTasks[] {
-  return outcomes.filter((o) => o.error === undefined && isRunningTasks(o.instance)).map((o) => o.instance as RunningTasks);
-}
+import { runningTaskSources } from "./running-tasks.js";
 
 /** The daemon's counts, from whichever of the metadata store, exchange and runtimes are loaded. */
 export function registerDaemonCounts(registry: Registry, outcomes: readonly PluginOutcome[]): void {

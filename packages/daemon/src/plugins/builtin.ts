@@ -13,6 +13,7 @@ import {
 } from "./grpc.js";
 import { cgroupsMonitorPlugin } from "./monitor.js";
 import type { Plugin } from "./registry.js";
+import { runtimePlugin, tasksGrpcPlugin } from "./runtime.js";
 import { btrfsPlugin, overlayPlugin } from "./snapshotters.js";
 
 /** Every plugin berthd knows, in registration order. */
@@ -29,6 +30,8 @@ export function builtinPlugins(): Plugin<any, any>[] {
     contentGrpcPlugin,
     imagesGrpcPlugin,
     containersGrpcPlugin,
+    runtimePlugin,
+    tasksGrpcPlugin,
     leasesGrpcPlugin,
     snapshotsGrpcPlugin,
     diffGrpcPlugin,
