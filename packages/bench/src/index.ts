@@ -17,4 +17,4 @@ export { createLayer, gzipLayerType, layerApplyMbPerSecond } from "./suites/laye
 export type { LeasedRunOptions, SnapshotLatencyOptions, SnapshotLatencyStats, SnapshotStack } from "./suites/snapshots.js";
 export { leasedRun, prepareCommitLatency } from "./suites/snapshots.js";
 export type { ContainersOptions } from "./suites/metrics.js";
-export { benchContainerId, removeSleepingContainers, runSleepingContainers, scrapeMs } from "./suites/metrics.js";
+export { benchContainerId, removeSleepingContainers, runSleepingContainers, scrapeMs, scrapeWithContainersMs } from "./suites/metrics.js";

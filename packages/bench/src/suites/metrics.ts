@@ -1,5 +1,5 @@
-import { writeFileSync } from "node:fs";
-import { buildBusyboxImage, ociArchive, parsePromText, runCommand } from "@berth/testkit";
+import { rmSync, writeFileSync } from "node:fs";
+import { buildBusyboxImage, ociArchive, parsePromText, removeTestCgroups, runCommand } from "@berth/testkit";
 import { median, timeMs, withTimeout } from "../measure.js";
 
 export interface ContainersOptions {
@@ -71,4 +71,22 @@ export async function scrapeMs(url: string, options: { containers: number; sampl
     options.timeoutMs,
     "scraping",
   );
+}
+
+/** Starts `count` containers, times the scrape of all of them, and removes them again, whatever happens. */
+export async function scrapeWithContainersMs(
+  ctr: string,
+  address: string,
+  url: string,
+  options: ContainersOptions & { samples: number },
+): Promise<number> {
+  try {
+    await runSleepingContainers(ctr, address, options);
+    return await scrapeMs(url, { containers: options.count, samples: options.samples, timeoutMs: options.timeoutMs });
+  } finally {
+    await removeSleepingContainers(ctr, address, options);
+    rmSync(options.archivePath, { force: true });
+    // runc leaves the namespace's own (empty) cgroup behind.
+    removeTestCgroups(`/${options.namespace}`);
+  }
 }
