@@ -16,3 +16,5 @@ export type { ApplyOptions, Layer, LayerOptions } from "./suites/layers.js";
 export { createLayer, gzipLayerType, layerApplyMbPerSecond } from "./suites/layers.js";
 export type { LeasedRunOptions, SnapshotLatencyOptions, SnapshotLatencyStats, SnapshotStack } from "./suites/snapshots.js";
 export { leasedRun, prepareCommitLatency } from "./suites/snapshots.js";
+export type { ContainersOptions } from "./suites/metrics.js";
+export { benchContainerId, removeSleepingContainers, runSleepingContainers, scrapeMs, scrapeWithContainersMs } from "./suites/metrics.js";

@@ -1,7 +1,8 @@
 import { writeFileSync } from "node:fs";
-import { cpus } from "node:os";
+import { cpus, tmpdir } from "node:os";
+import { join } from "node:path";
 import { Client } from "@berth/client";
-import { type RunningDaemon, startBerthd, startStockContainerd, stockContainerdInstalled, stockCtr } from "@berth/testkit";
+import { type RunningDaemon, freePort, startBerthd, startStockContainerd, stockContainerdInstalled, stockCtr } from "@berth/testkit";
 import { type Outcome, attempt, sleep } from "./measure.js";
 import { berthCtrHelpMs, stockCtrHelpMs } from "./suites/cli.js";
 import { type IngestBlob, createIngestBlob, ingestMbPerSecond } from "./suites/content.js";
@@ -10,6 +11,7 @@ import { unaryLatency } from "./suites/grpc.js";
 import { ctrImagesLsMs, imagesListRpcMs, seedImages } from "./suites/images.js";
 import { type Layer, createLayer, layerApplyMbPerSecond } from "./suites/layers.js";
 import { residentMb } from "./suites/memory.js";
+import { scrapeWithContainersMs } from "./suites/metrics.js";
 import { type SnapshotLatencyStats, prepareCommitLatency } from "./suites/snapshots.js";
 import { type Row, formatTable, ratio } from "./table.js";
 
@@ -19,6 +21,8 @@ interface Target {
   readonly client: Client;
   /** Whether its event subscriptions announce themselves (stock containerd's do not before the first event). */
   readonly subscriptionsReady: boolean;
+  /** Its `/v1/metrics` URL. */
+  readonly metricsUrl: string;
 }
 
 /** Results of one benchmark on both sides; containerd's is undefined when it is not installed. */
@@ -88,8 +92,11 @@ async function main(): Promise<void> {
       daemons.push(daemon);
       return daemon;
     };
-    const berthd = await start(() => startBerthd({ logLevel: "info" }));
-    const containerd = await start(startStockContainerd);
+    // Both serve /v1/metrics. containerd counts its gRPC calls whether or not it does, so Berth's
+    // counting is on for every benchmark too.
+    const [berthPort, stockPort] = [await freePort(), await freePort()];
+    const berthd = await start(() => startBerthd({ logLevel: "info", config: `version = 2\n[metrics]\n  address = "127.0.0.1:${berthPort}"\n` }));
+    const containerd = await start(() => startStockContainerd({ metrics: { address: `127.0.0.1:${stockPort}` } }));
 
     // Idle memory first, before any benchmark has touched the daemons.
     await sleep(2000);
@@ -99,8 +106,10 @@ async function main(): Promise<void> {
       containerd: containerd === undefined ? undefined : await attempt("idle RSS (containerd)", () => rss(containerd)),
     };
 
-    const targets: Target[] = [{ side: "berth", client: await connect(berthd), subscriptionsReady: true }];
-    if (containerd !== undefined) targets.push({ side: "containerd", client: await connect(containerd), subscriptionsReady: false });
+    const targets: Target[] = [{ side: "berth", client: await connect(berthd), subscriptionsReady: true, metricsUrl: `http://127.0.0.1:${berthPort}/v1/metrics` }];
+    if (containerd !== undefined) {
+      targets.push({ side: "containerd", client: await connect(containerd), subscriptionsReady: false, metricsUrl: `http://127.0.0.1:${stockPort}/v1/metrics` });
+    }
     const versions: Record<string, string> = {};
     for (const { side, client } of targets) {
       versions[side] = (await client.version()).version;
@@ -188,6 +197,22 @@ async function main(): Promise<void> {
       }
     }
 
+    // Last, as 100 running containers would disturb everything else: one scrape of their metrics.
+    const scrapedContainers = 100;
+    let scrape: Both<number> = { berth: "-", containerd: undefined };
+    if (stockCtr !== undefined) {
+      const ctr = stockCtr;
+      scrape = await both(`metrics scrape with ${scrapedContainers} containers`, ({ client, metricsUrl, side }) =>
+        scrapeWithContainersMs(ctr, client.address, metricsUrl, {
+          namespace: "bench-metrics",
+          count: scrapedContainers,
+          archivePath: join(tmpdir(), `berth-bench-busybox-${process.pid}-${side}.tar`),
+          samples: 10,
+          timeoutMs: 300_000,
+        }),
+      );
+    }
+
     const rows: Row[] = [
       row("idle RSS (MB)", true, 1, memory, (mb) => mb),
       row("namespaces get latency, mean (µs)", true, 0, latency, (stats) => stats.meanUs),
@@ -202,6 +227,7 @@ async function main(): Promise<void> {
       row(`snapshot prepare+commit, ${snapshotSamples} chained, p50 (ms)`, true, 2, snapshotLatency, (stats: SnapshotLatencyStats) => stats.p50Ms),
       row(`layer apply, ${layerMb} MB tar (gzip), median (MB/s)`, false, 1, layerApply, (rate) => rate),
       row(`content ingest via ctr, ${ingestBytes / 1e6} MB, median (MB/s)`, false, 1, ingest, (rate) => rate),
+      row(`metrics scrape, ${scrapedContainers} running containers, median (ms)`, true, 1, scrape, (ms) => ms),
     ];
     console.log(formatTable(rows));
 

@@ -249,3 +249,23 @@ export async function pushTestImage(
     await put.arrayBuffer();
   }
 }
+
+/**
+ * An OCI image layout archive of `image`, as `ctr images import` takes it, naming the image
+ * `name` (a full reference, e.g. "docker.io/library/busybox:test").
+ */
+export function ociArchive(image: TestImage, name: string): Uint8Array {
+  const index = {
+    schemaVersion: 2,
+    mediaType: mediaType.index,
+    manifests: [{ ...image.manifest, annotations: { "io.containerd.image.name": name, "org.opencontainers.image.ref.name": name.slice(name.lastIndexOf(":") + 1) } }],
+  };
+  const entries: TarEntry[] = [
+    { path: "oci-layout", type: "file", content: JSON.stringify({ imageLayoutVersion: "1.0.0" }) },
+    { path: "index.json", type: "file", content: JSON.stringify(index) },
+    { path: "blobs", type: "dir" },
+    { path: "blobs/sha256", type: "dir" },
+  ];
+  for (const [digest, bytes] of image.blobs) entries.push({ path: `blobs/sha256/${digest.slice("sha256:".length)}`, type: "file", content: bytes });
+  return tar(entries);
+}
