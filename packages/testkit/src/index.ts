@@ -11,3 +11,5 @@ export { buildBusyboxImage, buildMultiLayerImage, buildMultiPlatformIndex, busyb
 export type { RuntimeLeftovers, TestSpecOptions } from "./runtime.js";
 export { processesUnder, reapRuntimeLeftovers, removeTestCgroups, testRuntimeSpec, writeBusyboxRootfs } from "./runtime.js";
 export { kindOfFailure } from "./errors.js";
+export type { CtrSession } from "./ctr-tasks.js";
+export { ctrSession, disposeTaskDaemon, waitUntil } from "./ctr-tasks.js";
