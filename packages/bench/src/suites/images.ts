@@ -1,8 +1,9 @@
 import { createHash } from "node:crypto";
 import { type CallContext, isKind } from "@berth/api";
 import type { Client } from "@berth/client";
-import { runCommand } from "@berth/testkit";
+import type { CommandResult } from "@berth/testkit";
 import { median, timeMs, withTimeout } from "../measure.js";
+import { medianWallMs } from "./cli.js";
 
 const manifestType = "application/vnd.oci.image.manifest.v1+json";
 const configType = "application/vnd.oci.image.config.v1+json";
@@ -137,18 +138,13 @@ export async function ctrImagesLsMs(ctr: string, address: string, namespace: str
   const args = ["--address", address, "-n", namespace, "images", "ls"];
   const command = `${ctr} ${args.join(" ")}`;
   const problems: string[] = [];
-  const once = async () => {
-    const result = await runCommand(ctr, args, { timeoutMs });
-    if (result.code !== 0) throw new Error(`${command} exited with ${result.signal ?? result.code}: ${result.stderr.trim()}`);
+  const check = (result: CommandResult) => {
     const listed = result.stdout.split("\n").filter((line) => line.startsWith("bench.local/images/")).length;
     if (listed < expected) throw new Error(`${command} listed ${listed} images, not ${expected}`);
     const errors = result.stderr.split("\n").filter((line) => /level=(error|fatal)/.test(line));
     if (errors.length > 0) problems.push(`${errors.length} error(s), the first: ${errors[0]}`);
   };
-  await once();
-  const samples: number[] = [];
-  for (let i = 0; i < runs; i++) samples.push(await timeMs(once));
-  const result = median(samples);
+  const result = await medianWallMs(ctr, args, runs, { timeoutMs, check });
   if (problems.length > 0) {
     throw new Error(`${command}: ${problems.length} of ${runs + 1} runs logged errors (median ${result.toFixed(0)} ms regardless); the first logged ${problems[0]}`);
   }

@@ -1,0 +1,70 @@
+import { type CallContext, isKind } from "@berth/api";
+import { type Client, defaultSpec, specAny } from "@berth/client";
+import type { CommandResult } from "@berth/testkit";
+import { withTimeout } from "../measure.js";
+import { medianWallMs } from "./cli.js";
+
+export interface ContainerSeedOptions {
+  readonly count?: number;
+  /** Every `labelEvery`-th container is labelled x=y, the others x=z. */
+  readonly labelEvery?: number;
+  /** The image the records name (nothing is pulled or unpacked for them). */
+  readonly image: string;
+  readonly inFlight?: number;
+  readonly timeoutMs?: number;
+}
+
+/**
+ * Creates `count` container records in `namespace` through the Containers API, each with
+ * containerd's default spec for its id and the runc v2 runtime, and no snapshot or task.
+ * Returns how many carry the label x=y.
+ */
+export async function seedContainers(client: Client, namespace: string, options: ContainerSeedOptions): Promise<number> {
+  const { count = 1000, labelEvery = 10, image, inFlight = 16, timeoutMs = 60_000 } = options;
+  const abort = new AbortController();
+  const context: CallContext = { namespace, signal: abort.signal };
+  let created = 0;
+  const run = async () => {
+    try {
+      await client.namespaces.create(context, { name: namespace, labels: {} });
+    } catch (error) {
+      if (!isKind(error, "AlreadyExists")) throw error;
+    }
+    let next = 0;
+    const creator = async () => {
+      while (next < count) {
+        const index = next++;
+        const id = `bench-container-${String(index).padStart(4, "0")}`;
+        const spec = defaultSpec(namespace, id);
+        await client.containers.create(context, {
+          id,
+          labels: { x: index % labelEvery === 0 ? "y" : "z" },
+          image,
+          runtime: { name: "io.containerd.runc.v2", options: undefined },
+          spec: specAny({ ...spec, process: { ...spec.process!, args: ["true"] } }),
+          snapshotter: "",
+          snapshotKey: "",
+          extensions: {},
+          sandbox: "",
+        });
+        created++;
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(inFlight, count) }, creator));
+    return Math.ceil(count / labelEvery);
+  };
+  return withTimeout(run(), timeoutMs, () => `creating ${count} containers (${created} created)`, () => abort.abort());
+}
+
+/**
+ * Median wall time in ms of `runs` runs of `ctr --address <address> -n <namespace> containers ls
+ * [filters...]`, after one untimed run; each run must list `expected` containers.
+ */
+export function ctrContainersLsMs(ctr: string, address: string, namespace: string, filters: readonly string[], options: { expected: number; runs?: number; timeoutMs?: number }): Promise<number> {
+  const args = ["--address", address, "-n", namespace, "containers", "ls", ...filters];
+  const check = (result: CommandResult) => {
+    const listed = result.stdout.split("\n").filter((line) => line.startsWith("bench-container-")).length;
+    if (listed !== options.expected) throw new Error(`${ctr} ${args.join(" ")} listed ${listed} containers, not ${options.expected}`);
+  };
+  return medianWallMs(ctr, args, options.runs ?? 5, { timeoutMs: options.timeoutMs ?? 20_000, check });
+}
