@@ -2,7 +2,7 @@ import { join } from "node:path";
 import type { RunningDaemon } from "./daemons.js";
 import { stockCtr } from "./daemons.js";
 import { type CommandResult, runCommand } from "./processes.js";
-import { reapRuntimeLeftovers } from "./runtime.js";
+import { reapRuntimeLeftovers, shimsOf } from "./runtime.js";
 
 /**
  * Stock ctr against one daemon and namespace. Its `run` flags keep IO FIFOs and runc's state under
@@ -68,11 +68,18 @@ export function ctrSession(daemon: Pick<RunningDaemon, "address" | "root" | "sta
 
 /**
  * Ends a daemon that ran tasks, whatever state it is in: stops it, then removes what its tasks may
- * have left (shims running in its bundles, runc containers under `<state>/runc`, rootfs mounts, the
- * cgroups `/<namespace>` of `namespaces`), then its directories.
+ * have left (its shims, runc containers under `<state>/runc`, rootfs mounts, the cgroups
+ * `/<namespace>` of `namespaces`), then its directories.
  */
 export async function disposeTaskDaemon(daemon: RunningDaemon, namespaces: readonly string[]): Promise<void> {
   await daemon.stop();
+  for (const pid of shimsOf(daemon.address)) {
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {
+      // already gone
+    }
+  }
   await reapRuntimeLeftovers({ directory: baseOf(daemon), runcRoots: [join(daemon.state, "runc")], cgroups: namespaces.map((namespace) => `/${namespace}`) });
   await daemon.cleanup();
 }

@@ -9,7 +9,7 @@ export { bcryptHash, htpasswdSupported, startRegistry } from "./registry.js";
 export type { LayerCompression, TarEntry, TestDescriptor, TestImage } from "./images.js";
 export { buildBusyboxImage, buildMultiLayerImage, buildMultiPlatformIndex, busyboxLayerEntries, pushTestImage, tar } from "./images.js";
 export type { RuntimeLeftovers, TestSpecOptions } from "./runtime.js";
-export { processesUnder, reapRuntimeLeftovers, removeTestCgroups, testRuntimeSpec, writeBusyboxRootfs } from "./runtime.js";
+export { isShimOf, processesUnder, reapRuntimeLeftovers, removeTestCgroups, shimsOf, testRuntimeSpec, writeBusyboxRootfs } from "./runtime.js";
 export { kindOfFailure } from "./errors.js";
 export type { CtrSession } from "./ctr-tasks.js";
 export { ctrSession, disposeTaskDaemon, waitUntil } from "./ctr-tasks.js";

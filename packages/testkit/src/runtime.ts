@@ -99,6 +99,25 @@ export function processesUnder(directory: string): number[] {
   return pids;
 }
 
+/** Whether a command line is a shim's of the daemon at `address`: shim v2's `-address <address>` (single dash; ctr's is `--address`). */
+export function isShimOf(args: readonly string[], address: string): boolean {
+  return args.some((arg, i) => (arg === "-address" && args[i + 1] === address) || arg === `-address=${address}`);
+}
+
+/** Processes started as shims of the daemon at `address`, wherever they run (a shim serving many containers has no bundle for a working directory). */
+export function shimsOf(address: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (isShimOf(readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0"), address)) pids.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return pids;
+}
+
 export interface RuntimeLeftovers {
   /** The test's directory: shims running in bundles below it are killed, mounts below it undone. */
   readonly directory: string;

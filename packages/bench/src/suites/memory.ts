@@ -1,6 +1,7 @@
 import { readFileSync, readdirSync, readlinkSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { basename } from "node:path";
+import { isShimOf } from "@berth/testkit";
 
 /** The resident set size of process `pid` in MB (VmRSS of /proc/<pid>/status). */
 export async function residentMb(pid: number): Promise<number> {
@@ -36,11 +37,6 @@ function processTable(): ProcessEntry[] {
   return entries;
 }
 
-/** Whether `args` carry shim v2's `-address <address>` (single dash: ctr's own `--address` is no shim). */
-function servesAddress(args: readonly string[], address: string): boolean {
-  return args.some((arg, i) => (arg === "-address" && args[i + 1] === address) || arg === `-address=${address}`);
-}
-
 export interface HelperProcess {
   readonly pid: number;
   /** The program's file name; for a Node program, its script's. */
@@ -49,7 +45,8 @@ export interface HelperProcess {
 
 function commandName(args: readonly string[]): string {
   const name = basename(args[0] ?? "?");
-  return name === "node" && args[1] !== undefined && !args[1].startsWith("-") ? basename(args[1]) : name;
+  const script = name === "node" ? args.slice(1).find((arg) => !arg.startsWith("-")) : undefined;
+  return script === undefined ? name : basename(script);
 }
 
 /**
@@ -71,7 +68,7 @@ export function helperProcesses(daemonPid: number, address: string): HelperProce
     for (const child of children.get(entry.pid) ?? []) add(child);
   };
   add(daemon);
-  for (const entry of table) if (servesAddress(entry.args, address)) add(entry);
+  for (const entry of table) if (isShimOf(entry.args, address)) add(entry);
   return [...found.values()].map(({ pid, args }) => ({ pid, command: commandName(args) }));
 }
 
