@@ -65,7 +65,7 @@ async function memoryOnFreshDaemon(label: string, start: () => Promise<RunningDa
     try {
       await pullInto(daemon, tasksNamespace, image);
       const session = ctrSession(daemon, tasksNamespace);
-      const memory = await memoryPerTask(stockCtr!, session, daemon.process.pid!, { image, tasks: memoryTasks, signal: options.signal });
+      const memory = await memoryPerTask(session, daemon.process.pid!, { image, tasks: memoryTasks, signal: options.signal });
       const mb = ({ rssKb, pssKb }: MemoryTotal) => `${(rssKb / 1024).toFixed(1)} MB RSS, ${(pssKb / 1024).toFixed(1)} MB PSS`;
       console.error(
         `bench:   ${label}: idle daemon ${mb(memory.idle)}; with ${memoryTasks} tasks: daemon ${mb(memory.daemonRunning)}, ` +
@@ -91,7 +91,6 @@ export async function runtimeRows(options: RuntimeBenchOptions): Promise<Row[]> 
 
   // Everything here drives the daemons through Debian's stock ctr.
   if (stockCtr !== undefined) {
-    const ctr = stockCtr;
     let registry: RunningRegistry | undefined;
     try {
       console.error("bench: serving testkit's busybox image from a local registry");
@@ -104,9 +103,9 @@ export async function runtimeRows(options: RuntimeBenchOptions): Promise<Row[]> 
           const session = ctrSession(daemon, runNamespace);
           try {
             await pullInto(daemon, runNamespace, image);
-            return await ctrRunRmMs(ctr, session, image, { runs: runRuns });
+            return await ctrRunRmMs(session, image, { runs: runRuns });
           } finally {
-            await session.removeAll();
+            await session.removeAll().catch((error: unknown) => console.error(`bench: removing what ctr run left: ${error instanceof Error ? error.message : String(error)}`));
           }
         });
       }
@@ -116,7 +115,7 @@ export async function runtimeRows(options: RuntimeBenchOptions): Promise<Row[]> 
         const ifSeeded = (filters: string[], expected: (labelled: number) => number) => async ({ side, daemon }: Target) => {
           const labelled = seeded[side];
           if (typeof labelled !== "number") throw new Error(`its ${containerCount} containers were not created`);
-          return ctrContainersLsMs(ctr, daemon.address, containersNamespace, filters, { expected: expected(labelled) });
+          return ctrContainersLsMs(ctrSession(daemon, containersNamespace), filters, { expected: expected(labelled) });
         };
         containersLs = await onBoth("ctr containers ls", ifSeeded([], () => containerCount));
         containersFiltered = await onBoth("ctr containers ls labels.x==y", ifSeeded(["labels.x==y"], (labelled) => labelled));

@@ -10,6 +10,8 @@ import { reapRuntimeLeftovers, shimsOf } from "./runtime.js";
  * nor /run/containerd/runc.
  */
 export interface CtrSession {
+  /** The ctr binary. */
+  readonly command: string;
   readonly address: string;
   readonly namespace: string;
   /** `--fifo-dir <dir> --runc-root <dir>`, for `ctr run` (and `--fifo-dir` for `tasks exec`). */
@@ -17,13 +19,13 @@ export interface CtrSession {
   readonly fifoDir: string;
   /** runc's `--root`; shims add the namespace below it. */
   readonly runcRoot: string;
-  /** `ctr --address <address> -n <namespace> ...args`. */
+  /** `--address <address> -n <namespace> ...args`: a command line for `command`. */
+  args(...args: string[]): string[];
+  /** Runs `command` with `args(...args)`. */
   ctr(...args: string[]): Promise<CommandResult>;
   /** `ctr tasks ls` as {container id: status}; throws when ctr fails. */
   taskStatuses(): Promise<Record<string, string>>;
-  /** The pid `ctr tasks ls` shows for `id`. */
-  taskPid(id: string): Promise<number>;
-  /** Force-removes every task (SIGKILL first) and then every container of the namespace. */
+  /** Force-removes every task (SIGKILL first) and then every container of the namespace; throws when ctr fails. */
   removeAll(): Promise<void>;
 }
 
@@ -34,34 +36,33 @@ export function ctrSession(daemon: Pick<RunningDaemon, "address" | "root" | "sta
   if (ctrPath === undefined) throw new Error("stock ctr is not installed");
   const fifoDir = join(baseOf(daemon), "fifo");
   const runcRoot = join(daemon.state, "runc");
-  const ctr = (...args: string[]) => runCommand(ctrPath, ["--address", daemon.address, "-n", namespace, ...args], { timeoutMs: options.timeoutMs ?? 60_000 });
-  const listed = async (args: string[]): Promise<string[]> => {
-    const result = await ctr(...args);
-    if (result.code !== 0) throw new Error(`ctr ${args.join(" ")} exited with ${result.signal ?? result.code}: ${result.stderr.trim()}`);
-    return result.stdout.split("\n").slice(1).filter((line) => line.trim() !== "");
+  const args = (...rest: string[]) => ["--address", daemon.address, "-n", namespace, ...rest];
+  const ctr = (...rest: string[]) => runCommand(ctrPath, args(...rest), { timeoutMs: options.timeoutMs ?? 60_000 });
+  const succeeded = async (...rest: string[]): Promise<string> => {
+    const result = await ctr(...rest);
+    if (result.code !== 0) throw new Error(`ctr ${rest.join(" ")} exited with ${result.signal ?? result.code}: ${result.stderr.trim()}`);
+    return result.stdout;
   };
-  const taskRows = async () => (await listed(["tasks", "ls"])).map((line) => line.split(/\s+/));
+  const lines = (text: string) => text.split("\n").filter((line) => line.trim() !== "");
+  const taskRows = async () => lines(await succeeded("tasks", "ls")).slice(1).map((line) => line.split(/\s+/));
   return {
+    command: ctrPath,
     address: daemon.address,
     namespace,
     runFlags: ["--fifo-dir", fifoDir, "--runc-root", runcRoot],
     fifoDir,
     runcRoot,
+    args,
     ctr,
     async taskStatuses() {
       return Object.fromEntries((await taskRows()).map(([id, , status]) => [id, status]));
     },
-    async taskPid(id) {
-      const row = (await taskRows()).find(([task]) => task === id);
-      if (row === undefined) throw new Error(`no task ${id} in ctr tasks ls`);
-      return Number(row[1]);
-    },
     async removeAll() {
       const tasks = (await taskRows()).map(([id]) => id!);
       // ctr 1.6's `tasks rm -f` kills with SIGKILL, waits for the exit, then deletes.
-      if (tasks.length > 0) await ctr("tasks", "rm", "-f", ...tasks);
-      const containers = (await ctr("containers", "ls", "-q")).stdout.split("\n").filter((id) => id !== "");
-      if (containers.length > 0) await ctr("containers", "rm", ...containers);
+      if (tasks.length > 0) await succeeded("tasks", "rm", "-f", ...tasks);
+      const containers = lines(await succeeded("containers", "ls", "-q"));
+      if (containers.length > 0) await succeeded("containers", "rm", ...containers);
     },
   };
 }

@@ -1,6 +1,6 @@
 import { type CallContext, isKind } from "@berth/api";
 import { type Client, defaultSpec, specAny } from "@berth/client";
-import type { CommandResult } from "@berth/testkit";
+import type { CommandResult, CtrSession } from "@berth/testkit";
 import { withTimeout } from "../measure.js";
 import { medianWallMs } from "./cli.js";
 
@@ -57,14 +57,14 @@ export async function seedContainers(client: Client, namespace: string, options:
 }
 
 /**
- * Median wall time in ms of `runs` runs of `ctr --address <address> -n <namespace> containers ls
- * [filters...]`, after one untimed run; each run must list `expected` containers.
+ * Median wall time in ms of `runs` runs of `ctr containers ls [filters...]` in the session's
+ * namespace, after one untimed run; each run must list `expected` containers.
  */
-export function ctrContainersLsMs(ctr: string, address: string, namespace: string, filters: readonly string[], options: { expected: number; runs?: number; timeoutMs?: number }): Promise<number> {
-  const args = ["--address", address, "-n", namespace, "containers", "ls", ...filters];
+export function ctrContainersLsMs(session: CtrSession, filters: readonly string[], options: { expected: number; runs?: number; timeoutMs?: number }): Promise<number> {
+  const args = session.args("containers", "ls", ...filters);
   const check = (result: CommandResult) => {
     const listed = result.stdout.split("\n").filter((line) => line.startsWith("bench-container-")).length;
-    if (listed !== options.expected) throw new Error(`${ctr} ${args.join(" ")} listed ${listed} containers, not ${options.expected}`);
+    if (listed !== options.expected) throw new Error(`ctr ${args.join(" ")} listed ${listed} containers, not ${options.expected}`);
   };
-  return medianWallMs(ctr, args, options.runs ?? 5, { timeoutMs: options.timeoutMs ?? 20_000, check });
+  return medianWallMs(session.command, args, options.runs ?? 5, { timeoutMs: options.timeoutMs ?? 20_000, check });
 }

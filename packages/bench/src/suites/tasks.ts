@@ -7,9 +7,9 @@ import { type MemoryTotal, helperProcesses, memoryOf } from "./memory.js";
  * Median wall time in ms of `runs` runs of stock `ctr run --rm IMAGE bench-run true` (FIFOs and
  * runc state under the daemon's directory), after one untimed run.
  */
-export function ctrRunRmMs(ctr: string, session: CtrSession, image: string, options: { runs?: number; timeoutMs?: number } = {}): Promise<number> {
-  const args = ["--address", session.address, "-n", session.namespace, "run", "--rm", ...session.runFlags, image, "bench-run", "true"];
-  return medianWallMs(ctr, args, options.runs ?? 10, { timeoutMs: options.timeoutMs ?? 30_000 });
+export function ctrRunRmMs(session: CtrSession, image: string, options: { runs?: number; timeoutMs?: number } = {}): Promise<number> {
+  const args = session.args("run", "--rm", ...session.runFlags, image, "bench-run", "true");
+  return medianWallMs(session.command, args, options.runs ?? 10, { timeoutMs: options.timeoutMs ?? 30_000 });
 }
 
 export interface TaskMemoryOptions {
@@ -43,7 +43,7 @@ export interface TaskMemory {
  * daemon and everything running beside the containers (see `helperProcesses`), before and after.
  * Every task and container it made is removed before it returns, whether it succeeded or not.
  */
-export async function memoryPerTask(ctr: string, session: CtrSession, daemonPid: number, options: TaskMemoryOptions): Promise<TaskMemory> {
+export async function memoryPerTask(session: CtrSession, daemonPid: number, options: TaskMemoryOptions): Promise<TaskMemory> {
   const { image, tasks = 50, settleMs = 2000, timeoutMs = 180_000, signal } = options;
   await sleep(settleMs);
   const idle = await memoryOf(helperProcesses(daemonPid, session.address).map(({ pid }) => pid));
@@ -53,7 +53,7 @@ export async function memoryPerTask(ctr: string, session: CtrSession, daemonPid:
     for (let i = 0; i < tasks; i++) {
       if (stop || signal?.aborted) throw new Error("stopped");
       const result = await session.ctr("run", "-d", ...session.runFlags, image, `bench-sleep-${i}`, "sleep", "1000000");
-      if (result.code !== 0) throw new Error(`${ctr} run -d bench-sleep-${i} exited with ${result.signal ?? result.code}: ${result.stderr.trim()}`);
+      if (result.code !== 0) throw new Error(`ctr run -d bench-sleep-${i} exited with ${result.signal ?? result.code}: ${result.stderr.trim()}`);
       started++;
     }
   };
@@ -81,7 +81,8 @@ export async function memoryPerTask(ctr: string, session: CtrSession, daemonPid:
   } finally {
     stop = true;
     await starting.catch(() => undefined);
-    await session.removeAll();
+    // Whatever is still left goes with the daemon (disposeTaskDaemon); the measurement's own error matters more.
+    await session.removeAll().catch((error: unknown) => console.error(`bench: removing the ${tasks} tasks: ${error instanceof Error ? error.message : String(error)}`));
   }
 }
 
