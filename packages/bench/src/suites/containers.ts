@@ -1,8 +1,9 @@
-import { type CallContext, isKind } from "@berth/api";
+import type { CallContext } from "@berth/api";
 import { type Client, defaultSpec, specAny } from "@berth/client";
 import type { CommandResult, CtrSession } from "@berth/testkit";
 import { withTimeout } from "../measure.js";
 import { medianWallMs } from "./cli.js";
+import { createAll, ensureNamespace } from "./seeding.js";
 
 export interface ContainerSeedOptions {
   readonly count?: number;
@@ -25,32 +26,23 @@ export async function seedContainers(client: Client, namespace: string, options:
   const context: CallContext = { namespace, signal: abort.signal };
   let created = 0;
   const run = async () => {
-    try {
-      await client.namespaces.create(context, { name: namespace, labels: {} });
-    } catch (error) {
-      if (!isKind(error, "AlreadyExists")) throw error;
-    }
-    let next = 0;
-    const creator = async () => {
-      while (next < count) {
-        const index = next++;
-        const id = `bench-container-${String(index).padStart(4, "0")}`;
-        const spec = defaultSpec(namespace, id);
-        await client.containers.create(context, {
-          id,
-          labels: { x: index % labelEvery === 0 ? "y" : "z" },
-          image,
-          runtime: { name: "io.containerd.runc.v2", options: undefined },
-          spec: specAny({ ...spec, process: { ...spec.process!, args: ["true"] } }),
-          snapshotter: "",
-          snapshotKey: "",
-          extensions: {},
-          sandbox: "",
-        });
-        created++;
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(inFlight, count) }, creator));
+    await ensureNamespace(client, context, namespace);
+    await createAll(count, inFlight, async (index) => {
+      const id = `bench-container-${String(index).padStart(4, "0")}`;
+      const spec = defaultSpec(namespace, id);
+      await client.containers.create(context, {
+        id,
+        labels: { x: index % labelEvery === 0 ? "y" : "z" },
+        image,
+        runtime: { name: "io.containerd.runc.v2", options: undefined },
+        spec: specAny({ ...spec, process: { ...spec.process!, args: ["true"] } }),
+        snapshotter: "",
+        snapshotKey: "",
+        extensions: {},
+        sandbox: "",
+      });
+      created++;
+    });
     return Math.ceil(count / labelEvery);
   };
   return withTimeout(run(), timeoutMs, () => `creating ${count} containers (${created} created)`, () => abort.abort());

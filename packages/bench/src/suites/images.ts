@@ -4,6 +4,7 @@ import type { Client } from "@berth/client";
 import type { CommandResult } from "@berth/testkit";
 import { median, timeMs, withTimeout } from "../measure.js";
 import { medianWallMs } from "./cli.js";
+import { createAll, ensureNamespace } from "./seeding.js";
 
 const manifestType = "application/vnd.oci.image.manifest.v1+json";
 const configType = "application/vnd.oci.image.config.v1+json";
@@ -69,11 +70,7 @@ export async function seedImages(client: Client, namespace: string, options: See
   const context: CallContext = { namespace, signal: abort.signal };
   let created = 0;
   const run = async () => {
-    try {
-      await client.namespaces.create(context, { name: namespace, labels: {} });
-    } catch (error) {
-      if (!isKind(error, "AlreadyExists")) throw error;
-    }
+    await ensureNamespace(client, context, namespace);
     const leaseId = `bench-images-${process.pid}`;
     await client.leases.create(context, { id: leaseId, labels: {} });
     try {
@@ -82,15 +79,10 @@ export async function seedImages(client: Client, namespace: string, options: See
       await writeBlob(client, leased, `bench-images-config-${process.pid}`, config);
       await writeBlob(client, leased, `bench-images-manifest-${process.pid}`, manifest, { "containerd.io/gc.ref.content.config": config.digest });
       const target = { mediaType: manifest.mediaType, digest: manifest.digest, size: manifest.size, annotations: {} };
-      let next = 0;
-      const creator = async () => {
-        while (next < count) {
-          const name = seededImageName(next++);
-          await client.images.create(context, { name, labels: {}, target });
-          created++;
-        }
-      };
-      await Promise.all(Array.from({ length: Math.min(inFlight, count) }, creator));
+      await createAll(count, inFlight, async (index) => {
+        await client.images.create(context, { name: seededImageName(index), labels: {}, target });
+        created++;
+      });
     } finally {
       // After the images exist, so that garbage collection keeps the manifest and config.
       await client.leases.delete({ namespace, signal: abort.signal }, leaseId);
