@@ -11,7 +11,9 @@ export { buildBusyboxImage, buildMultiLayerImage, buildMultiPlatformIndex, busyb
 export type { BusyProcess, TestCgroup, TestCgroup2 } from "./cgroups.js";
 export { cgroupV1Available, cgroupV1MountPoints, createCgroupV1, createCgroupV2, startBusyProcess } from "./cgroups.js";
 export type { RuntimeLeftovers, TestSpecOptions } from "./runtime.js";
-export { processesUnder, reapRuntimeLeftovers, removeTestCgroups, testRuntimeSpec, writeBusyboxRootfs } from "./runtime.js";
+export { isShimOf, processesUnder, reapRuntimeLeftovers, removeTestCgroups, shimsOf, testRuntimeSpec, writeBusyboxRootfs } from "./runtime.js";
 export { kindOfFailure } from "./errors.js";
 export type { PromSample } from "./prometheus.js";
 export { parsePromText, promSamples, scrapeProm } from "./prometheus.js";
+export type { CtrSession } from "./ctr-tasks.js";
+export { ctrSession, disposeTaskDaemon, waitUntil } from "./ctr-tasks.js";
