@@ -17,15 +17,14 @@ export class ImagesCheck extends CtrCommand {
   async run(): Promise<void> {
     const { argv, flags } = await this.parse(ImagesCheck);
     const client = await this.connect(flags);
-    const { checkImage } = await import("@berth/client");
+    const { checkImage, isUnpacked } = await import("@berth/client");
     const rows = ["REF\tTYPE\tDIGEST\tSTATUS\tSIZE\tUNPACKED\t"];
     const ready: string[] = [];
     for (const image of await client.images.list(client.context(), argv as string[])) {
       const check = await checkImage(client.content, client.context(), image.target);
       const complete = check.available && check.missing.length === 0;
       const sum = (list: readonly { size: number }[]) => list.reduce((total, d) => total + d.size, 0);
-      // Unpacking into snapshots is not part of Berth yet, so nothing reads as unpacked.
-      const unpacked = false;
+      const unpacked = complete && (await isUnpacked(client, image.target, flags.snapshotter || "overlayfs"));
       if (complete && unpacked) ready.push(image.name);
       const status = `${complete ? "complete" : "incomplete"} (${check.present.length}/${check.required.length})`;
       rows.push(`${image.name}\t${image.target.mediaType}\t${image.target.digest}\t${status}\t${progressBytes(sum(check.present))}/${progressBytes(sum(check.required))}\t${unpacked}`);
