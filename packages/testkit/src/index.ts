@@ -7,4 +7,6 @@ export { makeLoopBtrfs } from "./btrfs.js";
 export type { RegistryOptions, RunningRegistry } from "./registry.js";
 export { bcryptHash, htpasswdSupported, startRegistry } from "./registry.js";
 export type { LayerCompression, TarEntry, TestDescriptor, TestImage } from "./images.js";
-export { buildBusyboxImage, buildMultiLayerImage, buildMultiPlatformIndex, busyboxLayerEntries, pushTestImage, tar } from "./images.js";
+export { buildBusyboxImage, buildLargeImage, buildMultiLayerImage, buildMultiPlatformIndex, busyboxLayerEntries, dockerArchive, pushTestImage, tar } from "./images.js";
+export type { ProxiedRequest, RegistryProxyOptions, RunningRegistryProxy } from "./proxy.js";
+export { startRegistryProxy } from "./proxy.js";

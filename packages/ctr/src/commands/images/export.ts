@@ -21,7 +21,7 @@ When '--all-platforms' is given all images in a manifest list must be available.
   static override flags = {
     "skip-manifest-json": Flags.boolean({ description: "do not add Docker compatible manifest.json to archive" }),
     "skip-non-distributable": Flags.boolean({ description: "do not add non-distributable blobs such as Windows layers to archive" }),
-    platform: Flags.string({ multiple: true, description: "Pull content from a specific platform" }),
+    platform: Flags.string({ multiple: true, multipleNonGreedy: true, description: "Pull content from a specific platform" }),
     "all-platforms": Flags.boolean({ description: "exports content from all platforms" }),
   };
 

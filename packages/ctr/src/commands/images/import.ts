@@ -29,7 +29,7 @@ If foobar.tar contains an OCI ref named "latest" and anonymous ref "sha256:deadb
     "all-platforms": Flags.boolean({ description: "imports content for all platforms, false by default" }),
     platform: Flags.string({ description: "imports content for specific platform" }),
     "no-unpack": Flags.boolean({ description: "skip unpacking the images, cannot be used with --discard-unpacked-layers, false by default" }),
-    label: Flags.string({ multiple: true, description: "labels to attach to the image" }),
+    label: Flags.string({ multiple: true, multipleNonGreedy: true, description: "labels to attach to the image" }),
     snapshotter: Flags.string({ description: "snapshotter name. Empty value stands for the default value.", env: "CONTAINERD_SNAPSHOTTER" }),
   };
 

@@ -13,9 +13,9 @@ export class ImagesPull extends CtrCommand {
   static override args = { ref: Args.string({ required: true, description: "a fully qualified reference, e.g. docker.io/library/busybox:latest" }) };
   static override flags = {
     ...registryFlags,
-    platform: Flags.string({ multiple: true, description: "pull content for a specific platform" }),
+    platform: Flags.string({ multiple: true, multipleNonGreedy: true, description: "pull content for a specific platform" }),
     "all-platforms": Flags.boolean({ description: "pull content and metadata from all platforms" }),
-    label: Flags.string({ multiple: true, description: "labels to attach to the image" }),
+    label: Flags.string({ multiple: true, multipleNonGreedy: true, description: "labels to attach to the image" }),
     snapshotter: Flags.string({ description: "snapshotter name. Empty value stands for the default value.", env: "CONTAINERD_SNAPSHOTTER" }),
     "print-chainid": Flags.boolean({ description: "print the resulting image's chain ID" }),
   };

@@ -17,7 +17,7 @@ export class ImagesPush extends CtrCommand {
     ...registryFlags,
     manifest: Flags.string({ description: "digest of manifest" }),
     "manifest-type": Flags.string({ description: "media type of manifest digest", default: "application/vnd.docker.distribution.manifest.v2+json" }),
-    platform: Flags.string({ multiple: true, description: "push content from a specific platform" }),
+    platform: Flags.string({ multiple: true, multipleNonGreedy: true, description: "push content from a specific platform" }),
   };
 
   /** Words stock ctr's push display uses: anything finished is "done". */
