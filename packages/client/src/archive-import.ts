@@ -52,6 +52,7 @@ async function storeMember(client: Client, context: CallContext, name: string, s
     for await (const chunk of data) if (head.length < 8) head = Buffer.concat([head, chunk]).subarray(0, 8);
     return { digest: expected, size, head };
   }
+  let digest = expected;
   try {
     const { offset } = await writer.status();
     if (offset > 0) await writer.truncate(0);
@@ -62,12 +63,12 @@ async function storeMember(client: Client, context: CallContext, name: string, s
       await writer.write(chunk, position);
       position += chunk.byteLength;
     }
-    const digest = expected ?? `sha256:${hash.digest("hex")}`;
+    digest ??= `sha256:${hash.digest("hex")}`;
     await writer.commit(size, digest);
     return { digest, size, head };
   } catch (error) {
     await writer.close().catch(() => undefined);
-    if (isKind(error, "AlreadyExists")) return { digest: expected ?? `sha256:${hash.digest("hex")}`, size, head };
+    if (isKind(error, "AlreadyExists") && digest !== undefined) return { digest, size, head };
     throw error;
   }
 }
