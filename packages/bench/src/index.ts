@@ -16,3 +16,5 @@ export type { ApplyOptions, Layer, LayerOptions } from "./suites/layers.js";
 export { createLayer, gzipLayerType, layerApplyMbPerSecond } from "./suites/layers.js";
 export type { LeasedRunOptions, SnapshotLatencyOptions, SnapshotLatencyStats, SnapshotStack } from "./suites/snapshots.js";
 export { leasedRun, prepareCommitLatency } from "./suites/snapshots.js";
+export type { PullOptions, PullSuite, PullTiming } from "./suites/pull.js";
+export { ctrPull, goDurationSeconds, pullSuite } from "./suites/pull.js";

@@ -1,15 +1,16 @@
 import { writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { Client } from "@berth/client";
-import { type RunningDaemon, startBerthd, startStockContainerd, stockContainerdInstalled, stockCtr } from "@berth/testkit";
+import { type RunningDaemon, type RunningRegistry, buildLargeImage, pushTestImage, startBerthd, startRegistry, startStockContainerd, stockContainerdInstalled, stockCtr } from "@berth/testkit";
 import { type Outcome, attempt, sleep } from "./measure.js";
-import { berthCtrHelpMs, stockCtrHelpMs } from "./suites/cli.js";
+import { berthCtr, berthCtrHelpMs, stockCtrHelpMs } from "./suites/cli.js";
 import { type IngestBlob, createIngestBlob, ingestMbPerSecond } from "./suites/content.js";
 import { eventRate } from "./suites/events.js";
 import { unaryLatency } from "./suites/grpc.js";
 import { ctrImagesLsMs, imagesListRpcMs, seedImages } from "./suites/images.js";
 import { type Layer, createLayer, layerApplyMbPerSecond } from "./suites/layers.js";
 import { residentMb } from "./suites/memory.js";
+import { type PullSuite, pullSuite } from "./suites/pull.js";
 import { type SnapshotLatencyStats, prepareCommitLatency } from "./suites/snapshots.js";
 import { type Row, formatTable, ratio } from "./table.js";
 
@@ -29,6 +30,8 @@ interface Both<T> {
 
 /** Every daemon started or starting, so that an interrupt during start-up still removes it. */
 const daemons: Promise<RunningDaemon | undefined>[] = [];
+/** The registry of the pull benchmarks, once started. */
+let registry: RunningRegistry | undefined;
 const clients: Client[] = [];
 /** Removers of temp files written by the benchmarks. */
 const tempFiles: (() => void)[] = [];
@@ -46,7 +49,7 @@ function cleanup(): Promise<void> {
         console.error(`bench: removing a temp file: ${error instanceof Error ? error.message : String(error)}`);
       }
     }
-    await Promise.allSettled(daemons.map(async (starting) => (await starting)?.cleanup()));
+    await Promise.allSettled([...daemons.map(async (starting) => (await starting)?.cleanup()), registry?.stop()]);
   })();
   return cleaning;
 }
@@ -164,6 +167,18 @@ async function main(): Promise<void> {
         ? { berth: layer, containerd: containerd === undefined ? undefined : layer }
         : await both(`layer apply of a ${layerMb} MB tar`, ({ client }) => layerApplyMbPerSecond(client, layer, { namespace: "bench-layers", runs: 3, timeoutMs: 90_000 }));
 
+    // Pulls of a ~60 MB, 4-layer image from a local registry, each side with its own ctr (Berth's against berthd).
+    if (interrupted) throw new Error("interrupted");
+    console.error("bench: building a 4-layer image and starting a registry");
+    const pullImage = buildLargeImage({ layerBytes: [19.5e6, 19.5e6, 19.5e6], filesPerLayer: 200 });
+    const pullMb = [pullImage.config, ...pullImage.layers].reduce((sum, d) => sum + d.size, 0) / 1e6;
+    registry = await startRegistry();
+    await pushTestImage(pullImage, { url: registry.url, repository: "bench/pull", tag: "1" });
+    const pullRef = `${registry.host}/bench/pull:1`;
+    const pulls = await both(`pulls of a ${pullMb.toFixed(1)} MB image`, ({ client, side }) =>
+      pullSuite({ ctr: side === "berth" ? [process.execPath, berthCtr] : [stockCtr ?? "ctr"], address: client.address, ref: pullRef, prefix: "bench-pull", timeoutMs: 120_000 }),
+    );
+
     // Content ingest through stock ctr, last: the blobs it leaves to garbage collection would disturb the others.
     const ingestBytes = 200e6;
     let ingest: Both<number> = { berth: "-", containerd: undefined };
@@ -202,6 +217,13 @@ async function main(): Promise<void> {
       row(`snapshot prepare+commit, ${snapshotSamples} chained, p50 (ms)`, true, 2, snapshotLatency, (stats: SnapshotLatencyStats) => stats.p50Ms),
       row(`layer apply, ${layerMb} MB tar (gzip), median (MB/s)`, false, 1, layerApply, (rate) => rate),
       row(`content ingest via ctr, ${ingestBytes / 1e6} MB, median (MB/s)`, false, 1, ingest, (rate) => rate),
+      row(`cold pull, ${pullMb.toFixed(0)} MB 4 layers: fetch (s)`, true, 2, pulls, (p: PullSuite) => p.cold.fetchS),
+      row(`cold pull, ${pullMb.toFixed(0)} MB 4 layers: fetch (MB/s)`, false, 1, pulls, (p: PullSuite) => pullMb / p.cold.fetchS),
+      row(`cold pull, ${pullMb.toFixed(0)} MB 4 layers: unpack (s)`, true, 2, pulls, (p: PullSuite) => p.cold.unpackS),
+      row(`cold pull, ${pullMb.toFixed(0)} MB 4 layers: unpack (MB/s)`, false, 1, pulls, (p: PullSuite) => pullMb / p.cold.unpackS),
+      row("warm pull into a new namespace, total (s)", true, 2, pulls, (p: PullSuite) => p.newNamespace.totalS),
+      row("warm pull into a new namespace, unpack (s)", true, 2, pulls, (p: PullSuite) => p.newNamespace.unpackS),
+      row("re-pull into the same namespace, total (s)", true, 2, pulls, (p: PullSuite) => p.sameNamespace.totalS),
     ];
     console.log(formatTable(rows));
 

@@ -241,11 +241,12 @@ export async function pushTestImage(
 }
 
 /**
- * busybox plus a layer per entry of `layerBytes`, each one file of that many random (so
- * incompressible) bytes: large images for resume tests and pull benchmarks.
+ * busybox plus a layer per entry of `layerBytes`, each that many random (so incompressible)
+ * bytes in `filesPerLayer` files (default 1): large images for resume tests and pull benchmarks.
  */
-export function buildLargeImage(options: { layerBytes: readonly number[]; compression?: LayerCompression }): TestImage {
+export function buildLargeImage(options: { layerBytes: readonly number[]; filesPerLayer?: number; compression?: LayerCompression }): TestImage {
   const compression = options.compression ?? "gzip";
+  const files = Math.max(1, options.filesPerLayer ?? 1);
   const builder = new ImageBuilder();
   const layers = [
     builder.layer(busyboxLayerEntries(), compression),
@@ -253,7 +254,8 @@ export function buildLargeImage(options: { layerBytes: readonly number[]; compre
       builder.layer(
         [
           { path: "data", type: "dir" },
-          { path: `data/random-${i}`, type: "file", content: randomBytes(bytes) },
+          { path: `data/layer-${i}`, type: "dir" },
+          ...Array.from({ length: files }, (_, f): TarEntry => ({ path: `data/layer-${i}/random-${f}`, type: "file", content: randomBytes(Math.floor(bytes / files)) })),
         ],
         compression,
         1,
