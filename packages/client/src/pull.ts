@@ -1,6 +1,7 @@
 import { type CallContext, type Image, type ImageTarget, failedPrecondition, isKind } from "@berth/api";
 import { type Descriptor, type Fetcher, Resolver, type ResolverOptions, parseReference } from "@berth/remotes";
 import type { Client } from "./client.js";
+import { runLimited } from "./concurrency.js";
 import { type Index, type Manifest, type Platform, childLabels, hostPlatform, isIndex, platformMatches, platformText, readJson, refKey } from "./image-formats.js";
 import { withLease } from "./lease.js";
 import type { ProgressListener } from "./progress.js";
@@ -27,15 +28,6 @@ async function collect(stream: AsyncIterable<Uint8Array>): Promise<Buffer> {
   const chunks: Uint8Array[] = [];
   for await (const chunk of stream) chunks.push(chunk);
   return Buffer.concat(chunks);
-}
-
-async function runLimited<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
-  const queue = [...items];
-  await Promise.all(
-    Array.from({ length: Math.min(limit, queue.length) }, async () => {
-      for (let item = queue.shift(); item !== undefined; item = queue.shift()) await work(item);
-    }),
-  );
 }
 
 /** containerd's appendDistributionSourceLabel: the repositories of the registry a blob came from, sorted and joined. */

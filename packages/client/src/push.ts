@@ -1,6 +1,7 @@
 import { type CallContext, isKind, notFound } from "@berth/api";
 import { type Descriptor, type PushResult, type Pusher, Resolver, type ResolverOptions, parseReference } from "@berth/remotes";
 import type { Client } from "./client.js";
+import { runLimited } from "./concurrency.js";
 import { type Manifest, type Platform, isIndex, isManifest, readJson, refKey, selectManifests } from "./image-formats.js";
 import type { ProgressListener, TransferStatus } from "./progress.js";
 
@@ -55,15 +56,6 @@ async function walk(client: Client, context: CallContext, target: Descriptor, pl
 function mountCandidate(labels: Readonly<Record<string, string>>, host: string, repository: string): string | undefined {
   const sources = labels[`containerd.io/distribution.source.${host}`];
   return sources?.split(",").find((source) => source !== "" && source !== repository);
-}
-
-async function runLimited<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
-  const queue = [...items];
-  await Promise.all(
-    Array.from({ length: Math.min(limit, queue.length) }, async () => {
-      for (let item = queue.shift(); item !== undefined; item = queue.shift()) await work(item);
-    }),
-  );
 }
 
 /**

@@ -11,6 +11,7 @@ export { goDuration } from "./format/go-values.js";
 export type { RenderOptions } from "./format/progress.js";
 export { ProgressPrinter, progressBar, renderProgress } from "./format/progress.js";
 export { aliases, parseLabels } from "./words.js";
+export { snapshotterFlag } from "./commands/snapshots/shared.js";
 export type { RegistryFlagValues } from "./commands/images/remote-flags.js";
 export { registryFlags, resolverOptions } from "./commands/images/remote-flags.js";
 export { ImagesCheck } from "./commands/images/check.js";

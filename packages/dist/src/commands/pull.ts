@@ -1,4 +1,5 @@
 import { Args, Flags } from "@oclif/core";
+import { snapshotterFlag } from "@berth/ctr/cli";
 import { DistCommand, fetchFlags } from "../base.js";
 import { logInfo } from "../log.js";
 
@@ -9,7 +10,7 @@ export class Pull extends DistCommand {
   static override args = { ref: Args.string({ required: true, description: "a fully qualified reference, e.g. docker.io/library/redis:latest" }) };
   static override flags = {
     ...fetchFlags,
-    snapshotter: Flags.string({ description: "snapshotter name. Empty value stands for the default value.", env: "CONTAINERD_SNAPSHOTTER" }),
+    ...snapshotterFlag,
   };
 
   async run(): Promise<void> {

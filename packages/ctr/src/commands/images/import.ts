@@ -1,6 +1,7 @@
 import { createReadStream } from "node:fs";
 import { Args, Flags } from "@oclif/core";
 import { CtrCommand } from "../../base.js";
+import { snapshotterFlag } from "../snapshots/shared.js";
 import { aliases, parseLabels } from "../../words.js";
 
 export class ImagesImport extends CtrCommand {
@@ -30,7 +31,7 @@ If foobar.tar contains an OCI ref named "latest" and anonymous ref "sha256:deadb
     platform: Flags.string({ description: "imports content for specific platform" }),
     "no-unpack": Flags.boolean({ description: "skip unpacking the images, cannot be used with --discard-unpacked-layers, false by default" }),
     label: Flags.string({ multiple: true, multipleNonGreedy: true, description: "labels to attach to the image" }),
-    snapshotter: Flags.string({ description: "snapshotter name. Empty value stands for the default value.", env: "CONTAINERD_SNAPSHOTTER" }),
+    ...snapshotterFlag,
   };
 
   async run(): Promise<void> {

@@ -1,5 +1,6 @@
 import { Args, Flags } from "@oclif/core";
 import { CtrCommand } from "../../base.js";
+import { snapshotterFlag } from "../snapshots/shared.js";
 import { aliases } from "../../words.js";
 
 export class ImagesMount extends CtrCommand {
@@ -12,7 +13,7 @@ export class ImagesMount extends CtrCommand {
     target: Args.string({ required: true, description: "mount point" }),
   };
   static override flags = {
-    snapshotter: Flags.string({ description: "snapshotter name. Empty value stands for the default value.", env: "CONTAINERD_SNAPSHOTTER" }),
+    ...snapshotterFlag,
     rw: Flags.boolean({ description: "Enable write support on the mount" }),
     platform: Flags.string({ description: "Mount the image for the specified platform" }),
   };

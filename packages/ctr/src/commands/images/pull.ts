@@ -2,6 +2,7 @@ import { Args, Flags } from "@oclif/core";
 import { CtrCommand } from "../../base.js";
 import { goDuration } from "../../format/go-values.js";
 import { ProgressPrinter } from "../../format/progress.js";
+import { snapshotterFlag } from "../snapshots/shared.js";
 import { aliases, parseLabels } from "../../words.js";
 import { registryFlags, resolverOptions } from "./remote-flags.js";
 
@@ -16,7 +17,7 @@ export class ImagesPull extends CtrCommand {
     platform: Flags.string({ multiple: true, multipleNonGreedy: true, description: "pull content for a specific platform" }),
     "all-platforms": Flags.boolean({ description: "pull content and metadata from all platforms" }),
     label: Flags.string({ multiple: true, multipleNonGreedy: true, description: "labels to attach to the image" }),
-    snapshotter: Flags.string({ description: "snapshotter name. Empty value stands for the default value.", env: "CONTAINERD_SNAPSHOTTER" }),
+    ...snapshotterFlag,
     "print-chainid": Flags.boolean({ description: "print the resulting image's chain ID" }),
   };
 

@@ -1,5 +1,6 @@
 import { Args, Flags } from "@oclif/core";
 import { CtrCommand } from "../../base.js";
+import { snapshotterFlag } from "../snapshots/shared.js";
 import { aliases } from "../../words.js";
 
 export class ImagesUnmount extends CtrCommand {
@@ -9,7 +10,7 @@ export class ImagesUnmount extends CtrCommand {
   static override aliases = aliases(["images", "image", "i"], ["unmount"]);
   static override args = { target: Args.string({ required: true, description: "mount point" }) };
   static override flags = {
-    snapshotter: Flags.string({ description: "snapshotter name. Empty value stands for the default value.", env: "CONTAINERD_SNAPSHOTTER" }),
+    ...snapshotterFlag,
     rm: Flags.boolean({ description: "remove the snapshot after a successful unmount" }),
   };
 

@@ -1,4 +1,5 @@
 import { Args, Flags } from "@oclif/core";
+import { snapshotterFlag } from "@berth/ctr/cli";
 import { DistCommand } from "../../base.js";
 import { logInfo } from "../../log.js";
 
@@ -8,7 +9,7 @@ export class RootfsUnpack extends DistCommand {
   static override usage = "rootfs unpack [flags] <digest>";
   static override args = { digest: Args.string({ required: true, description: "digest of a manifest or index in the content store" }) };
   static override flags = {
-    snapshotter: Flags.string({ description: "snapshotter name. Empty value stands for the default value.", env: "CONTAINERD_SNAPSHOTTER" }),
+    ...snapshotterFlag,
     platform: Flags.string({ description: "the platform's manifest of an index (default: this host's)" }),
   };
 
