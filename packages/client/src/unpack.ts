@@ -15,6 +15,8 @@ export function chainIds(diffIds: readonly string[]): string[] {
   return chain;
 }
 
+const targetRefLabel = "containerd.io/snapshot.ref";
+
 /** containerd's unpack: apply each layer onto its parent chain unless that chain is already there. */
 export async function unpack(client: Client, context: CallContext, config: Descriptor, layers: readonly Descriptor[], diffIds: readonly string[], snapshotterName: string): Promise<string> {
   const snapshotter = client.snapshotter(snapshotterName);
@@ -29,15 +31,22 @@ export async function unpack(client: Client, context: CallContext, config: Descr
       if (!isKind(error, "NotFound")) throw error;
     }
     const key = `extract-${process.hrtime.bigint()}-${randomBytes(6).toString("base64url")} ${chainId}`;
-    const mounts = await snapshotter.prepare(context, key, parent);
+    let mounts;
     try {
-      const applied = await client.diff.apply(context, layer, mounts);
-      if (applied.digest !== diffIds[i]) throw failedPrecondition(`layer ${layer.digest}: wrong diff ID ${applied.digest}, expected ${diffIds[i]}`);
-      await snapshotter.commit(context, chainId, key);
+      // The label lets the daemon link a snapshot it verified in another namespace instead (AlreadyExists).
+      mounts = await snapshotter.prepare(context, key, parent, { [targetRefLabel]: chainId });
     } catch (error) {
-      await snapshotter.remove(context, key).catch(() => undefined);
-      if (isKind(error, "AlreadyExists")) continue;
-      throw error;
+      if (!isKind(error, "AlreadyExists")) throw error;
+    }
+    if (mounts !== undefined) {
+      try {
+        const applied = await client.diff.apply(context, layer, mounts);
+        if (applied.digest !== diffIds[i]) throw failedPrecondition(`layer ${layer.digest}: wrong diff ID ${applied.digest}, expected ${diffIds[i]}`);
+        await snapshotter.commit(context, chainId, key);
+      } catch (error) {
+        await snapshotter.remove(context, key).catch(() => undefined);
+        if (!isKind(error, "AlreadyExists")) throw error;
+      }
     }
     await client.content.update(context, { digest: layer.digest, labels: { "containerd.io/uncompressed": diffIds[i]! } }, ["labels.containerd.io/uncompressed"]);
   }
@@ -89,16 +98,3 @@ export async function unpackImage(client: Client, target: ImageTarget | Descript
   });
 }
 
-/** containerd's Image.IsUnpacked: whether the snapshot of the image's top chain ID (this host's platform) exists. */
-export async function isUnpacked(client: Client, target: ImageTarget | Descriptor, snapshotter = "overlayfs", platform?: Platform): Promise<boolean> {
-  const context = client.context();
-  try {
-    const rootfs = await imageRootfs(client, context, target, platform);
-    if (rootfs.chainId === "") return true;
-    await client.snapshotter(snapshotter).stat(context, rootfs.chainId);
-    return true;
-  } catch (error) {
-    if (isKind(error, "NotFound")) return false;
-    throw error;
-  }
-}

@@ -32,9 +32,12 @@ describe("Berth's ctr images pull against berthd", () => {
     expect(pulled.stdout).toMatch(new RegExp(`\nunpacking linux/amd64 ${image.manifest.digest}\\.\\.\\.\ndone: [0-9.]+(ms|s)\t\n$`));
     const listed = await runCommand(process.execPath, [berthCtr, "--address", berthd.address, "images", "ls", "-q"], { env: { PATH: process.env.PATH } });
     expect(listed.stdout).toBe(`${ref}\n`);
+    const berthChecked = await runCommand(process.execPath, [berthCtr, "--address", berthd.address, "images", "check"], { env: { PATH: process.env.PATH } });
+    expect(berthChecked.stdout).toMatch(/complete \(2\/2\) .* true\t?\n$/);
     if (stockContainerdInstalled) {
       const checked = await runCommand(stockCtr!, ["--address", berthd.address, "images", "check"]);
       expect(checked.stdout).toMatch(/complete \(2\/2\) .* true\n$/);
+      expect(berthChecked.stdout).toBe(checked.stdout);
     }
   });
 

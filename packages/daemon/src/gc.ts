@@ -1,5 +1,6 @@
 import { type ContentStore, type Snapshotter, isKind } from "@berth/api";
 import type { Database } from "lmdb";
+import type { ContainerRecord } from "./containers.js";
 import type { BlobRecord, IngestRecord } from "./content.js";
 import { backendRef } from "./content.js";
 import type { ImageRecord } from "./images.js";
@@ -7,6 +8,7 @@ import { type Collector, type LeaseRecord, leaseExpired } from "./leases.js";
 import type { Logger } from "./log.js";
 import type { MetadataStore } from "./metadata.js";
 import type { Mutex } from "./mutex.js";
+import type { SnapshotSharing } from "./sharing.js";
 import type { SnapshotRecord } from "./snapshots.js";
 
 const gcRoot = "containerd.io/gc.root";
@@ -33,11 +35,13 @@ function references(labels: Readonly<Record<string, string>>): Reference[] {
 
 export interface GcTables {
   readonly images: Database<ImageRecord, string>;
+  readonly containers: Database<ContainerRecord, string>;
   readonly blobs: Database<BlobRecord, string>;
   readonly ingests: Database<IngestRecord, string>;
   readonly leases: Database<LeaseRecord, string>;
   /** Each snapshotter's records and its backend, by snapshotter name. */
   readonly snapshots: ReadonlyMap<string, { table: Database<SnapshotRecord, string>; backend: Snapshotter }>;
+  readonly sharing: SnapshotSharing;
 }
 
 export interface GcResult {
@@ -48,7 +52,7 @@ export interface GcResult {
 }
 
 /**
- * Mark and sweep, as containerd's GC: roots are images, unexpired leases and objects labelled
+ * Mark and sweep, as containerd's GC: roots are images, containers, unexpired leases and objects labelled
  * `containerd.io/gc.root`; references follow `containerd.io/gc.ref.content*` and
  * `containerd.io/gc.ref.snapshot.<snapshotter>` labels, and snapshots keep their parents. Metadata
  * is swept in one write transaction; then the backend snapshots of swept records are removed
@@ -130,7 +134,7 @@ export class GarbageCollector implements Collector {
     removedSnapshots: { snapshotter: string; backendKey: string }[];
     referenced: Set<string>;
   } {
-    const { images, blobs, ingests, leases, snapshots } = this.tables();
+    const { images, containers, blobs, ingests, leases, snapshots, sharing } = this.tables();
     const now = Date.now();
     // A node is `<kind>|<namespace>/<id>`; kinds never contain "|".
     const marked = new Set<string>();
@@ -159,6 +163,10 @@ export class GarbageCollector implements Collector {
     }
     for (const { namespace, value } of this.store.everywhere(images)) {
       mark(namespace, { kind: "content", id: value.target.digest });
+      for (const reference of references(value.labels)) mark(namespace, reference);
+    }
+    for (const { namespace, value } of this.store.everywhere(containers)) {
+      if (value.snapshotter !== "" && value.snapshotKey !== "") mark(namespace, { kind: `snapshot:${value.snapshotter}`, id: value.snapshotKey });
       for (const reference of references(value.labels)) mark(namespace, reference);
     }
     for (const { namespace, id, value } of this.store.everywhere(blobs)) {
@@ -192,11 +200,20 @@ export class GarbageCollector implements Collector {
         for (let parent = record.parent; parent !== "" && count < 1000; count++) parent = table.get(`${namespace}/${parent}`)?.parent ?? "";
         return count;
       };
-      for (const { namespace, id, value } of [...this.store.everywhere(table)]) {
-        if (marked.has(`snapshot:${name}|${namespace}/${id}`)) continue;
-        removedSnapshots.push({ snapshotter: name, backendKey: value.backendKey, depth: depth(namespace, value) });
-        table.remove(`${namespace}/${id}`);
-        recordsRemoved++;
+      // Depths are measured before any record goes, or a removed parent would shorten them.
+      const swept = [...this.store.everywhere(table)]
+        .filter(({ namespace, id }) => !marked.has(`snapshot:${name}|${namespace}/${id}`))
+        .map(({ namespace, id, value }) => ({ key: `${namespace}/${id}`, backendKey: value.backendKey, depth: depth(namespace, value) }));
+      for (const { key } of swept) table.remove(key);
+      recordsRemoved += swept.length;
+      // A backend snapshot other namespaces still name (a shared, verified one) stays.
+      const stillNamed = new Set<string>();
+      for (const { value } of table.getRange()) stillNamed.add(value.backendKey);
+      const gone = new Map<string, number>();
+      for (const { backendKey, depth } of swept) if (!stillNamed.has(backendKey)) gone.set(backendKey, Math.max(depth, gone.get(backendKey) ?? 0));
+      for (const [backendKey, depth] of gone) {
+        sharing.removed(name, backendKey);
+        removedSnapshots.push({ snapshotter: name, backendKey, depth });
       }
     }
     // Children before parents: the backend refuses to remove a snapshot that has children.

@@ -10,3 +10,6 @@ export type { LayerCompression, TarEntry, TestDescriptor, TestImage } from "./im
 export { buildBusyboxImage, buildLargeImage, buildMultiLayerImage, buildMultiPlatformIndex, busyboxLayerEntries, dockerArchive, pushTestImage, tar } from "./images.js";
 export type { ProxiedRequest, RegistryProxyOptions, RunningRegistryProxy } from "./proxy.js";
 export { startRegistryProxy } from "./proxy.js";
+export type { RuntimeLeftovers, TestSpecOptions } from "./runtime.js";
+export { processesUnder, reapRuntimeLeftovers, removeTestCgroups, testRuntimeSpec, writeBusyboxRootfs } from "./runtime.js";
+export { kindOfFailure } from "./errors.js";

@@ -19,13 +19,14 @@ export class ImagesCheck extends CtrCommand {
     const { argv, flags } = await this.parse(ImagesCheck);
     const client = await this.connect(flags);
     const { checkImage, isUnpacked } = await import("@berth/client");
+    const snapshotter = flags.snapshotter || "overlayfs";
     const rows = ["REF\tTYPE\tDIGEST\tSTATUS\tSIZE\tUNPACKED\t"];
     const ready: string[] = [];
     for (const image of await client.images.list(client.context(), argv as string[])) {
       const check = await checkImage(client.content, client.context(), image.target);
       const complete = check.available && check.missing.length === 0;
       const sum = (list: readonly { size: number }[]) => list.reduce((total, d) => total + d.size, 0);
-      const unpacked = complete && (await isUnpacked(client, image.target, flags.snapshotter || "overlayfs"));
+      const unpacked = (await isUnpacked(client, client.context(), image, snapshotter));
       if (complete && unpacked) ready.push(image.name);
       const status = `${complete ? "complete" : "incomplete"} (${check.present.length}/${check.required.length})`;
       rows.push(`${image.name}\t${image.target.mediaType}\t${image.target.digest}\t${status}\t${progressBytes(sum(check.present))}/${progressBytes(sum(check.required))}\t${unpacked}`);
