@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { posix } from "node:path";
 import { Readable } from "node:stream";
 import { type CallContext, type Image, type ImageTarget, invalidArgument, isKind, notFound } from "@berth/api";
+import { detectCompression } from "@berth/diff";
 import { type Descriptor, mediaTypes, normalizeReference } from "@berth/remotes";
 import tar from "tar-stream";
 import { imageNameAnnotation, ociRefNameAnnotation } from "./archive-export.js";
@@ -130,9 +131,8 @@ async function readArchive(client: Client, context: CallContext, input: AsyncIte
 
 /** containerd's detectLayerMediaType: Docker's layer type by what the blob starts with. */
 function dockerLayerType(head: Buffer): string {
-  if (head[0] === 0x1f && head[1] === 0x8b) return mediaTypes.dockerLayerGzip;
-  if (head.readUInt32LE(0) === 0xfd2fb528) return mediaTypes.ociLayerZstd;
-  return "application/vnd.docker.image.rootfs.diff.tar";
+  const compression = detectCompression(head);
+  return compression === "gzip" ? mediaTypes.dockerLayerGzip : compression === "zstd" ? mediaTypes.ociLayerZstd : "application/vnd.docker.image.rootfs.diff.tar";
 }
 
 /** Writes a JSON document the importer made (a Docker manifest) into the content store. */

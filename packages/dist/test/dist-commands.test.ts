@@ -29,7 +29,7 @@ describe("dist fetch, fetch-object, rootfs unpack and images against berthd", ()
     expect(fetched.stderr).toBe("");
     const checked = await dist(berthd.address, ["images", "check"]);
     expect(checked.stdout).toMatch(/complete \(5\/5\) .* false\n$/);
-    expect(await isUnpacked(client, image.manifest)).toBe(false);
+    expect(await isUnpacked(client, client.context(), await client.images.get(client.context(), ref), "overlayfs")).toBe(false);
   });
 
   it("rootfs unpack applies a manifest's layers and prints the chain ID", async () => {
