@@ -10,7 +10,7 @@ import type { Client } from "./client.js";
 import { type Index, type Manifest, type Platform, childLabels, hostPlatform, isIndex, isManifest, readJson, selectManifests } from "./image-formats.js";
 import { withLease } from "./lease.js";
 import { recordImage } from "./pull.js";
-import { batched } from "./store-blob.js";
+import { batched } from "./byte-streams.js";
 
 export interface ImportOptions {
   /** Platforms whose manifests are labelled and checked (default: this host's); all blobs are stored regardless. */
