@@ -1,4 +1,4 @@
-import { type CallContext, type Image, type ImageTarget, failedPrecondition, isKind } from "@berth/api";
+import { type CallContext, type Image, type ImageTarget, isKind, notFound } from "@berth/api";
 import { type Descriptor, type Fetcher, Resolver, type ResolverOptions, parseReference } from "@berth/remotes";
 import type { Client } from "./client.js";
 import { runLimited } from "./concurrency.js";
@@ -76,7 +76,7 @@ async function fetchTree(client: Client, context: CallContext, fetcher: Fetcher,
     const bytes = await collect(fetcher.fetch(root));
     const index = JSON.parse(bytes.toString("utf8")) as Index;
     manifestDescriptors = index.manifests.filter((m) => options.allPlatforms || m.platform === undefined || platformMatches(wanted, m.platform));
-    if (manifestDescriptors.length === 0) throw failedPrecondition(`${ref}: no match for platform ${wanted.map(platformText).join(", ")} in manifest ${root.digest}`);
+    if (manifestDescriptors.length === 0) throw notFound(`${ref}: no match for platform ${wanted.map(platformText).join(", ")} in manifest ${root.digest}`);
     await store(root, childLabels(root.mediaType, index), bytes);
   }
   const manifests: Fetched["manifests"][number][] = [];

@@ -121,4 +121,12 @@ describe.skipIf(!stockContainerdInstalled)("dist pull --platform and --all-platf
       }
     });
   }
+
+  it("refuses a platform the index does not have, as containerd (no match for platform), recording nothing", async () => {
+    const ref = `${registry.host}/library/multi:latest`;
+    const result = await dist(berthd.address, ["pull", "--plain-http", "--platform", "linux/s390x", ref], "none");
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^dist: .*no match for platform linux\/s390x/m);
+    expect((await dist(berthd.address, ["images", "ls", "-q"], "none")).stdout).toBe("");
+  });
 });
