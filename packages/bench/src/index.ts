@@ -25,3 +25,5 @@ export type { TaskMemory, TaskMemoryOptions } from "./suites/tasks.js";
 export { ctrRunRmMs, memoryPerTask } from "./suites/tasks.js";
 export type { Suite } from "./harness.js";
 export { selectedSuites, suiteNames } from "./harness.js";
+export type { PullOptions, PullSuite, PullTiming } from "./suites/pull.js";
+export { ctrPull, goDurationSeconds, pullSuite } from "./suites/pull.js";

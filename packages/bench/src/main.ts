@@ -2,11 +2,23 @@ import { writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { Client } from "@berth/client";
-import { type RunningDaemon, disposeTaskDaemon, freePort, startBerthd, startStockContainerd, stockContainerdInstalled, stockCtr } from "@berth/testkit";
+import {
+  type RunningDaemon,
+  type RunningRegistry,
+  buildLargeImage,
+  disposeTaskDaemon,
+  freePort,
+  pushTestImage,
+  startBerthd,
+  startRegistry,
+  startStockContainerd,
+  stockContainerdInstalled,
+  stockCtr,
+} from "@berth/testkit";
 import { type Both, type OnBoth, type Side, type Target, optionValue, row, selectedSuites } from "./harness.js";
 import { type Outcome, attempt, sleep } from "./measure.js";
 import { runtimeRows, taskNamespaces } from "./runtime.js";
-import { berthCtrHelpMs, stockCtrHelpMs } from "./suites/cli.js";
+import { berthCtr, berthCtrHelpMs, stockCtrHelpMs } from "./suites/cli.js";
 import { type IngestBlob, createIngestBlob, ingestMbPerSecond } from "./suites/content.js";
 import { eventRate } from "./suites/events.js";
 import { unaryLatency } from "./suites/grpc.js";
@@ -14,11 +26,14 @@ import { ctrImagesLsMs, imagesListRpcMs, seedImages } from "./suites/images.js";
 import { type Layer, createLayer, layerApplyMbPerSecond } from "./suites/layers.js";
 import { residentMb } from "./suites/memory.js";
 import { scrapeWithContainersMs } from "./suites/metrics.js";
+import { type PullSuite, pullSuite } from "./suites/pull.js";
 import { type SnapshotLatencyStats, prepareCommitLatency } from "./suites/snapshots.js";
 import { type Row, formatTable, ratio } from "./table.js";
 
 /** Every daemon started or starting, so that an interrupt during start-up still removes it. */
 const daemons: Promise<RunningDaemon | undefined>[] = [];
+/** The registry of the pull benchmarks, once started. */
+let registry: RunningRegistry | undefined;
 const clients: Client[] = [];
 /** Removers of temp files written by the benchmarks. */
 const tempFiles: (() => void)[] = [];
@@ -37,12 +52,13 @@ function cleanup(): Promise<void> {
         console.error(`bench: removing a temp file: ${error instanceof Error ? error.message : String(error)}`);
       }
     }
-    await Promise.allSettled(
-      daemons.map(async (starting) => {
+    await Promise.allSettled([
+      ...daemons.map(async (starting) => {
         const daemon = await starting;
         if (daemon !== undefined) await disposeTaskDaemon(daemon, taskNamespaces);
       }),
-    );
+      registry?.stop(),
+    ]);
   })();
   return cleaning;
 }
@@ -194,8 +210,43 @@ async function main(): Promise<void> {
       rows.push(row(`layer apply, ${layerMb} MB tar (gzip), median (MB/s)`, false, 1, layerApply, (rate) => rate));
     }
 
+    if (suites.has("pull")) {
+      // Pulls of a ~60 MB, 4-layer image from a local registry, each side with its own ctr (Berth's against berthd).
+      if (interrupted) throw new Error("interrupted");
+      console.error("bench: building a 4-layer image and starting a registry");
+      const pullImage = buildLargeImage({ layerBytes: [19.5e6, 19.5e6, 19.5e6], filesPerLayer: 200 });
+      const pullMb = [pullImage.config, ...pullImage.layers].reduce((sum, d) => sum + d.size, 0) / 1e6;
+      registry = await startRegistry();
+      await pushTestImage(pullImage, { url: registry.url, repository: "bench/pull", tag: "1" });
+      const pullRef = `${registry.host}/bench/pull:1`;
+      const pulls = await both(`pulls of a ${pullMb.toFixed(1)} MB image`, ({ client, side }) =>
+        pullSuite({ ctr: side === "berth" ? [process.execPath, berthCtr] : [stockCtr ?? "ctr"], address: client.address, ref: pullRef, prefix: "bench-pull", timeoutMs: 120_000 }),
+      );
+      rows.push(
+        row(`cold pull, ${pullMb.toFixed(0)} MB 4 layers: fetch (s)`, true, 2, pulls, (p: PullSuite) => p.cold.fetchS),
+        row(`cold pull, ${pullMb.toFixed(0)} MB 4 layers: fetch (MB/s)`, false, 1, pulls, (p: PullSuite) => pullMb / p.cold.fetchS),
+        row(`cold pull, ${pullMb.toFixed(0)} MB 4 layers: unpack (s)`, true, 2, pulls, (p: PullSuite) => p.cold.unpackS),
+        row(`cold pull, ${pullMb.toFixed(0)} MB 4 layers: unpack (MB/s)`, false, 1, pulls, (p: PullSuite) => pullMb / p.cold.unpackS),
+        row("warm pull into a new namespace, total (s)", true, 2, pulls, (p: PullSuite) => p.newNamespace.totalS),
+        row("warm pull into a new namespace, unpack (s)", true, 2, pulls, (p: PullSuite) => p.newNamespace.unpackS),
+        row("re-pull into the same namespace, total (s)", true, 2, pulls, (p: PullSuite) => p.sameNamespace.totalS),
+      );
+    }
+
     // Containers and tasks through stock ctr: ctr run latency, ctr containers ls, memory per running task.
     rows.push(...(await runtimeRows({ suites, targets, onBoth: both, track: (starting) => daemons.push(starting), signal: interruption.signal, berthShim: optionValue(args, "berth-shim") })));
+
+    // Pulls of a ~60 MB, 4-layer image from a local registry, each side with its own ctr (Berth's against berthd).
+    if (interrupted) throw new Error("interrupted");
+    console.error("bench: building a 4-layer image and starting a registry");
+    const pullImage = buildLargeImage({ layerBytes: [19.5e6, 19.5e6, 19.5e6], filesPerLayer: 200 });
+    const pullMb = [pullImage.config, ...pullImage.layers].reduce((sum, d) => sum + d.size, 0) / 1e6;
+    registry = await startRegistry();
+    await pushTestImage(pullImage, { url: registry.url, repository: "bench/pull", tag: "1" });
+    const pullRef = `${registry.host}/bench/pull:1`;
+    const pulls = await both(`pulls of a ${pullMb.toFixed(1)} MB image`, ({ client, side }) =>
+      pullSuite({ ctr: side === "berth" ? [process.execPath, berthCtr] : [stockCtr ?? "ctr"], address: client.address, ref: pullRef, prefix: "bench-pull", timeoutMs: 120_000 }),
+    );
 
     // Content ingest through stock ctr, last: the blobs it leaves to garbage collection would disturb the others.
     if (suites.has("content")) {

@@ -3,7 +3,7 @@ import type { Client } from "./client.js";
 import { type Descriptor, hostManifest } from "./image-summary.js";
 import { readJson } from "./image-formats.js";
 import type { ImageProcessConfig } from "./oci/opts.js";
-import { chainIds, unpack } from "./pull.js";
+import { chainIds, unpack } from "./unpack.js";
 
 /** What running an image needs from it, for this host's platform. */
 export interface ImageRunConfig {

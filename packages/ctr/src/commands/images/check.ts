@@ -2,6 +2,7 @@ import { Args, Flags } from "@oclif/core";
 import { CtrCommand } from "../../base.js";
 import { tabwriter } from "../../format/tabwriter.js";
 import { progressBytes } from "../../format/units.js";
+import { snapshotterFlag } from "../snapshots/shared.js";
 import { aliases } from "../../words.js";
 
 export class ImagesCheck extends CtrCommand {
@@ -11,7 +12,7 @@ export class ImagesCheck extends CtrCommand {
   static override args = { filters: Args.string({ description: "filters, e.g. name==docker.io/library/redis:latest" }) };
   static override flags = {
     quiet: Flags.boolean({ char: "q", description: "print only the ready image refs (fully downloaded and unpacked)" }),
-    snapshotter: Flags.string({ description: "snapshotter name. Empty value stands for the default value.", env: "CONTAINERD_SNAPSHOTTER" }),
+    ...snapshotterFlag,
   };
 
   async run(): Promise<void> {
