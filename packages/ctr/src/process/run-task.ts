@@ -1,3 +1,4 @@
+import { constants } from "node:os";
 import type { Container } from "@berth/api";
 import type { Client } from "@berth/client";
 import { Console } from "./console.js";
@@ -38,7 +39,7 @@ export async function runTask(client: Client, container: Container, options: Run
     return status.exitStatus;
   } catch (error) {
     // What could not be started is not left behind, running or not.
-    if (created && !options.detach) await client.tasks.kill(context, container.id, 9, { all: true }).catch(() => undefined);
+    if (created && !options.detach) await client.tasks.kill(context, container.id, constants.signals.SIGKILL, { all: true }).catch(() => undefined);
     throw error;
   } finally {
     terminal?.reset();

@@ -2,7 +2,7 @@ import { rm } from "node:fs/promises";
 import type { CallContext } from "@berth/api";
 import type { AttachedIO, Client, ExitStatus, ProcessIO } from "@berth/client";
 import type { Console } from "./console.js";
-import { forwardedSignals } from "./signals.js";
+import { forwardedSignals, parseSignal } from "./signals.js";
 
 /** Where a new process's stdio goes, as ctr's flags say. */
 export interface IoOptions {
@@ -70,7 +70,6 @@ export async function followProcess(
   if (terminal !== undefined) {
     stop = terminal.watchSize((size) => void client.tasks.resizePty(context, target.containerId, size, execId).catch(() => undefined));
   } else {
-    const { parseSignal } = await import("./signals.js");
     const forward = (signal: NodeJS.Signals) => void client.tasks.kill(context, target.containerId, parseSignal(signal), { execId }).catch(() => undefined);
     for (const signal of forwardedSignals) process.on(signal, forward);
     stop = () => forwardedSignals.forEach((signal) => process.off(signal, forward));

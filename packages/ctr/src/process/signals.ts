@@ -1,7 +1,5 @@
 import { constants } from "node:os";
 
-const byNumber = new Map<number, string>(Object.entries(constants.signals).map(([name, number]) => [number, name]));
-
 /** moby's signal.ParseSignal, which ctr uses: a number, or a name with or without SIG, any case. */
 export function parseSignal(text: string): number {
   if (/^\d+$/.test(text)) return Number(text);
@@ -10,8 +8,6 @@ export function parseSignal(text: string): number {
   if (number === undefined) throw new Error(`Invalid signal: ${text}`);
   return number;
 }
-
-export const signalName = (signal: number): string | undefined => byNumber.get(signal);
 
 /** The signals passed on to a task ctr waits for (ctr passes all it catches; these are the ones users send). */
 export const forwardedSignals: NodeJS.Signals[] = ["SIGHUP", "SIGINT", "SIGQUIT", "SIGTERM", "SIGUSR1", "SIGUSR2"];

@@ -1,3 +1,4 @@
+import { constants } from "node:os";
 import { Flags } from "@oclif/core";
 import type { Client, DeletedProcess, ProcessStatus } from "@berth/client";
 import { goTimeString } from "../../format/go-values.js";
@@ -37,7 +38,7 @@ export async function deleteTask(client: Client, id: string, options: { force?: 
   if (options.force) {
     const exited = client.tasks.wait(context, id).catch(() => undefined);
     try {
-      await client.tasks.kill(context, id, 9, { all: true });
+      await client.tasks.kill(context, id, constants.signals.SIGKILL, { all: true });
       await exited;
     } catch (error) {
       if (isKind(error, "NotFound")) await exited;
