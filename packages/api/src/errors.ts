@@ -11,6 +11,7 @@ export type ErrorKind =
   | "Unavailable"
   | "NotImplemented"
   | "OutOfRange"
+  | "ResourceExhausted"
   | "DataLoss"
   | "Canceled"
   | "DeadlineExceeded"
@@ -26,6 +27,7 @@ const grpcCodes = {
   DEADLINE_EXCEEDED: 4,
   NOT_FOUND: 5,
   ALREADY_EXISTS: 6,
+  RESOURCE_EXHAUSTED: 8,
   FAILED_PRECONDITION: 9,
   OUT_OF_RANGE: 11,
   UNIMPLEMENTED: 12,
@@ -42,6 +44,7 @@ const codeByKind: { readonly [K in ErrorKind]: number } = {
   Unavailable: grpcCodes.UNAVAILABLE,
   NotImplemented: grpcCodes.UNIMPLEMENTED,
   OutOfRange: grpcCodes.OUT_OF_RANGE,
+  ResourceExhausted: grpcCodes.RESOURCE_EXHAUSTED,
   DataLoss: grpcCodes.DATA_LOSS,
   Canceled: grpcCodes.CANCELLED,
   DeadlineExceeded: grpcCodes.DEADLINE_EXCEEDED,
@@ -62,6 +65,7 @@ const errdefsText: { readonly [K in ErrorKind]: string } = {
   Unavailable: "unavailable",
   NotImplemented: "not implemented",
   OutOfRange: "out of range",
+  ResourceExhausted: "resource exhausted",
   DataLoss: "data loss",
   Canceled: "context canceled",
   DeadlineExceeded: "context deadline exceeded",

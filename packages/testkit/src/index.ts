@@ -8,3 +8,5 @@ export type { RegistryOptions, RunningRegistry } from "./registry.js";
 export { bcryptHash, htpasswdSupported, startRegistry } from "./registry.js";
 export type { LayerCompression, TarEntry, TestDescriptor, TestImage } from "./images.js";
 export { buildBusyboxImage, buildMultiLayerImage, buildMultiPlatformIndex, busyboxLayerEntries, pushTestImage, tar } from "./images.js";
+export type { TestSpecOptions } from "./runtime.js";
+export { removeTestCgroups, testRuntimeSpec, writeBusyboxRootfs } from "./runtime.js";

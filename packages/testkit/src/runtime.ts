@@ -1,0 +1,84 @@
+import { existsSync, mkdirSync, readdirSync, rmdirSync, symlinkSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { busyboxLayerEntries } from "./images.js";
+
+/** Writes Debian's busybox-static and its applet links into `directory` (a rootfs without an image). */
+export function writeBusyboxRootfs(directory: string): void {
+  for (const entry of busyboxLayerEntries()) {
+    const path = join(directory, entry.path);
+    mkdirSync(entry.type === "dir" ? path : dirname(path), { recursive: true });
+    if (entry.type === "file") writeFileSync(path, entry.content ?? "", { mode: entry.mode ?? 0o644 });
+    else if (entry.type === "symlink") symlinkSync(entry.linkname!, path);
+  }
+  for (const mountpoint of ["proc", "dev", "sys", "run", "tmp"]) mkdirSync(join(directory, mountpoint), { recursive: true });
+}
+
+const defaultCapabilities = [
+  "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD", "CAP_NET_RAW", "CAP_SETGID",
+  "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE",
+];
+
+export interface TestSpecOptions {
+  readonly args: readonly string[];
+  /** linux.cgroupsPath, e.g. `/berth-test-<id>`; tests remove it with `removeTestCgroups`. */
+  readonly cgroupsPath: string;
+  readonly terminal?: boolean;
+  /** `root.path`; default "rootfs" (relative to the bundle, as ctr's). */
+  readonly rootPath?: string;
+}
+
+/** An OCI runtime spec shaped as containerd's default for Linux (namespaces, mounts, capabilities, masked paths). */
+export function testRuntimeSpec(options: TestSpecOptions): Record<string, unknown> {
+  return {
+    ociVersion: "1.0.2-dev",
+    process: {
+      terminal: options.terminal ?? false,
+      user: { uid: 0, gid: 0 },
+      args: options.args,
+      env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],
+      cwd: "/",
+      capabilities: { bounding: defaultCapabilities, effective: defaultCapabilities, permitted: defaultCapabilities },
+      rlimits: [{ type: "RLIMIT_NOFILE", hard: 1024, soft: 1024 }],
+      noNewPrivileges: true,
+    },
+    root: { path: options.rootPath ?? "rootfs" },
+    mounts: [
+      { destination: "/proc", type: "proc", source: "proc", options: ["nosuid", "noexec", "nodev"] },
+      { destination: "/dev", type: "tmpfs", source: "tmpfs", options: ["nosuid", "strictatime", "mode=755", "size=65536k"] },
+      { destination: "/dev/pts", type: "devpts", source: "devpts", options: ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"] },
+      { destination: "/dev/shm", type: "tmpfs", source: "shm", options: ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"] },
+      { destination: "/dev/mqueue", type: "mqueue", source: "mqueue", options: ["nosuid", "noexec", "nodev"] },
+      { destination: "/sys", type: "sysfs", source: "sysfs", options: ["nosuid", "noexec", "nodev", "ro"] },
+      { destination: "/run", type: "tmpfs", source: "tmpfs", options: ["nosuid", "strictatime", "mode=755", "size=65536k"] },
+    ],
+    linux: {
+      resources: { devices: [{ allow: false, access: "rwm" }] },
+      cgroupsPath: options.cgroupsPath,
+      namespaces: [{ type: "pid" }, { type: "ipc" }, { type: "uts" }, { type: "mount" }, { type: "network" }],
+      maskedPaths: ["/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/sys/firmware", "/proc/scsi"],
+      readonlyPaths: ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"],
+    },
+  };
+}
+
+const cgroupRoot = "/sys/fs/cgroup";
+
+/**
+ * Removes the cgroup directory `path` (and what is below it) from every hierarchy, v1 or v2, once
+ * its processes are gone. Returns the directories that could not be removed.
+ */
+export function removeTestCgroups(path: string): string[] {
+  const left: string[] = [];
+  const hierarchies = existsSync(join(cgroupRoot, "cgroup.controllers")) ? [cgroupRoot] : readdirSync(cgroupRoot).map((name) => join(cgroupRoot, name));
+  const remove = (directory: string) => {
+    if (!existsSync(directory)) return;
+    for (const entry of readdirSync(directory, { withFileTypes: true })) if (entry.isDirectory()) remove(join(directory, entry.name));
+    try {
+      rmdirSync(directory);
+    } catch {
+      left.push(directory);
+    }
+  };
+  for (const hierarchy of hierarchies) remove(join(hierarchy, path));
+  return left;
+}
