@@ -115,14 +115,14 @@ const singleFieldCases: Array<[string, Codec, unknown, number, WireType]> = [
   ["runc.v1 Options.criu_work_path", runcV1.Options, { criuWorkPath: "/w" }, 11, LengthDelimited],
   ["runc.v1 ProcessDetails.exec_id", runcV1.ProcessDetails, { execId: "e" }, 1, LengthDelimited],
   ["runtimeoptions.v1 Options.config_body", runtimeoptionsV1.Options, { configBody: Buffer.from("x") }, 3, LengthDelimited],
-  ["cgroups.v1 Metrics.memory_oom_control", cgroupsV1.Metrics, { memoryOomControl: { oomKill: 1 } }, 9, LengthDelimited],
-  ["cgroups.v1 MemoryStat.kernel_tcp", cgroupsV1.MemoryStat, { kernelTcp: { usage: 1 } }, 36, LengthDelimited],
-  ["cgroups.v1 CPUUsage.per_cpu", cgroupsV1.CPUUsage, { perCpu: [1, 2] }, 4, LengthDelimited],
-  ["cgroups.v1 BlkIOEntry.minor", cgroupsV1.BlkIOEntry, { minor: 1 }, 4, Varint],
-  ["cgroups.v2 Metrics.memory", cgroupsV2.Metrics, { memory: { usage: 1 } }, 4, LengthDelimited],
-  ["cgroups.v2 Metrics.memory_events", cgroupsV2.Metrics, { memoryEvents: { oom: 1 } }, 8, LengthDelimited],
-  ["cgroups.v2 MemoryStat.usage_limit", cgroupsV2.MemoryStat, { usageLimit: 1 }, 33, Varint],
-  ["cgroups.v2 CPUStat.throttled_usec", cgroupsV2.CPUStat, { throttledUsec: 1 }, 6, Varint],
+  ["cgroups.v1 Metrics.memory_oom_control", cgroupsV1.Metrics, { memoryOomControl: { oomKill: 1n } }, 9, LengthDelimited],
+  ["cgroups.v1 MemoryStat.kernel_tcp", cgroupsV1.MemoryStat, { kernelTcp: { usage: 1n } }, 36, LengthDelimited],
+  ["cgroups.v1 CPUUsage.per_cpu", cgroupsV1.CPUUsage, { perCpu: [1n, 2n] }, 4, LengthDelimited],
+  ["cgroups.v1 BlkIOEntry.minor", cgroupsV1.BlkIOEntry, { minor: 1n }, 4, Varint],
+  ["cgroups.v2 Metrics.memory", cgroupsV2.Metrics, { memory: { usage: 1n } }, 4, LengthDelimited],
+  ["cgroups.v2 Metrics.memory_events", cgroupsV2.Metrics, { memoryEvents: { oom: 1n } }, 8, LengthDelimited],
+  ["cgroups.v2 MemoryStat.usage_limit", cgroupsV2.MemoryStat, { usageLimit: 1n }, 33, Varint],
+  ["cgroups.v2 CPUStat.throttled_usec", cgroupsV2.CPUStat, { throttledUsec: 1n }, 6, Varint],
   ["sandbox.v1 ControllerStopRequest.timeout_secs", sandboxV1.ControllerStopRequest, { timeoutSecs: 5 }, 2, Varint],
   ["transfer.v1 TransferRequest.options", transferV1.TransferRequest, { options: { progressStream: "p" } }, 3, LengthDelimited],
 ];
@@ -217,9 +217,9 @@ describe("field numbers on the wire", () => {
       "cgroups.v1 Metrics",
       cgroupsV1.Metrics,
       {
-        hugetlb: [{ usage: 1 }], pids: { current: 1 }, cpu: { usage: { total: 1 } }, memory: { cache: 1 },
+        hugetlb: [{ usage: 1n }], pids: { current: 1n }, cpu: { usage: { total: 1n } }, memory: { cache: 1n },
         blkio: { ioServicedRecursive: [{ op: "Read" }] }, rdma: { current: [{ device: "d" }] },
-        network: [{ name: "eth0" }], cgroupStats: { nrRunning: 1 }, memoryOomControl: { underOom: 1 },
+        network: [{ name: "eth0" }], cgroupStats: { nrRunning: 1n }, memoryOomControl: { underOom: 1n },
       },
       [1, 2, 3, 4, 5, 6, 7, 8, 9],
     ],
@@ -227,8 +227,8 @@ describe("field numbers on the wire", () => {
       "cgroups.v2 Metrics",
       cgroupsV2.Metrics,
       {
-        pids: { current: 1 }, cpu: { usageUsec: 1 }, memory: { anon: 1 }, rdma: { limit: [{ device: "d" }] },
-        io: { usage: [{ major: 8 }] }, hugetlb: [{ pagesize: "2MB" }], memoryEvents: { oomKill: 1 },
+        pids: { current: 1n }, cpu: { usageUsec: 1n }, memory: { anon: 1n }, rdma: { limit: [{ device: "d" }] },
+        io: { usage: [{ major: 8n }] }, hugetlb: [{ pagesize: "2MB" }], memoryEvents: { oomKill: 1n },
       },
       [1, 2, 4, 5, 6, 7, 8],
     ],
@@ -336,9 +336,9 @@ describe("knownTypes", () => {
     ["runtimeoptions.v1.Options", runtimeoptionsV1.Options.fromPartial({ configPath: "/etc/runc.toml" })],
     [
       "io.containerd.cgroups.v1.Metrics",
-      cgroupsV1.Metrics.fromPartial({ pids: { current: 3, limit: 10 }, cpu: { usage: { total: 99, perCpu: [1, 2] } } }),
+      cgroupsV1.Metrics.fromPartial({ pids: { current: 3n, limit: 10n }, cpu: { usage: { total: 99n, perCpu: [1n, 2n] } } }),
     ],
-    ["io.containerd.cgroups.v2.Metrics", cgroupsV2.Metrics.fromPartial({ memory: { usage: 4096, usageLimit: 8192 } })],
+    ["io.containerd.cgroups.v2.Metrics", cgroupsV2.Metrics.fromPartial({ memory: { usage: 4096n, usageLimit: 8192n } })],
     ["containerd.v1.types.ProcessInfo", taskTypes.ProcessInfo.fromPartial({ pid: 7 })],
     ["containerd.task.v2.DeleteResponse", taskV2.DeleteResponse.fromPartial({ pid: 7, exitStatus: 1 })],
   ])("round-trips %s", (typeUrl, message) => {
@@ -348,15 +348,22 @@ describe("knownTypes", () => {
     expect(registry.unpack(any)).toEqual(message);
   });
 
+  it("carries cgroup limits beyond 2^53 exactly (unlimited memory on cgroup v1 and v2)", () => {
+    const v1 = cgroupsV1.Metrics.fromPartial({ memory: { usage: { limit: 9223372036854771712n } } });
+    const v2 = cgroupsV2.Metrics.fromPartial({ memory: { usageLimit: 18446744073709551615n, swapLimit: 18446744073709551615n } });
+    expect(registry.unpack(registry.pack("io.containerd.cgroups.v1.Metrics", v1))).toEqual(v1);
+    expect(registry.unpack(registry.pack("io.containerd.cgroups.v2.Metrics", v2))).toEqual(v2);
+  });
+
   it("decodes with the right type, not just any type", () => {
     const any = registry.pack("containerd.runc.v1.Options", runcV1.Options.fromPartial({ criuWorkPath: "/w" }));
     // Field 11 is a string in runc Options; read back as the wrong type it would not be criuWorkPath.
     expect(registry.unpack<runcV1.Options>(any).criuWorkPath).toBe("/w");
     const metrics = registry.unpack<cgroupsV1.Metrics>({
       typeUrl: "io.containerd.cgroups.v1.Metrics",
-      value: Buffer.from(cgroupsV1.Metrics.encode(cgroupsV1.Metrics.fromPartial({ memory: { kernelTcp: { failcnt: 2 } } })).finish()),
+      value: Buffer.from(cgroupsV1.Metrics.encode(cgroupsV1.Metrics.fromPartial({ memory: { kernelTcp: { failcnt: 2n } } })).finish()),
     });
-    expect(metrics.memory?.kernelTcp?.failcnt).toBe(2);
+    expect(metrics.memory?.kernelTcp?.failcnt).toBe(2n);
   });
 
   it("unpacks a type.googleapis.com/-prefixed URL", () => {

@@ -10,3 +10,5 @@ export type { LayerCompression, TarEntry, TestDescriptor, TestImage } from "./im
 export { buildBusyboxImage, buildMultiLayerImage, buildMultiPlatformIndex, busyboxLayerEntries, pushTestImage, tar } from "./images.js";
 export type { TestSpecOptions } from "./runtime.js";
 export { removeTestCgroups, testRuntimeSpec, writeBusyboxRootfs } from "./runtime.js";
+export type { BusyProcess, TestCgroup, TestCgroup2 } from "./cgroups.js";
+export { cgroupV1Available, cgroupV1MountPoints, createCgroupV1, createCgroupV2, startBusyProcess } from "./cgroups.js";

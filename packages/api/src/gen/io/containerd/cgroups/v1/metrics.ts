@@ -23,15 +23,15 @@ export interface Metrics {
 }
 
 export interface HugetlbStat {
-  usage: number;
-  max: number;
-  failcnt: number;
+  usage: bigint;
+  max: bigint;
+  failcnt: bigint;
   pagesize: string;
 }
 
 export interface PidsStat {
-  current: number;
-  limit: number;
+  current: bigint;
+  limit: bigint;
 }
 
 export interface CPUStat {
@@ -41,51 +41,51 @@ export interface CPUStat {
 
 /** Nanoseconds. */
 export interface CPUUsage {
-  total: number;
-  kernel: number;
-  user: number;
-  perCpu: number[];
+  total: bigint;
+  kernel: bigint;
+  user: bigint;
+  perCpu: bigint[];
 }
 
 export interface Throttle {
-  periods: number;
-  throttledPeriods: number;
-  throttledTime: number;
+  periods: bigint;
+  throttledPeriods: bigint;
+  throttledTime: bigint;
 }
 
 export interface MemoryStat {
-  cache: number;
-  rss: number;
-  rssHuge: number;
-  mappedFile: number;
-  dirty: number;
-  writeback: number;
-  pgPgIn: number;
-  pgPgOut: number;
-  pgFault: number;
-  pgMajFault: number;
-  inactiveAnon: number;
-  activeAnon: number;
-  inactiveFile: number;
-  activeFile: number;
-  unevictable: number;
-  hierarchicalMemoryLimit: number;
-  hierarchicalSwapLimit: number;
-  totalCache: number;
-  totalRss: number;
-  totalRssHuge: number;
-  totalMappedFile: number;
-  totalDirty: number;
-  totalWriteback: number;
-  totalPgPgIn: number;
-  totalPgPgOut: number;
-  totalPgFault: number;
-  totalPgMajFault: number;
-  totalInactiveAnon: number;
-  totalActiveAnon: number;
-  totalInactiveFile: number;
-  totalActiveFile: number;
-  totalUnevictable: number;
+  cache: bigint;
+  rss: bigint;
+  rssHuge: bigint;
+  mappedFile: bigint;
+  dirty: bigint;
+  writeback: bigint;
+  pgPgIn: bigint;
+  pgPgOut: bigint;
+  pgFault: bigint;
+  pgMajFault: bigint;
+  inactiveAnon: bigint;
+  activeAnon: bigint;
+  inactiveFile: bigint;
+  activeFile: bigint;
+  unevictable: bigint;
+  hierarchicalMemoryLimit: bigint;
+  hierarchicalSwapLimit: bigint;
+  totalCache: bigint;
+  totalRss: bigint;
+  totalRssHuge: bigint;
+  totalMappedFile: bigint;
+  totalDirty: bigint;
+  totalWriteback: bigint;
+  totalPgPgIn: bigint;
+  totalPgPgOut: bigint;
+  totalPgFault: bigint;
+  totalPgMajFault: bigint;
+  totalInactiveAnon: bigint;
+  totalActiveAnon: bigint;
+  totalInactiveFile: bigint;
+  totalActiveFile: bigint;
+  totalUnevictable: bigint;
   usage: MemoryEntry | undefined;
   swap: MemoryEntry | undefined;
   kernel: MemoryEntry | undefined;
@@ -93,16 +93,16 @@ export interface MemoryStat {
 }
 
 export interface MemoryEntry {
-  limit: number;
-  usage: number;
-  max: number;
-  failcnt: number;
+  limit: bigint;
+  usage: bigint;
+  max: bigint;
+  failcnt: bigint;
 }
 
 export interface MemoryOomControl {
-  oomKillDisable: number;
-  underOom: number;
-  oomKill: number;
+  oomKillDisable: bigint;
+  underOom: bigint;
+  oomKill: bigint;
 }
 
 export interface BlkIOStat {
@@ -119,9 +119,9 @@ export interface BlkIOStat {
 export interface BlkIOEntry {
   op: string;
   device: string;
-  major: number;
-  minor: number;
-  value: number;
+  major: bigint;
+  minor: bigint;
+  value: bigint;
 }
 
 export interface RdmaStat {
@@ -137,23 +137,23 @@ export interface RdmaEntry {
 
 export interface NetworkStat {
   name: string;
-  rxBytes: number;
-  rxPackets: number;
-  rxErrors: number;
-  rxDropped: number;
-  txBytes: number;
-  txPackets: number;
-  txErrors: number;
-  txDropped: number;
+  rxBytes: bigint;
+  rxPackets: bigint;
+  rxErrors: bigint;
+  rxDropped: bigint;
+  txBytes: bigint;
+  txPackets: bigint;
+  txErrors: bigint;
+  txDropped: bigint;
 }
 
 /** Task counts by state. */
 export interface CgroupStats {
-  nrSleeping: number;
-  nrRunning: number;
-  nrStopped: number;
-  nrUninterruptible: number;
-  nrIoWait: number;
+  nrSleeping: bigint;
+  nrRunning: bigint;
+  nrStopped: bigint;
+  nrUninterruptible: bigint;
+  nrIoWait: bigint;
 }
 
 function createBaseMetrics(): Metrics {
@@ -380,18 +380,27 @@ export const Metrics: MessageFns<Metrics> = {
 };
 
 function createBaseHugetlbStat(): HugetlbStat {
-  return { usage: 0, max: 0, failcnt: 0, pagesize: "" };
+  return { usage: 0n, max: 0n, failcnt: 0n, pagesize: "" };
 }
 
 export const HugetlbStat: MessageFns<HugetlbStat> = {
   encode(message: HugetlbStat, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.usage !== 0) {
+    if (message.usage !== 0n) {
+      if (BigInt.asUintN(64, message.usage) !== message.usage) {
+        throw new globalThis.Error("value provided for field message.usage of type uint64 too large");
+      }
       writer.uint32(8).uint64(message.usage);
     }
-    if (message.max !== 0) {
+    if (message.max !== 0n) {
+      if (BigInt.asUintN(64, message.max) !== message.max) {
+        throw new globalThis.Error("value provided for field message.max of type uint64 too large");
+      }
       writer.uint32(16).uint64(message.max);
     }
-    if (message.failcnt !== 0) {
+    if (message.failcnt !== 0n) {
+      if (BigInt.asUintN(64, message.failcnt) !== message.failcnt) {
+        throw new globalThis.Error("value provided for field message.failcnt of type uint64 too large");
+      }
       writer.uint32(24).uint64(message.failcnt);
     }
     if (message.pagesize !== "") {
@@ -418,7 +427,7 @@ export const HugetlbStat: MessageFns<HugetlbStat> = {
               break;
             }
 
-            message.usage = longToNumber(reader.uint64());
+            message.usage = reader.uint64() as bigint;
             continue;
           }
           case 2: {
@@ -426,7 +435,7 @@ export const HugetlbStat: MessageFns<HugetlbStat> = {
               break;
             }
 
-            message.max = longToNumber(reader.uint64());
+            message.max = reader.uint64() as bigint;
             continue;
           }
           case 3: {
@@ -434,7 +443,7 @@ export const HugetlbStat: MessageFns<HugetlbStat> = {
               break;
             }
 
-            message.failcnt = longToNumber(reader.uint64());
+            message.failcnt = reader.uint64() as bigint;
             continue;
           }
           case 4: {
@@ -459,23 +468,23 @@ export const HugetlbStat: MessageFns<HugetlbStat> = {
 
   fromJSON(object: any): HugetlbStat {
     return {
-      usage: isSet(object.usage) ? globalThis.Number(object.usage) : 0,
-      max: isSet(object.max) ? globalThis.Number(object.max) : 0,
-      failcnt: isSet(object.failcnt) ? globalThis.Number(object.failcnt) : 0,
+      usage: isSet(object.usage) ? BigInt(object.usage) : 0n,
+      max: isSet(object.max) ? BigInt(object.max) : 0n,
+      failcnt: isSet(object.failcnt) ? BigInt(object.failcnt) : 0n,
       pagesize: isSet(object.pagesize) ? globalThis.String(object.pagesize) : "",
     };
   },
 
   toJSON(message: HugetlbStat): unknown {
     const obj: any = {};
-    if (message.usage !== 0) {
-      obj.usage = Math.round(message.usage);
+    if (message.usage !== 0n) {
+      obj.usage = message.usage.toString();
     }
-    if (message.max !== 0) {
-      obj.max = Math.round(message.max);
+    if (message.max !== 0n) {
+      obj.max = message.max.toString();
     }
-    if (message.failcnt !== 0) {
-      obj.failcnt = Math.round(message.failcnt);
+    if (message.failcnt !== 0n) {
+      obj.failcnt = message.failcnt.toString();
     }
     if (message.pagesize !== "") {
       obj.pagesize = message.pagesize;
@@ -488,24 +497,30 @@ export const HugetlbStat: MessageFns<HugetlbStat> = {
   },
   fromPartial(object: DeepPartial<HugetlbStat>): HugetlbStat {
     const message = createBaseHugetlbStat();
-    message.usage = object.usage ?? 0;
-    message.max = object.max ?? 0;
-    message.failcnt = object.failcnt ?? 0;
+    message.usage = (object.usage !== undefined && object.usage !== null) ? BigInt(object.usage) : 0n;
+    message.max = (object.max !== undefined && object.max !== null) ? BigInt(object.max) : 0n;
+    message.failcnt = (object.failcnt !== undefined && object.failcnt !== null) ? BigInt(object.failcnt) : 0n;
     message.pagesize = object.pagesize ?? "";
     return message;
   },
 };
 
 function createBasePidsStat(): PidsStat {
-  return { current: 0, limit: 0 };
+  return { current: 0n, limit: 0n };
 }
 
 export const PidsStat: MessageFns<PidsStat> = {
   encode(message: PidsStat, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.current !== 0) {
+    if (message.current !== 0n) {
+      if (BigInt.asUintN(64, message.current) !== message.current) {
+        throw new globalThis.Error("value provided for field message.current of type uint64 too large");
+      }
       writer.uint32(8).uint64(message.current);
     }
-    if (message.limit !== 0) {
+    if (message.limit !== 0n) {
+      if (BigInt.asUintN(64, message.limit) !== message.limit) {
+        throw new globalThis.Error("value provided for field message.limit of type uint64 too large");
+      }
       writer.uint32(16).uint64(message.limit);
     }
     return writer;
@@ -529,7 +544,7 @@ export const PidsStat: MessageFns<PidsStat> = {
               break;
             }
 
-            message.current = longToNumber(reader.uint64());
+            message.current = reader.uint64() as bigint;
             continue;
           }
           case 2: {
@@ -537,7 +552,7 @@ export const PidsStat: MessageFns<PidsStat> = {
               break;
             }
 
-            message.limit = longToNumber(reader.uint64());
+            message.limit = reader.uint64() as bigint;
             continue;
           }
         }
@@ -554,18 +569,18 @@ export const PidsStat: MessageFns<PidsStat> = {
 
   fromJSON(object: any): PidsStat {
     return {
-      current: isSet(object.current) ? globalThis.Number(object.current) : 0,
-      limit: isSet(object.limit) ? globalThis.Number(object.limit) : 0,
+      current: isSet(object.current) ? BigInt(object.current) : 0n,
+      limit: isSet(object.limit) ? BigInt(object.limit) : 0n,
     };
   },
 
   toJSON(message: PidsStat): unknown {
     const obj: any = {};
-    if (message.current !== 0) {
-      obj.current = Math.round(message.current);
+    if (message.current !== 0n) {
+      obj.current = message.current.toString();
     }
-    if (message.limit !== 0) {
-      obj.limit = Math.round(message.limit);
+    if (message.limit !== 0n) {
+      obj.limit = message.limit.toString();
     }
     return obj;
   },
@@ -575,8 +590,8 @@ export const PidsStat: MessageFns<PidsStat> = {
   },
   fromPartial(object: DeepPartial<PidsStat>): PidsStat {
     const message = createBasePidsStat();
-    message.current = object.current ?? 0;
-    message.limit = object.limit ?? 0;
+    message.current = (object.current !== undefined && object.current !== null) ? BigInt(object.current) : 0n;
+    message.limit = (object.limit !== undefined && object.limit !== null) ? BigInt(object.limit) : 0n;
     return message;
   },
 };
@@ -671,23 +686,35 @@ export const CPUStat: MessageFns<CPUStat> = {
 };
 
 function createBaseCPUUsage(): CPUUsage {
-  return { total: 0, kernel: 0, user: 0, perCpu: [] };
+  return { total: 0n, kernel: 0n, user: 0n, perCpu: [] };
 }
 
 export const CPUUsage: MessageFns<CPUUsage> = {
   encode(message: CPUUsage, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.total !== 0) {
+    if (message.total !== 0n) {
+      if (BigInt.asUintN(64, message.total) !== message.total) {
+        throw new globalThis.Error("value provided for field message.total of type uint64 too large");
+      }
       writer.uint32(8).uint64(message.total);
     }
-    if (message.kernel !== 0) {
+    if (message.kernel !== 0n) {
+      if (BigInt.asUintN(64, message.kernel) !== message.kernel) {
+        throw new globalThis.Error("value provided for field message.kernel of type uint64 too large");
+      }
       writer.uint32(16).uint64(message.kernel);
     }
-    if (message.user !== 0) {
+    if (message.user !== 0n) {
+      if (BigInt.asUintN(64, message.user) !== message.user) {
+        throw new globalThis.Error("value provided for field message.user of type uint64 too large");
+      }
       writer.uint32(24).uint64(message.user);
     }
     if (message.perCpu.length !== 0) {
       writer.uint32(34).fork();
       for (const v of message.perCpu) {
+        if (BigInt.asUintN(64, v) !== v) {
+          throw new globalThis.Error("a value provided in array field perCpu of type uint64 is too large");
+        }
         writer.uint64(v);
       }
       writer.join();
@@ -713,7 +740,7 @@ export const CPUUsage: MessageFns<CPUUsage> = {
               break;
             }
 
-            message.total = longToNumber(reader.uint64());
+            message.total = reader.uint64() as bigint;
             continue;
           }
           case 2: {
@@ -721,7 +748,7 @@ export const CPUUsage: MessageFns<CPUUsage> = {
               break;
             }
 
-            message.kernel = longToNumber(reader.uint64());
+            message.kernel = reader.uint64() as bigint;
             continue;
           }
           case 3: {
@@ -729,12 +756,12 @@ export const CPUUsage: MessageFns<CPUUsage> = {
               break;
             }
 
-            message.user = longToNumber(reader.uint64());
+            message.user = reader.uint64() as bigint;
             continue;
           }
           case 4: {
             if (tag === 32) {
-              message.perCpu.push(longToNumber(reader.uint64()));
+              message.perCpu.push(reader.uint64() as bigint);
 
               continue;
             }
@@ -742,7 +769,7 @@ export const CPUUsage: MessageFns<CPUUsage> = {
             if (tag === 34) {
               const end2 = reader.uint32() + reader.pos;
               while (reader.pos < end2) {
-                message.perCpu.push(longToNumber(reader.uint64()));
+                message.perCpu.push(reader.uint64() as bigint);
               }
 
               continue;
@@ -764,30 +791,30 @@ export const CPUUsage: MessageFns<CPUUsage> = {
 
   fromJSON(object: any): CPUUsage {
     return {
-      total: isSet(object.total) ? globalThis.Number(object.total) : 0,
-      kernel: isSet(object.kernel) ? globalThis.Number(object.kernel) : 0,
-      user: isSet(object.user) ? globalThis.Number(object.user) : 0,
+      total: isSet(object.total) ? BigInt(object.total) : 0n,
+      kernel: isSet(object.kernel) ? BigInt(object.kernel) : 0n,
+      user: isSet(object.user) ? BigInt(object.user) : 0n,
       perCpu: globalThis.Array.isArray(object?.perCpu)
-        ? object.perCpu.map((e: any) => globalThis.Number(e))
+        ? object.perCpu.map((e: any) => BigInt(e))
         : globalThis.Array.isArray(object?.per_cpu)
-        ? object.per_cpu.map((e: any) => globalThis.Number(e))
+        ? object.per_cpu.map((e: any) => BigInt(e))
         : [],
     };
   },
 
   toJSON(message: CPUUsage): unknown {
     const obj: any = {};
-    if (message.total !== 0) {
-      obj.total = Math.round(message.total);
+    if (message.total !== 0n) {
+      obj.total = message.total.toString();
     }
-    if (message.kernel !== 0) {
-      obj.kernel = Math.round(message.kernel);
+    if (message.kernel !== 0n) {
+      obj.kernel = message.kernel.toString();
     }
-    if (message.user !== 0) {
-      obj.user = Math.round(message.user);
+    if (message.user !== 0n) {
+      obj.user = message.user.toString();
     }
     if (message.perCpu?.length) {
-      obj.perCpu = message.perCpu.map((e) => Math.round(e));
+      obj.perCpu = message.perCpu.map((e) => e.toString());
     }
     return obj;
   },
@@ -797,27 +824,36 @@ export const CPUUsage: MessageFns<CPUUsage> = {
   },
   fromPartial(object: DeepPartial<CPUUsage>): CPUUsage {
     const message = createBaseCPUUsage();
-    message.total = object.total ?? 0;
-    message.kernel = object.kernel ?? 0;
-    message.user = object.user ?? 0;
-    message.perCpu = object.perCpu?.map((e) => e) || [];
+    message.total = (object.total !== undefined && object.total !== null) ? BigInt(object.total) : 0n;
+    message.kernel = (object.kernel !== undefined && object.kernel !== null) ? BigInt(object.kernel) : 0n;
+    message.user = (object.user !== undefined && object.user !== null) ? BigInt(object.user) : 0n;
+    message.perCpu = object.perCpu?.map((e) => BigInt(e)) || [];
     return message;
   },
 };
 
 function createBaseThrottle(): Throttle {
-  return { periods: 0, throttledPeriods: 0, throttledTime: 0 };
+  return { periods: 0n, throttledPeriods: 0n, throttledTime: 0n };
 }
 
 export const Throttle: MessageFns<Throttle> = {
   encode(message: Throttle, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.periods !== 0) {
+    if (message.periods !== 0n) {
+      if (BigInt.asUintN(64, message.periods) !== message.periods) {
+        throw new globalThis.Error("value provided for field message.periods of type uint64 too large");
+      }
       writer.uint32(8).uint64(message.periods);
     }
-    if (message.throttledPeriods !== 0) {
+    if (message.throttledPeriods !== 0n) {
+      if (BigInt.asUintN(64, message.throttledPeriods) !== message.throttledPeriods) {
+        throw new globalThis.Error("value provided for field message.throttledPeriods of type uint64 too large");
+      }
       writer.uint32(16).uint64(message.throttledPeriods);
     }
-    if (message.throttledTime !== 0) {
+    if (message.throttledTime !== 0n) {
+      if (BigInt.asUintN(64, message.throttledTime) !== message.throttledTime) {
+        throw new globalThis.Error("value provided for field message.throttledTime of type uint64 too large");
+      }
       writer.uint32(24).uint64(message.throttledTime);
     }
     return writer;
@@ -841,7 +877,7 @@ export const Throttle: MessageFns<Throttle> = {
               break;
             }
 
-            message.periods = longToNumber(reader.uint64());
+            message.periods = reader.uint64() as bigint;
             continue;
           }
           case 2: {
@@ -849,7 +885,7 @@ export const Throttle: MessageFns<Throttle> = {
               break;
             }
 
-            message.throttledPeriods = longToNumber(reader.uint64());
+            message.throttledPeriods = reader.uint64() as bigint;
             continue;
           }
           case 3: {
@@ -857,7 +893,7 @@ export const Throttle: MessageFns<Throttle> = {
               break;
             }
 
-            message.throttledTime = longToNumber(reader.uint64());
+            message.throttledTime = reader.uint64() as bigint;
             continue;
           }
         }
@@ -874,30 +910,30 @@ export const Throttle: MessageFns<Throttle> = {
 
   fromJSON(object: any): Throttle {
     return {
-      periods: isSet(object.periods) ? globalThis.Number(object.periods) : 0,
+      periods: isSet(object.periods) ? BigInt(object.periods) : 0n,
       throttledPeriods: isSet(object.throttledPeriods)
-        ? globalThis.Number(object.throttledPeriods)
+        ? BigInt(object.throttledPeriods)
         : isSet(object.throttled_periods)
-        ? globalThis.Number(object.throttled_periods)
-        : 0,
+        ? BigInt(object.throttled_periods)
+        : 0n,
       throttledTime: isSet(object.throttledTime)
-        ? globalThis.Number(object.throttledTime)
+        ? BigInt(object.throttledTime)
         : isSet(object.throttled_time)
-        ? globalThis.Number(object.throttled_time)
-        : 0,
+        ? BigInt(object.throttled_time)
+        : 0n,
     };
   },
 
   toJSON(message: Throttle): unknown {
     const obj: any = {};
-    if (message.periods !== 0) {
-      obj.periods = Math.round(message.periods);
+    if (message.periods !== 0n) {
+      obj.periods = message.periods.toString();
     }
-    if (message.throttledPeriods !== 0) {
-      obj.throttledPeriods = Math.round(message.throttledPeriods);
+    if (message.throttledPeriods !== 0n) {
+      obj.throttledPeriods = message.throttledPeriods.toString();
     }
-    if (message.throttledTime !== 0) {
-      obj.throttledTime = Math.round(message.throttledTime);
+    if (message.throttledTime !== 0n) {
+      obj.throttledTime = message.throttledTime.toString();
     }
     return obj;
   },
@@ -907,47 +943,51 @@ export const Throttle: MessageFns<Throttle> = {
   },
   fromPartial(object: DeepPartial<Throttle>): Throttle {
     const message = createBaseThrottle();
-    message.periods = object.periods ?? 0;
-    message.throttledPeriods = object.throttledPeriods ?? 0;
-    message.throttledTime = object.throttledTime ?? 0;
+    message.periods = (object.periods !== undefined && object.periods !== null) ? BigInt(object.periods) : 0n;
+    message.throttledPeriods = (object.throttledPeriods !== undefined && object.throttledPeriods !== null)
+      ? BigInt(object.throttledPeriods)
+      : 0n;
+    message.throttledTime = (object.throttledTime !== undefined && object.throttledTime !== null)
+      ? BigInt(object.throttledTime)
+      : 0n;
     return message;
   },
 };
 
 function createBaseMemoryStat(): MemoryStat {
   return {
-    cache: 0,
-    rss: 0,
-    rssHuge: 0,
-    mappedFile: 0,
-    dirty: 0,
-    writeback: 0,
-    pgPgIn: 0,
-    pgPgOut: 0,
-    pgFault: 0,
-    pgMajFault: 0,
-    inactiveAnon: 0,
-    activeAnon: 0,
-    inactiveFile: 0,
-    activeFile: 0,
-    unevictable: 0,
-    hierarchicalMemoryLimit: 0,
-    hierarchicalSwapLimit: 0,
-    totalCache: 0,
-    totalRss: 0,
-    totalRssHuge: 0,
-    totalMappedFile: 0,
-    totalDirty: 0,
-    totalWriteback: 0,
-    totalPgPgIn: 0,
-    totalPgPgOut: 0,
-    totalPgFault: 0,
-    totalPgMajFault: 0,
-    totalInactiveAnon: 0,
-    totalActiveAnon: 0,
-    totalInactiveFile: 0,
-    totalActiveFile: 0,
-    totalUnevictable: 0,
+    cache: 0n,
+    rss: 0n,
+    rssHuge: 0n,
+    mappedFile: 0n,
+    dirty: 0n,
+    writeback: 0n,
+    pgPgIn: 0n,
+    pgPgOut: 0n,
+    pgFault: 0n,
+    pgMajFault: 0n,
+    inactiveAnon: 0n,
+    activeAnon: 0n,
+    inactiveFile: 0n,
+    activeFile: 0n,
+    unevictable: 0n,
+    hierarchicalMemoryLimit: 0n,
+    hierarchicalSwapLimit: 0n,
+    totalCache: 0n,
+    totalRss: 0n,
+    totalRssHuge: 0n,
+    totalMappedFile: 0n,
+    totalDirty: 0n,
+    totalWriteback: 0n,
+    totalPgPgIn: 0n,
+    totalPgPgOut: 0n,
+    totalPgFault: 0n,
+    totalPgMajFault: 0n,
+    totalInactiveAnon: 0n,
+    totalActiveAnon: 0n,
+    totalInactiveFile: 0n,
+    totalActiveFile: 0n,
+    totalUnevictable: 0n,
     usage: undefined,
     swap: undefined,
     kernel: undefined,
@@ -957,100 +997,196 @@ function createBaseMemoryStat(): MemoryStat {
 
 export const MemoryStat: MessageFns<MemoryStat> = {
   encode(message: MemoryStat, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.cache !== 0) {
+    if (message.cache !== 0n) {
+      if (BigInt.asUintN(64, message.cache) !== message.cache) {
+        throw new globalThis.Error("value provided for field message.cache of type uint64 too large");
+      }
       writer.uint32(8).uint64(message.cache);
     }
-    if (message.rss !== 0) {
+    if (message.rss !== 0n) {
+      if (BigInt.asUintN(64, message.rss) !== message.rss) {
+        throw new globalThis.Error("value provided for field message.rss of type uint64 too large");
+      }
       writer.uint32(16).uint64(message.rss);
     }
-    if (message.rssHuge !== 0) {
+    if (message.rssHuge !== 0n) {
+      if (BigInt.asUintN(64, message.rssHuge) !== message.rssHuge) {
+        throw new globalThis.Error("value provided for field message.rssHuge of type uint64 too large");
+      }
       writer.uint32(24).uint64(message.rssHuge);
     }
-    if (message.mappedFile !== 0) {
+    if (message.mappedFile !== 0n) {
+      if (BigInt.asUintN(64, message.mappedFile) !== message.mappedFile) {
+        throw new globalThis.Error("value provided for field message.mappedFile of type uint64 too large");
+      }
       writer.uint32(32).uint64(message.mappedFile);
     }
-    if (message.dirty !== 0) {
+    if (message.dirty !== 0n) {
+      if (BigInt.asUintN(64, message.dirty) !== message.dirty) {
+        throw new globalThis.Error("value provided for field message.dirty of type uint64 too large");
+      }
       writer.uint32(40).uint64(message.dirty);
     }
-    if (message.writeback !== 0) {
+    if (message.writeback !== 0n) {
+      if (BigInt.asUintN(64, message.writeback) !== message.writeback) {
+        throw new globalThis.Error("value provided for field message.writeback of type uint64 too large");
+      }
       writer.uint32(48).uint64(message.writeback);
     }
-    if (message.pgPgIn !== 0) {
+    if (message.pgPgIn !== 0n) {
+      if (BigInt.asUintN(64, message.pgPgIn) !== message.pgPgIn) {
+        throw new globalThis.Error("value provided for field message.pgPgIn of type uint64 too large");
+      }
       writer.uint32(56).uint64(message.pgPgIn);
     }
-    if (message.pgPgOut !== 0) {
+    if (message.pgPgOut !== 0n) {
+      if (BigInt.asUintN(64, message.pgPgOut) !== message.pgPgOut) {
+        throw new globalThis.Error("value provided for field message.pgPgOut of type uint64 too large");
+      }
       writer.uint32(64).uint64(message.pgPgOut);
     }
-    if (message.pgFault !== 0) {
+    if (message.pgFault !== 0n) {
+      if (BigInt.asUintN(64, message.pgFault) !== message.pgFault) {
+        throw new globalThis.Error("value provided for field message.pgFault of type uint64 too large");
+      }
       writer.uint32(72).uint64(message.pgFault);
     }
-    if (message.pgMajFault !== 0) {
+    if (message.pgMajFault !== 0n) {
+      if (BigInt.asUintN(64, message.pgMajFault) !== message.pgMajFault) {
+        throw new globalThis.Error("value provided for field message.pgMajFault of type uint64 too large");
+      }
       writer.uint32(80).uint64(message.pgMajFault);
     }
-    if (message.inactiveAnon !== 0) {
+    if (message.inactiveAnon !== 0n) {
+      if (BigInt.asUintN(64, message.inactiveAnon) !== message.inactiveAnon) {
+        throw new globalThis.Error("value provided for field message.inactiveAnon of type uint64 too large");
+      }
       writer.uint32(88).uint64(message.inactiveAnon);
     }
-    if (message.activeAnon !== 0) {
+    if (message.activeAnon !== 0n) {
+      if (BigInt.asUintN(64, message.activeAnon) !== message.activeAnon) {
+        throw new globalThis.Error("value provided for field message.activeAnon of type uint64 too large");
+      }
       writer.uint32(96).uint64(message.activeAnon);
     }
-    if (message.inactiveFile !== 0) {
+    if (message.inactiveFile !== 0n) {
+      if (BigInt.asUintN(64, message.inactiveFile) !== message.inactiveFile) {
+        throw new globalThis.Error("value provided for field message.inactiveFile of type uint64 too large");
+      }
       writer.uint32(104).uint64(message.inactiveFile);
     }
-    if (message.activeFile !== 0) {
+    if (message.activeFile !== 0n) {
+      if (BigInt.asUintN(64, message.activeFile) !== message.activeFile) {
+        throw new globalThis.Error("value provided for field message.activeFile of type uint64 too large");
+      }
       writer.uint32(112).uint64(message.activeFile);
     }
-    if (message.unevictable !== 0) {
+    if (message.unevictable !== 0n) {
+      if (BigInt.asUintN(64, message.unevictable) !== message.unevictable) {
+        throw new globalThis.Error("value provided for field message.unevictable of type uint64 too large");
+      }
       writer.uint32(120).uint64(message.unevictable);
     }
-    if (message.hierarchicalMemoryLimit !== 0) {
+    if (message.hierarchicalMemoryLimit !== 0n) {
+      if (BigInt.asUintN(64, message.hierarchicalMemoryLimit) !== message.hierarchicalMemoryLimit) {
+        throw new globalThis.Error("value provided for field message.hierarchicalMemoryLimit of type uint64 too large");
+      }
       writer.uint32(128).uint64(message.hierarchicalMemoryLimit);
     }
-    if (message.hierarchicalSwapLimit !== 0) {
+    if (message.hierarchicalSwapLimit !== 0n) {
+      if (BigInt.asUintN(64, message.hierarchicalSwapLimit) !== message.hierarchicalSwapLimit) {
+        throw new globalThis.Error("value provided for field message.hierarchicalSwapLimit of type uint64 too large");
+      }
       writer.uint32(136).uint64(message.hierarchicalSwapLimit);
     }
-    if (message.totalCache !== 0) {
+    if (message.totalCache !== 0n) {
+      if (BigInt.asUintN(64, message.totalCache) !== message.totalCache) {
+        throw new globalThis.Error("value provided for field message.totalCache of type uint64 too large");
+      }
       writer.uint32(144).uint64(message.totalCache);
     }
-    if (message.totalRss !== 0) {
+    if (message.totalRss !== 0n) {
+      if (BigInt.asUintN(64, message.totalRss) !== message.totalRss) {
+        throw new globalThis.Error("value provided for field message.totalRss of type uint64 too large");
+      }
       writer.uint32(152).uint64(message.totalRss);
     }
-    if (message.totalRssHuge !== 0) {
+    if (message.totalRssHuge !== 0n) {
+      if (BigInt.asUintN(64, message.totalRssHuge) !== message.totalRssHuge) {
+        throw new globalThis.Error("value provided for field message.totalRssHuge of type uint64 too large");
+      }
       writer.uint32(160).uint64(message.totalRssHuge);
     }
-    if (message.totalMappedFile !== 0) {
+    if (message.totalMappedFile !== 0n) {
+      if (BigInt.asUintN(64, message.totalMappedFile) !== message.totalMappedFile) {
+        throw new globalThis.Error("value provided for field message.totalMappedFile of type uint64 too large");
+      }
       writer.uint32(168).uint64(message.totalMappedFile);
     }
-    if (message.totalDirty !== 0) {
+    if (message.totalDirty !== 0n) {
+      if (BigInt.asUintN(64, message.totalDirty) !== message.totalDirty) {
+        throw new globalThis.Error("value provided for field message.totalDirty of type uint64 too large");
+      }
       writer.uint32(176).uint64(message.totalDirty);
     }
-    if (message.totalWriteback !== 0) {
+    if (message.totalWriteback !== 0n) {
+      if (BigInt.asUintN(64, message.totalWriteback) !== message.totalWriteback) {
+        throw new globalThis.Error("value provided for field message.totalWriteback of type uint64 too large");
+      }
       writer.uint32(184).uint64(message.totalWriteback);
     }
-    if (message.totalPgPgIn !== 0) {
+    if (message.totalPgPgIn !== 0n) {
+      if (BigInt.asUintN(64, message.totalPgPgIn) !== message.totalPgPgIn) {
+        throw new globalThis.Error("value provided for field message.totalPgPgIn of type uint64 too large");
+      }
       writer.uint32(192).uint64(message.totalPgPgIn);
     }
-    if (message.totalPgPgOut !== 0) {
+    if (message.totalPgPgOut !== 0n) {
+      if (BigInt.asUintN(64, message.totalPgPgOut) !== message.totalPgPgOut) {
+        throw new globalThis.Error("value provided for field message.totalPgPgOut of type uint64 too large");
+      }
       writer.uint32(200).uint64(message.totalPgPgOut);
     }
-    if (message.totalPgFault !== 0) {
+    if (message.totalPgFault !== 0n) {
+      if (BigInt.asUintN(64, message.totalPgFault) !== message.totalPgFault) {
+        throw new globalThis.Error("value provided for field message.totalPgFault of type uint64 too large");
+      }
       writer.uint32(208).uint64(message.totalPgFault);
     }
-    if (message.totalPgMajFault !== 0) {
+    if (message.totalPgMajFault !== 0n) {
+      if (BigInt.asUintN(64, message.totalPgMajFault) !== message.totalPgMajFault) {
+        throw new globalThis.Error("value provided for field message.totalPgMajFault of type uint64 too large");
+      }
       writer.uint32(216).uint64(message.totalPgMajFault);
     }
-    if (message.totalInactiveAnon !== 0) {
+    if (message.totalInactiveAnon !== 0n) {
+      if (BigInt.asUintN(64, message.totalInactiveAnon) !== message.totalInactiveAnon) {
+        throw new globalThis.Error("value provided for field message.totalInactiveAnon of type uint64 too large");
+      }
       writer.uint32(224).uint64(message.totalInactiveAnon);
     }
-    if (message.totalActiveAnon !== 0) {
+    if (message.totalActiveAnon !== 0n) {
+      if (BigInt.asUintN(64, message.totalActiveAnon) !== message.totalActiveAnon) {
+        throw new globalThis.Error("value provided for field message.totalActiveAnon of type uint64 too large");
+      }
       writer.uint32(232).uint64(message.totalActiveAnon);
     }
-    if (message.totalInactiveFile !== 0) {
+    if (message.totalInactiveFile !== 0n) {
+      if (BigInt.asUintN(64, message.totalInactiveFile) !== message.totalInactiveFile) {
+        throw new globalThis.Error("value provided for field message.totalInactiveFile of type uint64 too large");
+      }
       writer.uint32(240).uint64(message.totalInactiveFile);
     }
-    if (message.totalActiveFile !== 0) {
+    if (message.totalActiveFile !== 0n) {
+      if (BigInt.asUintN(64, message.totalActiveFile) !== message.totalActiveFile) {
+        throw new globalThis.Error("value provided for field message.totalActiveFile of type uint64 too large");
+      }
       writer.uint32(248).uint64(message.totalActiveFile);
     }
-    if (message.totalUnevictable !== 0) {
+    if (message.totalUnevictable !== 0n) {
+      if (BigInt.asUintN(64, message.totalUnevictable) !== message.totalUnevictable) {
+        throw new globalThis.Error("value provided for field message.totalUnevictable of type uint64 too large");
+      }
       writer.uint32(256).uint64(message.totalUnevictable);
     }
     if (message.usage !== undefined) {
@@ -1086,7 +1222,7 @@ export const MemoryStat: MessageFns<MemoryStat> = {
               break;
             }
 
-            message.cache = longToNumber(reader.uint64());
+            message.cache = reader.uint64() as bigint;
             continue;
           }
           case 2: {
@@ -1094,7 +1230,7 @@ export const MemoryStat: MessageFns<MemoryStat> = {
               break;
             }
 
-            message.rss = longToNumber(reader.uint64());
+            message.rss = reader.uint64() as bigint;
             continue;
           }
           case 3: {
@@ -1102,7 +1238,7 @@ export const MemoryStat: MessageFns<MemoryStat> = {
               break;
             }
 
-            message.rssHuge = longToNumber(reader.uint64());
+            message.rssHuge = reader.uint64() as bigint;
             continue;
           }
           case 4: {
@@ -1110,7 +1246,7 @@ export const MemoryStat: MessageFns<MemoryStat> = {
               break;
             }
 
-            message.mappedFile = longToNumber(reader.uint64());
+            message.mappedFile = reader.uint64() as bigint;
             continue;
           }
           case 5: {
@@ -1118,7 +1254,7 @@ export const MemoryStat: MessageFns<MemoryStat> = {
               break;
             }
 
-            message.dirty = longToNumber(reader.uint64());
+            message.dirty = reader.uint64() as bigint;
             continue;
           }
           case 6: {
@@ -1126,7 +1262,7 @@ export const MemoryStat: MessageFns<MemoryStat> = {
               break;
             }
 
-            message.writeback = longToNumber(reader.uint64());
+            message.writeback = reader.uint64() as bigint;
             continue;
           }
           case 7: {
@@ -1134,7 +1270,7 @@ export const MemoryStat: MessageFns<MemoryStat> = {
               break;
             }
 
-            message.pgPgIn = longToNumber(reader.uint64());
+            message.pgPgIn = reader.uint64() as bigint;
             continue;
           }
           case 8: {
@@ -1142,7 +1278,7 @@ export const MemoryStat: MessageFns<MemoryStat> = {
               break;
             }
 
-            message.pgPgOut = longToNumber(reader.uint64());
+            message.pgPgOut = reader.uint64() as bigint;
             continue;
           }
           case 9: {
@@ -1150,7 +1286,7 @@ export const MemoryStat: MessageFns<MemoryStat> = {
               break;
             }
 
-            message.pgFault = longToNumber(reader.uint64());
+            message.pgFault = reader.uint64() as bigint;
             continue;
           }
           case 10: {
@@ -1158,7 +1294,7 @@ export const MemoryStat: MessageFns<MemoryStat> = {
               break;
             }
 
-            message.pgMajFault = longToNumber(reader.uint64());
+            message.pgMajFault = reader.uint64() as bigint;
             continue;
           }
           case 11: {
@@ -1166,7 +1302,7 @@ export const MemoryStat: MessageFns<MemoryStat> = {
               break;
             }
 
-            message.inactiveAnon = longToNumber(reader.uint64());
+            message.inactiveAnon = reader.uint64() as bigint;
             continue;
           }
           case 12: {
@@ -1174,7 +1310,7 @@ export const MemoryStat: MessageFns<MemoryStat> = {
               break;
             }
 
-            message.activeAnon = longToNumber(reader.uint64());
+            message.activeAnon = reader.uint64() as bigint;
             continue;
           }
           case 13: {
@@ -1182,7 +1318,7 @@ export const MemoryStat: MessageFns<MemoryStat> = {
               break;
             }
 
-            message.inactiveFile = longToNumber(reader.uint64());
+            message.inactiveFile = reader.uint64() as bigint;
             continue;
           }
           case 14: {
@@ -1190,7 +1326,7 @@ export const MemoryStat: MessageFns<MemoryStat> = {
               break;
             }
 
-            message.activeFile = longToNumber(reader.uint64());
+            message.activeFile = reader.uint64() as bigint;
             continue;
           }
           case 15: {
@@ -1198,7 +1334,7 @@ export const MemoryStat: MessageFns<MemoryStat> = {
               break;
             }
 
-            message.unevictable = longToNumber(reader.uint64());
+            message.unevictable = reader.uint64() as bigint;
             continue;
           }
           case 16: {
@@ -1206,7 +1342,7 @@ export const MemoryStat: MessageFns<MemoryStat> = {
               break;
             }
 
-            message.hierarchicalMemoryLimit = longToNumber(reader.uint64());
+            message.hierarchicalMemoryLimit = reader.uint64() as bigint;
             continue;
           }
           case 17: {
@@ -1214,7 +1350,7 @@ export const MemoryStat: MessageFns<MemoryStat> = {
               break;
             }
 
-            message.hierarchicalSwapLimit = longToNumber(reader.uint64());
+            message.hierarchicalSwapLimit = reader.uint64() as bigint;
             continue;
           }
           case 18: {
@@ -1222,7 +1358,7 @@ export const MemoryStat: MessageFns<MemoryStat> = {
               break;
             }
 
-            message.totalCache = longToNumber(reader.uint64());
+            message.totalCache = reader.uint64() as bigint;
             continue;
           }
           case 19: {
@@ -1230,7 +1366,7 @@ export const MemoryStat: MessageFns<MemoryStat> = {
               break;
             }
 
-            message.totalRss = longToNumber(reader.uint64());
+            message.totalRss = reader.uint64() as bigint;
             continue;
           }
           case 20: {
@@ -1238,7 +1374,7 @@ export const MemoryStat: MessageFns<MemoryStat> = {
               break;
             }
 
-            message.totalRssHuge = longToNumber(reader.uint64());
+            message.totalRssHuge = reader.uint64() as bigint;
             continue;
           }
           case 21: {
@@ -1246,7 +1382,7 @@ export const MemoryStat: MessageFns<MemoryStat> = {
               break;
             }
 
-            message.totalMappedFile = longToNumber(reader.uint64());
+            message.totalMappedFile = reader.uint64() as bigint;
             continue;
           }
           case 22: {
@@ -1254,7 +1390,7 @@ export const MemoryStat: MessageFns<MemoryStat> = {
               break;
             }
 
-            message.totalDirty = longToNumber(reader.uint64());
+            message.totalDirty = reader.uint64() as bigint;
             continue;
           }
           case 23: {
@@ -1262,7 +1398,7 @@ export const MemoryStat: MessageFns<MemoryStat> = {
               break;
             }
 
-            message.totalWriteback = longToNumber(reader.uint64());
+            message.totalWriteback = reader.uint64() as bigint;
             continue;
           }
           case 24: {
@@ -1270,7 +1406,7 @@ export const MemoryStat: MessageFns<MemoryStat> = {
               break;
             }
 
-            message.totalPgPgIn = longToNumber(reader.uint64());
+            message.totalPgPgIn = reader.uint64() as bigint;
             continue;
           }
           case 25: {
@@ -1278,7 +1414,7 @@ export const MemoryStat: MessageFns<MemoryStat> = {
               break;
             }
 
-            message.totalPgPgOut = longToNumber(reader.uint64());
+            message.totalPgPgOut = reader.uint64() as bigint;
             continue;
           }
           case 26: {
@@ -1286,7 +1422,7 @@ export const MemoryStat: MessageFns<MemoryStat> = {
               break;
             }
 
-            message.totalPgFault = longToNumber(reader.uint64());
+            message.totalPgFault = reader.uint64() as bigint;
             continue;
           }
           case 27: {
@@ -1294,7 +1430,7 @@ export const MemoryStat: MessageFns<MemoryStat> = {
               break;
             }
 
-            message.totalPgMajFault = longToNumber(reader.uint64());
+            message.totalPgMajFault = reader.uint64() as bigint;
             continue;
           }
           case 28: {
@@ -1302,7 +1438,7 @@ export const MemoryStat: MessageFns<MemoryStat> = {
               break;
             }
 
-            message.totalInactiveAnon = longToNumber(reader.uint64());
+            message.totalInactiveAnon = reader.uint64() as bigint;
             continue;
           }
           case 29: {
@@ -1310,7 +1446,7 @@ export const MemoryStat: MessageFns<MemoryStat> = {
               break;
             }
 
-            message.totalActiveAnon = longToNumber(reader.uint64());
+            message.totalActiveAnon = reader.uint64() as bigint;
             continue;
           }
           case 30: {
@@ -1318,7 +1454,7 @@ export const MemoryStat: MessageFns<MemoryStat> = {
               break;
             }
 
-            message.totalInactiveFile = longToNumber(reader.uint64());
+            message.totalInactiveFile = reader.uint64() as bigint;
             continue;
           }
           case 31: {
@@ -1326,7 +1462,7 @@ export const MemoryStat: MessageFns<MemoryStat> = {
               break;
             }
 
-            message.totalActiveFile = longToNumber(reader.uint64());
+            message.totalActiveFile = reader.uint64() as bigint;
             continue;
           }
           case 32: {
@@ -1334,7 +1470,7 @@ export const MemoryStat: MessageFns<MemoryStat> = {
               break;
             }
 
-            message.totalUnevictable = longToNumber(reader.uint64());
+            message.totalUnevictable = reader.uint64() as bigint;
             continue;
           }
           case 33: {
@@ -1383,146 +1519,130 @@ export const MemoryStat: MessageFns<MemoryStat> = {
 
   fromJSON(object: any): MemoryStat {
     return {
-      cache: isSet(object.cache) ? globalThis.Number(object.cache) : 0,
-      rss: isSet(object.rss) ? globalThis.Number(object.rss) : 0,
-      rssHuge: isSet(object.rssHuge)
-        ? globalThis.Number(object.rssHuge)
-        : isSet(object.rss_huge)
-        ? globalThis.Number(object.rss_huge)
-        : 0,
+      cache: isSet(object.cache) ? BigInt(object.cache) : 0n,
+      rss: isSet(object.rss) ? BigInt(object.rss) : 0n,
+      rssHuge: isSet(object.rssHuge) ? BigInt(object.rssHuge) : isSet(object.rss_huge) ? BigInt(object.rss_huge) : 0n,
       mappedFile: isSet(object.mappedFile)
-        ? globalThis.Number(object.mappedFile)
+        ? BigInt(object.mappedFile)
         : isSet(object.mapped_file)
-        ? globalThis.Number(object.mapped_file)
-        : 0,
-      dirty: isSet(object.dirty) ? globalThis.Number(object.dirty) : 0,
-      writeback: isSet(object.writeback) ? globalThis.Number(object.writeback) : 0,
-      pgPgIn: isSet(object.pgPgIn)
-        ? globalThis.Number(object.pgPgIn)
-        : isSet(object.pg_pg_in)
-        ? globalThis.Number(object.pg_pg_in)
-        : 0,
-      pgPgOut: isSet(object.pgPgOut)
-        ? globalThis.Number(object.pgPgOut)
-        : isSet(object.pg_pg_out)
-        ? globalThis.Number(object.pg_pg_out)
-        : 0,
-      pgFault: isSet(object.pgFault)
-        ? globalThis.Number(object.pgFault)
-        : isSet(object.pg_fault)
-        ? globalThis.Number(object.pg_fault)
-        : 0,
+        ? BigInt(object.mapped_file)
+        : 0n,
+      dirty: isSet(object.dirty) ? BigInt(object.dirty) : 0n,
+      writeback: isSet(object.writeback) ? BigInt(object.writeback) : 0n,
+      pgPgIn: isSet(object.pgPgIn) ? BigInt(object.pgPgIn) : isSet(object.pg_pg_in) ? BigInt(object.pg_pg_in) : 0n,
+      pgPgOut: isSet(object.pgPgOut) ? BigInt(object.pgPgOut) : isSet(object.pg_pg_out) ? BigInt(object.pg_pg_out) : 0n,
+      pgFault: isSet(object.pgFault) ? BigInt(object.pgFault) : isSet(object.pg_fault) ? BigInt(object.pg_fault) : 0n,
       pgMajFault: isSet(object.pgMajFault)
-        ? globalThis.Number(object.pgMajFault)
+        ? BigInt(object.pgMajFault)
         : isSet(object.pg_maj_fault)
-        ? globalThis.Number(object.pg_maj_fault)
-        : 0,
+        ? BigInt(object.pg_maj_fault)
+        : 0n,
       inactiveAnon: isSet(object.inactiveAnon)
-        ? globalThis.Number(object.inactiveAnon)
+        ? BigInt(object.inactiveAnon)
         : isSet(object.inactive_anon)
-        ? globalThis.Number(object.inactive_anon)
-        : 0,
+        ? BigInt(object.inactive_anon)
+        : 0n,
       activeAnon: isSet(object.activeAnon)
-        ? globalThis.Number(object.activeAnon)
+        ? BigInt(object.activeAnon)
         : isSet(object.active_anon)
-        ? globalThis.Number(object.active_anon)
-        : 0,
+        ? BigInt(object.active_anon)
+        : 0n,
       inactiveFile: isSet(object.inactiveFile)
-        ? globalThis.Number(object.inactiveFile)
+        ? BigInt(object.inactiveFile)
         : isSet(object.inactive_file)
-        ? globalThis.Number(object.inactive_file)
-        : 0,
+        ? BigInt(object.inactive_file)
+        : 0n,
       activeFile: isSet(object.activeFile)
-        ? globalThis.Number(object.activeFile)
+        ? BigInt(object.activeFile)
         : isSet(object.active_file)
-        ? globalThis.Number(object.active_file)
-        : 0,
-      unevictable: isSet(object.unevictable) ? globalThis.Number(object.unevictable) : 0,
+        ? BigInt(object.active_file)
+        : 0n,
+      unevictable: isSet(object.unevictable) ? BigInt(object.unevictable) : 0n,
       hierarchicalMemoryLimit: isSet(object.hierarchicalMemoryLimit)
-        ? globalThis.Number(object.hierarchicalMemoryLimit)
+        ? BigInt(object.hierarchicalMemoryLimit)
         : isSet(object.hierarchical_memory_limit)
-        ? globalThis.Number(object.hierarchical_memory_limit)
-        : 0,
+        ? BigInt(object.hierarchical_memory_limit)
+        : 0n,
       hierarchicalSwapLimit: isSet(object.hierarchicalSwapLimit)
-        ? globalThis.Number(object.hierarchicalSwapLimit)
+        ? BigInt(object.hierarchicalSwapLimit)
         : isSet(object.hierarchical_swap_limit)
-        ? globalThis.Number(object.hierarchical_swap_limit)
-        : 0,
+        ? BigInt(object.hierarchical_swap_limit)
+        : 0n,
       totalCache: isSet(object.totalCache)
-        ? globalThis.Number(object.totalCache)
+        ? BigInt(object.totalCache)
         : isSet(object.total_cache)
-        ? globalThis.Number(object.total_cache)
-        : 0,
+        ? BigInt(object.total_cache)
+        : 0n,
       totalRss: isSet(object.totalRss)
-        ? globalThis.Number(object.totalRss)
+        ? BigInt(object.totalRss)
         : isSet(object.total_rss)
-        ? globalThis.Number(object.total_rss)
-        : 0,
+        ? BigInt(object.total_rss)
+        : 0n,
       totalRssHuge: isSet(object.totalRssHuge)
-        ? globalThis.Number(object.totalRssHuge)
+        ? BigInt(object.totalRssHuge)
         : isSet(object.total_rss_huge)
-        ? globalThis.Number(object.total_rss_huge)
-        : 0,
+        ? BigInt(object.total_rss_huge)
+        : 0n,
       totalMappedFile: isSet(object.totalMappedFile)
-        ? globalThis.Number(object.totalMappedFile)
+        ? BigInt(object.totalMappedFile)
         : isSet(object.total_mapped_file)
-        ? globalThis.Number(object.total_mapped_file)
-        : 0,
+        ? BigInt(object.total_mapped_file)
+        : 0n,
       totalDirty: isSet(object.totalDirty)
-        ? globalThis.Number(object.totalDirty)
+        ? BigInt(object.totalDirty)
         : isSet(object.total_dirty)
-        ? globalThis.Number(object.total_dirty)
-        : 0,
+        ? BigInt(object.total_dirty)
+        : 0n,
       totalWriteback: isSet(object.totalWriteback)
-        ? globalThis.Number(object.totalWriteback)
+        ? BigInt(object.totalWriteback)
         : isSet(object.total_writeback)
-        ? globalThis.Number(object.total_writeback)
-        : 0,
+        ? BigInt(object.total_writeback)
+        : 0n,
       totalPgPgIn: isSet(object.totalPgPgIn)
-        ? globalThis.Number(object.totalPgPgIn)
+        ? BigInt(object.totalPgPgIn)
         : isSet(object.total_pg_pg_in)
-        ? globalThis.Number(object.total_pg_pg_in)
-        : 0,
+        ? BigInt(object.total_pg_pg_in)
+        : 0n,
       totalPgPgOut: isSet(object.totalPgPgOut)
-        ? globalThis.Number(object.totalPgPgOut)
+        ? BigInt(object.totalPgPgOut)
         : isSet(object.total_pg_pg_out)
-        ? globalThis.Number(object.total_pg_pg_out)
-        : 0,
+        ? BigInt(object.total_pg_pg_out)
+        : 0n,
       totalPgFault: isSet(object.totalPgFault)
-        ? globalThis.Number(object.totalPgFault)
+        ? BigInt(object.totalPgFault)
         : isSet(object.total_pg_fault)
-        ? globalThis.Number(object.total_pg_fault)
-        : 0,
+        ? BigInt(object.total_pg_fault)
+        : 0n,
       totalPgMajFault: isSet(object.totalPgMajFault)
-        ? globalThis.Number(object.totalPgMajFault)
+        ? BigInt(object.totalPgMajFault)
         : isSet(object.total_pg_maj_fault)
-        ? globalThis.Number(object.total_pg_maj_fault)
-        : 0,
+        ? BigInt(object.total_pg_maj_fault)
+        : 0n,
       totalInactiveAnon: isSet(object.totalInactiveAnon)
-        ? globalThis.Number(object.totalInactiveAnon)
+        ? BigInt(object.totalInactiveAnon)
         : isSet(object.total_inactive_anon)
-        ? globalThis.Number(object.total_inactive_anon)
-        : 0,
+        ? BigInt(object.total_inactive_anon)
+        : 0n,
       totalActiveAnon: isSet(object.totalActiveAnon)
-        ? globalThis.Number(object.totalActiveAnon)
+        ? BigInt(object.totalActiveAnon)
         : isSet(object.total_active_anon)
-        ? globalThis.Number(object.total_active_anon)
-        : 0,
+        ? BigInt(object.total_active_anon)
+        : 0n,
       totalInactiveFile: isSet(object.totalInactiveFile)
-        ? globalThis.Number(object.totalInactiveFile)
+        ? BigInt(object.totalInactiveFile)
         : isSet(object.total_inactive_file)
-        ? globalThis.Number(object.total_inactive_file)
-        : 0,
+        ? BigInt(object.total_inactive_file)
+        : 0n,
       totalActiveFile: isSet(object.totalActiveFile)
-        ? globalThis.Number(object.totalActiveFile)
+        ? BigInt(object.totalActiveFile)
         : isSet(object.total_active_file)
-        ? globalThis.Number(object.total_active_file)
-        : 0,
+        ? BigInt(object.total_active_file)
+        : 0n,
       totalUnevictable: isSet(object.totalUnevictable)
-        ? globalThis.Number(object.totalUnevictable)
+        ? BigInt(object.totalUnevictable)
         : isSet(object.total_unevictable)
-        ? globalThis.Number(object.total_unevictable)
-        : 0,
+        ? BigInt(object.total_unevictable)
+        : 0n,
       usage: isSet(object.usage) ? MemoryEntry.fromJSON(object.usage) : undefined,
       swap: isSet(object.swap) ? MemoryEntry.fromJSON(object.swap) : undefined,
       kernel: isSet(object.kernel) ? MemoryEntry.fromJSON(object.kernel) : undefined,
@@ -1536,101 +1656,101 @@ export const MemoryStat: MessageFns<MemoryStat> = {
 
   toJSON(message: MemoryStat): unknown {
     const obj: any = {};
-    if (message.cache !== 0) {
-      obj.cache = Math.round(message.cache);
+    if (message.cache !== 0n) {
+      obj.cache = message.cache.toString();
     }
-    if (message.rss !== 0) {
-      obj.rss = Math.round(message.rss);
+    if (message.rss !== 0n) {
+      obj.rss = message.rss.toString();
     }
-    if (message.rssHuge !== 0) {
-      obj.rssHuge = Math.round(message.rssHuge);
+    if (message.rssHuge !== 0n) {
+      obj.rssHuge = message.rssHuge.toString();
     }
-    if (message.mappedFile !== 0) {
-      obj.mappedFile = Math.round(message.mappedFile);
+    if (message.mappedFile !== 0n) {
+      obj.mappedFile = message.mappedFile.toString();
     }
-    if (message.dirty !== 0) {
-      obj.dirty = Math.round(message.dirty);
+    if (message.dirty !== 0n) {
+      obj.dirty = message.dirty.toString();
     }
-    if (message.writeback !== 0) {
-      obj.writeback = Math.round(message.writeback);
+    if (message.writeback !== 0n) {
+      obj.writeback = message.writeback.toString();
     }
-    if (message.pgPgIn !== 0) {
-      obj.pgPgIn = Math.round(message.pgPgIn);
+    if (message.pgPgIn !== 0n) {
+      obj.pgPgIn = message.pgPgIn.toString();
     }
-    if (message.pgPgOut !== 0) {
-      obj.pgPgOut = Math.round(message.pgPgOut);
+    if (message.pgPgOut !== 0n) {
+      obj.pgPgOut = message.pgPgOut.toString();
     }
-    if (message.pgFault !== 0) {
-      obj.pgFault = Math.round(message.pgFault);
+    if (message.pgFault !== 0n) {
+      obj.pgFault = message.pgFault.toString();
     }
-    if (message.pgMajFault !== 0) {
-      obj.pgMajFault = Math.round(message.pgMajFault);
+    if (message.pgMajFault !== 0n) {
+      obj.pgMajFault = message.pgMajFault.toString();
     }
-    if (message.inactiveAnon !== 0) {
-      obj.inactiveAnon = Math.round(message.inactiveAnon);
+    if (message.inactiveAnon !== 0n) {
+      obj.inactiveAnon = message.inactiveAnon.toString();
     }
-    if (message.activeAnon !== 0) {
-      obj.activeAnon = Math.round(message.activeAnon);
+    if (message.activeAnon !== 0n) {
+      obj.activeAnon = message.activeAnon.toString();
     }
-    if (message.inactiveFile !== 0) {
-      obj.inactiveFile = Math.round(message.inactiveFile);
+    if (message.inactiveFile !== 0n) {
+      obj.inactiveFile = message.inactiveFile.toString();
     }
-    if (message.activeFile !== 0) {
-      obj.activeFile = Math.round(message.activeFile);
+    if (message.activeFile !== 0n) {
+      obj.activeFile = message.activeFile.toString();
     }
-    if (message.unevictable !== 0) {
-      obj.unevictable = Math.round(message.unevictable);
+    if (message.unevictable !== 0n) {
+      obj.unevictable = message.unevictable.toString();
     }
-    if (message.hierarchicalMemoryLimit !== 0) {
-      obj.hierarchicalMemoryLimit = Math.round(message.hierarchicalMemoryLimit);
+    if (message.hierarchicalMemoryLimit !== 0n) {
+      obj.hierarchicalMemoryLimit = message.hierarchicalMemoryLimit.toString();
     }
-    if (message.hierarchicalSwapLimit !== 0) {
-      obj.hierarchicalSwapLimit = Math.round(message.hierarchicalSwapLimit);
+    if (message.hierarchicalSwapLimit !== 0n) {
+      obj.hierarchicalSwapLimit = message.hierarchicalSwapLimit.toString();
     }
-    if (message.totalCache !== 0) {
-      obj.totalCache = Math.round(message.totalCache);
+    if (message.totalCache !== 0n) {
+      obj.totalCache = message.totalCache.toString();
     }
-    if (message.totalRss !== 0) {
-      obj.totalRss = Math.round(message.totalRss);
+    if (message.totalRss !== 0n) {
+      obj.totalRss = message.totalRss.toString();
     }
-    if (message.totalRssHuge !== 0) {
-      obj.totalRssHuge = Math.round(message.totalRssHuge);
+    if (message.totalRssHuge !== 0n) {
+      obj.totalRssHuge = message.totalRssHuge.toString();
     }
-    if (message.totalMappedFile !== 0) {
-      obj.totalMappedFile = Math.round(message.totalMappedFile);
+    if (message.totalMappedFile !== 0n) {
+      obj.totalMappedFile = message.totalMappedFile.toString();
     }
-    if (message.totalDirty !== 0) {
-      obj.totalDirty = Math.round(message.totalDirty);
+    if (message.totalDirty !== 0n) {
+      obj.totalDirty = message.totalDirty.toString();
     }
-    if (message.totalWriteback !== 0) {
-      obj.totalWriteback = Math.round(message.totalWriteback);
+    if (message.totalWriteback !== 0n) {
+      obj.totalWriteback = message.totalWriteback.toString();
     }
-    if (message.totalPgPgIn !== 0) {
-      obj.totalPgPgIn = Math.round(message.totalPgPgIn);
+    if (message.totalPgPgIn !== 0n) {
+      obj.totalPgPgIn = message.totalPgPgIn.toString();
     }
-    if (message.totalPgPgOut !== 0) {
-      obj.totalPgPgOut = Math.round(message.totalPgPgOut);
+    if (message.totalPgPgOut !== 0n) {
+      obj.totalPgPgOut = message.totalPgPgOut.toString();
     }
-    if (message.totalPgFault !== 0) {
-      obj.totalPgFault = Math.round(message.totalPgFault);
+    if (message.totalPgFault !== 0n) {
+      obj.totalPgFault = message.totalPgFault.toString();
     }
-    if (message.totalPgMajFault !== 0) {
-      obj.totalPgMajFault = Math.round(message.totalPgMajFault);
+    if (message.totalPgMajFault !== 0n) {
+      obj.totalPgMajFault = message.totalPgMajFault.toString();
     }
-    if (message.totalInactiveAnon !== 0) {
-      obj.totalInactiveAnon = Math.round(message.totalInactiveAnon);
+    if (message.totalInactiveAnon !== 0n) {
+      obj.totalInactiveAnon = message.totalInactiveAnon.toString();
     }
-    if (message.totalActiveAnon !== 0) {
-      obj.totalActiveAnon = Math.round(message.totalActiveAnon);
+    if (message.totalActiveAnon !== 0n) {
+      obj.totalActiveAnon = message.totalActiveAnon.toString();
     }
-    if (message.totalInactiveFile !== 0) {
-      obj.totalInactiveFile = Math.round(message.totalInactiveFile);
+    if (message.totalInactiveFile !== 0n) {
+      obj.totalInactiveFile = message.totalInactiveFile.toString();
     }
-    if (message.totalActiveFile !== 0) {
-      obj.totalActiveFile = Math.round(message.totalActiveFile);
+    if (message.totalActiveFile !== 0n) {
+      obj.totalActiveFile = message.totalActiveFile.toString();
     }
-    if (message.totalUnevictable !== 0) {
-      obj.totalUnevictable = Math.round(message.totalUnevictable);
+    if (message.totalUnevictable !== 0n) {
+      obj.totalUnevictable = message.totalUnevictable.toString();
     }
     if (message.usage !== undefined) {
       obj.usage = MemoryEntry.toJSON(message.usage);
@@ -1652,38 +1772,86 @@ export const MemoryStat: MessageFns<MemoryStat> = {
   },
   fromPartial(object: DeepPartial<MemoryStat>): MemoryStat {
     const message = createBaseMemoryStat();
-    message.cache = object.cache ?? 0;
-    message.rss = object.rss ?? 0;
-    message.rssHuge = object.rssHuge ?? 0;
-    message.mappedFile = object.mappedFile ?? 0;
-    message.dirty = object.dirty ?? 0;
-    message.writeback = object.writeback ?? 0;
-    message.pgPgIn = object.pgPgIn ?? 0;
-    message.pgPgOut = object.pgPgOut ?? 0;
-    message.pgFault = object.pgFault ?? 0;
-    message.pgMajFault = object.pgMajFault ?? 0;
-    message.inactiveAnon = object.inactiveAnon ?? 0;
-    message.activeAnon = object.activeAnon ?? 0;
-    message.inactiveFile = object.inactiveFile ?? 0;
-    message.activeFile = object.activeFile ?? 0;
-    message.unevictable = object.unevictable ?? 0;
-    message.hierarchicalMemoryLimit = object.hierarchicalMemoryLimit ?? 0;
-    message.hierarchicalSwapLimit = object.hierarchicalSwapLimit ?? 0;
-    message.totalCache = object.totalCache ?? 0;
-    message.totalRss = object.totalRss ?? 0;
-    message.totalRssHuge = object.totalRssHuge ?? 0;
-    message.totalMappedFile = object.totalMappedFile ?? 0;
-    message.totalDirty = object.totalDirty ?? 0;
-    message.totalWriteback = object.totalWriteback ?? 0;
-    message.totalPgPgIn = object.totalPgPgIn ?? 0;
-    message.totalPgPgOut = object.totalPgPgOut ?? 0;
-    message.totalPgFault = object.totalPgFault ?? 0;
-    message.totalPgMajFault = object.totalPgMajFault ?? 0;
-    message.totalInactiveAnon = object.totalInactiveAnon ?? 0;
-    message.totalActiveAnon = object.totalActiveAnon ?? 0;
-    message.totalInactiveFile = object.totalInactiveFile ?? 0;
-    message.totalActiveFile = object.totalActiveFile ?? 0;
-    message.totalUnevictable = object.totalUnevictable ?? 0;
+    message.cache = (object.cache !== undefined && object.cache !== null) ? BigInt(object.cache) : 0n;
+    message.rss = (object.rss !== undefined && object.rss !== null) ? BigInt(object.rss) : 0n;
+    message.rssHuge = (object.rssHuge !== undefined && object.rssHuge !== null) ? BigInt(object.rssHuge) : 0n;
+    message.mappedFile = (object.mappedFile !== undefined && object.mappedFile !== null)
+      ? BigInt(object.mappedFile)
+      : 0n;
+    message.dirty = (object.dirty !== undefined && object.dirty !== null) ? BigInt(object.dirty) : 0n;
+    message.writeback = (object.writeback !== undefined && object.writeback !== null) ? BigInt(object.writeback) : 0n;
+    message.pgPgIn = (object.pgPgIn !== undefined && object.pgPgIn !== null) ? BigInt(object.pgPgIn) : 0n;
+    message.pgPgOut = (object.pgPgOut !== undefined && object.pgPgOut !== null) ? BigInt(object.pgPgOut) : 0n;
+    message.pgFault = (object.pgFault !== undefined && object.pgFault !== null) ? BigInt(object.pgFault) : 0n;
+    message.pgMajFault = (object.pgMajFault !== undefined && object.pgMajFault !== null)
+      ? BigInt(object.pgMajFault)
+      : 0n;
+    message.inactiveAnon = (object.inactiveAnon !== undefined && object.inactiveAnon !== null)
+      ? BigInt(object.inactiveAnon)
+      : 0n;
+    message.activeAnon = (object.activeAnon !== undefined && object.activeAnon !== null)
+      ? BigInt(object.activeAnon)
+      : 0n;
+    message.inactiveFile = (object.inactiveFile !== undefined && object.inactiveFile !== null)
+      ? BigInt(object.inactiveFile)
+      : 0n;
+    message.activeFile = (object.activeFile !== undefined && object.activeFile !== null)
+      ? BigInt(object.activeFile)
+      : 0n;
+    message.unevictable = (object.unevictable !== undefined && object.unevictable !== null)
+      ? BigInt(object.unevictable)
+      : 0n;
+    message.hierarchicalMemoryLimit =
+      (object.hierarchicalMemoryLimit !== undefined && object.hierarchicalMemoryLimit !== null)
+        ? BigInt(object.hierarchicalMemoryLimit)
+        : 0n;
+    message.hierarchicalSwapLimit =
+      (object.hierarchicalSwapLimit !== undefined && object.hierarchicalSwapLimit !== null)
+        ? BigInt(object.hierarchicalSwapLimit)
+        : 0n;
+    message.totalCache = (object.totalCache !== undefined && object.totalCache !== null)
+      ? BigInt(object.totalCache)
+      : 0n;
+    message.totalRss = (object.totalRss !== undefined && object.totalRss !== null) ? BigInt(object.totalRss) : 0n;
+    message.totalRssHuge = (object.totalRssHuge !== undefined && object.totalRssHuge !== null)
+      ? BigInt(object.totalRssHuge)
+      : 0n;
+    message.totalMappedFile = (object.totalMappedFile !== undefined && object.totalMappedFile !== null)
+      ? BigInt(object.totalMappedFile)
+      : 0n;
+    message.totalDirty = (object.totalDirty !== undefined && object.totalDirty !== null)
+      ? BigInt(object.totalDirty)
+      : 0n;
+    message.totalWriteback = (object.totalWriteback !== undefined && object.totalWriteback !== null)
+      ? BigInt(object.totalWriteback)
+      : 0n;
+    message.totalPgPgIn = (object.totalPgPgIn !== undefined && object.totalPgPgIn !== null)
+      ? BigInt(object.totalPgPgIn)
+      : 0n;
+    message.totalPgPgOut = (object.totalPgPgOut !== undefined && object.totalPgPgOut !== null)
+      ? BigInt(object.totalPgPgOut)
+      : 0n;
+    message.totalPgFault = (object.totalPgFault !== undefined && object.totalPgFault !== null)
+      ? BigInt(object.totalPgFault)
+      : 0n;
+    message.totalPgMajFault = (object.totalPgMajFault !== undefined && object.totalPgMajFault !== null)
+      ? BigInt(object.totalPgMajFault)
+      : 0n;
+    message.totalInactiveAnon = (object.totalInactiveAnon !== undefined && object.totalInactiveAnon !== null)
+      ? BigInt(object.totalInactiveAnon)
+      : 0n;
+    message.totalActiveAnon = (object.totalActiveAnon !== undefined && object.totalActiveAnon !== null)
+      ? BigInt(object.totalActiveAnon)
+      : 0n;
+    message.totalInactiveFile = (object.totalInactiveFile !== undefined && object.totalInactiveFile !== null)
+      ? BigInt(object.totalInactiveFile)
+      : 0n;
+    message.totalActiveFile = (object.totalActiveFile !== undefined && object.totalActiveFile !== null)
+      ? BigInt(object.totalActiveFile)
+      : 0n;
+    message.totalUnevictable = (object.totalUnevictable !== undefined && object.totalUnevictable !== null)
+      ? BigInt(object.totalUnevictable)
+      : 0n;
     message.usage = (object.usage !== undefined && object.usage !== null)
       ? MemoryEntry.fromPartial(object.usage)
       : undefined;
@@ -1701,21 +1869,33 @@ export const MemoryStat: MessageFns<MemoryStat> = {
 };
 
 function createBaseMemoryEntry(): MemoryEntry {
-  return { limit: 0, usage: 0, max: 0, failcnt: 0 };
+  return { limit: 0n, usage: 0n, max: 0n, failcnt: 0n };
 }
 
 export const MemoryEntry: MessageFns<MemoryEntry> = {
   encode(message: MemoryEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.limit !== 0) {
+    if (message.limit !== 0n) {
+      if (BigInt.asUintN(64, message.limit) !== message.limit) {
+        throw new globalThis.Error("value provided for field message.limit of type uint64 too large");
+      }
       writer.uint32(8).uint64(message.limit);
     }
-    if (message.usage !== 0) {
+    if (message.usage !== 0n) {
+      if (BigInt.asUintN(64, message.usage) !== message.usage) {
+        throw new globalThis.Error("value provided for field message.usage of type uint64 too large");
+      }
       writer.uint32(16).uint64(message.usage);
     }
-    if (message.max !== 0) {
+    if (message.max !== 0n) {
+      if (BigInt.asUintN(64, message.max) !== message.max) {
+        throw new globalThis.Error("value provided for field message.max of type uint64 too large");
+      }
       writer.uint32(24).uint64(message.max);
     }
-    if (message.failcnt !== 0) {
+    if (message.failcnt !== 0n) {
+      if (BigInt.asUintN(64, message.failcnt) !== message.failcnt) {
+        throw new globalThis.Error("value provided for field message.failcnt of type uint64 too large");
+      }
       writer.uint32(32).uint64(message.failcnt);
     }
     return writer;
@@ -1739,7 +1919,7 @@ export const MemoryEntry: MessageFns<MemoryEntry> = {
               break;
             }
 
-            message.limit = longToNumber(reader.uint64());
+            message.limit = reader.uint64() as bigint;
             continue;
           }
           case 2: {
@@ -1747,7 +1927,7 @@ export const MemoryEntry: MessageFns<MemoryEntry> = {
               break;
             }
 
-            message.usage = longToNumber(reader.uint64());
+            message.usage = reader.uint64() as bigint;
             continue;
           }
           case 3: {
@@ -1755,7 +1935,7 @@ export const MemoryEntry: MessageFns<MemoryEntry> = {
               break;
             }
 
-            message.max = longToNumber(reader.uint64());
+            message.max = reader.uint64() as bigint;
             continue;
           }
           case 4: {
@@ -1763,7 +1943,7 @@ export const MemoryEntry: MessageFns<MemoryEntry> = {
               break;
             }
 
-            message.failcnt = longToNumber(reader.uint64());
+            message.failcnt = reader.uint64() as bigint;
             continue;
           }
         }
@@ -1780,26 +1960,26 @@ export const MemoryEntry: MessageFns<MemoryEntry> = {
 
   fromJSON(object: any): MemoryEntry {
     return {
-      limit: isSet(object.limit) ? globalThis.Number(object.limit) : 0,
-      usage: isSet(object.usage) ? globalThis.Number(object.usage) : 0,
-      max: isSet(object.max) ? globalThis.Number(object.max) : 0,
-      failcnt: isSet(object.failcnt) ? globalThis.Number(object.failcnt) : 0,
+      limit: isSet(object.limit) ? BigInt(object.limit) : 0n,
+      usage: isSet(object.usage) ? BigInt(object.usage) : 0n,
+      max: isSet(object.max) ? BigInt(object.max) : 0n,
+      failcnt: isSet(object.failcnt) ? BigInt(object.failcnt) : 0n,
     };
   },
 
   toJSON(message: MemoryEntry): unknown {
     const obj: any = {};
-    if (message.limit !== 0) {
-      obj.limit = Math.round(message.limit);
+    if (message.limit !== 0n) {
+      obj.limit = message.limit.toString();
     }
-    if (message.usage !== 0) {
-      obj.usage = Math.round(message.usage);
+    if (message.usage !== 0n) {
+      obj.usage = message.usage.toString();
     }
-    if (message.max !== 0) {
-      obj.max = Math.round(message.max);
+    if (message.max !== 0n) {
+      obj.max = message.max.toString();
     }
-    if (message.failcnt !== 0) {
-      obj.failcnt = Math.round(message.failcnt);
+    if (message.failcnt !== 0n) {
+      obj.failcnt = message.failcnt.toString();
     }
     return obj;
   },
@@ -1809,27 +1989,36 @@ export const MemoryEntry: MessageFns<MemoryEntry> = {
   },
   fromPartial(object: DeepPartial<MemoryEntry>): MemoryEntry {
     const message = createBaseMemoryEntry();
-    message.limit = object.limit ?? 0;
-    message.usage = object.usage ?? 0;
-    message.max = object.max ?? 0;
-    message.failcnt = object.failcnt ?? 0;
+    message.limit = (object.limit !== undefined && object.limit !== null) ? BigInt(object.limit) : 0n;
+    message.usage = (object.usage !== undefined && object.usage !== null) ? BigInt(object.usage) : 0n;
+    message.max = (object.max !== undefined && object.max !== null) ? BigInt(object.max) : 0n;
+    message.failcnt = (object.failcnt !== undefined && object.failcnt !== null) ? BigInt(object.failcnt) : 0n;
     return message;
   },
 };
 
 function createBaseMemoryOomControl(): MemoryOomControl {
-  return { oomKillDisable: 0, underOom: 0, oomKill: 0 };
+  return { oomKillDisable: 0n, underOom: 0n, oomKill: 0n };
 }
 
 export const MemoryOomControl: MessageFns<MemoryOomControl> = {
   encode(message: MemoryOomControl, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.oomKillDisable !== 0) {
+    if (message.oomKillDisable !== 0n) {
+      if (BigInt.asUintN(64, message.oomKillDisable) !== message.oomKillDisable) {
+        throw new globalThis.Error("value provided for field message.oomKillDisable of type uint64 too large");
+      }
       writer.uint32(8).uint64(message.oomKillDisable);
     }
-    if (message.underOom !== 0) {
+    if (message.underOom !== 0n) {
+      if (BigInt.asUintN(64, message.underOom) !== message.underOom) {
+        throw new globalThis.Error("value provided for field message.underOom of type uint64 too large");
+      }
       writer.uint32(16).uint64(message.underOom);
     }
-    if (message.oomKill !== 0) {
+    if (message.oomKill !== 0n) {
+      if (BigInt.asUintN(64, message.oomKill) !== message.oomKill) {
+        throw new globalThis.Error("value provided for field message.oomKill of type uint64 too large");
+      }
       writer.uint32(24).uint64(message.oomKill);
     }
     return writer;
@@ -1853,7 +2042,7 @@ export const MemoryOomControl: MessageFns<MemoryOomControl> = {
               break;
             }
 
-            message.oomKillDisable = longToNumber(reader.uint64());
+            message.oomKillDisable = reader.uint64() as bigint;
             continue;
           }
           case 2: {
@@ -1861,7 +2050,7 @@ export const MemoryOomControl: MessageFns<MemoryOomControl> = {
               break;
             }
 
-            message.underOom = longToNumber(reader.uint64());
+            message.underOom = reader.uint64() as bigint;
             continue;
           }
           case 3: {
@@ -1869,7 +2058,7 @@ export const MemoryOomControl: MessageFns<MemoryOomControl> = {
               break;
             }
 
-            message.oomKill = longToNumber(reader.uint64());
+            message.oomKill = reader.uint64() as bigint;
             continue;
           }
         }
@@ -1887,33 +2076,29 @@ export const MemoryOomControl: MessageFns<MemoryOomControl> = {
   fromJSON(object: any): MemoryOomControl {
     return {
       oomKillDisable: isSet(object.oomKillDisable)
-        ? globalThis.Number(object.oomKillDisable)
+        ? BigInt(object.oomKillDisable)
         : isSet(object.oom_kill_disable)
-        ? globalThis.Number(object.oom_kill_disable)
-        : 0,
+        ? BigInt(object.oom_kill_disable)
+        : 0n,
       underOom: isSet(object.underOom)
-        ? globalThis.Number(object.underOom)
+        ? BigInt(object.underOom)
         : isSet(object.under_oom)
-        ? globalThis.Number(object.under_oom)
-        : 0,
-      oomKill: isSet(object.oomKill)
-        ? globalThis.Number(object.oomKill)
-        : isSet(object.oom_kill)
-        ? globalThis.Number(object.oom_kill)
-        : 0,
+        ? BigInt(object.under_oom)
+        : 0n,
+      oomKill: isSet(object.oomKill) ? BigInt(object.oomKill) : isSet(object.oom_kill) ? BigInt(object.oom_kill) : 0n,
     };
   },
 
   toJSON(message: MemoryOomControl): unknown {
     const obj: any = {};
-    if (message.oomKillDisable !== 0) {
-      obj.oomKillDisable = Math.round(message.oomKillDisable);
+    if (message.oomKillDisable !== 0n) {
+      obj.oomKillDisable = message.oomKillDisable.toString();
     }
-    if (message.underOom !== 0) {
-      obj.underOom = Math.round(message.underOom);
+    if (message.underOom !== 0n) {
+      obj.underOom = message.underOom.toString();
     }
-    if (message.oomKill !== 0) {
-      obj.oomKill = Math.round(message.oomKill);
+    if (message.oomKill !== 0n) {
+      obj.oomKill = message.oomKill.toString();
     }
     return obj;
   },
@@ -1923,9 +2108,11 @@ export const MemoryOomControl: MessageFns<MemoryOomControl> = {
   },
   fromPartial(object: DeepPartial<MemoryOomControl>): MemoryOomControl {
     const message = createBaseMemoryOomControl();
-    message.oomKillDisable = object.oomKillDisable ?? 0;
-    message.underOom = object.underOom ?? 0;
-    message.oomKill = object.oomKill ?? 0;
+    message.oomKillDisable = (object.oomKillDisable !== undefined && object.oomKillDisable !== null)
+      ? BigInt(object.oomKillDisable)
+      : 0n;
+    message.underOom = (object.underOom !== undefined && object.underOom !== null) ? BigInt(object.underOom) : 0n;
+    message.oomKill = (object.oomKill !== undefined && object.oomKill !== null) ? BigInt(object.oomKill) : 0n;
     return message;
   },
 };
@@ -2153,7 +2340,7 @@ export const BlkIOStat: MessageFns<BlkIOStat> = {
 };
 
 function createBaseBlkIOEntry(): BlkIOEntry {
-  return { op: "", device: "", major: 0, minor: 0, value: 0 };
+  return { op: "", device: "", major: 0n, minor: 0n, value: 0n };
 }
 
 export const BlkIOEntry: MessageFns<BlkIOEntry> = {
@@ -2164,13 +2351,22 @@ export const BlkIOEntry: MessageFns<BlkIOEntry> = {
     if (message.device !== "") {
       writer.uint32(18).string(message.device);
     }
-    if (message.major !== 0) {
+    if (message.major !== 0n) {
+      if (BigInt.asUintN(64, message.major) !== message.major) {
+        throw new globalThis.Error("value provided for field message.major of type uint64 too large");
+      }
       writer.uint32(24).uint64(message.major);
     }
-    if (message.minor !== 0) {
+    if (message.minor !== 0n) {
+      if (BigInt.asUintN(64, message.minor) !== message.minor) {
+        throw new globalThis.Error("value provided for field message.minor of type uint64 too large");
+      }
       writer.uint32(32).uint64(message.minor);
     }
-    if (message.value !== 0) {
+    if (message.value !== 0n) {
+      if (BigInt.asUintN(64, message.value) !== message.value) {
+        throw new globalThis.Error("value provided for field message.value of type uint64 too large");
+      }
       writer.uint32(40).uint64(message.value);
     }
     return writer;
@@ -2210,7 +2406,7 @@ export const BlkIOEntry: MessageFns<BlkIOEntry> = {
               break;
             }
 
-            message.major = longToNumber(reader.uint64());
+            message.major = reader.uint64() as bigint;
             continue;
           }
           case 4: {
@@ -2218,7 +2414,7 @@ export const BlkIOEntry: MessageFns<BlkIOEntry> = {
               break;
             }
 
-            message.minor = longToNumber(reader.uint64());
+            message.minor = reader.uint64() as bigint;
             continue;
           }
           case 5: {
@@ -2226,7 +2422,7 @@ export const BlkIOEntry: MessageFns<BlkIOEntry> = {
               break;
             }
 
-            message.value = longToNumber(reader.uint64());
+            message.value = reader.uint64() as bigint;
             continue;
           }
         }
@@ -2245,9 +2441,9 @@ export const BlkIOEntry: MessageFns<BlkIOEntry> = {
     return {
       op: isSet(object.op) ? globalThis.String(object.op) : "",
       device: isSet(object.device) ? globalThis.String(object.device) : "",
-      major: isSet(object.major) ? globalThis.Number(object.major) : 0,
-      minor: isSet(object.minor) ? globalThis.Number(object.minor) : 0,
-      value: isSet(object.value) ? globalThis.Number(object.value) : 0,
+      major: isSet(object.major) ? BigInt(object.major) : 0n,
+      minor: isSet(object.minor) ? BigInt(object.minor) : 0n,
+      value: isSet(object.value) ? BigInt(object.value) : 0n,
     };
   },
 
@@ -2259,14 +2455,14 @@ export const BlkIOEntry: MessageFns<BlkIOEntry> = {
     if (message.device !== "") {
       obj.device = message.device;
     }
-    if (message.major !== 0) {
-      obj.major = Math.round(message.major);
+    if (message.major !== 0n) {
+      obj.major = message.major.toString();
     }
-    if (message.minor !== 0) {
-      obj.minor = Math.round(message.minor);
+    if (message.minor !== 0n) {
+      obj.minor = message.minor.toString();
     }
-    if (message.value !== 0) {
-      obj.value = Math.round(message.value);
+    if (message.value !== 0n) {
+      obj.value = message.value.toString();
     }
     return obj;
   },
@@ -2278,9 +2474,9 @@ export const BlkIOEntry: MessageFns<BlkIOEntry> = {
     const message = createBaseBlkIOEntry();
     message.op = object.op ?? "";
     message.device = object.device ?? "";
-    message.major = object.major ?? 0;
-    message.minor = object.minor ?? 0;
-    message.value = object.value ?? 0;
+    message.major = (object.major !== undefined && object.major !== null) ? BigInt(object.major) : 0n;
+    message.minor = (object.minor !== undefined && object.minor !== null) ? BigInt(object.minor) : 0n;
+    message.value = (object.value !== undefined && object.value !== null) ? BigInt(object.value) : 0n;
     return message;
   },
 };
@@ -2482,14 +2678,14 @@ export const RdmaEntry: MessageFns<RdmaEntry> = {
 function createBaseNetworkStat(): NetworkStat {
   return {
     name: "",
-    rxBytes: 0,
-    rxPackets: 0,
-    rxErrors: 0,
-    rxDropped: 0,
-    txBytes: 0,
-    txPackets: 0,
-    txErrors: 0,
-    txDropped: 0,
+    rxBytes: 0n,
+    rxPackets: 0n,
+    rxErrors: 0n,
+    rxDropped: 0n,
+    txBytes: 0n,
+    txPackets: 0n,
+    txErrors: 0n,
+    txDropped: 0n,
   };
 }
 
@@ -2498,28 +2694,52 @@ export const NetworkStat: MessageFns<NetworkStat> = {
     if (message.name !== "") {
       writer.uint32(10).string(message.name);
     }
-    if (message.rxBytes !== 0) {
+    if (message.rxBytes !== 0n) {
+      if (BigInt.asUintN(64, message.rxBytes) !== message.rxBytes) {
+        throw new globalThis.Error("value provided for field message.rxBytes of type uint64 too large");
+      }
       writer.uint32(16).uint64(message.rxBytes);
     }
-    if (message.rxPackets !== 0) {
+    if (message.rxPackets !== 0n) {
+      if (BigInt.asUintN(64, message.rxPackets) !== message.rxPackets) {
+        throw new globalThis.Error("value provided for field message.rxPackets of type uint64 too large");
+      }
       writer.uint32(24).uint64(message.rxPackets);
     }
-    if (message.rxErrors !== 0) {
+    if (message.rxErrors !== 0n) {
+      if (BigInt.asUintN(64, message.rxErrors) !== message.rxErrors) {
+        throw new globalThis.Error("value provided for field message.rxErrors of type uint64 too large");
+      }
       writer.uint32(32).uint64(message.rxErrors);
     }
-    if (message.rxDropped !== 0) {
+    if (message.rxDropped !== 0n) {
+      if (BigInt.asUintN(64, message.rxDropped) !== message.rxDropped) {
+        throw new globalThis.Error("value provided for field message.rxDropped of type uint64 too large");
+      }
       writer.uint32(40).uint64(message.rxDropped);
     }
-    if (message.txBytes !== 0) {
+    if (message.txBytes !== 0n) {
+      if (BigInt.asUintN(64, message.txBytes) !== message.txBytes) {
+        throw new globalThis.Error("value provided for field message.txBytes of type uint64 too large");
+      }
       writer.uint32(48).uint64(message.txBytes);
     }
-    if (message.txPackets !== 0) {
+    if (message.txPackets !== 0n) {
+      if (BigInt.asUintN(64, message.txPackets) !== message.txPackets) {
+        throw new globalThis.Error("value provided for field message.txPackets of type uint64 too large");
+      }
       writer.uint32(56).uint64(message.txPackets);
     }
-    if (message.txErrors !== 0) {
+    if (message.txErrors !== 0n) {
+      if (BigInt.asUintN(64, message.txErrors) !== message.txErrors) {
+        throw new globalThis.Error("value provided for field message.txErrors of type uint64 too large");
+      }
       writer.uint32(64).uint64(message.txErrors);
     }
-    if (message.txDropped !== 0) {
+    if (message.txDropped !== 0n) {
+      if (BigInt.asUintN(64, message.txDropped) !== message.txDropped) {
+        throw new globalThis.Error("value provided for field message.txDropped of type uint64 too large");
+      }
       writer.uint32(72).uint64(message.txDropped);
     }
     return writer;
@@ -2551,7 +2771,7 @@ export const NetworkStat: MessageFns<NetworkStat> = {
               break;
             }
 
-            message.rxBytes = longToNumber(reader.uint64());
+            message.rxBytes = reader.uint64() as bigint;
             continue;
           }
           case 3: {
@@ -2559,7 +2779,7 @@ export const NetworkStat: MessageFns<NetworkStat> = {
               break;
             }
 
-            message.rxPackets = longToNumber(reader.uint64());
+            message.rxPackets = reader.uint64() as bigint;
             continue;
           }
           case 4: {
@@ -2567,7 +2787,7 @@ export const NetworkStat: MessageFns<NetworkStat> = {
               break;
             }
 
-            message.rxErrors = longToNumber(reader.uint64());
+            message.rxErrors = reader.uint64() as bigint;
             continue;
           }
           case 5: {
@@ -2575,7 +2795,7 @@ export const NetworkStat: MessageFns<NetworkStat> = {
               break;
             }
 
-            message.rxDropped = longToNumber(reader.uint64());
+            message.rxDropped = reader.uint64() as bigint;
             continue;
           }
           case 6: {
@@ -2583,7 +2803,7 @@ export const NetworkStat: MessageFns<NetworkStat> = {
               break;
             }
 
-            message.txBytes = longToNumber(reader.uint64());
+            message.txBytes = reader.uint64() as bigint;
             continue;
           }
           case 7: {
@@ -2591,7 +2811,7 @@ export const NetworkStat: MessageFns<NetworkStat> = {
               break;
             }
 
-            message.txPackets = longToNumber(reader.uint64());
+            message.txPackets = reader.uint64() as bigint;
             continue;
           }
           case 8: {
@@ -2599,7 +2819,7 @@ export const NetworkStat: MessageFns<NetworkStat> = {
               break;
             }
 
-            message.txErrors = longToNumber(reader.uint64());
+            message.txErrors = reader.uint64() as bigint;
             continue;
           }
           case 9: {
@@ -2607,7 +2827,7 @@ export const NetworkStat: MessageFns<NetworkStat> = {
               break;
             }
 
-            message.txDropped = longToNumber(reader.uint64());
+            message.txDropped = reader.uint64() as bigint;
             continue;
           }
         }
@@ -2625,46 +2845,38 @@ export const NetworkStat: MessageFns<NetworkStat> = {
   fromJSON(object: any): NetworkStat {
     return {
       name: isSet(object.name) ? globalThis.String(object.name) : "",
-      rxBytes: isSet(object.rxBytes)
-        ? globalThis.Number(object.rxBytes)
-        : isSet(object.rx_bytes)
-        ? globalThis.Number(object.rx_bytes)
-        : 0,
+      rxBytes: isSet(object.rxBytes) ? BigInt(object.rxBytes) : isSet(object.rx_bytes) ? BigInt(object.rx_bytes) : 0n,
       rxPackets: isSet(object.rxPackets)
-        ? globalThis.Number(object.rxPackets)
+        ? BigInt(object.rxPackets)
         : isSet(object.rx_packets)
-        ? globalThis.Number(object.rx_packets)
-        : 0,
+        ? BigInt(object.rx_packets)
+        : 0n,
       rxErrors: isSet(object.rxErrors)
-        ? globalThis.Number(object.rxErrors)
+        ? BigInt(object.rxErrors)
         : isSet(object.rx_errors)
-        ? globalThis.Number(object.rx_errors)
-        : 0,
+        ? BigInt(object.rx_errors)
+        : 0n,
       rxDropped: isSet(object.rxDropped)
-        ? globalThis.Number(object.rxDropped)
+        ? BigInt(object.rxDropped)
         : isSet(object.rx_dropped)
-        ? globalThis.Number(object.rx_dropped)
-        : 0,
-      txBytes: isSet(object.txBytes)
-        ? globalThis.Number(object.txBytes)
-        : isSet(object.tx_bytes)
-        ? globalThis.Number(object.tx_bytes)
-        : 0,
+        ? BigInt(object.rx_dropped)
+        : 0n,
+      txBytes: isSet(object.txBytes) ? BigInt(object.txBytes) : isSet(object.tx_bytes) ? BigInt(object.tx_bytes) : 0n,
       txPackets: isSet(object.txPackets)
-        ? globalThis.Number(object.txPackets)
+        ? BigInt(object.txPackets)
         : isSet(object.tx_packets)
-        ? globalThis.Number(object.tx_packets)
-        : 0,
+        ? BigInt(object.tx_packets)
+        : 0n,
       txErrors: isSet(object.txErrors)
-        ? globalThis.Number(object.txErrors)
+        ? BigInt(object.txErrors)
         : isSet(object.tx_errors)
-        ? globalThis.Number(object.tx_errors)
-        : 0,
+        ? BigInt(object.tx_errors)
+        : 0n,
       txDropped: isSet(object.txDropped)
-        ? globalThis.Number(object.txDropped)
+        ? BigInt(object.txDropped)
         : isSet(object.tx_dropped)
-        ? globalThis.Number(object.tx_dropped)
-        : 0,
+        ? BigInt(object.tx_dropped)
+        : 0n,
     };
   },
 
@@ -2673,29 +2885,29 @@ export const NetworkStat: MessageFns<NetworkStat> = {
     if (message.name !== "") {
       obj.name = message.name;
     }
-    if (message.rxBytes !== 0) {
-      obj.rxBytes = Math.round(message.rxBytes);
+    if (message.rxBytes !== 0n) {
+      obj.rxBytes = message.rxBytes.toString();
     }
-    if (message.rxPackets !== 0) {
-      obj.rxPackets = Math.round(message.rxPackets);
+    if (message.rxPackets !== 0n) {
+      obj.rxPackets = message.rxPackets.toString();
     }
-    if (message.rxErrors !== 0) {
-      obj.rxErrors = Math.round(message.rxErrors);
+    if (message.rxErrors !== 0n) {
+      obj.rxErrors = message.rxErrors.toString();
     }
-    if (message.rxDropped !== 0) {
-      obj.rxDropped = Math.round(message.rxDropped);
+    if (message.rxDropped !== 0n) {
+      obj.rxDropped = message.rxDropped.toString();
     }
-    if (message.txBytes !== 0) {
-      obj.txBytes = Math.round(message.txBytes);
+    if (message.txBytes !== 0n) {
+      obj.txBytes = message.txBytes.toString();
     }
-    if (message.txPackets !== 0) {
-      obj.txPackets = Math.round(message.txPackets);
+    if (message.txPackets !== 0n) {
+      obj.txPackets = message.txPackets.toString();
     }
-    if (message.txErrors !== 0) {
-      obj.txErrors = Math.round(message.txErrors);
+    if (message.txErrors !== 0n) {
+      obj.txErrors = message.txErrors.toString();
     }
-    if (message.txDropped !== 0) {
-      obj.txDropped = Math.round(message.txDropped);
+    if (message.txDropped !== 0n) {
+      obj.txDropped = message.txDropped.toString();
     }
     return obj;
   },
@@ -2706,37 +2918,52 @@ export const NetworkStat: MessageFns<NetworkStat> = {
   fromPartial(object: DeepPartial<NetworkStat>): NetworkStat {
     const message = createBaseNetworkStat();
     message.name = object.name ?? "";
-    message.rxBytes = object.rxBytes ?? 0;
-    message.rxPackets = object.rxPackets ?? 0;
-    message.rxErrors = object.rxErrors ?? 0;
-    message.rxDropped = object.rxDropped ?? 0;
-    message.txBytes = object.txBytes ?? 0;
-    message.txPackets = object.txPackets ?? 0;
-    message.txErrors = object.txErrors ?? 0;
-    message.txDropped = object.txDropped ?? 0;
+    message.rxBytes = (object.rxBytes !== undefined && object.rxBytes !== null) ? BigInt(object.rxBytes) : 0n;
+    message.rxPackets = (object.rxPackets !== undefined && object.rxPackets !== null) ? BigInt(object.rxPackets) : 0n;
+    message.rxErrors = (object.rxErrors !== undefined && object.rxErrors !== null) ? BigInt(object.rxErrors) : 0n;
+    message.rxDropped = (object.rxDropped !== undefined && object.rxDropped !== null) ? BigInt(object.rxDropped) : 0n;
+    message.txBytes = (object.txBytes !== undefined && object.txBytes !== null) ? BigInt(object.txBytes) : 0n;
+    message.txPackets = (object.txPackets !== undefined && object.txPackets !== null) ? BigInt(object.txPackets) : 0n;
+    message.txErrors = (object.txErrors !== undefined && object.txErrors !== null) ? BigInt(object.txErrors) : 0n;
+    message.txDropped = (object.txDropped !== undefined && object.txDropped !== null) ? BigInt(object.txDropped) : 0n;
     return message;
   },
 };
 
 function createBaseCgroupStats(): CgroupStats {
-  return { nrSleeping: 0, nrRunning: 0, nrStopped: 0, nrUninterruptible: 0, nrIoWait: 0 };
+  return { nrSleeping: 0n, nrRunning: 0n, nrStopped: 0n, nrUninterruptible: 0n, nrIoWait: 0n };
 }
 
 export const CgroupStats: MessageFns<CgroupStats> = {
   encode(message: CgroupStats, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.nrSleeping !== 0) {
+    if (message.nrSleeping !== 0n) {
+      if (BigInt.asUintN(64, message.nrSleeping) !== message.nrSleeping) {
+        throw new globalThis.Error("value provided for field message.nrSleeping of type uint64 too large");
+      }
       writer.uint32(8).uint64(message.nrSleeping);
     }
-    if (message.nrRunning !== 0) {
+    if (message.nrRunning !== 0n) {
+      if (BigInt.asUintN(64, message.nrRunning) !== message.nrRunning) {
+        throw new globalThis.Error("value provided for field message.nrRunning of type uint64 too large");
+      }
       writer.uint32(16).uint64(message.nrRunning);
     }
-    if (message.nrStopped !== 0) {
+    if (message.nrStopped !== 0n) {
+      if (BigInt.asUintN(64, message.nrStopped) !== message.nrStopped) {
+        throw new globalThis.Error("value provided for field message.nrStopped of type uint64 too large");
+      }
       writer.uint32(24).uint64(message.nrStopped);
     }
-    if (message.nrUninterruptible !== 0) {
+    if (message.nrUninterruptible !== 0n) {
+      if (BigInt.asUintN(64, message.nrUninterruptible) !== message.nrUninterruptible) {
+        throw new globalThis.Error("value provided for field message.nrUninterruptible of type uint64 too large");
+      }
       writer.uint32(32).uint64(message.nrUninterruptible);
     }
-    if (message.nrIoWait !== 0) {
+    if (message.nrIoWait !== 0n) {
+      if (BigInt.asUintN(64, message.nrIoWait) !== message.nrIoWait) {
+        throw new globalThis.Error("value provided for field message.nrIoWait of type uint64 too large");
+      }
       writer.uint32(40).uint64(message.nrIoWait);
     }
     return writer;
@@ -2760,7 +2987,7 @@ export const CgroupStats: MessageFns<CgroupStats> = {
               break;
             }
 
-            message.nrSleeping = longToNumber(reader.uint64());
+            message.nrSleeping = reader.uint64() as bigint;
             continue;
           }
           case 2: {
@@ -2768,7 +2995,7 @@ export const CgroupStats: MessageFns<CgroupStats> = {
               break;
             }
 
-            message.nrRunning = longToNumber(reader.uint64());
+            message.nrRunning = reader.uint64() as bigint;
             continue;
           }
           case 3: {
@@ -2776,7 +3003,7 @@ export const CgroupStats: MessageFns<CgroupStats> = {
               break;
             }
 
-            message.nrStopped = longToNumber(reader.uint64());
+            message.nrStopped = reader.uint64() as bigint;
             continue;
           }
           case 4: {
@@ -2784,7 +3011,7 @@ export const CgroupStats: MessageFns<CgroupStats> = {
               break;
             }
 
-            message.nrUninterruptible = longToNumber(reader.uint64());
+            message.nrUninterruptible = reader.uint64() as bigint;
             continue;
           }
           case 5: {
@@ -2792,7 +3019,7 @@ export const CgroupStats: MessageFns<CgroupStats> = {
               break;
             }
 
-            message.nrIoWait = longToNumber(reader.uint64());
+            message.nrIoWait = reader.uint64() as bigint;
             continue;
           }
         }
@@ -2810,49 +3037,49 @@ export const CgroupStats: MessageFns<CgroupStats> = {
   fromJSON(object: any): CgroupStats {
     return {
       nrSleeping: isSet(object.nrSleeping)
-        ? globalThis.Number(object.nrSleeping)
+        ? BigInt(object.nrSleeping)
         : isSet(object.nr_sleeping)
-        ? globalThis.Number(object.nr_sleeping)
-        : 0,
+        ? BigInt(object.nr_sleeping)
+        : 0n,
       nrRunning: isSet(object.nrRunning)
-        ? globalThis.Number(object.nrRunning)
+        ? BigInt(object.nrRunning)
         : isSet(object.nr_running)
-        ? globalThis.Number(object.nr_running)
-        : 0,
+        ? BigInt(object.nr_running)
+        : 0n,
       nrStopped: isSet(object.nrStopped)
-        ? globalThis.Number(object.nrStopped)
+        ? BigInt(object.nrStopped)
         : isSet(object.nr_stopped)
-        ? globalThis.Number(object.nr_stopped)
-        : 0,
+        ? BigInt(object.nr_stopped)
+        : 0n,
       nrUninterruptible: isSet(object.nrUninterruptible)
-        ? globalThis.Number(object.nrUninterruptible)
+        ? BigInt(object.nrUninterruptible)
         : isSet(object.nr_uninterruptible)
-        ? globalThis.Number(object.nr_uninterruptible)
-        : 0,
+        ? BigInt(object.nr_uninterruptible)
+        : 0n,
       nrIoWait: isSet(object.nrIoWait)
-        ? globalThis.Number(object.nrIoWait)
+        ? BigInt(object.nrIoWait)
         : isSet(object.nr_io_wait)
-        ? globalThis.Number(object.nr_io_wait)
-        : 0,
+        ? BigInt(object.nr_io_wait)
+        : 0n,
     };
   },
 
   toJSON(message: CgroupStats): unknown {
     const obj: any = {};
-    if (message.nrSleeping !== 0) {
-      obj.nrSleeping = Math.round(message.nrSleeping);
+    if (message.nrSleeping !== 0n) {
+      obj.nrSleeping = message.nrSleeping.toString();
     }
-    if (message.nrRunning !== 0) {
-      obj.nrRunning = Math.round(message.nrRunning);
+    if (message.nrRunning !== 0n) {
+      obj.nrRunning = message.nrRunning.toString();
     }
-    if (message.nrStopped !== 0) {
-      obj.nrStopped = Math.round(message.nrStopped);
+    if (message.nrStopped !== 0n) {
+      obj.nrStopped = message.nrStopped.toString();
     }
-    if (message.nrUninterruptible !== 0) {
-      obj.nrUninterruptible = Math.round(message.nrUninterruptible);
+    if (message.nrUninterruptible !== 0n) {
+      obj.nrUninterruptible = message.nrUninterruptible.toString();
     }
-    if (message.nrIoWait !== 0) {
-      obj.nrIoWait = Math.round(message.nrIoWait);
+    if (message.nrIoWait !== 0n) {
+      obj.nrIoWait = message.nrIoWait.toString();
     }
     return obj;
   },
@@ -2862,33 +3089,26 @@ export const CgroupStats: MessageFns<CgroupStats> = {
   },
   fromPartial(object: DeepPartial<CgroupStats>): CgroupStats {
     const message = createBaseCgroupStats();
-    message.nrSleeping = object.nrSleeping ?? 0;
-    message.nrRunning = object.nrRunning ?? 0;
-    message.nrStopped = object.nrStopped ?? 0;
-    message.nrUninterruptible = object.nrUninterruptible ?? 0;
-    message.nrIoWait = object.nrIoWait ?? 0;
+    message.nrSleeping = (object.nrSleeping !== undefined && object.nrSleeping !== null)
+      ? BigInt(object.nrSleeping)
+      : 0n;
+    message.nrRunning = (object.nrRunning !== undefined && object.nrRunning !== null) ? BigInt(object.nrRunning) : 0n;
+    message.nrStopped = (object.nrStopped !== undefined && object.nrStopped !== null) ? BigInt(object.nrStopped) : 0n;
+    message.nrUninterruptible = (object.nrUninterruptible !== undefined && object.nrUninterruptible !== null)
+      ? BigInt(object.nrUninterruptible)
+      : 0n;
+    message.nrIoWait = (object.nrIoWait !== undefined && object.nrIoWait !== null) ? BigInt(object.nrIoWait) : 0n;
     return message;
   },
 };
 
-type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;
+type Builtin = Date | Function | Uint8Array | string | number | boolean | bigint | undefined;
 
-export type DeepPartial<T> = T extends Builtin ? T
-  : T extends globalThis.Array<infer U> ? globalThis.Array<DeepPartial<U>>
+export type DeepPartial<T> = T extends bigint ? string | number | bigint
+  : T extends Builtin ? T : T extends globalThis.Array<infer U> ? globalThis.Array<DeepPartial<U>>
   : T extends ReadonlyArray<infer U> ? ReadonlyArray<DeepPartial<U>>
   : T extends {} ? { [K in keyof T]?: DeepPartial<T[K]> }
   : Partial<T>;
-
-function longToNumber(int64: { toString(): string }): number {
-  const num = globalThis.Number(int64.toString());
-  if (num > globalThis.Number.MAX_SAFE_INTEGER) {
-    throw new globalThis.Error("Value is larger than Number.MAX_SAFE_INTEGER");
-  }
-  if (num < globalThis.Number.MIN_SAFE_INTEGER) {
-    throw new globalThis.Error("Value is smaller than Number.MIN_SAFE_INTEGER");
-  }
-  return num;
-}
 
 function isSet(value: any): boolean {
   return value !== null && value !== undefined;
