@@ -143,11 +143,12 @@ export const stockContainerdInstalled: boolean = stockCtr !== undefined && stock
 
 /**
  * Starts Debian's stock containerd on its own root, state and socket (never /run/containerd),
- * with the CRI plugin off. Resolves to undefined when it is not installed.
+ * with the CRI plugin off. Resolves to undefined when it is not installed. `reuse` starts it again
+ * on the directories of an earlier one (after `kill`), as a daemon restart would.
  */
-export async function startStockContainerd(): Promise<RunningDaemon | undefined> {
+export async function startStockContainerd(options: { reuse?: Pick<RunningDaemon, "root"> } = {}): Promise<RunningDaemon | undefined> {
   if (!stockContainerdInstalled) return undefined;
-  const base = testDirectory("containerd");
+  const base = options.reuse ? join(options.reuse.root, "..") : testDirectory("containerd");
   const root = join(base, "root");
   const state = join(base, "state");
   const address = join(base, "containerd.sock");

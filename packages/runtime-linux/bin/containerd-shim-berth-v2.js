@@ -1,0 +1,8 @@
+#!/usr/bin/env node
+// Berth's runtime v2 shim for io.containerd.runc.v2 (see @berth/runtime-linux, src/shim).
+import { fileURLToPath } from "node:url";
+import { main } from "../dist/shim/cli.js";
+
+const code = await main(process.argv.slice(2), fileURLToPath(import.meta.url));
+// -1: the server runs on; anything else is the exit code of a finished command.
+if (code >= 0) process.exitCode = code;

@@ -1,0 +1,107 @@
+// Berth's shim as a stock containerd 1.6 runs it (`ctr run --runtime <path>`), driven by stock
+// ctr: containerd is a known-good shim v2 client, so this is the shim's conformance test.
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { berthShimPath } from "@berth/runtime-linux";
+import { spawnTracked, stockContainerdInstalled, stockCtr, stopProcess } from "@berth/testkit";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { type StockSetup, shimProcesses, startStockSetup, waitFor } from "./stock-containerd.js";
+
+const namespace = `shim-stock-${process.pid}`;
+let setup: StockSetup;
+let fifoDir: string;
+
+const run = (args: readonly string[], input?: string) =>
+  setup.ctr(["run", "--runtime", berthShimPath, "--fifo-dir", fifoDir, ...args], input === undefined ? {} : { input });
+const taskLine = async (id: string) => (await setup.ctr(["tasks", "ls"])).stdout.split("\n").find((line) => line.startsWith(`${id} `)) ?? "";
+
+describe.skipIf(!stockContainerdInstalled)("Berth's shim under a stock containerd", () => {
+  beforeAll(async () => {
+    setup = await startStockSetup(namespace);
+    fifoDir = join(setup.base, "fifo");
+    mkdirSync(fifoDir);
+  });
+  afterAll(async () => {
+    await setup?.cleanup();
+  });
+
+  test("ctr run --rm prints the output, passes stdin and exits with the task's code", async () => {
+    expect(await run(["--rm", setup.image, "hello", "echo", "hello"])).toMatchObject({ code: 0, stdout: "hello\n", stderr: "" });
+    // (Not `cat`: ctr 1.6 may miss the EOF of a short stdin and never send CloseIO, with any shim.)
+    const piped = await run(["--rm", setup.image, "piped", "sh", "-c", 'read line; echo "got $line"'], "through stdin\n");
+    expect(piped).toMatchObject({ code: 0, stdout: "got through stdin\n" });
+    const failed = await run(["--rm", setup.image, "seven", "sh", "-c", "echo out; echo err >&2; exit 7"]);
+    expect(failed).toMatchObject({ code: 7, stdout: "out\n", stderr: "err\n" });
+    expect((await setup.ctr(["containers", "ls", "-q"])).stdout).toBe("");
+  });
+
+  test("a detached task: ls, pause, resume, exec, ps, metrics, kill, rm with 137", async () => {
+    expect(await run(["-d", setup.image, "sleeper", "sleep", "1000"])).toMatchObject({ code: 0 });
+    expect(await taskLine("sleeper")).toMatch(/^sleeper\s+\d+\s+RUNNING$/);
+    const pid = Number((await taskLine("sleeper")).split(/\s+/)[1]);
+
+    expect((await setup.ctr(["tasks", "pause", "sleeper"])).code).toBe(0);
+    expect(await taskLine("sleeper")).toMatch(/PAUSED$/);
+    expect((await setup.ctr(["tasks", "resume", "sleeper"])).code).toBe(0);
+    expect(await taskLine("sleeper")).toMatch(/RUNNING$/);
+
+    const listed = await setup.ctr(["tasks", "exec", "--exec-id", "e1", "--fifo-dir", fifoDir, "sleeper", "ls", "/"]);
+    expect(listed.code).toBe(0);
+    expect(listed.stdout.split("\n")).toEqual(expect.arrayContaining(["bin", "etc", "proc"]));
+    const exitCode = await setup.ctr(["tasks", "exec", "--exec-id", "e2", "--fifo-dir", fifoDir, "sleeper", "sh", "-c", "exit 5"]);
+    expect(exitCode.code).toBe(5);
+
+    const ps = await setup.ctr(["tasks", "ps", "sleeper"]);
+    expect(ps.stdout).toMatch(new RegExp(`^${pid}\\s`, "m"));
+
+    const metrics = await setup.ctr(["tasks", "metrics", "sleeper"]);
+    expect(metrics.code, metrics.stderr).toBe(0);
+    expect(metrics.stdout).toMatch(/^sleeper\s+\d{4}-/m);
+    expect(metrics.stdout).toMatch(/pids\.current\s+1\b|pids\.current\s+\d+/);
+
+    expect((await setup.ctr(["tasks", "kill", "-s", "SIGKILL", "sleeper"])).code).toBe(0);
+    expect(await waitFor(async () => (await taskLine("sleeper")).endsWith("STOPPED"))).toBe(true);
+    const removed = await setup.ctr(["tasks", "rm", "sleeper"]);
+    expect(removed.stderr).toContain("task sleeper exit with non-zero exit code 137");
+    expect((await setup.ctr(["containers", "rm", "sleeper"])).code).toBe(0);
+    expect((await setup.ctr(["tasks", "kill", "sleeper"])).code).not.toBe(0);
+  });
+
+  test("all containers of a namespace share one shim process, which leaves once none is left", async () => {
+    for (const id of ["g1", "g2", "g3"]) expect(await run(["-d", setup.image, id, "sleep", "1000"])).toMatchObject({ code: 0 });
+    const addresses = new Set(["g1", "g2", "g3"].map((id) => readFileSync(join(setup.containerd.state, "io.containerd.runtime.v2.task", namespace, id, "address"), "utf8")));
+    expect(addresses.size).toBe(1);
+    const [address] = addresses;
+    expect(address).toMatch(new RegExp(`^unix://${setup.base}/s/[0-9a-f]{64}$`));
+    expect(shimProcesses(setup.base)).toHaveLength(1);
+    for (const id of ["g1", "g2", "g3"]) {
+      await setup.ctr(["tasks", "kill", "-s", "SIGKILL", id]);
+      await waitFor(async () => (await taskLine(id)).endsWith("STOPPED"));
+      await setup.ctr(["tasks", "rm", id]);
+      await setup.ctr(["containers", "rm", id]);
+      if (id !== "g3") expect(shimProcesses(setup.base)).toHaveLength(1);
+    }
+    expect(await waitFor(() => shimProcesses(setup.base).length === 0)).toBe(true);
+    expect(existsSync(address!.slice("unix://".length))).toBe(false);
+  });
+
+  test("ctr events shows the task topics in order", async () => {
+    const events = spawnTracked(stockCtr!, [
+      "--address",
+      setup.containerd.address,
+      "events",
+      `namespace==${namespace},topic~="/tasks/"`,
+    ]);
+    let output = "";
+    events.stdout!.on("data", (chunk: Buffer) => (output += chunk));
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect((await run(["--rm", setup.image, "evented", "true"])).code).toBe(0);
+      const topics = () => output.split("\n").filter((line) => line.includes('"evented"')).map((line) => line.split(" ").find((word) => word.startsWith("/tasks/")));
+      await waitFor(() => topics().length >= 4);
+      expect(topics()).toEqual(["/tasks/create", "/tasks/start", "/tasks/exit", "/tasks/delete"]);
+    } finally {
+      await stopProcess(events);
+    }
+  });
+});
