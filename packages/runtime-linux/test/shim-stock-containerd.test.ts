@@ -3,7 +3,7 @@
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { berthShimPath } from "@berth/runtime-linux";
-import { spawnTracked, stockContainerdInstalled, stockCtr, stopProcess } from "@berth/testkit";
+import { runCommand, spawnTracked, stockContainerdInstalled, stockCtr, stopProcess } from "@berth/testkit";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { type StockSetup, shimProcesses, startStockSetup, waitFor } from "./stock-containerd.js";
 
@@ -83,6 +83,40 @@ describe.skipIf(!stockContainerdInstalled)("Berth's shim under a stock container
     }
     expect(await waitFor(() => shimProcesses(setup.base).length === 0)).toBe(true);
     expect(existsSync(address!.slice("unix://".length))).toBe(false);
+  });
+
+  test("a command that does not exist fails the create with runc's words and leaves nothing behind", async () => {
+    const failed = await run(["--rm", setup.image, "missing", "/nonexistent"]);
+    expect(failed.code).toBe(1);
+    expect(failed.stdout).toBe("");
+    expect(failed.stderr).toBe(
+      'ctr: failed to create shim task: OCI runtime create failed: runc create failed: unable to start container process: exec: "/nonexistent": stat /nonexistent: no such file or directory: unknown\n',
+    );
+    expect(readFileSync("/proc/self/mounts", "utf8")).not.toContain(join(namespace, "missing"));
+    expect((await setup.ctr(["tasks", "ls", "-q"])).stdout).toBe("");
+    await setup.ctr(["containers", "rm", "missing"]);
+  });
+
+  test("--log-uri file:// appends the output to a file", async () => {
+    const log = join(setup.base, "logs", "out.log");
+    expect(await run(["--rm", "--log-uri", `file://${log}`, setup.image, "logged", "sh", "-c", "echo one; echo two >&2"])).toMatchObject({ code: 0, stdout: "" });
+    expect(readFileSync(log, "utf8")).toBe("one\ntwo\n");
+  });
+
+  test("a terminal: ctr run -t and ctr tasks exec -t get a pty and the exit code", async () => {
+    const inTerminal = (command: string) => runCommand("script", ["-qec", command, "/dev/null"], { timeoutMs: 30_000 });
+    const ctr = `${stockCtr} --address ${setup.containerd.address} --namespace ${namespace}`;
+    const ran = await inTerminal(`${ctr} run -t --rm --runtime ${berthShimPath} --fifo-dir ${fifoDir} ${setup.image} tty1 sh -c 'tty; exit 3'`);
+    expect(ran.code).toBe(3);
+    expect(ran.stdout).toContain("/dev/pts/0");
+    expect(await run(["-d", setup.image, "tty2", "sleep", "1000"])).toMatchObject({ code: 0 });
+    const exec = await inTerminal(`${ctr} tasks exec -t --exec-id t1 --fifo-dir ${fifoDir} tty2 sh -c 'tty; exit 4'`);
+    expect(exec.code).toBe(4);
+    expect(exec.stdout).toMatch(/\/dev\/pts\/\d+/);
+    await setup.ctr(["tasks", "kill", "-s", "SIGKILL", "tty2"]);
+    await waitFor(async () => (await taskLine("tty2")).endsWith("STOPPED"));
+    await setup.ctr(["tasks", "rm", "tty2"]);
+    await setup.ctr(["containers", "rm", "tty2"]);
   });
 
   test("ctr events shows the task topics in order", async () => {

@@ -123,6 +123,7 @@ export class Container {
       } finally {
         io.releaseChildEnds();
       }
+      io.startCopying();
       if (socket !== undefined) io.attachConsole(openConsole(socket.receiveMaster()));
       process.pid = Number.parseInt(await readFile(pidFile, "utf8"), 10);
     } catch (error) {

@@ -129,8 +129,9 @@ export class Runc {
 
   async #check(outcome: Outcome, what: string): Promise<void> {
     if (outcome.code === 0) return;
-    const message = (await this.#loggedError(outcome.logOffset)) ?? (outcome.stderr.trim() || `exit status ${outcome.code}`);
-    throw new BerthError(kindOfRuncError(message), `runc ${what}: ${message}`);
+    // runc's own words when it logged them (as containerd's shim reports them), else its output.
+    const message = (await this.#loggedError(outcome.logOffset)) ?? `runc ${what}: ${outcome.stderr.trim() || `exit status ${outcome.code}`}`;
+    throw new BerthError(kindOfRuncError(message), message);
   }
 
   async #loggedError(offset: number): Promise<string | undefined> {

@@ -41,6 +41,9 @@ interface StdinFifo {
 export class ProcessIO {
   readonly #childEnds: number[] = [];
   readonly #outputs: Output[] = [];
+  /** The shim's ends of the pipes, until copying starts and streams own them. */
+  readonly #ownEnds: number[] = [];
+  readonly #pending: (() => void)[] = [];
   /** Copies of the process's output, which end when its pipes reach EOF. */
   readonly #copies: Promise<void>[] = [];
   #stdin: StdinFifo | undefined;
@@ -86,22 +89,33 @@ export class ProcessIO {
       fchownSync(read, owner.uid, owner.gid);
       fchownSync(write, owner.uid, owner.gid);
     }
-    if (direction === "in") {
-      this.#childEnds.push(read);
-      this.#processStdin = new Socket({ fd: write, readable: false, writable: true });
-      this.#processStdin.on("error", () => undefined);
-      const processStdin = this.#processStdin;
+    const [childEnd, ownEnd] = direction === "in" ? [read, write] : [write, read];
+    this.#childEnds.push(childEnd);
+    this.#ownEnds.push(ownEnd);
+    this.#pending.push(() => {
+      if (direction === "out") {
+        this.#copyOut(new Socket({ fd: ownEnd, readable: true, writable: false }), output!);
+        return;
+      }
+      const processStdin = new Socket({ fd: ownEnd, readable: false, writable: true });
+      processStdin.on("error", () => undefined);
+      this.#processStdin = processStdin;
       void copyStream(this.#stdin!.reader, processStdin).then(() => processStdin.end());
-      return read;
-    }
-    this.#childEnds.push(write);
-    const source = new Socket({ fd: read, readable: true, writable: false });
-    this.#copyOut(source, output!);
-    return write;
+    });
+    return childEnd;
   }
 
   #copyOut(source: Readable, output: Output): void {
     this.#copies.push(output.copyFrom(source));
+  }
+
+  /**
+   * Starts copying, once runc has succeeded: what runc itself wrote on a failure stays in the
+   * pipes and is dropped, as containerd's shim drops it (the error comes back in the reply).
+   */
+  startCopying(): void {
+    this.#ownEnds.length = 0;
+    for (const start of this.#pending.splice(0)) start();
   }
 
   /** The descriptors runc hands to the process as its stdin, stdout and stderr. */
@@ -143,6 +157,8 @@ export class ProcessIO {
   /** Closes everything still open (after the process is gone, or when setting up failed). */
   close(): void {
     this.releaseChildEnds();
+    for (const fd of this.#ownEnds.splice(0)) closeFd(fd);
+    this.#pending.length = 0;
     this.closeStdin();
     this.#stdin?.reader.destroy();
     this.#processStdin?.destroy();

@@ -1,0 +1,38 @@
+// The memory Berth's shim costs per running container: one server process serves every container
+// of a namespace, so its size is shared (containerd-shim-runc-v2 takes one process, ~10 MB, each).
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { berthShimPath } from "@berth/runtime-linux";
+import { stockContainerdInstalled } from "@berth/testkit";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { type StockSetup, residentBytes, shimProcesses, startStockSetup } from "./stock-containerd.js";
+
+const namespace = `shim-memory-${process.pid}`;
+const containers = 20;
+let setup: StockSetup;
+
+describe.skipIf(!stockContainerdInstalled)("Berth's shim memory", () => {
+  beforeAll(async () => {
+    setup = await startStockSetup(namespace);
+    mkdirSync(join(setup.base, "fifo"));
+  });
+  afterAll(async () => {
+    await setup?.cleanup();
+  });
+
+  test(`with ${containers} sleeping containers the shim takes less than 10 MB RSS per container`, { timeout: 180_000 }, async () => {
+    const runDetached = (id: string) =>
+      setup.ctr(["run", "-d", "--runtime", berthShimPath, "--fifo-dir", join(setup.base, "fifo"), setup.image, id, "sleep", "1000"]);
+    expect((await runDetached("m0")).code).toBe(0);
+    const [shim] = shimProcesses(setup.base);
+    const one = residentBytes(shim!);
+    for (let i = 1; i < containers; i++) expect((await runDetached(`m${i}`)).code).toBe(0);
+    expect(shimProcesses(setup.base)).toEqual([shim]);
+    const many = residentBytes(shim!);
+    const mb = (bytes: number) => (bytes / 2 ** 20).toFixed(1);
+    console.log(`shim RSS: ${mb(one)} MB with 1 container, ${mb(many)} MB with ${containers} (${mb(many / containers)} MB each)`);
+    expect(many / containers).toBeLessThan(10 * 2 ** 20);
+    // What one more container costs the server.
+    expect((many - one) / (containers - 1)).toBeLessThan(2 ** 20);
+  });
+});
