@@ -31,4 +31,19 @@ export type { ContentInfo, ContentStore, ContentWriter, IngestStatus, WriterOpti
 export { validateDigest } from "./content.js";
 export type { Lease, LeaseManager, LeaseResource } from "./leases.js";
 export type { Image, ImageStore, ImageTarget, NewImage } from "./images.js";
+export type {
+  ConsoleSize,
+  CreateTaskOptions,
+  ExecOptions,
+  ExecProcess,
+  Exit,
+  ProcessInfo,
+  ProcessState,
+  Runtime,
+  RuntimeProcess,
+  RuntimeTask,
+  TaskIO,
+  TaskStatus,
+} from "./runtime.js";
+export type { Container, ContainerRuntime, ContainerStore, NewContainer } from "./containers.js";
 export type { Mount, SnapshotInfo, SnapshotKind, SnapshotUsage, Snapshotter } from "./snapshots.js";

@@ -1,7 +1,8 @@
 import { type CallContext, unavailable } from "@berth/api";
-import { contentV1, diffV1, eventsV1, imagesV1, introspectionV1, leasesV1, namespacesV1, snapshotsV1, versionV1 } from "@berth/api/proto";
+import { containersV1, contentV1, diffV1, eventsV1, imagesV1, introspectionV1, leasesV1, namespacesV1, snapshotsV1, tasksV1, versionV1 } from "@berth/api/proto";
 import { type CallOptions, type ServiceClient, type ServiceDefinition, createServiceClient, grpc } from "@berth/api/services";
 import { grpcTarget, resolveAddress, resolveNamespace } from "./address.js";
+import { ContainersProxy } from "./containers.js";
 import { ContentProxy } from "./content.js";
 import { DiffProxy } from "./diff.js";
 import { EventsProxy } from "./events.js";
@@ -9,6 +10,7 @@ import { ImagesProxy } from "./images.js";
 import { LeasesProxy } from "./leases.js";
 import { NamespacesProxy } from "./namespaces.js";
 import { SnapshotsProxy } from "./snapshots.js";
+import { TasksProxy } from "./tasks.js";
 
 export interface ClientOptions {
   /** Socket path or `unix://` URL; default: CONTAINERD_ADDRESS, else /run/berth/berthd.sock. */
@@ -35,6 +37,8 @@ export class Client {
   readonly events: EventsProxy;
   readonly content: ContentProxy;
   readonly images: ImagesProxy;
+  readonly containers: ContainersProxy;
+  readonly tasks: TasksProxy;
   readonly leases: LeasesProxy;
   readonly diff: DiffProxy;
   readonly #introspection: ServiceClient<typeof introspectionV1.IntrospectionDefinition>;
@@ -49,6 +53,8 @@ export class Client {
     this.events = new EventsProxy(this.service(eventsV1.EventsDefinition));
     this.content = new ContentProxy(this.service(contentV1.ContentDefinition));
     this.images = new ImagesProxy(this.service(imagesV1.ImagesDefinition));
+    this.containers = new ContainersProxy(this.service(containersV1.ContainersDefinition));
+    this.tasks = new TasksProxy(this.service(tasksV1.TasksDefinition));
     this.leases = new LeasesProxy(this.service(leasesV1.LeasesDefinition));
     this.diff = new DiffProxy(this.service(diffV1.DiffDefinition));
     this.#introspection = this.service(introspectionV1.IntrospectionDefinition);

@@ -8,13 +8,13 @@ export interface Descriptor {
   readonly platform?: Platform;
 }
 
-interface Manifest {
+export interface Manifest {
   readonly config: Descriptor;
   readonly layers: readonly Descriptor[];
 }
 
 /** The manifest an image means on this host: the target itself, or the index's entry for this platform. */
-async function hostManifest(content: ContentStore, context: CallContext, target: ImageTarget): Promise<{ descriptors: Descriptor[]; platforms: string[]; manifest: Manifest | undefined }> {
+export async function hostManifest(content: ContentStore, context: CallContext, target: ImageTarget): Promise<{ descriptors: Descriptor[]; platforms: string[]; manifest: Manifest | undefined }> {
   const descriptors: Descriptor[] = [target];
   let platforms: string[] = [];
   let chosen: Descriptor | undefined = target;

@@ -1,6 +1,7 @@
 export type { ClientOptions, PluginInfo, ServerInfo, VersionInfo } from "./client.js";
 export { Client } from "./client.js";
 export { defaultAddress, resolveAddress, resolveNamespace } from "./address.js";
+export { ContainersProxy } from "./containers.js";
 export { ContentProxy } from "./content.js";
 export type { LayerDescriptor } from "./diff.js";
 export { DiffProxy } from "./diff.js";
@@ -15,3 +16,32 @@ export type { PullOptions } from "./pull.js";
 export { chainIds, pull, unpack } from "./pull.js";
 export type { Platform } from "./image-formats.js";
 export { hostPlatform, parsePlatform, platformText } from "./image-formats.js";
+export type { DeletedProcess, ExitStatus, NewTask, ProcessIO, ProcessStatus, TaskMetric, TaskStatus } from "./tasks.js";
+export { TasksProxy } from "./tasks.js";
+export type { FifoSet, Streams } from "./cio.js";
+export { AttachedIO, defaultFifoRoot, newFifoSet, removeFifos } from "./cio.js";
+export type { ImageRunConfig } from "./image-config.js";
+export { ensureUnpacked, readImageConfig } from "./image-config.js";
+export type { NewContainerOptions } from "./new-container.js";
+export { createContainer, createTask, defaultRuntime, defaultSnapshotter, stopSignalLabel } from "./new-container.js";
+export type { OciCapabilities, OciLinux, OciMount, OciNamespace, OciProcess, OciSpec, OciUser } from "./oci/spec.js";
+export { defaultSpec, ociVersion, processAny, specAny } from "./oci/spec.js";
+export type { ImageProcessConfig, SpecOpt, SpecTarget } from "./oci/opts.js";
+export {
+  generateSpec,
+  readonlyMounts,
+  replaceOrAppendEnv,
+  withAnnotations,
+  withEnv,
+  withHostHostsFile,
+  withHostNamespace,
+  withHostResolvconf,
+  withImageConfig,
+  withLinuxNamespace,
+  withMountsAdded,
+  withProcessArgs,
+  withProcessCwd,
+  withRootfsReadonly,
+  withTty,
+  withUser,
+} from "./oci/opts.js";

@@ -88,3 +88,8 @@ export async function loadConfig(path: string | undefined): Promise<Config> {
 export function renderConfig(config: Config): string {
   return stringify(config) + "\n";
 }
+
+/** Where shims reach the daemon over ttrpc: `[ttrpc] address`, else the gRPC socket's path plus `.ttrpc`, as containerd. */
+export function ttrpcAddressOf(config: Config): string {
+  return config.ttrpc.address || `${config.grpc.address}.ttrpc`;
+}

@@ -1,11 +1,12 @@
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import type { CallObserver } from "@berth/api/services";
-import type { Config } from "./config.js";
+import { type Config, ttrpcAddressOf } from "./config.js";
 import type { Logger } from "./log.js";
 import { type GrpcService, pluginTypes } from "./plugins/types.js";
 import { type InitContext, type Plugin, type PluginOutcome, orderPlugins, pluginKey } from "./plugins/registry.js";
 import { type RunningServer, serveGrpc } from "./server.js";
+import { serveTtrpc } from "./ttrpc-server.js";
 
 /** A running berthd: its plugins, initialised in dependency order, and the gRPC server. */
 export class Daemon {
@@ -13,6 +14,7 @@ export class Daemon {
     readonly config: Config,
     readonly outcomes: readonly PluginOutcome[],
     private readonly server: RunningServer,
+    private readonly ttrpcServer: RunningServer,
     private readonly logger: Logger,
   ) {}
 
@@ -21,7 +23,15 @@ export class Daemon {
     await mkdir(config.state, { recursive: true, mode: 0o711 });
     const outcomes = await initPlugins(config, plugins, logger);
     const services = outcomes.filter((o) => o.plugin.type === pluginTypes.grpc && o.error === undefined).map((o) => o.instance as GrpcService);
+    const ttrpcServices = services.flatMap((service) => (service.ttrpc === undefined ? [] : [service.ttrpc]));
     let server: RunningServer;
+    let ttrpcServer: RunningServer;
+    try {
+      ttrpcServer = await serveTtrpc(ttrpcServices, ttrpcAddressOf(config), config.grpc.uid, config.grpc.gid, logger);
+    } catch (error) {
+      await closePlugins(outcomes, logger);
+      throw error;
+    }
     try {
       server = await serveGrpc(services, {
         address: config.grpc.address,
@@ -32,11 +42,12 @@ export class Daemon {
         observer: requestLog(logger),
       });
     } catch (error) {
+      await ttrpcServer.close();
       await closePlugins(outcomes, logger);
       throw error;
     }
-    logger.info({ address: config.grpc.address }, "serving");
-    return new Daemon(config, outcomes, server, logger);
+    logger.info({ address: config.grpc.address, ttrpc: ttrpcAddressOf(config) }, "serving");
+    return new Daemon(config, outcomes, server, ttrpcServer, logger);
   }
 
   /** Stops serving (open streams get a grace period), then closes plugins in reverse order. */
@@ -47,6 +58,7 @@ export class Daemon {
       if (outcome.plugin.type === pluginTypes.event && outcome.error === undefined) outcome.plugin.close?.(outcome.instance);
     }
     await this.server.close();
+    await this.ttrpcServer.close();
     await closePlugins(this.outcomes.filter((o) => o.plugin.type !== pluginTypes.event), this.logger);
     this.logger.info("stopped");
   }

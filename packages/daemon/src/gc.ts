@@ -1,5 +1,6 @@
 import { type ContentStore, type Snapshotter, isKind } from "@berth/api";
 import type { Database } from "lmdb";
+import type { ContainerRecord } from "./containers.js";
 import type { BlobRecord, IngestRecord } from "./content.js";
 import { backendRef } from "./content.js";
 import type { ImageRecord } from "./images.js";
@@ -33,6 +34,7 @@ function references(labels: Readonly<Record<string, string>>): Reference[] {
 
 export interface GcTables {
   readonly images: Database<ImageRecord, string>;
+  readonly containers: Database<ContainerRecord, string>;
   readonly blobs: Database<BlobRecord, string>;
   readonly ingests: Database<IngestRecord, string>;
   readonly leases: Database<LeaseRecord, string>;
@@ -48,7 +50,7 @@ export interface GcResult {
 }
 
 /**
- * Mark and sweep, as containerd's GC: roots are images, unexpired leases and objects labelled
+ * Mark and sweep, as containerd's GC: roots are images, containers, unexpired leases and objects labelled
  * `containerd.io/gc.root`; references follow `containerd.io/gc.ref.content*` and
  * `containerd.io/gc.ref.snapshot.<snapshotter>` labels, and snapshots keep their parents. Metadata
  * is swept in one write transaction; then the backend snapshots of swept records are removed
@@ -130,7 +132,7 @@ export class GarbageCollector implements Collector {
     removedSnapshots: { snapshotter: string; backendKey: string }[];
     referenced: Set<string>;
   } {
-    const { images, blobs, ingests, leases, snapshots } = this.tables();
+    const { images, containers, blobs, ingests, leases, snapshots } = this.tables();
     const now = Date.now();
     // A node is `<kind>|<namespace>/<id>`; kinds never contain "|".
     const marked = new Set<string>();
@@ -159,6 +161,10 @@ export class GarbageCollector implements Collector {
     }
     for (const { namespace, value } of this.store.everywhere(images)) {
       mark(namespace, { kind: "content", id: value.target.digest });
+      for (const reference of references(value.labels)) mark(namespace, reference);
+    }
+    for (const { namespace, value } of this.store.everywhere(containers)) {
+      if (value.snapshotter !== "" && value.snapshotKey !== "") mark(namespace, { kind: `snapshot:${value.snapshotter}`, id: value.snapshotKey });
       for (const reference of references(value.labels)) mark(namespace, reference);
     }
     for (const { namespace, id, value } of this.store.everywhere(blobs)) {

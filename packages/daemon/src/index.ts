@@ -4,6 +4,7 @@ export { Daemon } from "./daemon.js";
 export { createLogger } from "./log.js";
 export type { Logger } from "./log.js";
 export { MetadataStore } from "./metadata.js";
+export type { ContainerService } from "./containers.js";
 export { NamespaceService } from "./namespaces.js";
 export type { GrpcService } from "./plugins/types.js";
 export { pluginTypes } from "./plugins/types.js";

@@ -25,12 +25,12 @@ function socketAnswers(path: string): Promise<boolean> {
 }
 
 /** Clears a stale socket left by a daemon that died, but never one a live daemon still serves. */
-async function claimSocketPath(path: string): Promise<void> {
+export async function claimSocketPath(path: string, what = "grpc.address"): Promise<void> {
   await mkdir(dirname(path), { recursive: true, mode: 0o711 });
   const existing = await lstat(path).catch(() => undefined);
   if (existing === undefined) return;
-  if (!existing.isSocket()) throw new Error(`grpc.address: ${path} exists and is not a socket`);
-  if (await socketAnswers(path)) throw new Error(`grpc.address: ${path} is in use by another daemon`);
+  if (!existing.isSocket()) throw new Error(`${what}: ${path} exists and is not a socket`);
+  if (await socketAnswers(path)) throw new Error(`${what}: ${path} is in use by another daemon`);
   await unlink(path);
 }
 

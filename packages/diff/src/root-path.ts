@@ -84,3 +84,8 @@ export async function locate(
   const parent = await resolveInRoot(root, components.slice(0, -1), what);
   return { parent, base, components };
 }
+
+/** containerd's fs.RootPath: where `name` is inside `root`, every symlink on the way resolved within the root. */
+export function rootPath(root: string, name: string): Promise<string> {
+  return resolveInRoot(root, cleanComponents(name, name), name);
+}

@@ -120,12 +120,16 @@ class ImageBuilder {
     return { descriptor: this.add(mediaType.layer[compression], compressed), diffId: sha256(raw) };
   }
 
-  manifest(layers: readonly { descriptor: TestDescriptor; diffId: string }[], architecture: string): { manifest: TestDescriptor; config: TestDescriptor } {
+  manifest(
+    layers: readonly { descriptor: TestDescriptor; diffId: string }[],
+    architecture: string,
+    imageConfig: Readonly<Record<string, unknown>> = { Env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"], Cmd: ["/bin/sh"] },
+  ): { manifest: TestDescriptor; config: TestDescriptor } {
     const configJson = {
       created: "1970-01-01T00:00:00Z",
       architecture,
       os: "linux",
-      config: { Env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"], Cmd: ["/bin/sh"] },
+      config: imageConfig,
       rootfs: { type: "layers", diff_ids: layers.map((layer) => layer.diffId) },
     };
     const config = this.add(mediaType.config, Buffer.from(JSON.stringify(configJson)));
@@ -148,11 +152,17 @@ class ImageBuilder {
 
 const stripPlatform = ({ mediaType: type, digest, size }: TestDescriptor): TestDescriptor => ({ mediaType: type, digest, size });
 
-/** A one-layer busybox image (OCI manifest, gzip layer unless told otherwise). */
-export function buildBusyboxImage(options: { compression?: LayerCompression; architecture?: string } = {}): TestImage {
+/**
+ * A one-layer busybox image (OCI manifest, gzip layer unless told otherwise). `config` replaces the
+ * image config's `config` object (user, env, entrypoint, cmd, …); `files` are added to the layer
+ * after busybox's (e.g. an /etc/passwd of other users).
+ */
+export function buildBusyboxImage(
+  options: { compression?: LayerCompression; architecture?: string; config?: Readonly<Record<string, unknown>>; files?: readonly TarEntry[] } = {},
+): TestImage {
   const builder = new ImageBuilder();
-  const layer = builder.layer(busyboxLayerEntries(), options.compression ?? "gzip");
-  const { manifest, config } = builder.manifest([layer], options.architecture ?? "amd64");
+  const layer = builder.layer([...busyboxLayerEntries(), ...(options.files ?? [])], options.compression ?? "gzip");
+  const { manifest, config } = builder.manifest([layer], options.architecture ?? "amd64", options.config);
   return builder.image(stripPlatform(manifest), [stripPlatform(manifest)], config, [layer]);
 }
 

@@ -1,6 +1,8 @@
-import { existsSync, mkdirSync, readdirSync, rmdirSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, readdirSync, readlinkSync, rmSync, rmdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
+import { unmountUnder } from "@berth/mount";
 import { busyboxLayerEntries } from "./images.js";
+import { runCommand } from "./processes.js";
 
 /** Writes Debian's busybox-static and its applet links into `directory` (a rootfs without an image). */
 export function writeBusyboxRootfs(directory: string): void {
@@ -81,4 +83,67 @@ export function removeTestCgroups(path: string): string[] {
   };
   for (const hierarchy of hierarchies) remove(join(hierarchy, path));
   return left;
+}
+
+/** Processes whose working directory is under `directory`: shims run in their bundles. */
+export function processesUnder(directory: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readlinkSync(`/proc/${entry}/cwd`).startsWith(`${directory}/`)) pids.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return pids;
+}
+
+export interface RuntimeLeftovers {
+  /** The test's directory: shims running in bundles below it are killed, mounts below it undone. */
+  readonly directory: string;
+  /** runc state roots (`--root`), whose containers are force-deleted per namespace directory. */
+  readonly runcRoots: readonly string[];
+  /** Cgroup paths (e.g. `/<namespace>`) removed from every hierarchy. */
+  readonly cgroups: readonly string[];
+}
+
+/** The sockets named by `address` files (written by shims into their bundles) below `directory`. */
+function shimSockets(directory: string, depth = 6): string[] {
+  if (depth === 0 || !existsSync(directory)) return [];
+  const sockets: string[] = [];
+  for (const entry of readdirSync(directory, { withFileTypes: true })) {
+    const path = join(directory, entry.name);
+    if (entry.isDirectory()) sockets.push(...shimSockets(path, depth - 1));
+    else if (entry.name === "address" && entry.isFile()) sockets.push(readFileSync(path, "utf8").trim().replace(/^unix:\/\//, ""));
+  }
+  return sockets;
+}
+
+/**
+ * Whatever a failed runtime test left: shim processes and their sockets, runc containers (and so
+ * their processes), mounts, cgroups.
+ */
+export async function reapRuntimeLeftovers(leftovers: RuntimeLeftovers): Promise<void> {
+  const sockets = shimSockets(leftovers.directory);
+  for (const pid of processesUnder(leftovers.directory)) {
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {
+      // already gone
+    }
+  }
+  for (const root of leftovers.runcRoots) {
+    if (!existsSync(root)) continue;
+    for (const namespace of readdirSync(root, { withFileTypes: true })) {
+      if (!namespace.isDirectory()) continue;
+      for (const id of readdirSync(join(root, namespace.name))) {
+        await runCommand("runc", ["--root", join(root, namespace.name), "delete", "--force", id]);
+      }
+    }
+  }
+  // A shim killed above cannot remove its own socket.
+  for (const socket of sockets) if (socket.startsWith("/")) rmSync(socket, { force: true });
+  await unmountUnder(leftovers.directory, { detach: true });
+  for (const cgroup of leftovers.cgroups) removeTestCgroups(cgroup);
 }

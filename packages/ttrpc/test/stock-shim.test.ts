@@ -94,11 +94,13 @@ describe.skipIf(!existsSync(shimBinary))("the stock containerd-shim-runc-v2 over
     const deleted = await task.delete({ id, execId: "" });
     expect(deleted).toMatchObject({ pid: created.pid, exitStatus: 3 });
 
+    // Events are forwarded asynchronously: all four before the shim is told to go.
+    const deadline = Date.now() + 10_000;
+    while (received.length < 4 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
     const shimPid = (await task.connect({ id })).shimPid;
     await task.shutdown({ id, now: false });
     await client!.closed;
-    const deadline = Date.now() + 10_000;
-    while (processExists(shimPid) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    while (processExists(shimPid) && Date.now() < deadline + 10_000) await new Promise((resolve) => setTimeout(resolve, 50));
     expect(processExists(shimPid)).toBe(false);
     expect(existsSync(socketPathOf(shimAddress!))).toBe(false);
 

@@ -1,6 +1,7 @@
 import { type Forwarder, type Publisher, type Subscriber, invalidArgument } from "@berth/api";
-import { eventsV1 } from "@berth/api/proto";
+import { type eventsTtrpcV1, eventsV1 } from "@berth/api/proto";
 import type { ServiceHandlers } from "@berth/api/services";
+import type { TtrpcHandlers } from "@berth/ttrpc";
 
 export function eventsHandlers(events: Publisher & Forwarder & Subscriber): ServiceHandlers<typeof eventsV1.EventsDefinition> {
   return {
@@ -15,5 +16,16 @@ export function eventsHandlers(events: Publisher & Forwarder & Subscriber): Serv
       return {};
     },
     subscribe: ({ filters }, context) => events.subscribe(filters, context.signal),
+  };
+}
+
+/** Forward on the ttrpc socket: how shims publish the task events they observe. */
+export function eventsTtrpcHandlers(events: Forwarder): TtrpcHandlers<typeof eventsTtrpcV1.EventsDefinition> {
+  return {
+    forward: async ({ envelope }, context) => {
+      if (envelope === undefined) throw invalidArgument("envelope: must be set");
+      await events.forward(context, envelope);
+      return {};
+    },
   };
 }

@@ -1,5 +1,6 @@
 import { contentPlugin, differPlugin, exchangePlugin, metadataPlugin } from "./core.js";
 import {
+  containersGrpcPlugin,
   contentGrpcPlugin,
   diffGrpcPlugin,
   eventsGrpcPlugin,
@@ -11,6 +12,7 @@ import {
   versionGrpcPlugin,
 } from "./grpc.js";
 import type { Plugin } from "./registry.js";
+import { runtimePlugin, tasksGrpcPlugin } from "./runtime.js";
 import { btrfsPlugin, overlayPlugin } from "./snapshotters.js";
 
 /** Every plugin berthd knows, in registration order. */
@@ -25,6 +27,9 @@ export function builtinPlugins(): Plugin<any, any>[] {
     namespacesGrpcPlugin,
     contentGrpcPlugin,
     imagesGrpcPlugin,
+    containersGrpcPlugin,
+    runtimePlugin,
+    tasksGrpcPlugin,
     leasesGrpcPlugin,
     snapshotsGrpcPlugin,
     diffGrpcPlugin,

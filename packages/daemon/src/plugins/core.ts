@@ -2,6 +2,7 @@ import { mkdirSync } from "node:fs";
 import { type ContentStore, type Snapshotter, knownTypes } from "@berth/api";
 import { LocalContentStore } from "@berth/content";
 import { Exchange } from "@berth/events";
+import { ContainerService } from "../containers.js";
 import { NamespacedContentStore } from "../content.js";
 import { Differ } from "../diff.js";
 import { GarbageCollector, type GcTables } from "../gc.js";
@@ -24,6 +25,8 @@ export interface Metadata {
   readonly leases: LeaseService;
   readonly content: NamespacedContentStore;
   readonly images: ImageService;
+  /** Container records; `containers.record(namespace, id)` reads one for the daemon's own services (Tasks). */
+  readonly containers: ContainerService;
   /** Every loaded snapshotter, namespaced, by name. */
   readonly snapshotters: ReadonlyMap<string, NamespacedSnapshotter>;
 }
@@ -62,11 +65,13 @@ export const metadataPlugin: Plugin<Metadata, { gc_schedule_delay_ms: number }> 
     const leases = new LeaseService(store, gc);
     const content = new NamespacedContentStore(backend, store, leases, exchange, types, gc, guard);
     const images = new ImageService(store, exchange, types, gc);
+    const containers = new ContainerService(store, exchange, types, gc);
     const snapshotters = new Map(
       [...getAll<Snapshotter>(pluginTypes.snapshotter)].map(([name, snapshotter]) => [name, new NamespacedSnapshotter(name, snapshotter, store, leases, exchange, types)]),
     );
     tables = () => ({
       images: images.table,
+      containers: containers.table,
       blobs: content.blobs,
       ingests: content.ingests,
       leases: leases.table,
@@ -75,7 +80,7 @@ export const metadataPlugin: Plugin<Metadata, { gc_schedule_delay_ms: number }> 
     const namespaces = new NamespaceService(store, exchange, types);
     // Whatever was left unreferenced when the daemon stopped goes before it serves anyone.
     await gc.collect();
-    return { store, gc, namespaces, leases, content, images, snapshotters };
+    return { store, gc, namespaces, leases, content, images, containers, snapshotters };
   },
   close: async (metadata) => {
     metadata.gc.stop();

@@ -1,12 +1,13 @@
 import { randomUUID } from "node:crypto";
 import { mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { contentV1, diffV1, eventsV1, imagesV1, introspectionV1, leasesV1, namespacesV1, snapshotsV1, versionV1 } from "@berth/api/proto";
+import { containersV1, contentV1, diffV1, eventsTtrpcV1, eventsV1, imagesV1, introspectionV1, leasesV1, namespacesV1, snapshotsV1, versionV1 } from "@berth/api/proto";
 import type { Exchange } from "@berth/events";
 import type { Differ } from "../diff.js";
+import { containersHandlers } from "../grpc/containers.js";
 import { contentHandlers } from "../grpc/content.js";
 import { diffHandlers } from "../grpc/diff.js";
-import { eventsHandlers } from "../grpc/events.js";
+import { eventsHandlers, eventsTtrpcHandlers } from "../grpc/events.js";
 import { imagesHandlers } from "../grpc/images.js";
 import { introspectionHandlers } from "../grpc/introspection.js";
 import { leasesHandlers } from "../grpc/leases.js";
@@ -16,7 +17,7 @@ import { versionHandlers } from "../grpc/version.js";
 import { berthRevision, berthVersion } from "../version.js";
 import type { Metadata } from "./core.js";
 import type { Plugin } from "./registry.js";
-import { type GrpcService, grpcService, pluginTypes } from "./types.js";
+import { type GrpcService, grpcService, pluginTypes, ttrpcService } from "./types.js";
 
 /** A gRPC plugin serving one of the metadata's services. */
 function metadataService(id: string, serve: (metadata: Metadata) => GrpcService): Plugin<GrpcService> {
@@ -26,6 +27,7 @@ function metadataService(id: string, serve: (metadata: Metadata) => GrpcService)
 export const namespacesGrpcPlugin = metadataService("namespaces", (m) => grpcService(namespacesV1.NamespacesDefinition, namespacesHandlers(m.namespaces)));
 export const contentGrpcPlugin = metadataService("content", (m) => grpcService(contentV1.ContentDefinition, contentHandlers(m.content)));
 export const imagesGrpcPlugin = metadataService("images", (m) => grpcService(imagesV1.ImagesDefinition, imagesHandlers(m.images)));
+export const containersGrpcPlugin = metadataService("containers", (m) => grpcService(containersV1.ContainersDefinition, containersHandlers(m.containers)));
 export const snapshotsGrpcPlugin = metadataService("snapshots", (m) => grpcService(snapshotsV1.SnapshotsDefinition, snapshotsHandlers(m.snapshotters)));
 export const leasesGrpcPlugin = metadataService("leases", (m) => grpcService(leasesV1.LeasesDefinition, leasesHandlers(m.leases)));
 
@@ -33,7 +35,11 @@ export const eventsGrpcPlugin: Plugin<GrpcService> = {
   type: pluginTypes.grpc,
   id: "events",
   requires: [pluginTypes.event],
-  init: (context) => grpcService(eventsV1.EventsDefinition, eventsHandlers(context.get<Exchange>(pluginTypes.event))),
+  init: (context) => {
+    const exchange = context.get<Exchange>(pluginTypes.event);
+    // As containerd's events service, it also serves Forward on the ttrpc socket, for shims.
+    return { ...grpcService(eventsV1.EventsDefinition, eventsHandlers(exchange)), ttrpc: ttrpcService(eventsTtrpcV1.EventsDefinition, eventsTtrpcHandlers(exchange)) };
+  },
 };
 
 export const diffGrpcPlugin: Plugin<GrpcService> = {

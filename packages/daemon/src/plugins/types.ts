@@ -1,4 +1,5 @@
 import type { ServiceDefinition, ServiceHandlers } from "@berth/api/services";
+import type { TtrpcHandlers } from "@berth/ttrpc";
 
 /** containerd's plugin types. */
 export const pluginTypes = {
@@ -10,18 +11,31 @@ export const pluginTypes = {
   gc: "io.containerd.gc.v1",
   service: "io.containerd.service.v1",
   grpc: "io.containerd.grpc.v1",
+  runtime: "io.containerd.runtime.v2",
 } as const;
 
 /** The platform plugins that depend on the host report, in containerd's names. */
 export const hostPlatform = { os: "linux", architecture: process.arch === "x64" ? "amd64" : process.arch } as const;
 
-/** What a gRPC plugin gives the server: a service and its handlers. */
+/** What a gRPC plugin gives the server: a service and its handlers, and a service for the ttrpc socket, if it has one. */
 export interface GrpcService {
   readonly definition: ServiceDefinition;
   readonly handlers: ServiceHandlers<ServiceDefinition>;
+  readonly ttrpc?: TtrpcService;
 }
 
 export const grpcService = <D extends ServiceDefinition>(definition: D, handlers: ServiceHandlers<D>): GrpcService => ({
   definition,
   handlers: handlers as unknown as ServiceHandlers<ServiceDefinition>,
+});
+
+/** A service on the daemon's ttrpc socket (shims call it). */
+export interface TtrpcService {
+  readonly definition: ServiceDefinition;
+  readonly handlers: TtrpcHandlers<ServiceDefinition>;
+}
+
+export const ttrpcService = <D extends ServiceDefinition>(definition: D, handlers: TtrpcHandlers<D>): TtrpcService => ({
+  definition,
+  handlers: handlers as unknown as TtrpcHandlers<ServiceDefinition>,
 });

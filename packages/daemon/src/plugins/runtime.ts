@@ -1,0 +1,62 @@
+import { join } from "node:path";
+import type { Runtime } from "@berth/api";
+import { tasksV1 } from "@berth/api/proto";
+import type { Exchange } from "@berth/events";
+import { ShimManager } from "@berth/runtime-linux";
+import { ttrpcAddressOf } from "../config.js";
+import { tasksHandlers } from "../grpc/tasks.js";
+import { TaskService } from "../tasks.js";
+import type { Metadata } from "./core.js";
+import type { Plugin } from "./registry.js";
+import { type GrpcService, grpcService, hostPlatform, pluginTypes } from "./types.js";
+
+export interface RuntimeConfig {
+  /** containerd's platform list for the runtime. */
+  platforms: string[];
+  /**
+   * The shim binary per runtime name (a path, or a name looked up on $PATH); runtimes not listed
+   * resolve as containerd's do (`io.containerd.<name>.<version>` → `containerd-shim-<name>-<version>`).
+   */
+  shims: Record<string, string>;
+}
+
+/** The shim v2 runtime: containerd's `io.containerd.runtime.v2.task`. */
+export const runtimePlugin: Plugin<ShimManager, RuntimeConfig> = {
+  type: pluginTypes.runtime,
+  id: "task",
+  requires: [pluginTypes.event],
+  platforms: [hostPlatform],
+  config: {
+    platforms: [`${hostPlatform.os}/${hostPlatform.architecture}`],
+    // Debian's stock shim until Berth's own is the default.
+    shims: { "io.containerd.runc.v2": "containerd-shim-runc-v2" },
+  },
+  init: async ({ root, state, config, daemon, logger, exports, get }) => {
+    exports.root = root;
+    exports.state = state;
+    return ShimManager.open({
+      state,
+      root,
+      address: daemon.grpc.address,
+      ttrpcAddress: ttrpcAddressOf(daemon),
+      runtimes: config.shims,
+      runcRoot: join(daemon.state, "runc"),
+      publisher: get<Exchange>(pluginTypes.event),
+      logger,
+      debug: daemon.debug.level === "debug" || daemon.debug.level === "trace",
+    });
+  },
+  // The daemon lets go of its shims; their containers keep running.
+  close: (manager) => manager.close(),
+};
+
+export const tasksGrpcPlugin: Plugin<GrpcService> = {
+  type: pluginTypes.grpc,
+  id: "tasks",
+  requires: [pluginTypes.metadata, pluginTypes.runtime],
+  init: ({ get, logger }) => {
+    const metadata = get<Metadata>(pluginTypes.metadata);
+    const runtime = get<Runtime>(pluginTypes.runtime);
+    return grpcService(tasksV1.TasksDefinition, tasksHandlers(new TaskService(metadata.containers, runtime, metadata.snapshotters, logger)));
+  },
+};
