@@ -73,8 +73,18 @@ function firstValue(metadata: grpc.Metadata, key: string): string | undefined {
   return value === undefined ? undefined : value.toString();
 }
 
+/**
+ * Watches calls for metrics and request logs. `service` is the full name
+ * ("containerd.services.tasks.v1.Tasks"), `method` the method's name. For each call: `started`
+ * once; `received` per request message (once for a unary or server-streaming call, per message a
+ * client streams); `sent` per response message (once for a unary call that succeeds, per message
+ * streamed); `finished` once with the status code and the seconds the call took. The optional
+ * hooks match what go-grpc-prometheus counts on containerd's server.
+ */
 export interface CallObserver {
-  /** Called once per finished call, for metrics and request logs. */
+  started?(service: string, method: string): void;
+  received?(service: string, method: string): void;
+  sent?(service: string, method: string): void;
   finished(service: string, method: string, code: number, seconds: number): void;
 }
 
@@ -94,8 +104,15 @@ function contextOf(call: { readonly metadata: grpc.Metadata; on(event: "cancelle
  * The requests of a bidirectional call. A handler that stops reading early (to fail the call)
  * must not destroy the stream, or its status never reaches the client.
  */
-function requestsOf<Req>(call: grpc.ServerDuplexStream<Req, unknown>): AsyncIterable<Req> {
-  return { [Symbol.asyncIterator]: () => call.iterator({ destroyOnReturn: false })[Symbol.asyncIterator]() };
+function requestsOf<Req>(call: grpc.ServerDuplexStream<Req, unknown>, received: () => void): AsyncIterable<Req> {
+  return {
+    async *[Symbol.asyncIterator]() {
+      for await (const request of call.iterator({ destroyOnReturn: false })) {
+        received();
+        yield request as Req;
+      }
+    },
+  };
 }
 
 /**
@@ -113,15 +130,21 @@ export function grpcImplementation<D extends ServiceDefinition>(
     if (handler === undefined) throw new Error(`no handler for ${service.fullName}/${method.name}`);
     const observe = (code: number, started: bigint) =>
       observer?.finished(service.fullName, method.name, code, Number(process.hrtime.bigint() - started) / 1e9);
+    const start = () => observer?.started?.(service.fullName, method.name);
+    const received = () => observer?.received?.(service.fullName, method.name);
+    const sent = () => observer?.sent?.(service.fullName, method.name);
 
     if (!method.requestStream && !method.responseStream) {
       implementation[key] = (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
         const started = process.hrtime.bigint();
+        start();
+        received();
         const { context } = contextOf(call);
         Promise.resolve()
           .then(() => handler(call.request, context))
           .then(
             (response) => {
+              sent();
               observe(0, started);
               callback(null, response);
             },
@@ -133,11 +156,16 @@ export function grpcImplementation<D extends ServiceDefinition>(
           );
       };
     } else if (!method.requestStream) {
-      implementation[key] = (call: grpc.ServerWritableStream<unknown, unknown>) =>
-        stream(call, (context) => handler(call.request, context), observe);
+      implementation[key] = (call: grpc.ServerWritableStream<unknown, unknown>) => {
+        start();
+        received();
+        stream(call, (context) => handler(call.request, context), observe, sent);
+      };
     } else {
-      implementation[key] = (call: grpc.ServerDuplexStream<unknown, unknown>) =>
-        stream(call, (context) => handler(requestsOf(call), context), observe);
+      implementation[key] = (call: grpc.ServerDuplexStream<unknown, unknown>) => {
+        start();
+        stream(call, (context) => handler(requestsOf(call, received), context), observe, sent);
+      };
     }
   }
   return implementation;
@@ -151,6 +179,7 @@ function stream(
   call: grpc.ServerWritableStream<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>,
   start: (context: CallContext) => AsyncIterable<unknown>,
   observe: (code: number, started: bigint) => void,
+  sent: () => void,
 ): void {
   const started = process.hrtime.bigint();
   const { context } = contextOf(call);
@@ -164,8 +193,9 @@ function stream(
     return;
   }
   call.sendMetadata(new grpc.Metadata());
-  void pump(responses, call, context.signal!).then((status) => {
-    observe(status?.code ?? 0, started);
+  void pump(responses, call, context.signal!, sent).then((status) => {
+    // A stream the client went away from ends OK, as containerd's handlers do.
+    observe(status?.code ?? grpc.status.OK, started);
     if (status !== undefined) call.emit("error", status);
     else call.end();
   });
@@ -176,11 +206,14 @@ async function pump(
   responses: AsyncIterable<unknown>,
   call: grpc.ServerWritableStream<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>,
   signal: AbortSignal,
+  sent: () => void,
 ): Promise<grpc.StatusObject | undefined> {
   try {
     for await (const response of responses) {
       if (signal.aborted) return undefined;
-      if (!call.write(response)) {
+      const flowing = call.write(response);
+      sent();
+      if (!flowing) {
         await new Promise<void>((resolve) => {
           const done = () => {
             call.off("drain", done);

@@ -1,41 +1,47 @@
 import { writeFileSync } from "node:fs";
-import { cpus } from "node:os";
+import { cpus, tmpdir } from "node:os";
+import { join } from "node:path";
 import { Client } from "@berth/client";
-import { type RunningDaemon, startBerthd, startStockContainerd, stockContainerdInstalled, stockCtr } from "@berth/testkit";
+import {
+  type RunningDaemon,
+  type RunningRegistry,
+  buildLargeImage,
+  disposeTaskDaemon,
+  freePort,
+  pushTestImage,
+  startBerthd,
+  startRegistry,
+  startStockContainerd,
+  stockContainerdInstalled,
+  stockCtr,
+} from "@berth/testkit";
+import { type Both, type OnBoth, type Side, type Target, optionValue, row, selectedSuites } from "./harness.js";
 import { type Outcome, attempt, sleep } from "./measure.js";
-import { berthCtrHelpMs, stockCtrHelpMs } from "./suites/cli.js";
+import { runtimeRows, taskNamespaces } from "./runtime.js";
+import { berthCtr, berthCtrHelpMs, stockCtrHelpMs } from "./suites/cli.js";
 import { type IngestBlob, createIngestBlob, ingestMbPerSecond } from "./suites/content.js";
 import { eventRate } from "./suites/events.js";
 import { unaryLatency } from "./suites/grpc.js";
 import { ctrImagesLsMs, imagesListRpcMs, seedImages } from "./suites/images.js";
 import { type Layer, createLayer, layerApplyMbPerSecond } from "./suites/layers.js";
 import { residentMb } from "./suites/memory.js";
+import { scrapeWithContainersMs } from "./suites/metrics.js";
+import { type PullSuite, pullSuite } from "./suites/pull.js";
 import { type SnapshotLatencyStats, prepareCommitLatency } from "./suites/snapshots.js";
 import { type Row, formatTable, ratio } from "./table.js";
 
-/** A daemon under test, through its client. */
-interface Target {
-  readonly side: "berth" | "containerd";
-  readonly client: Client;
-  /** Whether its event subscriptions announce themselves (stock containerd's do not before the first event). */
-  readonly subscriptionsReady: boolean;
-}
-
-/** Results of one benchmark on both sides; containerd's is undefined when it is not installed. */
-interface Both<T> {
-  readonly berth: Outcome<T>;
-  readonly containerd: Outcome<T> | undefined;
-}
-
 /** Every daemon started or starting, so that an interrupt during start-up still removes it. */
 const daemons: Promise<RunningDaemon | undefined>[] = [];
+/** The registry of the pull benchmarks, once started. */
+let registry: RunningRegistry | undefined;
 const clients: Client[] = [];
 /** Removers of temp files written by the benchmarks. */
 const tempFiles: (() => void)[] = [];
 let cleaning: Promise<void> | undefined;
 let interrupted = false;
+const interruption = new AbortController();
 
-/** Closes the clients and stops and removes the daemons, once. */
+/** Closes the clients and stops and removes the daemons (and whatever their tasks left), once. */
 function cleanup(): Promise<void> {
   cleaning ??= (async () => {
     for (const client of clients) client.close();
@@ -46,7 +52,13 @@ function cleanup(): Promise<void> {
         console.error(`bench: removing a temp file: ${error instanceof Error ? error.message : String(error)}`);
       }
     }
-    await Promise.allSettled(daemons.map(async (starting) => (await starting)?.cleanup()));
+    await Promise.allSettled([
+      ...daemons.map(async (starting) => {
+        const daemon = await starting;
+        if (daemon !== undefined) await disposeTaskDaemon(daemon, taskNamespaces);
+      }),
+      registry?.stop(),
+    ]);
   })();
   return cleaning;
 }
@@ -54,6 +66,7 @@ function cleanup(): Promise<void> {
 for (const [signal, code] of [["SIGINT", 130], ["SIGTERM", 143]] as const) {
   process.once(signal, () => {
     interrupted = true;
+    interruption.abort();
     console.error(`bench: ${signal}, stopping the daemons`);
     void cleanup().finally(() => process.exit(code));
   });
@@ -67,11 +80,6 @@ function jsonPath(args: readonly string[]): string | undefined {
   return path === undefined || path.startsWith("--") ? "bench-results.json" : path;
 }
 
-function row<T>(name: string, lowerIsBetter: boolean, decimals: number, results: Both<T>, pick: (result: T) => number): Row {
-  const value = (outcome: Outcome<T>) => (typeof outcome === "string" ? outcome : pick(outcome));
-  return { name, lowerIsBetter, decimals, berth: value(results.berth), containerd: results.containerd === undefined ? undefined : value(results.containerd) };
-}
-
 async function connect(daemon: RunningDaemon): Promise<Client> {
   const client = await Client.connect({ address: daemon.address, namespace: "bench" });
   clients.push(client);
@@ -79,7 +87,9 @@ async function connect(daemon: RunningDaemon): Promise<Client> {
 }
 
 async function main(): Promise<void> {
-  const json = jsonPath(process.argv.slice(2));
+  const args = process.argv.slice(2);
+  const json = jsonPath(args);
+  const suites = selectedSuites(args);
   try {
     console.error(`bench: starting berthd${stockContainerdInstalled ? " and stock containerd" : " (stock containerd is not installed)"}`);
     const start = <T extends RunningDaemon | undefined>(starter: () => Promise<T>): Promise<T> => {
@@ -88,8 +98,11 @@ async function main(): Promise<void> {
       daemons.push(daemon);
       return daemon;
     };
-    const berthd = await start(() => startBerthd({ logLevel: "info" }));
-    const containerd = await start(startStockContainerd);
+    // Both serve /v1/metrics. containerd counts its gRPC calls whether or not it does, so Berth's
+    // does too, and the other figures compare like with like.
+    const [berthPort, stockPort] = [await freePort(), await freePort()];
+    const berthd = await start(() => startBerthd({ logLevel: "info", config: `version = 2\n[metrics]\n  address = "127.0.0.1:${berthPort}"\n` }));
+    const containerd = await start(() => startStockContainerd({ metrics: { address: `127.0.0.1:${stockPort}` } }));
 
     // Idle memory first, before any benchmark has touched the daemons.
     await sleep(2000);
@@ -99,8 +112,10 @@ async function main(): Promise<void> {
       containerd: containerd === undefined ? undefined : await attempt("idle RSS (containerd)", () => rss(containerd)),
     };
 
-    const targets: Target[] = [{ side: "berth", client: await connect(berthd), subscriptionsReady: true }];
-    if (containerd !== undefined) targets.push({ side: "containerd", client: await connect(containerd), subscriptionsReady: false });
+    const targets: Target[] = [{ side: "berth", daemon: berthd, client: await connect(berthd), subscriptionsReady: true, metricsUrl: `http://127.0.0.1:${berthPort}/v1/metrics` }];
+    if (containerd !== undefined) {
+      targets.push({ side: "containerd", daemon: containerd, client: await connect(containerd), subscriptionsReady: false, metricsUrl: `http://127.0.0.1:${stockPort}/v1/metrics` });
+    }
     const versions: Record<string, string> = {};
     for (const { side, client } of targets) {
       versions[side] = (await client.version()).version;
@@ -109,8 +124,8 @@ async function main(): Promise<void> {
     }
     console.error(`bench: ${Object.entries(versions).map(([side, version]) => `${side} ${version}`).join(", ")}`);
 
-    const both = async <T>(label: string, run: (target: Target) => Promise<T>): Promise<Both<T>> => {
-      const results: Partial<Record<Target["side"], Outcome<T>>> = {};
+    const both: OnBoth = async <T>(label: string, run: (target: Target) => Promise<T>): Promise<Both<T>> => {
+      const results: Partial<Record<Side, Outcome<T>>> = {};
       for (const target of targets) {
         if (interrupted) throw new Error("interrupted");
         console.error(`bench: ${label} (${target.side})`);
@@ -119,90 +134,163 @@ async function main(): Promise<void> {
       return { berth: results.berth ?? "failed", containerd: results.containerd };
     };
 
-    const latency = await both("namespaces get latency", ({ client }) => unaryLatency(client, "bench", { warmup: 200, calls: 3000 }));
-    const eventsOf = (subscribers: number) => ({ client, subscriptionsReady }: Target) =>
-      eventRate(client, { events: 3000, subscribers, inFlight: 32, awaitReady: subscriptionsReady, timeoutMs: 20_000 });
-    await both("events warm-up", ({ client, subscriptionsReady }) => eventRate(client, { events: 300, subscribers: 1, awaitReady: subscriptionsReady, timeoutMs: 10_000 }));
-    const events1 = await both("events, 1 subscriber", eventsOf(1));
-    const events10 = await both("events, 10 subscribers", eventsOf(10));
+    const rows: Row[] = [row("idle RSS (MB)", true, 1, memory, (mb) => mb)];
 
-    if (interrupted) throw new Error("interrupted");
-    console.error("bench: ctr --help cold start");
-    const cli: Both<number> = {
-      berth: await attempt("ctr --help (berth)", () => berthCtrHelpMs(15)),
-      containerd: stockCtr === undefined ? undefined : await attempt(`${stockCtr} --help (containerd)`, () => stockCtrHelpMs(stockCtr!, 15)),
-    };
-
-    // 1,000 images in a namespace of each daemon, all of one small manifest; then listing them.
-    const imagesNamespace = "bench-images";
-    const imageCount = 1000;
-    const seeded = await both(`creating ${imageCount} images`, ({ client }) => seedImages(client, imagesNamespace, { count: imageCount, timeoutMs: 60_000 }));
-    const ifSeeded = <T>(run: (target: Target) => Promise<T>) => async (target: Target): Promise<T> => {
-      if (typeof seeded[target.side] === "string") throw new Error(`its ${imageCount} images were not created`);
-      return run(target);
-    };
-    const imagesRpc = await both("Images.List latency", ifSeeded(({ client }) => imagesListRpcMs(client, imagesNamespace, { expected: imageCount, samples: 10, timeoutMs: 30_000 })));
-    let imagesLs: Both<number> = { berth: "-", containerd: undefined };
-    if (stockCtr !== undefined) {
-      const ctr = stockCtr;
-      imagesLs = await both(`${ctr} images ls`, ifSeeded(({ client }) => ctrImagesLsMs(ctr, client.address, imagesNamespace, { expected: imageCount, samples: 5, timeoutMs: 20_000 })));
+    if (suites.has("grpc")) {
+      const latency = await both("namespaces get latency", ({ client }) => unaryLatency(client, "bench", { warmup: 200, calls: 3000 }));
+      rows.push(
+        row("namespaces get latency, mean (µs)", true, 0, latency, (stats) => stats.meanUs),
+        row("namespaces get latency, p50 (µs)", true, 0, latency, (stats) => stats.p50Us),
+        row("namespaces get latency, p99 (µs)", true, 0, latency, (stats) => stats.p99Us),
+      );
     }
 
-    // Snapshots on overlayfs: a chain of prepare+commit pairs, each namespace and lease of its own, removed afterwards.
-    const snapshotSamples = 50;
-    const snapshotLatency = await both(`snapshot prepare+commit, ${snapshotSamples} chained`, ({ client }) =>
-      prepareCommitLatency(client, { namespace: "bench-snapshots", warmup: 5, samples: snapshotSamples, timeoutMs: 40_000 }),
+    if (suites.has("events")) {
+      const eventsOf = (subscribers: number) => ({ client, subscriptionsReady }: Target) =>
+        eventRate(client, { events: 3000, subscribers, inFlight: 32, awaitReady: subscriptionsReady, timeoutMs: 20_000 });
+      await both("events warm-up", ({ client, subscriptionsReady }) => eventRate(client, { events: 300, subscribers: 1, awaitReady: subscriptionsReady, timeoutMs: 10_000 }));
+      const events1 = await both("events, 1 subscriber", eventsOf(1));
+      const events10 = await both("events, 10 subscribers", eventsOf(10));
+      rows.push(row("events/s, 1 subscriber", false, 0, events1, (rate) => rate), row("events/s, 10 subscribers", false, 0, events10, (rate) => rate));
+    }
+
+    if (suites.has("cli")) {
+      if (interrupted) throw new Error("interrupted");
+      console.error("bench: ctr --help cold start");
+      const cli: Both<number> = {
+        berth: await attempt("ctr --help (berth)", () => berthCtrHelpMs(15)),
+        containerd: stockCtr === undefined ? undefined : await attempt(`${stockCtr} --help (containerd)`, () => stockCtrHelpMs(stockCtr!, 15)),
+      };
+      rows.push(row("ctr --help cold start, median (ms)", true, 1, cli, (ms) => ms));
+    }
+
+    if (suites.has("images")) {
+      // 1,000 images in a namespace of each daemon, all of one small manifest; then listing them.
+      const imagesNamespace = "bench-images";
+      const imageCount = 1000;
+      const seeded = await both(`creating ${imageCount} images`, ({ client }) => seedImages(client, imagesNamespace, { count: imageCount, timeoutMs: 60_000 }));
+      const ifSeeded = <T>(run: (target: Target) => Promise<T>) => async (target: Target): Promise<T> => {
+        if (typeof seeded[target.side] === "string") throw new Error(`its ${imageCount} images were not created`);
+        return run(target);
+      };
+      const imagesRpc = await both("Images.List latency", ifSeeded(({ client }) => imagesListRpcMs(client, imagesNamespace, { expected: imageCount, samples: 10, timeoutMs: 30_000 })));
+      let imagesLs: Both<number> = { berth: "-", containerd: undefined };
+      if (stockCtr !== undefined) {
+        const ctr = stockCtr;
+        imagesLs = await both(`${ctr} images ls`, ifSeeded(({ client }) => ctrImagesLsMs(ctr, client.address, imagesNamespace, { expected: imageCount, samples: 5, timeoutMs: 20_000 })));
+      }
+      rows.push(
+        row(`images list RPC, ${imageCount} images, median (ms)`, true, 1, imagesRpc, (ms) => ms),
+        row(`ctr images ls, ${imageCount} images, median (ms)`, true, 0, imagesLs, (ms) => ms),
+      );
+    }
+
+    if (suites.has("snapshots")) {
+      // Snapshots on overlayfs: a chain of prepare+commit pairs, each namespace and lease of its own, removed afterwards.
+      const snapshotSamples = 50;
+      const snapshotLatency = await both(`snapshot prepare+commit, ${snapshotSamples} chained`, ({ client }) =>
+        prepareCommitLatency(client, { namespace: "bench-snapshots", warmup: 5, samples: snapshotSamples, timeoutMs: 40_000 }),
+      );
+      rows.push(
+        row(`snapshot prepare+commit, ${snapshotSamples} chained, mean (ms)`, true, 2, snapshotLatency, (stats: SnapshotLatencyStats) => stats.meanMs),
+        row(`snapshot prepare+commit, ${snapshotSamples} chained, p50 (ms)`, true, 2, snapshotLatency, (stats: SnapshotLatencyStats) => stats.p50Ms),
+      );
+    }
+
+    if (suites.has("layers")) {
+      // Layer apply: one gzipped tar of 600 files of 100 kB, applied by the Diff service onto fresh overlayfs snapshots.
+      if (interrupted) throw new Error("interrupted");
+      console.error("bench: building a 60 MB layer");
+      const layer: Outcome<Layer> = await attempt("building the layer", async () => createLayer({ directories: 6, filesPerDirectory: 100, fileSize: 100_000, level: 6 }));
+      const layerMb = typeof layer === "string" ? "60" : (layer.tarSize / 1e6).toFixed(1);
+      const layerApply: Both<number> =
+        typeof layer === "string"
+          ? { berth: layer, containerd: containerd === undefined ? undefined : layer }
+          : await both(`layer apply of a ${layerMb} MB tar`, ({ client }) => layerApplyMbPerSecond(client, layer, { namespace: "bench-layers", runs: 3, timeoutMs: 90_000 }));
+      rows.push(row(`layer apply, ${layerMb} MB tar (gzip), median (MB/s)`, false, 1, layerApply, (rate) => rate));
+    }
+
+    if (suites.has("pull")) {
+      // Pulls of a ~60 MB, 4-layer image from a local registry, each side with its own ctr (Berth's against berthd).
+      if (interrupted) throw new Error("interrupted");
+      console.error("bench: building a 4-layer image and starting a registry");
+      const pullImage = buildLargeImage({ layerBytes: [19.5e6, 19.5e6, 19.5e6], filesPerLayer: 200 });
+      const pullMb = [pullImage.config, ...pullImage.layers].reduce((sum, d) => sum + d.size, 0) / 1e6;
+      registry = await startRegistry();
+      await pushTestImage(pullImage, { url: registry.url, repository: "bench/pull", tag: "1" });
+      const pullRef = `${registry.host}/bench/pull:1`;
+      const pulls = await both(`pulls of a ${pullMb.toFixed(1)} MB image`, ({ client, side }) =>
+        pullSuite({ ctr: side === "berth" ? [process.execPath, berthCtr] : [stockCtr ?? "ctr"], address: client.address, ref: pullRef, prefix: "bench-pull", timeoutMs: 120_000 }),
+      );
+      rows.push(
+        row(`cold pull, ${pullMb.toFixed(0)} MB 4 layers: fetch (s)`, true, 2, pulls, (p: PullSuite) => p.cold.fetchS),
+        row(`cold pull, ${pullMb.toFixed(0)} MB 4 layers: fetch (MB/s)`, false, 1, pulls, (p: PullSuite) => pullMb / p.cold.fetchS),
+        row(`cold pull, ${pullMb.toFixed(0)} MB 4 layers: unpack (s)`, true, 2, pulls, (p: PullSuite) => p.cold.unpackS),
+        row(`cold pull, ${pullMb.toFixed(0)} MB 4 layers: unpack (MB/s)`, false, 1, pulls, (p: PullSuite) => pullMb / p.cold.unpackS),
+        row("warm pull into a new namespace, total (s)", true, 2, pulls, (p: PullSuite) => p.newNamespace.totalS),
+        row("warm pull into a new namespace, unpack (s)", true, 2, pulls, (p: PullSuite) => p.newNamespace.unpackS),
+        row("re-pull into the same namespace, total (s)", true, 2, pulls, (p: PullSuite) => p.sameNamespace.totalS),
+      );
+    }
+
+    // Containers and tasks through stock ctr: ctr run latency, ctr containers ls, memory per running task.
+    rows.push(...(await runtimeRows({ suites, targets, onBoth: both, track: (starting) => daemons.push(starting), signal: interruption.signal, berthShim: optionValue(args, "berth-shim") })));
+
+    // Pulls of a ~60 MB, 4-layer image from a local registry, each side with its own ctr (Berth's against berthd).
+    if (interrupted) throw new Error("interrupted");
+    console.error("bench: building a 4-layer image and starting a registry");
+    const pullImage = buildLargeImage({ layerBytes: [19.5e6, 19.5e6, 19.5e6], filesPerLayer: 200 });
+    const pullMb = [pullImage.config, ...pullImage.layers].reduce((sum, d) => sum + d.size, 0) / 1e6;
+    registry = await startRegistry();
+    await pushTestImage(pullImage, { url: registry.url, repository: "bench/pull", tag: "1" });
+    const pullRef = `${registry.host}/bench/pull:1`;
+    const pulls = await both(`pulls of a ${pullMb.toFixed(1)} MB image`, ({ client, side }) =>
+      pullSuite({ ctr: side === "berth" ? [process.execPath, berthCtr] : [stockCtr ?? "ctr"], address: client.address, ref: pullRef, prefix: "bench-pull", timeoutMs: 120_000 }),
     );
 
-    // Layer apply: one gzipped tar of 600 files of 100 kB, applied by the Diff service onto fresh overlayfs snapshots.
-    if (interrupted) throw new Error("interrupted");
-    console.error("bench: building a 60 MB layer");
-    const layer: Outcome<Layer> = await attempt("building the layer", async () => createLayer({ directories: 6, filesPerDirectory: 100, fileSize: 100_000, level: 6 }));
-    const layerMb = typeof layer === "string" ? "60" : (layer.tarSize / 1e6).toFixed(1);
-    const layerApply: Both<number> =
-      typeof layer === "string"
-        ? { berth: layer, containerd: containerd === undefined ? undefined : layer }
-        : await both(`layer apply of a ${layerMb} MB tar`, ({ client }) => layerApplyMbPerSecond(client, layer, { namespace: "bench-layers", runs: 3, timeoutMs: 90_000 }));
-
     // Content ingest through stock ctr, last: the blobs it leaves to garbage collection would disturb the others.
-    const ingestBytes = 200e6;
-    let ingest: Both<number> = { berth: "-", containerd: undefined };
-    if (stockCtr !== undefined) {
-      const ctr = stockCtr;
-      if (interrupted) throw new Error("interrupted");
-      console.error(`bench: writing a ${ingestBytes / 1e6} MB blob`);
-      const blob: Outcome<IngestBlob> = await attempt("writing the blob to ingest", async () => {
-        const created = createIngestBlob(ingestBytes);
-        tempFiles.push(created.remove);
-        return created;
-      });
-      if (typeof blob === "string") ingest = { berth: blob, containerd: containerd === undefined ? undefined : blob };
-      else {
-        try {
-          ingest = await both(`content ingest of ${ingestBytes / 1e6} MB`, ({ client, side }) =>
-            ingestMbPerSecond(ctr, client.address, blob, { runs: 3, timeoutMs: 60_000, label: side }),
-          );
-        } finally {
-          blob.remove();
+    if (suites.has("content")) {
+      const ingestBytes = 200e6;
+      let ingest: Both<number> = { berth: "-", containerd: undefined };
+      if (stockCtr !== undefined) {
+        const ctr = stockCtr;
+        if (interrupted) throw new Error("interrupted");
+        console.error(`bench: writing a ${ingestBytes / 1e6} MB blob`);
+        const blob: Outcome<IngestBlob> = await attempt("writing the blob to ingest", async () => {
+          const created = createIngestBlob(ingestBytes);
+          tempFiles.push(created.remove);
+          return created;
+        });
+        if (typeof blob === "string") ingest = { berth: blob, containerd: containerd === undefined ? undefined : blob };
+        else {
+          try {
+            ingest = await both(`content ingest of ${ingestBytes / 1e6} MB`, ({ client, side }) =>
+              ingestMbPerSecond(ctr, client.address, blob, { runs: 3, timeoutMs: 60_000, label: side }),
+            );
+          } finally {
+            blob.remove();
+          }
         }
       }
+      rows.push(row(`content ingest via ctr, ${ingestBytes / 1e6} MB, median (MB/s)`, false, 1, ingest, (rate) => rate));
     }
 
-    const rows: Row[] = [
-      row("idle RSS (MB)", true, 1, memory, (mb) => mb),
-      row("namespaces get latency, mean (µs)", true, 0, latency, (stats) => stats.meanUs),
-      row("namespaces get latency, p50 (µs)", true, 0, latency, (stats) => stats.p50Us),
-      row("namespaces get latency, p99 (µs)", true, 0, latency, (stats) => stats.p99Us),
-      row("events/s, 1 subscriber", false, 0, events1, (rate) => rate),
-      row("events/s, 10 subscribers", false, 0, events10, (rate) => rate),
-      row("ctr --help cold start, median (ms)", true, 1, cli, (ms) => ms),
-      row(`images list RPC, ${imageCount} images, median (ms)`, true, 1, imagesRpc, (ms) => ms),
-      row(`ctr images ls, ${imageCount} images, median (ms)`, true, 0, imagesLs, (ms) => ms),
-      row(`snapshot prepare+commit, ${snapshotSamples} chained, mean (ms)`, true, 2, snapshotLatency, (stats: SnapshotLatencyStats) => stats.meanMs),
-      row(`snapshot prepare+commit, ${snapshotSamples} chained, p50 (ms)`, true, 2, snapshotLatency, (stats: SnapshotLatencyStats) => stats.p50Ms),
-      row(`layer apply, ${layerMb} MB tar (gzip), median (MB/s)`, false, 1, layerApply, (rate) => rate),
-      row(`content ingest via ctr, ${ingestBytes / 1e6} MB, median (MB/s)`, false, 1, ingest, (rate) => rate),
-    ];
+    // Last, as 100 running containers would disturb everything else: one scrape of their metrics.
+    if (suites.has("metrics") && stockCtr !== undefined) {
+      const ctr = stockCtr;
+      const scrapedContainers = 100;
+      const scrape = await both(`metrics scrape with ${scrapedContainers} containers`, ({ client, metricsUrl, side }) =>
+        scrapeWithContainersMs(ctr, client.address, metricsUrl, {
+          namespace: "bench-metrics",
+          count: scrapedContainers,
+          archivePath: join(tmpdir(), `berth-bench-busybox-${process.pid}-${side}.tar`),
+          samples: 10,
+          timeoutMs: 300_000,
+        }),
+      );
+      rows.push(row(`metrics scrape, ${scrapedContainers} running containers, median (ms)`, true, 1, scrape, (ms) => ms));
+    }
+
     console.log(formatTable(rows));
 
     if (json !== undefined) {

@@ -34,12 +34,13 @@ export function formatTable(rows: readonly Row[]): string {
       .join("")
       .trimEnd();
   // "namespaces get latency, mean (µs)" and its p50 and p99 rows are named once: "namespaces get latency".
-  const topics = (lowerIsBetter: boolean) => [...new Set(rows.filter((row) => row.lowerIsBetter === lowerIsBetter).map((row) => row.name.split(/,| \(/)[0]))];
+  const topics = (lowerIsBetter: boolean) => [...new Set(rows.filter((row) => row.lowerIsBetter === lowerIsBetter).map((row) => row.name.split(/,| \(/)[0] ?? row.name))];
+  const better = (which: string, names: readonly string[]) => (names.length === 0 ? [] : [`${which} is better: ${names.join(", ")}`]);
   return [
     format(header),
     ...lines.map(format),
     "",
-    `lower is better: ${topics(true).join(", ")}; higher is better: ${topics(false).join(", ")}`,
+    [...better("lower", topics(true)), ...better("higher", topics(false))].join("; "),
     `"-": stock containerd not installed or no ratio; "n/a": not available; "timeout"/"failed": the benchmark failed (see stderr)`,
   ].join("\n");
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { TimeoutError, formatTable, mean, median, percentile, ratio, withTimeout } from "@berth/bench";
+import { TimeoutError, formatTable, mean, median, percentile, ratio, selectedSuites, suiteNames, withTimeout } from "@berth/bench";
 
 describe("measure", () => {
   it("takes nearest-rank percentiles", () => {
@@ -29,5 +29,19 @@ describe("table", () => {
     expect(lines[2]).toMatch(/timeout\s+1000\s+-$/);
     expect(lines[3]).toMatch(/12\.3\s+-\s+-$/);
     expect(lines).toContain("lower is better: latency, ctr --help; higher is better: events/s");
+  });
+
+  it("names only the directions its rows have in the legend", () => {
+    const lines = formatTable([{ name: "memory per task, 50 tasks, PSS (MB)", lowerIsBetter: true, decimals: 2, berth: 3.4, containerd: 2.8 }]).split("\n");
+    expect(lines).toContain("lower is better: memory per task");
+  });
+});
+
+describe("--only", () => {
+  it("selects the named suites, all without it, and refuses unknown names", () => {
+    expect([...selectedSuites(["--only", "run,memory"])]).toEqual(["run", "memory"]);
+    expect(selectedSuites(["--json", "out.json"]).size).toBe(suiteNames.length);
+    expect(() => selectedSuites(["--only", "run,tasks"])).toThrow(/not tasks$/);
+    expect(() => selectedSuites(["--only"])).toThrow(/comma-separated list of grpc/);
   });
 });

@@ -119,11 +119,21 @@ class StreamWriter implements ContentWriter {
   async write(data: Uint8Array, offset?: number): Promise<void> {
     // Refused here, as the daemon would, because a refusal there would end the stream.
     if (offset !== undefined && offset !== 0 && offset !== this.#offset) throw outOfRange(`write @${offset} must occur at current offset ${this.#offset}`);
+    if (this.#done) throw invalidArgument(`writer for ${JSON.stringify(this.ref)} is closed`);
+    // The chunks go out back to back and their answers are read after: one round trip per call, not per chunk.
     let position = offset ?? this.#offset;
+    let sent = 0;
     for (let start = 0; start < data.length; start += chunkSize) {
       const chunk = Buffer.from(data.buffer, data.byteOffset + start, Math.min(chunkSize, data.length - start));
-      await this.exchange({ action: contentV1.WriteAction.WRITE, offset: position, data: chunk });
-      position = this.#offset;
+      this.call.send({ action: contentV1.WriteAction.WRITE, ref: "", total: 0, expected: "", offset: position, data: chunk, labels: {} });
+      position += chunk.length;
+      sent++;
+    }
+    for (let i = 0; i < sent; i++) {
+      const next = await this.#responses.next();
+      if (next.done) throw invalidArgument("daemon ended the write stream");
+      this.#offset = next.value.offset;
+      if (next.value.total > 0) this.#total = next.value.total;
     }
   }
 

@@ -3,7 +3,7 @@ import type { Client } from "./client.js";
 import { type Descriptor, hostManifest } from "./image-summary.js";
 import { readJson } from "./image-formats.js";
 import type { ImageProcessConfig } from "./oci/opts.js";
-import { chainIds, unpack } from "./pull.js";
+import { chainIds, unpack } from "./unpack.js";
 
 /** What running an image needs from it, for this host's platform. */
 export interface ImageRunConfig {
@@ -35,5 +35,17 @@ export async function ensureUnpacked(client: Client, context: CallContext, image
     if (!isKind(error, "NotFound")) throw error;
     if (image.layers.length !== image.diffIds.length) throw failedPrecondition(`image ${JSON.stringify(image.image.name)}: ${image.layers.length} layers but ${image.diffIds.length} diff IDs`);
     await unpack(client, context, image.config, image.layers, image.diffIds, snapshotter);
+  }
+}
+
+/** containerd's Image.IsUnpacked: the snapshot of the image's top chain ID exists in `snapshotter`. */
+export async function isUnpacked(client: Client, context: CallContext, image: Image, snapshotter: string): Promise<boolean> {
+  try {
+    const { chainId } = await readImageConfig(client, context, image);
+    await client.snapshotter(snapshotter).stat(context, chainId);
+    return true;
+  } catch (error) {
+    if (isKind(error, "NotFound") || isKind(error, "FailedPrecondition")) return false;
+    throw error;
   }
 }

@@ -1,8 +1,12 @@
-import { createHash, randomBytes } from "node:crypto";
-import { type CallContext, type Image, type ImageTarget, failedPrecondition, isKind } from "@berth/api";
+import { type CallContext, type Image, type ImageTarget, isKind, notFound } from "@berth/api";
 import { type Descriptor, type Fetcher, Resolver, type ResolverOptions, parseReference } from "@berth/remotes";
 import type { Client } from "./client.js";
-import { type Platform, hostPlatform, isIndex, isManifest, platformMatches, readJson } from "./image-formats.js";
+import { runLimited } from "./concurrency.js";
+import { type Index, type Manifest, type Platform, childLabels, hostPlatform, isIndex, platformMatches, platformText, readJson, refKey } from "./image-formats.js";
+import { withLease } from "./lease.js";
+import type { ProgressListener } from "./progress.js";
+import { storeBlob } from "./store-blob.js";
+import { unpack } from "./unpack.js";
 
 export interface PullOptions extends ResolverOptions {
   /** Platforms to fetch from an index (default: this host's); ignored with `allPlatforms`. */
@@ -10,10 +14,14 @@ export interface PullOptions extends ResolverOptions {
   readonly allPlatforms?: boolean;
   /** Unpack into this snapshotter once fetched (default: "overlayfs"); `false` fetches only. */
   readonly unpack?: string | false;
-  /** Told about every descriptor as it starts and finishes. */
-  readonly progress?: (event: { readonly descriptor: Descriptor; readonly status: "fetching" | "done" | "exists" }) => void;
+  /** Told about every descriptor as it waits, moves bytes and finishes. */
+  readonly progress?: ProgressListener;
+  /** Told once the reference is resolved to its root descriptor. */
+  readonly resolved?: (descriptor: Descriptor) => void;
   /** Layers fetched at once. */
   readonly concurrency?: number;
+  /** Labels of the image record. */
+  readonly labels?: Readonly<Record<string, string>>;
 }
 
 async function collect(stream: AsyncIterable<Uint8Array>): Promise<Buffer> {
@@ -22,155 +30,95 @@ async function collect(stream: AsyncIterable<Uint8Array>): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-/** The ref prefix containerd's fetch handler names ingests with. */
-function ingestRef(descriptor: Descriptor): string {
-  const kind = isIndex(descriptor.mediaType) ? "index" : isManifest(descriptor.mediaType) ? "manifest" : descriptor.mediaType.includes("config") ? "config" : descriptor.mediaType.includes("layer") || descriptor.mediaType.includes("rootfs") ? "layer" : "unknown";
-  return `${kind}-${descriptor.digest}`;
-}
-
-/** Writes one fetched blob into the content store; a blob already there is skipped without fetching. */
-async function store(client: Client, context: CallContext, fetcher: Fetcher, descriptor: Descriptor, labels: Record<string, string>, bytes?: Buffer): Promise<"done" | "exists"> {
-  let writer;
+/** containerd's appendDistributionSourceLabel: the repositories of the registry a blob came from, sorted and joined. */
+async function sourceLabel(client: Client, context: CallContext, descriptor: Descriptor, host: string, repository: string): Promise<Record<string, string>> {
+  const key = `containerd.io/distribution.source.${host}`;
+  let repositories = [repository];
   try {
-    writer = await client.content.writer(context, { ref: ingestRef(descriptor), total: descriptor.size, expected: descriptor.digest });
+    const existing = (await client.content.info(context, descriptor.digest)).labels[key];
+    if (existing) repositories = [...new Set([...existing.split(","), repository])].sort();
   } catch (error) {
-    if (isKind(error, "AlreadyExists")) return "exists";
-    throw error;
+    if (!isKind(error, "NotFound")) throw error;
   }
+  const value = repositories.join(",");
+  return key.length + value.length > 4096 ? {} : { [key]: value };
+}
+
+/** Creates the image record, or replaces the target of an existing one, as ctr does. */
+export async function recordImage(client: Client, name: string, target: ImageTarget, labels: Readonly<Record<string, string>> = {}): Promise<Image> {
   try {
-    const { offset } = await writer.status();
-    if (offset === descriptor.size) {
-      // Another namespace has it: the commit only records it here, no byte moves.
-      await writer.commit(descriptor.size, descriptor.digest, labels);
-      return "exists";
-    }
-    // What an earlier pull left is started over: the registry stream is verified as a whole.
-    if (offset > 0) await writer.truncate(0);
-    for await (const chunk of bytes === undefined ? fetcher.fetch(descriptor) : [bytes]) await writer.write(chunk);
-    await writer.commit(descriptor.size, descriptor.digest, labels);
-    return "done";
+    return await client.images.create(client.context(), { name, labels, target });
   } catch (error) {
-    if (isKind(error, "AlreadyExists")) return "exists";
-    throw error;
-  } finally {
-    await writer.close();
+    if (!isKind(error, "AlreadyExists")) throw error;
+    return client.images.update(client.context(), { name, labels, target }, []);
   }
 }
 
-async function runLimited<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
-  const queue = [...items];
-  await Promise.all(Array.from({ length: Math.min(limit, queue.length) }, async () => {
-    for (let item = queue.shift(); item !== undefined; item = queue.shift()) await work(item);
-  }));
+interface Fetched {
+  readonly manifests: { readonly descriptor: Descriptor; readonly manifest: Manifest }[];
 }
 
-/** containerd's chain IDs: the first layer's diff ID, then sha256 of "<parent chain> <diff id>". */
-export function chainIds(diffIds: readonly string[]): string[] {
-  const chain: string[] = [];
-  for (const diffId of diffIds) {
-    const parent = chain.at(-1);
-    chain.push(parent === undefined ? diffId : `sha256:${createHash("sha256").update(`${parent} ${diffId}`).digest("hex")}`);
+/** Fetches the tree under `root` for the chosen platforms into the content store; the manifests come back for unpacking. */
+async function fetchTree(client: Client, context: CallContext, fetcher: Fetcher, root: Descriptor, ref: string, options: PullOptions): Promise<Fetched> {
+  const parsed = parseReference(ref);
+  const wanted = options.platforms ?? [hostPlatform()];
+  const label = (descriptor: Descriptor) => sourceLabel(client, context, descriptor, parsed.hostname, parsed.repository);
+  const store = async (descriptor: Descriptor, labels: Record<string, string>, bytes?: Uint8Array) => {
+    const all = { ...(await label(descriptor)), ...labels };
+    const outcome = await storeBlob(client, context, fetcher, descriptor, { labels: all, ...(bytes ? { bytes } : {}), ...(options.progress ? { progress: options.progress } : {}) });
+    // A blob this namespace already had keeps its labels up to date, as containerd's handlers do.
+    if (outcome === "exists" && Object.keys(all).length > 0) await client.content.update(context, { digest: descriptor.digest, labels: all }, Object.keys(all).map((key) => `labels.${key}`));
+  };
+  const waiting = (descriptor: Descriptor) => options.progress?.({ ref: refKey(descriptor), descriptor, status: "waiting", offset: 0, total: descriptor.size, moved: 0 });
+  let manifestDescriptors: Descriptor[] = [root];
+  if (isIndex(root.mediaType)) {
+    waiting(root);
+    const bytes = await collect(fetcher.fetch(root));
+    const index = JSON.parse(bytes.toString("utf8")) as Index;
+    manifestDescriptors = index.manifests.filter((m) => options.allPlatforms || m.platform === undefined || platformMatches(wanted, m.platform));
+    if (manifestDescriptors.length === 0) throw notFound(`${ref}: no match for platform ${wanted.map(platformText).join(", ")} in manifest ${root.digest}`);
+    await store(root, childLabels(root.mediaType, index), bytes);
   }
-  return chain;
+  const manifests: Fetched["manifests"][number][] = [];
+  for (const descriptor of manifestDescriptors) {
+    waiting(descriptor);
+    const bytes = await collect(fetcher.fetch(descriptor));
+    const manifest = JSON.parse(bytes.toString("utf8")) as Manifest;
+    const blobs = [manifest.config, ...manifest.layers];
+    for (const blob of blobs) waiting(blob);
+    await store(descriptor, childLabels(descriptor.mediaType, manifest), bytes);
+    await runLimited(blobs, options.concurrency ?? 3, (blob) => store(blob, {}));
+    manifests.push({ descriptor, manifest });
+  }
+  return { manifests };
 }
 
 /**
  * Pulls `ref` as ctr 1.6 does, the registry traffic here and the rest through the daemon: under
  * a lease, every blob of the image for the chosen platforms goes into the content store with
- * containerd's GC and distribution labels, the image record is created (or updated), and the
- * layers are unpacked into chain-ID-named snapshots, each diff ID checked against the config.
+ * containerd's GC and distribution labels (resuming what an interrupted pull left), the image
+ * record is created (or updated), and the layers are unpacked into chain-ID-named snapshots,
+ * each diff ID checked against the config.
  */
 export async function pull(client: Client, ref: string, options: PullOptions = {}): Promise<Image> {
-  const parsed = parseReference(ref);
   const resolver = new Resolver(options);
-  const lease = await client.leases.create(client.context(), { id: "", labels: { "containerd.io/gc.expire": new Date(Date.now() + 86_400_000).toISOString() } });
-  const context: CallContext = { namespace: client.namespace, lease: lease.id };
   try {
-    const { descriptor: root } = await resolver.resolve(ref);
-    const fetcher = resolver.fetcher(ref);
-    const source = { [`containerd.io/distribution.source.${parsed.hostname}`]: parsed.repository };
-    const wanted = options.platforms ?? [hostPlatform()];
-    const manifests: Descriptor[] = [];
-    if (isIndex(root.mediaType)) {
-      const bytes = await collect(fetcher.fetch(root));
-      const index = JSON.parse(bytes.toString("utf8")) as { manifests: Descriptor[] };
-      const chosen = index.manifests.filter((m) => options.allPlatforms || platformMatches(wanted, m.platform));
-      if (chosen.length === 0) throw failedPrecondition(`${ref}: no manifest for platform ${wanted.map((p) => `${p.os}/${p.architecture}`).join(", ")}`);
-      const labels = { ...source, ...Object.fromEntries(index.manifests.map((m, i) => [`containerd.io/gc.ref.content.m.${i}`, m.digest])) };
-      options.progress?.({ descriptor: root, status: "fetching" });
-      options.progress?.({ descriptor: root, status: await store(client, context, fetcher, root, labels, bytes) });
-      manifests.push(...chosen);
-    } else {
-      manifests.push(root);
-    }
-    const unpacks: { config: Descriptor; layers: Descriptor[] }[] = [];
-    for (const manifestDescriptor of manifests) {
-      const bytes = await collect(fetcher.fetch(manifestDescriptor));
-      const manifest = JSON.parse(bytes.toString("utf8")) as { config: Descriptor; layers: Descriptor[] };
-      const labels = {
-        ...source,
-        "containerd.io/gc.ref.content.config": manifest.config.digest,
-        ...Object.fromEntries(manifest.layers.map((l, i) => [`containerd.io/gc.ref.content.l.${i}`, l.digest])),
-      };
-      options.progress?.({ descriptor: manifestDescriptor, status: "fetching" });
-      options.progress?.({ descriptor: manifestDescriptor, status: await store(client, context, fetcher, manifestDescriptor, labels, bytes) });
-      const blobs = [manifest.config, ...manifest.layers];
-      await runLimited(blobs, options.concurrency ?? 3, async (descriptor) => {
-        options.progress?.({ descriptor, status: "fetching" });
-        options.progress?.({ descriptor, status: await store(client, context, fetcher, descriptor, source) });
-      });
-      unpacks.push(manifest);
-    }
-    const target: ImageTarget = { mediaType: root.mediaType, digest: root.digest, size: root.size, annotations: root.annotations ?? {} };
-    let image: Image;
-    try {
-      image = await client.images.create(client.context(), { name: ref, labels: {}, target });
-    } catch (error) {
-      if (!isKind(error, "AlreadyExists")) throw error;
-      image = await client.images.update(client.context(), { name: ref, labels: {}, target }, []);
-    }
-    if (options.unpack !== false) {
-      for (const manifest of unpacks) {
-        const config = await readJson<{ rootfs?: { diff_ids?: string[] } }>(client.content, context, manifest.config.digest);
-        if (config.rootfs?.diff_ids?.length !== undefined && config.rootfs.diff_ids.length === manifest.layers.length) {
-          await unpack(client, context, manifest.config, manifest.layers, config.rootfs.diff_ids, options.unpack ?? "overlayfs");
+    return await withLease(client, async (context) => {
+      const { descriptor: root } = await resolver.resolve(ref);
+      options.resolved?.(root);
+      const { manifests } = await fetchTree(client, context, resolver.fetcher(ref), root, ref, options);
+      const target: ImageTarget = { mediaType: root.mediaType, digest: root.digest, size: root.size, annotations: root.annotations ?? {} };
+      const image = await recordImage(client, ref, target, options.labels);
+      if (options.unpack !== false) {
+        for (const { manifest } of manifests) {
+          const config = await readJson<{ rootfs?: { diff_ids?: string[] } }>(client.content, context, manifest.config.digest);
+          const diffIds = config.rootfs?.diff_ids ?? [];
+          if (diffIds.length > 0 && diffIds.length === manifest.layers.length) await unpack(client, context, manifest.config, manifest.layers, diffIds, options.unpack ?? "overlayfs");
         }
       }
-    }
-    return image;
+      return image;
+    });
   } finally {
-    await client.leases.delete(client.context(), lease.id).catch(() => undefined);
-    resolver.close();
+    await resolver.close();
   }
-}
-
-/** containerd's unpack: apply each layer onto its parent chain unless that chain is already there. */
-export async function unpack(client: Client, context: CallContext, config: Descriptor, layers: readonly Descriptor[], diffIds: readonly string[], snapshotterName: string): Promise<string> {
-  const snapshotter = client.snapshotter(snapshotterName);
-  const chain = chainIds(diffIds);
-  for (const [i, layer] of layers.entries()) {
-    const chainId = chain[i]!;
-    const parent = i === 0 ? "" : chain[i - 1]!;
-    try {
-      await snapshotter.stat(context, chainId);
-      continue;
-    } catch (error) {
-      if (!isKind(error, "NotFound")) throw error;
-    }
-    const key = `extract-${process.hrtime.bigint()}-${randomBytes(6).toString("base64url")} ${chainId}`;
-    const mounts = await snapshotter.prepare(context, key, parent);
-    try {
-      const applied = await client.diff.apply(context, layer, mounts);
-      if (applied.digest !== diffIds[i]) throw failedPrecondition(`layer ${layer.digest}: wrong diff ID ${applied.digest}, expected ${diffIds[i]}`);
-      await snapshotter.commit(context, chainId, key);
-    } catch (error) {
-      await snapshotter.remove(context, key).catch(() => undefined);
-      if (isKind(error, "AlreadyExists")) continue;
-      throw error;
-    }
-    await client.content.update(context, { digest: layer.digest, labels: { "containerd.io/uncompressed": diffIds[i]! } }, ["labels.containerd.io/uncompressed"]);
-  }
-  const top = chain.at(-1)!;
-  await client.content.update(context, { digest: config.digest, labels: { [`containerd.io/gc.ref.snapshot.${snapshotterName}`]: top } }, [`labels.containerd.io/gc.ref.snapshot.${snapshotterName}`]);
-  return top;
 }

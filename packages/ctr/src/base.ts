@@ -50,7 +50,7 @@ export abstract class CtrCommand extends Command {
 
   protected override async catch(error: Error & { exitCode?: number; oclif?: { exit?: number } }): Promise<void> {
     if (error.oclif?.exit !== undefined && error.message.startsWith("EEXIT")) throw error;
-    process.stderr.write(`ctr: ${error.message}\n`);
+    process.stderr.write(`${this.config.bin}: ${error.message}\n`);
     process.exitCode = 1;
   }
 

@@ -7,9 +7,14 @@ import { ContentRemove } from "./commands/content/remove.js";
 import { Events } from "./commands/events.js";
 import { ImagesCheck } from "./commands/images/check.js";
 import { ImagesLabel } from "./commands/images/label.js";
+import { ImagesExport } from "./commands/images/export.js";
+import { ImagesImport } from "./commands/images/import.js";
 import { ImagesList } from "./commands/images/list.js";
+import { ImagesMount } from "./commands/images/mount.js";
 import { ImagesPull } from "./commands/images/pull.js";
+import { ImagesPush } from "./commands/images/push.js";
 import { ImagesRemove } from "./commands/images/remove.js";
+import { ImagesUnmount } from "./commands/images/unmount.js";
 import { LeasesCreate } from "./commands/leases/create.js";
 import { LeasesList } from "./commands/leases/list.js";
 import { LeasesRemove } from "./commands/leases/remove.js";
@@ -39,10 +44,15 @@ export const commands = {
   "content:remove": ContentRemove,
   events: Events,
   "images:check": ImagesCheck,
+  "images:export": ImagesExport,
+  "images:import": ImagesImport,
   "images:label": ImagesLabel,
   "images:list": ImagesList,
+  "images:mount": ImagesMount,
   "images:pull": ImagesPull,
+  "images:push": ImagesPush,
   "images:remove": ImagesRemove,
+  "images:unmount": ImagesUnmount,
   "leases:create": LeasesCreate,
   "leases:list": LeasesList,
   "leases:remove": LeasesRemove,

@@ -10,7 +10,8 @@ export interface Config {
   disabled_plugins: string[];
   grpc: { address: string; uid: number; gid: number; max_recv_message_size: number; max_send_message_size: number };
   ttrpc: { address: string };
-  metrics: { address: string };
+  /** containerd's `[metrics]`: the TCP address of `/v1/metrics` ("" = off) and gRPC latency histograms. */
+  metrics: { address: string; grpc_histogram: boolean };
   debug: { level: string; format: "json" };
   /** Per-plugin settings under `[plugins."<type>.<id>"]`, merged over each plugin's defaults. */
   plugins: Record<string, Record<string, unknown>>;
@@ -28,7 +29,7 @@ export function defaultConfig(): Config {
     disabled_plugins: [],
     grpc: { address: defaultAddress, uid: 0, gid: 0, max_recv_message_size: 16 << 20, max_send_message_size: 16 << 20 },
     ttrpc: { address: "" },
-    metrics: { address: "" },
+    metrics: { address: "", grpc_histogram: false },
     debug: { level: "info", format: "json" },
     plugins: {},
   };

@@ -6,6 +6,11 @@ import type { Logger } from "./log.js";
 import { type GrpcService, pluginTypes } from "./plugins/types.js";
 import { type InitContext, type Plugin, type PluginOutcome, orderPlugins, pluginKey } from "./plugins/registry.js";
 import { type RunningServer, serveGrpc } from "./server.js";
+import { observeAll, grpcMetrics } from "./metrics/grpc.js";
+import { type MetricsServer, parseListenAddress, serveMetrics } from "./metrics/http.js";
+import { registerDaemonCounts } from "./metrics/daemon-counts.js";
+import { registerProcessMetrics } from "./metrics/process.js";
+import { DaemonMetrics } from "./metrics/registry.js";
 import { serveTtrpc } from "./ttrpc-server.js";
 
 /** A running berthd: its plugins, initialised in dependency order, and the gRPC server. */
@@ -16,16 +21,28 @@ export class Daemon {
     private readonly server: RunningServer,
     private readonly ttrpcServer: RunningServer,
     private readonly logger: Logger,
+    /** The metrics endpoint, when `[metrics] address` is set. */
+    readonly metricsServer: MetricsServer | undefined,
   ) {}
 
   static async start(config: Config, plugins: readonly Plugin<any, any>[], logger: Logger): Promise<Daemon> {
     await mkdir(config.root, { recursive: true, mode: 0o711 });
     await mkdir(config.state, { recursive: true, mode: 0o711 });
-    const outcomes = await initPlugins(config, plugins, logger);
+    if (config.metrics.address !== "") parseListenAddress(config.metrics.address);
+    // Metrics cost nothing unless an address is configured: no registry, no per-call counting.
+    const metrics = config.metrics.address === "" ? undefined : new DaemonMetrics();
+    const outcomes = await initPlugins(config, plugins, logger, metrics);
     const services = outcomes.filter((o) => o.plugin.type === pluginTypes.grpc && o.error === undefined).map((o) => o.instance as GrpcService);
+    const observers = [requestLog(logger)];
+    if (metrics !== undefined) {
+      registerProcessMetrics(metrics.registry);
+      registerDaemonCounts(metrics.registry, outcomes);
+      observers.push(grpcMetrics(metrics.registry, services.map((s) => s.definition), config.metrics.grpc_histogram));
+    }
     const ttrpcServices = services.flatMap((service) => (service.ttrpc === undefined ? [] : [service.ttrpc]));
-    let server: RunningServer;
+    let server: RunningServer | undefined;
     let ttrpcServer: RunningServer;
+    let metricsServer: MetricsServer | undefined;
     try {
       ttrpcServer = await serveTtrpc(ttrpcServices, ttrpcAddressOf(config), config.grpc.uid, config.grpc.gid, logger);
     } catch (error) {
@@ -39,15 +56,20 @@ export class Daemon {
         gid: config.grpc.gid,
         maxReceiveMessageSize: config.grpc.max_recv_message_size,
         maxSendMessageSize: config.grpc.max_send_message_size,
-        observer: requestLog(logger),
+        observer: observers.length === 1 ? observers[0] : observeAll(observers),
       });
+      if (metrics !== undefined) {
+        metricsServer = await serveMetrics(metrics, config.metrics.address, logger);
+        logger.info({ address: metricsServer.address }, "serving metrics");
+      }
     } catch (error) {
+      await server?.close();
       await ttrpcServer.close();
       await closePlugins(outcomes, logger);
       throw error;
     }
     logger.info({ address: config.grpc.address, ttrpc: ttrpcAddressOf(config) }, "serving");
-    return new Daemon(config, outcomes, server, ttrpcServer, logger);
+    return new Daemon(config, outcomes, server, ttrpcServer, logger, metricsServer);
   }
 
   /** Stops serving (open streams get a grace period), then closes plugins in reverse order. */
@@ -57,6 +79,7 @@ export class Daemon {
     for (const outcome of this.outcomes) {
       if (outcome.plugin.type === pluginTypes.event && outcome.error === undefined) outcome.plugin.close?.(outcome.instance);
     }
+    await this.metricsServer?.close();
     await this.server.close();
     await this.ttrpcServer.close();
     await closePlugins(this.outcomes.filter((o) => o.plugin.type !== pluginTypes.event), this.logger);
@@ -74,7 +97,7 @@ function requestLog(logger: Logger): CallObserver {
   };
 }
 
-async function initPlugins(config: Config, plugins: readonly Plugin<any, any>[], logger: Logger): Promise<PluginOutcome[]> {
+async function initPlugins(config: Config, plugins: readonly Plugin<any, any>[], logger: Logger, metrics: DaemonMetrics | undefined): Promise<PluginOutcome[]> {
   const outcomes: PluginOutcome[] = [];
   const disabled = new Set(config.disabled_plugins);
   const ready = (type: string) => outcomes.filter((o) => o.plugin.type === type && o.error === undefined);
@@ -89,6 +112,7 @@ async function initPlugins(config: Config, plugins: readonly Plugin<any, any>[],
       logger: logger.child({ plugin: key }),
       exports,
       plugins: outcomes,
+      metrics,
       get<T>(type: string, id?: string): T {
         const found = ready(type).find((o) => id === undefined || o.plugin.id === id);
         if (found === undefined) throw new Error(`no plugin ${id === undefined ? type : `${type}.${id}`} is loaded`);

@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { type CallContext, type ContentStore, type Mount, invalidArgument, isKind, notImplemented } from "@berth/api";
 import { applyLayer, compressStream, computeLayer } from "@berth/diff";
 import { withMounts } from "@berth/mount";
+import type { SnapshotSharing } from "./sharing.js";
 
 export interface Descriptor {
   readonly mediaType: string;
@@ -24,7 +25,10 @@ const layerTypes: Record<string, "gzip" | "zstd" | undefined> = {
  * layer between two mounts into the content store. Mounts are undone whatever happens.
  */
 export class Differ {
-  constructor(private readonly content: ContentStore) {}
+  constructor(
+    private readonly content: ContentStore,
+    private readonly sharing: SnapshotSharing,
+  ) {}
 
   /** Applies `layer` onto `mounts`; the result describes the uncompressed stream (its digest is the diff ID). */
   async apply(context: CallContext, layer: Descriptor, mounts: readonly Mount[]): Promise<Descriptor> {
@@ -32,7 +36,15 @@ export class Differ {
     if (layer.mediaType.includes("+encrypted")) throw notImplemented(`media type ${layer.mediaType}: encrypted layers`);
     // Checked before mounting: an unknown blob must not leave a mount behind.
     await this.content.info(context, layer.digest);
-    const applied = await withMounts(mounts, (root) => applyLayer(this.content.read(context, layer.digest), root, { mediaType: layer.mediaType }));
+    const target = this.sharing.beforeApply(mounts);
+    let applied;
+    try {
+      applied = await withMounts(mounts, (root) => applyLayer(this.content.read(context, layer.digest), root, { mediaType: layer.mediaType }));
+    } catch (error) {
+      if (target !== undefined) this.sharing.failed(target);
+      throw error;
+    }
+    if (target !== undefined) this.sharing.applied(target, applied.digest);
     return { mediaType: uncompressedLayer, digest: applied.digest, size: applied.size, annotations: {} };
   }
 

@@ -8,6 +8,7 @@ import { type Collector, type LeaseRecord, leaseExpired } from "./leases.js";
 import type { Logger } from "./log.js";
 import type { MetadataStore } from "./metadata.js";
 import type { Mutex } from "./mutex.js";
+import type { SnapshotSharing } from "./sharing.js";
 import type { SnapshotRecord } from "./snapshots.js";
 
 const gcRoot = "containerd.io/gc.root";
@@ -40,6 +41,7 @@ export interface GcTables {
   readonly leases: Database<LeaseRecord, string>;
   /** Each snapshotter's records and its backend, by snapshotter name. */
   readonly snapshots: ReadonlyMap<string, { table: Database<SnapshotRecord, string>; backend: Snapshotter }>;
+  readonly sharing: SnapshotSharing;
 }
 
 export interface GcResult {
@@ -132,7 +134,7 @@ export class GarbageCollector implements Collector {
     removedSnapshots: { snapshotter: string; backendKey: string }[];
     referenced: Set<string>;
   } {
-    const { images, containers, blobs, ingests, leases, snapshots } = this.tables();
+    const { images, containers, blobs, ingests, leases, snapshots, sharing } = this.tables();
     const now = Date.now();
     // A node is `<kind>|<namespace>/<id>`; kinds never contain "|".
     const marked = new Set<string>();
@@ -198,11 +200,20 @@ export class GarbageCollector implements Collector {
         for (let parent = record.parent; parent !== "" && count < 1000; count++) parent = table.get(`${namespace}/${parent}`)?.parent ?? "";
         return count;
       };
-      for (const { namespace, id, value } of [...this.store.everywhere(table)]) {
-        if (marked.has(`snapshot:${name}|${namespace}/${id}`)) continue;
-        removedSnapshots.push({ snapshotter: name, backendKey: value.backendKey, depth: depth(namespace, value) });
-        table.remove(`${namespace}/${id}`);
-        recordsRemoved++;
+      // Depths are measured before any record goes, or a removed parent would shorten them.
+      const swept = [...this.store.everywhere(table)]
+        .filter(({ namespace, id }) => !marked.has(`snapshot:${name}|${namespace}/${id}`))
+        .map(({ namespace, id, value }) => ({ key: `${namespace}/${id}`, backendKey: value.backendKey, depth: depth(namespace, value) }));
+      for (const { key } of swept) table.remove(key);
+      recordsRemoved += swept.length;
+      // A backend snapshot other namespaces still name (a shared, verified one) stays.
+      const stillNamed = new Set<string>();
+      for (const { value } of table.getRange()) stillNamed.add(value.backendKey);
+      const gone = new Map<string, number>();
+      for (const { backendKey, depth } of swept) if (!stillNamed.has(backendKey)) gone.set(backendKey, Math.max(depth, gone.get(backendKey) ?? 0));
+      for (const [backendKey, depth] of gone) {
+        sharing.removed(name, backendKey);
+        removedSnapshots.push({ snapshotter: name, backendKey, depth });
       }
     }
     // Children before parents: the backend refuses to remove a snapshot that has children.

@@ -12,3 +12,8 @@ export { builtinPlugins } from "./plugins/builtin.js";
 export type { Metadata } from "./plugins/core.js";
 export type { InitContext, Plugin, PluginOutcome, PluginPlatform } from "./plugins/registry.js";
 export { SkipPlugin, orderPlugins } from "./plugins/registry.js";
+export type { ContainerMetricsOptions } from "./metrics/containers.js";
+export { ContainerMetrics } from "./metrics/containers.js";
+export type { MetricsServer } from "./metrics/http.js";
+export type { ScrapeHook } from "./metrics/registry.js";
+export { DaemonMetrics } from "./metrics/registry.js";

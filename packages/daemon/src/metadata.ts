@@ -41,6 +41,11 @@ export class MetadataStore {
     return entry.table as Database<V, string>;
   }
 
+  /** A table that belongs to no namespace (what namespaces share). */
+  shared<V>(name: string): Database<V, string> {
+    return this.#root.openDB<V, string>({ name: `shared:${name}` });
+  }
+
   /** Every key and value of `table` in `namespace`, keys without the namespace prefix. */
   *inNamespace<V>(table: Database<V, string>, namespace: string): Generator<{ id: string; value: V }> {
     for (const { key, value } of table.getRange({ start: `${namespace}/`, end: `${namespace}0` })) {

@@ -10,6 +10,7 @@ import {
   type Timestamp,
   type TypeRegistry,
   alreadyExists,
+  failedPrecondition,
   isKind,
   notFound,
   nowTimestamp,
@@ -21,6 +22,7 @@ import type { Database } from "lmdb";
 import { applyMapPaths, checkPaths, withoutEmpty } from "./labels.js";
 import type { LeaseService } from "./leases.js";
 import type { MetadataStore } from "./metadata.js";
+import type { SnapshotSharing } from "./sharing.js";
 
 export interface SnapshotRecord {
   /** The snapshot's key in the backend, unique across namespaces. */
@@ -32,6 +34,9 @@ export interface SnapshotRecord {
   updatedAt: Timestamp;
 }
 
+/** Set by unpackers on Prepare: the chain ID the snapshot will be committed as (containerd ≥ 1.4). */
+const targetRefLabel = "containerd.io/snapshot.ref";
+
 /** Labels with this prefix are passed to the backend snapshotter; others live in metadata only. */
 const backendLabelPrefix = "containerd.io/snapshot/";
 
@@ -42,6 +47,12 @@ const backendLabels = (labels: Readonly<Record<string, string>>) =>
  * One backend snapshotter as namespaces see it: each namespace has its own keyspace, kept in the
  * metadata store and mapped to unique backend keys, and its own labels. Publishes containerd's
  * `/snapshot/prepare|commit|remove` events.
+ *
+ * Committed snapshots that Berth verified (see SnapshotSharing) are shared: a Prepare labelled
+ * `containerd.io/snapshot.ref=<chain ID>` in another namespace, onto the same parent, links the
+ * existing backend snapshot under that name and answers AlreadyExists, as containerd does for
+ * remote snapshotters, so the unpacker applies nothing. A backend snapshot goes when no
+ * namespace's record refers to it any more.
  */
 export class NamespacedSnapshotter implements Snapshotter {
   readonly table: Database<SnapshotRecord, string>;
@@ -53,6 +64,7 @@ export class NamespacedSnapshotter implements Snapshotter {
     private readonly leases: LeaseService,
     private readonly publisher: Publisher,
     private readonly types: TypeRegistry,
+    private readonly sharing: SnapshotSharing,
   ) {
     this.table = store.scoped<SnapshotRecord>(`snapshots/${name}`, `snapshots on ${JSON.stringify(name)} snapshotter`);
   }
@@ -67,8 +79,13 @@ export class NamespacedSnapshotter implements Snapshotter {
     return { name: key, parent: record.parent, kind: record.kind, labels: record.labels, createdAt: record.createdAt, updatedAt: record.updatedAt };
   }
 
+  /**
+   * A verified snapshot another namespace committed is linked here when this namespace looks up
+   * its chain ID (as unpackers do before applying a layer) and already has its parent.
+   */
   async stat(context: CallContext, key: string): Promise<SnapshotInfo> {
     const namespace = requireNamespace(context);
+    if (this.table.get(`${namespace}/${key}`) === undefined) await this.#linkVerified(context, namespace, key, {});
     return this.#info(key, this.#record(namespace, key));
   }
 
@@ -109,11 +126,19 @@ export class NamespacedSnapshotter implements Snapshotter {
     validateLabels(labels, "labels");
     if (this.table.get(`${namespace}/${key}`) !== undefined) throw alreadyExists(`snapshot ${JSON.stringify(key)}`);
     const backendParent = parent === "" ? "" : this.#record(namespace, parent).backendKey;
+    const target = labels[targetRefLabel];
+    if (kind === "active" && target !== undefined) {
+      const linkable = this.sharing.verified(this.name, target)?.parentBackendKey === backendParent;
+      if (this.table.get(`${namespace}/${target}`) !== undefined || (linkable && (await this.#linkVerified(context, namespace, target, labels)))) {
+        throw alreadyExists(`target snapshot ${JSON.stringify(target)}`);
+      }
+    }
     const backendKey = `${namespace}/${randomBytes(8).toString("hex")}/${key}`;
     const mounts =
       kind === "active"
         ? await this.backend.prepare({}, backendKey, backendParent, backendLabels(labels))
         : await this.backend.view({}, backendKey, backendParent, backendLabels(labels));
+    if (kind === "active") this.sharing.prepared(this.name, backendKey, backendParent, mounts);
     const now = nowTimestamp();
     try {
       await this.store.transaction(() => {
@@ -124,10 +149,36 @@ export class NamespacedSnapshotter implements Snapshotter {
       });
     } catch (error) {
       await this.backend.remove({}, backendKey).catch(() => undefined);
+      await this.store.transaction(() => this.sharing.removed(this.name, backendKey));
       throw error;
     }
     await this.publisher.publish(context, "/snapshot/prepare", this.types.pack("containerd.events.SnapshotPrepare", { key, parent, snapshotter: this.name }));
     return mounts;
+  }
+
+  /**
+   * Links the verified snapshot `chainId` into the namespace when the namespace already names its
+   * parent (or it has none); true when it did.
+   */
+  async #linkVerified(context: CallContext, namespace: string, chainId: string, labels: Readonly<Record<string, string>>): Promise<boolean> {
+    const verified = this.sharing.verified(this.name, chainId);
+    if (verified === undefined) return false;
+    const now = nowTimestamp();
+    return this.store.transaction(() => {
+      if (this.table.get(`${namespace}/${chainId}`) !== undefined || this.sharing.verified(this.name, chainId)?.backendKey !== verified.backendKey) return false;
+      let parent: string | undefined = "";
+      if (verified.parentBackendKey !== "") {
+        parent = undefined;
+        for (const { id, value } of this.store.inNamespace(this.table, namespace)) {
+          if (value.kind === "committed" && value.backendKey === verified.parentBackendKey) parent = id;
+        }
+        if (parent === undefined) return false;
+      }
+      this.store.ensureNamespace(namespace);
+      this.table.put(`${namespace}/${chainId}`, { backendKey: verified.backendKey, parent, kind: "committed", labels: withoutEmpty(labels), createdAt: now, updatedAt: now });
+      if (context.lease) this.leases.attach(namespace, context.lease, { type: `snapshots/${this.name}`, id: chainId });
+      return true;
+    });
   }
 
   async commit(context: CallContext, name: string, key: string, labels: Readonly<Record<string, string>> = {}): Promise<void> {
@@ -142,6 +193,7 @@ export class NamespacedSnapshotter implements Snapshotter {
       this.table.remove(`${namespace}/${key}`);
       // As containerd: the committed snapshot has the commit's labels, not the active one's.
       this.table.put(`${namespace}/${name}`, { backendKey: backendName, parent: record.parent, kind: "committed", labels: withoutEmpty(labels), createdAt: now, updatedAt: now });
+      this.sharing.committed(this.name, name, record.backendKey, backendName);
       if (context.lease) this.leases.attach(namespace, context.lease, { type: `snapshots/${this.name}`, id: name });
     });
     await this.publisher.publish(context, "/snapshot/commit", this.types.pack("containerd.events.SnapshotCommit", { key, name, snapshotter: this.name }));
@@ -150,12 +202,30 @@ export class NamespacedSnapshotter implements Snapshotter {
   async remove(context: CallContext, key: string): Promise<void> {
     const namespace = requireNamespace(context);
     const record = this.#record(namespace, key);
-    await this.backend.remove({}, record.backendKey).catch((error: unknown) => {
-      // Gone from the backend already (a crash between the two steps): finish the removal.
-      if (!isKind(error, "NotFound")) throw error;
+    for (const { value } of this.store.inNamespace(this.table, namespace)) {
+      if (value.parent === key) throw failedPrecondition(`cannot remove snapshot ${JSON.stringify(key)} with child`);
+    }
+    // Unshared first, in one transaction with the count, so that no namespace links it meanwhile.
+    const last = await this.store.transaction(() => {
+      if (this.#references(record.backendKey) > 1) return false;
+      this.sharing.removed(this.name, record.backendKey);
+      return true;
     });
+    if (last) {
+      await this.backend.remove({}, record.backendKey).catch((error: unknown) => {
+        // Gone from the backend already (a crash between the two steps): finish the removal.
+        if (!isKind(error, "NotFound")) throw error;
+      });
+    }
     await this.store.transaction(() => this.table.remove(`${namespace}/${key}`));
     await this.publisher.publish(context, "/snapshot/remove", this.types.pack("containerd.events.SnapshotRemove", { key, snapshotter: this.name }));
+  }
+
+  /** How many records, in all namespaces, refer to the backend snapshot. */
+  #references(backendKey: string): number {
+    let count = 0;
+    for (const { value } of this.table.getRange()) if (value.backendKey === backendKey) count++;
+    return count;
   }
 
   async *list(context: CallContext, filters: readonly string[]): AsyncIterable<SnapshotInfo> {

@@ -4,7 +4,7 @@ import { type Capability, configureHosts, type HostOptions, type RegistryHost } 
 import { type Descriptor, isManifestType, manifestAccept, maxManifestSize } from "./media-types.js";
 import { type ParsedReference, parseReference } from "./reference.js";
 import { header, type RegistryResponse, type RetryOptions, statusError, Transport } from "./transport.js";
-import { digestMismatch, hasherFor, sha256Digest, verified } from "./verify.js";
+import { digestMismatch, hasherFor, sha256Digest, sized, verified } from "./verify.js";
 
 export interface ResolverOptions extends HostOptions {
   /** Fixed credentials for every host, or a lookup by registry host. */
@@ -23,9 +23,14 @@ export interface Resolved {
 }
 
 export interface FetchOptions {
-  /** Resume from this byte; requires `prefix`, the bytes before it, so the whole blob is verified. */
+  /**
+   * Resume from this byte. With `prefix` (the bytes before it) the whole blob is verified here;
+   * with `verifiedByConsumer` only the length is, and the consumer must check the digest of the
+   * whole blob itself (a content store does at commit).
+   */
   readonly offset?: number;
   readonly prefix?: Uint8Array | AsyncIterable<Uint8Array>;
+  readonly verifiedByConsumer?: boolean;
 }
 
 export interface PushOptions {
@@ -208,7 +213,8 @@ export class Resolver {
     const offset = options.offset ?? 0;
     const what = `${parsed.locator}@${descriptor.digest}`;
     if (offset < 0 || offset > descriptor.size) throw invalidArgument(`${what}: offset ${offset} outside 0..${descriptor.size}`);
-    if (offset > 0) {
+    const trusting = offset > 0 && options.prefix === undefined && options.verifiedByConsumer === true;
+    if (offset > 0 && !trusting) {
       if (options.prefix === undefined) throw invalidArgument(`${what}: resuming at ${offset} needs the prefix bytes to verify the digest`);
       let length = 0;
       for await (const chunk of options.prefix instanceof Uint8Array ? [options.prefix] : options.prefix) {
@@ -220,7 +226,7 @@ export class Resolver {
     const manifest = isManifestType(descriptor.mediaType);
     if (manifest && descriptor.size > maxManifestSize) throw errorOfKind("FailedPrecondition", `${what}: manifest of ${descriptor.size} bytes exceeds ${maxManifestSize}`);
     if (offset === descriptor.size) {
-      yield* verified([], descriptor, hash, offset, what);
+      if (!trusting) yield* verified([], descriptor, hash, offset, what);
       return;
     }
     const scopes = [`repository:${parsed.repository}:pull`];
@@ -255,7 +261,7 @@ export class Resolver {
         // A server that ignores Range sends everything: drop what the caller already has.
         if (range === undefined) body = skip(body, offset);
       }
-      yield* verified(body, descriptor, hash, offset, what);
+      yield* trusting ? sized(body, descriptor, offset, what) : verified(body, descriptor, hash, offset, what);
       return;
     }
     throw lastError ?? notFound(`${what}: not found`);

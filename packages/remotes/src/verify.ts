@@ -35,3 +35,14 @@ export async function* verified(source: AsyncIterable<Uint8Array> | Iterable<Uin
   if (got !== descriptor.digest) throw digestMismatch(what, descriptor.digest, got);
   if (held !== undefined) yield held;
 }
+
+/** Passes `source` through, checking only that it ends exactly at the descriptor's size (for resumes the consumer verifies). */
+export async function* sized(source: AsyncIterable<Uint8Array>, descriptor: Descriptor, offset: number, what: string): AsyncGenerator<Uint8Array> {
+  let received = offset;
+  for await (const chunk of source) {
+    received += chunk.byteLength;
+    if (received > descriptor.size) throw errorOfKind("DataLoss", `${what}: more than the expected ${descriptor.size} bytes`);
+    yield chunk;
+  }
+  if (received !== descriptor.size) throw errorOfKind("DataLoss", `${what}: short read: expected ${descriptor.size} bytes, got ${received}`);
+}

@@ -1,6 +1,6 @@
 import type { ChildProcess } from "node:child_process";
 import { accessSync, constants, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { connect } from "node:net";
+import { type AddressInfo, connect, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -141,12 +141,18 @@ const stockContainerd = installed("containerd");
 /** Whether Debian's containerd and its ctr are installed, to compare against. */
 export const stockContainerdInstalled: boolean = stockCtr !== undefined && stockContainerd !== undefined;
 
+export interface StockContainerdOptions {
+  /** `[metrics] address` ("127.0.0.1:<port>"), with `grpc_histogram` as given. */
+  readonly metrics?: { readonly address: string; readonly grpcHistogram?: boolean };
+  /** Start again on the directories of an earlier one (after `kill`), as a daemon restart would. */
+  readonly reuse?: Pick<RunningDaemon, "root">;
+}
+
 /**
  * Starts Debian's stock containerd on its own root, state and socket (never /run/containerd),
- * with the CRI plugin off. Resolves to undefined when it is not installed. `reuse` starts it again
- * on the directories of an earlier one (after `kill`), as a daemon restart would.
+ * with the CRI plugin off. Resolves to undefined when it is not installed.
  */
-export async function startStockContainerd(options: { reuse?: Pick<RunningDaemon, "root"> } = {}): Promise<RunningDaemon | undefined> {
+export async function startStockContainerd(options: StockContainerdOptions = {}): Promise<RunningDaemon | undefined> {
   if (!stockContainerdInstalled) return undefined;
   const base = options.reuse ? join(options.reuse.root, "..") : testDirectory("containerd");
   const root = join(base, "root");
@@ -166,8 +172,23 @@ export async function startStockContainerd(options: { reuse?: Pick<RunningDaemon
       `  address = ${JSON.stringify(`${address}.ttrpc`)}`,
       `[plugins."io.containerd.internal.v1.opt"]`,
       `  path = ${JSON.stringify(join(base, "opt"))}`,
+      ...(options.metrics === undefined
+        ? []
+        : ["[metrics]", `  address = ${JSON.stringify(options.metrics.address)}`, `  grpc_histogram = ${options.metrics.grpcHistogram ?? false}`]),
       "",
     ].join("\n"),
   );
   return launch("containerd", spawnTracked(stockContainerd!, ["--config", config]), base, root, state, address);
+}
+
+/** A TCP port on 127.0.0.1 that nothing listens on right now (for daemons that cannot report theirs). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
 }

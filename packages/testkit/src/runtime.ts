@@ -85,18 +85,33 @@ export function removeTestCgroups(path: string): string[] {
   return left;
 }
 
-/** Processes whose working directory is under `directory`: shims run in their bundles. */
-export function processesUnder(directory: string): number[] {
+/** The pids of the processes for which `test(pid)` holds; those that exit meanwhile are left out. */
+function processesWhere(test: (pid: string) => boolean): number[] {
   const pids: number[] = [];
   for (const entry of readdirSync("/proc")) {
     if (!/^\d+$/.test(entry)) continue;
     try {
-      if (readlinkSync(`/proc/${entry}/cwd`).startsWith(`${directory}/`)) pids.push(Number(entry));
+      if (test(entry)) pids.push(Number(entry));
     } catch {
       // gone meanwhile
     }
   }
   return pids;
+}
+
+/** Processes whose working directory is under `directory`: shims run in their bundles. */
+export function processesUnder(directory: string): number[] {
+  return processesWhere((pid) => readlinkSync(`/proc/${pid}/cwd`).startsWith(`${directory}/`));
+}
+
+/** Whether a command line is a shim's of the daemon at `address`: shim v2's `-address <address>` (single dash; ctr's is `--address`). */
+export function isShimOf(args: readonly string[], address: string): boolean {
+  return args.some((arg, i) => (arg === "-address" && args[i + 1] === address) || arg === `-address=${address}`);
+}
+
+/** Processes started as shims of the daemon at `address`, wherever they run (a shim serving many containers has no bundle for a working directory). */
+export function shimsOf(address: string): number[] {
+  return processesWhere((pid) => isShimOf(readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0"), address));
 }
 
 export interface RuntimeLeftovers {

@@ -1,8 +1,10 @@
 import { createHash } from "node:crypto";
 import { type CallContext, isKind } from "@berth/api";
 import type { Client } from "@berth/client";
-import { runCommand } from "@berth/testkit";
+import type { CommandResult } from "@berth/testkit";
 import { median, timeMs, withTimeout } from "../measure.js";
+import { medianWallMs } from "./cli.js";
+import { createAll, ensureNamespace } from "./seeding.js";
 
 const manifestType = "application/vnd.oci.image.manifest.v1+json";
 const configType = "application/vnd.oci.image.config.v1+json";
@@ -68,11 +70,7 @@ export async function seedImages(client: Client, namespace: string, options: See
   const context: CallContext = { namespace, signal: abort.signal };
   let created = 0;
   const run = async () => {
-    try {
-      await client.namespaces.create(context, { name: namespace, labels: {} });
-    } catch (error) {
-      if (!isKind(error, "AlreadyExists")) throw error;
-    }
+    await ensureNamespace(client, context, namespace);
     const leaseId = `bench-images-${process.pid}`;
     await client.leases.create(context, { id: leaseId, labels: {} });
     try {
@@ -81,15 +79,10 @@ export async function seedImages(client: Client, namespace: string, options: See
       await writeBlob(client, leased, `bench-images-config-${process.pid}`, config);
       await writeBlob(client, leased, `bench-images-manifest-${process.pid}`, manifest, { "containerd.io/gc.ref.content.config": config.digest });
       const target = { mediaType: manifest.mediaType, digest: manifest.digest, size: manifest.size, annotations: {} };
-      let next = 0;
-      const creator = async () => {
-        while (next < count) {
-          const name = seededImageName(next++);
-          await client.images.create(context, { name, labels: {}, target });
-          created++;
-        }
-      };
-      await Promise.all(Array.from({ length: Math.min(inFlight, count) }, creator));
+      await createAll(count, inFlight, async (index) => {
+        await client.images.create(context, { name: seededImageName(index), labels: {}, target });
+        created++;
+      });
     } finally {
       // After the images exist, so that garbage collection keeps the manifest and config.
       await client.leases.delete({ namespace, signal: abort.signal }, leaseId);
@@ -137,18 +130,13 @@ export async function ctrImagesLsMs(ctr: string, address: string, namespace: str
   const args = ["--address", address, "-n", namespace, "images", "ls"];
   const command = `${ctr} ${args.join(" ")}`;
   const problems: string[] = [];
-  const once = async () => {
-    const result = await runCommand(ctr, args, { timeoutMs });
-    if (result.code !== 0) throw new Error(`${command} exited with ${result.signal ?? result.code}: ${result.stderr.trim()}`);
+  const check = (result: CommandResult) => {
     const listed = result.stdout.split("\n").filter((line) => line.startsWith("bench.local/images/")).length;
     if (listed < expected) throw new Error(`${command} listed ${listed} images, not ${expected}`);
     const errors = result.stderr.split("\n").filter((line) => /level=(error|fatal)/.test(line));
     if (errors.length > 0) problems.push(`${errors.length} error(s), the first: ${errors[0]}`);
   };
-  await once();
-  const samples: number[] = [];
-  for (let i = 0; i < runs; i++) samples.push(await timeMs(once));
-  const result = median(samples);
+  const result = await medianWallMs(ctr, args, runs, { timeoutMs, check });
   if (problems.length > 0) {
     throw new Error(`${command}: ${problems.length} of ${runs + 1} runs logged errors (median ${result.toFixed(0)} ms regardless); the first logged ${problems[0]}`);
   }

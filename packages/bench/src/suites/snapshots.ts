@@ -1,6 +1,7 @@
 import { type CallContext, isKind } from "@berth/api";
 import type { Client } from "@berth/client";
 import { mean, percentile, withTimeout } from "../measure.js";
+import { ensureNamespace } from "./seeding.js";
 
 /**
  * The snapshots a benchmark has made (or may have made: a call cut short by a timeout may have
@@ -41,11 +42,7 @@ export async function leasedRun<T>(
   const stack: SnapshotStack = [];
   let leaseId: string | undefined;
   const work = (async () => {
-    try {
-      await client.namespaces.create(base, { name: namespace, labels: {} });
-    } catch (error) {
-      if (!isKind(error, "AlreadyExists")) throw error;
-    }
+    await ensureNamespace(client, base, namespace);
     leaseId = (await client.leases.create(base, { id: "", labels: {} })).id;
     return body({ ...base, lease: leaseId }, stack);
   })();

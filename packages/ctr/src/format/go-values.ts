@@ -66,3 +66,22 @@ export function goJson(message: unknown): unknown {
 export function rfc3339Seconds(date = new Date()): string {
   return date.toISOString().replace(/\.\d+Z$/, "Z");
 }
+
+/** Go's time.Duration.String of `nanoseconds`: "1.5s", "2m3.25s", "812.4ms", "0s". */
+export function goDuration(nanoseconds: bigint): string {
+  if (nanoseconds === 0n) return "0s";
+  const sign = nanoseconds < 0n ? "-" : "";
+  const ns = nanoseconds < 0n ? -nanoseconds : nanoseconds;
+  const fraction = (value: bigint, unit: bigint, digits: number) => {
+    const whole = value / unit;
+    const rest = (value % unit).toString().padStart(digits, "0").replace(/0+$/, "");
+    return rest === "" ? `${whole}` : `${whole}.${rest}`;
+  };
+  if (ns < 1000n) return `${sign}${ns}ns`;
+  if (ns < 1_000_000n) return `${sign}${fraction(ns, 1000n, 3)}µs`;
+  if (ns < 1_000_000_000n) return `${sign}${fraction(ns, 1_000_000n, 6)}ms`;
+  const hours = ns / 3_600_000_000_000n;
+  const minutes = (ns / 60_000_000_000n) % 60n;
+  const seconds = fraction(ns % 60_000_000_000n, 1_000_000_000n, 9);
+  return `${sign}${hours > 0n ? `${hours}h` : ""}${hours > 0n || minutes > 0n ? `${minutes}m` : ""}${seconds}s`;
+}

@@ -11,6 +11,7 @@ import {
   snapshotsGrpcPlugin,
   versionGrpcPlugin,
 } from "./grpc.js";
+import { cgroupsMonitorPlugin } from "./monitor.js";
 import type { Plugin } from "./registry.js";
 import { runtimePlugin, tasksGrpcPlugin } from "./runtime.js";
 import { btrfsPlugin, overlayPlugin } from "./snapshotters.js";
@@ -24,6 +25,7 @@ export function builtinPlugins(): Plugin<any, any>[] {
     btrfsPlugin,
     metadataPlugin,
     differPlugin,
+    cgroupsMonitorPlugin,
     namespacesGrpcPlugin,
     contentGrpcPlugin,
     imagesGrpcPlugin,

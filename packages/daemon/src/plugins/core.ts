@@ -11,6 +11,7 @@ import { LeaseService } from "../leases.js";
 import { MetadataStore } from "../metadata.js";
 import { Mutex } from "../mutex.js";
 import { NamespaceService } from "../namespaces.js";
+import { SnapshotSharing } from "../sharing.js";
 import { NamespacedSnapshotter } from "../snapshots.js";
 import type { Plugin } from "./registry.js";
 import { hostPlatform, pluginTypes } from "./types.js";
@@ -29,6 +30,8 @@ export interface Metadata {
   readonly containers: ContainerService;
   /** Every loaded snapshotter, namespaced, by name. */
   readonly snapshotters: ReadonlyMap<string, NamespacedSnapshotter>;
+  /** Which committed snapshots namespaces share. */
+  readonly sharing: SnapshotSharing;
 }
 
 export const exchangePlugin: Plugin<Exchange, { buffer_size: number }> = {
@@ -65,9 +68,10 @@ export const metadataPlugin: Plugin<Metadata, { gc_schedule_delay_ms: number }> 
     const leases = new LeaseService(store, gc);
     const content = new NamespacedContentStore(backend, store, leases, exchange, types, gc, guard);
     const images = new ImageService(store, exchange, types, gc);
+    const sharing = new SnapshotSharing(store);
     const containers = new ContainerService(store, exchange, types, gc);
     const snapshotters = new Map(
-      [...getAll<Snapshotter>(pluginTypes.snapshotter)].map(([name, snapshotter]) => [name, new NamespacedSnapshotter(name, snapshotter, store, leases, exchange, types)]),
+      [...getAll<Snapshotter>(pluginTypes.snapshotter)].map(([name, snapshotter]) => [name, new NamespacedSnapshotter(name, snapshotter, store, leases, exchange, types, sharing)]),
     );
     tables = () => ({
       images: images.table,
@@ -76,11 +80,12 @@ export const metadataPlugin: Plugin<Metadata, { gc_schedule_delay_ms: number }> 
       ingests: content.ingests,
       leases: leases.table,
       snapshots: new Map([...snapshotters].map(([name, s]) => [name, { table: s.table, backend: s.backend }])),
+      sharing,
     });
     const namespaces = new NamespaceService(store, exchange, types);
     // Whatever was left unreferenced when the daemon stopped goes before it serves anyone.
     await gc.collect();
-    return { store, gc, namespaces, leases, content, images, containers, snapshotters };
+    return { store, gc, namespaces, leases, content, images, containers, snapshotters, sharing };
   },
   close: async (metadata) => {
     metadata.gc.stop();
@@ -93,5 +98,8 @@ export const differPlugin: Plugin<Differ> = {
   id: "walking",
   requires: [pluginTypes.metadata],
   platforms: [hostPlatform],
-  init: ({ get }) => new Differ(get<Metadata>(pluginTypes.metadata).content),
+  init: ({ get }) => {
+    const metadata = get<Metadata>(pluginTypes.metadata);
+    return new Differ(metadata.content, metadata.sharing);
+  },
 };

@@ -1,5 +1,6 @@
 import type { Logger } from "pino";
 import type { Config } from "../config.js";
+import type { DaemonMetrics } from "../metrics/registry.js";
 
 /** Thrown by a plugin's init when it cannot run on this host; containerd's text marks it skipped. */
 export class SkipPlugin extends Error {
@@ -28,8 +29,10 @@ export interface InitContext<C> {
   get<T>(type: string, id?: string): T;
   /** Every initialised plugin of `type`, by id. */
   getAll<T>(type: string): ReadonlyMap<string, T>;
-  /** Every plugin's outcome so far (for introspection). */
+  /** Every plugin's outcome so far (for introspection); later ones join as they load. */
   readonly plugins: readonly PluginOutcome[];
+  /** Where plugins register what they report when scraped; undefined when `[metrics] address` is off. */
+  readonly metrics: DaemonMetrics | undefined;
 }
 
 /**

@@ -11,6 +11,7 @@ export const pluginTypes = {
   gc: "io.containerd.gc.v1",
   service: "io.containerd.service.v1",
   grpc: "io.containerd.grpc.v1",
+  monitor: "io.containerd.monitor.v1",
   runtime: "io.containerd.runtime.v2",
 } as const;
 

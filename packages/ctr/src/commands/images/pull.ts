@@ -1,6 +1,10 @@
 import { Args, Flags } from "@oclif/core";
 import { CtrCommand } from "../../base.js";
-import { aliases } from "../../words.js";
+import { goDuration } from "../../format/go-values.js";
+import { ProgressPrinter } from "../../format/progress.js";
+import { snapshotterFlag } from "../snapshots/shared.js";
+import { aliases, parseLabels } from "../../words.js";
+import { registryFlags, resolverOptions } from "./remote-flags.js";
 
 export class ImagesPull extends CtrCommand {
   static override summary = "pull an image from a remote";
@@ -9,33 +13,45 @@ export class ImagesPull extends CtrCommand {
   static override aliases = aliases(["images", "image", "i"], ["pull"]);
   static override args = { ref: Args.string({ required: true, description: "a fully qualified reference, e.g. docker.io/library/busybox:latest" }) };
   static override flags = {
-    "plain-http": Flags.boolean({ description: "allow connections using plain HTTP" }),
-    "skip-verify": Flags.boolean({ char: "k", description: "skip SSL certificate validation" }),
-    user: Flags.string({ char: "u", description: "user[:password] Registry user and password" }),
-    "hosts-dir": Flags.string({ description: "custom hosts configuration directory" }),
-    platform: Flags.string({ multiple: true, description: "pull content for a specific platform" }),
+    ...registryFlags,
+    platform: Flags.string({ multiple: true, multipleNonGreedy: true, description: "pull content for a specific platform" }),
     "all-platforms": Flags.boolean({ description: "pull content and metadata from all platforms" }),
-    snapshotter: Flags.string({ description: "snapshotter name. Empty value stands for the default value.", env: "CONTAINERD_SNAPSHOTTER" }),
+    label: Flags.string({ multiple: true, multipleNonGreedy: true, description: "labels to attach to the image" }),
+    ...snapshotterFlag,
+    "print-chainid": Flags.boolean({ description: "print the resulting image's chain ID" }),
   };
 
   async run(): Promise<void> {
     const { args, flags } = await this.parse(ImagesPull);
     const client = await this.connect(flags);
-    const { pull, parsePlatform } = await import("@berth/client");
-    const [username = "", password = ""] = (flags.user ?? "").split(/:(.*)/s);
-    const started = Date.now();
-    const image = await pull(client, args.ref, {
-      plainHttp: flags["plain-http"],
-      skipVerify: flags["skip-verify"],
-      ...(flags["hosts-dir"] ? { hostsDir: flags["hosts-dir"] } : {}),
-      ...(flags.user ? { credentials: { username, password } } : {}),
-      ...(flags.platform ? { platforms: flags.platform.map(parsePlatform) } : {}),
-      allPlatforms: flags["all-platforms"],
-      unpack: flags.snapshotter || "overlayfs",
-      progress: ({ descriptor, status }) => {
-        if (status !== "fetching") this.print(`${descriptor.mediaType.split(".").at(-1)}-${descriptor.digest}: ${status}\n`);
-      },
-    });
-    this.print(`elapsed: ${((Date.now() - started) / 1000).toFixed(1)} s\n${image.name}: ${image.target.digest}\n`);
+    const { ProgressBoard, describeImage, hostPlatform, parsePlatform, platformText, pull, unpackImage } = await import("@berth/client");
+    const wanted = (flags.platform ?? []).map(parsePlatform);
+    const board = new ProgressBoard(args.ref);
+    const printer = new ProgressPrinter(() => board.snapshot());
+    let image;
+    try {
+      image = await pull(client, args.ref, {
+        ...resolverOptions(flags),
+        ...(wanted.length > 0 ? { platforms: wanted } : {}),
+        allPlatforms: flags["all-platforms"],
+        labels: parseLabels(flags.label ?? []),
+        unpack: false,
+        progress: board.listener,
+        resolved: () => board.markResolved(),
+      });
+    } finally {
+      printer.stop();
+    }
+    // As ctr: every platform of the image with --all-platforms, else those asked for, else this host's.
+    let platforms = wanted;
+    if (flags["all-platforms"]) platforms = (await describeImage(client.content, client.context(), image.target)).platforms.map(parsePlatform);
+    if (platforms.length === 0) platforms = [hostPlatform()];
+    const started = process.hrtime.bigint();
+    for (const platform of platforms) {
+      this.print(`unpacking ${platformText(platform)} ${image.target.digest}...\n`);
+      const rootfs = await unpackImage(client, image.target, { platform, snapshotter: flags.snapshotter || "overlayfs" });
+      if (flags["print-chainid"]) this.print(`image chain ID: ${rootfs.chainId}\n`);
+    }
+    this.print(`done: ${goDuration(process.hrtime.bigint() - started)}\t\n`);
   }
 }

@@ -1,0 +1,100 @@
+import { createHash, randomBytes } from "node:crypto";
+import { type CallContext, type ImageTarget, failedPrecondition, isKind, notFound } from "@berth/api";
+import type { Descriptor } from "@berth/remotes";
+import type { Client } from "./client.js";
+import { type Manifest, type Platform, hostPlatform, isManifest, platformText, readJson, selectManifests } from "./image-formats.js";
+import { withLease } from "./lease.js";
+
+/** containerd's chain IDs: the first layer's diff ID, then sha256 of "<parent chain> <diff id>". */
+export function chainIds(diffIds: readonly string[]): string[] {
+  const chain: string[] = [];
+  for (const diffId of diffIds) {
+    const parent = chain.at(-1);
+    chain.push(parent === undefined ? diffId : `sha256:${createHash("sha256").update(`${parent} ${diffId}`).digest("hex")}`);
+  }
+  return chain;
+}
+
+const targetRefLabel = "containerd.io/snapshot.ref";
+
+/** containerd's unpack: apply each layer onto its parent chain unless that chain is already there. */
+export async function unpack(client: Client, context: CallContext, config: Descriptor, layers: readonly Descriptor[], diffIds: readonly string[], snapshotterName: string): Promise<string> {
+  const snapshotter = client.snapshotter(snapshotterName);
+  const chain = chainIds(diffIds);
+  for (const [i, layer] of layers.entries()) {
+    const chainId = chain[i]!;
+    const parent = i === 0 ? "" : chain[i - 1]!;
+    try {
+      await snapshotter.stat(context, chainId);
+      continue;
+    } catch (error) {
+      if (!isKind(error, "NotFound")) throw error;
+    }
+    const key = `extract-${process.hrtime.bigint()}-${randomBytes(6).toString("base64url")} ${chainId}`;
+    let mounts;
+    try {
+      // The label lets the daemon link a snapshot it verified in another namespace instead (AlreadyExists).
+      mounts = await snapshotter.prepare(context, key, parent, { [targetRefLabel]: chainId });
+    } catch (error) {
+      if (!isKind(error, "AlreadyExists")) throw error;
+    }
+    if (mounts !== undefined) {
+      try {
+        const applied = await client.diff.apply(context, layer, mounts);
+        if (applied.digest !== diffIds[i]) throw failedPrecondition(`layer ${layer.digest}: wrong diff ID ${applied.digest}, expected ${diffIds[i]}`);
+        await snapshotter.commit(context, chainId, key);
+      } catch (error) {
+        await snapshotter.remove(context, key).catch(() => undefined);
+        if (!isKind(error, "AlreadyExists")) throw error;
+      }
+    }
+    await client.content.update(context, { digest: layer.digest, labels: { "containerd.io/uncompressed": diffIds[i]! } }, ["labels.containerd.io/uncompressed"]);
+  }
+  const top = chain.at(-1)!;
+  await client.content.update(context, { digest: config.digest, labels: { [`containerd.io/gc.ref.snapshot.${snapshotterName}`]: top } }, [`labels.containerd.io/gc.ref.snapshot.${snapshotterName}`]);
+  return top;
+}
+
+interface ImageConfig {
+  readonly os?: string;
+  readonly architecture?: string;
+  readonly variant?: string;
+  readonly rootfs?: { readonly diff_ids?: readonly string[] };
+}
+
+/** A platform's manifest of an image, its config and what unpacking it yields. */
+export interface ImageRootfs {
+  readonly platform: Platform;
+  readonly manifest: Descriptor;
+  readonly config: Descriptor;
+  readonly layers: readonly Descriptor[];
+  readonly diffIds: readonly string[];
+  /** The chain ID of the top layer: the name of the image's committed snapshot. */
+  readonly chainId: string;
+}
+
+/**
+ * The rootfs of `target` for `platform` (default: this host's), read from the content store:
+ * the index entry for the platform (or the only manifest), its layers and diff IDs.
+ */
+export async function imageRootfs(client: Client, context: CallContext, target: ImageTarget | Descriptor, platform: Platform = hostPlatform()): Promise<ImageRootfs> {
+  const { manifests } = await selectManifests(client.content, context, target, [platform]);
+  const manifestDescriptor = manifests.find((m) => isManifest(m.mediaType));
+  if (manifestDescriptor === undefined) throw notFound(`image ${target.digest}: no manifest for platform ${platformText(platform)}`);
+  const manifest = await readJson<Manifest>(client.content, context, manifestDescriptor.digest);
+  const config = await readJson<ImageConfig>(client.content, context, manifest.config.digest);
+  const diffIds = config.rootfs?.diff_ids ?? [];
+  if (diffIds.length !== manifest.layers.length) throw failedPrecondition(`image config ${manifest.config.digest}: ${diffIds.length} diff IDs for ${manifest.layers.length} layers`);
+  const actual = config.os !== undefined && config.architecture !== undefined ? { os: config.os, architecture: config.architecture, ...(config.variant ? { variant: config.variant } : {}) } : platform;
+  return { platform: actual, manifest: manifestDescriptor, config: manifest.config, layers: manifest.layers, diffIds, chainId: chainIds(diffIds).at(-1) ?? "" };
+}
+
+/** containerd's Image.Unpack for one platform: the image's layers into `snapshotter`, under a lease; returns the rootfs. */
+export async function unpackImage(client: Client, target: ImageTarget | Descriptor, options: { platform?: Platform; snapshotter?: string } = {}): Promise<ImageRootfs> {
+  return withLease(client, async (context) => {
+    const rootfs = await imageRootfs(client, context, target, options.platform);
+    if (rootfs.layers.length > 0) await unpack(client, context, rootfs.config, rootfs.layers, rootfs.diffIds, options.snapshotter ?? "overlayfs");
+    return rootfs;
+  });
+}
+

@@ -1,0 +1,37 @@
+import { Args, Flags } from "@oclif/core";
+import { CtrCommand } from "../../base.js";
+import { snapshotterFlag } from "../snapshots/shared.js";
+import { aliases } from "../../words.js";
+
+export class ImagesUnmount extends CtrCommand {
+  static override summary = "unmount the image from the target";
+  static override description = "Unmount the image rootfs from the specified path; with --rm also remove its snapshot and the lease that held it.";
+  static override usage = "images unmount [flags] <target>";
+  static override aliases = aliases(["images", "image", "i"], ["unmount"]);
+  static override args = { target: Args.string({ required: true, description: "mount point" }) };
+  static override flags = {
+    ...snapshotterFlag,
+    rm: Flags.boolean({ description: "remove the snapshot after a successful unmount" }),
+  };
+
+  async run(): Promise<void> {
+    const { args, flags } = await this.parse(ImagesUnmount);
+    const client = await this.connect(flags);
+    const { isKind } = await import("@berth/api");
+    const { unmountAll } = await import("@berth/mount");
+    await unmountAll(args.target);
+    if (flags.rm) {
+      try {
+        await client.leases.delete(client.context(), args.target);
+      } catch (error) {
+        if (!isKind(error, "NotFound")) throw new Error(`error deleting lease: ${(error as Error).message}`);
+      }
+      try {
+        await client.snapshotter(flags.snapshotter || "overlayfs").remove(client.context(), args.target);
+      } catch (error) {
+        if (!isKind(error, "NotFound")) throw new Error(`error removing snapshot: ${(error as Error).message}`);
+      }
+    }
+    this.print(`${args.target}\n`);
+  }
+}

@@ -1,0 +1,81 @@
+import type { Database } from "lmdb";
+import { Counter, Gauge, type Registry } from "prom-client";
+import type { ExchangeStats } from "@berth/events";
+
+/** Objects of one kind in a namespaced metadata table (keys `<namespace>/<id>`), by namespace. */
+export function countByNamespace(table: Database<unknown, string>): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const key of table.getKeys()) {
+    const namespace = key.slice(0, key.indexOf("/"));
+    counts.set(namespace, (counts.get(namespace) ?? 0) + 1);
+  }
+  return counts;
+}
+
+/** What the daemon's object counts are read from at scrape time; absent parts are not reported. */
+export interface CountSources {
+  namespaces?(): number;
+  images?(): Map<string, number>;
+  containers?(): Map<string, number>;
+  tasks?(): Promise<Map<string, number>>;
+  /** Snapshots by snapshotter, then namespace. */
+  snapshots?(): Map<string, Map<string, number>>;
+  events?(): ExchangeStats;
+}
+
+/**
+ * The daemon's own gauges, Berth's addition to containerd's set: objects it holds by namespace,
+ * and the event exchange's subscribers, queue depth and drops. All read when scraped.
+ */
+export function registerCounts(registry: Registry, sources: CountSources): void {
+  const registers = [registry];
+  const byNamespace = (name: string, help: string, read: () => Map<string, number> | Promise<Map<string, number>>) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ["namespace"],
+      registers,
+      async collect() {
+        const counts = await read();
+        this.reset();
+        for (const [namespace, count] of counts) this.set({ namespace }, count);
+      },
+    });
+  if (sources.namespaces) {
+    const read = sources.namespaces;
+    new Gauge({ name: "berth_namespaces", help: "Namespaces in the metadata store.", registers, collect() { this.set(read()); } });
+  }
+  if (sources.images) byNamespace("berth_images", "Images, by namespace.", sources.images);
+  if (sources.containers) byNamespace("berth_containers", "Containers, by namespace.", sources.containers);
+  if (sources.tasks) byNamespace("berth_tasks", "Running tasks, by namespace.", sources.tasks);
+  if (sources.snapshots) {
+    const read = sources.snapshots;
+    new Gauge({
+      name: "berth_snapshots",
+      help: "Snapshots, by snapshotter and namespace.",
+      labelNames: ["snapshotter", "namespace"],
+      registers,
+      collect() {
+        this.reset();
+        for (const [snapshotter, counts] of read()) for (const [namespace, count] of counts) this.set({ snapshotter, namespace }, count);
+      },
+    });
+  }
+  if (sources.events) {
+    const read = sources.events;
+    new Gauge({ name: "berth_events_subscribers", help: "Open event subscriptions.", registers, collect() { this.set(read().subscribers); } });
+    new Gauge({ name: "berth_events_queued", help: "Events waiting in subscribers' queues.", registers, collect() { this.set(read().queued); } });
+    const counter = (name: string, help: string, pick: (stats: ExchangeStats) => number) =>
+      new Counter({
+        name,
+        help,
+        registers,
+        collect() {
+          this.reset();
+          this.inc(pick(read()));
+        },
+      });
+    counter("berth_events_published_total", "Events published or forwarded to the exchange.", (s) => s.published);
+    counter("berth_events_dropped_subscribers_total", "Subscribers dropped for falling behind.", (s) => s.dropped);
+  }
+}

@@ -1,0 +1,30 @@
+import { Args, Flags } from "@oclif/core";
+import { snapshotterFlag } from "@berth/ctr/cli";
+import { DistCommand, fetchFlags } from "../base.js";
+import { logInfo } from "../log.js";
+
+export class Pull extends DistCommand {
+  static override summary = "pull an image from a remote";
+  static override description = "Fetch an image with a progress bar per descriptor, record it, and unpack its rootfs into the snapshotter: a fetch followed by an unpack per platform.";
+  static override usage = "pull [flags] <ref>";
+  static override args = { ref: Args.string({ required: true, description: "a fully qualified reference, e.g. docker.io/library/redis:latest" }) };
+  static override flags = {
+    ...fetchFlags,
+    ...snapshotterFlag,
+  };
+
+  async run(): Promise<void> {
+    const { args, flags } = await this.parse(Pull);
+    const client = await this.connect(flags);
+    const { describeImage, hostPlatform, parsePlatform, unpackImage } = await import("@berth/client");
+    const { image, platforms: wanted } = await this.fetchImage(client, args.ref, flags);
+    let platforms = wanted;
+    if (flags["all-platforms"]) platforms = (await describeImage(client.content, client.context(), image.target)).platforms.map(parsePlatform);
+    if (platforms.length === 0) platforms = [hostPlatform()];
+    logInfo("unpacking rootfs");
+    for (const platform of platforms) {
+      const rootfs = await unpackImage(client, image.target, { platform, snapshotter: flags.snapshotter || "overlayfs" });
+      logInfo(`Unpacked chain id: ${rootfs.chainId}`);
+    }
+  }
+}
