@@ -3,7 +3,7 @@ import { type Socket, createServer } from "node:net";
 import { join } from "node:path";
 import type { Any } from "@berth/api";
 import { cgroupsV1, cgroupsV2, eventsTtrpcV1, taskV2 } from "@berth/api/proto";
-import { TtrpcClient, TtrpcServer, ttrpcServiceClient } from "@berth/ttrpc";
+import { TtrpcClient, type TtrpcHandlers, TtrpcServer, ttrpcServiceClient } from "@berth/ttrpc";
 import { locateCgroupOfPid, readCgroupStats } from "../cgroups/location.js";
 import { EventQueue, type Forward } from "./events.js";
 import type { ShimFlags } from "./flags.js";
@@ -63,8 +63,7 @@ export async function serveCommand(flags: ShimFlags): Promise<void> {
     onIdle: () => checkIdle(idleGraceMs),
   });
 
-  const ttrpc = new TtrpcServer({ onError: (error) => log.write("warning", error.message) });
-  ttrpc.register(taskV2.TaskDefinition, {
+  const handlers = (connection: Socket): TtrpcHandlers<typeof taskV2.TaskDefinition> => ({
     state: (request) => service.state(request),
     create: (request) => service.create(request),
     start: (request) => service.start(request),
@@ -81,7 +80,14 @@ export async function serveCommand(flags: ShimFlags): Promise<void> {
     wait: (request) => service.wait(request),
     stats: (request) => service.stats(request),
     connect: (request) => service.connect(request),
-    shutdown: (request) => service.shutdown(request).then(() => ({})),
+    // containerd's shim exits on Shutdown once it serves no task, which ends the caller's
+    // connection; this one may serve others, so it ends just the caller's connection instead,
+    // once the reply is on its way.
+    shutdown: async (request) => {
+      await service.shutdown(request);
+      setImmediate(() => connection.end());
+      return {};
+    },
   });
   const server = createServer((socket) => {
     connections.add(socket);
@@ -90,7 +96,8 @@ export async function serveCommand(flags: ShimFlags): Promise<void> {
       connections.delete(socket);
       checkIdle(idleGraceMs);
     });
-    ttrpc.serve(socket);
+    // A server per connection, so that a handler knows whose call it serves (see shutdown).
+    new TtrpcServer({ onError: (error) => log.write("warning", error.message) }).register(taskV2.TaskDefinition, handlers(socket)).serve(socket);
   });
 
   function checkIdle(graceMs: number): void {
