@@ -7,7 +7,7 @@ import { stockContainerdInstalled } from "@berth/testkit";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { type StockSetup, residentBytes, shimProcesses, startStockSetup } from "./stock-containerd.js";
 
-const namespace = `shim-memory-${process.pid}`;
+const namespace = `berth-test-shim-memory-${process.pid}`;
 const containers = 20;
 let setup: StockSetup;
 

@@ -3,11 +3,12 @@
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { berthShimPath } from "@berth/runtime-linux";
-import { runCommand, spawnTracked, stockContainerdInstalled, stockCtr, stopProcess } from "@berth/testkit";
+import { runCommand, spawnTracked, startStockContainerd, stockContainerdInstalled, stockCtr, stopProcess } from "@berth/testkit";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { type StockSetup, shimProcesses, startStockSetup, waitFor } from "./stock-containerd.js";
 
-const namespace = `shim-stock-${process.pid}`;
+// Named berth-test-* so that CI spots a cgroup (/<namespace>/<id>) left behind.
+const namespace = `berth-test-shim-stock-${process.pid}`;
 let setup: StockSetup;
 let fifoDir: string;
 
@@ -119,23 +120,48 @@ describe.skipIf(!stockContainerdInstalled)("Berth's shim under a stock container
     await setup.ctr(["containers", "rm", "tty2"]);
   });
 
-  test("ctr events shows the task topics in order", async () => {
-    const events = spawnTracked(stockCtr!, [
-      "--address",
-      setup.containerd.address,
-      "events",
-      `namespace==${namespace},topic~="/tasks/"`,
-    ]);
+  test("ctr events shows the task topics in order, /tasks/oom before the exit of a container the OOM killer hit", async () => {
+    const events = spawnTracked(stockCtr!, ["--address", setup.containerd.address, "events", `namespace==${namespace},topic~="/tasks/"`]);
     let output = "";
     events.stdout!.on("data", (chunk: Buffer) => (output += chunk));
+    const topicsOf = (id: string) =>
+      output
+        .split("\n")
+        .filter((line) => line.includes(`"container_id":"${id}"`))
+        .map((line) => line.split(" ").find((word) => word.startsWith("/tasks/")));
     try {
       await new Promise((resolve) => setTimeout(resolve, 500));
       expect((await run(["--rm", setup.image, "evented", "true"])).code).toBe(0);
-      const topics = () => output.split("\n").filter((line) => line.includes('"evented"')).map((line) => line.split(" ").find((word) => word.startsWith("/tasks/")));
-      await waitFor(() => topics().length >= 4);
-      expect(topics()).toEqual(["/tasks/create", "/tasks/start", "/tasks/exit", "/tasks/delete"]);
+      await waitFor(() => topicsOf("evented").length >= 4);
+      expect(topicsOf("evented")).toEqual(["/tasks/create", "/tasks/start", "/tasks/exit", "/tasks/delete"]);
+
+      const hog = "x=$(busybox head -c 100000000 /dev/zero | busybox tr '\\0' a); echo survived";
+      const oom = await run(["--rm", "--memory-limit", String(16 * 2 ** 20), setup.image, "hog", "sh", "-c", hog]);
+      expect(oom).toMatchObject({ code: 137, stdout: "" });
+      await waitFor(() => topicsOf("hog").length >= 5);
+      expect(topicsOf("hog")).toEqual(["/tasks/create", "/tasks/start", "/tasks/oom", "/tasks/exit", "/tasks/delete"]);
     } finally {
       await stopProcess(events);
     }
+  });
+
+  test("containerd killed with -9: tasks keep running; after a restart they are found, with the exit that happened meanwhile", async () => {
+    for (const id of ["survivor", "victim"]) expect(await run(["-d", setup.image, id, "sleep", "1000"])).toMatchObject({ code: 0 });
+    const victimPid = Number((await taskLine("victim")).split(/\s+/)[1]);
+    const [shim] = shimProcesses(setup.base);
+    await setup.containerd.kill();
+    process.kill(victimPid, "SIGKILL");
+    expect(shimProcesses(setup.base)).toEqual([shim]);
+    setup.containerd = (await startStockContainerd({ reuse: setup.containerd }))!;
+    expect(await taskLine("survivor")).toMatch(/RUNNING$/);
+    expect(await waitFor(async () => (await taskLine("victim")).endsWith("STOPPED"))).toBe(true);
+    const exec = await setup.ctr(["tasks", "exec", "--exec-id", "after", "--fifo-dir", fifoDir, "survivor", "echo", "still served"]);
+    expect(exec).toMatchObject({ code: 0, stdout: "still served\n" });
+    expect((await setup.ctr(["tasks", "rm", "victim"])).stderr).toContain("exit code 137");
+    await setup.ctr(["containers", "rm", "victim"]);
+    await setup.ctr(["tasks", "kill", "-s", "SIGKILL", "survivor"]);
+    expect(await waitFor(async () => (await taskLine("survivor")).endsWith("STOPPED"))).toBe(true);
+    await setup.ctr(["tasks", "rm", "survivor"]);
+    await setup.ctr(["containers", "rm", "survivor"]);
   });
 });

@@ -2,6 +2,7 @@ import { type Any, type MessageType, alreadyExists, invalidArgument, notFound, n
 import { events, runcV1, taskV2 } from "@berth/api/proto";
 import { Container, type ContainerHost } from "./container.js";
 import type { EventQueue } from "./events.js";
+import { OomWatcher } from "./oom.js";
 import { type RuncOptions, decodeRuncOptions, runcRoot, writeOptions } from "./options.js";
 import type { ShimProcess } from "./process.js";
 import type { Exit, Reaper } from "./reaper.js";
@@ -31,6 +32,7 @@ function pack<T>(typeUrl: string, type: MessageType<T>, message: T): Any {
 export class TaskService implements ContainerHost {
   readonly #containers = new Map<string, Container>();
   readonly reaper: Reaper;
+  readonly #oom = new OomWatcher((containerId) => this.#publish("/tasks/oom", "TaskOOM", events.TaskOOM, { containerId }));
 
   constructor(private readonly options: TaskServiceOptions) {
     this.reaper = options.reaper;
@@ -56,6 +58,7 @@ export class TaskService implements ContainerHost {
   }
 
   exited(container: Container, process: ShimProcess, exit: Exit): void {
+    if (process.isInit) this.#oom.check(container.id);
     this.#publish("/tasks/exit", "TaskExit", events.TaskExit, {
       containerId: container.id,
       id: process.id,
@@ -86,6 +89,7 @@ export class TaskService implements ContainerHost {
       this,
     );
     this.#containers.set(request.id, container);
+    this.#oom.watch(request.id, container.init.pid);
     this.#publish("/tasks/create", "TaskCreate", events.TaskCreate, {
       containerId: request.id,
       bundle: request.bundle,
@@ -122,6 +126,7 @@ export class TaskService implements ContainerHost {
     const response = { pid: process.pid, exitStatus: process.exit?.status ?? 0, exitedAt: process.state(container.bundle).exitedAt };
     if (process.isInit) {
       this.#containers.delete(request.id);
+      this.#oom.unwatch(request.id);
       this.#publish("/tasks/delete", "TaskDelete", events.TaskDelete, { containerId: container.id, id: container.id, ...response });
       this.options.onIdle?.();
     }
