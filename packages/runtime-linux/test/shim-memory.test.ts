@@ -1,20 +1,19 @@
 // The memory Berth's shim costs per running container: one server process serves every container
 // of a namespace, so its size is shared (containerd-shim-runc-v2 takes one process, ~10 MB, each).
 import { mkdirSync } from "node:fs";
-import { join } from "node:path";
 import { berthShimPath } from "@berth/runtime-linux";
 import { stockContainerdInstalled } from "@berth/testkit";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { type StockSetup, residentBytes, shimProcesses, startStockSetup } from "./stock-containerd.js";
+import { type DaemonSetup, residentBytes, shimServers, startDaemonSetup } from "./daemon-setup.js";
 
 const namespace = `berth-test-shim-memory-${process.pid}`;
 const containers = 20;
-let setup: StockSetup;
+let setup: DaemonSetup;
 
 describe.skipIf(!stockContainerdInstalled)("Berth's shim memory", () => {
   beforeAll(async () => {
-    setup = await startStockSetup(namespace);
-    mkdirSync(join(setup.base, "fifo"));
+    setup = await startDaemonSetup("containerd", namespace);
+    mkdirSync(setup.session.fifoDir, { recursive: true });
   });
   afterAll(async () => {
     await setup?.cleanup();
@@ -22,12 +21,12 @@ describe.skipIf(!stockContainerdInstalled)("Berth's shim memory", () => {
 
   test(`with ${containers} sleeping containers the shim takes less than 10 MB RSS per container`, { timeout: 180_000 }, async () => {
     const runDetached = (id: string) =>
-      setup.ctr(["run", "-d", "--runtime", berthShimPath, "--fifo-dir", join(setup.base, "fifo"), setup.image, id, "sleep", "1000"]);
+      setup.ctr(["run", "-d", "--runtime", berthShimPath, ...setup.session.runFlags, setup.image, id, "sleep", "1000"]);
     expect((await runDetached("m0")).code).toBe(0);
-    const [shim] = shimProcesses(setup.base);
+    const [shim] = shimServers(setup.daemon.address);
     const one = residentBytes(shim!);
     for (let i = 1; i < containers; i++) expect((await runDetached(`m${i}`)).code).toBe(0);
-    expect(shimProcesses(setup.base)).toEqual([shim]);
+    expect(shimServers(setup.daemon.address)).toEqual([shim]);
     const many = residentBytes(shim!);
     const mb = (bytes: number) => (bytes / 2 ** 20).toFixed(1);
     console.log(`shim RSS: ${mb(one)} MB with 1 container, ${mb(many)} MB with ${containers} (${mb(many / containers)} MB each)`);

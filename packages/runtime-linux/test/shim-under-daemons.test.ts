@@ -1,26 +1,30 @@
-// Berth's shim as a stock containerd 1.6 runs it (`ctr run --runtime <path>`), driven by stock
-// ctr: containerd is a known-good shim v2 client, so this is the shim's conformance test.
+// Berth's shim as a stock containerd 1.6 runs it (`ctr run --runtime <path>`), and as berthd
+// runs it, both driven by stock ctr: containerd is a known-good shim v2 client, so this is the
+// shim's conformance test.
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { berthShimPath } from "@berth/runtime-linux";
-import { runCommand, spawnTracked, startStockContainerd, stockContainerdInstalled, stockCtr, stopProcess } from "@berth/testkit";
+import { runCommand, spawnTracked, stockContainerdInstalled, stockCtr, stopProcess } from "@berth/testkit";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { type StockSetup, shimProcesses, startStockSetup, waitFor } from "./stock-containerd.js";
+import { type DaemonKind, type DaemonSetup, shimServers, startDaemonSetup, waitFor } from "./daemon-setup.js";
 
-// Named berth-test-* so that CI spots a cgroup (/<namespace>/<id>) left behind.
-const namespace = `berth-test-shim-stock-${process.pid}`;
-let setup: StockSetup;
-let fifoDir: string;
+describe.skipIf(!stockContainerdInstalled).each<DaemonKind>(["containerd", "berthd"])("Berth's shim under %s, driven by stock ctr", (kind) => {
+  // Named berth-test-* so that CI spots a cgroup (/<namespace>/<id>) left behind.
+  const namespace = `berth-test-shim-${kind}-${process.pid}`;
+  let setup: DaemonSetup;
+  let fifoDir: string;
 
-const run = (args: readonly string[], input?: string) =>
-  setup.ctr(["run", "--runtime", berthShimPath, "--fifo-dir", fifoDir, ...args], input === undefined ? {} : { input });
-const taskLine = async (id: string) => (await setup.ctr(["tasks", "ls"])).stdout.split("\n").find((line) => line.startsWith(`${id} `)) ?? "";
+  const run = (args: readonly string[], input?: string) =>
+    setup.ctr(["run", "--runtime", berthShimPath, ...setup.session.runFlags, ...args], input === undefined ? {} : { input });
+  const exec = (args: readonly string[]) => setup.ctr(["tasks", "exec", "--fifo-dir", fifoDir, ...args]);
+  const taskLine = async (id: string) => (await setup.ctr(["tasks", "ls"])).stdout.split("\n").find((line) => line.startsWith(`${id} `)) ?? "";
+  const stopped = async (id: string) => waitFor(async () => (await taskLine(id)).endsWith("STOPPED"));
+  const servers = () => shimServers(setup.daemon.address);
 
-describe.skipIf(!stockContainerdInstalled)("Berth's shim under a stock containerd", () => {
   beforeAll(async () => {
-    setup = await startStockSetup(namespace);
-    fifoDir = join(setup.base, "fifo");
-    mkdirSync(fifoDir);
+    setup = await startDaemonSetup(kind, namespace);
+    fifoDir = setup.session.fifoDir;
+    mkdirSync(fifoDir, { recursive: true });
   });
   afterAll(async () => {
     await setup?.cleanup();
@@ -46,10 +50,10 @@ describe.skipIf(!stockContainerdInstalled)("Berth's shim under a stock container
     expect((await setup.ctr(["tasks", "resume", "sleeper"])).code).toBe(0);
     expect(await taskLine("sleeper")).toMatch(/RUNNING$/);
 
-    const listed = await setup.ctr(["tasks", "exec", "--exec-id", "e1", "--fifo-dir", fifoDir, "sleeper", "ls", "/"]);
+    const listed = await exec(["--exec-id", "e1", "sleeper", "ls", "/"]);
     expect(listed.code).toBe(0);
     expect(listed.stdout.split("\n")).toEqual(expect.arrayContaining(["bin", "etc", "proc"]));
-    const exitCode = await setup.ctr(["tasks", "exec", "--exec-id", "e2", "--fifo-dir", fifoDir, "sleeper", "sh", "-c", "exit 5"]);
+    const exitCode = await exec(["--exec-id", "e2", "sleeper", "sh", "-c", "exit 5"]);
     expect(exitCode.code).toBe(5);
 
     const ps = await setup.ctr(["tasks", "ps", "sleeper"]);
@@ -61,7 +65,7 @@ describe.skipIf(!stockContainerdInstalled)("Berth's shim under a stock container
     expect(metrics.stdout).toMatch(/pids\.current\s+1\b|pids\.current\s+\d+/);
 
     expect((await setup.ctr(["tasks", "kill", "-s", "SIGKILL", "sleeper"])).code).toBe(0);
-    expect(await waitFor(async () => (await taskLine("sleeper")).endsWith("STOPPED"))).toBe(true);
+    expect(await stopped("sleeper")).toBe(true);
     const removed = await setup.ctr(["tasks", "rm", "sleeper"]);
     expect(removed.stderr).toContain("task sleeper exit with non-zero exit code 137");
     expect((await setup.ctr(["containers", "rm", "sleeper"])).code).toBe(0);
@@ -70,19 +74,19 @@ describe.skipIf(!stockContainerdInstalled)("Berth's shim under a stock container
 
   test("all containers of a namespace share one shim process, which leaves once none is left", async () => {
     for (const id of ["g1", "g2", "g3"]) expect(await run(["-d", setup.image, id, "sleep", "1000"])).toMatchObject({ code: 0 });
-    const addresses = new Set(["g1", "g2", "g3"].map((id) => readFileSync(join(setup.containerd.state, "io.containerd.runtime.v2.task", namespace, id, "address"), "utf8")));
+    const addresses = new Set(["g1", "g2", "g3"].map((id) => readFileSync(join(setup.daemon.state, "io.containerd.runtime.v2.task", namespace, id, "address"), "utf8")));
     expect(addresses.size).toBe(1);
     const [address] = addresses;
     expect(address).toMatch(new RegExp(`^unix://${setup.base}/s/[0-9a-f]{64}$`));
-    expect(shimProcesses(setup.base)).toHaveLength(1);
+    expect(servers()).toHaveLength(1);
     for (const id of ["g1", "g2", "g3"]) {
       await setup.ctr(["tasks", "kill", "-s", "SIGKILL", id]);
-      await waitFor(async () => (await taskLine(id)).endsWith("STOPPED"));
+      await stopped(id);
       await setup.ctr(["tasks", "rm", id]);
       await setup.ctr(["containers", "rm", id]);
-      if (id !== "g3") expect(shimProcesses(setup.base)).toHaveLength(1);
+      if (id !== "g3") expect(servers()).toHaveLength(1);
     }
-    expect(await waitFor(() => shimProcesses(setup.base).length === 0)).toBe(true);
+    expect(await waitFor(() => servers().length === 0)).toBe(true);
     expect(existsSync(address!.slice("unix://".length))).toBe(false);
   });
 
@@ -90,9 +94,10 @@ describe.skipIf(!stockContainerdInstalled)("Berth's shim under a stock container
     const failed = await run(["--rm", setup.image, "missing", "/nonexistent"]);
     expect(failed.code).toBe(1);
     expect(failed.stdout).toBe("");
-    expect(failed.stderr).toBe(
-      'ctr: failed to create shim task: OCI runtime create failed: runc create failed: unable to start container process: exec: "/nonexistent": stat /nonexistent: no such file or directory: unknown\n',
-    );
+    const runcSays = 'OCI runtime create failed: runc create failed: unable to start container process: exec: "/nonexistent": stat /nonexistent: no such file or directory: unknown\n';
+    expect(failed.stderr).toContain(runcSays);
+    // (berthd does not wrap it in "failed to create shim task: " yet.)
+    if (kind === "containerd") expect(failed.stderr).toBe(`ctr: failed to create shim task: ${runcSays}`);
     expect(readFileSync("/proc/self/mounts", "utf8")).not.toContain(join(namespace, "missing"));
     expect((await setup.ctr(["tasks", "ls", "-q"])).stdout).toBe("");
     await setup.ctr(["containers", "rm", "missing"]);
@@ -106,22 +111,22 @@ describe.skipIf(!stockContainerdInstalled)("Berth's shim under a stock container
 
   test("a terminal: ctr run -t and ctr tasks exec -t get a pty and the exit code", async () => {
     const inTerminal = (command: string) => runCommand("script", ["-qec", command, "/dev/null"], { timeoutMs: 30_000 });
-    const ctr = `${stockCtr} --address ${setup.containerd.address} --namespace ${namespace}`;
-    const ran = await inTerminal(`${ctr} run -t --rm --runtime ${berthShimPath} --fifo-dir ${fifoDir} ${setup.image} tty1 sh -c 'tty; exit 3'`);
+    const ctr = setup.session.args().reduce((line, arg) => `${line} ${arg}`, stockCtr!);
+    const ran = await inTerminal(`${ctr} run -t --rm --runtime ${berthShimPath} ${setup.session.runFlags.join(" ")} ${setup.image} tty1 sh -c 'tty; exit 3'`);
     expect(ran.code).toBe(3);
     expect(ran.stdout).toContain("/dev/pts/0");
     expect(await run(["-d", setup.image, "tty2", "sleep", "1000"])).toMatchObject({ code: 0 });
-    const exec = await inTerminal(`${ctr} tasks exec -t --exec-id t1 --fifo-dir ${fifoDir} tty2 sh -c 'tty; exit 4'`);
-    expect(exec.code).toBe(4);
-    expect(exec.stdout).toMatch(/\/dev\/pts\/\d+/);
+    const execed = await inTerminal(`${ctr} tasks exec -t --exec-id t1 --fifo-dir ${fifoDir} tty2 sh -c 'tty; exit 4'`);
+    expect(execed.code).toBe(4);
+    expect(execed.stdout).toMatch(/\/dev\/pts\/\d+/);
     await setup.ctr(["tasks", "kill", "-s", "SIGKILL", "tty2"]);
-    await waitFor(async () => (await taskLine("tty2")).endsWith("STOPPED"));
+    await stopped("tty2");
     await setup.ctr(["tasks", "rm", "tty2"]);
     await setup.ctr(["containers", "rm", "tty2"]);
   });
 
   test("ctr events shows the task topics in order, /tasks/oom before the exit of a container the OOM killer hit", async () => {
-    const events = spawnTracked(stockCtr!, ["--address", setup.containerd.address, "events", `namespace==${namespace},topic~="/tasks/"`]);
+    const events = spawnTracked(stockCtr!, ["--address", setup.daemon.address, "events", `namespace==${namespace},topic~="/tasks/"`]);
     let output = "";
     events.stdout!.on("data", (chunk: Buffer) => (output += chunk));
     const topicsOf = (id: string) =>
@@ -145,18 +150,18 @@ describe.skipIf(!stockContainerdInstalled)("Berth's shim under a stock container
     }
   });
 
-  test("containerd killed with -9: tasks keep running; after a restart they are found, with the exit that happened meanwhile", async () => {
+  test("the daemon killed with -9: tasks keep running; after a restart they are found, with the exit that happened meanwhile", async () => {
     for (const id of ["survivor", "victim"]) expect(await run(["-d", setup.image, id, "sleep", "1000"])).toMatchObject({ code: 0 });
     const victimPid = Number((await taskLine("victim")).split(/\s+/)[1]);
-    const [shim] = shimProcesses(setup.base);
-    await setup.containerd.kill();
+    const [shim] = servers();
+    const restarted = setup.restart();
     process.kill(victimPid, "SIGKILL");
-    expect(shimProcesses(setup.base)).toEqual([shim]);
-    setup.containerd = (await startStockContainerd({ reuse: setup.containerd }))!;
+    await restarted;
+    expect(servers()).toEqual([shim]);
     expect(await taskLine("survivor")).toMatch(/RUNNING$/);
     expect(await waitFor(async () => (await taskLine("victim")).endsWith("STOPPED"))).toBe(true);
-    const exec = await setup.ctr(["tasks", "exec", "--exec-id", "after", "--fifo-dir", fifoDir, "survivor", "echo", "still served"]);
-    expect(exec).toMatchObject({ code: 0, stdout: "still served\n" });
+    const after = await exec(["--exec-id", "after", "survivor", "echo", "still served"]);
+    expect(after).toMatchObject({ code: 0, stdout: "still served\n" });
     expect((await setup.ctr(["tasks", "rm", "victim"])).stderr).toContain("exit code 137");
     await setup.ctr(["containers", "rm", "victim"]);
     await setup.ctr(["tasks", "kill", "-s", "SIGKILL", "survivor"]);
