@@ -65,6 +65,7 @@ export async function startDaemonSetup(kind: DaemonKind, namespace: string): Pro
         setup.session = ctrSession(setup.daemon, namespace);
       },
       async cleanup() {
+        await setup.session.removeAll().catch(() => undefined);
         await disposeTaskDaemon(setup.daemon, [namespace]);
         await registry.stop();
       },

@@ -1,6 +1,7 @@
 // The memory Berth's shim costs per running container: one server process serves every container
 // of a namespace, so its size is shared (containerd-shim-runc-v2 takes one process, ~10 MB, each).
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readdirSync } from "node:fs";
+import { join } from "node:path";
 import { berthShimPath } from "@berth/runtime-linux";
 import { stockContainerdInstalled } from "@berth/testkit";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
@@ -27,6 +28,8 @@ describe.skipIf(!stockContainerdInstalled)("Berth's shim memory", () => {
     const one = residentBytes(shim!);
     for (let i = 1; i < containers; i++) expect((await runDetached(`m${i}`)).code).toBe(0);
     expect(shimServers(setup.daemon.address)).toEqual([shim]);
+    // runc's state is under the daemon's state directory, where the cleanup looks for it.
+    expect(readdirSync(join(setup.session.runcRoot, namespace))).toHaveLength(containers);
     const many = residentBytes(shim!);
     const mb = (bytes: number) => (bytes / 2 ** 20).toFixed(1);
     console.log(`shim RSS: ${mb(one)} MB with 1 container, ${mb(many)} MB with ${containers} (${mb(many / containers)} MB each)`);

@@ -44,6 +44,8 @@ describe.skipIf(!stockContainerdInstalled).each<DaemonKind>(["containerd", "bert
     expect(await run(["-d", setup.image, "sleeper", "sleep", "1000"])).toMatchObject({ code: 0 });
     expect(await taskLine("sleeper")).toMatch(/^sleeper\s+\d+\s+RUNNING$/);
     const pid = Number((await taskLine("sleeper")).split(/\s+/)[1]);
+    // ctr sends no runc options for a runtime given by path: runc's root defaults to <state>/runc/<namespace>.
+    expect(existsSync(join(setup.daemon.state, "runc", namespace, "sleeper", "state.json"))).toBe(true);
 
     expect((await setup.ctr(["tasks", "pause", "sleeper"])).code).toBe(0);
     expect(await taskLine("sleeper")).toMatch(/PAUSED$/);

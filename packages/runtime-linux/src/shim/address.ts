@@ -1,7 +1,6 @@
 import { createHash } from "node:crypto";
 import { connect } from "node:net";
 import { dirname, join } from "node:path";
-import { invalidArgument } from "@berth/api";
 
 /** Annotations that put containers into one shim, as containerd's runc shim reads them. */
 export const groupAnnotations = ["io.containerd.runc.v2.group", "io.kubernetes.cri.sandbox-id"] as const;
@@ -30,7 +29,8 @@ export function shimSocketPath(daemonAddress: string, namespace: string, group: 
   const digest = createHash("sha256").update(`${address}/${namespace}/${group}`).digest("hex");
   const path = join(dirname(address), "s", digest);
   if (Buffer.byteLength(path) > maxSocketPath) {
-    throw invalidArgument(`shim socket path ${path} is longer than ${maxSocketPath} bytes: the daemon socket's directory is too deep`);
+    // (A plain error: `start` loads as little as it can, and containerd reports it as it is.)
+    throw new Error(`shim socket path ${path} is longer than ${maxSocketPath} bytes: the daemon socket's directory is too deep`);
   }
   return path;
 }

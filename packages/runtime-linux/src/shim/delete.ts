@@ -18,7 +18,7 @@ export async function deleteCommand(flags: ShimFlags): Promise<Uint8Array> {
   const bundle = flags.bundle !== "" ? flags.bundle : process.cwd();
   const options = readOptions(bundle);
   const runc = new Runc(
-    { binary: runcBinary(options), root: runcRoot(options, flags.address, flags.namespace), systemdCgroup: options.systemdCgroup },
+    { binary: runcBinary(options), root: runcRoot(options, bundle, flags.address, flags.namespace), systemdCgroup: options.systemdCgroup },
     join(bundle, "log.json"),
     { spawned: () => undefined, finished: () => undefined },
   );

@@ -1,5 +1,3 @@
-import { invalidArgument } from "@berth/api";
-
 /** The shim's command line, as containerd passes it (Go `flag` syntax: `-name value`, `-name=value`, `--name`). */
 export interface ShimFlags {
   readonly namespace: string;
@@ -40,9 +38,9 @@ export function parseFlags(argv: readonly string[]): ShimFlags {
       continue;
     }
     const key = valueFlags.get(rawName as never);
-    if (key === undefined) throw invalidArgument(`flag provided but not defined: -${rawName}`);
+    if (key === undefined) throw new Error(`flag provided but not defined: -${rawName}`);
     const value = inline ?? argv[++index];
-    if (value === undefined) throw invalidArgument(`flag needs an argument: -${rawName}`);
+    if (value === undefined) throw new Error(`flag needs an argument: -${rawName}`);
     values[key] = value;
   }
   if (argv[index] === "--") index++;

@@ -1,5 +1,5 @@
 import { readFileSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import type { Any } from "@berth/api";
 import { runcV1 } from "@berth/api/proto";
 
@@ -33,14 +33,20 @@ export function readOptions(bundle: string): RuncOptions {
   }
 }
 
+const bundlesDirectory = "io.containerd.runtime.v2.task";
+
 /**
- * runc's state root for a namespace: `<options.root>/<namespace>`, and by default `runc/<namespace>`
- * beside the daemon's socket (containerd's shim uses /run/containerd/runc; this keeps daemons on
- * other roots, tests among them, apart).
+ * runc's state root for a namespace: `<options.root>/<namespace>`, and by default `<state>/runc/<namespace>`,
+ * where `<state>` is the daemon's state directory that holds the bundle
+ * (`<state>/io.containerd.runtime.v2.task/<namespace>/<id>`); containerd's shim uses /run/containerd/runc
+ * whatever the daemon's state, this keeps daemons on other roots, tests among them, apart. A bundle
+ * elsewhere gets `runc/<namespace>` beside the daemon's socket.
  */
-export function runcRoot(options: RuncOptions, daemonAddress: string, namespace: string): string {
-  const root = options.root !== "" ? options.root : join(dirname(daemonAddress.replace(/^unix:\/\//, "")), "runc");
-  return join(root, namespace);
+export function runcRoot(options: RuncOptions, bundle: string, daemonAddress: string, namespace: string): string {
+  if (options.root !== "") return join(options.root, namespace);
+  const bundles = dirname(dirname(bundle));
+  const state = basename(bundles) === bundlesDirectory ? dirname(bundles) : dirname(daemonAddress.replace(/^unix:\/\//, ""));
+  return join(state, "runc", namespace);
 }
 
 export function runcBinary(options: RuncOptions): string {

@@ -12,7 +12,7 @@ export type StatsReader = (pid: number) => Promise<Any>;
 
 export interface TaskServiceOptions {
   readonly namespace: string;
-  /** The daemon's gRPC address (the `-address` flag): runc's default root lives beside it. */
+  /** The daemon's gRPC address (the `-address` flag), for runc's default root (see `runcRoot`). */
   readonly daemonAddress: string;
   readonly reaper: Reaper;
   readonly events: EventQueue;
@@ -84,7 +84,7 @@ export class TaskService implements ContainerHost {
         stderr: request.stderr,
         terminal: request.terminal,
         options,
-        runcRoot: runcRoot(options, this.options.daemonAddress, this.options.namespace),
+        runcRoot: runcRoot(options, request.bundle, this.options.daemonAddress, this.options.namespace),
       },
       this,
     );
