@@ -126,6 +126,27 @@ describe("Berth's shim binary", () => {
     expect(await waitFor(() => !existsSync(`/proc/${pid}`) || readFileSync(`/proc/${pid}/status`, "utf8").includes("State:\tZ"))).toBe(true);
   });
 
+  test("a terminal: output through the pty, its size set by ResizePty", async () => {
+    const path = bundle("one", "tty", ["sh", "-c", "tty; sleep 1000"]);
+    const spec = JSON.parse(readFileSync(join(path, "config.json"), "utf8"));
+    spec.process.terminal = true;
+    writeFileSync(join(path, "config.json"), JSON.stringify(spec));
+    const stdout = join(directory, "tty.out");
+    writeFileSync(stdout, "");
+    const shim = await task(await start("one", "tty", path), "one");
+    const rootfsMounts = [{ type: "bind", source: rootfs, target: "", options: ["rbind", "rw"] }];
+    const { pid } = await shim.create(taskV2.CreateTaskRequest.fromPartial({ id: "tty", bundle: path, rootfs: rootfsMounts, terminal: true, stdout }));
+    await shim.start({ id: "tty", execId: "" });
+    expect(await waitFor(() => readFileSync(stdout, "utf8").includes("/dev/pts/0"))).toBe(true);
+    await shim.resizePty({ id: "tty", execId: "", width: 100, height: 30 });
+    // The container's end of the pty, seen from here.
+    expect((await runCommand("stty", ["-F", `/proc/${pid}/fd/0`, "size"])).stdout).toBe("30 100\n");
+    await shim.kill({ id: "tty", execId: "", signal: 9, all: false });
+    expect((await shim.wait({ id: "tty", execId: "" })).exitStatus).toBe(137);
+    await shim.delete({ id: "tty", execId: "" });
+    expect(mountPointsUnder(path)).toEqual([]);
+  });
+
   test("bad flags and actions are refused; -v names the shim", async () => {
     const unknown = await runCommand(berthShimPath, ["-nosuch", "start"]);
     expect(unknown).toMatchObject({ code: 2, stderr: "flag provided but not defined: -nosuch\n" });
