@@ -202,8 +202,16 @@ export function setWindowSize(fd: number, width: number, height: number): void {
 }
 
 const LOCK_EX = 2;
+const LOCK_NB = 4;
+const EWOULDBLOCK = 11;
 
-/** Takes an exclusive flock on `fd`, waiting for it (for short-lived command processes only). */
-export function lockExclusive(fd: number): void {
-  check(load().flock(fd, LOCK_EX), "flock");
+/**
+ * Takes an exclusive flock on `fd`. With `wait`, blocks until it is free (for short-lived command
+ * processes only); without, returns false at once when another process holds it.
+ */
+export function lockExclusive(fd: number, wait = true): boolean {
+  if (load().flock(fd, wait ? LOCK_EX : LOCK_EX | LOCK_NB) === 0) return true;
+  const errno = koffi.errno();
+  if (!wait && errno === EWOULDBLOCK) return false;
+  throw new SyscallError("flock", errno);
 }

@@ -1,5 +1,5 @@
 import { goZeroTime } from "@berth/api";
-import { taskTypes } from "@berth/api/proto";
+import { type taskV2, taskTypes } from "@berth/api/proto";
 import type { Exit } from "./reaper.js";
 import type { ProcessIO, StdioRequest } from "./stdio.js";
 
@@ -69,19 +69,8 @@ export class ShimProcess {
     this.#resolveExit(this.exit);
   }
 
-  state(bundle: string): {
-    id: string;
-    bundle: string;
-    pid: number;
-    status: Status;
-    stdin: string;
-    stdout: string;
-    stderr: string;
-    terminal: boolean;
-    exitStatus: number;
-    exitedAt: Exit["exitedAt"];
-    execId: string;
-  } {
+  /** The Task API's State of this process (exec_id stays empty, as containerd's shim leaves it). */
+  state(bundle: string): taskV2.StateResponse {
     return {
       id: this.id,
       bundle,

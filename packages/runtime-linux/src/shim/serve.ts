@@ -1,4 +1,4 @@
-import { closeSync, writeSync } from "node:fs";
+import { closeSync, openSync, writeSync } from "node:fs";
 import { type Socket, createServer } from "node:net";
 import { join } from "node:path";
 import type { Any } from "@berth/api";
@@ -10,7 +10,8 @@ import type { ShimFlags } from "./flags.js";
 import { ShimLog } from "./log.js";
 import { Reaper } from "./reaper.js";
 import { TaskService } from "./service.js";
-import { readyWord } from "./start.js";
+import { lockExclusive } from "./libc.js";
+import { lockPath, readyWord } from "./start.js";
 
 /** How long the server lingers with no container and no connection before it exits. */
 const idleGraceMs = 1_000;
@@ -109,6 +110,14 @@ export async function serveCommand(flags: ShimFlags): Promise<void> {
   }
 
   async function exit(): Promise<void> {
+    // Held until the process ends: no `start` may find this server answering while it closes.
+    // The lock file stays; removing it would let two `start`s lock two different files.
+    const lock = openSync(lockPath(flags.socket), "a", 0o600);
+    if (!lockExclusive(lock, false)) {
+      closeSync(lock);
+      checkIdle(idleGraceMs);
+      return;
+    }
     log.write("debug", "no container left: exiting");
     await new Promise<void>((resolve) => server.close(() => resolve()));
     await Promise.race([events.flushed(), new Promise((resolve) => setTimeout(resolve, 5_000))]);

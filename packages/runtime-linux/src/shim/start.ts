@@ -31,8 +31,9 @@ export async function startCommand(flags: ShimFlags, script: string): Promise<st
   const socket = shimSocketPath(flags.address, flags.namespace, shimGroup(spec.annotations, flags.namespace));
   mkdirSync(dirname(socket), { recursive: true, mode: 0o711 });
   const address = `unix://${socket}`;
-  // One `start` at a time per group, so that two containers created at once share one server.
-  const lock = openSync(`${socket}.lock`, "a", 0o600);
+  // One `start` at a time per group, so that two containers created at once share one server;
+  // a server about to exit takes the same lock (see serve).
+  const lock = openSync(lockPath(socket), "a", 0o600);
   try {
     lockExclusive(lock);
     if (!(await socketAnswers(socket))) {
@@ -83,6 +84,9 @@ function launchServer(flags: ShimFlags, script: string, socket: string): Promise
     child.once("error", (error) => settle(error));
   });
 }
+
+/** The lock `start` holds while it looks for and launches a group's server (kept: see serve). */
+export const lockPath = (socket: string): string => `${socket}.lock`;
 
 /** What the server says on descriptor 3 once it listens. */
 export const readyWord = "ready";

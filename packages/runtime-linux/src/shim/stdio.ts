@@ -44,8 +44,9 @@ export class ProcessIO {
   /** The shim's ends of the pipes, until copying starts and streams own them. */
   readonly #ownEnds: number[] = [];
   readonly #pending: (() => void)[] = [];
-  /** Copies of the process's output, which end when its pipes reach EOF. */
+  /** Copies of the process's output, which end when its pipes reach EOF, and what they read. */
   readonly #copies: Promise<void>[] = [];
+  readonly #sources: Readable[] = [];
   #stdin: StdinFifo | undefined;
   #processStdin: Socket | undefined;
   #childStdio: Stdio = [null, null, null];
@@ -106,6 +107,7 @@ export class ProcessIO {
   }
 
   #copyOut(source: Readable, output: Output): void {
+    this.#sources.push(source);
     this.#copies.push(output.copyFrom(source));
   }
 
@@ -163,6 +165,8 @@ export class ProcessIO {
     this.#stdin?.reader.destroy();
     this.#processStdin?.destroy();
     this.#console?.close();
+    // A pipe a daemonised child still holds open would otherwise keep its descriptor here.
+    for (const source of this.#sources) source.destroy();
     for (const output of this.#outputs) output.destroy();
   }
 }
