@@ -236,18 +236,6 @@ async function main(): Promise<void> {
     // Containers and tasks through stock ctr: ctr run latency, ctr containers ls, memory per running task.
     rows.push(...(await runtimeRows({ suites, targets, onBoth: both, track: (starting) => daemons.push(starting), signal: interruption.signal, berthShim: optionValue(args, "berth-shim") })));
 
-    // Pulls of a ~60 MB, 4-layer image from a local registry, each side with its own ctr (Berth's against berthd).
-    if (interrupted) throw new Error("interrupted");
-    console.error("bench: building a 4-layer image and starting a registry");
-    const pullImage = buildLargeImage({ layerBytes: [19.5e6, 19.5e6, 19.5e6], filesPerLayer: 200 });
-    const pullMb = [pullImage.config, ...pullImage.layers].reduce((sum, d) => sum + d.size, 0) / 1e6;
-    registry = await startRegistry();
-    await pushTestImage(pullImage, { url: registry.url, repository: "bench/pull", tag: "1" });
-    const pullRef = `${registry.host}/bench/pull:1`;
-    const pulls = await both(`pulls of a ${pullMb.toFixed(1)} MB image`, ({ client, side }) =>
-      pullSuite({ ctr: side === "berth" ? [process.execPath, berthCtr] : [stockCtr ?? "ctr"], address: client.address, ref: pullRef, prefix: "bench-pull", timeoutMs: 120_000 }),
-    );
-
     // Content ingest through stock ctr, last: the blobs it leaves to garbage collection would disturb the others.
     if (suites.has("content")) {
       const ingestBytes = 200e6;
