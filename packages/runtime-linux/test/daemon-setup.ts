@@ -58,7 +58,7 @@ export async function startDaemonSetup(kind: DaemonKind, namespace: string): Pro
       image,
       namespace,
       base: join(daemon.root, ".."),
-      ctr: (args, options = {}) => runCommand(setup.session.command, setup.session.args(...args), { timeoutMs: 20_000, ...options }),
+      ctr: (args, options = {}) => runCommand(setup.session.command, setup.session.args(...args), { timeoutMs: 30_000, ...options }),
       async restart() {
         await setup.daemon.kill();
         setup.daemon = await startDaemon(kind, setup.daemon);

@@ -164,7 +164,8 @@ describe.skipIf(!stockContainerdInstalled).each<DaemonKind>(["containerd", "bert
     expect(await waitFor(async () => (await taskLine("victim")).endsWith("STOPPED"))).toBe(true);
     const after = await exec(["--exec-id", "after", "survivor", "echo", "still served"]);
     expect(after).toMatchObject({ code: 0, stdout: "still served\n" });
-    expect((await setup.ctr(["tasks", "rm", "victim"])).stderr).toContain("exit code 137");
+    const removedVictim = await setup.ctr(["tasks", "rm", "victim"]);
+    expect(removedVictim.stderr, `${JSON.stringify(removedVictim)}\n${setup.daemon.logs().slice(-8000)}`).toContain("exit code 137");
     await setup.ctr(["containers", "rm", "victim"]);
     await setup.ctr(["tasks", "kill", "-s", "SIGKILL", "survivor"]);
     expect(await waitFor(async () => (await taskLine("survivor")).endsWith("STOPPED"))).toBe(true);

@@ -127,7 +127,8 @@ export class TaskService implements ContainerHost {
     if (process.isInit) {
       this.#containers.delete(request.id);
       this.#oom.unwatch(request.id);
-      this.#publish("/tasks/delete", "TaskDelete", events.TaskDelete, { containerId: container.id, id: container.id, ...response });
+      // containerd 1.6's shim leaves TaskDelete.id empty.
+      this.#publish("/tasks/delete", "TaskDelete", events.TaskDelete, { containerId: container.id, id: "", ...response });
       this.options.onIdle?.();
     }
     return response;
