@@ -94,6 +94,22 @@ describe("Berth's shim binary", () => {
     expect(await waitFor(() => shimsOf(address).length === 0)).toBe(true);
   });
 
+  test("a server whose socket directory was removed still leaves once idle", async () => {
+    const elsewhere = join(directory, "gone", "daemon.sock");
+    mkdirSync(join(directory, "gone"));
+    const path = bundle("one", "gone", ["true"]);
+    const { stdout } = await run(berthShimPath, ["-namespace", "one", "-address", elsewhere, "-publish-binary", "/bin/false", "-id", "gone", "start"], { cwd: path });
+    try {
+      const client = await TtrpcClient.connect(stdout);
+      expect(shimsOf(elsewhere)).toHaveLength(1);
+      await runCommand("rm", ["-rf", join(directory, "gone")]);
+      client.close();
+      expect(await waitFor(() => shimsOf(elsewhere).length === 0)).toBe(true);
+    } finally {
+      for (const pid of shimsOf(elsewhere)) process.kill(pid, "SIGKILL");
+    }
+  });
+
   test("events reach the daemon in order, also when Forward fails at first", async () => {
     const path = bundle("one", "evented", ["sh", "-c", "exit 2"]);
     const shim = await task(await start("one", "evented", path), "one");

@@ -111,19 +111,28 @@ export async function serveCommand(flags: ShimFlags): Promise<void> {
 
   async function exit(): Promise<void> {
     // Held until the process ends: no `start` may find this server answering while it closes.
-    // The lock file stays; removing it would let two `start`s lock two different files.
-    const lock = openSync(lockPath(flags.socket), "a", 0o600);
-    if (!lockExclusive(lock, false)) {
+    // The lock file stays; removing it would let two `start`s lock two different files. When it
+    // cannot be opened, the socket's directory is gone and nobody can reach this server anyway.
+    let lock: number | undefined;
+    try {
+      lock = openSync(lockPath(flags.socket), "a", 0o600);
+    } catch {
+      lock = undefined;
+    }
+    if (lock !== undefined && !lockExclusive(lock, false)) {
       closeSync(lock);
       checkIdle(idleGraceMs);
       return;
     }
     log.write("debug", "no container left: exiting");
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-    await Promise.race([events.flushed(), new Promise((resolve) => setTimeout(resolve, 5_000))]);
-    reaper.stop();
-    log.close();
-    process.exit(0);
+    try {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await Promise.race([events.flushed(), new Promise((resolve) => setTimeout(resolve, 5_000))]);
+      reaper.stop();
+      log.close();
+    } finally {
+      process.exit(0);
+    }
   }
 
   const umask = process.umask(0o177);
