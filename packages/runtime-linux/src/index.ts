@@ -5,6 +5,7 @@ export { hostFacts, hugePageSizeName, parsePartitions } from "./cgroups/host.js"
 export type { CgroupV1Directories } from "./cgroups/v1.js";
 export { readCgroupV1Metrics } from "./cgroups/v1.js";
 export { readCgroupV2Metrics } from "./cgroups/v2.js";
+export { berthShimPath, groupAnnotations, shimGroup, shimSocketPath } from "./shim/paths.js";
 export type { ShimInvocation } from "./v2/binary.js";
 export { resolveShimBinary, runShimDelete, shimBinaryName, startShim } from "./v2/binary.js";
 export { Bundle } from "./v2/bundle.js";

@@ -144,6 +144,8 @@ export const stockContainerdInstalled: boolean = stockCtr !== undefined && stock
 export interface StockContainerdOptions {
   /** `[metrics] address` ("127.0.0.1:<port>"), with `grpc_histogram` as given. */
   readonly metrics?: { readonly address: string; readonly grpcHistogram?: boolean };
+  /** Start again on the directories of an earlier one (after `kill`), as a daemon restart would. */
+  readonly reuse?: Pick<RunningDaemon, "root">;
 }
 
 /**
@@ -152,7 +154,7 @@ export interface StockContainerdOptions {
  */
 export async function startStockContainerd(options: StockContainerdOptions = {}): Promise<RunningDaemon | undefined> {
   if (!stockContainerdInstalled) return undefined;
-  const base = testDirectory("containerd");
+  const base = options.reuse ? join(options.reuse.root, "..") : testDirectory("containerd");
   const root = join(base, "root");
   const state = join(base, "state");
   const address = join(base, "containerd.sock");

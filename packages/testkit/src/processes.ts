@@ -42,6 +42,8 @@ export function runCommand(
       children.delete(child);
       resolve({ code, signal, stdout, stderr });
     });
+    // A command that exits without reading its input makes this write fail with EPIPE.
+    child.stdin.on("error", () => undefined);
     child.stdin.end(options.input ?? "");
   });
 }

@@ -1,0 +1,217 @@
+import koffi from "koffi";
+
+// The system calls the shim needs and Node lacks, through koffi. All calls are synchronous and
+// never block (WNOHANG, MSG_DONTWAIT, non-blocking sockets), so errno is read on the thread
+// that set it and the event loop never stalls.
+
+interface Libc {
+  prctl(option: number, a2: number, a3: number, a4: number, a5: number): number;
+  waitpid(pid: number, status: Int32Array, options: number): number;
+  waitid(idtype: number, id: number, info: Buffer, options: number): number;
+  pipe2(fds: Int32Array, flags: number): number;
+  socket(domain: number, type: number, protocol: number): number;
+  bind(fd: number, address: Buffer, length: number): number;
+  listen(fd: number, backlog: number): number;
+  accept4(fd: number, address: null, length: null, flags: number): number;
+  recvmsg(fd: number, message: unknown, flags: number): number;
+  close(fd: number): number;
+  fcntl(fd: number, command: number, argument: number): number;
+  ioctl(fd: number, request: number, argument: Buffer): number;
+  flock(fd: number, operation: number): number;
+}
+
+let libc: Libc | undefined;
+
+function load(): Libc {
+  if (libc === undefined) {
+    const library = koffi.load("libc.so.6");
+    libc = {
+      prctl: library.func("int prctl(int option, unsigned long a2, unsigned long a3, unsigned long a4, unsigned long a5)"),
+      waitpid: library.func("int waitpid(int pid, _Out_ int *status, int options)"),
+      waitid: library.func("int waitid(int idtype, uint32_t id, _Out_ void *info, int options)"),
+      pipe2: library.func("int pipe2(_Out_ int *fds, int flags)"),
+      socket: library.func("int socket(int domain, int type, int protocol)"),
+      bind: library.func("int bind(int fd, const void *address, uint32_t length)"),
+      listen: library.func("int listen(int fd, int backlog)"),
+      accept4: library.func("int accept4(int fd, void *address, void *length, int flags)"),
+      recvmsg: library.func("intptr_t recvmsg(int fd, void *message, int flags)"),
+      close: library.func("int close(int fd)"),
+      fcntl: library.func("int fcntl(int fd, int command, int argument)"),
+      ioctl: library.func("int ioctl(int fd, unsigned long request, const void *argument)"),
+      flock: library.func("int flock(int fd, int operation)"),
+    };
+  }
+  return libc;
+}
+
+export class SyscallError extends Error {
+  constructor(
+    readonly call: string,
+    readonly errno: number,
+  ) {
+    super(`${call}: errno ${errno}`);
+  }
+}
+
+function check(result: number, call: string): number {
+  if (result < 0) throw new SyscallError(call, koffi.errno());
+  return result;
+}
+
+const PR_SET_CHILD_SUBREAPER = 36;
+
+/** Orphaned descendants (container inits and execs, once runc exits) become our children. */
+export function becomeChildSubreaper(): void {
+  check(load().prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0), "prctl(PR_SET_CHILD_SUBREAPER)");
+}
+
+const WNOHANG = 1;
+const WEXITED = 4;
+const WNOWAIT = 0x01000000;
+const P_ALL = 0;
+const ECHILD = 10;
+
+/**
+ * Reaps `pid` if it has exited: its wait status, `undefined` while it runs, or `null` when it
+ * is not (or no longer) our child.
+ */
+export function reapIfExited(pid: number): number | undefined | null {
+  const status = new Int32Array(1);
+  const result = load().waitpid(pid, status, WNOHANG);
+  if (result === pid) return status[0]!;
+  if (result === 0) return undefined;
+  const errno = koffi.errno();
+  if (errno === ECHILD) return null;
+  throw new SyscallError("waitpid", errno);
+}
+
+/** The pid of some exited child, without reaping it (0 when none has exited). */
+export function peekExitedChild(): number {
+  const info = Buffer.alloc(128);
+  const result = load().waitid(P_ALL, 0, info, WEXITED | WNOHANG | WNOWAIT);
+  if (result < 0) return 0;
+  // siginfo_t: si_pid sits at offset 16 on Linux x86_64 and arm64 alike.
+  return info.readInt32LE(16);
+}
+
+/** A wait status as containerd reports it: the exit code, or 128 + the signal that killed it. */
+export function exitStatusOf(waitStatus: number): number {
+  const signal = waitStatus & 0x7f;
+  return signal === 0 ? (waitStatus >> 8) & 0xff : 128 + signal;
+}
+
+const O_CLOEXEC = 0o2000000;
+
+/** A pipe, both ends close-on-exec: [read, write]. */
+export function makePipe(): [number, number] {
+  const fds = new Int32Array(2);
+  check(load().pipe2(fds, O_CLOEXEC), "pipe2");
+  return [fds[0]!, fds[1]!];
+}
+
+const F_DUPFD_CLOEXEC = 1030;
+
+/** A second, close-on-exec descriptor for the same open file. */
+export function duplicateFd(fd: number): number {
+  return check(load().fcntl(fd, F_DUPFD_CLOEXEC, 3), "fcntl(F_DUPFD_CLOEXEC)");
+}
+
+export function closeFd(fd: number): void {
+  load().close(fd);
+}
+
+const AF_UNIX = 1;
+const SOCK_STREAM = 1;
+const SOCK_NONBLOCK = 0o4000;
+const SOCK_CLOEXEC = O_CLOEXEC;
+const sunPathLength = 108;
+
+/** A listening, non-blocking unix socket bound at `path` (which must not exist). */
+export function listenUnix(path: string): number {
+  const encoded = Buffer.from(path);
+  if (encoded.byteLength >= sunPathLength) throw new SyscallError(`bind ${path}: path too long`, 36);
+  const fd = check(load().socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), "socket");
+  const address = Buffer.alloc(2 + sunPathLength);
+  address.writeUInt16LE(AF_UNIX, 0);
+  encoded.copy(address, 2);
+  try {
+    check(load().bind(fd, address, address.byteLength), `bind ${path}`);
+    check(load().listen(fd, 1), "listen");
+  } catch (error) {
+    closeFd(fd);
+    throw error;
+  }
+  return fd;
+}
+
+const EAGAIN = 11;
+const MSG_DONTWAIT = 0x40;
+const MSG_CMSG_CLOEXEC = 0x40000000;
+const SOL_SOCKET = 1;
+const SCM_RIGHTS = 1;
+
+// One stable block for recvmsg: msghdr at 0, iovec at 64, one data byte at 80, control at 96.
+let receiveBlock: unknown;
+
+/**
+ * Accepts one pending connection on `listener` and receives the file descriptor its peer sent
+ * with SCM_RIGHTS (runc's `--console-socket` protocol). Undefined when nothing is pending.
+ */
+export function acceptPassedFd(listener: number): number | undefined {
+  const connection = load().accept4(listener, null, null, SOCK_CLOEXEC);
+  if (connection < 0) {
+    const errno = koffi.errno();
+    if (errno === EAGAIN) return undefined;
+    throw new SyscallError("accept4", errno);
+  }
+  try {
+    receiveBlock ??= koffi.alloc("uint8_t", 256);
+    const block = receiveBlock;
+    const base = koffi.address(block);
+    const controlLength = 64;
+    koffi.encode(block, 0, "uint8_t", new Array(256).fill(0), 256);
+    // struct msghdr { name, namelen, iov, iovlen, control, controllen, flags }
+    koffi.encode(block, 16, "uint64_t", base + 64n);
+    koffi.encode(block, 24, "uint64_t", 1n);
+    koffi.encode(block, 32, "uint64_t", base + 96n);
+    koffi.encode(block, 40, "uint64_t", BigInt(controlLength));
+    // struct iovec { base, len } over the data byte; runc sends the pty's name as data.
+    koffi.encode(block, 64, "uint64_t", base + 80n);
+    koffi.encode(block, 72, "uint64_t", 1n);
+    // runc has sent the descriptor before `runc create` returns, so nothing here waits.
+    const received = load().recvmsg(connection, block, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+    if (received < 0) throw new SyscallError("recvmsg", koffi.errno());
+    // struct cmsghdr { uint64 len; int level; int type; int fds[] } at the control offset.
+    const level = koffi.decode(block, 104, "int32_t") as number;
+    const type = koffi.decode(block, 108, "int32_t") as number;
+    if (level !== SOL_SOCKET || type !== SCM_RIGHTS) throw new SyscallError("recvmsg: no descriptor received", 0);
+    return koffi.decode(block, 112, "int32_t") as number;
+  } finally {
+    closeFd(connection);
+  }
+}
+
+const TIOCSWINSZ = 0x5414;
+
+/** Sets a terminal's window size (rows × columns). */
+export function setWindowSize(fd: number, width: number, height: number): void {
+  const size = Buffer.alloc(8);
+  size.writeUInt16LE(height, 0);
+  size.writeUInt16LE(width, 2);
+  check(load().ioctl(fd, TIOCSWINSZ, size), "ioctl(TIOCSWINSZ)");
+}
+
+const LOCK_EX = 2;
+const LOCK_NB = 4;
+const EWOULDBLOCK = 11;
+
+/**
+ * Takes an exclusive flock on `fd`. With `wait`, blocks until it is free (for short-lived command
+ * processes only); without, returns false at once when another process holds it.
+ */
+export function lockExclusive(fd: number, wait = true): boolean {
+  if (load().flock(fd, wait ? LOCK_EX : LOCK_EX | LOCK_NB) === 0) return true;
+  const errno = koffi.errno();
+  if (!wait && errno === EWOULDBLOCK) return false;
+  throw new SyscallError("flock", errno);
+}

@@ -1,0 +1,162 @@
+import { closeSync, openSync, writeSync } from "node:fs";
+import { type Socket, createServer } from "node:net";
+import { join } from "node:path";
+import type { Any } from "@berth/api";
+import { cgroupsV1, cgroupsV2, eventsTtrpcV1, taskV2 } from "@berth/api/proto";
+import { TtrpcClient, type TtrpcHandlers, TtrpcServer, ttrpcServiceClient } from "@berth/ttrpc";
+import { locateCgroupOfPid, readCgroupStats } from "../cgroups/location.js";
+import { EventQueue, type Forward } from "./events.js";
+import type { ShimFlags } from "./flags.js";
+import { ShimLog } from "./log.js";
+import { Reaper } from "./reaper.js";
+import { TaskService } from "./service.js";
+import { lockExclusive } from "./libc.js";
+import { lockPath, readyWord } from "./start.js";
+
+/** How long the server lingers with no container and no connection before it exits. */
+const idleGraceMs = 1_000;
+/** How long a server that nobody ever connected to waits for its first container. */
+const unusedGraceMs = 60_000;
+const readyFd = 3;
+
+function forwardOverTtrpc(address: string, namespace: string): Forward {
+  let client: TtrpcClient | undefined;
+  return async (event) => {
+    if (client === undefined || client.isClosed) client = await TtrpcClient.connect(address, 5_000);
+    const events = ttrpcServiceClient(eventsTtrpcV1.EventsDefinition, client, { namespace, timeoutMs: 5_000 });
+    await events.forward({ envelope: event });
+  };
+}
+
+async function cgroupStats(pid: number): Promise<Any> {
+  const stats = readCgroupStats(locateCgroupOfPid(pid));
+  return stats.version === 1
+    ? { typeUrl: "io.containerd.cgroups.v1.Metrics", value: Buffer.from(cgroupsV1.Metrics.encode(stats.metrics).finish()) }
+    : { typeUrl: "io.containerd.cgroups.v2.Metrics", value: Buffer.from(cgroupsV2.Metrics.encode(stats.metrics).finish()) };
+}
+
+/**
+ * The long-running shim server: serves `containerd.task.v2.Task` for every container of its
+ * group on `flags.socket`, forwards events to the daemon's ttrpc address, and exits once it
+ * serves no container and nobody is connected.
+ */
+export async function serveCommand(flags: ShimFlags): Promise<void> {
+  const log = new ShimLog(join(process.cwd(), "log"), flags.debug);
+  // A shim that dies takes its containers' exits and output with it: log what went wrong, go on.
+  process.on("uncaughtException", (error) => log.write("error", `uncaught: ${error.stack ?? error.message}`));
+  process.on("unhandledRejection", (error) => log.write("error", `unhandled rejection: ${String((error as Error)?.stack ?? error)}`));
+  process.chdir("/");
+
+  const reaper = new Reaper();
+  reaper.start();
+  const ttrpcAddress = process.env.TTRPC_ADDRESS ?? `${flags.address}.ttrpc`;
+  const events = new EventQueue(flags.namespace, forwardOverTtrpc(ttrpcAddress, flags.namespace), (event, error) =>
+    log.write("warning", "event dropped", { topic: event.topic, error: (error as Error).message }),
+  );
+  const connections = new Set<Socket>();
+  let idleTimer: NodeJS.Timeout | undefined;
+  const service = new TaskService({
+    namespace: flags.namespace,
+    daemonAddress: flags.address,
+    reaper,
+    events,
+    stats: cgroupStats,
+    onIdle: () => checkIdle(idleGraceMs),
+  });
+
+  const handlers = (connection: Socket): TtrpcHandlers<typeof taskV2.TaskDefinition> => ({
+    state: (request) => service.state(request),
+    create: (request) => service.create(request),
+    start: (request) => service.start(request),
+    delete: (request) => service.delete(request),
+    pids: (request) => service.pids(request),
+    pause: (request) => service.pause(request).then(() => ({})),
+    resume: (request) => service.resume(request).then(() => ({})),
+    checkpoint: (request) => service.checkpoint(request).then(() => ({})),
+    kill: (request) => service.kill(request).then(() => ({})),
+    exec: (request) => service.exec(request).then(() => ({})),
+    resizePty: (request) => service.resizePty(request).then(() => ({})),
+    closeIO: (request) => service.closeIO(request).then(() => ({})),
+    update: (request) => service.update(request).then(() => ({})),
+    wait: (request) => service.wait(request),
+    stats: (request) => service.stats(request),
+    connect: (request) => service.connect(request),
+    // containerd's shim exits on Shutdown once it serves no task, which ends the caller's
+    // connection; this one may serve others, so it ends just the caller's connection instead,
+    // once the reply is on its way.
+    shutdown: async (request) => {
+      await service.shutdown(request);
+      setImmediate(() => connection.end());
+      return {};
+    },
+  });
+  const server = createServer((socket) => {
+    connections.add(socket);
+    clearTimeout(idleTimer);
+    socket.once("close", () => {
+      connections.delete(socket);
+      checkIdle(idleGraceMs);
+    });
+    // A server per connection, so that a handler knows whose call it serves (see shutdown).
+    new TtrpcServer({ onError: (error) => log.write("warning", error.message) }).register(taskV2.TaskDefinition, handlers(socket)).serve(socket);
+  });
+
+  function checkIdle(graceMs: number): void {
+    clearTimeout(idleTimer);
+    if (service.size > 0 || connections.size > 0) return;
+    idleTimer = setTimeout(() => {
+      if (service.size === 0 && connections.size === 0) void exit();
+    }, graceMs);
+  }
+
+  async function exit(): Promise<void> {
+    // Held until the process ends: no `start` may find this server answering while it closes.
+    // The lock file stays; removing it would let two `start`s lock two different files. When it
+    // cannot be opened, the socket's directory is gone and nobody can reach this server anyway.
+    let lock: number | undefined;
+    try {
+      lock = openSync(lockPath(flags.socket), "a", 0o600);
+    } catch {
+      lock = undefined;
+    }
+    if (lock !== undefined && !lockExclusive(lock, false)) {
+      closeSync(lock);
+      checkIdle(idleGraceMs);
+      return;
+    }
+    log.write("debug", "no container left: exiting");
+    try {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await Promise.race([events.flushed(), new Promise((resolve) => setTimeout(resolve, 5_000))]);
+      reaper.stop();
+      log.close();
+    } finally {
+      process.exit(0);
+    }
+  }
+
+  const umask = process.umask(0o177);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(flags.socket, () => {
+        server.removeListener("error", reject);
+        resolve();
+      });
+    });
+  } finally {
+    process.umask(umask);
+  }
+  checkIdle(unusedGraceMs);
+  writeSync(readyFd, `${readyWord}\n`);
+  closeSync(readyFd);
+}
+
+/** Tells `start` why the server could not serve. */
+export function reportStartFailure(error: unknown): void {
+  try {
+    writeSync(readyFd, `${(error as Error)?.message ?? String(error)}\n`.replace(/\n(?!$)/g, " "));
+  } catch {
+    // start has gone already
+  }
+}

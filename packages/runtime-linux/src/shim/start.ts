@@ -1,0 +1,103 @@
+import { spawn } from "node:child_process";
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { shimGroup, shimSocketPath, socketAnswers } from "./address.js";
+import { type ShimFlags, serverArguments } from "./flags.js";
+import { lockExclusive } from "./libc.js";
+
+/**
+ * How the long-running server runs: it serves many containers from one process, so its own size
+ * matters. V8's lite mode (no JIT) saves ~15 MB and costs nothing measurable here (the work is
+ * copying bytes between pipes); a small young generation will do.
+ */
+export const serverNodeOptions = ["--lite-mode", "--max-semi-space-size=2"];
+
+/**
+ * glibc keeps freed 64 KiB read buffers in its arenas, fragmented: after copying a few hundred MB
+ * of output, ~45 MB stayed resident. Served from mmap instead, they go back to the system when
+ * freed; the price is output throughput (~290 MB/s instead of ~410 MB/s here), memory being the goal.
+ */
+const serverEnvironment = { MALLOC_MMAP_THRESHOLD_: "32768" };
+
+const readyTimeoutMs = 20_000;
+
+/**
+ * `start`: finds or launches the server of this container's group, records its address in the
+ * bundle and returns it (containerd 1.6's plain `unix://…` form, printed on stdout). The server
+ * outlives this process and the daemon; it runs detached, in a session of its own.
+ */
+export async function startCommand(flags: ShimFlags, script: string): Promise<string> {
+  const bundle = process.cwd();
+  const spec = JSON.parse(readFileSync(join(bundle, "config.json"), "utf8")) as { annotations?: Record<string, string> };
+  const socket = shimSocketPath(flags.address, flags.namespace, shimGroup(spec.annotations, flags.namespace));
+  mkdirSync(dirname(socket), { recursive: true, mode: 0o711 });
+  const address = `unix://${socket}`;
+  // One `start` at a time per group, so that two containers created at once share one server;
+  // a server about to exit takes the same lock (see serve).
+  const lock = openSync(lockPath(socket), "a", 0o600);
+  try {
+    lockExclusive(lock);
+    if (!(await socketAnswers(socket))) {
+      rmSync(socket, { force: true });
+      await launchServer(flags, script, socket);
+    }
+  } finally {
+    closeSync(lock);
+  }
+  writeFileSync(join(bundle, "address"), address);
+  return address;
+}
+
+/**
+ * Launches the server and waits for its word on descriptor 3: "ready", or why it failed. Its
+ * stdio is /dev/null: nothing it writes may fail once this process has gone.
+ */
+function launchServer(flags: ShimFlags, script: string, socket: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [...serverNodeOptions, script, ...serverArguments(flags, socket)], {
+      cwd: process.cwd(),
+      detached: true,
+      stdio: ["ignore", "ignore", "ignore", "pipe"],
+      env: { ...process.env, ...serverEnvironment },
+    });
+    const word = child.stdio[3] as NodeJS.ReadableStream & { destroy(): void };
+    let said = "";
+    const timer = setTimeout(() => settle(new Error(`shim server did not become ready within ${readyTimeoutMs} ms`)), readyTimeoutMs);
+    const settle = (error?: Error) => {
+      clearTimeout(timer);
+      word.destroy();
+      child.removeAllListeners();
+      if (error === undefined) {
+        if (child.pid !== undefined) followDaemonOomScore(child.pid, process.ppid);
+        child.unref();
+        resolve();
+      } else {
+        child.kill("SIGKILL");
+        reject(error);
+      }
+    };
+    word.on("data", (chunk: Buffer) => {
+      said += chunk.toString();
+      const line = said.split("\n")[0]!;
+      if (said.includes("\n")) settle(line === readyWord ? undefined : new Error(`shim server failed: ${line}`));
+    });
+    child.once("exit", (code, signal) => settle(new Error(`shim server exited (${code ?? signal}) before serving: ${said.trim()}`)));
+    child.once("error", (error) => settle(error));
+  });
+}
+
+/** The lock `start` holds while it looks for and launches a group's server (kept: see serve). */
+export const lockPath = (socket: string): string => `${socket}.lock`;
+
+/** What the server says on descriptor 3 once it listens. */
+export const readyWord = "ready";
+
+/** Makes the server's OOM score one more than the daemon's, as containerd's shim does. */
+export function followDaemonOomScore(serverPid: number, daemonPid: number): void {
+  try {
+    const score = Number.parseInt(readFileSync(`/proc/${daemonPid}/oom_score_adj`, "utf8"), 10);
+    writeFileSync(`/proc/${serverPid}/oom_score_adj`, String(Math.min(score + 1, 1000)));
+  } catch {
+    // Best effort, as in containerd.
+  }
+}
