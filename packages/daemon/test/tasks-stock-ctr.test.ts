@@ -21,7 +21,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const namespace = `berth-test-tasks-${process.pid}`;
 
-describe.skipIf(!stockContainerdInstalled)("stock ctr runs tasks through berthd", () => {
+// berthd's default shim (Berth's own) and Debian's stock shim when configured.
+const shims = [
+  { shim: "Berth's shim", config: undefined },
+  { shim: "the stock shim", config: `version = 2\n[plugins."io.containerd.runtime.v2.task".shims]\n"io.containerd.runc.v2" = "containerd-shim-runc-v2"\n` },
+];
+
+describe.skipIf(!stockContainerdInstalled).each(shims)("stock ctr runs tasks through berthd with $shim", ({ config }) => {
   let registry: RunningRegistry;
   let berthd: RunningDaemon;
   let image: string;
@@ -64,7 +70,7 @@ describe.skipIf(!stockContainerdInstalled)("stock ctr runs tasks through berthd"
     registry = await startRegistry();
     await pushTestImage(buildBusyboxImage(), { url: registry.url, repository: "library/busybox", tag: "latest" });
     image = `${registry.host}/library/busybox:latest`;
-    berthd = await startBerthd();
+    berthd = await startBerthd(config === undefined ? {} : { config });
     base = join(berthd.root, "..");
     fifoDir = join(base, "fifo");
     const pulled = await ctr("images", "pull", "--plain-http", image);
@@ -143,7 +149,7 @@ describe.skipIf(!stockContainerdInstalled)("stock ctr runs tasks through berthd"
     // Containers outlive the daemon.
     expect(() => process.kill(pid3, 0)).not.toThrow();
     process.kill(pid4, "SIGKILL");
-    berthd = await startBerthd({ reuse: berthd });
+    berthd = await startBerthd({ reuse: berthd, ...(config === undefined ? {} : { config }) });
     await until("c4's exit", async () => (await taskStatuses()).c4 === "STOPPED");
     expect(await taskStatuses()).toEqual({ c3: "RUNNING", c4: "STOPPED" });
     expect(await pidOf("c3")).toBe(pid3);

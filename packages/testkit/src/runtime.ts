@@ -141,7 +141,9 @@ function shimSockets(directory: string, depth = 6): string[] {
  */
 export async function reapRuntimeLeftovers(leftovers: RuntimeLeftovers): Promise<void> {
   const sockets = shimSockets(leftovers.directory);
-  for (const pid of processesUnder(leftovers.directory)) {
+  // Shims run in their bundles, or (one serving many containers) anywhere with the daemon's address in their arguments.
+  const named = processesWhere((pid) => Number(pid) !== process.pid && readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").some((arg) => arg.startsWith(`${leftovers.directory}/`)));
+  for (const pid of new Set([...processesUnder(leftovers.directory), ...named])) {
     try {
       process.kill(pid, "SIGKILL");
     } catch {

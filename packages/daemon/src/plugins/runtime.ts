@@ -2,7 +2,7 @@ import { join } from "node:path";
 import type { Runtime } from "@berth/api";
 import { tasksV1 } from "@berth/api/proto";
 import type { Exchange } from "@berth/events";
-import { ShimManager } from "@berth/runtime-linux";
+import { ShimManager, berthShimPath } from "@berth/runtime-linux";
 import { ttrpcAddressOf } from "../config.js";
 import { tasksHandlers } from "../grpc/tasks.js";
 import { TaskService } from "../tasks.js";
@@ -28,8 +28,9 @@ export const runtimePlugin: Plugin<ShimManager, RuntimeConfig> = {
   platforms: [hostPlatform],
   config: {
     platforms: [`${hostPlatform.os}/${hostPlatform.architecture}`],
-    // Debian's stock shim until Berth's own is the default.
-    shims: { "io.containerd.runc.v2": "containerd-shim-runc-v2" },
+    // Berth's own shim: one process serves a namespace's containers. `"containerd-shim-runc-v2"`
+    // (Debian's stock shim) works too.
+    shims: { "io.containerd.runc.v2": berthShimPath },
   },
   init: async ({ root, state, config, daemon, logger, exports, get }) => {
     exports.root = root;
