@@ -8,10 +8,12 @@ import {
   type Publisher,
   type Runtime,
   type RuntimeTask,
+  BerthError,
   alreadyExists,
   failedPrecondition,
   goZeroTime,
   invalidArgument,
+  kindOf,
   notFound,
   requireNamespace,
   validateIdentifier,
@@ -109,7 +111,10 @@ export class ShimManager implements Runtime {
           options: shimOptions,
         },
         { signal: context.signal },
-      );
+      ).catch((error: unknown) => {
+        // containerd's words for a shim that could not create the task; the kind stays.
+        throw new BerthError(kindOf(error), `failed to create shim task: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+      });
       handle = new ShimHandle(bundle, invocation, client, stopLog, options.runtime, created.pid);
     } catch (error) {
       await this.#undoCreate(bundle, invocation, client, stopLog);
