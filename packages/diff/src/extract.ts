@@ -18,6 +18,8 @@ const OPAQUE = ".wh..wh..opq";
 
 // Bytes of a file's data gathered before one writev.
 const WRITE_BATCH = 1 << 20;
+// Files whose last writev, metadata and close may be in flight at once (at most a batch of data each).
+const MAX_BEHIND = 8;
 
 const typeBits = { char: fsConstants.S_IFCHR, block: fsConstants.S_IFBLK, fifo: fsConstants.S_IFIFO } as const;
 
@@ -33,6 +35,13 @@ export class LayerWriter {
    * one of them (or a symlink on the way), so every removal forgets them all.
    */
   private readonly parents = new Map<string, string>();
+  /**
+   * Files whose last data, metadata and close are still in flight, oldest first. Only the next
+   * new files go on meanwhile: any other entry (which may link, replace or remove them), and
+   * finish, wait for them all. The first failure among them fails the next call.
+   */
+  private readonly behind: Array<Promise<void>> = [];
+  private failure: { error: unknown } | undefined;
 
   constructor(private readonly root: string) {}
 
@@ -46,6 +55,9 @@ export class LayerWriter {
 
     try {
       const parent = await this.parentOf(components.slice(0, -1), what);
+      if (entry.type === "file" && marker === undefined) return await this.writeFile(entry, join(parent, base), what);
+      // Anything else may link, replace or remove files still in flight.
+      await this.settle();
       if (marker === "opaque") return await this.hideLower(parent);
       if (marker === "reserved") return;
       if (marker !== undefined) return await this.whiteout(join(parent, marker.hides));
@@ -59,8 +71,7 @@ export class LayerWriter {
         await this.remove(path);
       }
       await this.create(entry, path, existing?.isDirectory() === true, target);
-      // A regular file's metadata went on through its descriptor.
-      if (entry.type !== "file") await this.setMetadata(entry, path);
+      await this.setMetadata(entry, path);
       this.markUnpacked(path);
     } catch (error) {
       throw wrapFsError(error, what);
@@ -69,6 +80,7 @@ export class LayerWriter {
 
   /** Directory times, last, so that writing their children does not change them again. */
   async finish(): Promise<void> {
+    await this.settle();
     for (const { path, atime, mtime } of this.dirTimes) {
       // Skip directories a later entry of the layer removed or replaced.
       if ((await lstatOrUndefined(path))?.isDirectory() === true) await lutimes(path, atime, mtime);
@@ -94,15 +106,22 @@ export class LayerWriter {
   /**
    * A regular file: its data, then chown, xattrs, chmod and times as setMetadata does, but on the
    * open descriptor. Those calls are synchronous: each takes microseconds, less than a threadpool
-   * round trip, and the file is new (no copy-up).
+   * round trip, and the file is new (no copy-up). The last writev onwards is left in flight.
    */
-  private async createFile(entry: TarEntry, path: string): Promise<void> {
-    const flags = fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL | fsConstants.O_NOFOLLOW;
-    const file = await open(path, flags, 0o600);
+  private async writeFile(entry: TarEntry, path: string, what: string): Promise<void> {
+    // Whatever is at `path` goes; trying to create first saves an lstat per file.
+    let opened = await openNew(path, true);
+    if (opened === undefined) {
+      await this.settle();
+      await this.remove(path);
+      opened = (await openNew(path, false)) as FileHandle;
+    }
+    const file = opened;
+    this.markUnpacked(path);
+    // Decompressed chunks are small (16 KiB): one writev per MiB instead of one write each.
+    let pending: Buffer[] = [];
+    let pendingBytes = 0;
     try {
-      // Decompressed chunks are small (16 KiB): one writev per MiB instead of one write each.
-      let pending: Buffer[] = [];
-      let pendingBytes = 0;
       for await (const chunk of entry.body) {
         pending.push(chunk);
         pendingBytes += chunk.length;
@@ -112,15 +131,34 @@ export class LayerWriter {
           pendingBytes = 0;
         }
       }
-      if (pendingBytes > 0) await writeAll(file, pending);
-      fchownSync(file.fd, entry.uid, entry.gid);
-      this.setXattrs(entry, path);
-      fchmodSync(file.fd, entry.mode & 0o7777);
-      const { atime, mtime } = timesOf(entry);
-      futimesSync(file.fd, atime, mtime);
-    } finally {
+    } catch (error) {
       await file.close();
+      throw error;
     }
+    // The rest goes on while the next entries are read.
+    const rest = (async () => {
+      try {
+        if (pendingBytes > 0) await writeAll(file, pending);
+        fchownSync(file.fd, entry.uid, entry.gid);
+        this.setXattrs(entry, path);
+        fchmodSync(file.fd, entry.mode & 0o7777);
+        const { atime, mtime } = timesOf(entry);
+        futimesSync(file.fd, atime, mtime);
+      } finally {
+        await file.close();
+      }
+    })().catch((error: unknown) => {
+      this.failure ??= { error: wrapFsError(error, what) };
+    });
+    this.behind.push(rest);
+    if (this.behind.length > MAX_BEHIND) await this.behind.shift();
+    if (this.failure !== undefined) throw this.failure.error;
+  }
+
+  /** Waits for every file still in flight; throws the first failure among them. */
+  async settle(): Promise<void> {
+    while (this.behind.length > 0) await this.behind.shift();
+    if (this.failure !== undefined) throw this.failure.error;
   }
 
   private async create(entry: TarEntry, path: string, isDir: boolean, target: string | undefined): Promise<void> {
@@ -128,8 +166,6 @@ export class LayerWriter {
       case "directory":
         if (!isDir) await mkdir(path, { mode: 0o700 });
         return;
-      case "file":
-        return this.createFile(entry, path);
       case "symlink":
         // The target is stored as is: following it later is what resolveInRoot confines.
         return symlink(entry.linkname, path);
@@ -240,6 +276,18 @@ function timesOf(entry: TarEntry): { atime: number; mtime: number } {
 /** containerd's boundTime: times outside what Go can represent (or before 1970) become the epoch. */
 function boundTime(seconds: number): number {
   return Number.isFinite(seconds) && seconds >= 0 && seconds < 9.2e9 ? seconds : 0;
+}
+
+const createFlags = fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL | fsConstants.O_NOFOLLOW;
+
+/** A new file at `path`; undefined if something is there already and `unlessExisting`. */
+async function openNew(path: string, unlessExisting: boolean): Promise<FileHandle | undefined> {
+  try {
+    return await open(path, createFlags, 0o600);
+  } catch (error) {
+    if (unlessExisting && (error as NodeJS.ErrnoException).code === "EEXIST") return undefined;
+    throw error;
+  }
 }
 
 /** writev of all `chunks`, again for what a short write left. */
