@@ -6,9 +6,6 @@ import { Readable, type Transform, pipeline } from "node:stream";
 import zlib from "node:zlib";
 import { errorOfKind } from "@berth/api";
 
-// Bytes of decompressed output buffered ahead of the reader.
-const DECOMPRESSED_AHEAD = 4 << 20;
-
 export type Compression = "gzip" | "zstd" | "none";
 
 /** Any byte stream the package accepts: an async iterable of bytes or a Node readable. */
@@ -59,10 +56,7 @@ export async function openDecompressed(stream: ByteStream): Promise<{ compressio
     for (let next = await it.next(); !next.done; next = await it.next()) yield next.value;
   }
   if (compression === "none") return { compression, bytes: replay() };
-  // Decompressing runs on the threadpool: a deep output buffer lets it run ahead while the caller writes files.
-  // (zlib passes its options on to Transform; @types/node only lists the codec's own.)
-  const options = { readableHighWaterMark: DECOMPRESSED_AHEAD } as zlib.ZlibOptions & zlib.ZstdOptions;
-  const codec = compression === "gzip" ? zlib.createGunzip(options) : zlib.createZstdDecompress(options);
+  const codec = compression === "gzip" ? zlib.createGunzip() : zlib.createZstdDecompress();
   return { compression, bytes: throughCodec(replay(), codec, `invalid ${compression} stream`) };
 }
 
