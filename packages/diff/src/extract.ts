@@ -295,6 +295,7 @@ async function writeAll(file: FileHandle, chunks: Buffer[]): Promise<void> {
   let left = chunks;
   while (left.length > 0) {
     let { bytesWritten } = await file.writev(left);
+    if (bytesWritten === 0) throw errorOfKind("Unknown", "writev wrote nothing");
     while (left.length > 0 && bytesWritten >= (left[0] as Buffer).length) {
       bytesWritten -= (left[0] as Buffer).length;
       left = left.slice(1);
