@@ -56,6 +56,8 @@ export async function applyLayer(stream: ByteStream, root: string, options: Appl
     await writer.finish();
     await reader.drain();
   } catch (error) {
+    // Nothing may still be writing once the caller hears of the failure (and unmounts).
+    await writer.settle().catch(() => {});
     await reader.close().catch(() => {});
     throw error;
   }

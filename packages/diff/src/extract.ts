@@ -4,17 +4,22 @@
  * directories, metadata goes on after content (chown, then xattrs, then chmod, then times), and
  * directory times are set once every entry is in.
  */
-import { constants as fsConstants } from "node:fs";
-import { chmod, link, lstat, lutimes, lchown, mkdir, open, readdir, rm, symlink } from "node:fs/promises";
+import { constants as fsConstants, fchmodSync, fchownSync, futimesSync } from "node:fs";
+import { type FileHandle, chmod, link, lstat, lutimes, lchown, mkdir, open, readdir, rm, symlink } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { errorOfKind, invalidArgument } from "@berth/api";
-import { locate, resolveInRoot, cleanComponents } from "./root-path.js";
+import { cleanComponents, resolveInRoot } from "./root-path.js";
 import { lsetxattr, makedev, mknod } from "./sys.js";
 import type { TarEntry } from "./tar-reader.js";
 
 const WHITEOUT = ".wh.";
 const WHITEOUT_META = ".wh..wh.";
 const OPAQUE = ".wh..wh..opq";
+
+// Bytes of a file's data gathered before one writev.
+const WRITE_BATCH = 1 << 20;
+// Files whose last writev, metadata and close may be in flight at once (at most a batch of data each).
+const MAX_BEHIND = 8;
 
 const typeBits = { char: fsConstants.S_IFCHR, block: fsConstants.S_IFBLK, fifo: fsConstants.S_IFIFO } as const;
 
@@ -24,19 +29,35 @@ export class LayerWriter {
   /** Directories above those paths. */
   private readonly aboveUnpacked = new Set<string>();
   private readonly dirTimes: Array<{ path: string; atime: number; mtime: number }> = [];
+  /**
+   * Parent directories already resolved and created, by cleaned archive path: entries of one
+   * directory skip the lstat of every component and the mkdir. Anything removed may have been
+   * one of them (or a symlink on the way), so every removal forgets them all.
+   */
+  private readonly parents = new Map<string, string>();
+  /**
+   * Files whose last data, metadata and close are still in flight, oldest first. Only the next
+   * new files go on meanwhile: any other entry (which may link, replace or remove them), and
+   * finish, wait for them all. The first failure among them fails the next call.
+   */
+  private readonly behind: Array<Promise<void>> = [];
+  private failure: { error: unknown } | undefined;
 
   constructor(private readonly root: string) {}
 
   async write(entry: TarEntry): Promise<void> {
     const what = `tar entry ${JSON.stringify(entry.name)}`;
-    const where = await locate(this.root, entry.name, what);
-    if (where === undefined) return;
-    const { parent, base } = where;
+    const components = cleanComponents(entry.name, what);
+    const base = components.at(-1);
+    // The root itself: containerd ignores such entries.
+    if (base === undefined) return;
     const marker = whiteoutOf(base, what);
 
     try {
-      // Missing parents are created for every entry, whiteouts included (as containerd does).
-      await mkdir(parent, { recursive: true, mode: 0o755 });
+      const parent = await this.parentOf(components.slice(0, -1), what);
+      if (entry.type === "file" && marker === undefined) return await this.writeFile(entry, join(parent, base), what);
+      // Anything else may link, replace or remove files still in flight.
+      await this.settle();
       if (marker === "opaque") return await this.hideLower(parent);
       if (marker === "reserved") return;
       if (marker !== undefined) return await this.whiteout(join(parent, marker.hides));
@@ -47,7 +68,7 @@ export class LayerWriter {
       if (target === path) return this.markUnpacked(path);
       const existing = await lstatOrUndefined(path);
       if (existing !== undefined && !(existing.isDirectory() && entry.type === "directory")) {
-        await rm(path, { recursive: true, force: true });
+        await this.remove(path);
       }
       await this.create(entry, path, existing?.isDirectory() === true, target);
       await this.setMetadata(entry, path);
@@ -59,10 +80,85 @@ export class LayerWriter {
 
   /** Directory times, last, so that writing their children does not change them again. */
   async finish(): Promise<void> {
+    await this.settle();
     for (const { path, atime, mtime } of this.dirTimes) {
       // Skip directories a later entry of the layer removed or replaced.
       if ((await lstatOrUndefined(path))?.isDirectory() === true) await lutimes(path, atime, mtime);
     }
+  }
+
+  /** The physical directory `parent` names, created if missing (for every entry, whiteouts included, as containerd does). */
+  private async parentOf(parent: string[], what: string): Promise<string> {
+    const key = parent.join("/");
+    const known = this.parents.get(key);
+    if (known !== undefined) return known;
+    const path = await resolveInRoot(this.root, parent, what);
+    await mkdir(path, { recursive: true, mode: 0o755 });
+    this.parents.set(key, path);
+    return path;
+  }
+
+  private async remove(path: string): Promise<void> {
+    this.parents.clear();
+    await rm(path, { recursive: true, force: true });
+  }
+
+  /**
+   * A regular file: its data, then chown, xattrs, chmod and times as setMetadata does, but on the
+   * open descriptor. Those calls are synchronous: each takes microseconds, less than a threadpool
+   * round trip, and the file is new (no copy-up). The last writev onwards is left in flight.
+   */
+  private async writeFile(entry: TarEntry, path: string, what: string): Promise<void> {
+    // Whatever is at `path` goes; trying to create first saves an lstat per file.
+    let opened = await openNew(path, true);
+    if (opened === undefined) {
+      await this.settle();
+      await this.remove(path);
+      opened = (await openNew(path, false)) as FileHandle;
+    }
+    const file = opened;
+    this.markUnpacked(path);
+    // Decompressed chunks are small (16 KiB): one writev per MiB instead of one write each.
+    let pending: Buffer[] = [];
+    let pendingBytes = 0;
+    try {
+      for await (const chunk of entry.body) {
+        pending.push(chunk);
+        pendingBytes += chunk.length;
+        if (pendingBytes >= WRITE_BATCH) {
+          await writeAll(file, pending);
+          pending = [];
+          pendingBytes = 0;
+        }
+      }
+    } catch (error) {
+      await file.close();
+      throw error;
+    }
+    // The rest goes on while the next entries are read.
+    const rest = (async () => {
+      try {
+        if (pendingBytes > 0) await writeAll(file, pending);
+        fchownSync(file.fd, entry.uid, entry.gid);
+        this.setXattrs(entry, path);
+        fchmodSync(file.fd, entry.mode & 0o7777);
+        const { atime, mtime } = timesOf(entry);
+        futimesSync(file.fd, atime, mtime);
+      } finally {
+        await file.close();
+      }
+    })().catch((error: unknown) => {
+      this.failure ??= { error: wrapFsError(error, what) };
+    });
+    this.behind.push(rest);
+    if (this.behind.length > MAX_BEHIND) await this.behind.shift();
+    if (this.failure !== undefined) throw this.failure.error;
+  }
+
+  /** Waits for every file still in flight; throws the first failure among them. */
+  async settle(): Promise<void> {
+    while (this.behind.length > 0) await this.behind.shift();
+    if (this.failure !== undefined) throw this.failure.error;
   }
 
   private async create(entry: TarEntry, path: string, isDir: boolean, target: string | undefined): Promise<void> {
@@ -70,16 +166,6 @@ export class LayerWriter {
       case "directory":
         if (!isDir) await mkdir(path, { mode: 0o700 });
         return;
-      case "file": {
-        const flags = fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL | fsConstants.O_NOFOLLOW;
-        const file = await open(path, flags, 0o600);
-        try {
-          for await (const chunk of entry.body) await file.write(chunk);
-        } finally {
-          await file.close();
-        }
-        return;
-      }
       case "symlink":
         // The target is stored as is: following it later is what resolveInRoot confines.
         return symlink(entry.linkname, path);
@@ -95,6 +181,16 @@ export class LayerWriter {
   private async setMetadata(entry: TarEntry, path: string): Promise<void> {
     // chown clears setuid/setgid and security.capability, so it goes first.
     await lchown(path, entry.uid, entry.gid);
+    this.setXattrs(entry, path);
+    // chmod follows symlinks, and a hard link may be one (to a symlink in the layer).
+    const isSymlink = entry.type === "symlink" || (entry.type === "link" && (await lstat(path)).isSymbolicLink());
+    if (!isSymlink) await chmod(path, entry.mode & 0o7777);
+    const { atime, mtime } = timesOf(entry);
+    if (entry.type === "directory") this.dirTimes.push({ path, atime, mtime });
+    else await lutimes(path, atime, mtime);
+  }
+
+  private setXattrs(entry: TarEntry, path: string): void {
     for (const [name, value] of entry.xattrs) {
       try {
         lsetxattr(path, name, value);
@@ -102,13 +198,6 @@ export class LayerWriter {
         if (!ignorableXattrError(name, error)) throw error;
       }
     }
-    // chmod follows symlinks, and a hard link may be one (to a symlink in the layer).
-    const isSymlink = entry.type === "symlink" || (entry.type === "link" && (await lstat(path)).isSymbolicLink());
-    if (!isSymlink) await chmod(path, entry.mode & 0o7777);
-    const mtime = boundTime(entry.mtime);
-    const atime = entry.atime !== undefined && entry.atime > entry.mtime ? boundTime(entry.atime) : mtime;
-    if (entry.type === "directory") this.dirTimes.push({ path, atime, mtime });
-    else await lutimes(path, atime, mtime);
   }
 
   private async linkTarget(linkname: string, what: string): Promise<string> {
@@ -126,7 +215,7 @@ export class LayerWriter {
   /** A `.wh.<name>`: removes what the layers below have at `path`, keeping what this layer wrote. */
   private async whiteout(path: string): Promise<void> {
     if (this.unpacked.has(path) || this.aboveUnpacked.has(path)) await this.hideLower(path);
-    else await rm(path, { recursive: true, force: true });
+    else await this.remove(path);
   }
 
   /** An opaque directory: everything below `dir` that this layer did not write goes. */
@@ -142,7 +231,7 @@ export class LayerWriter {
     for (const name of names) {
       const path = join(dir, name);
       if (this.unpacked.has(path) || this.aboveUnpacked.has(path)) await this.hideLower(path);
-      else await rm(path, { recursive: true, force: true });
+      else await this.remove(path);
     }
   }
 
@@ -178,9 +267,41 @@ function ignorableXattrError(name: string, error: unknown): boolean {
   return code === "EPERM" && (name.startsWith("security.") || name.startsWith("trusted."));
 }
 
+/** An entry's times as set: atime only when later than mtime (else mtime), both bounded. */
+function timesOf(entry: TarEntry): { atime: number; mtime: number } {
+  const mtime = boundTime(entry.mtime);
+  return { atime: entry.atime !== undefined && entry.atime > entry.mtime ? boundTime(entry.atime) : mtime, mtime };
+}
+
 /** containerd's boundTime: times outside what Go can represent (or before 1970) become the epoch. */
 function boundTime(seconds: number): number {
   return Number.isFinite(seconds) && seconds >= 0 && seconds < 9.2e9 ? seconds : 0;
+}
+
+const createFlags = fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL | fsConstants.O_NOFOLLOW;
+
+/** A new file at `path`; undefined if something is there already and `unlessExisting`. */
+async function openNew(path: string, unlessExisting: boolean): Promise<FileHandle | undefined> {
+  try {
+    return await open(path, createFlags, 0o600);
+  } catch (error) {
+    if (unlessExisting && (error as NodeJS.ErrnoException).code === "EEXIST") return undefined;
+    throw error;
+  }
+}
+
+/** writev of all `chunks`, again for what a short write left. */
+async function writeAll(file: FileHandle, chunks: Buffer[]): Promise<void> {
+  let left = chunks;
+  while (left.length > 0) {
+    let { bytesWritten } = await file.writev(left);
+    if (bytesWritten === 0) throw errorOfKind("Unknown", "writev wrote nothing");
+    while (left.length > 0 && bytesWritten >= (left[0] as Buffer).length) {
+      bytesWritten -= (left[0] as Buffer).length;
+      left = left.slice(1);
+    }
+    if (bytesWritten > 0) left = [(left[0] as Buffer).subarray(bytesWritten), ...left.slice(1)];
+  }
 }
 
 async function lstatOrUndefined(path: string): Promise<import("node:fs").Stats | undefined> {

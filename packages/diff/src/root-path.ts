@@ -71,20 +71,6 @@ async function isSymlink(path: string): Promise<boolean> {
   }
 }
 
-/** Root-relative location of an archive name: its resolved parent directory and its last component. */
-export async function locate(
-  root: string,
-  name: string,
-  what: string,
-): Promise<{ parent: string; base: string; components: string[] } | undefined> {
-  const components = cleanComponents(name, what);
-  const base = components.at(-1);
-  // The root itself: containerd ignores such entries.
-  if (base === undefined) return undefined;
-  const parent = await resolveInRoot(root, components.slice(0, -1), what);
-  return { parent, base, components };
-}
-
 /** containerd's fs.RootPath: where `name` is inside `root`, every symlink on the way resolved within the root. */
 export function rootPath(root: string, name: string): Promise<string> {
   return resolveInRoot(root, cleanComponents(name, name), name);

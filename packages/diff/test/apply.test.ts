@@ -148,6 +148,30 @@ describe("applyLayer: entries and metadata", () => {
     expect(lstatSync(join(r, "keep")).mtimeMs).toBe((T + 9) * 1000);
   });
 
+  it("writes a file named twice in one layer, and links to one, with the last entry's data and metadata", async () => {
+    const r = root();
+    // Bigger than one write batch, so that some of its data goes out before the next entries are read.
+    const big = Buffer.alloc(3 * 1024 * 1024 + 5, 7);
+    await applyLayer(
+      [
+        await makeTar([
+          { name: "dup", content: "first, longer", mode: 0o600, uid: 1 },
+          { name: "big", content: big, mode: 0o751, uid: 7, gid: 8 },
+          { name: "dup", content: "second", mode: 0o640, uid: 2, mtime: at(T + 4) },
+          // A hard link's metadata goes on the shared inode after the file's own.
+          { name: "hl", type: "link", linkname: "big", mode: 0o700, uid: 3, gid: 4, mtime: at(T + 5) },
+        ]),
+      ],
+      r,
+    );
+    expect(readFileSync(join(r, "dup"), "utf8")).toBe("second");
+    expect(describeTree(r)).toMatchObject({ dup: expect.stringMatching(/^file mode=640 owner=2:0/) });
+    expect(readFileSync(join(r, "big")).equals(big)).toBe(true);
+    const stats = lstatSync(join(r, "big"));
+    expect([stats.mode & 0o7777, stats.uid, stats.gid, stats.nlink, stats.mtimeMs]).toEqual([0o700, 3, 4, 2, (T + 5) * 1000]);
+    expect(lstatSync(join(r, "dup")).mtimeMs).toBe((T + 4) * 1000);
+  });
+
   it("links to files already in the root, by relative or absolute name", async () => {
     const r = root();
     await applyLayer([await makeTar([{ name: "usr/bin/python3.11", content: "py" }])], r);

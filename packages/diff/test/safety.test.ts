@@ -85,6 +85,24 @@ describe("applyLayer: hostile layers", () => {
     await expectRejected([{ name: "lower-rel/passwd", content: "pwned" }], '"lower-rel/passwd"');
   });
 
+  it("follows a directory the layer replaced by a symlink for the entries after it, inside the root", async () => {
+    await expectContained([
+      { name: "d/x", content: "first" },
+      { name: "d", type: "symlink", linkname: "/elsewhere" },
+      { name: "d/y", content: "through the link" },
+    ]);
+    expect(lstatSync(join(root, "d")).isSymbolicLink()).toBe(true);
+    expect(readFileSync(join(root, "elsewhere/y"), "utf8")).toBe("through the link");
+    await expectRejected(
+      [
+        { name: "e/x", content: "first" },
+        { name: "e", type: "symlink", linkname: "../../../sentinel" },
+        { name: "e/passwd", content: "pwned" },
+      ],
+      '"e/passwd"',
+    );
+  });
+
   it("replaces a symlink at the entry's own path instead of writing through it", async () => {
     symlinkSync(join(sentinel, "passwd"), join(root, "passwd"));
     await expectContained([{ name: "passwd", content: "replaced", mode: 0o777 }]);
