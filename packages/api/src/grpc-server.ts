@@ -47,8 +47,14 @@ const keptWriterBytes = 2 << 20;
 export function serializerOf(type: MessageType): (message: unknown) => Buffer {
   let writer = new BinaryWriter();
   return (message) => {
-    // finish() returns a copy and resets the writer, keeping its buffer for the next message.
-    const bytes = type.encode(message, writer).finish();
+    let bytes: Uint8Array;
+    try {
+      // finish() returns a copy and resets the writer, keeping its buffer for the next message.
+      bytes = type.encode(message, writer).finish();
+    } catch (error) {
+      writer = new BinaryWriter(); // an encode that threw left its half-written bytes behind
+      throw error;
+    }
     if (bytes.byteLength > keptWriterBytes) writer = new BinaryWriter();
     // Buffer.from(Uint8Array) would copy the bytes once more.
     return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
