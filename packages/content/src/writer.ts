@@ -201,7 +201,7 @@ export class LocalContentWriter implements ContentWriter {
     this.#touch();
   }
 
-  /** Kept in memory and written at close, as containerd does: a file write per chunk halved write throughput. */
+  /** Kept in memory and written at close, as containerd does, not with an open, write and close per chunk (status falls back to the data file's mtime). */
   #touch(): void {
     this.#updatedAt = nowTimestamp();
     this.#touched = true;
