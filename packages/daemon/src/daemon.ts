@@ -50,6 +50,11 @@ export class Daemon {
       throw error;
     }
     try {
+      // Before the gRPC socket: whoever sees the socket may scrape at once.
+      if (metrics !== undefined) {
+        metricsServer = await serveMetrics(metrics, config.metrics.address, logger);
+        logger.info({ address: metricsServer.address }, "serving metrics");
+      }
       server = await serveGrpc(services, {
         address: config.grpc.address,
         uid: config.grpc.uid,
@@ -58,11 +63,8 @@ export class Daemon {
         maxSendMessageSize: config.grpc.max_send_message_size,
         observer: observers.length === 1 ? observers[0] : observeAll(observers),
       });
-      if (metrics !== undefined) {
-        metricsServer = await serveMetrics(metrics, config.metrics.address, logger);
-        logger.info({ address: metricsServer.address }, "serving metrics");
-      }
     } catch (error) {
+      await metricsServer?.close();
       await server?.close();
       await ttrpcServer.close();
       await closePlugins(outcomes, logger);
