@@ -1,7 +1,7 @@
 // grpc-js glue for the client side: typed promise/async-iterator clients of the generated service
 // definitions. Status codes are mapped back to error kinds here and nowhere else on the client.
 import * as grpc from "@grpc/grpc-js";
-import { errorOfStatus, grpcMethodPath, type ServiceDefinition, type MethodDefinition } from "./grpc-server.js";
+import { errorOfStatus, grpcMethodPath, serializerOf, type ServiceDefinition, type MethodDefinition } from "./grpc-server.js";
 import { leaseHeader, namespaceHeader } from "./metadata.js";
 
 
@@ -74,7 +74,7 @@ export function createServiceClient<D extends ServiceDefinition>(service: D, cha
   });
   for (const [key, method] of Object.entries(service.methods)) {
     const path = grpcMethodPath(service, method);
-    const serialize = (message: unknown) => Buffer.from(method.requestType.encode(message).finish());
+    const serialize = serializerOf(method.requestType);
     const deserialize = (bytes: Buffer) => method.responseType.decode(bytes);
     if (!method.requestStream && !method.responseStream) {
       client[key] = (request: unknown, options?: CallOptions) =>

@@ -1,5 +1,6 @@
 // grpc-js glue for the server side: binding async handlers for the generated service definitions
 // into a grpc-js server. Errors are mapped to status codes here and nowhere else on the server.
+import { BinaryWriter } from "@bufbuild/protobuf/wire";
 import * as grpc from "@grpc/grpc-js";
 import type { CallContext } from "./context.js";
 import { BerthError, errorOfKind, grpcCodeOfKind, kindOf, kindOfGrpcCode } from "./errors.js";
@@ -35,6 +36,31 @@ export function grpcMethodPath(service: ServiceDefinition, method: MethodDefinit
   return `/${service.fullName}/${method.name}`;
 }
 
+/** Messages up to this size are encoded into one kept writer; a larger one gets its own. */
+const keptWriterBytes = 2 << 20;
+
+/**
+ * The serializer of one message type. A fresh BinaryWriter grows by doubling, allocating and
+ * copying a 1 MiB Content write a dozen times over; the kept one has grown once. Encoding is
+ * synchronous, so one writer per type is never shared by two messages at once.
+ */
+export function serializerOf(type: MessageType): (message: unknown) => Buffer {
+  let writer = new BinaryWriter();
+  return (message) => {
+    let bytes: Uint8Array;
+    try {
+      // finish() returns a copy and resets the writer, keeping its buffer for the next message.
+      bytes = type.encode(message, writer).finish();
+    } catch (error) {
+      writer = new BinaryWriter(); // an encode that threw left its half-written bytes behind
+      throw error;
+    }
+    if (bytes.byteLength > keptWriterBytes) writer = new BinaryWriter();
+    // Buffer.from(Uint8Array) would copy the bytes once more.
+    return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  };
+}
+
 export function grpcServiceDefinition(service: ServiceDefinition): grpc.ServiceDefinition {
   const definition: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};
   for (const [key, method] of Object.entries(service.methods)) {
@@ -42,9 +68,9 @@ export function grpcServiceDefinition(service: ServiceDefinition): grpc.ServiceD
       path: grpcMethodPath(service, method),
       requestStream: method.requestStream,
       responseStream: method.responseStream,
-      requestSerialize: (message: unknown) => Buffer.from(method.requestType.encode(message).finish()),
+      requestSerialize: serializerOf(method.requestType),
       requestDeserialize: (bytes: Buffer) => method.requestType.decode(bytes),
-      responseSerialize: (message: unknown) => Buffer.from(method.responseType.encode(message).finish()),
+      responseSerialize: serializerOf(method.responseType),
       responseDeserialize: (bytes: Buffer) => method.responseType.decode(bytes),
       originalName: method.name,
     };

@@ -1,4 +1,5 @@
-import { type CallContext, type Image, type ImageTarget, isKind, notFound } from "@berth/api";
+import { type CallContext, type ContentInfo, type Image, type ImageTarget, isKind, notFound } from "@berth/api";
+import { readBlob } from "@berth/content";
 import { type Descriptor, type Fetcher, Resolver, type ResolverOptions, parseReference } from "@berth/remotes";
 import type { Client } from "./client.js";
 import { runLimited } from "./concurrency.js";
@@ -30,16 +31,22 @@ async function collect(stream: AsyncIterable<Uint8Array>): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-/** containerd's appendDistributionSourceLabel: the repositories of the registry a blob came from, sorted and joined. */
-async function sourceLabel(client: Client, context: CallContext, descriptor: Descriptor, host: string, repository: string): Promise<Record<string, string>> {
-  const key = `containerd.io/distribution.source.${host}`;
-  let repositories = [repository];
+/** The blob's record in this namespace, if it has it. */
+async function infoIfPresent(client: Client, context: CallContext, digest: string): Promise<ContentInfo | undefined> {
   try {
-    const existing = (await client.content.info(context, descriptor.digest)).labels[key];
-    if (existing) repositories = [...new Set([...existing.split(","), repository])].sort();
+    return await client.content.info(context, digest);
   } catch (error) {
     if (!isKind(error, "NotFound")) throw error;
+    return undefined;
   }
+}
+
+/** containerd's appendDistributionSourceLabel: the repositories of the registry a blob came from, sorted and joined. */
+function sourceLabel(existing: ContentInfo | undefined, host: string, repository: string): Record<string, string> {
+  const key = `containerd.io/distribution.source.${host}`;
+  let repositories = [repository];
+  const current = existing?.labels[key];
+  if (current) repositories = [...new Set([...current.split(","), repository])].sort();
   const value = repositories.join(",");
   return key.length + value.length > 4096 ? {} : { [key]: value };
 }
@@ -54,6 +61,11 @@ export async function recordImage(client: Client, name: string, target: ImageTar
   }
 }
 
+interface Loaded {
+  readonly existing: ContentInfo | undefined;
+  readonly bytes: Buffer;
+}
+
 interface Fetched {
   readonly manifests: { readonly descriptor: Descriptor; readonly manifest: Manifest }[];
 }
@@ -62,10 +74,22 @@ interface Fetched {
 async function fetchTree(client: Client, context: CallContext, fetcher: Fetcher, root: Descriptor, ref: string, options: PullOptions): Promise<Fetched> {
   const parsed = parseReference(ref);
   const wanted = options.platforms ?? [hostPlatform()];
-  const label = (descriptor: Descriptor) => sourceLabel(client, context, descriptor, parsed.hostname, parsed.repository);
-  const store = async (descriptor: Descriptor, labels: Record<string, string>, bytes?: Uint8Array) => {
-    const all = { ...(await label(descriptor)), ...labels };
-    const outcome = await storeBlob(client, context, fetcher, descriptor, { labels: all, ...(bytes ? { bytes } : {}), ...(options.progress ? { progress: options.progress } : {}) });
+  /** A blob this namespace already has is read from it, as containerd's fetch handler does, not fetched again. */
+  const load = async (descriptor: Descriptor): Promise<Loaded> => {
+    const existing = await infoIfPresent(client, context, descriptor.digest);
+    const bytes = existing !== undefined ? Buffer.from(await readBlob(client.content, context, descriptor.digest)) : await collect(fetcher.fetch(descriptor));
+    return { existing, bytes };
+  };
+  const store = async (descriptor: Descriptor, labels: Record<string, string>, loaded?: Loaded) => {
+    const existing = loaded !== undefined ? loaded.existing : await infoIfPresent(client, context, descriptor.digest);
+    const all = { ...sourceLabel(existing, parsed.hostname, parsed.repository), ...labels };
+    // A blob this namespace already has gets no Write stream (opened only to hear AlreadyExists).
+    let outcome: "done" | "exists" = "exists";
+    if (existing === undefined) {
+      outcome = await storeBlob(client, context, fetcher, descriptor, { labels: all, ...(loaded ? { bytes: loaded.bytes } : {}), ...(options.progress ? { progress: options.progress } : {}) });
+    } else {
+      options.progress?.({ ref: refKey(descriptor), descriptor, status: "exists", offset: 0, total: descriptor.size, moved: 0 });
+    }
     // A blob this namespace already had keeps its labels up to date, as containerd's handlers do.
     if (outcome === "exists" && Object.keys(all).length > 0) await client.content.update(context, { digest: descriptor.digest, labels: all }, Object.keys(all).map((key) => `labels.${key}`));
   };
@@ -73,20 +97,20 @@ async function fetchTree(client: Client, context: CallContext, fetcher: Fetcher,
   let manifestDescriptors: Descriptor[] = [root];
   if (isIndex(root.mediaType)) {
     waiting(root);
-    const bytes = await collect(fetcher.fetch(root));
-    const index = JSON.parse(bytes.toString("utf8")) as Index;
+    const loaded = await load(root);
+    const index = JSON.parse(loaded.bytes.toString("utf8")) as Index;
     manifestDescriptors = index.manifests.filter((m) => options.allPlatforms || m.platform === undefined || platformMatches(wanted, m.platform));
     if (manifestDescriptors.length === 0) throw notFound(`${ref}: no match for platform ${wanted.map(platformText).join(", ")} in manifest ${root.digest}`);
-    await store(root, childLabels(root.mediaType, index), bytes);
+    await store(root, childLabels(root.mediaType, index), loaded);
   }
   const manifests: Fetched["manifests"][number][] = [];
   for (const descriptor of manifestDescriptors) {
     waiting(descriptor);
-    const bytes = await collect(fetcher.fetch(descriptor));
-    const manifest = JSON.parse(bytes.toString("utf8")) as Manifest;
+    const loaded = await load(descriptor);
+    const manifest = JSON.parse(loaded.bytes.toString("utf8")) as Manifest;
     const blobs = [manifest.config, ...manifest.layers];
     for (const blob of blobs) waiting(blob);
-    await store(descriptor, childLabels(descriptor.mediaType, manifest), bytes);
+    await store(descriptor, childLabels(descriptor.mediaType, manifest), loaded);
     await runLimited(blobs, options.concurrency ?? 3, (blob) => store(blob, {}));
     manifests.push({ descriptor, manifest });
   }

@@ -53,6 +53,7 @@ export class LocalContentWriter implements ContentWriter {
   #updatedAt: Timestamp;
   #ended = false;
   #handleClosed = false;
+  #touched = false;
 
   constructor(
     host: WriterHost,
@@ -108,7 +109,7 @@ export class LocalContentWriter implements ContentWriter {
       }
       this.#hash.update(data);
       this.#offset = start + data.byteLength;
-      await this.#touch();
+      this.#touch();
     });
   }
 
@@ -145,6 +146,7 @@ export class LocalContentWriter implements ContentWriter {
       if (this.#ended) return;
       this.#ended = true;
       await this.#handle.sync().catch(() => undefined);
+      if (this.#touched) await touchUpdatedAt(this.#dir, this.#updatedAt).catch(() => undefined);
       await this.#end();
     });
   }
@@ -196,12 +198,13 @@ export class LocalContentWriter implements ContentWriter {
     await hashRange(this.#handle, hash, 0, size);
     this.#hash = hash;
     this.#offset = size;
-    await this.#touch();
+    this.#touch();
   }
 
-  async #touch(): Promise<void> {
+  /** Kept in memory and written at close, as containerd does, not with an open, write and close per chunk (status falls back to the data file's mtime). */
+  #touch(): void {
     this.#updatedAt = nowTimestamp();
-    await touchUpdatedAt(this.#dir, this.#updatedAt);
+    this.#touched = true;
   }
 
   #digest(): string {

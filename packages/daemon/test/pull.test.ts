@@ -3,7 +3,18 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Client, pull } from "@berth/client";
 import { withMounts } from "@berth/mount";
-import { type RunningDaemon, type RunningRegistry, buildBusyboxImage, pushTestImage, runCommand, startBerthd, startRegistry, stockContainerdInstalled, stockCtr } from "@berth/testkit";
+import {
+  type RunningDaemon,
+  type RunningRegistry,
+  buildBusyboxImage,
+  pushTestImage,
+  runCommand,
+  startBerthd,
+  startRegistry,
+  startRegistryProxy,
+  stockContainerdInstalled,
+  stockCtr,
+} from "@berth/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 describe("pulling from a registry into berthd", () => {
@@ -65,6 +76,32 @@ describe("pulling from a registry into berthd", () => {
       } finally {
         client.close();
       }
+    }
+  });
+
+  it("re-pulls into the same namespace reading what it has: no blob or manifest GET, no ingest, labels kept", async () => {
+    const proxy = await startRegistryProxy(registry.host);
+    const client = await Client.connect({ address: berthd.address, namespace: "again" });
+    try {
+      const ref = `${proxy.host}/library/busybox:latest`;
+      await pull(client, ref, { plainHttp: true });
+      const before = proxy.requests.length;
+      const events: string[] = [];
+      await pull(client, ref, { plainHttp: true, progress: (e) => events.push(e.status) });
+      const again = proxy.requests.slice(before).map((r) => `${r.method} ${r.url}`);
+      // Only the tag is resolved again; everything under it comes from the content store.
+      expect(again.filter((r) => r.includes("/blobs/") || r.includes("/manifests/sha256:"))).toEqual([]);
+      expect(again.length).toBeGreaterThan(0);
+      expect(events.filter((s) => s === "done" || s === "exists")).toEqual(["exists", "exists", "exists"]);
+      expect(await client.content.listStatuses(client.context(), [])).toEqual([]);
+      const manifestInfo = await client.content.info(client.context(), busybox.manifest.digest);
+      expect(manifestInfo.labels).toMatchObject({
+        "containerd.io/gc.ref.content.config": busybox.config.digest,
+        [`containerd.io/distribution.source.${proxy.host}`]: "library/busybox",
+      });
+    } finally {
+      client.close();
+      await proxy.close();
     }
   });
 });
