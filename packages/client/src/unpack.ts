@@ -4,6 +4,7 @@ import type { Descriptor } from "@berth/remotes";
 import type { Client } from "./client.js";
 import { type Manifest, type Platform, hostPlatform, isManifest, platformText, readJson, selectManifests } from "./image-formats.js";
 import { withLease } from "./lease.js";
+import type { ImageProcessConfig } from "./oci/opts.js";
 
 /** containerd's chain IDs: the first layer's diff ID, then sha256 of "<parent chain> <diff id>". */
 export function chainIds(diffIds: readonly string[]): string[] {
@@ -59,6 +60,7 @@ interface ImageConfig {
   readonly os?: string;
   readonly architecture?: string;
   readonly variant?: string;
+  readonly config?: ImageProcessConfig;
   readonly rootfs?: { readonly diff_ids?: readonly string[] };
 }
 
@@ -71,6 +73,8 @@ export interface ImageRootfs {
   readonly diffIds: readonly string[];
   /** The chain ID of the top layer: the name of the image's committed snapshot. */
   readonly chainId: string;
+  /** The config's `config` object: user, env, entrypoint, cmd, working dir, labels, stop signal. */
+  readonly process: ImageProcessConfig;
 }
 
 /**
@@ -86,7 +90,7 @@ export async function imageRootfs(client: Client, context: CallContext, target: 
   const diffIds = config.rootfs?.diff_ids ?? [];
   if (diffIds.length !== manifest.layers.length) throw failedPrecondition(`image config ${manifest.config.digest}: ${diffIds.length} diff IDs for ${manifest.layers.length} layers`);
   const actual = config.os !== undefined && config.architecture !== undefined ? { os: config.os, architecture: config.architecture, ...(config.variant ? { variant: config.variant } : {}) } : platform;
-  return { platform: actual, manifest: manifestDescriptor, config: manifest.config, layers: manifest.layers, diffIds, chainId: chainIds(diffIds).at(-1) ?? "" };
+  return { platform: actual, manifest: manifestDescriptor, config: manifest.config, layers: manifest.layers, diffIds, chainId: chainIds(diffIds).at(-1) ?? "", process: config.config ?? {} };
 }
 
 /** containerd's Image.Unpack for one platform: the image's layers into `snapshotter`, under a lease; returns the rootfs. */

@@ -12,8 +12,8 @@ export interface VerifiedChain {
 }
 
 interface ActiveSnapshot {
-  readonly snapshotter: string;
-  readonly backendKey: string;
+  /** The mounts handed out for it, as a key. */
+  readonly signature: string;
   readonly parentBackendKey: string;
   /** The diff ID of the one layer Berth applied onto it while it was pristine; "tainted" after anything else. */
   applied: string | "tainted" | undefined;
@@ -59,7 +59,9 @@ const chainOf = (parentChain: string, diffId: string) =>
 export class SnapshotSharing {
   readonly #chains: Database<VerifiedChain, string>;
   readonly #chainOfBackendKey: Database<string, string>;
+  /** Prepared active snapshots by `<snapshotter>/<backend key>`, and that key by the mounts handed out. */
   readonly #actives = new Map<string, ActiveSnapshot>();
+  readonly #activeByMounts = new Map<string, string>();
 
   constructor(store: MetadataStore) {
     this.#chains = store.shared<VerifiedChain>("verified-chains");
@@ -68,12 +70,16 @@ export class SnapshotSharing {
 
   /** Remembers a freshly prepared active snapshot, by the mounts handed out for it. */
   prepared(snapshotter: string, backendKey: string, parentBackendKey: string, mounts: readonly Mount[]): void {
-    this.#actives.set(signature(mounts), { snapshotter, backendKey, parentBackendKey, applied: undefined });
+    const key = `${snapshotter}/${backendKey}`;
+    const active: ActiveSnapshot = { signature: signature(mounts), parentBackendKey, applied: undefined };
+    this.#actives.set(key, active);
+    this.#activeByMounts.set(active.signature, key);
   }
 
   /** Called by the applier before writing onto `mounts`. */
   beforeApply(mounts: readonly Mount[]): ApplyTarget | undefined {
-    const active = this.#actives.get(signature(mounts));
+    const key = this.#activeByMounts.get(signature(mounts));
+    const active = key === undefined ? undefined : this.#actives.get(key);
     if (active === undefined) return undefined;
     if (active.applied !== undefined || !pristine(mounts)) {
       active.applied = "tainted";
@@ -97,10 +103,8 @@ export class SnapshotSharing {
    * whether it is verified. Call inside the commit's metadata transaction.
    */
   committed(snapshotter: string, name: string, activeBackendKey: string, committedBackendKey: string): boolean {
-    const entry = [...this.#actives].find(([, a]) => a.snapshotter === snapshotter && a.backendKey === activeBackendKey);
-    if (entry === undefined) return false;
-    const [key, active] = entry;
-    this.#actives.delete(key);
+    const active = this.#forgetActive(snapshotter, activeBackendKey);
+    if (active === undefined) return false;
     if (active.applied === undefined || active.applied === "tainted") return false;
     const parentChain = active.parentBackendKey === "" ? "" : this.#chainByBackendKey(snapshotter, active.parentBackendKey);
     if (parentChain === undefined || chainOf(parentChain, active.applied) !== name) return false;
@@ -119,11 +123,20 @@ export class SnapshotSharing {
    * gone. Call inside the removal's metadata transaction.
    */
   removed(snapshotter: string, backendKey: string): void {
-    for (const [key, active] of this.#actives) if (active.snapshotter === snapshotter && active.backendKey === backendKey) this.#actives.delete(key);
+    this.#forgetActive(snapshotter, backendKey);
     const chain = this.#chainByBackendKey(snapshotter, backendKey);
     if (chain === undefined) return;
     this.#chains.remove(`${snapshotter}/${chain}`);
     this.#chainOfBackendKey.remove(`${snapshotter}/${backendKey}`);
+  }
+
+  #forgetActive(snapshotter: string, backendKey: string): ActiveSnapshot | undefined {
+    const key = `${snapshotter}/${backendKey}`;
+    const active = this.#actives.get(key);
+    if (active === undefined) return undefined;
+    this.#actives.delete(key);
+    this.#activeByMounts.delete(active.signature);
+    return active;
   }
 
   #chainByBackendKey(snapshotter: string, backendKey: string): string | undefined {
