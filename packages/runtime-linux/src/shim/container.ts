@@ -115,6 +115,7 @@ export class Container {
     const io = ProcessIO.open(process.stdio, this.#ioOwner());
     process.io = io;
     const socket = process.stdio.terminal ? new ConsoleSocket() : undefined;
+    const releaseExits = this.host.reaper.holdExits();
     try {
       try {
         await run(io.childStdio, socket?.path);
@@ -126,13 +127,16 @@ export class Container {
       io.startCopying();
       if (socket !== undefined) io.attachConsole(openConsole(socket.receiveMaster()));
       process.pid = Number.parseInt(await readFile(pidFile, "utf8"), 10);
+      // waitpid(0) would reap any child, runc's among them.
+      if (!(process.pid > 0)) throw new BerthError("Internal", `${failure}: no pid in ${pidFile}`);
+      void this.host.reaper.watch(process.pid).then((exit) => this.#onExit(process, exit));
     } catch (error) {
       io.close();
       throw error;
     } finally {
+      releaseExits();
       socket?.close();
     }
-    void this.host.reaper.watch(process.pid).then((exit) => this.#onExit(process, exit));
   }
 
   #ioOwner(): IoOwner {

@@ -14,11 +14,14 @@ const { O_RDONLY, O_WRONLY, O_NONBLOCK, O_APPEND, O_CREAT } = constants;
 export class Output {
   #sources = 0;
   #ended: Promise<void> | undefined;
+  #onEnd: (() => void) | undefined;
 
+  /** `onEnd` runs once, when the output ends or is destroyed, whichever comes first. */
   constructor(
     readonly stream: Writable,
-    private readonly onEnd: () => void = () => undefined,
+    onEnd?: () => void,
   ) {
+    this.#onEnd = onEnd;
     stream.on("error", () => undefined);
   }
 
@@ -35,13 +38,20 @@ export class Output {
     return new Promise<void>((resolve) => {
       if (this.stream.destroyed) resolve();
       else this.stream.end(() => resolve());
-    }).finally(this.onEnd);
+    }).finally(() => this.#release());
   }
 
   /** Closes it now, delivered or not. */
   destroy(): void {
     this.stream.destroy();
-    this.onEnd();
+    this.#release();
+  }
+
+  // A second close would hit whatever reused the descriptor number meanwhile.
+  #release(): void {
+    const onEnd = this.#onEnd;
+    this.#onEnd = undefined;
+    onEnd?.();
   }
 }
 

@@ -8,8 +8,6 @@ export interface Exit {
   readonly exitedAt: Timestamp;
 }
 
-/** Exits nobody watched yet are kept this long, for a pid learnt after its process died. */
-const unclaimedTtlMs = 5 * 60_000;
 const pollIntervalMs = 2_000;
 /** 255: containerd's "unknown" exit status, for a process that was not ours to reap. */
 const unknownStatus = 255;
@@ -21,12 +19,13 @@ const unknownStatus = 255;
  * Never waitpid(-1): Node reaps the children it spawned (runc) with waitpid(pid) and would lose
  * their exit status. Exits are found on SIGCHLD and by a slow poll: watched pids are waited for
  * directly, and other zombies are found with waitid(WNOWAIT) and reaped unless Node spawned
- * them, their exits kept a while in case their pid is watched later (an exec that ended before
- * its pid file was read).
+ * them. Their exits are kept only while a launch holds them (an exec may end before its pid
+ * file is read), then dropped: pids come back quickly, and a stale exit would end a new process.
  */
 export class Reaper implements SpawnTracker {
   readonly #watchers = new Map<number, (exit: Exit) => void>();
-  readonly #unclaimed = new Map<number, Exit & { readonly at: number }>();
+  readonly #unclaimed = new Map<number, Exit>();
+  #holds = 0;
   readonly #spawned = new Set<number>();
   #timer: NodeJS.Timeout | undefined;
   #retry: NodeJS.Timeout | undefined;
@@ -55,12 +54,27 @@ export class Reaper implements SpawnTracker {
     this.#scheduleRetry();
   }
 
-  /** Resolves when `pid` exits (at once if it was already reaped). */
+  /**
+   * Keeps the exits of pids nobody watches yet until the returned release is called: for a
+   * process whose pid is learnt only after it started (and may already have ended).
+   */
+  holdExits(): () => void {
+    this.#holds += 1;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.#holds -= 1;
+      if (this.#holds === 0) this.#unclaimed.clear();
+    };
+  }
+
+  /** Resolves when `pid` exits (at once if it was already reaped under a hold). */
   watch(pid: number): Promise<Exit> {
     const early = this.#unclaimed.get(pid);
     if (early !== undefined) {
       this.#unclaimed.delete(pid);
-      return Promise.resolve({ status: early.status, exitedAt: early.exitedAt });
+      return Promise.resolve(early);
     }
     return new Promise((resolve) => {
       this.#watchers.set(pid, resolve);
@@ -81,8 +95,6 @@ export class Reaper implements SpawnTracker {
       if (status === undefined || status === null) break;
       this.#deliver(pid, { status: exitStatusOf(status), exitedAt: nowTimestamp() });
     }
-    const now = Date.now();
-    for (const [pid, exit] of this.#unclaimed) if (now - exit.at > unclaimedTtlMs) this.#unclaimed.delete(pid);
   }
 
   #reapWatched(pid: number): void {
@@ -100,7 +112,7 @@ export class Reaper implements SpawnTracker {
   #deliver(pid: number, exit: Exit): void {
     const watcher = this.#watchers.get(pid);
     if (watcher === undefined) {
-      this.#unclaimed.set(pid, { ...exit, at: Date.now() });
+      if (this.#holds > 0) this.#unclaimed.set(pid, exit);
       return;
     }
     this.#watchers.delete(pid);
