@@ -1,6 +1,6 @@
 import { Readable } from "node:stream";
 import { type BerthError, errorOfKind, notFound, unavailable } from "@berth/api";
-import { Agent, type Dispatcher, request } from "undici";
+import type { Agent, Dispatcher } from "undici";
 import type { Authorizer } from "./auth.js";
 import type { RegistryHost } from "./hosts.js";
 
@@ -43,6 +43,10 @@ export function header(response: RegistryResponse, name: string): string | undef
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+// undici takes ~70 ms to load: a client that never talks to a registry (ctr run, tasks) skips it.
+let undici: Promise<typeof import("undici")> | undefined;
+const loadUndici = () => (undici ??= import("undici"));
+
 /** HTTP to registries: per-TLS-config agents, auth challenges, bounded retries, manual redirects. */
 export class Transport {
   readonly #agents = new Map<string, Agent>();
@@ -58,7 +62,7 @@ export class Transport {
     this.#baseDelayMs = retry.baseDelayMs ?? 200;
   }
 
-  #agent(host: RegistryHost): Agent {
+  #agent(host: RegistryHost, { Agent }: typeof import("undici")): Agent {
     const key = JSON.stringify([host.skipVerify ?? false, host.ca ?? [], host.client ?? []]);
     let agent = this.#agents.get(key);
     if (agent === undefined) {
@@ -86,6 +90,7 @@ export class Transport {
 
   /** Sends a request; the caller consumes or dumps the body of whatever status comes back. */
   async send(req: RegistryRequest): Promise<RegistryResponse> {
+    const http = await loadUndici();
     let url = this.url(req);
     let authAttempts = 0;
     let redirects = 0;
@@ -104,10 +109,10 @@ export class Transport {
       }
       let response: Dispatcher.ResponseData;
       try {
-        response = await request(url, {
+        response = await http.request(url, {
           method: req.method,
           headers,
-          dispatcher: this.#agent(req.host),
+          dispatcher: this.#agent(req.host, http),
           ...(req.body !== undefined ? { body: req.body instanceof Uint8Array ? req.body : toReadable(req.body) } : {}),
         });
       } catch (error) {

@@ -11,7 +11,11 @@ import { TtrpcServer } from "@berth/ttrpc";
 
 export const stockShim = "/usr/bin/containerd-shim-runc-v2";
 
-export async function managerFixture(label: string, shimBinary: string): Promise<RuntimeFixture & { options: ShimManagerOptions }> {
+export async function managerFixture(
+  label: string,
+  shimBinary: string,
+  extra: Pick<ShimManagerOptions, "logger" | "debug"> = {},
+): Promise<RuntimeFixture & { options: ShimManagerOptions }> {
   const directory = testDirectory(label);
   const cgroupParent = `/berth-test-${label}-${process.pid}`;
   const address = join(directory, "berthd.sock");
@@ -37,6 +41,7 @@ export async function managerFixture(label: string, shimBinary: string): Promise
     runtimes: { "io.containerd.runc.v2": shimBinary },
     runcRoot: join(directory, "state", "runc"),
     publisher,
+    ...extra,
   };
   let manager = await ShimManager.open(options);
   return {

@@ -3,21 +3,38 @@ import { closeSync, constants, openSync, writeSync } from "node:fs";
 export type LogLevel = "debug" | "info" | "warning" | "error";
 
 /**
- * The shim's log: logrus text lines (as containerd's shims write them) into the `log` FIFO of the
- * bundle that started the server, which containerd copies to its own log. Writing never blocks
- * and never fails the caller: with no reader, or a full pipe, the line is dropped.
+ * The shim's log: logrus text lines (as containerd's shims write them) into the `log` FIFO of a
+ * bundle it serves, which containerd copies to its own log. It starts with the bundle that
+ * started the server and moves to another live bundle's FIFO when that one's task is deleted
+ * (see `follow`). Writing never blocks and never fails the caller: with no reader, or a full
+ * pipe, the line is dropped.
  */
 export class ShimLog {
   #fd: number | undefined;
+  #fifo: string | undefined;
 
   constructor(
     fifo: string,
     private readonly debugEnabled: boolean,
   ) {
+    this.#open(fifo);
+  }
+
+  /** Keeps writing to one of `fifos` (the live bundles' logs, oldest first): the current one while it is listed and open, else the newest that opens. */
+  follow(fifos: readonly string[]): void {
+    if (this.#fd !== undefined && this.#fifo !== undefined && fifos.includes(this.#fifo)) return;
+    this.close();
+    for (const fifo of [...fifos].reverse()) if (this.#open(fifo)) return;
+  }
+
+  #open(fifo: string): boolean {
     try {
       this.#fd = openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK);
+      this.#fifo = fifo;
+      return true;
     } catch {
-      this.#fd = undefined;
+      // No reader (ENXIO) or no FIFO: nobody would see the lines.
+      return false;
     }
   }
 
@@ -37,6 +54,7 @@ export class ShimLog {
     if (this.#fd === undefined) return;
     closeSync(this.#fd);
     this.#fd = undefined;
+    this.#fifo = undefined;
   }
 }
 

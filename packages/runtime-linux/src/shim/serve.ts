@@ -66,9 +66,19 @@ export async function serveCommand(flags: ShimFlags): Promise<void> {
 
   const handlers = (connection: Socket): TtrpcHandlers<typeof taskV2.TaskDefinition> => ({
     state: (request) => service.state(request),
-    create: (request) => service.create(request),
+    create: async (request) => {
+      const response = await service.create(request);
+      followBundles();
+      log.write("debug", "task created", { id: request.id, pid: response.pid });
+      return response;
+    },
     start: (request) => service.start(request),
-    delete: (request) => service.delete(request),
+    delete: async (request) => {
+      const response = await service.delete(request);
+      followBundles();
+      log.write("debug", "process deleted", { id: request.id, exec: request.execId, status: response.exitStatus });
+      return response;
+    },
     pids: (request) => service.pids(request),
     pause: (request) => service.pause(request).then(() => ({})),
     resume: (request) => service.resume(request).then(() => ({})),
@@ -100,6 +110,11 @@ export async function serveCommand(flags: ShimFlags): Promise<void> {
     // A server per connection, so that a handler knows whose call it serves (see shutdown).
     new TtrpcServer({ onError: (error) => log.write("warning", error.message) }).register(taskV2.TaskDefinition, handlers(socket)).serve(socket);
   });
+
+  // The log FIFO of a deleted task's bundle has no reader any more.
+  function followBundles(): void {
+    log.follow(service.bundles.map((bundle) => join(bundle, "log")));
+  }
 
   function checkIdle(graceMs: number): void {
     clearTimeout(idleTimer);

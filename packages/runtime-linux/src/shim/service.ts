@@ -42,6 +42,11 @@ export class TaskService implements ContainerHost {
     return this.#containers.size;
   }
 
+  /** The bundles of the containers served, oldest first. */
+  get bundles(): string[] {
+    return [...this.#containers.values()].map((container) => container.bundle);
+  }
+
   #container(id: string): Container {
     const container = this.#containers.get(id);
     if (container === undefined) throw notFound("container not created");
