@@ -110,6 +110,16 @@ export function isKind(error: unknown, kind: ErrorKind): boolean {
   return kindOf(error) === kind;
 }
 
+/** The kind `action` fails with, or "none" when it succeeds: for tests, which check kinds, never message text. */
+export async function kindOfFailure(action: () => Promise<unknown>): Promise<ErrorKind | "none"> {
+  try {
+    await action();
+    return "none";
+  } catch (error) {
+    return kindOf(error);
+  }
+}
+
 export function grpcCodeOfKind(kind: ErrorKind): number {
   return codeByKind[kind];
 }

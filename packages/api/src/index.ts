@@ -8,6 +8,7 @@ export {
   invalidArgument,
   isKind,
   kindOf,
+  kindOfFailure,
   kindOfGrpcCode,
   notFound,
   notImplemented,

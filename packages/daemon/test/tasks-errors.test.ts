@@ -2,10 +2,10 @@
 // leaves nothing: no bundle, mount, shim, runc container or cgroup.
 import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { type CallContext, type NewContainer, packJson } from "@berth/api";
+import { type CallContext, type NewContainer, kindOfFailure, packJson } from "@berth/api";
 import { mountPointsUnder } from "@berth/mount";
 import { Client } from "@berth/client";
-import { type RunningDaemon, kindOfFailure, processesUnder, reapRuntimeLeftovers, startBerthd, testRuntimeSpec, writeBusyboxRootfs } from "@berth/testkit";
+import { type RunningDaemon, processesUnder, reapRuntimeLeftovers, startBerthd, testRuntimeSpec, writeBusyboxRootfs } from "@berth/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const namespace = `berth-test-task-errors-${process.pid}`;

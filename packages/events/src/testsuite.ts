@@ -1,4 +1,4 @@
-import { type Envelope, type EventStream, type Forwarder, type Publisher, type Subscriber, type ErrorKind, kindOf, knownTypes, requireNamespace } from "@berth/api";
+import { type Envelope, type EventStream, type Forwarder, type Publisher, type Subscriber, kindOf, kindOfFailure, knownTypes, requireNamespace } from "@berth/api";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 
 export interface EventsUnderTest {
@@ -24,14 +24,6 @@ async function take(stream: EventStream, count: number, timeoutMs = 5000): Promi
   return received;
 }
 
-async function kindOfFailure(action: () => Promise<unknown>): Promise<ErrorKind | "none"> {
-  try {
-    await action();
-    return "none";
-  } catch (error) {
-    return kindOf(error);
-  }
-}
 
 /**
  * The contract every Publisher/Forwarder/Subscriber must keep, run against the in-process exchange

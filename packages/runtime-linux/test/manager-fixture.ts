@@ -2,11 +2,11 @@
 // with a given shim binary serving io.containerd.runc.v2, and an events ttrpc server like berthd's.
 import { rmSync } from "node:fs";
 import { join } from "node:path";
-import type { Publisher } from "@berth/api";
+import { type CallContext, type Publisher, type RuntimeTask, packJson } from "@berth/api";
 import { eventsTtrpcV1 } from "@berth/api/proto";
 import { ShimManager, type ShimManagerOptions } from "@berth/runtime-linux";
 import type { RuntimeFixture } from "@berth/runtime-linux/testsuite";
-import { reapRuntimeLeftovers, testDirectory, testRuntimeSpec, writeBusyboxRootfs } from "@berth/testkit";
+import { reapRuntimeLeftovers, shimsOf, testDirectory, testRuntimeSpec, writeBusyboxRootfs } from "@berth/testkit";
 import { TtrpcServer } from "@berth/ttrpc";
 
 export const stockShim = "/usr/bin/containerd-shim-runc-v2";
@@ -65,9 +65,32 @@ export async function managerFixture(
     },
     async cleanup() {
       manager.close();
+      // Berth's shim serves from / (not from a bundle): found by the daemon address it serves.
+      for (const pid of shimsOf(address)) process.kill(pid, "SIGKILL");
       await reapRuntimeLeftovers({ directory, runcRoots: [options.runcRoot], cgroups: [cgroupParent] });
       await server.close();
       rmSync(directory, { recursive: true, force: true });
     },
   };
+}
+
+type ManagerFixture = Awaited<ReturnType<typeof managerFixture>>;
+
+/** Creates (not starts) a task running `sleep 1000` with no stdio, on the fixture's busybox rootfs. */
+export function createSleeper(fixture: ManagerFixture, context: CallContext, id: string): Promise<RuntimeTask> {
+  const spec = packJson("types.containerd.io/opencontainers/runtime-spec/1/Spec", fixture.spec(id, ["sleep", "1000"]));
+  return fixture.runtime.create(context, id, {
+    spec,
+    rootfs: [{ type: "bind", source: fixture.rootfs, options: ["rbind", "rw"] }],
+    io: { stdin: "", stdout: "", stderr: "", terminal: false },
+    runtime: fixture.runtimeName,
+  });
+}
+
+/** Kills the task (if it still runs), waits for its exit and deletes it. */
+export async function removeTask(fixture: ManagerFixture, context: CallContext, id: string): Promise<void> {
+  const task = await fixture.runtime.get(context, id);
+  await task.kill(context, 9, false).catch(() => undefined);
+  await task.wait(context);
+  await fixture.runtime.delete(context, id);
 }

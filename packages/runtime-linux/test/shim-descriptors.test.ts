@@ -6,10 +6,9 @@ import { join } from "node:path";
 import { type CallContext, packJson } from "@berth/api";
 import { taskTypes, taskV2 } from "@berth/api/proto";
 import { berthShimPath } from "@berth/runtime-linux";
-import { shimsOf } from "@berth/testkit";
 import { TtrpcClient, socketPathOf, ttrpcServiceClient } from "@berth/ttrpc";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { managerFixture } from "./manager-fixture.js";
+import { createSleeper, managerFixture, removeTask } from "./manager-fixture.js";
 
 const namespace = "descriptors";
 const context: CallContext = { namespace };
@@ -22,19 +21,12 @@ describe("Berth's shim and the descriptors it closes", () => {
     fixture = await managerFixture("shim-descriptors", berthShimPath);
   });
   afterAll(async () => {
-    for (const pid of shimsOf(fixture.options.address)) process.kill(pid, "SIGKILL");
     await fixture?.cleanup();
   });
 
   test("deleting an exec whose output was delivered leaves the shim's other connections working", async () => {
     const id = `keeper-${process.pid}`;
-    const spec = packJson("types.containerd.io/opencontainers/runtime-spec/1/Spec", fixture.spec(id, ["sleep", "1000"]));
-    const task = await fixture.runtime.create(context, id, {
-      spec,
-      rootfs: [{ type: "bind", source: fixture.rootfs, options: ["rbind", "rw"] }],
-      io: noIO,
-      runtime: fixture.runtimeName,
-    });
+    const task = await createSleeper(fixture, context, id);
     const clients: TtrpcClient[] = [];
     try {
       await task.start(context);
@@ -56,9 +48,7 @@ describe("Berth's shim and the descriptors it closes", () => {
       expect(answers.map((answer) => answer.status)).toEqual(services.map(() => "fulfilled"));
     } finally {
       for (const client of clients) client.close();
-      await task.kill(context, 9, false).catch(() => undefined);
-      await task.wait(context);
-      await fixture.runtime.delete(context, id);
+      await removeTask(fixture, context, id);
     }
   });
 });

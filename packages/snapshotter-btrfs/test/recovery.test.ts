@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
-import { type ErrorKind, kindOf } from "@berth/api";
+import { kindOfFailure } from "@berth/api";
 import { unmountUnder, withMounts } from "@berth/mount";
 import { BtrfsSnapshotter } from "@berth/snapshotter-btrfs";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -21,15 +21,6 @@ function open(): BtrfsSnapshotter {
 const at = (...parts: string[]) => join(root, ...parts);
 /** The subvolumes under this test's root, relative to it. */
 const subvolumes = () => [...subvolumePaths(fs.mnt).values()].map((path) => relative(root, join(fs.mnt, path))).filter((path) => !path.startsWith("..")).sort();
-
-async function kindOfFailure(action: () => Promise<unknown>): Promise<ErrorKind | "none"> {
-  try {
-    await action();
-    return "none";
-  } catch (error) {
-    return kindOf(error);
-  }
-}
 
 beforeAll(async () => {
   fs = await makeLoopBtrfs();

@@ -1,7 +1,7 @@
 import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type ErrorKind, kindOf } from "@berth/api";
+import { kindOfFailure } from "@berth/api";
 import { mountAll, unmountUnder, withMounts } from "@berth/mount";
 import { OverlaySnapshotter, kernelHasOverlayIndex, overlaySupported } from "@berth/snapshotter-overlay";
 import { runCommand, startStockContainerd, stockContainerdInstalled, stockCtr } from "@berth/testkit";
@@ -20,15 +20,6 @@ function open(options?: ConstructorParameters<typeof OverlaySnapshotter>[1]): Ov
 
 const snapshots = (...parts: string[]) => join(root, "snapshots", ...parts);
 const mode = (path: string) => (lstatSync(path).mode & 0o7777).toString(8);
-
-async function kindOfFailure(action: () => Promise<unknown>): Promise<ErrorKind | "none"> {
-  try {
-    await action();
-    return "none";
-  } catch (error) {
-    return kindOf(error);
-  }
-}
 
 beforeEach(() => {
   base = mkdtempSync(join(tmpdir(), "berth-test-overlay-"));

@@ -14,7 +14,6 @@ export type { ProxiedRequest, RegistryProxyOptions, RunningRegistryProxy } from 
 export { startRegistryProxy } from "./proxy.js";
 export type { RuntimeLeftovers, TestSpecOptions } from "./runtime.js";
 export { isShimOf, processesUnder, reapRuntimeLeftovers, removeTestCgroups, shimsOf, testRuntimeSpec, writeBusyboxRootfs } from "./runtime.js";
-export { kindOfFailure } from "./errors.js";
 export type { PromSample } from "./prometheus.js";
 export { parsePromText, promSamples, scrapeProm } from "./prometheus.js";
 export type { CtrSession } from "./ctr-tasks.js";

@@ -1,5 +1,6 @@
+import { kindOfFailure } from "@berth/api";
 import { describe, expect, it } from "vitest";
-import { type Harness, expectBytes, MiB, kindOfFailure, randomData, sha256, timestampMs, uniqueRef, writeAll } from "./harness.js";
+import { type Harness, expectBytes, MiB, randomData, sha256, timestampMs, uniqueRef, writeAll } from "./harness.js";
 
 /** Round trips, reads and the checks a commit makes. */
 export function describeBlobs(harness: () => Harness): void {

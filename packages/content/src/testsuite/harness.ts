@@ -1,4 +1,4 @@
-import { type CallContext, type ContentInfo, type ContentStore, type ContentWriter, type ErrorKind, type Timestamp, type WriterOptions, kindOf } from "@berth/api";
+import { type CallContext, type ContentInfo, type ContentStore, type ContentWriter, type Timestamp, type WriterOptions } from "@berth/api";
 import { createHash, randomBytes, randomUUID } from "node:crypto";
 import { expect } from "vitest";
 
@@ -45,14 +45,6 @@ export function compareTimestamps(a: Timestamp, b: Timestamp): number {
   return a.seconds - b.seconds || a.nanos - b.nanos;
 }
 
-export async function kindOfFailure(action: () => Promise<unknown>): Promise<ErrorKind | "none"> {
-  try {
-    await action();
-    return "none";
-  } catch (error) {
-    return kindOf(error);
-  }
-}
 
 export async function drain<T>(iterable: AsyncIterable<T>): Promise<T[]> {
   const items: T[] = [];

@@ -1,5 +1,6 @@
+import { kindOfFailure } from "@berth/api";
 import { describe, expect, it } from "vitest";
-import { type Harness, expectBytes, MiB, compareTimestamps, kindOfFailure, randomData, sha256, timestampMs, uniqueRef, writeAll } from "./harness.js";
+import { type Harness, expectBytes, MiB, compareTimestamps, randomData, sha256, timestampMs, uniqueRef, writeAll } from "./harness.js";
 
 /** Writers and the ingests they leave: offsets, resumption, locking, status and abort. */
 export function describeIngests(harness: () => Harness): void {

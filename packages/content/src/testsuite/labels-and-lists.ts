@@ -1,6 +1,7 @@
+import { kindOfFailure } from "@berth/api";
 import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { type Harness, expectBytes, compareTimestamps, kindOfFailure, randomData, sha256 } from "./harness.js";
+import { type Harness, expectBytes, compareTimestamps, randomData, sha256 } from "./harness.js";
 
 /** Label updates, listing with filters, and deletion. */
 export function describeLabelsAndLists(harness: () => Harness): void {

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { type CallContext, type ErrorKind, type Exit, type Mount, type Runtime, type RuntimeTask, type TaskIO, kindOf, packJson } from "@berth/api";
+import { type CallContext, type Exit, type Mount, type Runtime, type RuntimeTask, type TaskIO, packJson } from "@berth/api";
 import { mountPointsUnder } from "@berth/mount";
 
 /** What the runtime conformance suite needs from the implementation under test. */
@@ -34,14 +34,6 @@ export const specAny = (spec: unknown) => packJson("types.containerd.io/opencont
 export const processAny = (process: unknown) => packJson("types.containerd.io/opencontainers/runtime-spec/1/Process", process);
 export const resourcesAny = (resources: unknown) => packJson("types.containerd.io/opencontainers/runtime-spec/1/LinuxResources", resources);
 
-export async function kindOfFailure(action: () => Promise<unknown>): Promise<ErrorKind | "none"> {
-  try {
-    await action();
-    return "none";
-  } catch (error) {
-    return kindOf(error);
-  }
-}
 
 export const rootfsMounts = (fixture: RuntimeFixture): Mount[] => [{ type: "bind", source: fixture.rootfs, options: ["rbind", "rw"] }];
 

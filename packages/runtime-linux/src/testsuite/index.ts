@@ -1,3 +1,4 @@
+import { kindOfFailure } from "@berth/api";
 import { closeSync, constants, openSync, readFileSync } from "node:fs";
 import { Socket } from "node:net";
 import { join } from "node:path";
@@ -9,7 +10,6 @@ import {
   createTask,
   exitOf,
   io,
-  kindOfFailure,
   leftovers,
   outputFile,
   processAny,

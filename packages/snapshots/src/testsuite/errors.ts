@@ -1,7 +1,8 @@
+import { kindOfFailure } from "@berth/api";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { type Harness, kindOfFailure, writeFiles } from "./harness.js";
+import { type Harness, writeFiles } from "./harness.js";
 
 /** Every misuse the contract names, by error kind; and that a failed call changes nothing. */
 export function describeErrors(harness: () => Harness): void {

@@ -1,7 +1,7 @@
 import { chmod, lstat, mkdir, readFile, readdir, readlink, writeFile } from "node:fs/promises";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
-import { type CallContext, type ErrorKind, type Mount, type SnapshotInfo, type Snapshotter, type Timestamp, kindOf } from "@berth/api";
+import type { CallContext, Mount, SnapshotInfo, Snapshotter, Timestamp } from "@berth/api";
 import { withMounts } from "@berth/mount";
 
 /** What `create` hands the suite for one test. */
@@ -18,14 +18,6 @@ export interface SnapshotterUnderTest {
 /** A tree as the suite compares it: relative path → "dir 755", "file 644 <content>" or "link -> <target>". */
 export type Tree = Record<string, string>;
 
-export async function kindOfFailure(action: () => Promise<unknown>): Promise<ErrorKind | "none"> {
-  try {
-    await action();
-    return "none";
-  } catch (error) {
-    return kindOf(error);
-  }
-}
 
 export async function drain<T>(iterable: AsyncIterable<T>): Promise<T[]> {
   const items: T[] = [];

@@ -1,8 +1,9 @@
+import { kindOfFailure } from "@berth/api";
 import { randomBytes } from "node:crypto";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { type Harness, compareTimestamps, kindOfFailure, writeFiles } from "./harness.js";
+import { type Harness, compareTimestamps, writeFiles } from "./harness.js";
 
 const KiB = 1024;
 
