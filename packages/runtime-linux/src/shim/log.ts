@@ -11,6 +11,7 @@ export type LogLevel = "debug" | "info" | "warning" | "error";
  */
 export class ShimLog {
   #fd: number | undefined;
+  /** The FIFO `#fd` writes to, while it is open. */
   #fifo: string | undefined;
 
   constructor(
@@ -22,7 +23,7 @@ export class ShimLog {
 
   /** Keeps writing to one of `fifos` (the live bundles' logs, oldest first): the current one while it is listed and open, else the newest that opens. */
   follow(fifos: readonly string[]): void {
-    if (this.#fd !== undefined && this.#fifo !== undefined && fifos.includes(this.#fifo)) return;
+    if (this.#fifo !== undefined && fifos.includes(this.#fifo)) return;
     this.close();
     for (const fifo of [...fifos].reverse()) if (this.#open(fifo)) return;
   }
