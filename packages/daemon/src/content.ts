@@ -120,7 +120,7 @@ export class NamespacedContentStore implements ContentStore {
     const expected = options.expected ?? "";
     if (expected !== "") {
       validateDigest(expected, "expected");
-      if (this.blobs.get(`${namespace}/${expected}`) !== undefined) throw alreadyExists(`content ${expected}`);
+      if (await this.#leaseIfPresent(namespace, expected, context.lease)) throw alreadyExists(`content ${expected}`);
       const shared = await this.#backendInfo(expected);
       if (shared !== undefined && (!options.total || options.total === shared.size)) {
         return new NamespacedWriter(this, namespace, options, context.lease, undefined, shared);
@@ -143,6 +143,18 @@ export class NamespacedContentStore implements ContentStore {
       throw error;
     });
     return new NamespacedWriter(this, namespace, options, context.lease, backend, undefined);
+  }
+
+  /**
+   * Whether the namespace has the blob; if so it is added to the caller's lease first, as
+   * containerd does, so that a client told AlreadyExists can count on its lease to keep the blob.
+   */
+  #leaseIfPresent(namespace: string, digest: string, lease: string | undefined): Promise<boolean> {
+    return this.store.transaction(() => {
+      if (this.blobs.get(`${namespace}/${digest}`) === undefined) return false;
+      if (lease) this.leases.attach(namespace, lease, { type: "content", id: digest });
+      return true;
+    });
   }
 
   async #backendInfo(digest: string): Promise<ContentInfo | undefined> {
@@ -178,14 +190,17 @@ export class NamespacedContentStore implements ContentStore {
   }
 
   async #link(namespace: string, digest: string, size: number, labels: Readonly<Record<string, string>>, ref: string, lease: string | undefined): Promise<void> {
-    await this.store.transaction(() => {
+    const linked = await this.store.transaction(() => {
       this.ingests.remove(`${namespace}/${ref}`);
-      if (this.blobs.get(`${namespace}/${digest}`) !== undefined) throw alreadyExists(`content ${digest}`);
+      // leased even when the namespace had the blob already (committed meanwhile by another writer)
+      if (lease) this.leases.attach(namespace, lease, { type: "content", id: digest });
+      if (this.blobs.get(`${namespace}/${digest}`) !== undefined) return false;
       this.store.ensureNamespace(namespace);
       const now = nowTimestamp();
       this.blobs.put(`${namespace}/${digest}`, { size, createdAt: now, updatedAt: now, labels: withoutEmpty(labels) });
-      if (lease) this.leases.attach(namespace, lease, { type: "content", id: digest });
+      return true;
     });
+    if (!linked) throw alreadyExists(`content ${digest}`);
   }
 
   async status(context: CallContext, ref: string): Promise<IngestStatus> {
