@@ -7,6 +7,7 @@ import {
   type WriterOptions,
   alreadyExists,
   invalidArgument,
+  isKind,
   notFound,
   nowTimestamp,
   outOfRange,
@@ -17,6 +18,7 @@ import { type Filter, adaptObject, parseFilters } from "@berth/filters";
 import type { BigIntStats } from "node:fs";
 import { mkdir, open, readdir, stat, unlink } from "node:fs/promises";
 import { join, resolve } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { readBlobLabels, removeBlobLabels, updatedLabels, writeBlobLabels } from "./blob-labels.js";
 import { isNotFound, readOptionalText, removeDirAtomic } from "./fs-util.js";
 import { openIngest, readIngestStatus } from "./ingest.js";
@@ -27,6 +29,25 @@ import { KeyedSerial } from "./serial.js";
 import { LocalContentWriter } from "./writer.js";
 
 const readChunkSize = 1 << 20;
+
+/**
+ * How often a held ref is tried before the writer gives up with Unavailable, sleeping a random
+ * 0 to 2^n ms after try n (containerd's local store does the same). A client that closes one Write
+ * stream and at once opens another for the same ref is served: the daemon notices the first
+ * stream's end, and frees its ref, a moment after the second stream asks for it.
+ */
+const lockAttempts = 10;
+
+async function retryWhileLocked<T>(attempt: () => Promise<T>): Promise<T> {
+  for (let count = 0; ; count++) {
+    try {
+      return await attempt();
+    } catch (error) {
+      if (!isKind(error, "Unavailable") || count + 1 >= lockAttempts) throw error;
+    }
+    await sleep(Math.floor(Math.random() * (1 << count)));
+  }
+}
 
 /**
  * A content store in a local directory, laid out like containerd's `content/local`:
@@ -106,19 +127,32 @@ export class LocalContentStore implements ContentStore {
     if (typeof ref !== "string" || ref === "") throw invalidArgument("ref must not be empty");
     if (!Number.isSafeInteger(total) || total < 0) throw invalidArgument(`total: invalid size ${total}`);
     if (expected !== "") validateDigest(expected, "expected");
-    if (this.#held.has(ref)) throw unavailable(`ref ${JSON.stringify(ref)} locked`);
-    this.#held.add(ref);
-    let lock: RefLock | undefined;
+    const dir = this.#layout.ingestDir(ref);
+    const lock = await retryWhileLocked(() => this.#lockRef(ref, dir, expected));
     try {
-      if (expected !== "" && (await this.#blobExists(expected))) throw alreadyExists(`content ${expected}`);
-      const dir = this.#layout.ingestDir(ref);
-      lock = await acquireRefLock(dir, ref, true);
-      if (lock === undefined) throw unavailable(`ref ${JSON.stringify(ref)}: ingest directory vanished`);
       const ingest = await openIngest(dir, ref, total, expected);
       const host = { layout: this.#layout, labelQueue: this.#labelQueue, released: () => this.#held.delete(ref) };
       return new LocalContentWriter(host, ref, dir, lock, ingest);
     } catch (error) {
-      await lock?.release().catch(() => undefined);
+      await lock.release().catch(() => undefined);
+      this.#held.delete(ref);
+      throw error;
+    }
+  }
+
+  /**
+   * Holds `ref` in this instance and across processes: Unavailable while another writer has it,
+   * AlreadyExists (before any ingest directory is made) when the expected blob is stored already.
+   */
+  async #lockRef(ref: string, dir: string, expected: string): Promise<RefLock> {
+    if (this.#held.has(ref)) throw unavailable(`ref ${JSON.stringify(ref)} locked`);
+    this.#held.add(ref);
+    try {
+      if (expected !== "" && (await this.#blobExists(expected))) throw alreadyExists(`content ${expected}`);
+      const lock = await acquireRefLock(dir, ref, true);
+      if (lock === undefined) throw unavailable(`ref ${JSON.stringify(ref)}: ingest directory vanished`);
+      return lock;
+    } catch (error) {
       this.#held.delete(ref);
       throw error;
     }

@@ -15,7 +15,7 @@ import {
   validateLabels,
 } from "@berth/api";
 import { adaptObject, parseFilters } from "@berth/filters";
-import type { Database } from "lmdb";
+import type { ScopedTable } from "./scoped-table.js";
 import type { Collector } from "./leases.js";
 import { withoutEmpty } from "./labels.js";
 import type { MetadataStore } from "./metadata.js";
@@ -93,7 +93,7 @@ function applyPath(next: { -readonly [K in keyof ContainerRecord]: ContainerReco
 
 /** Containers in the metadata store, per namespace; GC roots for their snapshots and gc.ref labels. */
 export class ContainerService implements ContainerStore {
-  readonly table: Database<ContainerRecord, string>;
+  readonly table: ScopedTable<ContainerRecord>;
 
   constructor(
     private readonly store: MetadataStore,
@@ -109,12 +109,12 @@ export class ContainerService implements ContainerStore {
    * the daemon's own services, e.g. Tasks, which need a container's spec, runtime and snapshot.
    */
   record(namespace: string, id: string): Container | undefined {
-    const record = this.table.get(`${namespace}/${id}`);
+    const record = this.table.get(namespace, id);
     return record === undefined ? undefined : { id, ...record };
   }
 
   #get(namespace: string, id: string): ContainerRecord {
-    const record = this.table.get(`${namespace}/${id}`);
+    const record = this.table.get(namespace, id);
     if (record === undefined) throw notFound(`container ${JSON.stringify(id)} in namespace ${JSON.stringify(namespace)}`);
     return record;
   }
@@ -128,7 +128,7 @@ export class ContainerService implements ContainerStore {
     const namespace = requireNamespace(context);
     const filter = parseFilters(filters);
     const containers: Container[] = [];
-    for (const { id, value } of this.store.inNamespace(this.table, namespace)) {
+    for (const { id, value } of this.table.inNamespace(namespace)) {
       const fields = { id, image: value.image, runtime: { name: value.runtime.name }, labels: value.labels };
       if (filter.match(adaptObject(fields, ["labels"]))) containers.push({ id, ...value });
     }
@@ -141,9 +141,9 @@ export class ContainerService implements ContainerStore {
     const now = nowTimestamp();
     const record: ContainerRecord = { ...recordOf(container), createdAt: now, updatedAt: now };
     await this.store.transaction(() => {
-      if (this.table.get(`${namespace}/${container.id}`) !== undefined) throw alreadyExists(`container ${JSON.stringify(container.id)}`);
+      if (this.table.get(namespace, container.id) !== undefined) throw alreadyExists(`container ${JSON.stringify(container.id)}`);
       this.store.ensureNamespace(namespace);
-      this.table.put(`${namespace}/${container.id}`, record);
+      this.table.put(namespace, container.id, record);
     });
     const event = { id: container.id, image: record.image, runtime: { name: record.runtime.name, options: record.runtime.options } };
     await this.publisher.publish(context, "/containers/create", this.types.pack("containerd.events.ContainerCreate", event));
@@ -167,7 +167,7 @@ export class ContainerService implements ContainerStore {
       for (const path of paths) applyPath(next, incoming, path, container.id);
       validateContainer({ id: container.id, ...next });
       next.updatedAt = nowTimestamp();
-      this.table.put(`${namespace}/${container.id}`, next);
+      this.table.put(namespace, container.id, next);
       return next;
     });
     const event = { id: container.id, image: updated.image, labels: updated.labels, snapshotKey: updated.snapshotKey };
@@ -179,7 +179,7 @@ export class ContainerService implements ContainerStore {
     const namespace = requireNamespace(context);
     await this.store.transaction(() => {
       this.#get(namespace, id);
-      this.table.remove(`${namespace}/${id}`);
+      this.table.remove(namespace, id);
     });
     await this.publisher.publish(context, "/containers/delete", this.types.pack("containerd.events.ContainerDelete", { id }));
     this.collector.schedule();

@@ -19,7 +19,7 @@ import {
   validateLabels,
 } from "@berth/api";
 import { adaptObject, parseFilters } from "@berth/filters";
-import type { Database } from "lmdb";
+import type { ScopedTable } from "./scoped-table.js";
 import { applyMapPaths, checkPaths, withoutEmpty } from "./labels.js";
 import type { Collector, LeaseService } from "./leases.js";
 import type { MetadataStore } from "./metadata.js";
@@ -46,8 +46,8 @@ const ingestLifetimeMs = 24 * 60 * 60 * 1000;
  * has moves no bytes: the writer reports the whole blob as written and its commit only records it.
  */
 export class NamespacedContentStore implements ContentStore {
-  readonly blobs: Database<BlobRecord, string>;
-  readonly ingests: Database<IngestRecord, string>;
+  readonly blobs: ScopedTable<BlobRecord>;
+  readonly ingests: ScopedTable<IngestRecord>;
 
   constructor(
     readonly backend: ContentStore,
@@ -65,7 +65,7 @@ export class NamespacedContentStore implements ContentStore {
 
   #record(namespace: string, digest: string): BlobRecord {
     validateDigest(digest);
-    const record = this.blobs.get(`${namespace}/${digest}`);
+    const record = this.blobs.get(namespace, digest);
     if (record === undefined) throw notFound(`content digest ${digest}`);
     return record;
   }
@@ -84,7 +84,7 @@ export class NamespacedContentStore implements ContentStore {
       const record = this.#record(namespace, info.digest);
       const labels = fieldpaths.length === 0 ? withoutEmpty(info.labels) : applyMapPaths(record.labels, info.labels, fieldpaths, "labels")!;
       const next = { ...record, labels, updatedAt: nowTimestamp() };
-      this.blobs.put(`${namespace}/${info.digest}`, next);
+      this.blobs.put(namespace, info.digest, next);
       return next;
     });
     return { digest: info.digest, ...updated };
@@ -93,7 +93,7 @@ export class NamespacedContentStore implements ContentStore {
   async *list(context: CallContext, filters: readonly string[]): AsyncIterable<ContentInfo> {
     const namespace = requireNamespace(context);
     const filter = parseFilters(filters);
-    for (const { id, value } of this.store.inNamespace(this.blobs, namespace)) {
+    for (const { id, value } of this.blobs.inNamespace(namespace)) {
       if (filter.match(adaptObject({ digest: id, labels: value.labels }, ["labels"]))) yield { digest: id, ...value };
     }
   }
@@ -102,7 +102,7 @@ export class NamespacedContentStore implements ContentStore {
     const namespace = requireNamespace(context);
     await this.store.transaction(() => {
       this.#record(namespace, digest);
-      this.blobs.remove(`${namespace}/${digest}`);
+      this.blobs.remove(namespace, digest);
     });
     await this.publisher.publish(context, "/content/delete", this.types.pack("containerd.events.ContentDelete", { digest }));
     this.collector.schedule();
@@ -120,13 +120,14 @@ export class NamespacedContentStore implements ContentStore {
     const expected = options.expected ?? "";
     if (expected !== "") {
       validateDigest(expected, "expected");
-      if (this.blobs.get(`${namespace}/${expected}`) !== undefined) throw alreadyExists(`content ${expected}`);
+      if (await this.#leaseIfPresent(namespace, expected, context.lease)) throw alreadyExists(`content ${expected}`);
       const shared = await this.#backendInfo(expected);
       if (shared !== undefined && (!options.total || options.total === shared.size)) {
         return new NamespacedWriter(this, namespace, options, context.lease, undefined, shared);
       }
     }
     let backend: ContentWriter;
+    const resumed = this.ingests.has(namespace, options.ref);
     try {
       backend = await this.backend.writer({}, { ...options, ref: backendRef(namespace, options.ref) });
     } catch (error) {
@@ -137,12 +138,26 @@ export class NamespacedContentStore implements ContentStore {
     await this.store.transaction(() => {
       this.store.ensureNamespace(namespace);
       if (context.lease) this.leases.attach(namespace, context.lease, { type: "ingests", id: options.ref });
-      this.ingests.put(`${namespace}/${options.ref}`, { expiresAt: context.lease ? 0 : Date.now() + ingestLifetimeMs });
+      this.ingests.put(namespace, options.ref, { expiresAt: context.lease ? 0 : Date.now() + ingestLifetimeMs });
     }).catch(async (error: unknown) => {
       await backend.close();
+      // an ingest no record names would never be collected
+      if (!resumed) await this.backend.abort({}, backendRef(namespace, options.ref)).catch(() => undefined);
       throw error;
     });
     return new NamespacedWriter(this, namespace, options, context.lease, backend, undefined);
+  }
+
+  /**
+   * Whether the namespace has the blob; if so it is added to the caller's lease first, as
+   * containerd does, so that a client told AlreadyExists can count on its lease to keep the blob.
+   */
+  #leaseIfPresent(namespace: string, digest: string, lease: string | undefined): Promise<boolean> {
+    return this.store.transaction(() => {
+      if (this.blobs.get(namespace, digest) === undefined) return false;
+      if (lease) this.leases.attach(namespace, lease, { type: "content", id: digest });
+      return true;
+    });
   }
 
   async #backendInfo(digest: string): Promise<ContentInfo | undefined> {
@@ -178,19 +193,22 @@ export class NamespacedContentStore implements ContentStore {
   }
 
   async #link(namespace: string, digest: string, size: number, labels: Readonly<Record<string, string>>, ref: string, lease: string | undefined): Promise<void> {
-    await this.store.transaction(() => {
-      this.ingests.remove(`${namespace}/${ref}`);
-      if (this.blobs.get(`${namespace}/${digest}`) !== undefined) throw alreadyExists(`content ${digest}`);
+    const linked = await this.store.transaction(() => {
+      this.ingests.remove(namespace, ref);
+      // leased even when the namespace had the blob already (committed meanwhile by another writer)
+      if (lease) this.leases.attach(namespace, lease, { type: "content", id: digest });
+      if (this.blobs.get(namespace, digest) !== undefined) return false;
       this.store.ensureNamespace(namespace);
       const now = nowTimestamp();
-      this.blobs.put(`${namespace}/${digest}`, { size, createdAt: now, updatedAt: now, labels: withoutEmpty(labels) });
-      if (lease) this.leases.attach(namespace, lease, { type: "content", id: digest });
+      this.blobs.put(namespace, digest, { size, createdAt: now, updatedAt: now, labels: withoutEmpty(labels) });
+      return true;
     });
+    if (!linked) throw alreadyExists(`content ${digest}`);
   }
 
   async status(context: CallContext, ref: string): Promise<IngestStatus> {
     const namespace = requireNamespace(context);
-    if (this.ingests.get(`${namespace}/${ref}`) === undefined) throw notFound(`ingest ${JSON.stringify(ref)}`);
+    if (this.ingests.get(namespace, ref) === undefined) throw notFound(`ingest ${JSON.stringify(ref)}`);
     return { ...(await this.backend.status({}, backendRef(namespace, ref))), ref };
   }
 
@@ -198,7 +216,7 @@ export class NamespacedContentStore implements ContentStore {
     const namespace = requireNamespace(context);
     const filter = parseFilters(filters);
     const statuses: IngestStatus[] = [];
-    for (const { id } of this.store.inNamespace(this.ingests, namespace)) {
+    for (const { id } of this.ingests.inNamespace(namespace)) {
       if (!filter.match(adaptObject({ ref: id }))) continue;
       try {
         statuses.push({ ...(await this.backend.status({}, backendRef(namespace, id))), ref: id });
@@ -211,18 +229,18 @@ export class NamespacedContentStore implements ContentStore {
 
   async abort(context: CallContext, ref: string): Promise<void> {
     const namespace = requireNamespace(context);
-    if (this.ingests.get(`${namespace}/${ref}`) === undefined) throw notFound(`ingest ${JSON.stringify(ref)}`);
+    if (this.ingests.get(namespace, ref) === undefined) throw notFound(`ingest ${JSON.stringify(ref)}`);
     await this.backend.abort({}, backendRef(namespace, ref)).catch((error: unknown) => {
       if (!isKind(error, "NotFound")) throw error;
     });
-    await this.store.transaction(() => this.ingests.remove(`${namespace}/${ref}`));
+    await this.store.transaction(() => this.ingests.remove(namespace, ref));
   }
 
   /** Opens the backend writer of an ingest whose blob was shared, once the client sends bytes after all. */
   async openBackend(namespace: string, options: WriterOptions): Promise<ContentWriter> {
     // Without the expected digest, which the backend already has: the bytes are verified at commit.
     const backend = await this.backend.writer({}, { ref: backendRef(namespace, options.ref), total: options.total ?? 0 });
-    await this.store.transaction(() => this.ingests.put(`${namespace}/${options.ref}`, { expiresAt: Date.now() + ingestLifetimeMs }));
+    await this.store.transaction(() => this.ingests.put(namespace, options.ref, { expiresAt: Date.now() + ingestLifetimeMs }));
     return backend;
   }
 }

@@ -1,5 +1,5 @@
 import { type ContentStore, type Snapshotter, isKind } from "@berth/api";
-import type { Database } from "lmdb";
+import type { ScopedTable } from "./scoped-table.js";
 import type { ContainerRecord } from "./containers.js";
 import type { BlobRecord, IngestRecord } from "./content.js";
 import { backendRef } from "./content.js";
@@ -34,13 +34,13 @@ function references(labels: Readonly<Record<string, string>>): Reference[] {
 }
 
 export interface GcTables {
-  readonly images: Database<ImageRecord, string>;
-  readonly containers: Database<ContainerRecord, string>;
-  readonly blobs: Database<BlobRecord, string>;
-  readonly ingests: Database<IngestRecord, string>;
-  readonly leases: Database<LeaseRecord, string>;
+  readonly images: ScopedTable<ImageRecord>;
+  readonly containers: ScopedTable<ContainerRecord>;
+  readonly blobs: ScopedTable<BlobRecord>;
+  readonly ingests: ScopedTable<IngestRecord>;
+  readonly leases: ScopedTable<LeaseRecord>;
   /** Each snapshotter's records and its backend, by snapshotter name. */
-  readonly snapshots: ReadonlyMap<string, { table: Database<SnapshotRecord, string>; backend: Snapshotter }>;
+  readonly snapshots: ReadonlyMap<string, { table: ScopedTable<SnapshotRecord>; backend: Snapshotter }>;
   readonly sharing: SnapshotSharing;
 }
 
@@ -138,19 +138,19 @@ export class GarbageCollector implements Collector {
     const now = Date.now();
     // A node is `<kind>|<namespace>/<id>`; kinds never contain "|".
     const marked = new Set<string>();
-    const queue: { kind: string; key: string }[] = [];
+    const queue: { kind: string; namespace: string; id: string }[] = [];
     const keptIngests = new Set<string>();
     const mark = (namespace: string, { kind, id }: Reference, follow = true) => {
-      const key = `${namespace}/${id}`;
-      if (marked.has(`${kind}|${key}`)) return;
-      marked.add(`${kind}|${key}`);
-      if (follow) queue.push({ kind, key });
+      const node = `${kind}|${namespace}/${id}`;
+      if (marked.has(node)) return;
+      marked.add(node);
+      if (follow) queue.push({ kind, namespace, id });
     };
 
     let leasesExpired = 0;
-    for (const { namespace, id, value } of [...this.store.everywhere(leases)]) {
+    for (const { namespace, id, value } of [...leases.everywhere()]) {
       if (leaseExpired(value.labels, now)) {
-        leases.remove(`${namespace}/${id}`);
+        leases.remove(namespace, id);
         leasesExpired++;
         continue;
       }
@@ -161,54 +161,53 @@ export class GarbageCollector implements Collector {
         else mark(namespace, { kind: `snapshot:${resource.type.slice("snapshots/".length)}`, id: resource.id }, !flat);
       }
     }
-    for (const { namespace, value } of this.store.everywhere(images)) {
+    for (const { namespace, value } of images.everywhere()) {
       mark(namespace, { kind: "content", id: value.target.digest });
       for (const reference of references(value.labels)) mark(namespace, reference);
     }
-    for (const { namespace, value } of this.store.everywhere(containers)) {
+    for (const { namespace, value } of containers.everywhere()) {
       if (value.snapshotter !== "" && value.snapshotKey !== "") mark(namespace, { kind: `snapshot:${value.snapshotter}`, id: value.snapshotKey });
       for (const reference of references(value.labels)) mark(namespace, reference);
     }
-    for (const { namespace, id, value } of this.store.everywhere(blobs)) {
+    for (const { namespace, id, value } of blobs.everywhere()) {
       if (value.labels[gcRoot] !== undefined) mark(namespace, { kind: "content", id });
     }
     for (const [name, { table }] of snapshots) {
-      for (const { namespace, id, value } of this.store.everywhere(table)) {
+      for (const { namespace, id, value } of table.everywhere()) {
         if (value.labels[gcRoot] !== undefined) mark(namespace, { kind: `snapshot:${name}`, id });
       }
     }
     while (queue.length > 0) {
-      const { kind, key } = queue.pop()!;
-      const namespace = key.slice(0, key.indexOf("/"));
-      const record = kind === "content" ? blobs.get(key) : snapshots.get(kind.slice("snapshot:".length))?.table.get(key);
+      const { kind, namespace, id } = queue.pop()!;
+      const record = kind === "content" ? blobs.get(namespace, id) : snapshots.get(kind.slice("snapshot:".length))?.table.get(namespace, id);
       if (record === undefined) continue;
       if ("parent" in record && record.parent !== "") mark(namespace, { kind, id: record.parent });
       for (const reference of references(record.labels)) mark(namespace, reference);
     }
 
     let recordsRemoved = 0;
-    for (const { namespace, id } of [...this.store.everywhere(blobs)]) {
+    for (const { namespace, id } of [...blobs.everywhere()]) {
       if (marked.has(`content|${namespace}/${id}`)) continue;
       this.logger.debug({ namespace, digest: id }, "collecting blob");
-      blobs.remove(`${namespace}/${id}`);
+      blobs.remove(namespace, id);
       recordsRemoved++;
     }
     const removedSnapshots: { snapshotter: string; backendKey: string; depth: number }[] = [];
     for (const [name, { table }] of snapshots) {
       const depth = (namespace: string, record: SnapshotRecord): number => {
         let count = 0;
-        for (let parent = record.parent; parent !== "" && count < 1000; count++) parent = table.get(`${namespace}/${parent}`)?.parent ?? "";
+        for (let parent = record.parent; parent !== "" && count < 1000; count++) parent = table.get(namespace, parent)?.parent ?? "";
         return count;
       };
       // Depths are measured before any record goes, or a removed parent would shorten them.
-      const swept = [...this.store.everywhere(table)]
+      const swept = [...table.everywhere()]
         .filter(({ namespace, id }) => !marked.has(`snapshot:${name}|${namespace}/${id}`))
-        .map(({ namespace, id, value }) => ({ key: `${namespace}/${id}`, backendKey: value.backendKey, depth: depth(namespace, value) }));
-      for (const { key } of swept) table.remove(key);
+        .map(({ namespace, id, value }) => ({ namespace, id, backendKey: value.backendKey, depth: depth(namespace, value) }));
+      for (const { namespace, id } of swept) table.remove(namespace, id);
       recordsRemoved += swept.length;
       // A backend snapshot other namespaces still name (a shared, verified one) stays.
       const stillNamed = new Set<string>();
-      for (const { value } of table.getRange()) stillNamed.add(value.backendKey);
+      for (const { value } of table.everywhere()) stillNamed.add(value.backendKey);
       const gone = new Map<string, number>();
       for (const { backendKey, depth } of swept) if (!stillNamed.has(backendKey)) gone.set(backendKey, Math.max(depth, gone.get(backendKey) ?? 0));
       for (const [backendKey, depth] of gone) {
@@ -219,14 +218,14 @@ export class GarbageCollector implements Collector {
     // Children before parents: the backend refuses to remove a snapshot that has children.
     removedSnapshots.sort((a, b) => b.depth - a.depth);
     const abandonedIngests: string[] = [];
-    for (const { namespace, id, value } of [...this.store.everywhere(ingests)]) {
+    for (const { namespace, id, value } of [...ingests.everywhere()]) {
       // Kept while a live lease holds it or its day has not passed; a lease's ingest goes with the lease.
       if (keptIngests.has(`${namespace}/${id}`) || (value.expiresAt !== 0 && value.expiresAt > now)) continue;
-      ingests.remove(`${namespace}/${id}`);
+      ingests.remove(namespace, id);
       abandonedIngests.push(backendRef(namespace, id));
     }
     const referenced = new Set<string>();
-    for (const { id } of this.store.everywhere(blobs)) referenced.add(id);
+    for (const { id } of blobs.everywhere()) referenced.add(id);
     return { recordsRemoved, leasesExpired, abandonedIngests, removedSnapshots, referenced };
   }
 }

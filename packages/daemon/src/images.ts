@@ -14,7 +14,7 @@ import {
   validateLabels,
 } from "@berth/api";
 import { adaptObject, parseFilters } from "@berth/filters";
-import type { Database } from "lmdb";
+import type { ScopedTable } from "./scoped-table.js";
 import { applyMapPaths, checkPaths, withoutEmpty } from "./labels.js";
 import type { Collector } from "./leases.js";
 import type { MetadataStore } from "./metadata.js";
@@ -38,7 +38,7 @@ const target = (image: NewImage) => ({
 
 /** Images in the metadata store, per namespace. */
 export class ImageService implements ImageStore {
-  readonly table: Database<ImageRecord, string>;
+  readonly table: ScopedTable<ImageRecord>;
 
   constructor(
     private readonly store: MetadataStore,
@@ -50,7 +50,7 @@ export class ImageService implements ImageStore {
   }
 
   #get(namespace: string, name: string): ImageRecord {
-    const record = this.table.get(`${namespace}/${name}`);
+    const record = this.table.get(namespace, name);
     if (record === undefined) throw notFound(`image ${JSON.stringify(name)}`);
     return record;
   }
@@ -64,7 +64,7 @@ export class ImageService implements ImageStore {
     const namespace = requireNamespace(context);
     const filter = parseFilters(filters);
     const images: Image[] = [];
-    for (const { id, value } of this.store.inNamespace(this.table, namespace)) {
+    for (const { id, value } of this.table.inNamespace(namespace)) {
       const fields = {
         name: id,
         target: { digest: value.target.digest, mediatype: value.target.mediaType },
@@ -82,9 +82,9 @@ export class ImageService implements ImageStore {
     const now = nowTimestamp();
     const record: ImageRecord = { labels: withoutEmpty(image.labels), target: target(image), createdAt: now, updatedAt: now };
     await this.store.transaction(() => {
-      if (this.table.get(`${namespace}/${image.name}`) !== undefined) throw alreadyExists(`image ${JSON.stringify(image.name)}`);
+      if (this.table.get(namespace, image.name) !== undefined) throw alreadyExists(`image ${JSON.stringify(image.name)}`);
       this.store.ensureNamespace(namespace);
-      this.table.put(`${namespace}/${image.name}`, record);
+      this.table.put(namespace, image.name, record);
     });
     await this.publisher.publish(context, "/images/create", this.types.pack("containerd.services.images.v1.ImageCreate", { name: image.name, labels: record.labels }));
     return { name: image.name, ...record };
@@ -109,7 +109,7 @@ export class ImageService implements ImageStore {
         next = { ...current, labels, target: nextTarget };
       }
       next = { ...next, updatedAt: nowTimestamp() };
-      this.table.put(`${namespace}/${image.name}`, next);
+      this.table.put(namespace, image.name, next);
       return next;
     });
     await this.publisher.publish(context, "/images/update", this.types.pack("containerd.services.images.v1.ImageUpdate", { name: image.name, labels: updated.labels }));
@@ -120,7 +120,7 @@ export class ImageService implements ImageStore {
     const namespace = requireNamespace(context);
     await this.store.transaction(() => {
       this.#get(namespace, name);
-      this.table.remove(`${namespace}/${name}`);
+      this.table.remove(namespace, name);
     });
     await this.publisher.publish(context, "/images/delete", this.types.pack("containerd.services.images.v1.ImageDelete", { name }));
     if (sync) await this.collector.collect();

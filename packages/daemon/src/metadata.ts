@@ -1,6 +1,7 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { type Database, type RootDatabase, open } from "lmdb";
+import { ScopedTable } from "./scoped-table.js";
 
 export interface NamespaceRecord {
   labels: Record<string, string>;
@@ -8,13 +9,12 @@ export interface NamespaceRecord {
 
 /**
  * Berth's metadata in one lmdb environment. Namespaces have their own table; every other kind of
- * object lives in a table of its kind keyed `<namespace>/<id>`, so that what a namespace holds is
- * one key range. Identifiers cannot contain "/", which keeps the ranges apart.
+ * object lives in a table of its kind keyed by namespace and id (see ScopedTable).
  */
 export class MetadataStore {
   readonly #root: RootDatabase;
   readonly namespaces: Database<NamespaceRecord, string>;
-  readonly #scoped = new Map<string, { table: Database<unknown, string>; describe: string | undefined }>();
+  readonly #scoped = new Map<string, { table: ScopedTable<unknown>; describe: string | undefined }>();
 
   private constructor(root: RootDatabase) {
     this.#root = root;
@@ -32,33 +32,18 @@ export class MetadataStore {
    * "containers", `snapshots on "overlayfs" snapshotter`); kinds without it (leases, ingests)
    * do not keep a namespace alive.
    */
-  scoped<V>(kind: string, blocksDelete?: string): Database<V, string> {
+  scoped<V>(kind: string, blocksDelete?: string): ScopedTable<V> {
     let entry = this.#scoped.get(kind);
     if (entry === undefined) {
-      entry = { table: this.#root.openDB<unknown, string>({ name: `ns:${kind}` }), describe: blocksDelete };
+      entry = { table: new ScopedTable(this.#root.openDB<unknown, string>({ name: `ns:${kind}` })), describe: blocksDelete };
       this.#scoped.set(kind, entry);
     }
-    return entry.table as Database<V, string>;
+    return entry.table as ScopedTable<V>;
   }
 
   /** A table that belongs to no namespace (what namespaces share). */
   shared<V>(name: string): Database<V, string> {
     return this.#root.openDB<V, string>({ name: `shared:${name}` });
-  }
-
-  /** Every key and value of `table` in `namespace`, keys without the namespace prefix. */
-  *inNamespace<V>(table: Database<V, string>, namespace: string): Generator<{ id: string; value: V }> {
-    for (const { key, value } of table.getRange({ start: `${namespace}/`, end: `${namespace}0` })) {
-      yield { id: key.slice(namespace.length + 1), value };
-    }
-  }
-
-  /** Every namespace that has objects in `table`, with the ids there. */
-  *everywhere<V>(table: Database<V, string>): Generator<{ namespace: string; id: string; value: V }> {
-    for (const { key, value } of table.getRange()) {
-      const slash = key.indexOf("/");
-      yield { namespace: key.slice(0, slash), id: key.slice(slash + 1), value };
-    }
   }
 
   /**
@@ -80,9 +65,7 @@ export class MetadataStore {
     const contents: string[] = [];
     for (const { table, describe } of this.#scoped.values()) {
       if (describe === undefined) continue;
-      for (const _ of table.getKeys({ start: `${namespace}/`, end: `${namespace}0`, limit: 1 })) {
-        contents.push(describe);
-      }
+      if (table.holdsAny(namespace)) contents.push(describe);
     }
     return contents;
   }

@@ -7,6 +7,7 @@ import {
   alreadyExists,
   failedPrecondition,
   invalidArgument,
+  isValidIdentifier,
   notFound,
   requireNamespace,
   validateIdentifier,
@@ -29,8 +30,10 @@ export class NamespaceService implements NamespaceStore {
     private readonly types: TypeRegistry,
   ) {}
 
+  /** As containerd: any name answers, with no labels when there is no such namespace (and one that is no identifier never is). */
   async get(_context: CallContext, name: string): Promise<Namespace> {
-    return { name, labels: this.store.namespaces.get(name)?.labels ?? {} };
+    const record = isValidIdentifier(name) ? this.store.namespaces.get(name) : undefined;
+    return { name, labels: record?.labels ?? {} };
   }
 
   async list(_context: CallContext): Promise<Namespace[]> {

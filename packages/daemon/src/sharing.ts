@@ -24,6 +24,8 @@ export interface ApplyTarget {
   readonly active: ActiveSnapshot;
 }
 
+const chainIdPattern = /^sha256:[0-9a-f]{64}$/;
+
 const signature = (mounts: readonly Mount[]) => JSON.stringify(mounts.map((m) => [m.type, m.source, [...m.options]]));
 
 /** True when the active snapshot behind `mounts` still equals its parent (nothing written yet). */
@@ -115,6 +117,8 @@ export class SnapshotSharing {
 
   /** The verified snapshot with this chain ID, if there is one. */
   verified(snapshotter: string, chainId: string): VerifiedChain | undefined {
+    // only chain IDs are ever recorded; any other name (of any length) is not one
+    if (!chainIdPattern.test(chainId)) return undefined;
     return this.#chains.get(`${snapshotter}/${chainId}`);
   }
 

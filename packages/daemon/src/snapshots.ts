@@ -18,7 +18,7 @@ import {
   validateLabels,
 } from "@berth/api";
 import { adaptObject, parseFilters } from "@berth/filters";
-import type { Database } from "lmdb";
+import type { ScopedTable } from "./scoped-table.js";
 import { applyMapPaths, checkPaths, withoutEmpty } from "./labels.js";
 import type { LeaseService } from "./leases.js";
 import type { MetadataStore } from "./metadata.js";
@@ -43,6 +43,18 @@ const backendLabelPrefix = "containerd.io/snapshot/";
 const backendLabels = (labels: Readonly<Record<string, string>>) =>
   Object.fromEntries(Object.entries(labels).filter(([key]) => key.startsWith(backendLabelPrefix)));
 
+/** Backend keys name the snapshot for people reading the backend; so much of a long name is enough. */
+const backendNameBytes = 256;
+
+/**
+ * A backend key unique across namespaces (by its random part) and short enough for any backend's
+ * metastore, whatever the length of the name a client chose.
+ */
+function newBackendKey(namespace: string, name: string): string {
+  const shown = Buffer.byteLength(name) <= backendNameBytes ? name : `${[...name].slice(0, backendNameBytes / 4).join("")}…`;
+  return `${namespace}/${randomBytes(8).toString("hex")}/${shown}`;
+}
+
 /**
  * One backend snapshotter as namespaces see it: each namespace has its own keyspace, kept in the
  * metadata store and mapped to unique backend keys, and its own labels. Publishes containerd's
@@ -55,7 +67,7 @@ const backendLabels = (labels: Readonly<Record<string, string>>) =>
  * namespace's record refers to it any more.
  */
 export class NamespacedSnapshotter implements Snapshotter {
-  readonly table: Database<SnapshotRecord, string>;
+  readonly table: ScopedTable<SnapshotRecord>;
 
   constructor(
     readonly name: string,
@@ -70,7 +82,7 @@ export class NamespacedSnapshotter implements Snapshotter {
   }
 
   #record(namespace: string, key: string): SnapshotRecord {
-    const record = this.table.get(`${namespace}/${key}`);
+    const record = this.table.get(namespace, key);
     if (record === undefined) throw notFound(`snapshot ${JSON.stringify(key)} does not exist`);
     return record;
   }
@@ -85,7 +97,7 @@ export class NamespacedSnapshotter implements Snapshotter {
    */
   async stat(context: CallContext, key: string): Promise<SnapshotInfo> {
     const namespace = requireNamespace(context);
-    if (this.table.get(`${namespace}/${key}`) === undefined) await this.#linkVerified(context, namespace, key, {});
+    if (this.table.get(namespace, key) === undefined) await this.#linkVerified(context, namespace, key, {});
     return this.#info(key, this.#record(namespace, key));
   }
 
@@ -97,7 +109,7 @@ export class NamespacedSnapshotter implements Snapshotter {
       const current = this.#record(namespace, info.name);
       const labels = fieldpaths.length === 0 ? withoutEmpty(info.labels) : (applyMapPaths(current.labels, info.labels, fieldpaths, "labels") ?? current.labels);
       const next = { ...current, labels, updatedAt: nowTimestamp() };
-      this.table.put(`${namespace}/${info.name}`, next);
+      this.table.put(namespace, info.name, next);
       return next;
     });
     return this.#info(info.name, record);
@@ -124,16 +136,16 @@ export class NamespacedSnapshotter implements Snapshotter {
   async #create(context: CallContext, kind: "active" | "view", key: string, parent: string, labels: Readonly<Record<string, string>>): Promise<Mount[]> {
     const namespace = requireNamespace(context);
     validateLabels(labels, "labels");
-    if (this.table.get(`${namespace}/${key}`) !== undefined) throw alreadyExists(`snapshot ${JSON.stringify(key)}`);
+    if (this.table.get(namespace, key) !== undefined) throw alreadyExists(`snapshot ${JSON.stringify(key)}`);
     const backendParent = parent === "" ? "" : this.#record(namespace, parent).backendKey;
     const target = labels[targetRefLabel];
     if (kind === "active" && target !== undefined) {
       const linkable = this.sharing.verified(this.name, target)?.parentBackendKey === backendParent;
-      if (this.table.get(`${namespace}/${target}`) !== undefined || (linkable && (await this.#linkVerified(context, namespace, target, labels)))) {
+      if (this.table.get(namespace, target) !== undefined || (linkable && (await this.#linkVerified(context, namespace, target, labels)))) {
         throw alreadyExists(`target snapshot ${JSON.stringify(target)}`);
       }
     }
-    const backendKey = `${namespace}/${randomBytes(8).toString("hex")}/${key}`;
+    const backendKey = newBackendKey(namespace, key);
     const mounts =
       kind === "active"
         ? await this.backend.prepare({}, backendKey, backendParent, backendLabels(labels))
@@ -142,9 +154,9 @@ export class NamespacedSnapshotter implements Snapshotter {
     const now = nowTimestamp();
     try {
       await this.store.transaction(() => {
-        if (this.table.get(`${namespace}/${key}`) !== undefined) throw alreadyExists(`snapshot ${JSON.stringify(key)}`);
+        if (this.table.get(namespace, key) !== undefined) throw alreadyExists(`snapshot ${JSON.stringify(key)}`);
         this.store.ensureNamespace(namespace);
-        this.table.put(`${namespace}/${key}`, { backendKey, parent, kind, labels: withoutEmpty(labels), createdAt: now, updatedAt: now });
+        this.table.put(namespace, key, { backendKey, parent, kind, labels: withoutEmpty(labels), createdAt: now, updatedAt: now });
         if (context.lease) this.leases.attach(namespace, context.lease, { type: `snapshots/${this.name}`, id: key });
       });
     } catch (error) {
@@ -165,17 +177,17 @@ export class NamespacedSnapshotter implements Snapshotter {
     if (verified === undefined) return false;
     const now = nowTimestamp();
     return this.store.transaction(() => {
-      if (this.table.get(`${namespace}/${chainId}`) !== undefined || this.sharing.verified(this.name, chainId)?.backendKey !== verified.backendKey) return false;
+      if (this.table.get(namespace, chainId) !== undefined || this.sharing.verified(this.name, chainId)?.backendKey !== verified.backendKey) return false;
       let parent: string | undefined = "";
       if (verified.parentBackendKey !== "") {
         parent = undefined;
-        for (const { id, value } of this.store.inNamespace(this.table, namespace)) {
+        for (const { id, value } of this.table.inNamespace(namespace)) {
           if (value.kind === "committed" && value.backendKey === verified.parentBackendKey) parent = id;
         }
         if (parent === undefined) return false;
       }
       this.store.ensureNamespace(namespace);
-      this.table.put(`${namespace}/${chainId}`, { backendKey: verified.backendKey, parent, kind: "committed", labels: withoutEmpty(labels), createdAt: now, updatedAt: now });
+      this.table.put(namespace, chainId, { backendKey: verified.backendKey, parent, kind: "committed", labels: withoutEmpty(labels), createdAt: now, updatedAt: now });
       if (context.lease) this.leases.attach(namespace, context.lease, { type: `snapshots/${this.name}`, id: chainId });
       return true;
     });
@@ -185,14 +197,14 @@ export class NamespacedSnapshotter implements Snapshotter {
     const namespace = requireNamespace(context);
     validateLabels(labels, "labels");
     const record = this.#record(namespace, key);
-    if (this.table.get(`${namespace}/${name}`) !== undefined) throw alreadyExists(`snapshot ${JSON.stringify(name)}`);
-    const backendName = `${namespace}/${randomBytes(8).toString("hex")}/${name}`;
+    if (this.table.get(namespace, name) !== undefined) throw alreadyExists(`snapshot ${JSON.stringify(name)}`);
+    const backendName = newBackendKey(namespace, name);
     await this.backend.commit({}, backendName, record.backendKey, backendLabels(labels));
     const now = nowTimestamp();
     await this.store.transaction(() => {
-      this.table.remove(`${namespace}/${key}`);
+      this.table.remove(namespace, key);
       // As containerd: the committed snapshot has the commit's labels, not the active one's.
-      this.table.put(`${namespace}/${name}`, { backendKey: backendName, parent: record.parent, kind: "committed", labels: withoutEmpty(labels), createdAt: now, updatedAt: now });
+      this.table.put(namespace, name, { backendKey: backendName, parent: record.parent, kind: "committed", labels: withoutEmpty(labels), createdAt: now, updatedAt: now });
       this.sharing.committed(this.name, name, record.backendKey, backendName);
       if (context.lease) this.leases.attach(namespace, context.lease, { type: `snapshots/${this.name}`, id: name });
     });
@@ -202,7 +214,7 @@ export class NamespacedSnapshotter implements Snapshotter {
   async remove(context: CallContext, key: string): Promise<void> {
     const namespace = requireNamespace(context);
     const record = this.#record(namespace, key);
-    for (const { value } of this.store.inNamespace(this.table, namespace)) {
+    for (const { value } of this.table.inNamespace(namespace)) {
       if (value.parent === key) throw failedPrecondition(`cannot remove snapshot ${JSON.stringify(key)} with child`);
     }
     // Unshared first, in one transaction with the count, so that no namespace links it meanwhile.
@@ -217,21 +229,21 @@ export class NamespacedSnapshotter implements Snapshotter {
         if (!isKind(error, "NotFound")) throw error;
       });
     }
-    await this.store.transaction(() => this.table.remove(`${namespace}/${key}`));
+    await this.store.transaction(() => this.table.remove(namespace, key));
     await this.publisher.publish(context, "/snapshot/remove", this.types.pack("containerd.events.SnapshotRemove", { key, snapshotter: this.name }));
   }
 
   /** How many records, in all namespaces, refer to the backend snapshot. */
   #references(backendKey: string): number {
     let count = 0;
-    for (const { value } of this.table.getRange()) if (value.backendKey === backendKey) count++;
+    for (const { value } of this.table.everywhere()) if (value.backendKey === backendKey) count++;
     return count;
   }
 
   async *list(context: CallContext, filters: readonly string[]): AsyncIterable<SnapshotInfo> {
     const namespace = requireNamespace(context);
     const filter = parseFilters(filters);
-    for (const { id, value } of this.store.inNamespace(this.table, namespace)) {
+    for (const { id, value } of this.table.inNamespace(namespace)) {
       if (filter.match(adaptObject({ name: id, parent: value.parent, kind: value.kind, labels: value.labels }, ["labels"]))) yield this.#info(id, value);
     }
   }

@@ -99,16 +99,16 @@ describe("NamespaceService on the metadata store", () => {
     const images = store.scoped<{ target: string }>("images", "images");
     const containers = store.scoped<{ id: string }>("containers", "containers");
     await store.transaction(() => {
-      images.put("busy/docker.io/library/redis:latest", { target: "sha256:x" });
-      containers.put("busy/c1", { id: "c1" });
+      images.put("busy", "docker.io/library/redis:latest", { target: "sha256:x" });
+      containers.put("busy", "c1", { id: "c1" });
     });
     const result = await failure(() => service.delete({ namespace: "default" }, "busy"));
     expect(result.kind).toBe("FailedPrecondition");
     expect(result.message).toBe('namespace "busy" must be empty, but it still has images, containers: failed precondition');
     expect(await service.get({}, "busy")).toEqual({ name: "busy", labels: { a: "b" } });
     await store.transaction(() => {
-      images.remove("busy/docker.io/library/redis:latest");
-      containers.remove("busy/c1");
+      images.remove("busy", "docker.io/library/redis:latest");
+      containers.remove("busy", "c1");
     });
     await service.delete({ namespace: "default" }, "busy");
     expect(await service.list({})).toEqual([]);
@@ -118,18 +118,18 @@ describe("NamespaceService on the metadata store", () => {
     const images = store.scoped<{ target: string }>("images", "images");
     await expect(
       store.transaction(() => {
-        images.put("half/img", { target: "t" });
+        images.put("half", "img", { target: "t" });
         throw new Error("fails after a write");
       }),
     ).rejects.toThrow("fails after a write");
-    expect(images.get("half/img")).toBeUndefined();
+    expect(images.get("half", "img")).toBeUndefined();
   });
 
   it("keeps namespaces apart whose names share a prefix", async () => {
     const images = store.scoped<{ target: string }>("images", "images");
     await service.create({ namespace: "default" }, { name: "ns", labels: {} });
     await service.create({ namespace: "default" }, { name: "ns2", labels: {} });
-    await store.transaction(() => images.put("ns2/img", { target: "t" }));
+    await store.transaction(() => images.put("ns2", "img", { target: "t" }));
     await service.delete({ namespace: "default" }, "ns");
     expect((await failure(() => service.delete({ namespace: "default" }, "ns2"))).kind).toBe("FailedPrecondition");
   });

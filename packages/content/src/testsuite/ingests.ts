@@ -104,6 +104,22 @@ export function describeIngests(harness: () => Harness): void {
       expect((await third.status()).offset).toBe(0);
     });
 
+    it("gives a ref asked for while its holder closes to the new writer once it is free, as containerd's retries do", async () => {
+      const h = harness();
+      const ref = uniqueRef("handover");
+      const first = await h.writer({ ref });
+      const part = randomData(120);
+      await first.write(part);
+      // asked for while still held: the first try finds the ref locked
+      const pending = h.writer({ ref });
+      await first.close();
+      const second = await pending;
+      expect((await second.status()).offset).toBe(120);
+      const asked = h.writer({ ref });
+      await second.commit(120, sha256(part));
+      await (await asked).close();
+    });
+
     it("lists ingests with ref filters, aborts them, and answers NotFound for unknown refs", async () => {
       const h = harness();
       const [a, b] = [uniqueRef("list-a"), uniqueRef("list-b")];

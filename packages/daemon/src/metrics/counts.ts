@@ -1,16 +1,5 @@
-import type { Database } from "lmdb";
 import { Counter, Gauge, type Registry } from "prom-client";
 import type { ExchangeStats } from "@berth/events";
-
-/** Objects of one kind in a namespaced metadata table (keys `<namespace>/<id>`), by namespace. */
-export function countByNamespace(table: Database<unknown, string>): Map<string, number> {
-  const counts = new Map<string, number>();
-  for (const key of table.getKeys()) {
-    const namespace = key.slice(0, key.indexOf("/"));
-    counts.set(namespace, (counts.get(namespace) ?? 0) + 1);
-  }
-  return counts;
-}
 
 /** What the daemon's object counts are read from at scrape time; absent parts are not reported. */
 export interface CountSources {

@@ -3,7 +3,7 @@ import type { Registry } from "prom-client";
 import type { Metadata } from "../plugins/core.js";
 import type { PluginOutcome } from "../plugins/registry.js";
 import { pluginTypes } from "../plugins/types.js";
-import { type CountSources, countByNamespace, registerCounts } from "./counts.js";
+import { type CountSources, registerCounts } from "./counts.js";
 import { runningTaskSources } from "./running-tasks.js";
 
 /** The daemon's counts, from whichever of the metadata store, exchange and runtimes are loaded. */
@@ -23,9 +23,9 @@ export function registerDaemonCounts(registry: Registry, outcomes: readonly Plug
   if (exchange !== undefined) sources.events = () => exchange.stats();
   if (metadata !== undefined) {
     sources.namespaces = () => metadata.store.namespaces.getKeysCount();
-    sources.images = () => countByNamespace(metadata.images.table);
-    sources.containers = () => countByNamespace(metadata.containers.table);
-    sources.snapshots = () => new Map([...metadata.snapshotters].map(([name, snapshotter]) => [name, countByNamespace(snapshotter.table)]));
+    sources.images = () => metadata.images.table.countByNamespace();
+    sources.containers = () => metadata.containers.table.countByNamespace();
+    sources.snapshots = () => new Map([...metadata.snapshotters].map(([name, snapshotter]) => [name, snapshotter.table.countByNamespace()]));
   }
   registerCounts(registry, sources);
 }
