@@ -5,7 +5,7 @@ import { execFile } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { unavailable } from "@berth/api";
+import { packJson, unavailable } from "@berth/api";
 import { eventsTtrpcV1, taskV2 } from "@berth/api/proto";
 import { mountPointsUnder } from "@berth/mount";
 import { berthShimPath } from "@berth/runtime-linux";
@@ -161,6 +161,31 @@ describe("Berth's shim binary", () => {
     expect((await shim.wait({ id: "tty", execId: "" })).exitStatus).toBe(137);
     await shim.delete({ id: "tty", execId: "" });
     expect(mountPointsUnder(path)).toEqual([]);
+  });
+
+  test("Exec: the request's terminal wins over the process spec's, both ways (as containerd's shim)", async () => {
+    const path = bundle("one", "execs", ["sleep", "1000"]);
+    const shim = await task(await start("one", "execs", path), "one");
+    const rootfsMounts = [{ type: "bind", source: rootfs, target: "", options: ["rbind", "rw"] }];
+    await shim.create(taskV2.CreateTaskRequest.fromPartial({ id: "execs", bundle: path, rootfs: rootfsMounts }));
+    await shim.start({ id: "execs", execId: "" });
+    const execProcess = async (execId: string, requestTerminal: boolean, specTerminal: boolean) => {
+      const stdout = join(directory, `${execId}.out`);
+      writeFileSync(stdout, "");
+      const spec = { ...testRuntimeSpec({ args: ["sh", "-c", "tty; exit 3"], cgroupsPath: "" }).process as object, terminal: specTerminal };
+      await shim.exec({ id: "execs", execId, terminal: requestTerminal, stdin: "", stdout, stderr: "", spec: packJson("types.containerd.io/opencontainers/runtime-spec/1/Process", spec) });
+      const exited = shim.wait({ id: "execs", execId });
+      await shim.start({ id: "execs", execId });
+      expect((await exited).exitStatus).toBe(3);
+      await shim.delete({ id: "execs", execId });
+      return readFileSync(stdout, "utf8");
+    };
+    // Go client style: a terminal asked for in the request, not in the spec; and the other way round.
+    expect(await execProcess("asked", true, false)).toMatch(/^\/dev\/pts\/\d+\r?\n$/);
+    expect(await execProcess("unasked", false, true)).toBe("not a tty\n");
+    await shim.kill({ id: "execs", execId: "", signal: 9, all: false });
+    await shim.wait({ id: "execs", execId: "" });
+    await shim.delete({ id: "execs", execId: "" });
   });
 
   test("bad flags and actions are refused; -v names the shim", async () => {
