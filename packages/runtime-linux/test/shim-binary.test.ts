@@ -2,7 +2,7 @@
 // namespace or group, reused), the Task API over our ttrpc client, events forwarded to our ttrpc
 // server (retried when it fails), and `delete` after the server died.
 import { execFile } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { packJson, unavailable } from "@berth/api";
@@ -92,6 +92,21 @@ describe("Berth's shim binary", () => {
     }
     expect(await waitFor(() => [a, c, d].every((shimAddress) => !existsSync(socketPathOf(shimAddress))))).toBe(true);
     expect(await waitFor(() => shimsOf(address).length === 0)).toBe(true);
+    // Nor does a group's lock outlive its server.
+    expect(readdirSync(join(directory, "s"))).toEqual([]);
+  });
+
+  test("starts at once share one server (the group's lock), and no lock file stays", async () => {
+    const ids = ["r1", "r2", "r3", "r4", "r5", "r6"];
+    const addresses = await Promise.all(ids.map((id) => start("racing", id, bundle("racing", id, ["true"]))));
+    expect(new Set(addresses).size).toBe(1);
+    const servers = shimsOf(address).filter((pid) => readFileSync(`/proc/${pid}/cmdline`, "utf8").endsWith("serve\0"));
+    expect(servers).toHaveLength(1);
+    expect(readdirSync(join(directory, "s")).filter((name) => name.endsWith(".lock"))).toEqual([]);
+    const client = await TtrpcClient.connect(addresses[0]!);
+    await ttrpcServiceClient(taskV2.TaskDefinition, client, { namespace: "racing" }).shutdown({ id: "r1", now: false });
+    await client.closed;
+    expect(await waitFor(() => !existsSync(`/proc/${servers[0]}`))).toBe(true);
   });
 
   test("a server whose socket directory was removed still leaves once idle", async () => {

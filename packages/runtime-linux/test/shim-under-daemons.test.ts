@@ -1,7 +1,7 @@
 // Berth's shim as a stock containerd 1.6 runs it (`ctr run --runtime <path>`), and as berthd
 // runs it, both driven by stock ctr: containerd is a known-good shim v2 client, so this is the
 // shim's conformance test.
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { berthShimPath } from "@berth/runtime-linux";
 import { runCommand, spawnTracked, stockContainerdInstalled, stockCtr, stopProcess } from "@berth/testkit";
@@ -90,6 +90,7 @@ describe.skipIf(!stockContainerdInstalled).each<DaemonKind>(["containerd", "bert
     }
     expect(await waitFor(() => servers().length === 0)).toBe(true);
     expect(existsSync(address!.slice("unix://".length))).toBe(false);
+    expect(readdirSync(join(setup.base, "s")).filter((name) => name.endsWith(".lock"))).toEqual([]);
   });
 
   test("a command that does not exist fails the create with runc's words and leaves nothing behind", async () => {

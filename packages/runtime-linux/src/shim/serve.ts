@@ -1,4 +1,4 @@
-import { closeSync, openSync, writeSync } from "node:fs";
+import { closeSync, writeSync } from "node:fs";
 import { type Socket, createServer } from "node:net";
 import { join } from "node:path";
 import type { Any } from "@berth/api";
@@ -10,8 +10,7 @@ import type { ShimFlags } from "./flags.js";
 import { ShimLog } from "./log.js";
 import { Reaper } from "./reaper.js";
 import { TaskService } from "./service.js";
-import { lockExclusive } from "./libc.js";
-import { lockPath, readyWord } from "./start.js";
+import { lockGroup, readyWord, releaseGroup } from "./start.js";
 
 /** How long the server lingers with no container and no connection before it exits. */
 const idleGraceMs = 1_000;
@@ -126,16 +125,15 @@ export async function serveCommand(flags: ShimFlags): Promise<void> {
 
   async function exit(): Promise<void> {
     // Held until the process ends: no `start` may find this server answering while it closes.
-    // The lock file stays; removing it would let two `start`s lock two different files. When it
-    // cannot be opened, the socket's directory is gone and nobody can reach this server anyway.
-    let lock: number | undefined;
+    // When the lock cannot be opened, the socket's directory is gone and nobody can reach this
+    // server anyway.
+    let lock: number | undefined | "none";
     try {
-      lock = openSync(lockPath(flags.socket), "a", 0o600);
+      lock = lockGroup(flags.socket, false);
     } catch {
-      lock = undefined;
+      lock = "none";
     }
-    if (lock !== undefined && !lockExclusive(lock, false)) {
-      closeSync(lock);
+    if (lock === undefined) {
       checkIdle(idleGraceMs);
       return;
     }
@@ -146,6 +144,7 @@ export async function serveCommand(flags: ShimFlags): Promise<void> {
       reaper.stop();
       log.close();
     } finally {
+      if (lock !== "none") releaseGroup(flags.socket, lock);
       process.exit(0);
     }
   }
