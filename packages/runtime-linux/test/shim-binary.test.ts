@@ -35,9 +35,14 @@ function bundle(namespace: string, id: string, args: readonly string[], annotati
 
 const shimArgs = (namespace: string, id: string) => ["-namespace", namespace, "-address", address, "-publish-binary", "/bin/false", "-id", id];
 
-async function start(namespace: string, id: string, bundlePath: string): Promise<string> {
-  const { stdout } = await run(berthShimPath, [...shimArgs(namespace, id), "start"], { cwd: bundlePath, env: { ...process.env, TTRPC_ADDRESS: `${address}.ttrpc` } });
-  return stdout;
+/** `start` in the bundle, reading its runtime options (none by default) on stdin to the end, as containerd gives them. */
+async function start(namespace: string, id: string, bundlePath: string, daemonAddress = address): Promise<string> {
+  const started = run(berthShimPath, ["-namespace", namespace, "-address", daemonAddress, "-publish-binary", "/bin/false", "-id", id, "start"], {
+    cwd: bundlePath,
+    env: { ...process.env, TTRPC_ADDRESS: `${daemonAddress}.ttrpc` },
+  });
+  started.child.stdin!.end();
+  return (await started).stdout;
 }
 
 async function task(shimAddress: string, namespace: string) {
@@ -113,12 +118,13 @@ describe("Berth's shim binary", () => {
     const elsewhere = join(directory, "gone", "daemon.sock");
     mkdirSync(join(directory, "gone"));
     const path = bundle("one", "gone", ["true"]);
-    const { stdout } = await run(berthShimPath, ["-namespace", "one", "-address", elsewhere, "-publish-binary", "/bin/false", "-id", "gone", "start"], { cwd: path });
+    const stdout = await start("one", "gone", path, elsewhere);
     try {
       const client = await TtrpcClient.connect(stdout);
       expect(shimsOf(elsewhere)).toHaveLength(1);
       await runCommand("rm", ["-rf", join(directory, "gone")]);
-      client.close();
+      await ttrpcServiceClient(taskV2.TaskDefinition, client, { namespace: "one" }).shutdown({ id: "gone", now: false });
+      await client.closed;
       expect(await waitFor(() => shimsOf(elsewhere).length === 0)).toBe(true);
     } finally {
       for (const pid of shimsOf(elsewhere)) process.kill(pid, "SIGKILL");

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import type { Any } from "@berth/api";
 import { cgroupsV1, cgroupsV2, eventsTtrpcV1, taskV2 } from "@berth/api/proto";
 import { TtrpcClient, type TtrpcHandlers, TtrpcServer, ttrpcServiceClient } from "@berth/ttrpc";
+import { joinCgroup } from "../cgroups/join.js";
 import { locateCgroupOfPid, readCgroupStats } from "../cgroups/location.js";
 import { EventQueue, type Forward } from "./events.js";
 import type { ShimFlags } from "./flags.js";
@@ -40,6 +41,8 @@ async function cgroupStats(pid: number): Promise<Any> {
  * serves no container and nobody is connected.
  */
 export async function serveCommand(flags: ShimFlags): Promise<void> {
+  // Before it serves anything, as containerd's shim is put there before it is told of any task.
+  if (flags.shimCgroup !== "") joinCgroup(flags.shimCgroup, process.pid);
   const log = new ShimLog(join(process.cwd(), "log"), flags.debug);
   // A shim that dies takes its containers' exits and output with it: log what went wrong, go on.
   process.on("uncaughtException", (error) => log.write("error", `uncaught: ${error.stack ?? error.message}`));
@@ -54,19 +57,26 @@ export async function serveCommand(flags: ShimFlags): Promise<void> {
   );
   const connections = new Set<Socket>();
   let idleTimer: NodeJS.Timeout | undefined;
+  // Until it has served a container or been told to shut down, a connection that closes (another
+  // `start` checking that this server answers) leaves it waiting for its first container.
+  let engaged = false;
   const service = new TaskService({
     namespace: flags.namespace,
     daemonAddress: flags.address,
     reaper,
     events,
     stats: cgroupStats,
-    onIdle: () => checkIdle(idleGraceMs),
+    onIdle: () => {
+      engaged = true;
+      checkIdle(idleGraceMs);
+    },
   });
 
   const handlers = (connection: Socket): TtrpcHandlers<typeof taskV2.TaskDefinition> => ({
     state: (request) => service.state(request),
     create: async (request) => {
       const response = await service.create(request);
+      engaged = true;
       followBundles();
       log.write("debug", "task created", { id: request.id, pid: response.pid });
       return response;
@@ -104,7 +114,7 @@ export async function serveCommand(flags: ShimFlags): Promise<void> {
     clearTimeout(idleTimer);
     socket.once("close", () => {
       connections.delete(socket);
-      checkIdle(idleGraceMs);
+      checkIdle(engaged ? idleGraceMs : unusedGraceMs);
     });
     // A server per connection, so that a handler knows whose call it serves (see shutdown).
     new TtrpcServer({ onError: (error) => log.write("warning", error.message) }).register(taskV2.TaskDefinition, handlers(socket)).serve(socket);

@@ -4,6 +4,7 @@ import { dirname, join } from "node:path";
 import { shimGroup, shimSocketPath, socketAnswers } from "./address.js";
 import { type ShimFlags, serverArguments } from "./flags.js";
 import { lockExclusive } from "./libc.js";
+import { shimCgroupOf } from "./start-options.js";
 
 /**
  * How the long-running server runs: it serves many containers from one process, so its own size
@@ -29,7 +30,8 @@ const readyTimeoutMs = 20_000;
 export async function startCommand(flags: ShimFlags, script: string): Promise<string> {
   const bundle = process.cwd();
   const spec = JSON.parse(readFileSync(join(bundle, "config.json"), "utf8")) as { annotations?: Record<string, string> };
-  const socket = shimSocketPath(flags.address, flags.namespace, shimGroup(spec.annotations, flags.namespace));
+  const shimCgroup = shimCgroupOf(await readStdin());
+  const socket = shimSocketPath(flags.address, flags.namespace, shimGroup(spec.annotations, flags.namespace), shimCgroup);
   mkdirSync(dirname(socket), { recursive: true, mode: 0o711 });
   const address = `unix://${socket}`;
   // One `start` at a time per group, so that two containers created at once share one server;
@@ -38,7 +40,7 @@ export async function startCommand(flags: ShimFlags, script: string): Promise<st
   try {
     if (!(await socketAnswers(socket))) {
       rmSync(socket, { force: true });
-      await launchServer(flags, script, socket);
+      await launchServer(flags, script, socket, shimCgroup);
     }
   } finally {
     releaseGroup(socket, lock);
@@ -47,13 +49,21 @@ export async function startCommand(flags: ShimFlags, script: string): Promise<st
   return address;
 }
 
+/** The runtime options containerd writes to `start`'s stdin (an encoded Any; empty without options). */
+async function readStdin(): Promise<Uint8Array> {
+  if (process.stdin.isTTY) return new Uint8Array();
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
 /**
  * Launches the server and waits for its word on descriptor 3: "ready", or why it failed. Its
  * stdio is /dev/null: nothing it writes may fail once this process has gone.
  */
-function launchServer(flags: ShimFlags, script: string, socket: string): Promise<void> {
+function launchServer(flags: ShimFlags, script: string, socket: string, shimCgroup: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...serverNodeOptions, script, ...serverArguments(flags, socket)], {
+    const child = spawn(process.execPath, [...serverNodeOptions, script, ...serverArguments(flags, socket, shimCgroup)], {
       cwd: process.cwd(),
       detached: true,
       stdio: ["ignore", "ignore", "ignore", "pipe"],
