@@ -6,7 +6,6 @@ import { runcOptionTypes } from "./start-options.js";
 
 export type RuncOptions = runcV1.Options;
 
-
 /**
  * The runc shim's options from a Create request's Any. Other types (CRI's
  * runtimeoptions.v1.Options) leave the defaults, as containerd's shim does for what it cannot use.
