@@ -1,5 +1,6 @@
 export type { CgroupLocation, CgroupMount, CgroupMounts, CgroupStats } from "./cgroups/location.js";
 export { hostCgroupMounts, locateCgroup, locateCgroupOfPid, parseCgroupMounts, parseProcCgroup, readCgroupStats } from "./cgroups/location.js";
+export { joinCgroup } from "./cgroups/join.js";
 export type { HostFacts } from "./cgroups/host.js";
 export { hostFacts, hugePageSizeName, parsePartitions } from "./cgroups/host.js";
 export type { CgroupV1Directories } from "./cgroups/v1.js";

@@ -2,10 +2,10 @@
 // namespace or group, reused), the Task API over our ttrpc client, events forwarded to our ttrpc
 // server (retried when it fails), and `delete` after the server died.
 import { execFile } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { unavailable } from "@berth/api";
+import { packJson, unavailable } from "@berth/api";
 import { eventsTtrpcV1, taskV2 } from "@berth/api/proto";
 import { mountPointsUnder } from "@berth/mount";
 import { berthShimPath } from "@berth/runtime-linux";
@@ -35,9 +35,14 @@ function bundle(namespace: string, id: string, args: readonly string[], annotati
 
 const shimArgs = (namespace: string, id: string) => ["-namespace", namespace, "-address", address, "-publish-binary", "/bin/false", "-id", id];
 
-async function start(namespace: string, id: string, bundlePath: string): Promise<string> {
-  const { stdout } = await run(berthShimPath, [...shimArgs(namespace, id), "start"], { cwd: bundlePath, env: { ...process.env, TTRPC_ADDRESS: `${address}.ttrpc` } });
-  return stdout;
+/** `start` in the bundle, reading its runtime options (none by default) on stdin to the end, as containerd gives them. */
+async function start(namespace: string, id: string, bundlePath: string, daemonAddress = address): Promise<string> {
+  const started = run(berthShimPath, ["-namespace", namespace, "-address", daemonAddress, "-publish-binary", "/bin/false", "-id", id, "start"], {
+    cwd: bundlePath,
+    env: { ...process.env, TTRPC_ADDRESS: `${daemonAddress}.ttrpc` },
+  });
+  started.child.stdin!.end();
+  return (await started).stdout;
 }
 
 async function task(shimAddress: string, namespace: string) {
@@ -92,18 +97,34 @@ describe("Berth's shim binary", () => {
     }
     expect(await waitFor(() => [a, c, d].every((shimAddress) => !existsSync(socketPathOf(shimAddress))))).toBe(true);
     expect(await waitFor(() => shimsOf(address).length === 0)).toBe(true);
+    // Nor does a group's lock outlive its server.
+    expect(readdirSync(join(directory, "s"))).toEqual([]);
+  });
+
+  test("starts at once share one server (the group's lock), and no lock file stays", async () => {
+    const ids = ["r1", "r2", "r3", "r4", "r5", "r6"];
+    const addresses = await Promise.all(ids.map((id) => start("racing", id, bundle("racing", id, ["true"]))));
+    expect(new Set(addresses).size).toBe(1);
+    const servers = shimsOf(address).filter((pid) => readFileSync(`/proc/${pid}/cmdline`, "utf8").endsWith("serve\0"));
+    expect(servers).toHaveLength(1);
+    expect(readdirSync(join(directory, "s")).filter((name) => name.endsWith(".lock"))).toEqual([]);
+    const client = await TtrpcClient.connect(addresses[0]!);
+    await ttrpcServiceClient(taskV2.TaskDefinition, client, { namespace: "racing" }).shutdown({ id: "r1", now: false });
+    await client.closed;
+    expect(await waitFor(() => !existsSync(`/proc/${servers[0]}`))).toBe(true);
   });
 
   test("a server whose socket directory was removed still leaves once idle", async () => {
     const elsewhere = join(directory, "gone", "daemon.sock");
     mkdirSync(join(directory, "gone"));
     const path = bundle("one", "gone", ["true"]);
-    const { stdout } = await run(berthShimPath, ["-namespace", "one", "-address", elsewhere, "-publish-binary", "/bin/false", "-id", "gone", "start"], { cwd: path });
+    const stdout = await start("one", "gone", path, elsewhere);
     try {
       const client = await TtrpcClient.connect(stdout);
       expect(shimsOf(elsewhere)).toHaveLength(1);
       await runCommand("rm", ["-rf", join(directory, "gone")]);
-      client.close();
+      await ttrpcServiceClient(taskV2.TaskDefinition, client, { namespace: "one" }).shutdown({ id: "gone", now: false });
+      await client.closed;
       expect(await waitFor(() => shimsOf(elsewhere).length === 0)).toBe(true);
     } finally {
       for (const pid of shimsOf(elsewhere)) process.kill(pid, "SIGKILL");
@@ -161,6 +182,31 @@ describe("Berth's shim binary", () => {
     expect((await shim.wait({ id: "tty", execId: "" })).exitStatus).toBe(137);
     await shim.delete({ id: "tty", execId: "" });
     expect(mountPointsUnder(path)).toEqual([]);
+  });
+
+  test("Exec: the request's terminal wins over the process spec's, both ways (as containerd's shim)", async () => {
+    const path = bundle("one", "execs", ["sleep", "1000"]);
+    const shim = await task(await start("one", "execs", path), "one");
+    const rootfsMounts = [{ type: "bind", source: rootfs, target: "", options: ["rbind", "rw"] }];
+    await shim.create(taskV2.CreateTaskRequest.fromPartial({ id: "execs", bundle: path, rootfs: rootfsMounts }));
+    await shim.start({ id: "execs", execId: "" });
+    const execProcess = async (execId: string, requestTerminal: boolean, specTerminal: boolean) => {
+      const stdout = join(directory, `${execId}.out`);
+      writeFileSync(stdout, "");
+      const spec = { ...testRuntimeSpec({ args: ["sh", "-c", "tty; exit 3"], cgroupsPath: "" }).process as object, terminal: specTerminal };
+      await shim.exec({ id: "execs", execId, terminal: requestTerminal, stdin: "", stdout, stderr: "", spec: packJson("types.containerd.io/opencontainers/runtime-spec/1/Process", spec) });
+      const exited = shim.wait({ id: "execs", execId });
+      await shim.start({ id: "execs", execId });
+      expect((await exited).exitStatus).toBe(3);
+      await shim.delete({ id: "execs", execId });
+      return readFileSync(stdout, "utf8");
+    };
+    // Go client style: a terminal asked for in the request, not in the spec; and the other way round.
+    expect(await execProcess("asked", true, false)).toMatch(/^\/dev\/pts\/\d+\r?\n$/);
+    expect(await execProcess("unasked", false, true)).toBe("not a tty\n");
+    await shim.kill({ id: "execs", execId: "", signal: 9, all: false });
+    await shim.wait({ id: "execs", execId: "" });
+    await shim.delete({ id: "execs", execId: "" });
   });
 
   test("bad flags and actions are refused; -v names the shim", async () => {

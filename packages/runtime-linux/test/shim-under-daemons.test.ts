@@ -1,7 +1,7 @@
 // Berth's shim as a stock containerd 1.6 runs it (`ctr run --runtime <path>`), and as berthd
 // runs it, both driven by stock ctr: containerd is a known-good shim v2 client, so this is the
 // shim's conformance test.
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { berthShimPath } from "@berth/runtime-linux";
 import { runCommand, spawnTracked, stockContainerdInstalled, stockCtr, stopProcess } from "@berth/testkit";
@@ -90,6 +90,7 @@ describe.skipIf(!stockContainerdInstalled).each<DaemonKind>(["containerd", "bert
     }
     expect(await waitFor(() => servers().length === 0)).toBe(true);
     expect(existsSync(address!.slice("unix://".length))).toBe(false);
+    expect(readdirSync(join(setup.base, "s")).filter((name) => name.endsWith(".lock"))).toEqual([]);
   });
 
   test("a command that does not exist fails the create with runc's words and leaves nothing behind", async () => {
@@ -101,6 +102,16 @@ describe.skipIf(!stockContainerdInstalled).each<DaemonKind>(["containerd", "bert
     expect(readFileSync("/proc/self/mounts", "utf8")).not.toContain(join(namespace, "missing"));
     expect((await setup.ctr(["tasks", "ls", "-q"])).stdout).toBe("");
     await setup.ctr(["containers", "rm", "missing"]);
+  });
+
+  test("a user namespace: ctr run --uidmap/--gidmap runs as the mapped root, through a bundle that root may traverse", async () => {
+    // The daemon's directories must let others through (0711, as /run/containerd); the test's is 0700.
+    chmodSync(setup.base, 0o711);
+    const ran = await run(["--rm", "--uidmap", "0:100000:65536", "--gidmap", "0:100000:65536", setup.image, "userns", "sh", "-c", "id; cat /proc/self/uid_map"]);
+    expect(ran.stderr).toBe("");
+    expect(ran.code).toBe(0);
+    expect(ran.stdout.split("\n")[0]).toBe("uid=0(root) gid=0(root) groups=0(root)");
+    expect(ran.stdout.split("\n")[1]!.trim().split(/\s+/)).toEqual(["0", "100000", "65536"]);
   });
 
   test("--log-uri file:// appends the output to a file", async () => {

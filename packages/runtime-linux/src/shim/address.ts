@@ -22,11 +22,14 @@ const maxSocketPath = 106;
 
 /**
  * The shim socket of a group: `<directory of the daemon socket>/s/<hex sha256(address/ns/group)>`.
- * Never under /run/containerd, so that shims of different daemons (and tests) stay apart.
+ * Never under /run/containerd, so that shims of different daemons (and tests) stay apart. A
+ * `shim_cgroup` in the runtime options makes a group of its own (within the group): the server
+ * is put in that cgroup when it starts, so it serves only containers that asked for it.
  */
-export function shimSocketPath(daemonAddress: string, namespace: string, group: string): string {
+export function shimSocketPath(daemonAddress: string, namespace: string, group: string, shimCgroup = ""): string {
   const address = daemonAddress.replace(/^unix:\/\//, "");
-  const digest = createHash("sha256").update(`${address}/${namespace}/${group}`).digest("hex");
+  const key = `${address}/${namespace}/${group}${shimCgroup === "" ? "" : `\nshim_cgroup=${shimCgroup}`}`;
+  const digest = createHash("sha256").update(key).digest("hex");
   const path = join(dirname(address), "s", digest);
   if (Buffer.byteLength(path) > maxSocketPath) {
     // (A plain error: `start` loads as little as it can, and containerd reports it as it is.)

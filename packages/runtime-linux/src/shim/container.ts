@@ -209,7 +209,9 @@ export class Container {
     if (this.init.status === Status.STOPPED) throw failedPrecondition(`cannot exec in a stopped state`);
     const process = new ShimProcess(execId, execId, stdio);
     this.execs.set(execId, process);
-    this.#execSpecs.set(execId, spec);
+    // As containerd's shim: the request says whether there is a terminal, so that the spec runc
+    // reads and the console socket it is given agree.
+    this.#execSpecs.set(execId, { ...spec, terminal: stdio.terminal });
     return process;
   }
 

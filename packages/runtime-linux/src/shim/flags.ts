@@ -9,6 +9,8 @@ export interface ShimFlags {
   readonly version: boolean;
   /** The server's socket path (the hidden `serve` action only). */
   readonly socket: string;
+  /** The cgroup the server joins before it serves (`serve` only; the runc options' `shim_cgroup`). */
+  readonly shimCgroup: string;
   readonly action: string;
 }
 
@@ -19,6 +21,7 @@ const valueFlags = new Map([
   ["id", "id"],
   ["bundle", "bundle"],
   ["socket", "socket"],
+  ["shim-cgroup", "shimCgroup"],
 ] as const);
 const booleanFlags = new Map([
   ["debug", "debug"],
@@ -52,6 +55,7 @@ export function parseFlags(argv: readonly string[]): ShimFlags {
     id: text("id"),
     bundle: text("bundle"),
     socket: text("socket"),
+    shimCgroup: text("shimCgroup"),
     debug: values.debug === true,
     version: values.version === true,
     action: argv[index] ?? "",
@@ -59,8 +63,9 @@ export function parseFlags(argv: readonly string[]): ShimFlags {
 }
 
 /** The flags again, for the server process `start` launches. */
-export function serverArguments(flags: ShimFlags, socket: string): string[] {
+export function serverArguments(flags: ShimFlags, socket: string, shimCgroup: string): string[] {
   const args = ["-namespace", flags.namespace, "-address", flags.address, "-publish-binary", flags.publishBinary, "-id", flags.id, "-socket", socket];
+  if (shimCgroup !== "") args.push("-shim-cgroup", shimCgroup);
   if (flags.debug) args.push("-debug");
   return [...args, "serve"];
 }

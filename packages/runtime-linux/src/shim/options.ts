@@ -2,10 +2,9 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import type { Any } from "@berth/api";
 import { runcV1 } from "@berth/api/proto";
+import { runcOptionTypes } from "./start-options.js";
 
 export type RuncOptions = runcV1.Options;
-
-const runcOptionTypes = new Set(["containerd.runc.v1.Options", "io.containerd.runc.v1.Options", "io.containerd.runc.v2.Options"]);
 
 /**
  * The runc shim's options from a Create request's Any. Other types (CRI's

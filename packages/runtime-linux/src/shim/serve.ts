@@ -1,17 +1,17 @@
-import { closeSync, openSync, writeSync } from "node:fs";
+import { closeSync, writeSync } from "node:fs";
 import { type Socket, createServer } from "node:net";
 import { join } from "node:path";
 import type { Any } from "@berth/api";
 import { cgroupsV1, cgroupsV2, eventsTtrpcV1, taskV2 } from "@berth/api/proto";
 import { TtrpcClient, type TtrpcHandlers, TtrpcServer, ttrpcServiceClient } from "@berth/ttrpc";
+import { joinCgroup } from "../cgroups/join.js";
 import { locateCgroupOfPid, readCgroupStats } from "../cgroups/location.js";
 import { EventQueue, type Forward } from "./events.js";
 import type { ShimFlags } from "./flags.js";
 import { ShimLog } from "./log.js";
 import { Reaper } from "./reaper.js";
 import { TaskService } from "./service.js";
-import { lockExclusive } from "./libc.js";
-import { lockPath, readyWord } from "./start.js";
+import { lockGroup, readyWord, releaseGroup } from "./start.js";
 
 /** How long the server lingers with no container and no connection before it exits. */
 const idleGraceMs = 1_000;
@@ -41,6 +41,8 @@ async function cgroupStats(pid: number): Promise<Any> {
  * serves no container and nobody is connected.
  */
 export async function serveCommand(flags: ShimFlags): Promise<void> {
+  // Before it serves anything, as containerd's shim is put there before it is told of any task.
+  if (flags.shimCgroup !== "") joinCgroup(flags.shimCgroup, process.pid);
   const log = new ShimLog(join(process.cwd(), "log"), flags.debug);
   // A shim that dies takes its containers' exits and output with it: log what went wrong, go on.
   process.on("uncaughtException", (error) => log.write("error", `uncaught: ${error.stack ?? error.message}`));
@@ -55,19 +57,26 @@ export async function serveCommand(flags: ShimFlags): Promise<void> {
   );
   const connections = new Set<Socket>();
   let idleTimer: NodeJS.Timeout | undefined;
+  // Until it has served a container or been told to shut down, a connection that closes (another
+  // `start` checking that this server answers) leaves it waiting for its first container.
+  let engaged = false;
   const service = new TaskService({
     namespace: flags.namespace,
     daemonAddress: flags.address,
     reaper,
     events,
     stats: cgroupStats,
-    onIdle: () => checkIdle(idleGraceMs),
+    onIdle: () => {
+      engaged = true;
+      checkIdle(idleGraceMs);
+    },
   });
 
   const handlers = (connection: Socket): TtrpcHandlers<typeof taskV2.TaskDefinition> => ({
     state: (request) => service.state(request),
     create: async (request) => {
       const response = await service.create(request);
+      engaged = true;
       followBundles();
       log.write("debug", "task created", { id: request.id, pid: response.pid });
       return response;
@@ -105,7 +114,7 @@ export async function serveCommand(flags: ShimFlags): Promise<void> {
     clearTimeout(idleTimer);
     socket.once("close", () => {
       connections.delete(socket);
-      checkIdle(idleGraceMs);
+      checkIdle(engaged ? idleGraceMs : unusedGraceMs);
     });
     // A server per connection, so that a handler knows whose call it serves (see shutdown).
     new TtrpcServer({ onError: (error) => log.write("warning", error.message) }).register(taskV2.TaskDefinition, handlers(socket)).serve(socket);
@@ -126,16 +135,15 @@ export async function serveCommand(flags: ShimFlags): Promise<void> {
 
   async function exit(): Promise<void> {
     // Held until the process ends: no `start` may find this server answering while it closes.
-    // The lock file stays; removing it would let two `start`s lock two different files. When it
-    // cannot be opened, the socket's directory is gone and nobody can reach this server anyway.
-    let lock: number | undefined;
+    // When the lock cannot be opened, the socket's directory is gone and nobody can reach this
+    // server anyway.
+    let lock: number | undefined | "none";
     try {
-      lock = openSync(lockPath(flags.socket), "a", 0o600);
+      lock = lockGroup(flags.socket, false);
     } catch {
-      lock = undefined;
+      lock = "none";
     }
-    if (lock !== undefined && !lockExclusive(lock, false)) {
-      closeSync(lock);
+    if (lock === undefined) {
       checkIdle(idleGraceMs);
       return;
     }
@@ -146,6 +154,7 @@ export async function serveCommand(flags: ShimFlags): Promise<void> {
       reaper.stop();
       log.close();
     } finally {
+      if (lock !== "none") releaseGroup(flags.socket, lock);
       process.exit(0);
     }
   }

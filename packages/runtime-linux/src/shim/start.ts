@@ -1,9 +1,10 @@
 import { spawn } from "node:child_process";
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, fstatSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { shimGroup, shimSocketPath, socketAnswers } from "./address.js";
 import { type ShimFlags, serverArguments } from "./flags.js";
 import { lockExclusive } from "./libc.js";
+import { shimCgroupOf } from "./start-options.js";
 
 /**
  * How the long-running server runs: it serves many containers from one process, so its own size
@@ -29,32 +30,40 @@ const readyTimeoutMs = 20_000;
 export async function startCommand(flags: ShimFlags, script: string): Promise<string> {
   const bundle = process.cwd();
   const spec = JSON.parse(readFileSync(join(bundle, "config.json"), "utf8")) as { annotations?: Record<string, string> };
-  const socket = shimSocketPath(flags.address, flags.namespace, shimGroup(spec.annotations, flags.namespace));
+  const shimCgroup = shimCgroupOf(await readStdin());
+  const socket = shimSocketPath(flags.address, flags.namespace, shimGroup(spec.annotations, flags.namespace), shimCgroup);
   mkdirSync(dirname(socket), { recursive: true, mode: 0o711 });
   const address = `unix://${socket}`;
   // One `start` at a time per group, so that two containers created at once share one server;
   // a server about to exit takes the same lock (see serve).
-  const lock = openSync(lockPath(socket), "a", 0o600);
+  const lock = lockGroup(socket)!;
   try {
-    lockExclusive(lock);
     if (!(await socketAnswers(socket))) {
       rmSync(socket, { force: true });
-      await launchServer(flags, script, socket);
+      await launchServer(flags, script, socket, shimCgroup);
     }
   } finally {
-    closeSync(lock);
+    releaseGroup(socket, lock);
   }
   writeFileSync(join(bundle, "address"), address);
   return address;
+}
+
+/** The runtime options containerd writes to `start`'s stdin (an encoded Any; empty without options). */
+async function readStdin(): Promise<Uint8Array> {
+  if (process.stdin.isTTY) return new Uint8Array();
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
 }
 
 /**
  * Launches the server and waits for its word on descriptor 3: "ready", or why it failed. Its
  * stdio is /dev/null: nothing it writes may fail once this process has gone.
  */
-function launchServer(flags: ShimFlags, script: string, socket: string): Promise<void> {
+function launchServer(flags: ShimFlags, script: string, socket: string, shimCgroup: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...serverNodeOptions, script, ...serverArguments(flags, socket)], {
+    const child = spawn(process.execPath, [...serverNodeOptions, script, ...serverArguments(flags, socket, shimCgroup)], {
       cwd: process.cwd(),
       detached: true,
       stdio: ["ignore", "ignore", "ignore", "pipe"],
@@ -86,8 +95,38 @@ function launchServer(flags: ShimFlags, script: string, socket: string): Promise
   });
 }
 
-/** The lock `start` holds while it looks for and launches a group's server (kept: see serve). */
-export const lockPath = (socket: string): string => `${socket}.lock`;
+/** The lock `start` holds while it looks for and launches a group's server, and a server while it exits. */
+const lockPath = (socket: string): string => `${socket}.lock`;
+
+/**
+ * Locks the group of `socket` (`<socket>.lock`, made if need be): the descriptor, or undefined
+ * when `wait` is false and someone holds it. Whoever holds the lock removes the file before letting
+ * go (see releaseGroup), so a lock taken on a file no longer at the path guards nothing: it is
+ * taken again on the file there now. Throws when the file cannot be opened.
+ */
+export function lockGroup(socket: string, wait = true): number | undefined {
+  const path = lockPath(socket);
+  for (;;) {
+    const lock = openSync(path, "a", 0o600);
+    if (!lockExclusive(lock, wait)) {
+      closeSync(lock);
+      return undefined;
+    }
+    const held = fstatSync(lock);
+    const current = statSync(path, { throwIfNoEntry: false });
+    if (current !== undefined && current.ino === held.ino && current.dev === held.dev) return lock;
+    closeSync(lock);
+  }
+}
+
+/** Removes the group's lock file, then lets go of it: no lock file outlives its holder. */
+export function releaseGroup(socket: string, lock: number): void {
+  try {
+    rmSync(lockPath(socket), { force: true });
+  } finally {
+    closeSync(lock);
+  }
+}
 
 /** What the server says on descriptor 3 once it listens. */
 export const readyWord = "ready";

@@ -1,12 +1,12 @@
-import { mkdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
+import { chmod, chown, mkdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { alreadyExists, validateIdentifier } from "@berth/api";
+import { alreadyExists, invalidArgument, validateIdentifier } from "@berth/api";
 import { unmountAll } from "@berth/mount";
 
 /**
  * A task's bundle, in containerd's runtime v2 layout: the state directory `<state>/<ns>/<id>`
- * (0700: config.json, rootfs/, the shim's address, log FIFO and pid files) and a persistent work
- * directory `<root>/<ns>/<id>`, linked from the bundle as `work`.
+ * (0700: config.json, rootfs/, the shim's address, log FIFO and pid files; see openToRemappedRoot)
+ * and a persistent work directory `<root>/<ns>/<id>`, linked from the bundle as `work`.
  */
 export class Bundle {
   private constructor(
@@ -33,6 +33,7 @@ export class Bundle {
     validateIdentifier(namespace, "namespace");
     validateIdentifier(id, "id");
     const bundle = Bundle.at(stateRoot, workRoot, namespace, id);
+    const rootGid = remappedRootGid(spec);
     await mkdir(join(stateRoot, namespace), { recursive: true, mode: 0o711 });
     try {
       await mkdir(bundle.path, { mode: 0o700 });
@@ -41,6 +42,7 @@ export class Bundle {
       throw error;
     }
     try {
+      if (rootGid !== 0) await openToRemappedRoot(bundle.path, rootGid);
       await mkdir(join(workRoot, namespace), { recursive: true, mode: 0o711 });
       // A work dir without a bundle is a leftover of a task that is gone.
       await rm(bundle.workDir, { recursive: true, force: true });
@@ -70,4 +72,38 @@ export class Bundle {
     await rm(this.path, { recursive: true, force: true });
     await rm(this.workDir, { recursive: true, force: true });
   }
+}
+
+/**
+ * A container in a user namespace runs as a root that is not the host's, and must still reach
+ * its rootfs through the bundle: as containerd does, the bundle gets the group of the host gid
+ * that container gid 0 maps to, and mode 0710 (that group may traverse it, nothing more).
+ */
+async function openToRemappedRoot(path: string, gid: number): Promise<void> {
+  await chown(path, -1, gid);
+  await chmod(path, 0o710);
+}
+
+interface IdMapping {
+  readonly containerID?: unknown;
+  readonly hostID?: unknown;
+}
+
+/** The host gid that container gid 0 maps to (`linux.gidMappings`), or 0 without such a mapping. */
+function remappedRootGid(spec: Uint8Array): number {
+  let mappings: unknown;
+  try {
+    mappings = (JSON.parse(Buffer.from(spec).toString("utf8")) as { linux?: { gidMappings?: unknown } } | null)?.linux?.gidMappings;
+  } catch (error) {
+    throw invalidArgument(`spec: not JSON: ${(error as Error).message}`);
+  }
+  if (mappings === undefined || mappings === null) return 0;
+  if (!Array.isArray(mappings)) throw invalidArgument("spec: linux.gidMappings must be a list");
+  const index = (mappings as IdMapping[]).findIndex((mapping) => (mapping?.containerID ?? 0) === 0);
+  if (index < 0) return 0;
+  const hostId = (mappings as IdMapping[])[index]!.hostID ?? 0;
+  if (!Number.isInteger(hostId) || (hostId as number) < 0 || (hostId as number) > 0xffff_ffff) {
+    throw invalidArgument(`spec: linux.gidMappings[${index}].hostID must be an unsigned 32-bit integer`);
+  }
+  return hostId as number;
 }
