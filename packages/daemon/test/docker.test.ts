@@ -31,9 +31,10 @@ describe.skipIf(!dockerInstalled)("Docker with berthd as its containerd", () => 
   let berthdConfig: string;
   let metricsUrl: string;
 
+  const dockerLogTail = () => dockerd!.logs().slice(-4000);
   const docker = async (...args: string[]) => {
     const result = await dockerd!.docker(args, hangGuardMs);
-    if (result.signal !== null) throw new Error(`docker ${args.join(" ")} hung (killed after ${hangGuardMs} ms)\ndockerd:\n${dockerd!.logs().slice(-4000)}`);
+    if (result.signal !== null) throw new Error(`docker ${args.join(" ")} hung (killed after ${hangGuardMs} ms)\ndockerd:\n${dockerLogTail()}`);
     return result;
   };
   /** Open event subscriptions on berthd: Docker holds one per containerd namespace it uses. */
@@ -77,7 +78,9 @@ describe.skipIf(!dockerInstalled)("Docker with berthd as its containerd", () => 
     await berthd!.kill();
     berthd = await startBerthd({ reuse: berthd!, config: berthdConfig, logLevel: "info" });
     // An exit published before Docker subscribes again is lost to it (with containerd too): wait for it.
-    await waitUntil("dockerd to subscribe to berthd's events again", async () => (await subscribers()) >= subscribed, hangGuardMs);
+    await waitUntil("dockerd to subscribe to berthd's events again", async () => (await subscribers()) >= subscribed, hangGuardMs).catch((error: Error) => {
+      throw new Error(`${error.message}\ndockerd:\n${dockerLogTail()}`);
+    });
 
     const after = await docker("exec", "sleeper", "echo", "after");
     expect(after, after.stderr).toMatchObject({ code: 0, stdout: "after\n" });

@@ -71,3 +71,19 @@ describe.each([
     expect(listed.stdout.split("\n").map((line) => line.trim().split(/\s+/))).toContainEqual(["io.containerd.grpc.v1", "healthcheck", "-", "ok"]);
   });
 });
+
+describe("health service disabled", () => {
+  it("leaves Client.isServing failing NotImplemented, as Docker sees a daemon without it", async () => {
+    const berthd = await startBerthd({ config: 'version = 2\ndisabled_plugins = ["io.containerd.grpc.v1.healthcheck"]\n' });
+    const client = await Client.connect({ address: berthd.address }).catch(async (error) => {
+      await berthd.cleanup();
+      throw error;
+    });
+    try {
+      await expect(client.isServing()).rejects.toMatchObject({ kind: "NotImplemented" });
+    } finally {
+      client.close();
+      await berthd.cleanup();
+    }
+  });
+});
