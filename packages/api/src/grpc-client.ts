@@ -10,6 +10,8 @@ export interface CallOptions {
   readonly lease?: string | undefined;
   readonly signal?: AbortSignal | undefined;
   readonly deadline?: Date | number | undefined;
+  /** Wait for the connection to come up (until the deadline) instead of failing Unavailable at once, as Go's grpc.WaitForReady(true). */
+  readonly waitForReady?: boolean | undefined;
 }
 
 export interface BidiCall<Req, Res> extends AsyncIterable<Res> {
@@ -38,6 +40,7 @@ function metadataFor(options: CallOptions | undefined): grpc.Metadata {
   const metadata = new grpc.Metadata();
   if (options?.namespace) metadata.set(namespaceHeader, options.namespace);
   if (options?.lease) metadata.set(leaseHeader, options.lease);
+  if (options?.waitForReady) metadata.setOptions({ waitForReady: true });
   return metadata;
 }
 
@@ -71,6 +74,7 @@ export function createServiceClient<D extends ServiceDefinition>(service: D, cha
   const metadataOf = (options: CallOptions | undefined) => metadataFor({
     namespace: options?.namespace ?? defaults.namespace,
     lease: options?.lease ?? defaults.lease,
+    waitForReady: options?.waitForReady ?? defaults.waitForReady,
   });
   for (const [key, method] of Object.entries(service.methods)) {
     const path = grpcMethodPath(service, method);

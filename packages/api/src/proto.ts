@@ -23,6 +23,7 @@ export * as streamingV1 from "./gen/containerd/services/streaming/v1/streaming.j
 export * as tasksV1 from "./gen/containerd/services/tasks/v1/tasks.js";
 export * as transferV1 from "./gen/containerd/services/transfer/v1/transfer.js";
 export * as versionV1 from "./gen/containerd/services/version/v1/version.js";
+export * as healthV1 from "./gen/grpc/health/v1/health.js";
 export * as taskV2 from "./gen/containerd/task/v2/shim.js";
 export * as ttrpc from "./gen/ttrpc/ttrpc.js";
 export * as runcV1 from "./gen/containerd/runc/v1/options.js";

@@ -1,5 +1,5 @@
 import { type CallContext, unavailable } from "@berth/api";
-import { containersV1, contentV1, diffV1, eventsV1, imagesV1, introspectionV1, leasesV1, namespacesV1, snapshotsV1, tasksV1, versionV1 } from "@berth/api/proto";
+import { containersV1, contentV1, diffV1, eventsV1, healthV1, imagesV1, introspectionV1, leasesV1, namespacesV1, snapshotsV1, tasksV1, versionV1 } from "@berth/api/proto";
 import { type CallOptions, type ServiceClient, type ServiceDefinition, createServiceClient, grpc } from "@berth/api/services";
 import { grpcTarget, resolveAddress, resolveNamespace } from "./address.js";
 import { ContainersProxy } from "./containers.js";
@@ -43,6 +43,7 @@ export class Client {
   readonly diff: DiffProxy;
   readonly #introspection: ServiceClient<typeof introspectionV1.IntrospectionDefinition>;
   readonly #version: ServiceClient<typeof versionV1.VersionDefinition>;
+  readonly #health: ServiceClient<typeof healthV1.HealthDefinition>;
 
   private constructor(
     readonly address: string,
@@ -59,6 +60,7 @@ export class Client {
     this.diff = new DiffProxy(this.service(diffV1.DiffDefinition));
     this.#introspection = this.service(introspectionV1.IntrospectionDefinition);
     this.#version = this.service(versionV1.VersionDefinition);
+    this.#health = this.service(healthV1.HealthDefinition, {});
   }
 
   /** Dials the daemon and waits until the connection is up. */
@@ -101,6 +103,16 @@ export class Client {
 
   version(): Promise<VersionInfo> {
     return this.#version.version({});
+  }
+
+  /**
+   * Whether the daemon answers its health service with SERVING, as the Go client's IsServing: it
+   * waits for the connection (a restarting daemon) until `deadline` or `signal`, and fails with
+   * the daemon's error (NotImplemented from a daemon without the service).
+   */
+  async isServing(options: { deadline?: Date | number; signal?: AbortSignal } = {}): Promise<boolean> {
+    const { status } = await this.#health.check({ service: "" }, { ...options, waitForReady: true });
+    return status === healthV1.HealthCheckResponse_ServingStatus.SERVING;
   }
 
   server(): Promise<ServerInfo> {

@@ -2,6 +2,8 @@ export type { CommandResult } from "./processes.js";
 export { runCommand, spawnTracked, stopProcess } from "./processes.js";
 export type { BerthdOptions, RunningDaemon, StockContainerdOptions } from "./daemons.js";
 export { freePort, startBerthd, startStockContainerd, stockContainerdInstalled, stockCtr, testDirectory } from "./daemons.js";
+export type { DockerdOptions, RunningDockerd } from "./docker.js";
+export { dockerBinary, dockerInstalled, dockerdBinary, startDockerd } from "./docker.js";
 export type { LoopBtrfs } from "./btrfs.js";
 export { makeLoopBtrfs } from "./btrfs.js";
 export type { RegistryOptions, RunningRegistry } from "./registry.js";

@@ -4,6 +4,7 @@ import {
   contentGrpcPlugin,
   diffGrpcPlugin,
   eventsGrpcPlugin,
+  healthGrpcPlugin,
   imagesGrpcPlugin,
   introspectionGrpcPlugin,
   leasesGrpcPlugin,
@@ -36,6 +37,7 @@ export function builtinPlugins(): Plugin<any, any>[] {
     snapshotsGrpcPlugin,
     diffGrpcPlugin,
     eventsGrpcPlugin,
+    healthGrpcPlugin,
     versionGrpcPlugin,
     introspectionGrpcPlugin,
   ];

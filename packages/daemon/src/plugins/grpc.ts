@@ -1,13 +1,14 @@
 import { randomUUID } from "node:crypto";
 import { mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { containersV1, contentV1, diffV1, eventsTtrpcV1, eventsV1, imagesV1, introspectionV1, leasesV1, namespacesV1, snapshotsV1, versionV1 } from "@berth/api/proto";
+import { containersV1, contentV1, diffV1, eventsTtrpcV1, eventsV1, healthV1, imagesV1, introspectionV1, leasesV1, namespacesV1, snapshotsV1, versionV1 } from "@berth/api/proto";
 import type { Exchange } from "@berth/events";
 import type { Differ } from "../diff.js";
 import { containersHandlers } from "../grpc/containers.js";
 import { contentHandlers } from "../grpc/content.js";
 import { diffHandlers } from "../grpc/diff.js";
 import { eventsHandlers, eventsTtrpcHandlers } from "../grpc/events.js";
+import { healthHandlers } from "../grpc/health.js";
 import { imagesHandlers } from "../grpc/images.js";
 import { introspectionHandlers } from "../grpc/introspection.js";
 import { leasesHandlers } from "../grpc/leases.js";
@@ -53,6 +54,13 @@ export const versionGrpcPlugin: Plugin<GrpcService> = {
   type: pluginTypes.grpc,
   id: "version",
   init: () => grpcService(versionV1.VersionDefinition, versionHandlers(berthVersion, berthRevision)),
+};
+
+/** grpc.health.v1.Health, which containerd's Go client (IsServing) and Docker call. */
+export const healthGrpcPlugin: Plugin<GrpcService> = {
+  type: pluginTypes.grpc,
+  id: "healthcheck",
+  init: () => grpcService(healthV1.HealthDefinition, healthHandlers()),
 };
 
 /** The daemon's identity survives restarts, as containerd's does. */
