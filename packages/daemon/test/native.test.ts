@@ -49,6 +49,26 @@ describeSnapshotterConformance("gRPC proxy to berthd's native", async () => {
   };
 });
 
+it("keeps its snapshots under root_path when configured, as containerd's", async () => {
+  const elsewhere = mkdtempSync(join(tmpdir(), "berth-test-native-root-"));
+  const configured = await startBerthd({ config: `version = 2\n[plugins."io.containerd.snapshotter.v1.native"]\nroot_path = ${JSON.stringify(elsewhere)}\n` });
+  try {
+    const other = await Client.connect({ address: configured.address });
+    try {
+      const [plugin] = await other.plugins(["id==native"]);
+      expect(plugin?.exports).toEqual({ root: elsewhere });
+      const lease = await other.leases.create({ namespace: "rooted" }, { id: "", labels: {} });
+      const [mount] = await other.snapshotter("native").prepare({ namespace: "rooted", lease: lease.id }, "k", "");
+      expect(mount?.source.startsWith(join(elsewhere, "snapshots"))).toBe(true);
+    } finally {
+      other.close();
+    }
+  } finally {
+    await configured.cleanup();
+    rmSync(elsewhere, { recursive: true, force: true });
+  }
+});
+
 describe.skipIf(!stockContainerdInstalled)("stock ctr on berthd's native snapshotter", () => {
   let registry: RunningRegistry;
   let stock: RunningDaemon | undefined;

@@ -100,7 +100,7 @@ export function describeMetadata(harness: () => Harness): void {
   });
 
   describe("usage", () => {
-    it("measures an active snapshot when asked, fixes a committed one at commit, and counts only its own layer", async () => {
+    it("measures an active snapshot when asked, fixes a committed one at commit, and counts only its own layer (a full copy: all of it)", async () => {
       const h = harness();
       const key = h.key("active");
       const bytes = 256 * KiB;
