@@ -1,4 +1,5 @@
 import { readFile } from "node:fs/promises";
+import { join } from "node:path";
 import { parse, stringify } from "smol-toml";
 import { invalidArgument } from "@berth/api";
 
@@ -93,4 +94,9 @@ export function renderConfig(config: Config): string {
 /** Where shims reach the daemon over ttrpc: `[ttrpc] address`, else the gRPC socket's path plus `.ttrpc`, as containerd. */
 export function ttrpcAddressOf(config: Config): string {
   return config.ttrpc.address || `${config.grpc.address}.ttrpc`;
+}
+
+/** Where the daemon makes its temporary mount points (containerd's `<root>/tmpmounts`), cleared at start. */
+export function tempMountsOf(config: Config): string {
+  return join(config.root, "tmpmounts");
 }

@@ -1,7 +1,8 @@
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import type { CallObserver } from "@berth/api/services";
-import { type Config, ttrpcAddressOf } from "./config.js";
+import { cleanupTempMounts } from "@berth/mount";
+import { type Config, tempMountsOf, ttrpcAddressOf } from "./config.js";
 import type { Logger } from "./log.js";
 import { type GrpcService, pluginTypes } from "./plugins/types.js";
 import { type InitContext, type Plugin, type PluginOutcome, orderPlugins, pluginKey } from "./plugins/registry.js";
@@ -29,6 +30,9 @@ export class Daemon {
     await mkdir(config.root, { recursive: true, mode: 0o711 });
     await mkdir(config.state, { recursive: true, mode: 0o711 });
     if (config.metrics.address !== "") parseListenAddress(config.metrics.address);
+    // Before any plugin touches a snapshot: a killed daemon's mounts must not pin what GC removes.
+    const unmounted = await cleanupTempMounts(tempMountsOf(config));
+    if (unmounted.length > 0) logger.warn({ mounts: unmounted }, "unmounted temporary mounts left by an earlier run");
     // Metrics cost nothing unless an address is configured: no registry, no per-call counting.
     const metrics = config.metrics.address === "" ? undefined : new DaemonMetrics();
     const outcomes = await initPlugins(config, plugins, logger, metrics);

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { type CallContext, type ContentStore, type Mount, invalidArgument, isKind, notImplemented } from "@berth/api";
 import { applyLayer, compressStream, computeLayer } from "@berth/diff";
-import { withMounts } from "@berth/mount";
+import { type WithMountsOptions, withMounts } from "@berth/mount";
 import type { SnapshotSharing } from "./sharing.js";
 
 export interface Descriptor {
@@ -22,13 +22,19 @@ const layerTypes: Record<string, "gzip" | "zstd" | undefined> = {
 
 /**
  * containerd's walking differ: applies layers from the content store onto mounts, and computes a
- * layer between two mounts into the content store. Mounts are undone whatever happens.
+ * layer between two mounts into the content store. Mounts are undone whatever happens; they are
+ * made in `tempMounts` (the daemon's `<root>/tmpmounts`, cleared at start should it be killed meanwhile).
  */
 export class Differ {
+  readonly #mountOptions: WithMountsOptions;
+
   constructor(
     private readonly content: ContentStore,
     private readonly sharing: SnapshotSharing,
-  ) {}
+    tempMounts: string,
+  ) {
+    this.#mountOptions = { tempDir: tempMounts };
+  }
 
   /** Applies `layer` onto `mounts`; the result describes the uncompressed stream (its digest is the diff ID). */
   async apply(context: CallContext, layer: Descriptor, mounts: readonly Mount[]): Promise<Descriptor> {
@@ -39,7 +45,7 @@ export class Differ {
     const target = this.sharing.beforeApply(mounts);
     let applied;
     try {
-      applied = await withMounts(mounts, (root) => applyLayer(this.content.read(context, layer.digest), root, { mediaType: layer.mediaType }));
+      applied = await withMounts(mounts, (root) => applyLayer(this.content.read(context, layer.digest), root, { mediaType: layer.mediaType }), this.#mountOptions);
     } catch (error) {
       if (target !== undefined) this.sharing.failed(target);
       throw error;
@@ -79,7 +85,8 @@ export class Differ {
         } finally {
           await writer.close();
         }
-      }),
+      }, this.#mountOptions),
+      this.#mountOptions,
     );
   }
 }

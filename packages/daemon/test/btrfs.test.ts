@@ -37,11 +37,12 @@ describeSnapshotterConformance("gRPC proxy to berthd's btrfs", async () => {
 });
 
 describe("the btrfs snapshotter in berthd", () => {
-  it("is loaded beside overlayfs, and skipped with containerd's reason where the root is not btrfs", async () => {
+  it("is loaded beside overlayfs and native, and skipped with containerd's reason where the root is not btrfs", async () => {
     const plugins = await client.plugins(["type==io.containerd.snapshotter.v1"]);
     expect(plugins.map((p) => [p.id, p.initErr?.message ?? "ok"])).toEqual([
       ["overlayfs", "ok"],
       ["btrfs", "ok"],
+      ["native", "ok"],
     ]);
     const plain = await startBerthd();
     try {

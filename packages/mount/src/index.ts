@@ -6,6 +6,7 @@
 export { MountError, errnoName } from "./errors.js";
 export { compactLowerdir, mountAll } from "./mount.js";
 export { mountPoints, mountPointsUnder } from "./mountinfo.js";
+export { cleanupTempMounts } from "./temp-mounts.js";
 export type { ParsedMountOptions } from "./options.js";
 export { mountFlags, parseMountOptions } from "./options.js";
 export type { UnmountOptions } from "./unmount.js";

@@ -2,7 +2,7 @@ import { closeSync, existsSync, lstatSync, mkdirSync, mkdtempSync, openSync, rea
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { kindOf } from "@berth/api";
-import { MountError, mountAll, mountPointsUnder, unmountAll, unmountUnder, withMounts } from "@berth/mount";
+import { MountError, cleanupTempMounts, mountAll, mountPointsUnder, unmountAll, unmountUnder, withMounts } from "@berth/mount";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 
 let base = "";
@@ -282,5 +282,33 @@ describe("withMounts", () => {
     const root = await withMounts([{ type: "bind", source, options: ["rbind"] }], (root) => root);
     expect(root.startsWith(join(tmpdir(), "berth-mount-"))).toBe(true);
     expect(existsSync(root)).toBe(false);
+  });
+});
+
+describe("cleanupTempMounts", () => {
+  it("unmounts what a killed daemon left in its tmpmounts (busy ones detached) and removes the empty directories only", async () => {
+    const source = dir("source");
+    writeFileSync(join(source, "kept"), "data");
+    const tmpmounts = join(base, "tmpmounts");
+    expect(await cleanupTempMounts(tmpmounts), "made when missing").toEqual([]);
+    expect((lstatSync(tmpmounts).mode & 0o777).toString(8)).toBe("700");
+    // What withMounts had made when its daemon was killed: mounts on directories in tmpmounts.
+    const leftover = join(tmpmounts, "berth-mount-left");
+    mkdirSync(leftover);
+    await mountAll([{ type: "bind", source, options: ["ro", "rbind"] }], leftover);
+    const busy = join(tmpmounts, "berth-mount-busy");
+    mkdirSync(busy);
+    await mountAll([{ type: "bind", source, options: ["rbind"] }], busy);
+    mkdirSync(join(tmpmounts, "berth-mount-never-mounted"));
+    writeFileSync(join(tmpmounts, "not-a-mount-point"), "");
+    const fd = openSync(join(busy, "kept"), "r");
+    try {
+      expect((await cleanupTempMounts(tmpmounts)).sort()).toEqual([busy, leftover].sort());
+    } finally {
+      closeSync(fd);
+    }
+    expect(mountPointsUnder(tmpmounts)).toEqual([]);
+    expect(readdirSync(tmpmounts), "only what rmdir cannot remove stays").toEqual(["not-a-mount-point"]);
+    expect(readFileSync(join(source, "kept"), "utf8"), "the mounted files are untouched").toBe("data");
   });
 });

@@ -1,8 +1,10 @@
 /**
  * @berth/snapshots: what Berth's snapshotters share: the lmdb metastore of snapshot records
- * (containerd's snapshots/storage) and disk usage as containerd measures it. The conformance
+ * (containerd's snapshots/storage), disk usage as containerd measures it, and the directory
+ * handling of snapshotters that keep a directory per snapshot. The conformance
  * suite is `@berth/snapshots/testsuite`.
  */
+export { SnapshotDirectories } from "./directories.js";
 export { diskUsage } from "./disk-usage.js";
 export type { MetastoreReader, MetastoreWriter, StoredInfo, StoredSnapshot } from "./metastore.js";
 export { Metastore } from "./metastore.js";

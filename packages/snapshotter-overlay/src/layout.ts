@@ -26,8 +26,4 @@ export class Layout {
   work(id: number): string {
     return join(this.snapshots, String(id), "work");
   }
-
-  removal(name: string): string {
-    return join(this.snapshots, `rm-${name}`);
-  }
 }

@@ -1,8 +1,7 @@
-import { chmodSync, lchownSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
-import { rm } from "node:fs/promises";
+import { chmodSync, lchownSync, mkdirSync, mkdtempSync, renameSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { type CallContext, type Mount, type SnapshotInfo, type SnapshotUsage, type Snapshotter, errorOfKind, failedPrecondition } from "@berth/api";
-import { Metastore, type StoredSnapshot, diskUsage } from "@berth/snapshots";
+import { type CallContext, type Mount, type SnapshotInfo, type SnapshotUsage, type Snapshotter, errorOfKind } from "@berth/api";
+import { Metastore, SnapshotDirectories, type StoredSnapshot, diskUsage } from "@berth/snapshots";
 import { Layout } from "./layout.js";
 import { snapshotMounts } from "./mounts.js";
 import { kernelHasOverlayIndex, overlaySupported } from "./support.js";
@@ -13,9 +12,6 @@ export interface OverlaySnapshotterOptions {
   /** Add `userxattr` to overlay mounts, for rootless use in a user namespace. Default: false. */
   readonly userxattr?: boolean;
 }
-
-const noUsage: SnapshotUsage = Object.freeze({ size: 0, inodes: 0 });
-const idName = /^[1-9][0-9]*$/;
 
 /**
  * containerd's overlayfs snapshotter: snapshot records in `<root>/metadata.db`, layers in
@@ -31,6 +27,7 @@ export class OverlaySnapshotter implements Snapshotter {
   readonly root: string;
   readonly #layout: Layout;
   readonly #store: Metastore;
+  readonly #directories: SnapshotDirectories;
   readonly #mountOptions: { indexOff: boolean; userxattr: boolean };
 
   constructor(root: string, options: OverlaySnapshotterOptions = {}) {
@@ -39,6 +36,7 @@ export class OverlaySnapshotter implements Snapshotter {
     mkdirSync(root, { recursive: true, mode: 0o700 });
     mkdirSync(this.#layout.snapshots, { recursive: true, mode: 0o700 });
     this.#store = Metastore.open(this.#layout.metadata);
+    this.#directories = new SnapshotDirectories(this.#store, this.#layout.snapshots);
     this.#mountOptions = { indexOff: options.indexOff ?? kernelHasOverlayIndex(), userxattr: options.userxattr ?? false };
   }
 
@@ -75,29 +73,11 @@ export class OverlaySnapshotter implements Snapshotter {
   }
 
   async commit(_context: CallContext, name: string, key: string, labels?: Readonly<Record<string, string>>): Promise<void> {
-    const { id, info } = this.#store.view((tx) => tx.getInfo(key));
-    // The usage is fixed now; measuring happens outside the transaction, which checks the rest.
-    const usage = info.kind === "active" ? await diskUsage(this.#layout.fs(id)) : noUsage;
-    this.#store.update((tx) => {
-      if (tx.getInfo(key).id !== id) throw failedPrecondition(`snapshot ${JSON.stringify(key)} changed during commit`);
-      tx.commitActive(key, name, usage, labels);
-    });
+    await this.#directories.commit(key, name, labels, (id) => diskUsage(this.#layout.fs(id)));
   }
 
   async remove(_context: CallContext, key: string): Promise<void> {
-    let moved: { from: string; to: string } | undefined;
-    try {
-      this.#store.update((tx) => {
-        const { id } = tx.remove(key);
-        moved = this.#moveAside(String(id));
-      });
-    } catch (error) {
-      // The record stays, so its directory must too.
-      if (moved !== undefined) renameSync(moved.to, moved.from);
-      throw error;
-    }
-    // The record is gone: a failure here only leaves garbage for cleanup, so it is not the caller's.
-    if (moved !== undefined) await rm(moved.to, { recursive: true, force: true }).catch(() => undefined);
+    await this.#directories.remove(key);
   }
 
   async *list(_context: CallContext, filters: readonly string[]): AsyncIterable<SnapshotInfo> {
@@ -106,20 +86,7 @@ export class OverlaySnapshotter implements Snapshotter {
 
   /** Removes every directory under snapshots/ that no record owns: crash leftovers and failed removals. */
   async cleanup(_context: CallContext): Promise<void> {
-    const ids = this.#store.view((tx) => tx.ids());
-    const doomed: string[] = [];
-    for (const name of readdirSync(this.#layout.snapshots)) {
-      if (idName.test(name) && ids.has(Number(name))) continue;
-      // An orphaned <id> is renamed first, so that a crash halfway leaves rm-<id>, never a partial <id>.
-      let aside: { to: string } | undefined;
-      try {
-        aside = idName.test(name) ? this.#moveAside(name) : undefined;
-      } catch {
-        aside = undefined;
-      }
-      doomed.push(aside?.to ?? join(this.#layout.snapshots, name));
-    }
-    for (const path of doomed) await rm(path, { recursive: true, force: true });
+    await this.#directories.cleanup();
   }
 
   async close(): Promise<void> {
@@ -162,18 +129,5 @@ export class OverlaySnapshotter implements Snapshotter {
       if (made !== undefined) rmSync(made, { recursive: true, force: true });
       throw error;
     }
-  }
-
-  /** Renames snapshots/<name> to rm-<name>; undefined if there is no such directory. */
-  #moveAside(name: string): { from: string; to: string } | undefined {
-    const from = join(this.#layout.snapshots, name);
-    const to = this.#layout.removal(name);
-    try {
-      renameSync(from, to);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-      throw error;
-    }
-    return { from, to };
   }
 }

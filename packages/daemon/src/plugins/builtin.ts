@@ -15,7 +15,7 @@ import {
 import { cgroupsMonitorPlugin } from "./monitor.js";
 import type { Plugin } from "./registry.js";
 import { runtimePlugin, tasksGrpcPlugin } from "./runtime.js";
-import { btrfsPlugin, overlayPlugin } from "./snapshotters.js";
+import { btrfsPlugin, nativePlugin, overlayPlugin } from "./snapshotters.js";
 
 /** Every plugin berthd knows, in registration order. */
 export function builtinPlugins(): Plugin<any, any>[] {
@@ -24,6 +24,7 @@ export function builtinPlugins(): Plugin<any, any>[] {
     contentPlugin,
     overlayPlugin,
     btrfsPlugin,
+    nativePlugin,
     metadataPlugin,
     differPlugin,
     cgroupsMonitorPlugin,

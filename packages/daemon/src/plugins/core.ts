@@ -2,6 +2,7 @@ import { mkdirSync } from "node:fs";
 import { type ContentStore, type Snapshotter, knownTypes } from "@berth/api";
 import { LocalContentStore } from "@berth/content";
 import { Exchange } from "@berth/events";
+import { tempMountsOf } from "../config.js";
 import { ContainerService } from "../containers.js";
 import { NamespacedContentStore } from "../content.js";
 import { Differ } from "../diff.js";
@@ -98,8 +99,8 @@ export const differPlugin: Plugin<Differ> = {
   id: "walking",
   requires: [pluginTypes.metadata],
   platforms: [hostPlatform],
-  init: ({ get }) => {
+  init: ({ get, daemon }) => {
     const metadata = get<Metadata>(pluginTypes.metadata);
-    return new Differ(metadata.content, metadata.sharing);
+    return new Differ(metadata.content, metadata.sharing, tempMountsOf(daemon));
   },
 };

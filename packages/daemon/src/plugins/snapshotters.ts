@@ -1,6 +1,7 @@
 import { mkdirSync } from "node:fs";
 import type { Snapshotter } from "@berth/api";
 import { BtrfsSnapshotter, btrfsSupported } from "@berth/snapshotter-btrfs";
+import { NativeSnapshotter } from "@berth/snapshotter-native";
 import { OverlaySnapshotter, overlaySupported } from "@berth/snapshotter-overlay";
 import { type Plugin, SkipPlugin } from "./registry.js";
 import { hostPlatform, pluginTypes } from "./types.js";
@@ -35,6 +36,20 @@ export const btrfsPlugin: Plugin<Snapshotter, { root_path: string }> = {
     if (!support.supported) throw new SkipPlugin(support.reason ?? `path ${path} must be a btrfs filesystem to be used with the btrfs snapshotter`);
     exports.root = path;
     return BtrfsSnapshotter.open(path);
+  },
+  close: (snapshotter) => snapshotter.close(),
+};
+
+/** Plain directory copies: works on any filesystem, so it is always there, as in containerd. */
+export const nativePlugin: Plugin<Snapshotter, { root_path: string }> = {
+  type: pluginTypes.snapshotter,
+  id: "native",
+  platforms: [hostPlatform],
+  config: { root_path: "" },
+  init: async ({ root, config, exports }) => {
+    const path = config.root_path || root;
+    exports.root = path;
+    return NativeSnapshotter.open(path);
   },
   close: (snapshotter) => snapshotter.close(),
 };

@@ -12,6 +12,11 @@ export interface SnapshotterUnderTest {
   readonly context: CallContext;
   /** A scratch directory where the suite makes its temporary mount points. */
   readonly root: string;
+  /**
+   * True when every snapshot holds a whole copy of its parent (containerd's native): usage then
+   * counts the parent's bytes too, as containerd reports them. Default false: only its own layer.
+   */
+  readonly usageIncludesParents?: boolean;
   close(): Promise<void>;
 }
 
@@ -84,6 +89,7 @@ export class Harness {
     readonly snapshotter: Snapshotter,
     readonly context: CallContext,
     readonly root: string,
+    readonly usageIncludesParents = false,
   ) {}
 
   /** A key no other test uses, readable in failures. */

@@ -21,7 +21,7 @@ export function describeSnapshotterConformance(name: string, create: () => Promi
     let current: Harness | undefined;
     beforeEach(async () => {
       subject = await create();
-      current = new Harness(subject.snapshotter, subject.context, subject.root);
+      current = new Harness(subject.snapshotter, subject.context, subject.root, subject.usageIncludesParents);
     });
     afterEach(async () => {
       const [ending, harness] = [subject, current];
