@@ -1,56 +1,14 @@
 import { createHash } from "node:crypto";
 import { execFileSync } from "node:child_process";
-import { closeSync, ftruncateSync, lstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync, utimesSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, ftruncateSync, lstatSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, utimesSync, writeFileSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { kindOf } from "@berth/api";
 import { Client } from "@berth/client";
 import { digestOf, writeBlob } from "@berth/content";
 import { type RunningDaemon, startBerthd, startStockContainerd, stockContainerdInstalled } from "@berth/testkit";
-import { pack } from "tar-stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-
-type Entry = { name: string; type?: "file" | "directory" | "symlink" | "link" | "character-device"; body?: string; linkname?: string; mtime?: Date; devmajor?: number; devminor?: number };
-
-async function tarOf(entries: Entry[]): Promise<Buffer> {
-  const archive = pack();
-  const chunks: Buffer[] = [];
-  archive.on("data", (chunk: Buffer) => chunks.push(chunk));
-  const done = new Promise((resolve) => archive.on("end", resolve));
-  for (const { body, ...header } of entries) {
-    await new Promise<void>((resolve, reject) => archive.entry({ mtime: new Date(1_600_000_000_000), uid: 0, gid: 0, mode: 0o644, ...header }, body ?? "", (e) => (e ? reject(e) : resolve())));
-  }
-  archive.finalize();
-  await done;
-  return Buffer.concat(chunks);
-}
-
-/** Every path below `root`: type, mode, owner, mtime (not of symlinks), content digest, link target, device, hard-link group. */
-function describeTree(root: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const inodes = new Map<number, string>();
-  const walk = (dir: string, prefix: string) => {
-    for (const name of readdirSync(dir).sort()) {
-      const path = join(dir, name);
-      const stat = lstatSync(path);
-      const type = stat.isDirectory() ? "dir" : stat.isSymbolicLink() ? "link" : stat.isFile() ? "file" : stat.isCharacterDevice() ? "char" : "other";
-      let detail = `${type} ${(stat.mode & 0o7777).toString(8)} ${stat.uid}:${stat.gid} size=${stat.size}`;
-      if (type !== "link") detail += ` mtime=${Math.floor(stat.mtimeMs / 1000)}`;
-      if (type === "file") {
-        detail += ` ${createHash("sha256").update(readFileSync(path)).digest("hex").slice(0, 12)}`;
-        const first = inodes.get(stat.ino);
-        if (first !== undefined) detail += ` hardlink-of ${first}`;
-        else inodes.set(stat.ino, `${prefix}${name}`);
-      }
-      if (type === "link") detail += ` -> ${readlinkSync(path)}`;
-      if (type === "char") detail += ` ${stat.rdev}`;
-      out[`${prefix}${name}`] = detail;
-      if (type === "dir") walk(path, `${prefix}${name}/`);
-    }
-  };
-  walk(root, "");
-  return out;
-}
+import { type Entry, describeTree, tarOf } from "./layer-trees.js";
 
 const bind = (source: string) => [{ type: "bind", source, options: ["rw", "rbind"] }];
 
@@ -59,7 +17,7 @@ const bind = (source: string) => [{ type: "bind", source, options: ["rw", "rbind
  * temp dir, beside a sentinel directory; returns the root's tree (or the error kind) and whether
  * anything outside the root changed.
  */
-async function applyOnce(daemon: RunningDaemon, layer: Buffer, look: (root: string) => unknown = describeTree): Promise<{ result: unknown; outsideChanged: boolean }> {
+async function applyOnce(daemon: RunningDaemon, layer: Buffer, look: (root: string) => unknown = (root) => describeTree(root, { times: true })): Promise<{ result: unknown; outsideChanged: boolean }> {
   const client = await Client.connect({ address: daemon.address });
   const base = mkdtempSync(join(tmpdir(), "berth-test-layers-"));
   const root = join(base, "a", "b", "root");
@@ -69,7 +27,7 @@ async function applyOnce(daemon: RunningDaemon, layer: Buffer, look: (root: stri
   mkdirSync(join(sentinel, "b"), { recursive: true });
   writeFileSync(join(sentinel, "passwd"), "precious\n");
   utimesSync(join(sentinel, "b"), 1_000_000, 1_000_000);
-  const outside = () => Object.fromEntries(Object.entries(describeTree(base)).filter(([p]) => p !== "a/b/root" && !p.startsWith("a/b/root/")));
+  const outside = () => Object.fromEntries(Object.entries(describeTree(base, { times: true })).filter(([p]) => p !== "a/b/root" && !p.startsWith("a/b/root/")));
   try {
     const before = outside();
     const context = { namespace: "layers", lease: (await client.leases.create({ namespace: "layers" }, { id: "", labels: {} })).id };
