@@ -93,15 +93,13 @@ export function mapOfPax(pax: Map<string, Buffer>, what: string): SparseRegion[]
 }
 
 /** Format 1.0: the count, then offset and length, each on its own line, in whole blocks before the data. */
-export async function readMap1x0(nextBlock: () => Promise<Buffer>, what: string): Promise<{ regions: SparseRegion[]; blocks: number }> {
+export async function readMap1x0(nextBlock: () => Promise<Buffer>, what: string): Promise<SparseRegion[]> {
   let text = "";
   let at = 0;
-  let blocks = 0;
   const token = async (): Promise<number> => {
     let newline: number;
     while ((newline = text.indexOf("\n", at)) < 0) {
       text += (await nextBlock()).toString("latin1");
-      blocks++;
     }
     const value = text.slice(at, newline);
     at = newline + 1;
@@ -110,7 +108,7 @@ export async function readMap1x0(nextBlock: () => Promise<Buffer>, what: string)
   const count = await token();
   const numbers: number[] = [];
   for (let i = 0; i < 2 * count; i++) numbers.push(await token());
-  return { regions: pairs(numbers), blocks };
+  return pairs(numbers);
 }
 
 /** Go's validateSparseEntries, and the archive's data must be exactly the regions' bytes. */

@@ -1,8 +1,9 @@
 /**
  * A streaming tar reader with Go archive/tar's semantics (what containerd uses): ustar, GNU and PAX
  * headers, PAX records kept as raw bytes (xattr values such as security.capability are binary),
- * GNU sparse files in all of Go's formats (sparse.ts), header-only types carry no data whatever their size field says, and reading stops at the
- * end-of-archive marker so the caller can drain (and hash) whatever follows.
+ * GNU sparse files in all of Go's formats (sparse.ts), header-only types carry no data whatever
+ * their size field says, and reading stops at the end-of-archive marker so the caller can drain
+ * (and hash) whatever follows.
  *
  * tar-stream is not used here: it decodes PAX values as UTF-8 (corrupting binary xattrs) and fails
  * on non-zero bytes after the end-of-archive blocks.
@@ -119,34 +120,9 @@ export async function* readTar(reader: ByteReader): AsyncGenerator<TarEntry> {
     if (pax !== undefined) applyPax(entry, pax);
     if (longName !== undefined) entry.name = longName;
     if (longLink !== undefined) entry.linkname = longLink;
-    const what = () => `tar entry ${JSON.stringify(entry.name)}`;
-    const nextBlock = async (): Promise<Buffer> => {
-      const next = await reader.read(BLOCK);
-      if (next.length < BLOCK) throw invalidArgument(`${what()}: unexpected end of data in a sparse map`);
-      return next;
-    };
-    // Go reads the old GNU map's extension blocks whatever the rest says; they are not data.
-    const oldSparse = flag === "S" ? await readOldGnuSparse(block, nextBlock, what()) : undefined;
-    const paxSparse = flag !== "S" && pax !== undefined ? paxSparseOf(pax, what()) : undefined;
-    if (paxSparse?.name !== undefined) entry.name = paxSparse.name;
     // Header-only types carry no data, whatever the size field says (Go's reader).
     let dataSize = entry.type === "file" ? entry.size : 0;
-    if (oldSparse !== undefined || paxSparse !== undefined) {
-      if (entry.type !== "file") throw invalidArgument(`${what()}: a sparse map on a ${entry.type}`);
-      let sparse = oldSparse;
-      if (paxSparse?.format === "1.0") {
-        let left = dataSize;
-        const { regions, blocks } = await readMap1x0(() => {
-          left -= BLOCK;
-          if (left < 0) throw invalidArgument(`${what()}: unexpected end of data in a sparse map`);
-          return nextBlock();
-        }, what());
-        dataSize -= blocks * BLOCK;
-        sparse = { size: paxSparse.size ?? dataSize, regions };
-      } else if (paxSparse !== undefined) sparse = { size: paxSparse.size ?? dataSize, regions: mapOfPax(pax as Map<string, Buffer>, what()) };
-      checkLayout(sparse as SparseLayout, dataSize, what());
-      entry.sparse = sparse;
-    }
+    if (flag === "S" || pax !== undefined) dataSize = await readSparse(reader, entry, block, flag === "S" ? undefined : pax, dataSize);
     pax = longName = longLink = undefined;
     name = entry.name;
     entry.size = dataSize;
@@ -164,6 +140,36 @@ export async function* readTar(reader: ByteReader): AsyncGenerator<TarEntry> {
     if ((await reader.skip(rest)) < rest) throw invalidArgument(`tar entry ${JSON.stringify(name)}: unexpected end of data`);
     await reader.skip(padding(dataSize));
   }
+}
+
+/**
+ * Go's handleSparseFile: the old GNU map (type 'S': `pax` undefined, extension blocks read off the
+ * stream) or a PAX one (1.0's at the start of the data), set on `entry` with the name and real
+ * size they carry; returns how many bytes of data are left to read.
+ */
+async function readSparse(reader: ByteReader, entry: Omit<TarEntry, "body">, header: Buffer, pax: Map<string, Buffer> | undefined, dataSize: number): Promise<number> {
+  const what = `tar entry ${JSON.stringify(entry.name)}`;
+  const fromPax = pax === undefined ? undefined : paxSparseOf(pax, what);
+  if (pax !== undefined && fromPax === undefined) return dataSize;
+  if (entry.type !== "file") throw invalidArgument(`${what}: a sparse map on a ${entry.type}`);
+  let left = dataSize;
+  const nextBlock = async (fromData: boolean): Promise<Buffer> => {
+    if (fromData && (left -= BLOCK) < 0) throw invalidArgument(`${what}: unexpected end of data in a sparse map`);
+    const next = await reader.read(BLOCK);
+    if (next.length < BLOCK) throw invalidArgument(`${what}: unexpected end of data in a sparse map`);
+    return next;
+  };
+  let layout: SparseLayout;
+  if (fromPax === undefined) layout = await readOldGnuSparse(header, () => nextBlock(false), what);
+  else if (fromPax.format === "0.x") layout = { size: fromPax.size ?? dataSize, regions: mapOfPax(pax as Map<string, Buffer>, what) };
+  else {
+    const regions = await readMap1x0(() => nextBlock(true), what);
+    layout = { size: fromPax.size ?? left, regions };
+  }
+  if (fromPax?.name !== undefined) entry.name = fromPax.name;
+  checkLayout(layout, left, what);
+  entry.sparse = layout;
+  return left;
 }
 
 function padding(size: number): number {
