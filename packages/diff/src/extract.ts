@@ -11,13 +11,12 @@ import { errorOfKind, invalidArgument } from "@berth/api";
 import { cleanComponents, resolveInRoot } from "./root-path.js";
 import { lsetxattr, makedev, mknod } from "./sys.js";
 import type { TarEntry } from "./tar-reader.js";
+import { WRITE_BATCH, writeAll, writeSparse } from "./write-data.js";
 
 const WHITEOUT = ".wh.";
 const WHITEOUT_META = ".wh..wh.";
 const OPAQUE = ".wh..wh..opq";
 
-// Bytes of a file's data gathered before one writev.
-const WRITE_BATCH = 1 << 20;
 // Files whose last writev, metadata and close may be in flight at once (at most a batch of data each).
 const MAX_BEHIND = 8;
 
@@ -28,7 +27,12 @@ export class LayerWriter {
   private readonly unpacked = new Set<string>();
   /** Directories above those paths. */
   private readonly aboveUnpacked = new Set<string>();
-  private readonly dirTimes: Array<{ path: string; atime: number; mtime: number }> = [];
+  /**
+   * Directory times to set at the end, with the path and name they were resolved from: a removal
+   * since (and a symlink in its place) may have changed where the name leads, so it is resolved again.
+   */
+  private readonly dirTimes: Array<{ path: string; components: string[]; removals: number; atime: number; mtime: number }> = [];
+  private removals = 0;
   /**
    * Parent directories already resolved and created, by cleaned archive path: entries of one
    * directory skip the lstat of every component and the mkdir. Anything removed may have been
@@ -71,7 +75,7 @@ export class LayerWriter {
         await this.remove(path);
       }
       await this.create(entry, path, existing?.isDirectory() === true, target);
-      await this.setMetadata(entry, path);
+      await this.setMetadata(entry, path, components);
       this.markUnpacked(path);
     } catch (error) {
       throw wrapFsError(error, what);
@@ -81,7 +85,8 @@ export class LayerWriter {
   /** Directory times, last, so that writing their children does not change them again. */
   async finish(): Promise<void> {
     await this.settle();
-    for (const { path, atime, mtime } of this.dirTimes) {
+    for (const { components, removals, atime, mtime, ...known } of this.dirTimes) {
+      const path = removals === this.removals ? known.path : await resolveInRoot(this.root, components, components.join("/"));
       // Skip directories a later entry of the layer removed or replaced.
       if ((await lstatOrUndefined(path))?.isDirectory() === true) await lutimes(path, atime, mtime);
     }
@@ -100,6 +105,7 @@ export class LayerWriter {
 
   private async remove(path: string): Promise<void> {
     this.parents.clear();
+    this.removals++;
     await rm(path, { recursive: true, force: true });
   }
 
@@ -122,7 +128,8 @@ export class LayerWriter {
     let pending: Buffer[] = [];
     let pendingBytes = 0;
     try {
-      for await (const chunk of entry.body) {
+      if (entry.sparse !== undefined) await writeSparse(file, entry.body, entry.sparse);
+      else for await (const chunk of entry.body) {
         pending.push(chunk);
         pendingBytes += chunk.length;
         if (pendingBytes >= WRITE_BATCH) {
@@ -178,7 +185,7 @@ export class LayerWriter {
     }
   }
 
-  private async setMetadata(entry: TarEntry, path: string): Promise<void> {
+  private async setMetadata(entry: TarEntry, path: string, components: string[]): Promise<void> {
     // chown clears setuid/setgid and security.capability, so it goes first.
     await lchown(path, entry.uid, entry.gid);
     this.setXattrs(entry, path);
@@ -186,7 +193,7 @@ export class LayerWriter {
     const isSymlink = entry.type === "symlink" || (entry.type === "link" && (await lstat(path)).isSymbolicLink());
     if (!isSymlink) await chmod(path, entry.mode & 0o7777);
     const { atime, mtime } = timesOf(entry);
-    if (entry.type === "directory") this.dirTimes.push({ path, atime, mtime });
+    if (entry.type === "directory") this.dirTimes.push({ path, components, removals: this.removals, atime, mtime });
     else await lutimes(path, atime, mtime);
   }
 
@@ -200,10 +207,16 @@ export class LayerWriter {
     }
   }
 
+  /**
+   * containerd's hardlinkRootPath: the target's directory resolved in the root as it is written
+   * (not cleaned first, so a `..` after a symlink leaves the link's target), its last name not
+   * followed (a hard link to a symlink links the symlink).
+   */
   private async linkTarget(linkname: string, what: string): Promise<string> {
-    const components = cleanComponents(linkname, `${what}: hard link target`);
-    const base = components.at(-1);
-    if (base === undefined) throw invalidArgument(`${what}: hard link to the root`);
+    if (linkname.includes("\0")) throw invalidArgument(`${what}: hard link target contains a NUL byte`);
+    const components = linkname.split("/");
+    const base = components.at(-1) as string;
+    if (base === "" || base === "." || base === "..") throw invalidArgument(`${what}: hard link to a directory`);
     const parent = await resolveInRoot(this.root, components.slice(0, -1), `${what}: hard link target`);
     const target = join(parent, base);
     const stats = await lstatOrUndefined(target);
@@ -287,20 +300,6 @@ async function openNew(path: string, unlessExisting: boolean): Promise<FileHandl
   } catch (error) {
     if (unlessExisting && (error as NodeJS.ErrnoException).code === "EEXIST") return undefined;
     throw error;
-  }
-}
-
-/** writev of all `chunks`, again for what a short write left. */
-async function writeAll(file: FileHandle, chunks: Buffer[]): Promise<void> {
-  let left = chunks;
-  while (left.length > 0) {
-    let { bytesWritten } = await file.writev(left);
-    if (bytesWritten === 0) throw errorOfKind("Unknown", "writev wrote nothing");
-    while (left.length > 0 && bytesWritten >= (left[0] as Buffer).length) {
-      bytesWritten -= (left[0] as Buffer).length;
-      left = left.slice(1);
-    }
-    if (bytesWritten > 0) left = [(left[0] as Buffer).subarray(bytesWritten), ...left.slice(1)];
   }
 }
 

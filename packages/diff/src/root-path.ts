@@ -1,37 +1,46 @@
 /**
- * Confining layer paths to the root they are applied to, as containerd's fs.RootPath does, with
- * one difference: a `..` that would climb above the root is an error instead of being clamped.
+ * Confining layer paths to the root they are applied to, as containerd's fs.RootPath does: every
+ * path is resolved as if the root were `/`, so nothing can ever name a place outside it.
  *
- * - A name is cleaned lexically; a leading `/` is dropped (names are relative to the root).
+ * - A name is cleaned lexically; a leading `/` is dropped and a `..` above the root stays at the
+ *   root (`../x` is `<root>/x`), as `..` does at `/`.
  * - Every existing component is lstat'ed; a symlink is replaced by its target, read inside the
- *   root: an absolute target starts again at the root (chroot semantics), a relative one goes on
- *   from the link's directory. So `evil -> /` makes `evil/etc/x` mean `<root>/etc/x`.
- * - `..` (in names or link targets) walks up physical directories and may never leave the root.
+ *   root: an absolute target starts again at the root, a relative one goes on from the link's
+ *   directory. The target is cleaned lexically against that directory first (continuity joins
+ *   it with the path resolved so far), and its `..` stop at the root too. So `evil -> /` makes
+ *   `evil/etc/x` mean `<root>/etc/x`, and `evil -> ../../../../etc` makes it `<root>/etc/x`.
  */
 import { lstat, readlink } from "node:fs/promises";
 import { join } from "node:path";
 import { invalidArgument } from "@berth/api";
 
-// Linux's MAXSYMLINKS.
-const MAX_LINKS = 40;
+// continuity's limit on links followed while resolving one path.
+const MAX_LINKS = 255;
 
-/** `name` cleaned to root-relative components; throws InvalidArgument if `..` climbs above the root. */
+/** `name` cleaned to root-relative components, `..` clamped at the root. */
 export function cleanComponents(name: string, what: string): string[] {
   if (name.includes("\0")) throw invalidArgument(`${what}: name contains a NUL byte`);
+  return clean(name.split("/")).parts;
+}
+
+/** Lexical cleaning: `.` and empty parts go, `..` cancels the part before it; the `..` left over lead. */
+function clean(pieces: readonly string[]): { ups: number; parts: string[] } {
   const parts: string[] = [];
-  for (const part of name.split("/")) {
+  let ups = 0;
+  for (const part of pieces) {
     if (part === "" || part === ".") continue;
-    if (part === "..") {
-      if (parts.length === 0) throw invalidArgument(`${what}: ${JSON.stringify(name)} points outside the root`);
-      parts.pop();
-    } else parts.push(part);
+    if (part !== "..") parts.push(part);
+    else if (parts.length > 0) parts.pop();
+    else ups++;
   }
-  return parts;
+  return { ups, parts };
 }
 
 /**
  * The physical path, inside `root`, of the directory `components` name, every symlink on the way
  * resolved within the root. Components that do not exist are kept as they are (to be created).
+ * `components` may hold `..` (hard link targets are not cleaned first, as in containerd): it
+ * leaves the directory resolved so far, and stays at the root.
  * `root` must be absolute and itself free of symlinks the caller cares about.
  */
 export async function resolveInRoot(root: string, components: readonly string[], what: string): Promise<string> {
@@ -43,7 +52,6 @@ export async function resolveInRoot(root: string, components: readonly string[],
     const part = pending.pop() as string;
     if (part === "" || part === ".") continue;
     if (part === "..") {
-      if (resolved.length === 0) throw invalidArgument(`${what}: path resolves outside the root`);
       resolved.pop();
       continue;
     }
@@ -51,8 +59,9 @@ export async function resolveInRoot(root: string, components: readonly string[],
     if (await isSymlink(candidate)) {
       if (++links > MAX_LINKS) throw invalidArgument(`${what}: too many levels of symbolic links`);
       const target = await readlink(candidate);
-      if (target.startsWith("/")) resolved.length = 0;
-      for (const piece of target.split("/").reverse()) pending.push(piece);
+      const { ups, parts } = clean(target.split("/"));
+      resolved.length = target.startsWith("/") ? 0 : Math.max(0, resolved.length - ups);
+      for (let i = parts.length - 1; i >= 0; i--) pending.push(parts[i] as string);
       continue;
     }
     resolved.push(part);

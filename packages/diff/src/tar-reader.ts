@@ -1,14 +1,26 @@
 /**
  * A streaming tar reader with Go archive/tar's semantics (what containerd uses): ustar, GNU and PAX
  * headers, PAX records kept as raw bytes (xattr values such as security.capability are binary),
- * header-only types carry no data whatever their size field says, and reading stops at the
- * end-of-archive marker so the caller can drain (and hash) whatever follows.
+ * GNU sparse files in all of Go's formats (sparse.ts), header-only types carry no data whatever
+ * their size field says, and reading stops at the end-of-archive marker so the caller can drain
+ * (and hash) whatever follows.
  *
  * tar-stream is not used here: it decodes PAX values as UTF-8 (corrupting binary xattrs) and fails
  * on non-zero bytes after the end-of-archive blocks.
  */
-import { invalidArgument, notImplemented } from "@berth/api";
+import { invalidArgument } from "@berth/api";
 import type { ByteReader } from "./byte-reader.js";
+import {
+  type SparseLayout,
+  checkLayout,
+  collectSparseRecord,
+  finishSparseRecords,
+  mapOfPax,
+  paxSparseOf,
+  readMap1x0,
+  readOldGnuSparse,
+} from "./sparse.js";
+import { cString, parseNumber } from "./tar-fields.js";
 
 export type EntryType = "file" | "directory" | "symlink" | "link" | "char" | "block" | "fifo";
 
@@ -22,6 +34,8 @@ export interface TarEntry {
   gid: number;
   /** Length of `body`: 0 for all but regular files. */
   size: number;
+  /** A sparse file: where `body`'s bytes go and the file's apparent size; undefined for a plain one. */
+  sparse: SparseLayout | undefined;
   /** Seconds since the epoch; fractional when PAX says so. */
   mtime: number;
   atime: number | undefined;
@@ -43,6 +57,8 @@ const typeByFlag: Record<string, EntryType | undefined> = {
   "0": "file",
   "\0": "file",
   "7": "file",
+  // GNU's old sparse format: a regular file whose map is in the header.
+  S: "file",
   "1": "link",
   "2": "symlink",
   "3": "char",
@@ -85,10 +101,7 @@ export async function* readTar(reader: ByteReader): AsyncGenerator<TarEntry> {
     let name = headerName(block);
     let type = typeByFlag[flag];
     if (flag === "\0" && name.endsWith("/")) type = "directory";
-    if (type === undefined) {
-      if (flag === "S") throw notImplemented(`tar entry ${JSON.stringify(name)}: GNU sparse files are not supported`);
-      throw invalidArgument(`tar entry ${JSON.stringify(name)}: unsupported type flag ${JSON.stringify(flag)}`);
-    }
+    if (type === undefined) throw invalidArgument(`tar entry ${JSON.stringify(name)}: unsupported type flag ${JSON.stringify(flag)}`);
     const entry: Omit<TarEntry, "body"> = {
       name,
       type,
@@ -102,14 +115,16 @@ export async function* readTar(reader: ByteReader): AsyncGenerator<TarEntry> {
       devmajor: parseNumber(block, 329, 8, "devmajor"),
       devminor: parseNumber(block, 337, 8, "devminor"),
       xattrs: new Map(),
+      sparse: undefined,
     };
     if (pax !== undefined) applyPax(entry, pax);
     if (longName !== undefined) entry.name = longName;
     if (longLink !== undefined) entry.linkname = longLink;
+    // Header-only types carry no data, whatever the size field says (Go's reader).
+    let dataSize = entry.type === "file" ? entry.size : 0;
+    if (flag === "S" || pax !== undefined) dataSize = await readSparse(reader, entry, block, flag === "S" ? undefined : pax, dataSize);
     pax = longName = longLink = undefined;
     name = entry.name;
-    // Header-only types carry no data, whatever the size field says (Go's reader).
-    const dataSize = entry.type === "file" ? entry.size : 0;
     entry.size = dataSize;
 
     let read = 0;
@@ -125,6 +140,36 @@ export async function* readTar(reader: ByteReader): AsyncGenerator<TarEntry> {
     if ((await reader.skip(rest)) < rest) throw invalidArgument(`tar entry ${JSON.stringify(name)}: unexpected end of data`);
     await reader.skip(padding(dataSize));
   }
+}
+
+/**
+ * Go's handleSparseFile: the old GNU map (type 'S': `pax` undefined, extension blocks read off the
+ * stream) or a PAX one (1.0's at the start of the data), set on `entry` with the name and real
+ * size they carry; returns how many bytes of data are left to read.
+ */
+async function readSparse(reader: ByteReader, entry: Omit<TarEntry, "body">, header: Buffer, pax: Map<string, Buffer> | undefined, dataSize: number): Promise<number> {
+  const what = `tar entry ${JSON.stringify(entry.name)}`;
+  const fromPax = pax === undefined ? undefined : paxSparseOf(pax, what);
+  if (pax !== undefined && fromPax === undefined) return dataSize;
+  if (entry.type !== "file") throw invalidArgument(`${what}: a sparse map on a ${entry.type}`);
+  let left = dataSize;
+  const nextBlock = async (fromData: boolean): Promise<Buffer> => {
+    if (fromData && (left -= BLOCK) < 0) throw invalidArgument(`${what}: unexpected end of data in a sparse map`);
+    const next = await reader.read(BLOCK);
+    if (next.length < BLOCK) throw invalidArgument(`${what}: unexpected end of data in a sparse map`);
+    return next;
+  };
+  let layout: SparseLayout;
+  if (fromPax === undefined) layout = await readOldGnuSparse(header, () => nextBlock(false), what);
+  else if (fromPax.format === "0.x") layout = { size: fromPax.size ?? dataSize, regions: mapOfPax(pax as Map<string, Buffer>, what) };
+  else {
+    const regions = await readMap1x0(() => nextBlock(true), what);
+    layout = { size: fromPax.size ?? left, regions };
+  }
+  if (fromPax?.name !== undefined) entry.name = fromPax.name;
+  checkLayout(layout, left, what);
+  entry.sparse = layout;
+  return left;
 }
 
 function padding(size: number): number {
@@ -160,36 +205,10 @@ function headerName(block: Buffer): string {
   return name;
 }
 
-function cString(buf: Buffer, offset: number, length: number): string {
-  let end = offset;
-  while (end < offset + length && end < buf.length && buf[end] !== 0) end++;
-  return buf.toString("utf8", offset, end);
-}
-
-/** A numeric field: octal (space/NUL padded) or GNU base-256. */
-function parseNumber(block: Buffer, offset: number, length: number, field: string): number {
-  const first = block[offset] ?? 0;
-  if (first & 0x80) {
-    const negative = first === 0xff;
-    let value = 0n;
-    for (let i = 0; i < length; i++) {
-      let byte = block[offset + i] as number;
-      if (i === 0) byte &= 0x7f;
-      value = (value << 8n) | BigInt(negative ? byte ^ 0xff : byte);
-    }
-    if (negative) value = -(value + 1n);
-    // Negative times are clamped later; negative sizes and ids are nonsense.
-    return Number(value);
-  }
-  const text = block.toString("latin1", offset, offset + length).replace(/^[ \0]+|[ \0]+$/g, "");
-  if (text === "") return 0;
-  if (!/^[0-7]+$/.test(text)) throw invalidArgument(`invalid tar header: bad ${field} field ${JSON.stringify(text)}`);
-  return parseInt(text, 8);
-}
-
-/** PAX records: `<len> <key>=<value>\n`, values kept as bytes. */
+/** PAX records: `<len> <key>=<value>\n`, values kept as bytes; GNU sparse 0.0's pairs gathered into one map. */
 function parsePax(data: Buffer): Map<string, Buffer> {
   const records = new Map<string, Buffer>();
+  const sparsePairs: string[] = [];
   let offset = 0;
   while (offset < data.length) {
     // Some writers pad the payload with NULs.
@@ -202,9 +221,12 @@ function parsePax(data: Buffer): Map<string, Buffer> {
     const record = data.subarray(space + 1, offset + length - 1);
     const equals = record.indexOf(0x3d);
     if (equals <= 0) throw invalidArgument("invalid tar: malformed PAX record");
-    records.set(record.toString("utf8", 0, equals), Buffer.from(record.subarray(equals + 1)));
+    const key = record.toString("utf8", 0, equals);
+    const value = Buffer.from(record.subarray(equals + 1));
+    if (!collectSparseRecord(key, value, sparsePairs)) records.set(key, value);
     offset += length;
   }
+  finishSparseRecords(records, sparsePairs);
   return records;
 }
 
@@ -217,7 +239,6 @@ function applyPax(entry: Omit<TarEntry, "body">, pax: Map<string, Buffer>): void
       return n;
     };
     if (key.startsWith(XATTR_PREFIX)) entry.xattrs.set(key.slice(XATTR_PREFIX.length), value);
-    else if (key.startsWith("GNU.sparse.")) throw notImplemented(`tar entry ${JSON.stringify(entry.name)}: GNU sparse files are not supported`);
     else if (key === "path") entry.name = text();
     else if (key === "linkpath") entry.linkname = text();
     else if (key === "size") entry.size = number();
