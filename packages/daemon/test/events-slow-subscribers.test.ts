@@ -153,3 +153,24 @@ describe("a subscriber that stops reading", () => {
     }
   });
 });
+
+describe("the exchange's bound in the config", () => {
+  it("must be a non-negative integer: the exchange fails to load, naming the key", async () => {
+    const berthd = await startBerthd({ config: `version = 2\n[plugins."io.containerd.event.v1.exchange"]\n  subscriber_stall_timeout_ms = -1\n` });
+    try {
+      const failures = () =>
+        berthd
+          .logs()
+          .split("\n")
+          .filter((line) => line.includes('"failed to load plugin"') && line.includes('"plugin":"io.containerd.event.v1.exchange"'))
+          .map((line) => JSON.parse(line) as { err: { kind: string; message: string } });
+      await waitUntil("the exchange's failure in the log", async () => failures().length > 0);
+      const failure = failures();
+      expect(failure).toHaveLength(1);
+      expect(failure[0]!.err.kind).toBe("InvalidArgument");
+      expect(failure[0]!.err.message).toContain('plugins."io.containerd.event.v1.exchange".subscriber_stall_timeout_ms');
+    } finally {
+      await berthd.cleanup();
+    }
+  });
+});
