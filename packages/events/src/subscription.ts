@@ -4,6 +4,9 @@ import type { Filter } from "@berth/filters";
 /** Protobuf framing of an envelope beyond its strings and event bytes: tags, lengths, the timestamp. */
 const envelopeFraming = 32;
 
+/** setTimeout fires at once when asked to wait longer than this. */
+const longestTimerMs = 2 ** 31 - 1;
+
 /** About the bytes `envelope` takes on the wire: what a subscriber's queue is bounded by. */
 export function envelopeBytes(envelope: Envelope): number {
   const event = envelope.event;
@@ -74,7 +77,7 @@ export class Subscription {
     this.#recheck = setTimeout(() => {
       this.#recheck = undefined;
       check();
-    }, delayMs);
+    }, Math.min(delayMs, longestTimerMs));
     this.#recheck.unref();
   }
 
