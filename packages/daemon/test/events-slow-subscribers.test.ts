@@ -4,9 +4,9 @@ import { type RunningDaemon, freePort, promSamples, scrapeProm, startBerthd, wai
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const types = knownTypes();
-const maxQueuedBytes = 64 << 10;
+const maxQueuedBytes = 16 << 10;
 
-/** berthd with metrics on, and each subscriber's queue bounded at 64 KiB. */
+/** berthd with metrics on, and each subscriber's queue bounded at 16 KiB. */
 async function startWithBound(stallTimeoutMs: number): Promise<{ berthd: RunningDaemon; metrics: string }> {
   const port = await freePort();
   const config = `version = 2
@@ -75,7 +75,7 @@ describe("a subscriber that reads slowly", () => {
       const events = await subscribeAndStartReading(subscriber, publisher, "burst", abort.signal);
       // Not reading while 5,000 events are published: HTTP/2 flow control holds them back in berthd.
       await publishPids(publisher, "burst", 1, 5000);
-      expect(await metric(metrics, "berth_events_queued_bytes")).toBeGreaterThan(2 * maxQueuedBytes);
+      expect(await metric(metrics, "berth_events_queued_bytes")).toBeGreaterThan(4 * maxQueuedBytes);
       expect(await readPids(events, 5000)).toEqual(oneTo(5000));
       expect(await metric(metrics, "berth_events_dropped_subscribers_total", { reason: "stopped_reading" })).toBe(0);
       expect(await metric(metrics, "berth_events_queued_bytes")).toBe(0);
@@ -106,13 +106,13 @@ describe("a subscriber that stops reading", () => {
       const readerStream = readerClient.events.subscribe(["namespace==stall"], abort.signal);
       await readerStream.ready;
       const readerReceived: number[] = [];
-      const readerDone = readPids(readerStream[Symbol.asyncIterator](), 3001, readerReceived);
+      const readerDone = readPids(readerStream[Symbol.asyncIterator](), 4001, readerReceived);
       readerDone.catch(() => undefined); // awaited below; a failure before then is the test's own
 
-      await publishPids(publisher, "stall", 1, 3000);
+      await publishPids(publisher, "stall", 1, 4000);
       await waitUntil("the stalled subscriber to be dropped", async () => (await metric(metrics, "berth_events_dropped_subscribers_total", { reason: "stopped_reading" })) === 1);
-      await waitUntil("the reader to catch up", async () => readerReceived.length === 3000);
-      expect(readerReceived).toEqual(oneTo(3000));
+      await waitUntil("the reader to catch up", async () => readerReceived.length === 4000);
+      expect(readerReceived).toEqual(oneTo(4000));
       // The dropped subscriber's queue is let go although its client is still connected.
       expect(await metric(metrics, "berth_events_queued_bytes")).toBe(0);
       expect(await metric(metrics, "berth_events_subscribers")).toBe(1);
@@ -133,20 +133,20 @@ describe("a subscriber that stops reading", () => {
       const stalledReceived: number[] = [];
       let failure: unknown;
       try {
-        await readPids(stalled, 3000, stalledReceived);
+        await readPids(stalled, 4000, stalledReceived);
       } catch (error) {
         failure = error;
       }
       expect(kindOf(failure)).toBe("Unavailable");
-      expect(stalledReceived.length).toBeLessThan(3000);
+      expect(stalledReceived.length).toBeLessThan(4000);
       expect(stalledReceived).toEqual(oneTo(stalledReceived.length));
 
       // The daemon and the other subscriber carry on; a new subscriber works.
       const newcomer = readerClient.events.subscribe(["namespace==stall"], abort.signal);
       await newcomer.ready;
-      await publishPids(publisher, "stall", 3001, 3001);
-      expect(await readPids(newcomer[Symbol.asyncIterator](), 1)).toEqual([3001]);
-      expect((await readerDone).at(-1)).toBe(3001);
+      await publishPids(publisher, "stall", 4001, 4001);
+      expect(await readPids(newcomer[Symbol.asyncIterator](), 1)).toEqual([4001]);
+      expect((await readerDone).at(-1)).toBe(4001);
     } finally {
       abort.abort();
       for (const client of [stalledClient, readerClient, publisher]) client.close();

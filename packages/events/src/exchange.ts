@@ -142,7 +142,7 @@ export class Exchange implements Publisher, Forwarder, Subscriber {
     this.#published++;
     const adaptor = envelopeAdaptor(envelope, this.#types);
     const bytes = envelopeBytes(envelope);
-    const now = Date.now();
+    const now = performance.now();
     for (const subscription of this.#subscriptions) {
       if (!subscription.filter.match(adaptor)) continue;
       subscription.offer(envelope, bytes, now);
@@ -155,7 +155,7 @@ export class Exchange implements Publisher, Forwarder, Subscriber {
     if (!this.#subscriptions.has(subscription) || subscription.queuedBytes <= this.#maxQueuedBytes) return;
     const stalledMs = subscription.stalledFor(now);
     if (stalledMs < this.#stallTimeoutMs) {
-      subscription.recheckIn(this.#stallTimeoutMs - stalledMs, () => this.#enforceBound(subscription, Date.now()));
+      subscription.recheckIn(this.#stallTimeoutMs - stalledMs, () => this.#enforceBound(subscription, performance.now()));
       return;
     }
     this.#subscriptions.delete(subscription);

@@ -34,6 +34,7 @@ export class Subscription {
   readonly #queue: Envelope[] = [];
   readonly #subscribedAt = Date.now();
   #bytes = 0;
+  // Times below are performance.now()'s, which no change of the wall clock moves.
   /** When the reader last took an event or, later, when its queue last became non-empty: a stall starts there. */
   #progressAt = 0;
   #lastReadAt: number | undefined;
@@ -88,8 +89,8 @@ export class Subscription {
       subscribedAt: new Date(this.#subscribedAt).toISOString(),
       queuedEvents: this.#queue.length,
       queuedBytes: this.#bytes,
-      lastReadAt: this.#lastReadAt === undefined ? null : new Date(this.#lastReadAt).toISOString(),
-      stalledMs: this.stalledFor(now),
+      lastReadAt: this.#lastReadAt === undefined ? null : new Date(Date.now() - (now - this.#lastReadAt)).toISOString(),
+      stalledMs: Math.floor(this.stalledFor(now)),
     };
   }
 
@@ -126,7 +127,7 @@ export class Subscription {
       const next = this.#queue.shift();
       if (next !== undefined) {
         this.#bytes -= envelopeBytes(next);
-        this.#lastReadAt = this.#progressAt = Date.now();
+        this.#lastReadAt = this.#progressAt = performance.now();
         yield next;
         continue;
       }
