@@ -44,8 +44,8 @@ async function readPids(events: AsyncIterator<Envelope>, count: number, received
 }
 
 /**
- * Subscribes and reads a first event (pid 0). grpc-js holds a stream's HTTP/2 flow open until
- * the application first reads, so only a subscriber that has begun reading can stop.
+ * Subscribes and reads a first event (pid 0). Until the application first reads, grpc-js takes
+ * in every message the server sends; only once reading has begun does it apply flow control.
  */
 async function subscribeAndStartReading(subscriber: Client, publisher: Client, namespace: string, signal: AbortSignal): Promise<AsyncIterator<Envelope>> {
   const stream = subscriber.events.subscribe([`namespace==${namespace}`], signal);
