@@ -31,8 +31,9 @@ export interface EventStream extends AsyncIterable<Envelope> {
 /**
  * Streams envelopes of every namespace unless `filters` narrow them (fields `topic`, `namespace`
  * and `event.<field>`; several filters are OR'ed; a malformed one fails the stream with
- * InvalidArgument). Ends when `signal` aborts. A subscriber that cannot keep up is dropped rather
- * than slowing publishers: its stream then fails with Unavailable.
+ * InvalidArgument). Ends when `signal` aborts. Publishers never wait for subscribers: a slow reader's
+ * events are queued, and only one that has stopped reading may be dropped, its stream then failing
+ * with Unavailable.
  */
 export interface Subscriber {
   subscribe(filters: readonly string[], signal?: AbortSignal): EventStream;

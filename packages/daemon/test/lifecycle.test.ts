@@ -14,7 +14,7 @@ describe("berthd lifecycle", () => {
     expect(printed.code).toBe(0);
     const config = parseConfig(printed.stdout);
     expect(config).toMatchObject({ version: 2, root: "/var/lib/berth", state: "/run/berth", grpc: { address: "/run/berth/berthd.sock" } });
-    expect(config.plugins["io.containerd.event.v1.exchange"]).toEqual({ buffer_size: 1024 });
+    expect(config.plugins["io.containerd.event.v1.exchange"]).toEqual({ subscriber_max_queued_bytes: 64 << 20, subscriber_stall_timeout_ms: 30_000 });
   });
 
   it("refuses a config with a wrongly typed field, naming it", () => {

@@ -66,7 +66,8 @@ describe("berthd's metrics endpoint", () => {
       expect(promSamples(samples, "berth_events_subscribers")[0]?.value).toBe(1);
       expect(promSamples(samples, "berth_events_queued")[0]?.value).toBe(0);
       expect(promSamples(samples, "berth_events_published_total")[0]?.value).toBeGreaterThanOrEqual(2);
-      expect(promSamples(samples, "berth_events_dropped_subscribers_total")[0]?.value).toBe(0);
+      expect(promSamples(samples, "berth_events_dropped_subscribers_total", { reason: "stopped_reading" })[0]?.value).toBe(0);
+      expect(promSamples(samples, "berth_events_queued_bytes")[0]?.value).toBe(0);
       expect(promSamples(samples, "berth_images")).toEqual([]);
     } finally {
       events.kill("SIGKILL");

@@ -16,16 +16,25 @@ import {
   validateIdentifier,
   validateTopic,
 } from "@berth/api";
-import { type Filter, parseFilters } from "@berth/filters";
+import { parseFilters } from "@berth/filters";
 import { envelopeAdaptor } from "./envelope-fields.js";
+import { Subscription, envelopeBytes } from "./subscription.js";
 
 export interface ExchangeLogger {
   warn(fields: Record<string, unknown>, message: string): void;
 }
 
 export interface ExchangeOptions {
-  /** Envelopes a subscriber may fall behind by before it is dropped. Default 1024. */
-  readonly bufferSize?: number;
+  /**
+   * Bytes (envelopes' encoded size) a subscriber's queue may hold before it may be dropped.
+   * Default 64 MiB.
+   */
+  readonly maxQueuedBytes?: number;
+  /**
+   * A subscriber over `maxQueuedBytes` is dropped once it has taken no event for this long
+   * while events waited; one that keeps taking events is never dropped. Default 30 s.
+   */
+  readonly stallTimeoutMs?: number;
   /** Decodes events for `event.<field>` filters. Default: every type containerd publishes. */
   readonly types?: TypeRegistry;
   readonly logger?: ExchangeLogger;
@@ -33,83 +42,44 @@ export interface ExchangeOptions {
 
 export interface ExchangeStats {
   readonly subscribers: number;
-  /** Envelopes waiting in all subscribers' buffers. */
+  /** Envelopes waiting in all subscribers' queues. */
   readonly queued: number;
+  /** Their size, as `maxQueuedBytes` counts it. */
+  readonly queuedBytes: number;
   readonly published: number;
-  /** Subscribers dropped for falling behind, since the exchange began. */
+  /** Subscribers dropped for having stopped reading, since the exchange began. */
   readonly dropped: number;
 }
 
-/** A subscriber's bounded queue; the publisher side never waits on it. */
-class Subscription {
-  readonly #queue: Envelope[] = [];
-  #wake: (() => void) | undefined;
-  #failure: Error | undefined;
-  #closed = false;
-
-  constructor(
-    readonly filter: Filter,
-    readonly capacity: number,
-  ) {}
-
-  get queued(): number {
-    return this.#queue.length;
-  }
-
-  /** False when the queue is full: the caller then drops this subscriber. */
-  offer(envelope: Envelope): boolean {
-    if (this.#queue.length >= this.capacity) return false;
-    this.#queue.push(envelope);
-    this.#notify();
-    return true;
-  }
-
-  fail(error: Error): void {
-    this.#failure = error;
-    this.#queue.length = 0;
-    this.#notify();
-  }
-
-  close(): void {
-    this.#closed = true;
-    this.#notify();
-  }
-
-  #notify(): void {
-    const wake = this.#wake;
-    this.#wake = undefined;
-    wake?.();
-  }
-
-  async *drain(): AsyncGenerator<Envelope> {
-    for (;;) {
-      if (this.#failure !== undefined) throw this.#failure;
-      const next = this.#queue.shift();
-      if (next !== undefined) {
-        yield next;
-        continue;
-      }
-      if (this.#closed) return;
-      await new Promise<void>((resolve) => (this.#wake = resolve));
-    }
-  }
-}
+const defaultMaxQueuedBytes = 64 << 20;
+const defaultStallTimeoutMs = 30_000;
 
 /**
  * The in-process event exchange: the daemon's Publisher, Forwarder and Subscriber. Delivery to
- * each subscriber is in publish order; a slow subscriber is dropped (its stream fails with
- * Unavailable) rather than buffering without bound or slowing anyone else.
+ * each subscriber is in publish order and publishers never wait for subscribers. As containerd's,
+ * it queues for a subscriber that reads slowly, however far behind; only one that has stopped
+ * reading — over `maxQueuedBytes` and taking nothing for `stallTimeoutMs` — is dropped (its stream
+ * fails with Unavailable), so that it cannot hold memory without bound.
  */
 export class Exchange implements Publisher, Forwarder, Subscriber {
   readonly #subscriptions = new Set<Subscription>();
-  readonly #bufferSize: number;
+  readonly #maxQueuedBytes: number;
+  readonly #stallTimeoutMs: number;
   readonly #types: TypeRegistry;
   readonly #logger: ExchangeLogger | undefined;
+  #subscribed = 0;
   #published = 0;
   #dropped = 0;
 
   constructor(options: ExchangeOptions = {}) {
-    this.#bufferSize = options.bufferSize ?? 1024;
+    this.#maxQueuedBytes = options.maxQueuedBytes ?? defaultMaxQueuedBytes;
+    this.#stallTimeoutMs = options.stallTimeoutMs ?? defaultStallTimeoutMs;
+    if (!Number.isSafeInteger(this.#maxQueuedBytes) || this.#maxQueuedBytes < 0) {
+      throw invalidArgument(`maxQueuedBytes: must be a non-negative integer, not ${this.#maxQueuedBytes}`);
+    }
+    if (!Number.isFinite(this.#stallTimeoutMs) || this.#stallTimeoutMs < 0) {
+      throw invalidArgument(`stallTimeoutMs: must be a non-negative number, not ${this.#stallTimeoutMs}`);
+    }
     this.#types = options.types ?? knownTypes();
     this.#logger = options.logger;
   }
@@ -129,7 +99,7 @@ export class Exchange implements Publisher, Forwarder, Subscriber {
 
   /** Filters are parsed here, so a malformed one fails the call (InvalidArgument) before any event. */
   subscribe(filters: readonly string[], signal?: AbortSignal): EventStream {
-    const subscription = new Subscription(parseFilters(filters), this.#bufferSize);
+    const subscription = new Subscription(++this.#subscribed, [...filters], parseFilters(filters));
     this.#subscriptions.add(subscription);
     const stop = () => {
       this.#subscriptions.delete(subscription);
@@ -145,6 +115,7 @@ export class Exchange implements Publisher, Forwarder, Subscriber {
           yield* subscription.drain();
         } finally {
           subscriptions.delete(subscription);
+          subscription.close();
           signal?.removeEventListener("abort", stop);
         }
       },
@@ -153,8 +124,12 @@ export class Exchange implements Publisher, Forwarder, Subscriber {
 
   stats(): ExchangeStats {
     let queued = 0;
-    for (const subscription of this.#subscriptions) queued += subscription.queued;
-    return { subscribers: this.#subscriptions.size, queued, published: this.#published, dropped: this.#dropped };
+    let queuedBytes = 0;
+    for (const subscription of this.#subscriptions) {
+      queued += subscription.queuedEvents;
+      queuedBytes += subscription.queuedBytes;
+    }
+    return { subscribers: this.#subscriptions.size, queued, queuedBytes, published: this.#published, dropped: this.#dropped };
   }
 
   /** Ends every subscription's stream normally, as on daemon shutdown. */
@@ -166,14 +141,34 @@ export class Exchange implements Publisher, Forwarder, Subscriber {
   #broadcast(envelope: Envelope): void {
     this.#published++;
     const adaptor = envelopeAdaptor(envelope, this.#types);
+    const bytes = envelopeBytes(envelope);
+    const now = performance.now();
     for (const subscription of this.#subscriptions) {
       if (!subscription.filter.match(adaptor)) continue;
-      if (!subscription.offer(envelope)) {
-        this.#subscriptions.delete(subscription);
-        this.#dropped++;
-        this.#logger?.warn({ buffer: this.#bufferSize }, "dropping event subscriber that fell behind");
-        subscription.fail(unavailable(`event subscriber fell more than ${this.#bufferSize} events behind and was dropped`));
-      }
+      subscription.offer(envelope, bytes, now);
+      if (subscription.queuedBytes > this.#maxQueuedBytes) this.#enforceBound(subscription, now);
     }
+  }
+
+  /** Drops `subscription` if it is over the bound and stalled; else looks again when it could be. */
+  #enforceBound(subscription: Subscription, now: number): void {
+    if (!this.#subscriptions.has(subscription) || subscription.queuedBytes <= this.#maxQueuedBytes) return;
+    const stalledMs = subscription.stalledFor(now);
+    if (stalledMs < this.#stallTimeoutMs) {
+      subscription.recheckIn(this.#stallTimeoutMs - stalledMs, () => this.#enforceBound(subscription, performance.now()));
+      return;
+    }
+    this.#subscriptions.delete(subscription);
+    this.#dropped++;
+    const report = subscription.report(now);
+    this.#logger?.warn(
+      { ...report, reason: "stopped_reading", maxQueuedBytes: this.#maxQueuedBytes, stallTimeoutMs: this.#stallTimeoutMs },
+      "dropping event subscriber that stopped reading",
+    );
+    subscription.fail(
+      unavailable(
+        `event subscriber ${report.subscriber} stopped reading (${report.queuedBytes} bytes queued, none taken for ${report.stalledMs} ms) and was dropped`,
+      ),
+    );
   }
 }

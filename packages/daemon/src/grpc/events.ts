@@ -15,6 +15,8 @@ export function eventsHandlers(events: Publisher & Forwarder & Subscriber): Serv
       await events.forward(context, envelope);
       return {};
     },
+    // The server pulls the next envelope only once the client's HTTP/2 stream has room for it
+    // (write, else 'drain'), so what waits in the exchange is what the client has not yet read.
     subscribe: ({ filters }, context) => events.subscribe(filters, context.signal),
   };
 }

@@ -14,7 +14,7 @@ export interface CountSources {
 
 /**
  * The daemon's own gauges, Berth's addition to containerd's set: objects it holds by namespace,
- * and the event exchange's subscribers, queue depth and drops. All read when scraped.
+ * and the event exchange's subscribers, queue depth (events and bytes) and drops. All read when scraped.
  */
 export function registerCounts(registry: Registry, sources: CountSources): void {
   const registers = [registry];
@@ -54,17 +54,22 @@ export function registerCounts(registry: Registry, sources: CountSources): void 
     const read = sources.events;
     new Gauge({ name: "berth_events_subscribers", help: "Open event subscriptions.", registers, collect() { this.set(read().subscribers); } });
     new Gauge({ name: "berth_events_queued", help: "Events waiting in subscribers' queues.", registers, collect() { this.set(read().queued); } });
-    const counter = (name: string, help: string, pick: (stats: ExchangeStats) => number) =>
+    new Gauge({ name: "berth_events_queued_bytes", help: "Bytes of the events waiting in subscribers' queues.", registers, collect() { this.set(read().queuedBytes); } });
+    const counter = (name: string, help: string, pick: (stats: ExchangeStats) => number, labels: Record<string, string> = {}) =>
       new Counter({
         name,
         help,
+        labelNames: Object.keys(labels),
         registers,
         collect() {
           this.reset();
-          this.inc(pick(read()));
+          this.inc(labels, pick(read()));
         },
       });
     counter("berth_events_published_total", "Events published or forwarded to the exchange.", (s) => s.published);
-    counter("berth_events_dropped_subscribers_total", "Subscribers dropped for falling behind.", (s) => s.dropped);
+    // The one reason today; a label, so that another can be told apart.
+    counter("berth_events_dropped_subscribers_total", "Subscribers dropped, by reason (stopped_reading: over the queue bound and taking no event for the stall timeout).", (s) => s.dropped, {
+      reason: "stopped_reading",
+    });
   }
 }

@@ -1,5 +1,5 @@
 import { mkdirSync } from "node:fs";
-import { type ContentStore, type Snapshotter, knownTypes } from "@berth/api";
+import { type ContentStore, type Snapshotter, invalidArgument, knownTypes } from "@berth/api";
 import { LocalContentStore } from "@berth/content";
 import { Exchange } from "@berth/events";
 import { tempMountsOf } from "../config.js";
@@ -35,11 +35,17 @@ export interface Metadata {
   readonly sharing: SnapshotSharing;
 }
 
-export const exchangePlugin: Plugin<Exchange, { buffer_size: number }> = {
+/** Berth's keys (containerd's exchange has none): when a subscriber that stopped reading is dropped. */
+export const exchangePlugin: Plugin<Exchange, { subscriber_max_queued_bytes: number; subscriber_stall_timeout_ms: number }> = {
   type: pluginTypes.event,
   id: "exchange",
-  config: { buffer_size: 1024 },
-  init: ({ config, logger }) => new Exchange({ bufferSize: config.buffer_size, logger, types }),
+  config: { subscriber_max_queued_bytes: 64 << 20, subscriber_stall_timeout_ms: 30_000 },
+  init: ({ config, logger }) => {
+    for (const [key, value] of Object.entries(config)) {
+      if (!Number.isSafeInteger(value) || (value as number) < 0) throw invalidArgument(`plugins."${pluginTypes.event}.exchange".${key}: must be a non-negative integer`);
+    }
+    return new Exchange({ maxQueuedBytes: config.subscriber_max_queued_bytes, stallTimeoutMs: config.subscriber_stall_timeout_ms, logger, types });
+  },
   close: (exchange) => exchange.close(),
 };
 
