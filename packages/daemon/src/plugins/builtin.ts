@@ -14,6 +14,7 @@ import {
 import { cgroupsMonitorPlugin } from "./monitor.js";
 import type { Plugin } from "./registry.js";
 import { runtimePlugin, tasksGrpcPlugin } from "./runtime.js";
+import { runtimeV1Plugin } from "./runtime-v1.js";
 import { btrfsPlugin, overlayPlugin } from "./snapshotters.js";
 
 /** Every plugin berthd knows, in registration order. */
@@ -30,6 +31,7 @@ export function builtinPlugins(): Plugin<any, any>[] {
     contentGrpcPlugin,
     imagesGrpcPlugin,
     containersGrpcPlugin,
+    runtimeV1Plugin,
     runtimePlugin,
     tasksGrpcPlugin,
     leasesGrpcPlugin,

@@ -9,17 +9,18 @@ import {
   type Publisher,
   type Runtime,
   type RuntimeTask,
+  type Subscriber,
   alreadyExists,
+  dateFromTimestamp,
   failedPrecondition,
   goZeroTime,
   isKind,
-  knownTypes,
   notFound,
   nowTimestamp,
   requireNamespace,
   validateIdentifier,
 } from "@berth/api";
-import { type linuxRunc, shimV1 } from "@berth/api/proto";
+import { events, type linuxRunc, shimV1 } from "@berth/api/proto";
 import { TtrpcClient, ttrpcServiceClient } from "@berth/ttrpc";
 import { moveToCgroup } from "../cgroups/process.js";
 import { lookup, shimBinaryName } from "../v2/binary.js";
@@ -27,8 +28,9 @@ import { Bundle } from "../v2/bundle.js";
 import { subdirectories, validateSpec } from "../v2/manager.js";
 import type { RuntimeLogger } from "../v2/shim.js";
 import { type ShimLaunch, followShimLogs, launchShim, shimAddress, socketPathOfAddress } from "./launch.js";
+import { ExitWatch } from "./exit-watch.js";
 import { createOptionsOf, runcOptionsOf } from "./options.js";
-import { type ShimV1Service, type TaskEventPublisher, V1Task } from "./task.js";
+import { type ShimV1Service, type TaskEventPublisher, V1Task, eventAny } from "./task.js";
 
 export interface LinuxRuntimeOptions {
   /** Bundles live under `<state>/<namespace>/<id>` (`<berthd state>/io.containerd.runtime.v1.linux`). */
@@ -49,6 +51,8 @@ export interface LinuxRuntimeOptions {
   readonly runtimeRoot: string;
   /** The daemon publishes create, start, delete, pause, resume and checkpoint; exits come from the shims. */
   readonly publisher?: Publisher;
+  /** Where the shims' exits arrive (the daemon's exchange): a delete publishes after the task's exit. */
+  readonly events?: Subscriber;
   readonly logger?: RuntimeLogger;
   /** The shim's `-debug`, and its log lines in the daemon's log. */
   readonly shimDebug?: boolean;
@@ -57,7 +61,6 @@ export interface LinuxRuntimeOptions {
 export const linuxRuntimeName = "io.containerd.runtime.v1.linux";
 /** What the bundle remembers of the container's RuncOptions, for cleaning up after its shim died. */
 const runcFile = "runc.json";
-const types = knownTypes();
 const runFile = promisify(execFile);
 
 interface Held {
@@ -85,9 +88,13 @@ export class LinuxRuntime implements Runtime {
   readonly id = linuxRuntimeName;
   readonly #tasks = new Map<string, Held>();
   readonly #reserved = new Set<string>();
+  readonly #exits: ExitWatch | undefined;
+  readonly #openedAt = Date.now();
   #closed = false;
 
-  private constructor(private readonly options: LinuxRuntimeOptions) {}
+  private constructor(private readonly options: LinuxRuntimeOptions) {
+    this.#exits = options.events === undefined ? undefined : new ExitWatch(options.events, options.logger);
+  }
 
   static async open(options: LinuxRuntimeOptions): Promise<LinuxRuntime> {
     const runtime = new LinuxRuntime(options);
@@ -147,14 +154,9 @@ export class LinuxRuntime implements Runtime {
       };
       const { pid } = await shim.create(request, { signal: context.signal });
       held = { bundle, client, stopLogs, letGo: false, task: new V1Task(shim, this.#publishTaskEvent, namespace, taskId, pid) };
-      await this.#publishTaskEvent(context, "/tasks/create", "containerd.events.TaskCreate", {
-        containerId: taskId,
-        bundle: bundle.path,
-        rootfs,
-        io: { stdin: request.stdin, stdout: request.stdout, stderr: request.stderr, terminal: request.terminal },
-        checkpoint: request.checkpoint,
-        pid,
-      });
+      const io = { stdin: request.stdin, stdout: request.stdout, stderr: request.stderr, terminal: request.terminal };
+      const created = { containerId: taskId, bundle: bundle.path, rootfs, io, checkpoint: request.checkpoint, pid };
+      await this.#publishTaskEvent(context, "/tasks/create", eventAny("TaskCreate", events.TaskCreate, created));
     } catch (error) {
       client?.close();
       if (shimPid !== undefined) killProcess(shimPid);
@@ -205,7 +207,10 @@ export class LinuxRuntime implements Runtime {
     await this.#deleteBundle(held.bundle);
     if (response === undefined) throw notFound(`task ${taskId}: the shim has no such task`);
     const exit = { pid: response.pid, status: response.exitStatus, timestamp: response.exitedAt ?? goZeroTime };
-    await this.#publishTaskEvent(context, "/tasks/delete", "containerd.events.TaskDelete", { containerId: taskId, pid: exit.pid, exitStatus: exit.status, exitedAt: exit.timestamp });
+    // An exit from before this daemon started was published to nobody.
+    if (state.status === "stopped" && dateFromTimestamp(state.exitedAt).getTime() >= this.#openedAt) await this.#exits?.reported(namespace, taskId);
+    const deleted = { containerId: taskId, pid: exit.pid, exitStatus: exit.status, exitedAt: exit.timestamp };
+    await this.#publishTaskEvent(context, "/tasks/delete", eventAny("TaskDelete", events.TaskDelete, deleted));
     this.options.logger?.debug({ namespace, id: taskId, exitStatus: exit.status }, "v1 task deleted");
     return exit;
   }
@@ -213,6 +218,7 @@ export class LinuxRuntime implements Runtime {
   /** Lets go of every shim without stopping any: their containers keep running for the next daemon. */
   close(): void {
     this.#closed = true;
+    this.#exits?.close();
     for (const held of this.#tasks.values()) {
       held.letGo = true;
       held.client.close();
@@ -221,8 +227,8 @@ export class LinuxRuntime implements Runtime {
     this.#tasks.clear();
   }
 
-  readonly #publishTaskEvent: TaskEventPublisher = async (context, topic, type, event) => {
-    await this.options.publisher?.publish(context, topic, types.pack(type, event)).catch((error: unknown) => {
+  readonly #publishTaskEvent: TaskEventPublisher = async (context, topic, event) => {
+    await this.options.publisher?.publish(context, topic, event).catch((error: unknown) => {
       this.options.logger?.warn({ topic, err: error }, "publishing a task event failed");
     });
   };
@@ -298,6 +304,7 @@ export class LinuxRuntime implements Runtime {
     if (held !== undefined) {
       if (this.#tasks.get(key) !== held) return;
       this.#tasks.delete(key);
+      this.#exits?.forget(bundle.namespace, bundle.id);
       held.letGo = true;
       held.client.close();
       held.stopLogs();
@@ -307,11 +314,11 @@ export class LinuxRuntime implements Runtime {
     const runc = await readRunc(bundle, this.#runcOf(runcOptionsOf(undefined)));
     await this.#terminate(bundle, runc);
     const exit = { pid, exitStatus: 128 + 9, exitedAt: nowTimestamp() };
-    await this.#publishTaskEvent(context, "/tasks/exit", "containerd.events.TaskExit", { containerId: bundle.id, id: bundle.id, ...exit });
+    await this.#publishTaskEvent(context, "/tasks/exit", eventAny("TaskExit", events.TaskExit, { containerId: bundle.id, id: bundle.id, ...exit }));
     const shimPid = await readPid(bundle, "shim.pid");
     await this.#deleteBundle(bundle).catch((error: unknown) => this.options.logger?.warn({ namespace: bundle.namespace, id: bundle.id, err: error }, "delete bundle"));
     if (shimPid !== undefined) killProcess(shimPid);
-    await this.#publishTaskEvent(context, "/tasks/delete", "containerd.events.TaskDelete", { containerId: bundle.id, ...exit });
+    await this.#publishTaskEvent(context, "/tasks/delete", eventAny("TaskDelete", events.TaskDelete, { containerId: bundle.id, ...exit }));
     this.options.logger?.warn({ namespace: bundle.namespace, id: bundle.id }, "cleaned up after dead v1 shim");
   }
 

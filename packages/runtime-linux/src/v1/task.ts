@@ -13,7 +13,7 @@ import {
   goZeroTime,
   validateIdentifier,
 } from "@berth/api";
-import type { shimV1 } from "@berth/api/proto";
+import { events, type shimV1 } from "@berth/api/proto";
 import type { TtrpcCallOptions, TtrpcServiceClient } from "@berth/ttrpc";
 import { cgroupMetricsOfPid } from "../cgroups/process.js";
 import { callOptions, taskStatusOf } from "../v2/shim-task.js";
@@ -21,7 +21,17 @@ import { callOptions, taskStatusOf } from "../v2/shim-task.js";
 export type ShimV1Service = TtrpcServiceClient<typeof shimV1.ShimDefinition>;
 
 /** Publishes one of the task events the runtime v1 daemon side reports itself (create, start, delete, …). */
-export type TaskEventPublisher = (context: CallContext, topic: string, type: string, event: Record<string, unknown>) => Promise<void>;
+export type TaskEventPublisher = (context: CallContext, topic: string, event: Any) => Promise<void>;
+
+interface EventType<T> {
+  encode(message: T): { finish(): Uint8Array };
+  fromPartial(partial: Partial<T>): T;
+}
+
+/** An event of package containerd.events packed into an Any; fields left out take their defaults. */
+export function eventAny<T>(name: string, type: EventType<T>, partial: Partial<T>): Any {
+  return { typeUrl: `containerd.events.${name}`, value: Buffer.from(type.encode(type.fromPartial(partial)).finish()) };
+}
 
 const running = new Set(["running", "paused", "pausing"]);
 
@@ -71,7 +81,7 @@ class V1Process implements RuntimeProcess {
 
   async start(context: CallContext): Promise<number> {
     const { pid } = await this.shim.start({ id: this.id }, this.options(context));
-    await this.publish(context, "/tasks/exec-started", "containerd.events.TaskExecStarted", { containerId: this.taskId, execId: this.id, pid });
+    await this.publish(context, "/tasks/exec-started", eventAny("TaskExecStarted", events.TaskExecStarted, { containerId: this.taskId, execId: this.id, pid }));
     return pid;
   }
 
@@ -108,18 +118,18 @@ export class V1Task extends V1Process implements RuntimeTask {
   override async start(context: CallContext): Promise<number> {
     const { pid } = await this.shim.start({ id: this.id }, this.options(context));
     this.pid = pid;
-    await this.publish(context, "/tasks/start", "containerd.events.TaskStart", { containerId: this.id, pid });
+    await this.publish(context, "/tasks/start", eventAny("TaskStart", events.TaskStart, { containerId: this.id, pid }));
     return pid;
   }
 
   async pause(context: CallContext): Promise<void> {
     await this.shim.pause({}, this.options(context));
-    await this.publish(context, "/tasks/paused", "containerd.events.TaskPaused", { containerId: this.id });
+    await this.publish(context, "/tasks/paused", eventAny("TaskPaused", events.TaskPaused, { containerId: this.id }));
   }
 
   async resume(context: CallContext): Promise<void> {
     await this.shim.resume({}, this.options(context));
-    await this.publish(context, "/tasks/resumed", "containerd.events.TaskResumed", { containerId: this.id });
+    await this.publish(context, "/tasks/resumed", eventAny("TaskResumed", events.TaskResumed, { containerId: this.id }));
   }
 
   async exec(context: CallContext, execId: string, options: ExecOptions): Promise<ExecProcess> {
@@ -145,7 +155,7 @@ export class V1Task extends V1Process implements RuntimeTask {
 
   async checkpoint(context: CallContext, path: string, options?: Any): Promise<void> {
     await this.shim.checkpoint({ path, options }, this.options(context));
-    await this.publish(context, "/tasks/checkpointed", "containerd.events.TaskCheckpointed", { containerId: this.id });
+    await this.publish(context, "/tasks/checkpointed", eventAny("TaskCheckpointed", events.TaskCheckpointed, { containerId: this.id }));
   }
 
   /** Resources only: the v1 shim has no annotations to update. */
