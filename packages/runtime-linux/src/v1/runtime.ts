@@ -1,7 +1,4 @@
-import { execFile } from "node:child_process";
-import { readFile, unlink } from "node:fs/promises";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import {
   type CallContext,
   type CreateTaskOptions,
@@ -27,6 +24,7 @@ import { lookup, shimBinaryName } from "../v2/binary.js";
 import { Bundle } from "../v2/bundle.js";
 import { subdirectories, validateSpec } from "../v2/manager.js";
 import type { RuntimeLogger } from "../v2/shim.js";
+import { type RuncCommand, deleteBundle, forceDeleteContainer, killAndWait, killProcess, readPid, readRunc, saveRunc } from "./bundle-state.js";
 import { type ShimLaunch, followShimLogs, launchShim, shimAddress, socketPathOfAddress } from "./launch.js";
 import { ExitWatch } from "./exit-watch.js";
 import { createOptionsOf, runcOptionsOf } from "./options.js";
@@ -59,9 +57,6 @@ export interface LinuxRuntimeOptions {
 }
 
 export const linuxRuntimeName = "io.containerd.runtime.v1.linux";
-/** What the bundle remembers of the container's RuncOptions, for cleaning up after its shim died. */
-const runcFile = "runc.json";
-const runFile = promisify(execFile);
 
 interface Held {
   readonly bundle: Bundle;
@@ -70,11 +65,6 @@ interface Held {
   readonly stopLogs: () => void;
   /** Set once the runtime itself ends the connection (delete, close): its end is no death. */
   letGo: boolean;
-}
-
-interface RuncOf {
-  readonly runtime: string;
-  readonly root: string;
 }
 
 /**
@@ -131,7 +121,7 @@ export class LinuxRuntime implements Runtime {
     let shimPid: number | undefined;
     let held: Held;
     try {
-      await bundle.write(runcFile, JSON.stringify(runcOf));
+      await saveRunc(bundle, runcOf);
       stopLogs = followShimLogs(bundle, this.options.logger, this.options.shimDebug ?? false);
       const address = shimAddress(this.options.socketDirectory, this.options.address, namespace, taskId);
       shimPid = (await launchShim(this.#launch(binary, runc), bundle, address)).pid;
@@ -142,7 +132,7 @@ export class LinuxRuntime implements Runtime {
       const request = {
         id: taskId,
         bundle: bundle.path,
-        runtime: runcOf.runtime,
+        runtime: runcOf.binary,
         rootfs,
         terminal: options.io.terminal,
         stdin: options.io.stdin,
@@ -161,8 +151,8 @@ export class LinuxRuntime implements Runtime {
       client?.close();
       if (shimPid !== undefined) killProcess(shimPid);
       stopLogs?.();
-      await this.#terminate(bundle, runcOf);
-      await this.#deleteBundle(bundle);
+      await forceDeleteContainer(bundle, runcOf, this.options.logger);
+      await deleteBundle(bundle);
       throw error;
     }
     this.#track(held);
@@ -204,7 +194,7 @@ export class LinuxRuntime implements Runtime {
     this.#tasks.delete(key);
     held.letGo = true;
     await this.#killShim(held);
-    await this.#deleteBundle(held.bundle);
+    await deleteBundle(held.bundle);
     if (response === undefined) throw notFound(`task ${taskId}: the shim has no such task`);
     const exit = { pid: response.pid, status: response.exitStatus, timestamp: response.exitedAt ?? goZeroTime };
     // An exit from before this daemon started was published to nobody.
@@ -244,8 +234,8 @@ export class LinuxRuntime implements Runtime {
     return found;
   }
 
-  #runcOf(runc: linuxRunc.RuncOptions): RuncOf {
-    return { runtime: runc.runtime || (this.options.runtime ?? "runc"), root: runc.runtimeRoot || this.options.runtimeRoot };
+  #runcOf(runc: linuxRunc.RuncOptions): RuncCommand {
+    return { binary: runc.runtime || (this.options.runtime ?? "runc"), root: runc.runtimeRoot || this.options.runtimeRoot };
   }
 
   #launch(binary: string, runc: linuxRunc.RuncOptions): ShimLaunch {
@@ -273,25 +263,7 @@ export class LinuxRuntime implements Runtime {
     const pid = await readPid(held.bundle, "shim.pid");
     held.client.close();
     held.stopLogs();
-    if (pid === undefined) return;
-    killProcess(pid);
-    for (let waited = 0; waited < 5_000 && alive(pid); waited += 10) await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-
-  /** runc's state and the rootfs mount of a task whose shim is gone (or never got as far). */
-  async #terminate(bundle: Bundle, runc: RuncOf): Promise<void> {
-    try {
-      await runFile(runc.runtime, ["--root", join(runc.root, bundle.namespace), "delete", "--force", bundle.id]);
-    } catch (error) {
-      this.options.logger?.debug({ namespace: bundle.namespace, id: bundle.id, err: error }, "runc delete after the shim");
-    }
-  }
-
-  /** Removes the bundle, its work directory (with the log FIFOs) and the shim's socket. */
-  async #deleteBundle(bundle: Bundle): Promise<void> {
-    const address = await bundle.read("address");
-    if (address !== undefined) await unlink(socketPathOfAddress(address)).catch(() => undefined);
-    await bundle.delete();
+    if (pid !== undefined) await killAndWait(pid);
   }
 
   /**
@@ -312,11 +284,11 @@ export class LinuxRuntime implements Runtime {
     const context: CallContext = { namespace: bundle.namespace };
     const pid = (await readPid(bundle, "init.pid")) ?? 0;
     const runc = await readRunc(bundle, this.#runcOf(runcOptionsOf(undefined)));
-    await this.#terminate(bundle, runc);
+    await forceDeleteContainer(bundle, runc, this.options.logger);
     const exit = { pid, exitStatus: 128 + 9, exitedAt: nowTimestamp() };
     await this.#publishTaskEvent(context, "/tasks/exit", eventAny("TaskExit", events.TaskExit, { containerId: bundle.id, id: bundle.id, ...exit }));
     const shimPid = await readPid(bundle, "shim.pid");
-    await this.#deleteBundle(bundle).catch((error: unknown) => this.options.logger?.warn({ namespace: bundle.namespace, id: bundle.id, err: error }, "delete bundle"));
+    await deleteBundle(bundle).catch((error: unknown) => this.options.logger?.warn({ namespace: bundle.namespace, id: bundle.id, err: error }, "delete bundle"));
     if (shimPid !== undefined) killProcess(shimPid);
     await this.#publishTaskEvent(context, "/tasks/delete", eventAny("TaskDelete", events.TaskDelete, { containerId: bundle.id, ...exit }));
     this.options.logger?.warn({ namespace: bundle.namespace, id: bundle.id }, "cleaned up after dead v1 shim");
@@ -350,37 +322,6 @@ export class LinuxRuntime implements Runtime {
       this.options.logger?.warn({ namespace: bundle.namespace, id: bundle.id, err: error }, "v1 shim did not answer; cleaning up");
       await this.#cleanupAfterDeadShim(bundle);
     }
-  }
-}
-
-async function readPid(bundle: Bundle, name: string): Promise<number | undefined> {
-  const pid = Number.parseInt((await bundle.read(name)) ?? "", 10);
-  return Number.isInteger(pid) && pid > 0 ? pid : undefined;
-}
-
-async function readRunc(bundle: Bundle, fallback: RuncOf): Promise<RuncOf> {
-  try {
-    const saved = JSON.parse(await readFile(join(bundle.path, runcFile), "utf8")) as Partial<RuncOf>;
-    return { runtime: saved.runtime || fallback.runtime, root: saved.root || fallback.root };
-  } catch {
-    return fallback;
-  }
-}
-
-function killProcess(pid: number): void {
-  try {
-    process.kill(pid, "SIGKILL");
-  } catch {
-    // already gone
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
   }
 }
 
