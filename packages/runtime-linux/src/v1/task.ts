@@ -16,7 +16,7 @@ import {
 import { events, type shimV1 } from "@berth/api/proto";
 import type { TtrpcCallOptions, TtrpcServiceClient } from "@berth/ttrpc";
 import { cgroupMetricsOfPid } from "../cgroups/process.js";
-import { callOptions, taskStatusOf } from "../v2/shim-task.js";
+import { callOptions, processStateOf } from "../v2/shim-task.js";
 
 export type ShimV1Service = TtrpcServiceClient<typeof shimV1.ShimDefinition>;
 
@@ -53,18 +53,7 @@ class V1Process implements RuntimeProcess {
   }
 
   async state(context: CallContext): Promise<ProcessState> {
-    const state = await this.shim.state({ id: this.id }, this.options(context));
-    return {
-      id: this.id,
-      status: taskStatusOf(state.status),
-      pid: state.pid,
-      stdin: state.stdin,
-      stdout: state.stdout,
-      stderr: state.stderr,
-      terminal: state.terminal,
-      exitStatus: state.exitStatus,
-      exitedAt: state.exitedAt ?? goZeroTime,
-    };
+    return processStateOf(this.id, await this.shim.state({ id: this.id }, this.options(context)));
   }
 
   async kill(context: CallContext, signal: number, all = false): Promise<void> {
