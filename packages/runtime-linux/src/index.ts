@@ -1,11 +1,12 @@
 export type { CgroupLocation, CgroupMount, CgroupMounts, CgroupStats } from "./cgroups/location.js";
 export { hostCgroupMounts, locateCgroup, locateCgroupOfPid, parseCgroupMounts, parseProcCgroup, readCgroupStats } from "./cgroups/location.js";
+export { joinCgroup } from "./cgroups/join.js";
 export type { HostFacts } from "./cgroups/host.js";
 export { hostFacts, hugePageSizeName, parsePartitions } from "./cgroups/host.js";
 export type { CgroupV1Directories } from "./cgroups/v1.js";
 export { readCgroupV1Metrics } from "./cgroups/v1.js";
 export { readCgroupV2Metrics } from "./cgroups/v2.js";
-export { cgroupMetricsOfPid, moveToCgroup } from "./cgroups/process.js";
+export { cgroupMetricsOfPid } from "./cgroups/process.js";
 export { berthShimPath, groupAnnotations, shimGroup, shimSocketPath } from "./shim/paths.js";
 export type { ShimInvocation } from "./v2/binary.js";
 export { resolveShimBinary, runShimDelete, shimBinaryName, startShim } from "./v2/binary.js";

@@ -66,7 +66,7 @@ export function hostCgroupMounts(): CgroupMounts {
 }
 
 /** The directory of cgroup `path` in a hierarchy mounted as `mount`. */
-function directoryIn(mount: CgroupMount, path: string): string {
+export function directoryIn(mount: CgroupMount, path: string): string {
   const inside = relative(mount.root, path);
   if (inside.startsWith("..") || isAbsolute(inside)) throw notFound(`cgroup ${path} is outside the hierarchy mounted at ${mount.mountPoint}`);
   return join(mount.mountPoint, inside);

@@ -19,7 +19,7 @@ import {
 } from "@berth/api";
 import { events, type linuxRunc, shimV1 } from "@berth/api/proto";
 import { TtrpcClient, ttrpcServiceClient } from "@berth/ttrpc";
-import { moveToCgroup } from "../cgroups/process.js";
+import { joinCgroup } from "../cgroups/join.js";
 import { lookup, shimBinaryName } from "../v2/binary.js";
 import { Bundle } from "../v2/bundle.js";
 import { subdirectories, validateSpec } from "../v2/manager.js";
@@ -125,7 +125,7 @@ export class LinuxRuntime implements Runtime {
       stopLogs = followShimLogs(bundle, this.options.logger, this.options.shimDebug ?? false);
       const address = shimAddress(this.options.socketDirectory, this.options.address, namespace, taskId);
       shimPid = (await launchShim(this.#launch(binary, runc), bundle, address)).pid;
-      if (createOptions?.shimCgroup) moveToCgroup(shimPid, createOptions.shimCgroup);
+      if (createOptions?.shimCgroup) joinCgroup(createOptions.shimCgroup, shimPid);
       client = await TtrpcClient.connect(address);
       const shim = this.#service(client, namespace);
       const rootfs = options.rootfs.map((mount) => ({ type: mount.type, source: mount.source, target: mount.target ?? "", options: [...mount.options] }));
