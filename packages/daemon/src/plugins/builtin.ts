@@ -13,8 +13,8 @@ import {
 } from "./grpc.js";
 import { cgroupsMonitorPlugin } from "./monitor.js";
 import type { Plugin } from "./registry.js";
-import { runtimePlugin, tasksGrpcPlugin } from "./runtime.js";
 import { runtimeV1Plugin } from "./runtime-v1.js";
+import { runtimePlugin, tasksGrpcPlugin } from "./runtime.js";
 import { btrfsPlugin, overlayPlugin } from "./snapshotters.js";
 
 /** Every plugin berthd knows, in registration order. */
