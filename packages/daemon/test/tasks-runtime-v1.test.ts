@@ -86,6 +86,8 @@ describe.skipIf(!stockContainerdInstalled || !existsSync(stockShimV1))("stock ct
       expect(lines.map((line) => line.split(" ")[5])).toEqual(["/tasks/create", "/tasks/start", "/tasks/exit", "/tasks/delete"]);
       // The shim's exit, published through `berthd publish`, names the process and the container.
       expect(JSON.parse(lines[2]!.split(" ").slice(6).join(" "))).toMatchObject({ container_id: "c1", id: "c1" });
+      // The delete, published by berthd, carries what containerd's does and nothing else.
+      expect(JSON.parse(lines[3]!.split(" ").slice(6).join(" "))).toEqual({ container_id: "c1", pid: expect.any(Number), exited_at: expect.any(String) });
       expect(JSON.parse(lines[0]!.split(" ").slice(6).join(" "))).toMatchObject({
         container_id: "c1",
         bundle: join(berthd.state, "io.containerd.runtime.v1.linux", namespace, "c1"),
