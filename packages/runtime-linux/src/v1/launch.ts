@@ -2,9 +2,10 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { chmodSync, closeSync, constants, mkdirSync, openSync, readFileSync, unlinkSync, writeFileSync } from "node:fs";
 import { rename, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { constants as osConstants } from "node:os";
+import { dirname, join } from "node:path";
 import { errorOfKind, invalidArgument } from "@berth/api";
-import { closeFd, listenUnix } from "../shim/libc.js";
+import { SyscallError, closeFd, listenUnix } from "../shim/libc.js";
 import type { Bundle } from "../v2/bundle.js";
 import { followShimLog, makeFifo } from "../v2/fifo.js";
 import type { RuntimeLogger } from "../v2/shim.js";
@@ -63,11 +64,12 @@ async function writeAtomically(bundle: Bundle, name: string, content: string): P
 function listen(address: string): number {
   const path = socketPathOfAddress(address);
   if (Buffer.byteLength(path) > socketPathLimit) throw invalidArgument(`${JSON.stringify(address)}: unix socket path too long (> ${socketPathLimit})`);
-  mkdirSync(join(path, ".."), { recursive: true, mode: 0o700 });
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   let fd: number;
   try {
     fd = listenUnix(path);
-  } catch {
+  } catch (error) {
+    if (!(error instanceof SyscallError && error.errno === osConstants.errno.EADDRINUSE)) throw error;
     unlinkSync(path);
     fd = listenUnix(path);
   }
@@ -98,10 +100,11 @@ export async function launchShim(launch: ShimLaunch, bundle: Bundle, address: st
   if (launch.systemdCgroup) args.push("-systemd-cgroup");
   if (launch.debug) args.push("-debug");
   const socket = listen(address);
-  // The log FIFOs have a reader (followShimLogs) before they are opened for writing, so no open blocks.
-  const logs = shimLogNames.map((name) => openSync(join(bundle.workDir, name), constants.O_WRONLY));
+  const logs: number[] = [];
   let child: ChildProcess;
   try {
+    // The log FIFOs have a reader (followShimLogs) before they are opened for writing, so no open blocks.
+    for (const name of shimLogNames) logs.push(openSync(join(bundle.workDir, name), constants.O_WRONLY));
     child = spawn(launch.binary, args, {
       cwd: bundle.path,
       env: { ...process.env, GOMAXPROCS: "2" },
