@@ -6,6 +6,7 @@ import * as taskTypes from "./gen/containerd/types/task/task.js";
 import * as transferTypes from "./gen/containerd/types/transfer/transfer.js";
 import * as taskV2 from "./gen/containerd/task/v2/shim.js";
 import * as runcV1 from "./gen/containerd/runc/v1/options.js";
+import * as linuxRunc from "./gen/containerd/linux/runc/runc.js";
 import * as runtimeoptionsV1 from "./gen/runtimeoptions/v1/options.js";
 import * as cgroupsV1 from "./gen/io/containerd/cgroups/v1/metrics.js";
 import * as cgroupsV2 from "./gen/io/containerd/cgroups/v2/metrics.js";
@@ -23,6 +24,8 @@ export function knownTypes(): TypeRegistry {
       .registerModule(taskTypes)
       .registerModule(taskV2)
       .registerModule(runcV1)
+      // The runtime v1 options (io.containerd.runtime.v1.linux).
+      .registerModule(linuxRunc)
       .registerModule(runtimeoptionsV1)
       .registerModule(cgroupsV1)
       .registerModule(cgroupsV2)

@@ -10,6 +10,9 @@ const usage = `berthd — containerd's job, in TypeScript
 USAGE
   berthd [flags]                 run the daemon
   berthd config default          print the complete default configuration
+  berthd publish --topic <topic> --namespace <ns>
+                                 publish the event (a protobuf Any) read from stdin,
+                                 as the runtime v1 shim does through containerd publish
 
 FLAGS
   -c, --config <path>      config file (default: /etc/berth/config.toml)

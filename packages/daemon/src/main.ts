@@ -12,4 +12,8 @@ setFlagsFromString("--semi-space-growth-factor=1");
 // cost for ~11 MB more RSS after a pull (measured ~118 MB instead of ~107 MB); 300% saved twice as
 // much CPU but left ~150 MB, and a daemon's memory is what its host keeps paying for.
 setFlagsFromString("--heap-growing-percent=100");
-await import("./cli.js");
+// `berthd … publish …` (how the runtime v1 shim reports events) needs none of the daemon's modules.
+const { publishCommand, publishRequestOf } = await import("./publish.js");
+const publishRequest = publishRequestOf(process.argv.slice(2));
+if (publishRequest !== undefined) await publishCommand(publishRequest);
+else await import("./cli.js");

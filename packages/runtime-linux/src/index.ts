@@ -6,6 +6,7 @@ export { hostFacts, hugePageSizeName, parsePartitions } from "./cgroups/host.js"
 export type { CgroupV1Directories } from "./cgroups/v1.js";
 export { readCgroupV1Metrics } from "./cgroups/v1.js";
 export { readCgroupV2Metrics } from "./cgroups/v2.js";
+export { cgroupMetricsOfPid } from "./cgroups/process.js";
 export { berthShimPath, groupAnnotations, shimGroup, shimSocketPath } from "./shim/paths.js";
 export type { ShimInvocation } from "./v2/binary.js";
 export { resolveShimBinary, runShimDelete, shimBinaryName, startShim } from "./v2/binary.js";
@@ -13,3 +14,5 @@ export { Bundle } from "./v2/bundle.js";
 export type { ShimManagerOptions } from "./v2/manager.js";
 export { ShimManager } from "./v2/manager.js";
 export type { RuntimeLogger } from "./v2/shim.js";
+export type { LinuxRuntimeOptions } from "./v1/runtime.js";
+export { LinuxRuntime, linuxRuntimeName } from "./v1/runtime.js";

@@ -14,14 +14,14 @@ function tasksOfRuntime(runtime: Runtime): RunningTasks {
 
 /**
  * Where the metrics learn which tasks run: every loaded runtime plugin (containerd's
- * io.containerd.runtime.v2 type) and any other plugin instance that implements RunningTasks.
+ * io.containerd.runtime.v2 and v1 types) and any other plugin instance that implements RunningTasks.
  * Read from the outcomes at each call, so plugins loaded after the metrics' own are included.
  */
 export function runningTaskSources(outcomes: readonly PluginOutcome[]): RunningTasks[] {
   const sources: RunningTasks[] = [];
   for (const outcome of outcomes) {
     if (outcome.error !== undefined) continue;
-    if (outcome.plugin.type === pluginTypes.runtime) sources.push(tasksOfRuntime(outcome.instance as Runtime));
+    if (outcome.plugin.type === pluginTypes.runtime || outcome.plugin.type === pluginTypes.runtimeV1) sources.push(tasksOfRuntime(outcome.instance as Runtime));
     else if (isRunningTasks(outcome.instance)) sources.push(outcome.instance);
   }
   return sources;

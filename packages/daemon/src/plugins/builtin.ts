@@ -14,6 +14,7 @@ import {
 } from "./grpc.js";
 import { cgroupsMonitorPlugin } from "./monitor.js";
 import type { Plugin } from "./registry.js";
+import { runtimeV1Plugin } from "./runtime-v1.js";
 import { runtimePlugin, tasksGrpcPlugin } from "./runtime.js";
 import { btrfsPlugin, nativePlugin, overlayPlugin } from "./snapshotters.js";
 
@@ -32,6 +33,7 @@ export function builtinPlugins(): Plugin<any, any>[] {
     contentGrpcPlugin,
     imagesGrpcPlugin,
     containersGrpcPlugin,
+    runtimeV1Plugin,
     runtimePlugin,
     tasksGrpcPlugin,
     leasesGrpcPlugin,

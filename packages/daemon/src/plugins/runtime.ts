@@ -5,6 +5,7 @@ import type { Exchange } from "@berth/events";
 import { ShimManager, berthShimPath } from "@berth/runtime-linux";
 import { ttrpcAddressOf } from "../config.js";
 import { tasksHandlers } from "../grpc/tasks.js";
+import { Runtimes } from "../runtimes.js";
 import { TaskService } from "../tasks.js";
 import type { Metadata } from "./core.js";
 import type { Plugin } from "./registry.js";
@@ -54,10 +55,12 @@ export const runtimePlugin: Plugin<ShimManager, RuntimeConfig> = {
 export const tasksGrpcPlugin: Plugin<GrpcService> = {
   type: pluginTypes.grpc,
   id: "tasks",
-  requires: [pluginTypes.metadata, pluginTypes.runtime],
-  init: ({ get, logger }) => {
+  requires: [pluginTypes.metadata, pluginTypes.runtime, pluginTypes.runtimeV1],
+  init: ({ get, getAll, logger }) => {
     const metadata = get<Metadata>(pluginTypes.metadata);
-    const runtime = get<Runtime>(pluginTypes.runtime);
+    // containerd's tasks service: a runtime v1 serves the names that are its id, the v2 runtime all others.
+    const v1 = [...getAll<Runtime>(pluginTypes.runtimeV1).values()].map((runtime) => [runtime.id, runtime] as const);
+    const runtime = new Runtimes(new Map(v1), get<Runtime>(pluginTypes.runtime));
     return grpcService(tasksV1.TasksDefinition, tasksHandlers(new TaskService(metadata.containers, runtime, metadata.snapshotters, logger)));
   },
 };

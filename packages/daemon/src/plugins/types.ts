@@ -13,6 +13,7 @@ export const pluginTypes = {
   grpc: "io.containerd.grpc.v1",
   monitor: "io.containerd.monitor.v1",
   runtime: "io.containerd.runtime.v2",
+  runtimeV1: "io.containerd.runtime.v1",
 } as const;
 
 /** The platform plugins that depend on the host report, in containerd's names. */

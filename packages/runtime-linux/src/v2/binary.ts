@@ -23,7 +23,7 @@ function executable(path: string): boolean {
 }
 
 /** `name` on $PATH, then beside the daemon's executable. */
-function lookup(name: string, daemonExecutable: string): string | undefined {
+export function lookup(name: string, daemonExecutable: string): string | undefined {
   const directories = [...(process.env.PATH ?? "").split(":").filter((d) => d !== ""), dirname(daemonExecutable)];
   return directories.map((directory) => join(directory, name)).find(executable);
 }

@@ -28,8 +28,11 @@ export class Bundle {
     return join(this.path, "log");
   }
 
-  /** Makes the directories and writes `config.json`; AlreadyExists when a bundle for the id is on disk. */
-  static async create(stateRoot: string, workRoot: string, namespace: string, id: string, spec: Uint8Array): Promise<Bundle> {
+  /**
+   * Makes the directories and writes `config.json`; AlreadyExists when a bundle for the id is on disk.
+   * `linkWork: false` leaves out the `work` link (runtime v1's layout).
+   */
+  static async create(stateRoot: string, workRoot: string, namespace: string, id: string, spec: Uint8Array, { linkWork = true } = {}): Promise<Bundle> {
     validateIdentifier(namespace, "namespace");
     validateIdentifier(id, "id");
     const bundle = Bundle.at(stateRoot, workRoot, namespace, id);
@@ -47,7 +50,7 @@ export class Bundle {
       // A work dir without a bundle is a leftover of a task that is gone.
       await rm(bundle.workDir, { recursive: true, force: true });
       await mkdir(bundle.workDir, { mode: 0o711 });
-      await symlink(bundle.workDir, join(bundle.path, "work"));
+      if (linkWork) await symlink(bundle.workDir, join(bundle.path, "work"));
       await mkdir(bundle.rootfs, { mode: 0o711 });
       await writeFile(join(bundle.path, "config.json"), spec, { mode: 0o666 });
     } catch (error) {

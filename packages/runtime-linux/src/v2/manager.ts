@@ -289,7 +289,8 @@ export class ShimManager implements Runtime {
   }
 }
 
-function validateSpec(spec: Any): void {
+/** InvalidArgument unless the spec is a JSON object. */
+export function validateSpec(spec: Any): void {
   let parsed: unknown;
   try {
     parsed = JSON.parse(Buffer.from(spec.value).toString("utf8"));
@@ -299,7 +300,8 @@ function validateSpec(spec: Any): void {
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw invalidArgument("spec: must be a JSON object");
 }
 
-async function subdirectories(path: string): Promise<string[]> {
+/** The names of the directories in `path` (none when it does not exist). */
+export async function subdirectories(path: string): Promise<string[]> {
   const entries = await readdir(path, { withFileTypes: true }).catch(() => []);
   return entries.filter((entry) => entry.isDirectory()).map((entry) => entry.name);
 }

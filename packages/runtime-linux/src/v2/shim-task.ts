@@ -32,6 +32,21 @@ export function taskStatusOf(status: taskTypes.Status): TaskStatus {
   return statusNames[status] ?? "unknown";
 }
 
+/** What the runc shims' State responses (v1 and v2) say of a process, as a ProcessState of process `id`. */
+export function processStateOf(id: string, state: Omit<ProcessState, "id" | "status" | "exitedAt"> & { status: taskTypes.Status; exitedAt?: ProcessState["exitedAt"] | undefined }): ProcessState {
+  return {
+    id,
+    status: taskStatusOf(state.status),
+    pid: state.pid,
+    stdin: state.stdin,
+    stdout: state.stdout,
+    stderr: state.stderr,
+    terminal: state.terminal,
+    exitStatus: state.exitStatus,
+    exitedAt: state.exitedAt ?? goZeroTime,
+  };
+}
+
 /** ttrpc options for a call made on behalf of `context`: its namespace and cancellation. */
 export function callOptions(namespace: string, context: CallContext): TtrpcCallOptions {
   return { namespace, signal: context.signal };
@@ -55,18 +70,7 @@ class ShimProcess implements RuntimeProcess {
   }
 
   async state(context: CallContext): Promise<ProcessState> {
-    const state = await this.shim.state({ id: this.taskId, execId: this.execId }, this.options(context));
-    return {
-      id: this.id,
-      status: taskStatusOf(state.status),
-      pid: state.pid,
-      stdin: state.stdin,
-      stdout: state.stdout,
-      stderr: state.stderr,
-      terminal: state.terminal,
-      exitStatus: state.exitStatus,
-      exitedAt: state.exitedAt ?? goZeroTime,
-    };
+    return processStateOf(this.id, await this.shim.state({ id: this.taskId, execId: this.execId }, this.options(context)));
   }
 
   async kill(context: CallContext, signal: number, all = false): Promise<void> {
