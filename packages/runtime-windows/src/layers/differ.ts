@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { Readable } from "node:stream";
+import { Readable, Transform } from "node:stream";
 import { createGunzip, createZstdDecompress } from "node:zlib";
 import { type CallContext, type ContentStore, type Mount, invalidArgument, notImplemented } from "@berth/api";
 import { extract } from "tar-stream";
@@ -52,10 +52,16 @@ export class WindowsDiffer {
     const tar = decompressor === null ? blob : blob.pipe(decompressor());
     const hash = createHash("sha256");
     let size = 0;
-    const counted = tar.on("data", (chunk: Buffer) => {
-      hash.update(chunk);
-      size += chunk.length;
-    });
+    // Hashed on the way through; nothing flows until the tar reader pulls.
+    const counted = tar.pipe(
+      new Transform({
+        transform(chunk: Buffer, _encoding, done) {
+          hash.update(chunk);
+          size += chunk.length;
+          done(null, chunk);
+        },
+      }),
+    );
     const writer = await this.ops.newLayerWriter(target, parents);
     try {
       await importLayerTar(counted, writer);
