@@ -16,6 +16,7 @@ import { cgroupsMonitorPlugin } from "./monitor.js";
 import type { Plugin } from "./registry.js";
 import { runtimePlugin, tasksGrpcPlugin } from "./runtime.js";
 import { btrfsPlugin, nativePlugin, overlayPlugin } from "./snapshotters.js";
+import { windowsDifferPlugin, windowsRuntimePlugin, windowsSnapshotterPlugin } from "./windows.js";
 
 /** Every plugin berthd knows, in registration order. */
 export function builtinPlugins(): Plugin<any, any>[] {
@@ -25,14 +26,17 @@ export function builtinPlugins(): Plugin<any, any>[] {
     overlayPlugin,
     btrfsPlugin,
     nativePlugin,
+    windowsSnapshotterPlugin,
     metadataPlugin,
     differPlugin,
+    windowsDifferPlugin,
     cgroupsMonitorPlugin,
     namespacesGrpcPlugin,
     contentGrpcPlugin,
     imagesGrpcPlugin,
     containersGrpcPlugin,
     runtimePlugin,
+    windowsRuntimePlugin,
     tasksGrpcPlugin,
     leasesGrpcPlugin,
     snapshotsGrpcPlugin,
