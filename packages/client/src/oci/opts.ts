@@ -193,6 +193,8 @@ export interface ImageProcessConfig {
   readonly WorkingDir?: string;
   readonly Labels?: Readonly<Record<string, string>> | null;
   readonly StopSignal?: string;
+  /** Docker's, for Windows images: Entrypoint and Cmd are each one pre-escaped command line. */
+  readonly ArgsEscaped?: boolean;
 }
 
 const defaultPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
