@@ -1,5 +1,10 @@
+import { join } from "node:path";
 import type { Snapshotter } from "@berth/api";
-import { WindowsDiffer, WindowsSnapshotter, loadWin32LayerOps, windowsDefaults, windowsSupport } from "@berth/runtime-windows";
+import type { Exchange } from "@berth/events";
+import { ShimManager } from "@berth/runtime-linux";
+import { WindowsDiffer, WindowsSnapshotter, loadWin32LayerOps, unmountWindowsLayer, windowsDefaults, windowsSupport } from "@berth/runtime-windows";
+import { windowsShimPlatform } from "@berth/runtime-windows/shim";
+import { ttrpcAddressOf } from "../config.js";
 import type { Metadata } from "./core.js";
 import { type Plugin, SkipPlugin } from "./registry.js";
 import { hostPlatform, pluginTypes } from "./types.js";
@@ -44,23 +49,39 @@ export const windowsDifferPlugin: Plugin<WindowsDiffer> = {
 export interface WindowsRuntimeConfig {
   /** containerd's runtime platforms on Windows: the host's and linux/amd64 (LCOW). */
   platforms: string[];
-  /** The default runtime on Windows and the shim that serves it. */
-  default_runtime_name: string;
+  /** The shim binary per runtime name, before the search on %PATH% for `containerd-shim-<name>-<version>.exe`. */
+  shims: Record<string, string>;
 }
 
 /**
- * The shim v2 runtime with the Windows seam (named pipes, `containerd-shim-runhcs-v1.exe`, the
- * reversed log pipe). On Windows it needs the shared shim v2 core's Windows seam, which berthd does
- * not run yet, so it reports that instead of pretending.
+ * The shim v2 core with the Windows seam (named pipes, `containerd-shim-runhcs-v1.exe`, the
+ * reversed log pipe): containerd's runtime v2 on Windows. Listed before the Linux one, so that
+ * the Tasks service uses it where it loads.
  */
-export const windowsRuntimePlugin: Plugin<never, WindowsRuntimeConfig> = {
+export const windowsRuntimePlugin: Plugin<ShimManager, WindowsRuntimeConfig> = {
   type: pluginTypes.runtime,
   id: "runhcs",
   requires: [pluginTypes.event],
   platforms: [windowsPlatform],
-  config: { platforms: [`windows/${hostPlatform.architecture}`, "linux/amd64"], default_runtime_name: windowsDefaults.runtime },
-  init: () => {
+  config: { platforms: [`windows/${hostPlatform.architecture}`, "linux/amd64"], shims: {} },
+  init: async ({ root, state, config, daemon, logger, exports, get }) => {
     skipUnlessWindows();
-    throw new Error(`runtime ${windowsDefaults.runtime}: berthd does not drive Windows shims yet`);
+    const ops = await loadWin32LayerOps();
+    exports.root = root;
+    exports.state = state;
+    return ShimManager.open({
+      state,
+      root,
+      address: daemon.grpc.address,
+      ttrpcAddress: ttrpcAddressOf(daemon),
+      runtimes: config.shims,
+      runcRoot: join(daemon.state, "runc"),
+      publisher: get<Exchange>(pluginTypes.event),
+      logger,
+      debug: daemon.debug.level === "debug" || daemon.debug.level === "trace",
+      // A rootfs runhcs left mounted is a windows-layer mount; one never mounted is no error.
+      platform: windowsShimPlatform({ unmountRootfs: (rootfs) => unmountWindowsLayer(ops, rootfs).catch(() => undefined) }),
+    });
   },
+  close: (manager) => manager.close(),
 };
