@@ -8,6 +8,8 @@ import * as taskV2 from "./gen/containerd/task/v2/shim.js";
 import * as runcV1 from "./gen/containerd/runc/v1/options.js";
 import * as linuxRunc from "./gen/containerd/linux/runc/runc.js";
 import * as runtimeoptionsV1 from "./gen/runtimeoptions/v1/options.js";
+import * as runhcsV1 from "./gen/containerd/runhcs/v1/options.js";
+import * as runhcsStatsV1 from "./gen/containerd/runhcs/stats/v1/stats.js";
 import * as cgroupsV1 from "./gen/io/containerd/cgroups/v1/metrics.js";
 import * as cgroupsV2 from "./gen/io/containerd/cgroups/v2/metrics.js";
 import * as empty from "./gen/google/protobuf/empty.js";
@@ -27,6 +29,9 @@ export function knownTypes(): TypeRegistry {
       // The runtime v1 options (io.containerd.runtime.v1.linux).
       .registerModule(linuxRunc)
       .registerModule(runtimeoptionsV1)
+      // Windows: runhcs options, its ProcessDetails (in Pids) and Statistics (in Metrics).
+      .registerModule(runhcsV1)
+      .registerModule(runhcsStatsV1)
       .registerModule(cgroupsV1)
       .registerModule(cgroupsV2)
       // Frames of the transfer service's streams.

@@ -30,5 +30,7 @@ export * as ttrpc from "./gen/ttrpc/ttrpc.js";
 export * as runcV1 from "./gen/containerd/runc/v1/options.js";
 export * as linuxRunc from "./gen/containerd/linux/runc/runc.js";
 export * as runtimeoptionsV1 from "./gen/runtimeoptions/v1/options.js";
+export * as runhcsV1 from "./gen/containerd/runhcs/v1/options.js";
+export * as runhcsStatsV1 from "./gen/containerd/runhcs/stats/v1/stats.js";
 export * as cgroupsV1 from "./gen/io/containerd/cgroups/v1/metrics.js";
 export * as cgroupsV2 from "./gen/io/containerd/cgroups/v2/metrics.js";

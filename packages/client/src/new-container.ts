@@ -1,4 +1,5 @@
-import type { Any, CallContext, Container } from "@berth/api";
+import { type Any, type CallContext, type Container, jsonTypeUrls } from "@berth/api";
+import { type WindowsSpecOpt, generateWindowsSpec, windowsSpecJson, withImageConfig as withWindowsImageConfig } from "@berth/runtime-windows/spec";
 import type { Client } from "./client.js";
 import { type ImageRunConfig, ensureUnpacked } from "./image-config.js";
 import { type SpecOpt, generateSpec } from "./oci/opts.js";
@@ -6,6 +7,9 @@ import { specAny } from "./oci/spec.js";
 import type { ProcessIO } from "./tasks.js";
 
 export const defaultRuntime = "io.containerd.runc.v2";
+/** containerd's default runtime and snapshotter for Windows images. */
+export const defaultWindowsRuntime = "io.containerd.runhcs.v1";
+export const defaultWindowsSnapshotter = "windows";
 export const stopSignalLabel = "io.containerd.image.config.stop-signal";
 const defaultSnapshotterLabel = "containerd.io/defaults/snapshotter";
 
@@ -28,7 +32,15 @@ export interface NewContainerOptions {
   readonly labels?: Readonly<Record<string, string>> | undefined;
   /** Applied in order to containerd's default spec. */
   readonly spec: readonly SpecOpt[];
+  /**
+   * For a Windows image (its config's os is windows): applied in order to containerd's default
+   * Windows spec in place of `spec`; default: the image's config alone.
+   */
+  readonly windowsSpec?: readonly WindowsSpecOpt[] | undefined;
 }
+
+/** True for an image whose config names the Windows platform: it gets the Windows spec, runtime and snapshotter. */
+export const isWindowsImage = (image: ImageRunConfig | undefined): boolean => image?.platform.os === "windows";
 
 /**
  * Creates a container as ctr run does: unpacks the image if needed, prepares the snapshot `<id>`
@@ -37,7 +49,9 @@ export interface NewContainerOptions {
  * snapshot it prepared is removed again.
  */
 export async function createContainer(client: Client, context: CallContext, options: NewContainerOptions): Promise<Container> {
-  const snapshotter = options.image === undefined ? (options.snapshotter ?? "") : options.snapshotter || (await defaultSnapshotter(client, context));
+  const windows = isWindowsImage(options.image);
+  const snapshotter =
+    options.image === undefined ? (options.snapshotter ?? "") : options.snapshotter || (windows ? defaultWindowsSnapshotter : await defaultSnapshotter(client, context));
   const lease = await client.leases.create(context, { id: "", labels: { "containerd.io/gc.expire": new Date(Date.now() + 86_400_000).toISOString() } });
   const leased = { ...context, lease: lease.id };
   let prepared = false;
@@ -49,8 +63,10 @@ export async function createContainer(client: Client, context: CallContext, opti
       prepared = true;
     }
     const target = { client, context, container: { id: options.id, snapshotter, snapshotKey: prepared ? options.id : "" } };
-    const spec = await generateSpec(target, ...options.spec);
-    const runtime = options.runtime || defaultRuntime;
+    const spec = windows
+      ? { typeUrl: jsonTypeUrls.runtimeSpec, value: Buffer.from(windowsSpecJson(generateWindowsSpec(options.windowsSpec ?? [withWindowsImageConfig(image!.process)]))) }
+      : specAny(await generateSpec(target, ...options.spec));
+    const runtime = options.runtime || (windows ? defaultWindowsRuntime : defaultRuntime);
     const runtimeOptions = options.runtimeOptions ?? (runtime === defaultRuntime ? { typeUrl: "containerd.runc.v1.Options", value: Buffer.alloc(0) } : undefined);
     const labels = image === undefined ? { ...options.labels } : { ...image.process.Labels, [stopSignalLabel]: image.process.StopSignal || "SIGTERM", ...options.labels };
     return await client.containers.create(context, {
@@ -58,7 +74,7 @@ export async function createContainer(client: Client, context: CallContext, opti
       labels,
       image: image?.image.name ?? "",
       runtime: { name: runtime, options: runtimeOptions },
-      spec: specAny(spec),
+      spec,
       snapshotter,
       snapshotKey: target.container.snapshotKey,
       extensions: {},

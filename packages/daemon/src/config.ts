@@ -18,9 +18,12 @@ export interface Config {
   plugins: Record<string, Record<string, unknown>>;
 }
 
-export const defaultRoot = "/var/lib/berth";
-export const defaultState = "/run/berth";
-export const defaultAddress = "/run/berth/berthd.sock";
+// On Windows, containerd's layout with berth in its place: %ProgramData%\berth\root and \state, a named pipe.
+const windows = process.platform === "win32";
+const programData = process.env.ProgramData ?? "C:\\ProgramData";
+export const defaultRoot = windows ? join(programData, "berth", "root") : "/var/lib/berth";
+export const defaultState = windows ? join(programData, "berth", "state") : "/run/berth";
+export const defaultAddress = windows ? "\\\\.\\pipe\\berthd" : "/run/berth/berthd.sock";
 
 export function defaultConfig(): Config {
   return {

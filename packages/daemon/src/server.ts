@@ -2,6 +2,7 @@ import { chmod, chown, lstat, mkdir, rename, unlink } from "node:fs/promises";
 import { connect } from "node:net";
 import { dirname } from "node:path";
 import { type CallObserver, grpc, grpcImplementation, grpcServiceDefinition } from "@berth/api/services";
+import { isNamedPipe } from "@berth/ttrpc";
 import type { GrpcService } from "./plugins/types.js";
 
 export interface GrpcServerOptions {
@@ -26,6 +27,8 @@ function socketAnswers(path: string): Promise<boolean> {
 
 /** Clears a stale socket left by a daemon that died, but never one a live daemon still serves. */
 export async function claimSocketPath(path: string, what = "grpc.address"): Promise<void> {
+  // A Windows named pipe leaves no file behind; a second listener on it fails by itself.
+  if (isNamedPipe(path)) return;
   await mkdir(dirname(path), { recursive: true, mode: 0o711 });
   const existing = await lstat(path).catch(() => undefined);
   if (existing === undefined) return;
@@ -55,6 +58,7 @@ export async function serveGrpc(services: readonly GrpcService[], options: GrpcS
   for (const { definition, handlers } of services) {
     server.addService(grpcServiceDefinition(definition), grpcImplementation(definition, handlers, options.observer));
   }
+  if (isNamedPipe(options.address)) return servePipe(server, options.address);
   // Bound under a temporary name and renamed once its mode is right, so that no client ever
   // finds the socket with the default mode.
   const provisional = `${options.address}.${process.pid}.tmp`;
@@ -67,17 +71,32 @@ export async function serveGrpc(services: readonly GrpcService[], options: GrpcS
   await rename(provisional, options.address);
   return {
     async close(graceMs = 5000) {
-      await new Promise<void>((resolve) => {
-        const force = setTimeout(() => {
-          server.forceShutdown();
-          resolve();
-        }, graceMs);
-        server.tryShutdown(() => {
-          clearTimeout(force);
-          resolve();
-        });
-      });
+      await shutdown(server, graceMs);
       await unlink(options.address).catch(() => undefined);
     },
   };
+}
+
+/** On Windows: the named pipe (containerd's `\\.\pipe\containerd-containerd`), with the pipe's default security descriptor, as containerd. */
+async function servePipe(server: grpc.Server, address: string): Promise<RunningServer> {
+  await new Promise<void>((resolve, reject) => server.bindAsync(`unix:${address}`, grpc.ServerCredentials.createInsecure(), (error) => (error ? reject(error) : resolve())));
+  return {
+    async close(graceMs = 5000) {
+      await shutdown(server, graceMs);
+    },
+  };
+}
+
+/** Lets calls in flight finish for `graceMs`, then cuts the rest. */
+function shutdown(server: grpc.Server, graceMs: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const force = setTimeout(() => {
+      server.forceShutdown();
+      resolve();
+    }, graceMs);
+    server.tryShutdown(() => {
+      clearTimeout(force);
+      resolve();
+    });
+  });
 }

@@ -1,5 +1,5 @@
 import { chown } from "node:fs/promises";
-import { TtrpcServer } from "@berth/ttrpc";
+import { TtrpcServer, isNamedPipe } from "@berth/ttrpc";
 import type { Logger } from "./log.js";
 import type { TtrpcService } from "./plugins/types.js";
 import type { RunningServer } from "./server.js";
@@ -14,6 +14,6 @@ export async function serveTtrpc(services: readonly TtrpcService[], address: str
   const server = new TtrpcServer({ onError: (error) => logger.warn({ err: error }, "ttrpc") });
   for (const { definition, handlers } of services) server.register(definition, handlers);
   await server.listen({ path: address, mode: 0o660 });
-  await chown(address, uid, gid);
+  if (!isNamedPipe(address)) await chown(address, uid, gid);
   return { close: () => server.close() };
 }

@@ -8,11 +8,11 @@ export { readCgroupV1Metrics } from "./cgroups/v1.js";
 export { readCgroupV2Metrics } from "./cgroups/v2.js";
 export { cgroupMetricsOfPid } from "./cgroups/process.js";
 export { berthShimPath, groupAnnotations, shimGroup, shimSocketPath } from "./shim/paths.js";
-export type { ShimInvocation } from "./v2/binary.js";
-export { resolveShimBinary, runShimDelete, shimBinaryName, startShim } from "./v2/binary.js";
-export { Bundle } from "./v2/bundle.js";
-export type { ShimManagerOptions } from "./v2/manager.js";
-export { ShimManager } from "./v2/manager.js";
-export type { RuntimeLogger } from "./v2/shim.js";
+// The shim v2 core moved to @berth/runtime; these stay for runtime-linux's users.
+export type { RuntimeLogger, ShimInvocation, ShimPlatform } from "@berth/runtime";
+export { Bundle, resolveShimBinary, runShimDelete, shimBinaryName, startShim } from "@berth/runtime";
+export type { ShimManagerOptions } from "./v2/linux-manager.js";
+export { ShimManager } from "./v2/linux-manager.js";
+export { linuxShimPlatform } from "./v2/linux-platform.js";
 export type { LinuxRuntimeOptions } from "./v1/runtime.js";
 export { LinuxRuntime, linuxRuntimeName } from "./v1/runtime.js";

@@ -1,4 +1,5 @@
-import { type Socket, connect } from "node:net";
+import { connect } from "node:net";
+import type { Duplex } from "node:stream";
 import { errorOfKind, namespaceTtrpcHeader } from "@berth/api";
 import { ttrpc } from "@berth/api/proto";
 import type { MethodDefinition, ServiceDefinition } from "@berth/api/services";
@@ -19,9 +20,14 @@ interface Pending {
   reject(error: Error): void;
 }
 
-/** A unix socket address as shims print it: `unix:///path`, `unix://path`, or a bare path. */
+/**
+ * A shim address as something `net.connect` dials: `unix:///path`, `unix://path` or a bare path
+ * (a unix socket), `npipe://./pipe/name` or `\\.\pipe\name` (a Windows named pipe).
+ */
 export function socketPathOf(address: string): string {
-  return address.startsWith("unix://") ? address.slice("unix://".length) : address;
+  if (address.startsWith("unix://")) return address.slice("unix://".length);
+  if (address.startsWith("npipe://")) return address.slice("npipe:".length).replace(/\//g, "\\");
+  return address;
 }
 
 /**
@@ -30,14 +36,15 @@ export function socketPathOf(address: string): string {
  * Unavailable.
  */
 export class TtrpcClient {
-  readonly #socket: Socket;
+  readonly #socket: Duplex;
   readonly #pending = new Map<number, Pending>();
   #nextStreamId = 1;
   #closedError: Error | undefined;
   /** Resolves when the connection has ended, for whatever reason. */
   readonly closed: Promise<void>;
 
-  constructor(socket: Socket) {
+  /** A connection over any duplex stream: a unix socket, a named pipe, or an in-process pair. */
+  constructor(socket: Duplex) {
     this.#socket = socket;
     const decoder = new FrameDecoder(
       (frame) => this.#receive(frame),
@@ -57,7 +64,7 @@ export class TtrpcClient {
     });
   }
 
-  /** Connects to a unix socket (`unix://` prefix allowed); fails with Unavailable when nothing answers. */
+  /** Connects to a unix socket or a named pipe (see socketPathOf); fails with Unavailable when nothing answers. */
   static connect(address: string, timeoutMs = 10_000): Promise<TtrpcClient> {
     return new Promise((resolve, reject) => {
       const socket = connect(socketPathOf(address));

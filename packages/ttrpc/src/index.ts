@@ -3,7 +3,7 @@ export { FrameDecoder, encodeFrame, frameHeaderLength, maxMessageLength, message
 export type { TtrpcCallOptions, TtrpcServiceClient } from "./client.js";
 export { TtrpcClient, socketPathOf, ttrpcServiceClient } from "./client.js";
 export type { ListenTarget, TtrpcCallContext, TtrpcHandlers, TtrpcServerOptions } from "./server.js";
-export { TtrpcServer } from "./server.js";
+export { TtrpcServer, isNamedPipe } from "./server.js";
 export type { PeerCredentials } from "./peercred.js";
-export { peerCredentials, peerIsSameUser } from "./peercred.js";
+export { peerCredentials, peerCredentialsAvailable, peerIsSameUser } from "./peercred.js";
 export { errorOfTtrpcStatus, statusOfError } from "./status.js";

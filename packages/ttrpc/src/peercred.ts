@@ -1,4 +1,5 @@
-import type { Socket } from "node:net";
+import { Socket } from "node:net";
+import type { Duplex } from "node:stream";
 import koffi from "koffi";
 
 export interface PeerCredentials {
@@ -16,6 +17,16 @@ let getsockopt: ((fd: number, level: number, name: number, value: Buffer, length
 function load() {
   getsockopt ??= koffi.load("libc.so.6").func("int getsockopt(int fd, int level, int name, _Out_ uint8_t *value, _Inout_ uint32_t *length)");
   return getsockopt;
+}
+
+/**
+ * Whether `stream` carries its peer's credentials: a unix socket on Linux (SO_PEERCRED). Named
+ * pipes on Windows and in-process streams do not.
+ */
+export function peerCredentialsAvailable(stream: Duplex): stream is Socket {
+  if (process.platform !== "linux" || !(stream instanceof Socket)) return false;
+  const fd = (stream as unknown as { _handle?: { fd?: number } })._handle?.fd;
+  return typeof fd === "number" && fd >= 0 && stream.remoteAddress === undefined;
 }
 
 /** The uid, gid and pid of the process at the other end of a connected unix socket. */

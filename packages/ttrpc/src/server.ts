@@ -1,10 +1,11 @@
 import { chmod, unlink } from "node:fs/promises";
-import { type Server, type Socket, createServer } from "node:net";
+import { type Server, createServer } from "node:net";
+import type { Duplex } from "node:stream";
 import { type CallContext, errorOfKind, namespaceTtrpcHeader } from "@berth/api";
 import { ttrpc } from "@berth/api/proto";
 import type { MethodDefinition, ServiceDefinition } from "@berth/api/services";
 import { type Frame, FrameDecoder, encodeFrame, maxMessageLength, messageTypes } from "./frame.js";
-import { peerIsSameUser } from "./peercred.js";
+import { peerCredentialsAvailable, peerIsSameUser } from "./peercred.js";
 import { statusOfError } from "./status.js";
 
 type UnaryHandler<M> = M extends MethodDefinition<infer Req, infer Res, false, false> ? (request: Req, context: TtrpcCallContext) => Promise<Res> : never;
@@ -24,7 +25,10 @@ interface Route {
 }
 
 export interface TtrpcServerOptions {
-  /** Refuse peers whose uid/gid differ from ours (SO_PEERCRED), as containerd's servers do. Default true. */
+  /**
+   * Refuse peers whose uid/gid differ from ours (SO_PEERCRED), as containerd's servers do, where
+   * the connection has them (a unix socket on Linux; not a named pipe, nor an in-process stream). Default true.
+   */
   readonly requireSameUser?: boolean;
   /** Told about connections refused and handlers that failed unexpectedly. */
   readonly onError?: (error: Error) => void;
@@ -40,7 +44,7 @@ export type ListenTarget = { readonly path: string; readonly mode?: number } | {
  */
 export class TtrpcServer {
   readonly #routes = new Map<string, Map<string, Route>>();
-  readonly #connections = new Set<Socket>();
+  readonly #connections = new Set<Duplex>();
   readonly #inflight = new Set<AbortController>();
   readonly #options: TtrpcServerOptions;
   #server: Server | undefined;
@@ -73,13 +77,14 @@ export class TtrpcServer {
     });
     if ("path" in target) {
       this.#path = target.path;
-      await chmod(target.path, target.mode ?? 0o600);
+      // A named pipe has no file mode (its access is its security descriptor).
+      if (!isNamedPipe(target.path)) await chmod(target.path, target.mode ?? 0o600);
     }
   }
 
-  /** Serves one connected socket (also usable without `listen`). */
-  serve(socket: Socket): void {
-    if (this.#options.requireSameUser !== false) {
+  /** Serves one connection: a socket, a named pipe or any duplex stream (also usable without `listen`). */
+  serve(socket: Duplex): void {
+    if (this.#options.requireSameUser !== false && peerCredentialsAvailable(socket)) {
       let allowed: boolean;
       try {
         allowed = peerIsSameUser(socket);
@@ -120,10 +125,10 @@ export class TtrpcServer {
     for (const controller of this.#inflight) controller.abort();
     for (const socket of this.#connections) socket.destroy();
     await closed;
-    if (this.#path !== undefined) await unlink(this.#path).catch(() => undefined);
+    if (this.#path !== undefined && !isNamedPipe(this.#path)) await unlink(this.#path).catch(() => undefined);
   }
 
-  #dispatch(socket: Socket, frame: Frame, controllers: Set<AbortController>): void {
+  #dispatch(socket: Duplex, frame: Frame, controllers: Set<AbortController>): void {
     if (frame.type !== messageTypes.request) return;
     if (frame.streamId % 2 === 0) {
       this.#respond(socket, frame.streamId, undefined, errorOfKind("InvalidArgument", "StreamID must be odd for client initiated streams"));
@@ -162,7 +167,7 @@ export class TtrpcServer {
       });
   }
 
-  #respond(socket: Socket, streamId: number, payload: Uint8Array | undefined, error?: unknown): void {
+  #respond(socket: Duplex, streamId: number, payload: Uint8Array | undefined, error?: unknown): void {
     if (socket.destroyed) return;
     if (payload !== undefined && payload.length > maxMessageLength) {
       error = errorOfKind("ResourceExhausted", `message length ${payload.length} exceed maximum message size of ${maxMessageLength}`);
@@ -175,3 +180,6 @@ export class TtrpcServer {
     socket.write(encodeFrame(streamId, messageTypes.response, ttrpc.Response.encode(response).finish()));
   }
 }
+
+/** `\\.\pipe\…`: a Windows named pipe, which Node listens on and dials natively. */
+export const isNamedPipe = (path: string): boolean => /^[\\/]{2}[.?][\\/]pipe[\\/]/i.test(path);

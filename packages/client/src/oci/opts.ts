@@ -1,5 +1,6 @@
 import type { CallContext, Mount } from "@berth/api";
 import { failedPrecondition, invalidArgument } from "@berth/api";
+import { replaceOrAppendEnv } from "@berth/runtime-windows/spec";
 import { withMounts } from "@berth/mount";
 import type { Client } from "../client.js";
 import { type OciMount, type OciProcess, type OciSpec, defaultSpec } from "./spec.js";
@@ -24,27 +25,8 @@ export async function generateSpec(target: SpecTarget, ...opts: SpecOpt[]): Prom
 
 const processOf = (spec: OciSpec): OciProcess => (spec.process ??= { user: { uid: 0, gid: 0 }, cwd: "" });
 
-/**
- * containerd's replaceOrAppendEnvValues: each `KEY=value` of `overrides` replaces the default of
- * that key in place or is appended; a bare `KEY` removes it.
- */
-export function replaceOrAppendEnv(defaults: readonly string[], overrides: readonly string[]): string[] {
-  const index = new Map<string, number>();
-  const results: (string | undefined)[] = [];
-  defaults.forEach((entry, i) => {
-    results.push(entry);
-    index.set(entry.split("=", 1)[0]!, i);
-  });
-  for (const value of overrides) {
-    const equals = value.indexOf("=");
-    const at = index.get(equals === -1 ? value : value.slice(0, equals));
-    if (equals === -1) {
-      if (at !== undefined) results[at] = undefined;
-    } else if (at !== undefined) results[at] = value;
-    else results.push(value);
-  }
-  return results.filter((entry): entry is string => entry !== undefined);
-}
+// containerd's replaceOrAppendEnvValues, one for the Linux and the Windows spec alike.
+export { replaceOrAppendEnv };
 
 export const withEnv =
   (env: readonly string[]): SpecOpt =>
@@ -193,6 +175,8 @@ export interface ImageProcessConfig {
   readonly WorkingDir?: string;
   readonly Labels?: Readonly<Record<string, string>> | null;
   readonly StopSignal?: string;
+  /** Docker's, for Windows images: Entrypoint and Cmd are each one pre-escaped command line. */
+  readonly ArgsEscaped?: boolean;
 }
 
 const defaultPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";

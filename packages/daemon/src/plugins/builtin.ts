@@ -17,6 +17,7 @@ import type { Plugin } from "./registry.js";
 import { runtimeV1Plugin } from "./runtime-v1.js";
 import { runtimePlugin, tasksGrpcPlugin } from "./runtime.js";
 import { btrfsPlugin, nativePlugin, overlayPlugin } from "./snapshotters.js";
+import { windowsDifferPlugin, windowsRuntimePlugin, windowsSnapshotterPlugin } from "./windows.js";
 
 /** Every plugin berthd knows, in registration order. */
 export function builtinPlugins(): Plugin<any, any>[] {
@@ -26,7 +27,9 @@ export function builtinPlugins(): Plugin<any, any>[] {
     overlayPlugin,
     btrfsPlugin,
     nativePlugin,
+    windowsSnapshotterPlugin,
     metadataPlugin,
+    windowsDifferPlugin,
     differPlugin,
     cgroupsMonitorPlugin,
     namespacesGrpcPlugin,
@@ -34,6 +37,7 @@ export function builtinPlugins(): Plugin<any, any>[] {
     imagesGrpcPlugin,
     containersGrpcPlugin,
     runtimeV1Plugin,
+    windowsRuntimePlugin,
     runtimePlugin,
     tasksGrpcPlugin,
     leasesGrpcPlugin,

@@ -41,11 +41,8 @@ export class ShimLog {
 
   write(level: LogLevel, message: string, fields: Readonly<Record<string, string | number>> = {}): void {
     if (this.#fd === undefined || (level === "debug" && !this.debugEnabled)) return;
-    const extra = Object.entries(fields)
-      .map(([key, value]) => ` ${key}=${quote(String(value))}`)
-      .join("");
     try {
-      writeSync(this.#fd, `time="${new Date().toISOString()}" level=${level} msg=${quote(message)}${extra}\n`);
+      writeSync(this.#fd, logLine(level, message, fields));
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === "EPIPE") this.close();
     }
@@ -57,6 +54,14 @@ export class ShimLog {
     this.#fd = undefined;
     this.#fifo = undefined;
   }
+}
+
+/** One logrus text line, as containerd's shims write them. */
+export function logLine(level: LogLevel, message: string, fields: Readonly<Record<string, string | number>> = {}): string {
+  const extra = Object.entries(fields)
+    .map(([key, value]) => ` ${key}=${quote(String(value))}`)
+    .join("");
+  return `time="${new Date().toISOString()}" level=${level} msg=${quote(message)}${extra}\n`;
 }
 
 function quote(value: string): string {

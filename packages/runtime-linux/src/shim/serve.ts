@@ -9,6 +9,7 @@ import { locateCgroupOfPid, readCgroupStats } from "../cgroups/location.js";
 import { EventQueue, type Forward } from "./events.js";
 import type { ShimFlags } from "./flags.js";
 import { ShimLog } from "./log.js";
+import { PipeLog } from "./log-pipe.js";
 import { Reaper } from "./reaper.js";
 import { TaskService } from "./service.js";
 import { lockGroup, readyWord, releaseGroup } from "./start.js";
@@ -43,7 +44,8 @@ async function cgroupStats(pid: number): Promise<Any> {
 export async function serveCommand(flags: ShimFlags): Promise<void> {
   // Before it serves anything, as containerd's shim is put there before it is told of any task.
   if (flags.shimCgroup !== "") joinCgroup(flags.shimCgroup, process.pid);
-  const log = new ShimLog(join(process.cwd(), "log"), flags.debug);
+  const logPipe = process.env.BERTH_SHIM_LOG_PIPE;
+  const log = logPipe ? new PipeLog(logPipe, flags.debug) : new ShimLog(join(process.cwd(), "log"), flags.debug);
   // A shim that dies takes its containers' exits and output with it: log what went wrong, go on.
   process.on("uncaughtException", (error) => log.write("error", `uncaught: ${error.stack ?? error.message}`));
   process.on("unhandledRejection", (error) => log.write("error", `unhandled rejection: ${String((error as Error)?.stack ?? error)}`));

@@ -2,8 +2,7 @@ import { execFile } from "node:child_process";
 import { readFile, unlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import type { Bundle } from "../v2/bundle.js";
-import type { RuntimeLogger } from "../v2/shim.js";
+import type { Bundle, RuntimeLogger } from "@berth/runtime";
 import { socketPathOfAddress } from "./launch.js";
 
 // What a runtime v1 bundle holds besides the spec and the rootfs, and the cleanup that uses it.

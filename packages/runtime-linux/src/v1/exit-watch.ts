@@ -1,6 +1,6 @@
 import type { Subscriber } from "@berth/api";
 import { events } from "@berth/api/proto";
-import type { RuntimeLogger } from "../v2/shim.js";
+import type { RuntimeLogger } from "@berth/runtime";
 
 /**
  * Which init exits the v1 shims have reported (`/tasks/exit` through `<daemon> publish`, one

@@ -6,9 +6,8 @@ import { constants as osConstants } from "node:os";
 import { dirname, join } from "node:path";
 import { errorOfKind, invalidArgument } from "@berth/api";
 import { SyscallError, closeFd, listenUnix } from "../shim/libc.js";
-import type { Bundle } from "../v2/bundle.js";
+import type { Bundle, RuntimeLogger } from "@berth/runtime";
 import { followShimLog, makeFifo } from "../v2/fifo.js";
-import type { RuntimeLogger } from "../v2/shim.js";
 
 /** How a runtime v1 shim is started: containerd's `shim.Config` plus the daemon's own flags. */
 export interface ShimLaunch {

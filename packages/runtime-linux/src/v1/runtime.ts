@@ -20,10 +20,8 @@ import {
 import { events, type linuxRunc, shimV1 } from "@berth/api/proto";
 import { TtrpcClient, ttrpcServiceClient } from "@berth/ttrpc";
 import { joinCgroup } from "../cgroups/join.js";
-import { lookup, shimBinaryName } from "../v2/binary.js";
-import { Bundle } from "../v2/bundle.js";
-import { subdirectories, validateSpec } from "../v2/manager.js";
-import type { RuntimeLogger } from "../v2/shim.js";
+import { Bundle, type RuntimeLogger, lookup, shimBinaryName, subdirectories, validateSpec } from "@berth/runtime";
+import { linuxShimPlatform } from "../v2/linux-platform.js";
 import { type RuncCommand, deleteBundle, forceDeleteContainer, killAndWait, killProcess, readPid, readRunc, saveRunc } from "./bundle-state.js";
 import { type ShimLaunch, followShimLogs, launchShim, shimAddress, socketPathOfAddress } from "./launch.js";
 import { ExitWatch } from "./exit-watch.js";
@@ -114,7 +112,9 @@ export class LinuxRuntime implements Runtime {
     const runc = runcOptionsOf(options.runtimeOptions);
     const createOptions = createOptionsOf(options.taskOptions);
     const binary = this.#shimBinary();
-    const bundle = await Bundle.create(this.options.state, this.options.root, namespace, taskId, options.spec.value, { linkWork: false });
+    const bundle = await Bundle.create(this.options.state, this.options.root, namespace, taskId, options.spec.value, linuxShimPlatform.unmountRootfs, {
+      linkWork: false,
+    });
     const runcOf = this.#runcOf(runc);
     let stopLogs: (() => void) | undefined;
     let client: TtrpcClient | undefined;
@@ -300,7 +300,7 @@ export class LinuxRuntime implements Runtime {
       if (namespace.startsWith(".")) continue;
       for (const id of await subdirectories(join(this.options.state, namespace))) {
         if (id.startsWith(".")) continue;
-        await this.#reconnect(Bundle.at(this.options.state, this.options.root, namespace, id));
+        await this.#reconnect(Bundle.at(this.options.state, this.options.root, namespace, id, linuxShimPlatform.unmountRootfs));
       }
     }
   }

@@ -16,7 +16,7 @@ import {
 import { events, type shimV1 } from "@berth/api/proto";
 import type { TtrpcCallOptions, TtrpcServiceClient } from "@berth/ttrpc";
 import { cgroupMetricsOfPid } from "../cgroups/process.js";
-import { callOptions, processStateOf } from "../v2/shim-task.js";
+import { callOptions, processStateOf } from "@berth/runtime";
 
 export type ShimV1Service = TtrpcServiceClient<typeof shimV1.ShimDefinition>;
 

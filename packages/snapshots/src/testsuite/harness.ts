@@ -17,8 +17,15 @@ export interface SnapshotterUnderTest {
    * counts the parent's bytes too, as containerd reports them. Default false: only its own layer.
    */
   readonly usageIncludesParents?: boolean;
+  /**
+   * Mounts what mount(2) cannot (Windows layers, over a model of them) on a temporary directory
+   * under `tempDir` for the length of `fn`; default `withMounts` of @berth/mount.
+   */
+  readonly withMounts?: MountRunner;
   close(): Promise<void>;
 }
+
+export type MountRunner = <T>(mounts: readonly Mount[], fn: (dir: string) => T | Promise<T>, tempDir: string) => Promise<T>;
 
 /** A tree as the suite compares it: relative path → "dir 755", "file 644 <content>" or "link -> <target>". */
 export type Tree = Record<string, string>;
@@ -90,6 +97,7 @@ export class Harness {
     readonly context: CallContext,
     readonly root: string,
     readonly usageIncludesParents = false,
+    readonly mountRunner: MountRunner = (mounts, fn, tempDir) => withMounts(mounts, fn, { tempDir }),
   ) {}
 
   /** A key no other test uses, readable in failures. */
@@ -126,7 +134,7 @@ export class Harness {
   /** Mounts `mounts` (or the mounts of `key`) on a temporary directory for the length of `fn`. */
   async mounted<T>(what: readonly Mount[] | string, fn: (dir: string) => T | Promise<T>): Promise<T> {
     const mounts = typeof what === "string" ? await this.snapshotter.mounts(this.context, what) : what;
-    return withMounts(mounts, fn, { tempDir: this.root });
+    return this.mountRunner(mounts, fn, this.root);
   }
 
   async tree(what: readonly Mount[] | string): Promise<Tree> {

@@ -4,7 +4,7 @@ import { describeFilesystems } from "./filesystem.js";
 import { Harness, type SnapshotterUnderTest } from "./harness.js";
 import { describeMetadata } from "./metadata.js";
 
-export type { SnapshotterUnderTest, Tree } from "./harness.js";
+export type { MountRunner, SnapshotterUnderTest, Tree } from "./harness.js";
 export { readTree, writeFiles } from "./harness.js";
 
 /**
@@ -21,7 +21,7 @@ export function describeSnapshotterConformance(name: string, create: () => Promi
     let current: Harness | undefined;
     beforeEach(async () => {
       subject = await create();
-      current = new Harness(subject.snapshotter, subject.context, subject.root, subject.usageIncludesParents);
+      current = new Harness(subject.snapshotter, subject.context, subject.root, subject.usageIncludesParents, subject.withMounts);
     });
     afterEach(async () => {
       const [ending, harness] = [subject, current];

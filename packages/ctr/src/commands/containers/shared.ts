@@ -1,7 +1,7 @@
 import { hostname } from "node:os";
 import { Flags } from "@oclif/core";
 import type { Container } from "@berth/api";
-import type { Client, OciMount, SpecOpt } from "@berth/client";
+import type { Client, ImageRunConfig, OciMount, SpecOpt, WindowsSpecOpt } from "@berth/client";
 import { parseLabels } from "../../words.js";
 
 /** The flags `containers create` and `run` share, as ctr's ContainerFlags and SnapshotterFlags. */
@@ -18,6 +18,10 @@ export const containerFlags = {
   "runc-binary": Flags.string({ description: "specify runc-compatible binary" }),
   "runc-root": Flags.string({ description: "specify runc-compatible root" }),
   "runc-systemd-cgroup": Flags.boolean({ description: "start runc with systemd cgroup manager" }),
+  platform: Flags.string({ description: "run the image for this platform (e.g. windows/amd64); default: this host's" }),
+  isolated: Flags.boolean({ description: "run the container with Hyper-V isolation (Windows images)" }),
+  "memory-limit": Flags.integer({ description: "memory limit in bytes (Windows images)", default: 0 }),
+  "cpu-count": Flags.integer({ description: "number of CPUs (Windows images)", default: 0 }),
 };
 
 export interface ContainerFlagValues {
@@ -33,6 +37,10 @@ export interface ContainerFlagValues {
   "runc-binary"?: string | undefined;
   "runc-root"?: string | undefined;
   "runc-systemd-cgroup": boolean;
+  platform?: string | undefined;
+  isolated?: boolean | undefined;
+  "memory-limit"?: number | undefined;
+  "cpu-count"?: number | undefined;
 }
 
 /** ctr's parseMountFlag: `type=bind,src=/tmp,dst=/host,options=rbind:ro`. */
@@ -59,8 +67,9 @@ export async function createFromFlags(client: Client, flags: ContainerFlagValues
     throw new Error(`specifying runc-binary and runc-systemd-cgroup is only supported for "${berth.defaultRuntime}" runtime`);
   }
   const context = client.context();
-  const image = await berth.readImageConfig(client, context, await client.images.get(context, ref));
+  const image = await berth.readImageConfig(client, context, await client.images.get(context, ref), flags.platform ? berth.parsePlatform(flags.platform) : undefined);
   const labels = parseLabels(flags.label ?? []);
+  if (berth.isWindowsImage(image)) return createWindowsFromFlags(client, flags, image, id, args, labels);
   const spec: SpecOpt[] = [berth.withEnv(flags.env ?? []), berth.withMountsAdded((flags.mount ?? []).map(parseMountFlag)), berth.withImageConfig(image.process)];
   if (flags["read-only"]) spec.push(berth.withRootfsReadonly);
   if (args.length > 0) spec.push(berth.withProcessArgs(...args));
@@ -71,4 +80,20 @@ export async function createFromFlags(client: Client, flags: ContainerFlagValues
   const runcOptions = runcV1.Options.fromPartial({ binaryName: flags["runc-binary"] ?? "", root: flags["runc-root"] ?? "", systemdCgroup: flags["runc-systemd-cgroup"] });
   const runtimeOptions = flags.runtime === berth.defaultRuntime ? { typeUrl: "containerd.runc.v1.Options", value: Buffer.from(runcV1.Options.encode(runcOptions).finish()) } : undefined;
   return berth.createContainer(client, context, { id, image, snapshotter: flags.snapshotter, runtime: flags.runtime, runtimeOptions, labels, spec });
+}
+
+/** ctr 1.6's NewContainer on Windows (run_windows.go): the Windows spec, runhcs and the windows snapshotter by default. */
+async function createWindowsFromFlags(client: Client, flags: ContainerFlagValues, image: ImageRunConfig, id: string, args: readonly string[], labels: Record<string, string>): Promise<Container> {
+  const berth = await import("@berth/client");
+  const windows = berth.windowsSpecOpts;
+  if (flags["net-host"]) throw new Error("Cannot use host mode networking with Windows containers");
+  const spec: WindowsSpecOpt[] = [windows.withEnv(flags.env ?? []), windows.withImageConfigArgs(image.process, args)];
+  if (flags.cwd) spec.push(windows.withProcessCwd(flags.cwd));
+  if (flags.tty) spec.push(windows.withTty);
+  if (flags.isolated) spec.push(windows.withHyperV);
+  if (flags["memory-limit"]) spec.push(windows.withMemoryLimit(flags["memory-limit"]));
+  if (flags["cpu-count"]) spec.push(windows.withCpuCount(flags["cpu-count"]));
+  spec.push(windows.withAnnotations(labels));
+  const runtime = flags.runtime === berth.defaultRuntime ? berth.defaultWindowsRuntime : flags.runtime;
+  return berth.createContainer(client, client.context(), { id, image, snapshotter: flags.snapshotter, runtime, labels, spec: [], windowsSpec: spec });
 }

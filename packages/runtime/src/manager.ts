@@ -22,6 +22,7 @@ import { runcV1, taskV2 } from "@berth/api/proto";
 import { type TtrpcClient, ttrpcServiceClient } from "@berth/ttrpc";
 import { type ShimInvocation, resolveShimBinary, startShim } from "./binary.js";
 import { Bundle } from "./bundle.js";
+import type { ShimPlatform } from "./platform.js";
 import { type RuntimeLogger, ShimHandle, cleanupDeadShim, connectShim, followLog, shimGone, shutdownShim } from "./shim.js";
 
 export interface ShimManagerOptions {
@@ -43,6 +44,8 @@ export interface ShimManagerOptions {
   readonly publisher?: Publisher;
   readonly logger?: RuntimeLogger;
   readonly debug?: boolean;
+  /** What differs between Linux and Windows: binary names, the shim's log, dialing, sockets, unmounting. */
+  readonly platform: ShimPlatform;
 }
 
 const runcOptionsType = "containerd.runc.v1.Options";
@@ -84,19 +87,20 @@ export class ShimManager implements Runtime {
 
   async #create(context: CallContext, namespace: string, taskId: string, options: CreateTaskOptions): Promise<RuntimeTask> {
     validateSpec(options.spec);
-    const binary = resolveShimBinary(options.runtime, this.options.runtimes);
+    const { platform } = this.options;
+    const binary = resolveShimBinary(options.runtime, this.options.runtimes, undefined, platform.binaryName);
     const shimOptions = this.#shimOptions(options);
-    const bundle = await Bundle.create(this.options.state, this.options.root, namespace, taskId, options.spec.value);
+    const bundle = await Bundle.create(this.options.state, this.options.root, namespace, taskId, options.spec.value, platform.unmountRootfs);
     const invocation = this.#invocation(binary, bundle);
     let stopLog: (() => void) | undefined;
     let client: TtrpcClient | undefined;
     let handle: ShimHandle;
     try {
-      stopLog = followLog(bundle, this.options.logger);
+      stopLog = followLog(platform, bundle, this.options.logger);
       const address = await startShim(invocation, shimOptions);
       await bundle.write("shim-binary-path", binary);
       await bundle.write(runtimeNameFile, options.runtime);
-      client = (await connectShim(address, namespace, taskId)).client;
+      client = (await connectShim(address, namespace, taskId, undefined, (to, ms) => platform.dial(to, ms, "start"))).client;
       const created = await ttrpcServiceClient(taskV2.TaskDefinition, client, { namespace }).create(
         {
           id: taskId,
@@ -134,7 +138,7 @@ export class ShimManager implements Runtime {
     stopLog?.();
     // Only a shim that got as far as writing its address can have left anything (runc state, mounts).
     if ((await bundle.read("address")) !== undefined) {
-      await cleanupDeadShim(bundle, invocation, undefined, this.options.logger);
+      await cleanupDeadShim(bundle, invocation, undefined, this.options.logger, 0, this.options.platform.removeSocket);
     } else {
       await bundle.delete();
     }
@@ -207,7 +211,7 @@ export class ShimManager implements Runtime {
     handle.deleting = true;
     handle.client.close();
     handle.stopLog();
-    return cleanupDeadShim(handle.bundle, handle.invocation, this.options.publisher, this.options.logger, handle.task.pid);
+    return cleanupDeadShim(handle.bundle, handle.invocation, this.options.publisher, this.options.logger, handle.task.pid, this.options.platform.removeSocket);
   }
 
   #invocation(binary: string, bundle: Bundle): ShimInvocation {
@@ -220,6 +224,8 @@ export class ShimManager implements Runtime {
       ttrpcAddress: this.options.ttrpcAddress,
       publishBinary: this.options.publishBinary ?? process.argv[1] ?? process.execPath,
       debug: this.options.debug,
+      deleteDirectory: this.options.platform.deleteDirectory(bundle.path),
+      env: this.options.platform.env?.(bundle),
     };
   }
 
@@ -249,7 +255,7 @@ export class ShimManager implements Runtime {
     for (const namespace of await subdirectories(this.options.state)) {
       for (const id of await subdirectories(join(this.options.state, namespace))) {
         if (id.startsWith(".")) continue;
-        await this.#reconnect(Bundle.at(this.options.state, this.options.root, namespace, id));
+        await this.#reconnect(Bundle.at(this.options.state, this.options.root, namespace, id, this.options.platform.unmountRootfs));
       }
       await this.#removeOrphanWorkDirs(namespace);
     }
@@ -266,19 +272,19 @@ export class ShimManager implements Runtime {
     const invocation = binary === undefined ? undefined : this.#invocation(binary, bundle);
     const address = await bundle.read("address");
     if (invocation === undefined || address === undefined) {
-      await cleanupDeadShim(bundle, invocation, this.options.publisher, this.options.logger);
+      await cleanupDeadShim(bundle, invocation, this.options.publisher, this.options.logger, 0, this.options.platform.removeSocket);
       return;
     }
     let stopLog: (() => void) | undefined;
     try {
-      const { client, taskPid } = await connectShim(address.trim(), bundle.namespace, bundle.id);
-      stopLog = followLog(bundle, this.options.logger);
+      const { client, taskPid } = await connectShim(address.trim(), bundle.namespace, bundle.id, undefined, (to, ms) => this.options.platform.dial(to, ms, "reconnect"));
+      stopLog = followLog(this.options.platform, bundle, this.options.logger);
       this.#track(new ShimHandle(bundle, invocation, client, stopLog, runtime, taskPid));
       this.options.logger?.info({ namespace: bundle.namespace, id: bundle.id, pid: taskPid }, "reconnected to shim");
     } catch (error) {
       stopLog?.();
       this.options.logger?.warn({ namespace: bundle.namespace, id: bundle.id, err: error }, "shim did not answer; cleaning up");
-      await cleanupDeadShim(bundle, invocation, this.options.publisher, this.options.logger);
+      await cleanupDeadShim(bundle, invocation, this.options.publisher, this.options.logger, 0, this.options.platform.removeSocket);
     }
   }
 

@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import { accessSync, constants } from "node:fs";
-import { dirname, isAbsolute, join } from "node:path";
+import { delimiter, dirname, isAbsolute, join } from "node:path";
 import { type Any, errorOfKind, invalidArgument, notFound, notImplemented } from "@berth/api";
 import { google_protobuf_any, taskV2 } from "@berth/api/proto";
 
@@ -24,7 +24,7 @@ function executable(path: string): boolean {
 
 /** `name` on $PATH, then beside the daemon's executable. */
 export function lookup(name: string, daemonExecutable: string): string | undefined {
-  const directories = [...(process.env.PATH ?? "").split(":").filter((d) => d !== ""), dirname(daemonExecutable)];
+  const directories = [...(process.env.PATH ?? "").split(delimiter).filter((d) => d !== ""), dirname(daemonExecutable)];
   return directories.map((directory) => join(directory, name)).find(executable);
 }
 
@@ -33,9 +33,14 @@ export function lookup(name: string, daemonExecutable: string): string | undefin
  * like the rest), an absolute path as given, else `containerd-shim-<name>-<version>` on $PATH,
  * then beside the daemon's executable. NotFound when there is none.
  */
-export function resolveShimBinary(runtime: string, configured: Readonly<Record<string, string>> = {}, daemonExecutable = process.argv[1] ?? process.execPath): string {
+export function resolveShimBinary(
+  runtime: string,
+  configured: Readonly<Record<string, string>> = {},
+  daemonExecutable = process.argv[1] ?? process.execPath,
+  binaryName: (runtime: string) => string = shimBinaryName,
+): string {
   const override = configured[runtime];
-  const wanted = override ?? (isAbsolute(runtime) ? runtime : shimBinaryName(runtime));
+  const wanted = override ?? (isAbsolute(runtime) ? runtime : binaryName(runtime));
   const found = isAbsolute(wanted) ? (executable(wanted) ? wanted : undefined) : lookup(wanted, daemonExecutable);
   if (found === undefined) throw notFound(`runtime ${JSON.stringify(runtime)} binary not installed ${JSON.stringify(wanted)}`);
   return found;
@@ -54,6 +59,10 @@ export interface ShimInvocation {
   /** The daemon's executable, for shims that publish events through `<it> publish`. */
   readonly publishBinary: string;
   readonly debug?: boolean;
+  /** Where `delete` runs: the bundle unless the platform says otherwise (Windows cannot remove a running exe's cwd). */
+  readonly deleteDirectory?: string;
+  /** Added to the daemon's environment for every shim command. */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 interface CommandOutput {
@@ -69,8 +78,8 @@ function runShim(invocation: ShimInvocation, extra: readonly string[], input: Ui
   return new Promise((resolve, reject) => {
     // Its own process group, as containerd does, so that signals meant for the daemon never reach it.
     const child = spawn(invocation.binary, args, {
-      cwd: invocation.bundle,
-      env: { ...process.env, TTRPC_ADDRESS: invocation.ttrpcAddress, GOMAXPROCS: "2" },
+      cwd: extra.includes("delete") ? (invocation.deleteDirectory ?? invocation.bundle) : invocation.bundle,
+      env: { ...process.env, TTRPC_ADDRESS: invocation.ttrpcAddress, GOMAXPROCS: "2", ...invocation.env },
       detached: true,
       stdio: ["pipe", "pipe", "pipe"],
     });

@@ -1,7 +1,6 @@
 import { chmod, chown, mkdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { alreadyExists, invalidArgument, validateIdentifier } from "@berth/api";
-import { unmountAll } from "@berth/mount";
 
 /**
  * A task's bundle, in containerd's runtime v2 layout: the state directory `<state>/<ns>/<id>`
@@ -14,10 +13,12 @@ export class Bundle {
     readonly id: string,
     readonly path: string,
     readonly workDir: string,
+    /** The platform's unmount of whatever is left on the rootfs (a shim that died before unmounting). */
+    private readonly unmountRootfs: (rootfs: string) => Promise<void>,
   ) {}
 
-  static at(stateRoot: string, workRoot: string, namespace: string, id: string): Bundle {
-    return new Bundle(namespace, id, join(stateRoot, namespace, id), join(workRoot, namespace, id));
+  static at(stateRoot: string, workRoot: string, namespace: string, id: string, unmountRootfs: (rootfs: string) => Promise<void>): Bundle {
+    return new Bundle(namespace, id, join(stateRoot, namespace, id), join(workRoot, namespace, id), unmountRootfs);
   }
 
   get rootfs(): string {
@@ -32,10 +33,18 @@ export class Bundle {
    * Makes the directories and writes `config.json`; AlreadyExists when a bundle for the id is on disk.
    * `linkWork: false` leaves out the `work` link (runtime v1's layout).
    */
-  static async create(stateRoot: string, workRoot: string, namespace: string, id: string, spec: Uint8Array, { linkWork = true } = {}): Promise<Bundle> {
+  static async create(
+    stateRoot: string,
+    workRoot: string,
+    namespace: string,
+    id: string,
+    spec: Uint8Array,
+    unmountRootfs: (rootfs: string) => Promise<void>,
+    { linkWork = true } = {},
+  ): Promise<Bundle> {
     validateIdentifier(namespace, "namespace");
     validateIdentifier(id, "id");
-    const bundle = Bundle.at(stateRoot, workRoot, namespace, id);
+    const bundle = Bundle.at(stateRoot, workRoot, namespace, id, unmountRootfs);
     const rootGid = remappedRootGid(spec);
     await mkdir(join(stateRoot, namespace), { recursive: true, mode: 0o711 });
     try {
@@ -71,7 +80,7 @@ export class Bundle {
 
   /** Unmounts whatever is left on rootfs (a shim that died before unmounting) and removes both directories. */
   async delete(): Promise<void> {
-    await unmountAll(this.rootfs, { detach: true });
+    await this.unmountRootfs(this.rootfs);
     await rm(this.path, { recursive: true, force: true });
     await rm(this.workDir, { recursive: true, force: true });
   }

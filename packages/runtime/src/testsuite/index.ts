@@ -3,7 +3,7 @@ import { closeSync, constants, openSync, readFileSync } from "node:fs";
 import { Socket } from "node:net";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { makeFifo } from "../v2/fifo.js";
+import { makeFifo } from "./fifo.js";
 import {
   type RuntimeFixture,
   context,

@@ -4,7 +4,7 @@ import { taskV2 } from "@berth/api/proto";
 import { TtrpcClient, socketPathOf, ttrpcServiceClient } from "@berth/ttrpc";
 import { type ShimInvocation, runShimDelete } from "./binary.js";
 import type { Bundle } from "./bundle.js";
-import { followShimLog, makeFifo } from "./fifo.js";
+import type { ShimPlatform } from "./platform.js";
 import { type ShimTaskService, ShimTask } from "./shim-task.js";
 
 export interface RuntimeLogger {
@@ -72,15 +72,20 @@ export async function shutdownShim(client: TtrpcClient, namespace: string, id: s
   client.close();
 }
 
-/** Opens the shim log FIFO (creating it if needed) and passes its lines to the logger. */
-export function followLog(bundle: Bundle, logger: RuntimeLogger | undefined): () => void {
-  makeFifo(bundle.logPath);
-  return followShimLog(bundle.logPath, (line) => logger?.debug({ namespace: bundle.namespace, id: bundle.id, shim: line }, "shim log"));
+/** Relays the shim's log, as the platform opens it, to the logger. */
+export function followLog(platform: ShimPlatform, bundle: Bundle, logger: RuntimeLogger | undefined): () => void {
+  return platform.followLog(bundle, (line) => logger?.debug({ namespace: bundle.namespace, id: bundle.id, shim: line }, "shim log"));
 }
 
 /** Connects to a shim's ttrpc address and checks it answers for `id` (Connect). */
-export async function connectShim(address: string, namespace: string, id: string, timeoutMs = 5_000): Promise<{ client: TtrpcClient; taskPid: number }> {
-  const client = await TtrpcClient.connect(address, timeoutMs);
+export async function connectShim(
+  address: string,
+  namespace: string,
+  id: string,
+  timeoutMs = 5_000,
+  dial: (address: string, timeoutMs: number) => Promise<TtrpcClient> = (to, ms) => TtrpcClient.connect(to, ms),
+): Promise<{ client: TtrpcClient; taskPid: number }> {
+  const client = await dial(address, timeoutMs);
   try {
     const connected = await ttrpcServiceClient(taskV2.TaskDefinition, client, { namespace }).connect({ id }, { timeoutMs });
     return { client, taskPid: connected.taskPid };
@@ -101,6 +106,7 @@ export async function cleanupDeadShim(
   publisher: Publisher | undefined,
   logger: RuntimeLogger | undefined,
   knownPid = 0,
+  removeSocket: (address: string) => Promise<void> = removeDeadSocket,
 ): Promise<Exit> {
   let exit: Exit = { pid: knownPid, status: 255, timestamp: nowTimestamp() };
   if (invocation !== undefined) {
@@ -111,7 +117,8 @@ export async function cleanupDeadShim(
       logger?.warn({ namespace: bundle.namespace, id: bundle.id, err: error }, "cleanup of dead shim failed");
     }
   }
-  await removeDeadSocket(await bundle.read("address"));
+  const address = await bundle.read("address");
+  if (address !== undefined) await removeSocket(address.trim());
   await bundle.delete().catch((error: unknown) => logger?.warn({ namespace: bundle.namespace, id: bundle.id, err: error }, "failed to remove bundle"));
   if (publisher !== undefined) {
     const context: CallContext = { namespace: bundle.namespace };
@@ -124,9 +131,8 @@ export async function cleanupDeadShim(
 }
 
 /** A killed shim leaves its socket file behind (the stock shim's `delete` does not remove it). */
-async function removeDeadSocket(address: string | undefined): Promise<void> {
-  if (address === undefined) return;
-  const path = socketPathOf(address.trim());
+export async function removeDeadSocket(address: string): Promise<void> {
+  const path = socketPathOf(address);
   if (!path.startsWith("/")) return;
   const answers = await TtrpcClient.connect(path, 1000).then(
     (client) => (client.close(), true),

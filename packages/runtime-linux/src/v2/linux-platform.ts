@@ -1,0 +1,23 @@
+import { join } from "node:path";
+import { type ShimPlatform, removeDeadSocket, shimBinaryName } from "@berth/runtime";
+import { unmountAll } from "@berth/mount";
+import { TtrpcClient } from "@berth/ttrpc";
+import { followShimLog, makeFifo } from "./fifo.js";
+
+/**
+ * containerd's Linux half of runtime v2: `containerd-shim-<name>-<version>` on $PATH, start and
+ * delete in the bundle, the shim's log a FIFO (`<bundle>/log`) the daemon reads, unix sockets
+ * (a dead shim's socket file removed), and a leftover rootfs mount detached.
+ */
+export const linuxShimPlatform: ShimPlatform = {
+  name: "linux",
+  binaryName: shimBinaryName,
+  deleteDirectory: (bundle) => bundle,
+  followLog(bundle, onLine) {
+    makeFifo(join(bundle.path, "log"));
+    return followShimLog(join(bundle.path, "log"), onLine);
+  },
+  dial: (address, timeoutMs) => TtrpcClient.connect(address, timeoutMs),
+  removeSocket: removeDeadSocket,
+  unmountRootfs: (rootfs) => unmountAll(rootfs, { detach: true }),
+};
