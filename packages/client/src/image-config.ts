@@ -1,5 +1,6 @@
 import { type CallContext, type Image, failedPrecondition, isKind } from "@berth/api";
 import type { Client } from "./client.js";
+import type { Platform } from "./image-formats.js";
 import { type ImageRootfs, imageRootfs, unpack } from "./unpack.js";
 
 /** What running an image needs from it, for this host's platform. */
@@ -7,9 +8,9 @@ export interface ImageRunConfig extends ImageRootfs {
   readonly image: Image;
 }
 
-/** The image's manifest for this host and its config (containerd's image.Config and RootFS); an image without layers cannot run. */
-export async function readImageConfig(client: Client, context: CallContext, image: Image): Promise<ImageRunConfig> {
-  const rootfs = await imageRootfs(client, context, image.target);
+/** The image's manifest for `platform` (this host's by default) and its config (containerd's image.Config and RootFS); an image without layers cannot run. */
+export async function readImageConfig(client: Client, context: CallContext, image: Image, platform?: Platform): Promise<ImageRunConfig> {
+  const rootfs = await imageRootfs(client, context, image.target, platform);
   if (rootfs.diffIds.length === 0) throw failedPrecondition(`image ${JSON.stringify(image.name)}: its config lists no layers`);
   return { ...rootfs, image };
 }

@@ -35,7 +35,28 @@ export type { ImageRunConfig } from "./image-config.js";
 export { ensureUnpacked, isUnpacked, readImageConfig } from "./image-config.js";
 export type { NewContainerOptions } from "./new-container.js";
 export { createContainer, createTask, defaultRuntime, defaultSnapshotter, stopSignalLabel } from "./new-container.js";
-export type { OciCapabilities, OciLinux, OciMount, OciNamespace, OciProcess, OciSpec, OciUser } from "./oci/spec.js";
+export type { OciCapabilities, OciDevice, OciIdMapping, OciLinux, OciMount, OciNamespace, OciProcess, OciResources, OciSpec, OciUser } from "./oci/spec.js";
+export { currentCapabilities, withAddedCapabilities, withAllCurrentCapabilities, withCapabilities, withDroppedCapabilities } from "./oci/capabilities.js";
+export { devicesAt, withAllDevicesAllowed, withDevices, withHostDevices } from "./oci/devices.js";
+export type { OciSeccomp, OciSeccompArg, OciSyscall } from "./oci/seccomp.js";
+export { defaultSeccompProfile, withDefaultSeccomp, withSeccompProfile } from "./oci/seccomp.js";
+export {
+  parseIdMapping,
+  withApparmorDefaultProfile,
+  withApparmorProfile,
+  withCgroup,
+  withCpuCfs,
+  withCpuShares,
+  withMemoryLimit,
+  withNewPrivileges,
+  withPrivileged,
+  withPrivilegedHost,
+  withRdtClass,
+  withRootfsPath,
+  withRootfsPropagation,
+  withSpecFromFile,
+  withUserNamespace,
+} from "./oci/linux-opts.js";
 export { defaultSpec, ociVersion, processAny, specAny, specInGoOrder } from "./oci/spec.js";
 export type { ImageProcessConfig, SpecOpt, SpecTarget } from "./oci/opts.js";
 export {
@@ -44,6 +65,7 @@ export {
   replaceOrAppendEnv,
   withAnnotations,
   withEnv,
+  withEnvFile,
   withHostHostsFile,
   withHostNamespace,
   withHostResolvconf,

@@ -21,6 +21,8 @@ export interface NewContainerOptions {
   readonly image?: ImageRunConfig | undefined;
   /** Default: the namespace's default snapshotter, else overlayfs. */
   readonly snapshotter?: string | undefined;
+  /** Labels of the container's new snapshot (ctr's `--snapshotter-label`). */
+  readonly snapshotLabels?: Readonly<Record<string, string>> | undefined;
   readonly runtime?: string | undefined;
   /** Default for io.containerd.runc.v2: an empty `containerd.runc.v1.Options`, as ctr sends. */
   readonly runtimeOptions?: Any | undefined;
@@ -45,7 +47,7 @@ export async function createContainer(client: Client, context: CallContext, opti
     const image = options.image;
     if (image !== undefined) {
       await ensureUnpacked(client, leased, image, snapshotter);
-      await client.snapshotter(snapshotter).prepare(leased, options.id, image.chainId);
+      await client.snapshotter(snapshotter).prepare(leased, options.id, image.chainId, options.snapshotLabels);
       prepared = true;
     }
     const target = { client, context, container: { id: options.id, snapshotter, snapshotKey: prepared ? options.id : "" } };

@@ -1,4 +1,5 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --
+// `--` ends node's own options: node reads `--env-file` anywhere on its command line, even after the script (ctr run --env-file).
 import { enableCompileCache } from "node:module";
 import { setFlagsFromString } from "node:v8";
 
