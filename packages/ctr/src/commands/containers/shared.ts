@@ -120,6 +120,7 @@ export async function createFromFlags(client: Client, flags: ContainerFlagValues
   const spec: SpecOpt[] = [];
   let image: Awaited<ReturnType<typeof berth.readImageConfig>> | undefined;
   let snapshotLabels = parseLabels(flags["snapshotter-label"] ?? []);
+  let remap: { uid: number; gid: number } | undefined;
   if (flags.config) {
     spec.push(berth.withSpecFromFile(flags.config));
   } else {
@@ -134,11 +135,16 @@ export async function createFromFlags(client: Client, flags: ContainerFlagValues
       if (flags.uidmap && flags.gidmap) {
         const [uidMapping, gidMapping] = [berth.parseIdMapping(flags.uidmap), berth.parseIdMapping(flags.gidmap)];
         spec.push(berth.withUserNamespace([uidMapping], [gidMapping]));
-        if (!flags["remap-labels"]) throw new Error("--uidmap/--gidmap: Berth's ctr does not remap the snapshot's owners yet; use --remap-labels with a snapshotter that does");
-        snapshotLabels = {
-          "containerd.io/snapshot/uidmapping": `0:${uidMapping.hostID}:${uidMapping.size}`,
-          "containerd.io/snapshot/gidmapping": `0:${gidMapping.hostID}:${uidMapping.size}`,
-        };
+        // The snapshotter remaps from labels (e.g. fuse-overlayfs), or ctr shifts the image's owners itself.
+        if (flags["remap-labels"]) {
+          snapshotLabels = {
+            "containerd.io/snapshot/uidmapping": `0:${uidMapping.hostID}:${uidMapping.size}`,
+            "containerd.io/snapshot/gidmapping": `0:${gidMapping.hostID}:${uidMapping.size}`,
+          };
+        } else {
+          remap = { uid: uidMapping.hostID, gid: gidMapping.hostID };
+          snapshotLabels = {};
+        }
       }
     }
     spec.push(...(await linuxSpecOpts(flags, args)));
@@ -149,6 +155,7 @@ export async function createFromFlags(client: Client, flags: ContainerFlagValues
     image,
     snapshotter: flags.snapshotter,
     snapshotLabels,
+    remap,
     runtime: flags.runtime,
     runtimeOptions: await runtimeOptions(flags),
     labels,
