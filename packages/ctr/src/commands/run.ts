@@ -26,6 +26,7 @@ export class Run extends CtrCommand {
     if (!flags.config && !args.ref) throw new Error("image ref must be provided");
     if (!id) throw new Error("container id must be provided");
     if (flags.rm && flags.detach) throw new Error("flags --detach and --rm cannot be specified together");
+    if (flags.cni) throw new Error("--cni: Berth's ctr does not set up CNI networking yet (stock ctr needs Debian's containernetworking-plugins and a config in /etc/cni/net.d)");
     const client = await this.connect(flags);
     const container = await createFromFlags(client, flags, args.ref ?? "", id, (argv as string[]).slice(2));
     let code: number;

@@ -50,6 +50,7 @@ export const runOnlyFlags = {
   "log-uri": Flags.string({ description: "log uri" }),
   cgroup: Flags.string({ description: 'cgroup path (To disable use of cgroup, set to "" explicitly)' }),
   platform: Flags.string({ description: "run image for specific platform" }),
+  cni: Flags.boolean({ description: "enable cni networking for the container" }),
   uidmap: Flags.string({ description: "run inside a user namespace with the specified UID mapping range; specified with the format container-uid:host-uid:length" }),
   gidmap: Flags.string({ description: "run inside a user namespace with the specified GID mapping range; specified with the format container-gid:host-gid:length" }),
   "remap-labels": Flags.boolean({ description: "provide the user namespace ID remapping to the snapshotter via label options; requires snapshotter support" }),
@@ -99,6 +100,7 @@ export interface ContainerFlagValues {
   // run only
   cgroup?: Optional<string>;
   platform?: Optional<string>;
+  cni?: Optional<boolean>;
   uidmap?: Optional<string>;
   gidmap?: Optional<string>;
   "remap-labels"?: Optional<boolean>;
