@@ -212,7 +212,7 @@ describe.skipIf(!stockContainerdInstalled)("ctr run and containers create option
     });
   }
 
-  it("runs with --pid-file, --log-uri file://, --seccomp and --privileged on both daemons", async () => {
+  it("runs and starts tasks with --pid-file and --log-uri file://, and runs with --seccomp and --privileged, on both daemons", async () => {
     for (const daemon of [berthd, containerd]) {
       // runc's state and the FIFOs in the test's directories.
       const local = ["--runc-root", join(daemon.root, "..", "runc"), "--fifo-dir", join(dir, "fifo")];
@@ -222,6 +222,12 @@ describe.skipIf(!stockContainerdInstalled)("ctr run and containers create option
       expect(logged, daemon.kind).toMatchObject({ code: 0, stdout: "", stderr: "" });
       expect(readFileSync(log, "utf8").split("\n").sort()).toEqual(["", "err", "out"]);
       expect(readFileSync(pidFile, "utf8")).toMatch(/^[1-9]\d*$/);
+      expect(await berth(daemon, "containers", "create", ...local.slice(0, 2), image, "started", "sh", "-c", "echo started")).toMatchObject({ code: 0 });
+      const started = await berth(daemon, "tasks", "start", ...local.slice(2), "--log-uri", `file://${log}.start`, "--pid-file", `${pidFile}.start`, "started");
+      expect(started).toMatchObject({ code: 0, stdout: "", stderr: "" });
+      expect(readFileSync(`${log}.start`, "utf8")).toBe("started\n");
+      expect(readFileSync(`${pidFile}.start`, "utf8")).toMatch(/^[1-9]\d*$/);
+      expect((await berth(daemon, "containers", "rm", "started")).code).toBe(0);
       const confined = await berth(daemon, "run", "--rm", ...local, "--seccomp", "--seccomp-profile", "{dir}/seccomp.json", image, "confined", "sh", "-c", "mkdir /tmp/x || echo refused");
       expect(confined.stdout, confined.stderr).toContain("refused");
       const privileged = await berth(daemon, "run", "--rm", ...local, "--privileged", image, "privileged", "cat", "/proc/self/status");
