@@ -1,4 +1,4 @@
-/** Every spelling of a command (`namespaces ls`, `ns list`, …) but its canonical id, as oclif aliases. */
+/** Every spelling of a command (`namespaces ls`, `ns list`, …) but its id, as oclif aliases: the id is the first pair, so name the primary topic and command (stock ctr's first name) first. */
 export function aliases(topicNames: readonly string[], commandNames: readonly string[]): string[] {
   const all = topicNames.flatMap((topic) => commandNames.map((command) => `${topic}:${command}`));
   return all.slice(1);
