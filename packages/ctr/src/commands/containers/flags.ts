@@ -1,4 +1,4 @@
-import { Flags } from "@oclif/core";
+import { Flags, type Interfaces } from "@oclif/core";
 
 const many = { multiple: true, multipleNonGreedy: true } as const;
 
@@ -58,52 +58,5 @@ export const runOnlyFlags = {
   "cpu-shares": Flags.integer({ description: "set the cpu shares", default: 1024 }),
 };
 
-type Optional<T> = T | undefined;
-
-export interface ContainerFlagValues {
-  snapshotter?: Optional<string>;
-  "snapshotter-label"?: Optional<string[]>;
-  config?: Optional<string>;
-  cwd?: Optional<string>;
-  env?: Optional<string[]>;
-  "env-file"?: Optional<string>;
-  label?: Optional<string[]>;
-  annotation?: Optional<string[]>;
-  mount?: Optional<string[]>;
-  "net-host": boolean;
-  privileged: boolean;
-  "read-only": boolean;
-  runtime: string;
-  "runtime-config-path"?: Optional<string>;
-  tty: boolean;
-  "with-ns"?: Optional<string[]>;
-  "pid-file"?: Optional<string>;
-  gpus?: Optional<number[]>;
-  "allow-new-privs": boolean;
-  "memory-limit": number;
-  device?: Optional<string[]>;
-  "cap-add"?: Optional<string[]>;
-  "cap-drop"?: Optional<string[]>;
-  seccomp: boolean;
-  "seccomp-profile"?: Optional<string>;
-  "apparmor-default-profile"?: Optional<string>;
-  "apparmor-profile"?: Optional<string>;
-  "rdt-class"?: Optional<string>;
-  rootfs: boolean;
-  "no-pivot": boolean;
-  "cpu-quota": number;
-  "cpu-period": number;
-  "rootfs-propagation"?: Optional<string>;
-  "runc-binary"?: Optional<string>;
-  "runc-root"?: Optional<string>;
-  "runc-systemd-cgroup": boolean;
-  // run only
-  cgroup?: Optional<string>;
-  platform?: Optional<string>;
-  cni?: Optional<boolean>;
-  uidmap?: Optional<string>;
-  gidmap?: Optional<string>;
-  "remap-labels"?: Optional<boolean>;
-  cpus?: Optional<string>;
-  "cpu-shares"?: Optional<number>;
-}
+/** The parsed values of `containerFlags`, and of `runOnlyFlags` when the command is `run`. */
+export type ContainerFlagValues = Interfaces.InferredFlags<typeof containerFlags> & Partial<Interfaces.InferredFlags<typeof runOnlyFlags>>;
