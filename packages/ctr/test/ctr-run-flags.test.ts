@@ -1,6 +1,6 @@
 // Each of stock ctr 1.6's `run` and `containers create` options gives the same container record,
 // spec byte for byte, from Berth's ctr as from stock ctr, through berthd and a stock containerd.
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Container } from "@berth/api";
@@ -152,6 +152,8 @@ describe.skipIf(!stockContainerdInstalled)("ctr run and containers create option
       JSON.stringify({ ociVersion: "1.0.2-dev", process: { user: { uid: 0, gid: 0 }, args: ["true"], cwd: "/" }, root: { path: join(dir, "rootfs") }, linux: { namespaces: [{ type: "pid" }, { type: "mount" }] } }),
     );
     mkdirSync(join(dir, "rootfs"));
+    // containerd's logging binary protocol: the output on fds 3 and 4, ready once fd 5 is closed (before anything inherits it); the query's value last.
+    writeFileSync(join(dir, "logger.sh"), '#!/bin/sh\nexec 5>&-\nfor out; do :; done\ncat <&3 >>"$out" &\ncat <&4 >>"$out" &\nwait\n', { mode: 0o755 });
     // A directory of devices: /dev/null and /dev/zero seen through a bind mount would be the host's; a copy made with mknod is ours.
     mkdirSync(join(dir, "devices", "sub"), { recursive: true });
     for (const [name, minor] of [["null", 3], ["sub/zero", 5]] as const) expect((await runCommand("mknod", ["-m", "0640", join(dir, "devices", name), "c", "1", String(minor)])).code).toBe(0);
@@ -212,7 +214,7 @@ describe.skipIf(!stockContainerdInstalled)("ctr run and containers create option
     });
   }
 
-  it("runs and starts tasks with --pid-file and --log-uri file://, and runs with --seccomp and --privileged, on both daemons", async () => {
+  it("runs and starts tasks with --pid-file and --log-uri (file://, binary://), and runs with --seccomp, --privileged and --uidmap, on both daemons", async () => {
     for (const daemon of [berthd, containerd]) {
       // runc's state and the FIFOs in the test's directories.
       const local = ["--runc-root", join(daemon.root, "..", "runc"), "--fifo-dir", join(dir, "fifo")];
@@ -228,11 +230,22 @@ describe.skipIf(!stockContainerdInstalled)("ctr run and containers create option
       expect(readFileSync(`${log}.start`, "utf8")).toBe("started\n");
       expect(readFileSync(`${pidFile}.start`, "utf8")).toMatch(/^[1-9]\d*$/);
       expect((await berth(daemon, "containers", "rm", "started")).code).toBe(0);
+      if (daemon === containerd) {
+        // The stock shim starts a logging binary from a binary:// URI (Berth's shim: another change): the URI reaches it whole.
+        const binaryLog = join(dir, "binary.log");
+        const viaBinary = await berth(daemon, "run", "--rm", ...local, "--log-uri", `binary://${dir}/logger.sh?out=${binaryLog}`, image, "binary", "echo", "through a binary");
+        expect(viaBinary, daemon.kind).toMatchObject({ code: 0, stdout: "", stderr: "" });
+        expect(readFileSync(binaryLog, "utf8")).toBe("through a binary\n");
+      }
       const confined = await berth(daemon, "run", "--rm", ...local, "--seccomp", "--seccomp-profile", "{dir}/seccomp.json", image, "confined", "sh", "-c", "mkdir /tmp/x || echo refused");
       expect(confined.stdout, confined.stderr).toContain("refused");
       const privileged = await berth(daemon, "run", "--rm", ...local, "--privileged", image, "privileged", "cat", "/proc/self/status");
       const capabilities = (status: string) => /^CapEff:\s*(\S+)$/m.exec(status)?.[1];
       expect(capabilities(privileged.stdout), privileged.stderr).toBe(capabilities(readFileSync("/proc/self/status", "utf8")));
+      // In a user namespace the image's files, shifted on the host, are root's again; the daemon's directory must let the mapped root through.
+      chmodSync(join(daemon.root, ".."), 0o711);
+      const mapped = await berth(daemon, "run", "--rm", ...local, "--uidmap", "0:100000:65536", "--gidmap", "0:100000:65536", image, "mapped", "sh", "-c", "cat /proc/self/uid_map; ls -ln /bin/busybox");
+      expect(mapped.stdout.split(/\s+/).slice(1, 7), mapped.stderr).toEqual(["0", "100000", "65536", "-rwxr-xr-x", "1", "0"]);
       expect((await berth(daemon, "containers", "ls", "-q")).stdout).toBe("");
     }
   });
