@@ -1,6 +1,6 @@
 // Each of stock ctr 1.6's `run` and `containers create` options gives the same container record,
 // spec byte for byte, from Berth's ctr as from stock ctr, through berthd and a stock containerd.
-import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, rmdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Container } from "@berth/api";
@@ -179,6 +179,12 @@ describe.skipIf(!stockContainerdInstalled)("ctr run and containers create option
     }
     await registry?.stop();
     if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+    // The stock shim makes runc's default state directory for the namespace even when told another root.
+    try {
+      rmdirSync(`/run/containerd/runc/${namespace}`);
+    } catch {
+      // not there, or not empty: not ours to remove
+    }
   });
 
   for (const [index, row] of rows.entries()) {
