@@ -4,7 +4,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, rmdirSync, writ
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Container } from "@berth/api";
-import { Client } from "@berth/client";
+import { Client, defaultSpec } from "@berth/client";
 import {
   type RunningDaemon,
   type RunningRegistry,
@@ -18,6 +18,7 @@ import {
   stockContainerdInstalled,
   stockCtr,
   testDirectory,
+  writeBusyboxRootfs,
 } from "@berth/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
@@ -152,6 +153,11 @@ describe.skipIf(!stockContainerdInstalled)("ctr run and containers create option
       JSON.stringify({ ociVersion: "1.0.2-dev", process: { user: { uid: 0, gid: 0 }, args: ["true"], cwd: "/" }, root: { path: join(dir, "rootfs") }, linux: { namespaces: [{ type: "pid" }, { type: "mount" }] } }),
     );
     mkdirSync(join(dir, "rootfs"));
+    writeBusyboxRootfs(join(dir, "busybox"));
+    const runnable = { ...defaultSpec(namespace, "configured"), root: { path: join(dir, "busybox") } };
+    runnable.process!.args = ["/bin/busybox", "echo", "from a spec file"];
+    runnable.process!.env = ["PATH=/bin"];
+    writeFileSync(join(dir, "busybox.json"), JSON.stringify(runnable));
     // containerd's logging binary protocol: the output on fds 3 and 4, ready once fd 5 is closed (before anything inherits it); the query's value last.
     writeFileSync(join(dir, "logger.sh"), '#!/bin/sh\nexec 5>&-\nfor out; do :; done\ncat <&3 >>"$out" &\ncat <&4 >>"$out" &\nwait\n', { mode: 0o755 });
     // A directory of devices: /dev/null and /dev/zero seen through a bind mount would be the host's; a copy made with mknod is ours.
@@ -248,6 +254,11 @@ describe.skipIf(!stockContainerdInstalled)("ctr run and containers create option
       const privileged = await berth(daemon, "run", "--rm", ...local, "--privileged", image, "privileged", "cat", "/proc/self/status");
       const capabilities = (status: string) => /^CapEff:\s*(\S+)$/m.exec(status)?.[1];
       expect(capabilities(privileged.stdout), privileged.stderr).toBe(capabilities(readFileSync("/proc/self/status", "utf8")));
+      // A root filesystem that is a directory of the host, and a whole spec from a file.
+      const fromRootfs = await berth(daemon, "run", "--rm", ...local, "--rootfs", join(dir, "busybox"), "rootfs", "/bin/busybox", "echo", "from a directory");
+      expect(fromRootfs, `${daemon.kind}: ${fromRootfs.stderr}`).toMatchObject({ code: 0, stdout: "from a directory\n" });
+      const fromConfig = await berth(daemon, "run", "--rm", ...local, "--config", join(dir, "busybox.json"), "configured");
+      expect(fromConfig, `${daemon.kind}: ${fromConfig.stderr}`).toMatchObject({ code: 0, stdout: "from a spec file\n" });
       // In a user namespace the image's files, shifted on the host, are root's again; the daemon's directory must let the mapped root through.
       chmodSync(join(daemon.root, ".."), 0o711);
       const mapped = await berth(daemon, "run", "--rm", ...local, "--uidmap", "0:100000:65536", "--gidmap", "0:100000:65536", image, "mapped", "sh", "-c", "cat /proc/self/uid_map; ls -ln /bin/busybox");
