@@ -37,7 +37,28 @@ export type { NewContainerOptions } from "./new-container.js";
 export type { WindowsSpecOpt } from "./oci/windows.js";
 export { windowsSpecOpts } from "./oci/windows.js";
 export { createContainer, createTask, defaultRuntime, defaultSnapshotter, defaultWindowsRuntime, defaultWindowsSnapshotter, isWindowsImage, stopSignalLabel } from "./new-container.js";
-export type { OciCapabilities, OciLinux, OciMount, OciNamespace, OciProcess, OciSpec, OciUser } from "./oci/spec.js";
+export type { OciCapabilities, OciDevice, OciIdMapping, OciLinux, OciMount, OciNamespace, OciProcess, OciResources, OciSpec, OciUser } from "./oci/spec.js";
+export { currentCapabilities, withAddedCapabilities, withAllCurrentCapabilities, withCapabilities, withDroppedCapabilities } from "./oci/capabilities.js";
+export { devicesAt, withAllDevicesAllowed, withDevices, withHostDevices } from "./oci/devices.js";
+export type { OciSeccomp, OciSeccompArg, OciSyscall } from "./oci/seccomp.js";
+export { defaultSeccompProfile, withDefaultSeccomp, withSeccompProfile } from "./oci/seccomp.js";
+export {
+  parseIdMapping,
+  withApparmorDefaultProfile,
+  withApparmorProfile,
+  withCgroup,
+  withCpuCfs,
+  withCpuShares,
+  withMemoryLimit,
+  withNewPrivileges,
+  withPrivileged,
+  withPrivilegedHost,
+  withRdtClass,
+  withRootfsPath,
+  withRootfsPropagation,
+  withSpecFromFile,
+  withUserNamespace,
+} from "./oci/linux-opts.js";
 export { defaultSpec, ociVersion, processAny, specAny, specInGoOrder } from "./oci/spec.js";
 export type { ImageProcessConfig, SpecOpt, SpecTarget } from "./oci/opts.js";
 export {
@@ -46,6 +67,7 @@ export {
   replaceOrAppendEnv,
   withAnnotations,
   withEnv,
+  withEnvFile,
   withHostHostsFile,
   withHostNamespace,
   withHostResolvconf,

@@ -25,6 +25,10 @@ export interface NewContainerOptions {
   readonly image?: ImageRunConfig | undefined;
   /** Default: the namespace's default snapshotter, else overlayfs. */
   readonly snapshotter?: string | undefined;
+  /** Labels of the container's new snapshot (ctr's `--snapshotter-label`). */
+  readonly snapshotLabels?: Readonly<Record<string, string>> | undefined;
+  /** The image's files owned by these host ids plus their own, for a user namespace (containerd's WithRemappedSnapshot). */
+  readonly remap?: { readonly uid: number; readonly gid: number } | undefined;
   readonly runtime?: string | undefined;
   /** Default for io.containerd.runc.v2: an empty `containerd.runc.v1.Options`, as ctr sends. */
   readonly runtimeOptions?: Any | undefined;
@@ -59,7 +63,8 @@ export async function createContainer(client: Client, context: CallContext, opti
     const image = options.image;
     if (image !== undefined) {
       await ensureUnpacked(client, leased, image, snapshotter);
-      await client.snapshotter(snapshotter).prepare(leased, options.id, image.chainId);
+      const parent = options.remap === undefined ? image.chainId : await remappedParent(client, leased, snapshotter, image.chainId, options.remap);
+      await client.snapshotter(snapshotter).prepare(leased, options.id, parent, options.snapshotLabels);
       prepared = true;
     }
     const target = { client, context, container: { id: options.id, snapshotter, snapshotKey: prepared ? options.id : "" } };
@@ -92,4 +97,43 @@ export async function createContainer(client: Client, context: CallContext, opti
 export async function createTask(client: Client, context: CallContext, container: Container, io: ProcessIO, options: { runtimeOptions?: Any } = {}): Promise<number> {
   const rootfs = container.snapshotKey === "" ? [] : await client.snapshotter(container.snapshotter).mounts(context, container.snapshotKey);
   return client.tasks.create(context, { containerId: container.id, rootfs, ...io, options: options.runtimeOptions });
+}
+
+/** Every file under `root` owned `uid`/`gid` ids further up (containerd's remapRootFS). */
+async function shiftOwners(root: string, uid: number, gid: number): Promise<void> {
+  const { lchown, lstat, readdir } = await import("node:fs/promises");
+  const { join } = await import("node:path");
+  const shift = async (path: string): Promise<void> => {
+    const stats = await lstat(path);
+    await lchown(path, stats.uid + uid, stats.gid + gid);
+    if (stats.isDirectory()) for (const name of await readdir(path)) await shift(join(path, name));
+  };
+  await shift(root);
+}
+
+/**
+ * The committed snapshot `<chainId>-<uid>-<gid>`: the image's root filesystem with its owners
+ * shifted, made once and reused by every container with the same mapping.
+ */
+async function remappedParent(client: Client, context: CallContext, snapshotter: string, chainId: string, remap: { uid: number; gid: number }): Promise<string> {
+  const { isKind } = await import("@berth/api");
+  const { withMounts } = await import("@berth/mount");
+  const snapshots = client.snapshotter(snapshotter);
+  const remapped = `${chainId}-${remap.uid}-${remap.gid}`;
+  try {
+    await snapshots.stat(context, remapped);
+    return remapped;
+  } catch (error) {
+    if (!isKind(error, "NotFound")) throw error;
+  }
+  const working = `${remapped}-remap`;
+  const mounts = await snapshots.prepare(context, working, chainId);
+  try {
+    await withMounts(mounts, (root) => shiftOwners(root, remap.uid, remap.gid));
+    await snapshots.commit(context, remapped, working);
+  } catch (error) {
+    await snapshots.remove(context, working).catch(() => undefined);
+    throw error;
+  }
+  return remapped;
 }

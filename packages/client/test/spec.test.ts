@@ -15,6 +15,12 @@ import {
   withMountsAdded,
   withProcessArgs,
   withTty,
+  withCpuCfs,
+  withDefaultSeccomp,
+  withDevices,
+  withDroppedCapabilities,
+  withMemoryLimit,
+  withPrivilegedHost,
 } from "@berth/client";
 import {
   type RunningDaemon,
@@ -55,7 +61,10 @@ const groupUserImage = buildBusyboxImage({
 });
 
 /** ctr run's flags as spec options, in ctr's order (what Berth's ctr builds from the same flags). */
-function ctrRunOpts(image: Awaited<ReturnType<typeof readImageConfig>>, flags: { env?: string[]; mounts?: OciMount[]; args?: string[]; tty?: boolean; netHost?: boolean; labels?: Record<string, string> }): SpecOpt[] {
+function ctrRunOpts(
+  image: Awaited<ReturnType<typeof readImageConfig>>,
+  flags: { env?: string[]; mounts?: OciMount[]; args?: string[]; tty?: boolean; netHost?: boolean; labels?: Record<string, string>; linux?: SpecOpt[] },
+): SpecOpt[] {
   return [
     withEnv(flags.env ?? []),
     withMountsAdded(flags.mounts ?? []),
@@ -63,6 +72,7 @@ function ctrRunOpts(image: Awaited<ReturnType<typeof readImageConfig>>, flags: {
     ...(flags.args?.length ? [withProcessArgs(...flags.args)] : []),
     ...(flags.tty ? [withTty] : []),
     ...(flags.netHost ? [withHostNamespace("network"), withHostHostsFile, withHostResolvconf, withEnv([`HOSTNAME=${hostname()}`])] : []),
+    ...(flags.linux ?? []),
     withAnnotations(flags.labels ?? {}),
   ];
 }
@@ -108,6 +118,12 @@ describe.skipIf(!stockContainerdInstalled)("OCI specs from images, beside stock 
       image: "busybox",
       ctrArgs: ["-t", "--net-host", "--env", "A=b", "--env", "PATH=/x", "--mount", "type=bind,src=/tmp,dst=/host,options=rbind:ro", "--label", "q=r"],
       flags: { tty: true, netHost: true, env: ["A=b", "PATH=/x"], mounts: [{ destination: "/host", type: "bind", source: "/tmp", options: ["rbind", "ro"] }], labels: { q: "r" }, args: ["echo", "hi"] },
+    },
+    {
+      name: "privileged, a dropped capability, seccomp, CPU and memory limits and a device",
+      image: "busybox",
+      ctrArgs: ["--privileged", "--cap-drop", "CAP_SYS_ADMIN", "--seccomp", "--cpu-quota", "50000", "--cpu-period", "100000", "--memory-limit", "67108864", "--device", "/dev/null"],
+      flags: { linux: [...withPrivilegedHost, withDroppedCapabilities(["CAP_SYS_ADMIN"]), withDefaultSeccomp, withCpuCfs(50_000, 100_000), withMemoryLimit(67_108_864), withDevices("/dev/null")] },
     },
     { name: "a named user with supplementary groups, workdir, entrypoint and env", image: "user", ctrArgs: [], flags: {} },
     { name: "a named user with args replacing the image's command line", image: "user", ctrArgs: [], flags: { args: ["ls", "/"] } },

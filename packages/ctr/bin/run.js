@@ -1,4 +1,5 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --
+// `--` ends node's own options: node reads `--env-file` anywhere on its command line, even after the script (ctr run --env-file).
 import { enableCompileCache } from "node:module";
 import { setFlagsFromString } from "node:v8";
 
@@ -9,6 +10,9 @@ enableCompileCache();
 setFlagsFromString("--heap-growing-percent=300");
 const { execute } = await import("@oclif/core");
 const { hoistGlobalOptions } = await import("../dist/global-options.js");
+const { canonicalArgv } = await import("../dist/command-names.js");
+const { commands } = await import("../dist/commands.js");
 
-// ctr takes its global options before the command (`ctr -n foo images ls`), which oclif does not.
-await execute({ args: hoistGlobalOptions(process.argv.slice(2)), dir: import.meta.url });
+// ctr takes its global options before the command (`ctr -n foo images ls`), which oclif does not;
+// and every name stock ctr has for a command (`ctr c rm`) is spelled as Berth's id.
+await execute({ args: canonicalArgv(hoistGlobalOptions(process.argv.slice(2)), commands), dir: import.meta.url });

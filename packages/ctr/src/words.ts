@@ -1,4 +1,4 @@
-/** Every spelling of a command (`namespaces ls`, `ns list`, …) but its canonical id, as oclif aliases. */
+/** Every spelling of a command (`namespaces ls`, `ns list`, …) but its id, as oclif aliases: the id is the first pair, so name the primary topic and command (stock ctr's first name) first. */
 export function aliases(topicNames: readonly string[], commandNames: readonly string[]): string[] {
   const all = topicNames.flatMap((topic) => commandNames.map((command) => `${topic}:${command}`));
   return all.slice(1);
@@ -21,12 +21,7 @@ export function parseLabels(pairs: readonly string[]): Record<string, string> {
  * command's flag definitions, to know which take a value.
  */
 export function commandLineAfter(argv: readonly string[], positionals: number, flags: Readonly<Record<string, { type: string; char?: string }>>): string[] {
-  const takesValue = new Set<string>();
-  for (const [name, flag] of Object.entries(flags)) {
-    if (flag.type !== "option") continue;
-    takesValue.add(`--${name}`);
-    if (flag.char) takesValue.add(`-${flag.char}`);
-  }
+  const takesValue = flagsTakingValue(flags);
   let seen = 0;
   for (let i = 0; i < argv.length; i++) {
     const argument = argv[i]!;
@@ -38,4 +33,15 @@ export function commandLineAfter(argv: readonly string[], positionals: number, f
     if (++seen === positionals) return [...argv.slice(0, i + 1), "--", ...argv.slice(i + 1)];
   }
   return [...argv];
+}
+
+/** The spellings (`--name`, `-c`) of the flags among `flags` that take a value. */
+export function flagsTakingValue(flags: Readonly<Record<string, { type: string; char?: string }>>): Set<string> {
+  const takesValue = new Set<string>();
+  for (const [name, flag] of Object.entries(flags)) {
+    if (flag.type !== "option") continue;
+    takesValue.add(`--${name}`);
+    if (flag.char) takesValue.add(`-${flag.char}`);
+  }
+  return takesValue;
 }

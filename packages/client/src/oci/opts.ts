@@ -1,9 +1,11 @@
+import { readFile } from "node:fs/promises";
 import type { CallContext, Mount } from "@berth/api";
 import { failedPrecondition, invalidArgument } from "@berth/api";
 import { replaceOrAppendEnv } from "@berth/runtime-windows/spec";
 import { withMounts } from "@berth/mount";
 import type { Client } from "../client.js";
 import { type OciMount, type OciProcess, type OciSpec, defaultSpec } from "./spec.js";
+import { goPathError } from "./os-errors.js";
 import { findGroupId, findUser, readGroups, readPasswd } from "./users.js";
 
 /** The container a spec is made for: its id and, when it has one, its root filesystem snapshot. */
@@ -34,6 +36,18 @@ export const withEnv =
     if (env.length === 0) return;
     const process = processOf(spec);
     process.env = replaceOrAppendEnv(process.env ?? [], env);
+  };
+
+/** containerd's WithEnvFile: one `KEY=value` a line (a trailing CR dropped), as withEnv takes them. */
+export const withEnvFile =
+  (path: string): SpecOpt =>
+  async (spec, target) => {
+    const text = await readFile(path, "utf8").catch((error: unknown) => {
+      throw new Error(goPathError("open", path, error));
+    });
+    const lines = text.split("\n").map((line) => line.replace(/\r$/, ""));
+    if (lines.at(-1) === "") lines.pop();
+    return withEnv(lines)(spec, target);
   };
 
 export const withProcessArgs =

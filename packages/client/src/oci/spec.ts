@@ -52,10 +52,38 @@ export interface OciDeviceRule {
   access?: string;
 }
 
+export interface OciDevice {
+  path: string;
+  type: string;
+  major: number;
+  minor: number;
+  fileMode?: number;
+  uid?: number;
+  gid?: number;
+}
+
+export interface OciIdMapping {
+  containerID: number;
+  hostID: number;
+  size: number;
+}
+
+export interface OciResources {
+  devices?: OciDeviceRule[];
+  memory?: { limit?: number; [field: string]: unknown };
+  cpu?: { shares?: number; quota?: number; period?: number; [field: string]: unknown };
+  [field: string]: unknown;
+}
+
 export interface OciLinux {
-  resources?: { devices?: OciDeviceRule[]; [field: string]: unknown };
+  uidMappings?: OciIdMapping[];
+  gidMappings?: OciIdMapping[];
+  resources?: OciResources;
   cgroupsPath?: string;
   namespaces?: OciNamespace[];
+  devices?: OciDevice[];
+  rootfsPropagation?: string;
+  intelRdt?: { closID?: string; [field: string]: unknown };
   maskedPaths?: string[];
   readonlyPaths?: string[];
   [field: string]: unknown;
@@ -149,10 +177,33 @@ const goFieldOrder: Readonly<Record<string, readonly (readonly [string, string?]
   Rlimit: [["type"], ["hard"], ["soft"]],
   Root: [["path"], ["readonly"]],
   Mount: [["destination"], ["type"], ["source"], ["options"]],
-  Linux: [["uidMappings"], ["gidMappings"], ["sysctl", "Map"], ["resources", "Resources"], ["cgroupsPath"], ["namespaces", "Namespace"], ["devices"], ["seccomp"], ["rootfsPropagation"], ["maskedPaths"], ["readonlyPaths"], ["mountLabel"], ["intelRdt"], ["personality"]],
-  Resources: [["devices", "DeviceRule"], ["memory"], ["cpu"], ["pids"], ["blockIO"], ["hugepageLimits"], ["network"], ["rdma"], ["unified"]],
+  Linux: [
+    ["uidMappings", "IdMapping"],
+    ["gidMappings", "IdMapping"],
+    ["sysctl", "Map"],
+    ["resources", "Resources"],
+    ["cgroupsPath"],
+    ["namespaces", "Namespace"],
+    ["devices", "Device"],
+    ["seccomp", "Seccomp"],
+    ["rootfsPropagation"],
+    ["maskedPaths"],
+    ["readonlyPaths"],
+    ["mountLabel"],
+    ["intelRdt", "IntelRdt"],
+    ["personality"],
+  ],
+  IdMapping: [["containerID"], ["hostID"], ["size"]],
+  Resources: [["devices", "DeviceRule"], ["memory", "Memory"], ["cpu", "Cpu"], ["pids"], ["blockIO"], ["hugepageLimits"], ["network"], ["rdma"], ["unified"]],
   DeviceRule: [["allow"], ["type"], ["major"], ["minor"], ["access"]],
+  Memory: [["limit"], ["reservation"], ["swap"], ["kernel"], ["kernelTCP"], ["swappiness"], ["disableOOMKiller"], ["useHierarchy"]],
+  Cpu: [["shares"], ["quota"], ["period"], ["realtimeRuntime"], ["realtimePeriod"], ["cpus"], ["mems"]],
   Namespace: [["type"], ["path"]],
+  Device: [["path"], ["type"], ["major"], ["minor"], ["fileMode"], ["uid"], ["gid"]],
+  Seccomp: [["defaultAction"], ["defaultErrnoRet"], ["architectures"], ["flags"], ["listenerPath"], ["listenerMetadata"], ["syscalls", "Syscall"]],
+  Syscall: [["names"], ["action"], ["errnoRet"], ["args", "SeccompArg"]],
+  SeccompArg: [["index"], ["value"], ["valueTwo"], ["op"]],
+  IntelRdt: [["closID"], ["l3CacheSchema"], ["memBwSchema"]],
 };
 
 function inGoOrder(value: unknown, type: string | undefined): unknown {

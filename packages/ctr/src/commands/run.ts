@@ -2,7 +2,7 @@ import { Args, Flags } from "@oclif/core";
 import { CtrCommand } from "../base.js";
 import { runTask } from "../process/run-task.js";
 import { commandLineAfter } from "../words.js";
-import { containerFlags, createFromFlags } from "./containers/shared.js";
+import { containerFlags, createFromFlags, runOnlyFlags } from "./containers/shared.js";
 import { fifoDirFlag, fifoRoot } from "./tasks/shared.js";
 
 export class Run extends CtrCommand {
@@ -15,19 +15,30 @@ export class Run extends CtrCommand {
     "null-io": Flags.boolean({ description: "send all IO to /dev/null" }),
     detach: Flags.boolean({ char: "d", description: "detach from the task after it has started execution, cannot be used with --rm" }),
     ...fifoDirFlag,
+    ...runOnlyFlags,
     ...containerFlags,
   };
 
   async run(): Promise<void> {
     const { args, argv, flags } = await this.parse(Run, commandLineAfter(this.argv, 2, Run.flags));
-    if (!args.ref) throw new Error("image ref must be provided");
-    if (!args.id) throw new Error("container id must be provided");
+    // With --config the spec file holds everything: the only argument is the container's id.
+    const id = flags.config ? args.ref : args.id;
+    if (!flags.config && !args.ref) throw new Error("image ref must be provided");
+    if (!id) throw new Error("container id must be provided");
     if (flags.rm && flags.detach) throw new Error("flags --detach and --rm cannot be specified together");
+    if (flags.cni) throw new Error("--cni: Berth's ctr does not set up CNI networking yet (stock ctr needs Debian's containernetworking-plugins and a config in /etc/cni/net.d)");
     const client = await this.connect(flags);
-    const container = await createFromFlags(client, flags, args.ref, args.id, (argv as string[]).slice(2));
+    const container = await createFromFlags(client, flags, args.ref ?? "", id, (argv as string[]).slice(2));
     let code: number;
     try {
-      code = await runTask(client, container, { detach: flags.detach, nullIo: flags["null-io"], fifoDir: await fifoRoot(flags["fifo-dir"]) });
+      code = await runTask(client, container, {
+        detach: flags.detach,
+        nullIo: flags["null-io"],
+        logUri: flags["log-uri"],
+        fifoDir: await fifoRoot(flags["fifo-dir"]),
+        pidFile: flags["pid-file"],
+        taskOptions: { noPivotRoot: flags["no-pivot"], ioUid: flags.uidmap, ioGid: flags.gidmap },
+      });
     } finally {
       if (flags.rm) {
         await client.snapshotter(container.snapshotter).remove(client.context(), container.snapshotKey).catch(() => undefined);

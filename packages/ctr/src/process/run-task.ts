@@ -1,5 +1,5 @@
 import { constants } from "node:os";
-import type { Container } from "@berth/api";
+import type { Any, Container } from "@berth/api";
 import type { Client } from "@berth/client";
 import { Console } from "./console.js";
 import { followProcess, forwardStdin, newProcessIo, releaseStdin } from "./session.js";
@@ -8,6 +8,47 @@ export interface RunTaskOptions {
   readonly detach: boolean;
   readonly nullIo: boolean;
   readonly fifoDir: string;
+  /** `file:///path` or `binary:///path?args`: the shim sends the output there (ctr's cio.LogURI). */
+  readonly logUri?: string | undefined;
+  /** Where to write the task's pid once it is created. */
+  readonly pidFile?: string | undefined;
+  /** ctr run's task options: no pivot_root, and the IO's owner from `--uidmap`/`--gidmap`. */
+  readonly taskOptions?: { noPivotRoot: boolean; ioUid?: string | undefined; ioGid?: string | undefined };
+}
+
+/** runc's options for the task (containerd's WithNoPivotRoot, WithUIDOwner, WithGIDOwner); undefined when none is set. */
+async function taskRuntimeOptions(container: Container, options: RunTaskOptions["taskOptions"]): Promise<Any | undefined> {
+  if (options === undefined || (!options.noPivotRoot && !options.ioUid && !options.ioGid)) return undefined;
+  const { runcV1 } = await import("@berth/api/proto");
+  const { parseIdMapping } = await import("@berth/client");
+  // containerd takes the host side of the mapping, and a mapping that does not parse as uid 0.
+  const hostId = (mapping: string | undefined) => {
+    try {
+      return mapping ? parseIdMapping(mapping).hostID : 0;
+    } catch {
+      return 0;
+    }
+  };
+  const runc = container.runtime?.name.startsWith("io.containerd.runc") ?? false;
+  if (!runc) return undefined;
+  const message = runcV1.Options.fromPartial({ noPivotRoot: options.noPivotRoot, ioUid: hostId(options.ioUid), ioGid: hostId(options.ioGid) });
+  return { typeUrl: "containerd.runc.v1.Options", value: Buffer.from(runcV1.Options.encode(message).finish()) };
+}
+
+/** ctr's WritePidFile: the pid in decimal, written beside the file and renamed over it. */
+async function writePidFile(path: string, pid: number): Promise<void> {
+  const { open, rename } = await import("node:fs/promises");
+  const { basename, dirname, join, resolve } = await import("node:path");
+  const target = resolve(path);
+  const temporary = join(dirname(target), `.${basename(target)}`);
+  const file = await open(temporary, "wx", 0o666);
+  try {
+    await file.writeFile(String(pid));
+    await file.sync();
+  } finally {
+    await file.close();
+  }
+  await rename(temporary, target);
 }
 
 /**
@@ -22,13 +63,15 @@ export async function runTask(client: Client, container: Container, options: Run
   const context = client.context();
   const tty = unpackJson<{ process?: { terminal?: boolean } }>(container.spec!).process?.terminal === true;
   const terminal = tty ? Console.current() : undefined;
-  const io = await newProcessIo(container.id, { fifoDir: options.fifoDir, nullIo: options.nullIo, terminal: tty });
+  const io = await newProcessIo(container.id, { fifoDir: options.fifoDir, nullIo: options.nullIo, terminal: tty, logUri: options.logUri });
   terminal?.setRaw();
   let created = false;
   let started = false;
   try {
-    await createTask(client, context, container, io.paths);
+    const runtimeOptions = await taskRuntimeOptions(container, options.taskOptions);
+    const pid = await createTask(client, context, container, io.paths, runtimeOptions === undefined ? {} : { runtimeOptions });
     created = true;
+    if (options.pidFile) await writePidFile(options.pidFile, pid);
     forwardStdin(client, context, io.attached, container.id);
     const exit = options.detach ? undefined : client.tasks.wait(context, container.id);
     exit?.catch(() => undefined);

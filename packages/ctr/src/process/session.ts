@@ -9,6 +9,7 @@ export interface IoOptions {
   readonly fifoDir: string;
   readonly nullIo: boolean;
   readonly terminal: boolean;
+  readonly logUri?: string | undefined;
 }
 
 /**
@@ -27,6 +28,11 @@ export async function newProcessIo(id: string, options: IoOptions): Promise<NewP
   if (options.nullIo) {
     if (options.terminal) throw new Error("tty and null-io cannot be used together");
     return { paths: { stdin: "", stdout: "", stderr: "", terminal: false }, attached: undefined, release: async () => undefined };
+  }
+  if (options.logUri && !options.terminal) {
+    // Both streams go to the URI, which the shim opens (a file, or a logging binary it starts).
+    const uri = new URL(options.logUri).href;
+    return { paths: { stdin: "", stdout: uri, stderr: uri, terminal: false }, attached: undefined, release: async () => undefined };
   }
   const { AttachedIO, newFifoSet } = await import("@berth/client");
   const fifos = await newFifoSet(options.fifoDir, id, options.terminal);

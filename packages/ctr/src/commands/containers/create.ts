@@ -13,9 +13,11 @@ export class ContainersCreate extends CtrCommand {
 
   async run(): Promise<void> {
     const { args, argv, flags } = await this.parse(ContainersCreate, commandLineAfter(this.argv, 2, ContainersCreate.flags));
-    if (!args.ref) throw new Error("image ref must be provided");
-    if (!args.id) throw new Error("container id must be provided");
+    // With --config the spec file holds everything: the only argument is the container's id.
+    const id = flags.config ? args.ref : args.id;
+    if (!flags.config && !args.ref) throw new Error("image ref must be provided");
+    if (!id) throw new Error("container id must be provided");
     const client = await this.connect(flags);
-    await createFromFlags(client, flags, args.ref, args.id, (argv as string[]).slice(2));
+    await createFromFlags(client, flags, args.ref ?? "", id, (argv as string[]).slice(2));
   }
 }

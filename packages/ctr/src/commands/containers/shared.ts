@@ -1,47 +1,12 @@
 import { hostname } from "node:os";
-import { Flags } from "@oclif/core";
-import type { Container } from "@berth/api";
+import { resolve } from "node:path";
+import type { Any, Container } from "@berth/api";
 import type { Client, ImageRunConfig, OciMount, SpecOpt, WindowsSpecOpt } from "@berth/client";
 import { parseLabels } from "../../words.js";
+import type { ContainerFlagValues } from "./flags.js";
 
-/** The flags `containers create` and `run` share, as ctr's ContainerFlags and SnapshotterFlags. */
-export const containerFlags = {
-  snapshotter: Flags.string({ description: "snapshotter name. Empty value stands for the default value.", env: "CONTAINERD_SNAPSHOTTER" }),
-  cwd: Flags.string({ description: "specify the working directory of the process" }),
-  env: Flags.string({ multiple: true, multipleNonGreedy: true, description: "specify additional container environment variables (e.g. FOO=bar)" }),
-  label: Flags.string({ multiple: true, multipleNonGreedy: true, description: "specify additional labels (e.g. foo=bar)" }),
-  mount: Flags.string({ multiple: true, multipleNonGreedy: true, description: "specify additional container mount (e.g. type=bind,src=/tmp,dst=/host,options=rbind:ro)" }),
-  "net-host": Flags.boolean({ description: "enable host networking for the container" }),
-  "read-only": Flags.boolean({ description: "set the containers filesystem as readonly" }),
-  runtime: Flags.string({ description: "runtime name", default: "io.containerd.runc.v2" }),
-  tty: Flags.boolean({ char: "t", description: "allocate a TTY for the container" }),
-  "runc-binary": Flags.string({ description: "specify runc-compatible binary" }),
-  "runc-root": Flags.string({ description: "specify runc-compatible root" }),
-  "runc-systemd-cgroup": Flags.boolean({ description: "start runc with systemd cgroup manager" }),
-  platform: Flags.string({ description: "run the image for this platform (e.g. windows/amd64); default: this host's" }),
-  isolated: Flags.boolean({ description: "run the container with Hyper-V isolation (Windows images)" }),
-  "memory-limit": Flags.integer({ description: "memory limit in bytes (Windows images)", default: 0 }),
-  "cpu-count": Flags.integer({ description: "number of CPUs (Windows images)", default: 0 }),
-};
-
-export interface ContainerFlagValues {
-  snapshotter?: string | undefined;
-  cwd?: string | undefined;
-  env?: string[] | undefined;
-  label?: string[] | undefined;
-  mount?: string[] | undefined;
-  "net-host": boolean;
-  "read-only": boolean;
-  runtime: string;
-  tty: boolean;
-  "runc-binary"?: string | undefined;
-  "runc-root"?: string | undefined;
-  "runc-systemd-cgroup": boolean;
-  platform?: string | undefined;
-  isolated?: boolean | undefined;
-  "memory-limit"?: number | undefined;
-  "cpu-count"?: number | undefined;
-}
+export type { ContainerFlagValues } from "./flags.js";
+export { containerFlags, runOnlyFlags } from "./flags.js";
 
 /** ctr's parseMountFlag: `type=bind,src=/tmp,dst=/host,options=rbind:ro`. */
 export function parseMountFlag(text: string): OciMount {
@@ -59,27 +24,144 @@ export function parseMountFlag(text: string): OciMount {
   return mount;
 }
 
-/** ctr 1.6's NewContainer: the image's config under ctr's flags, in ctr's order; the container is created. */
-export async function createFromFlags(client: Client, flags: ContainerFlagValues, ref: string, id: string, args: readonly string[]): Promise<Container> {
-  const berth = await import("@berth/client");
-  const { runcV1 } = await import("@berth/api/proto");
-  if ((flags["runc-binary"] || flags["runc-systemd-cgroup"]) && flags.runtime !== berth.defaultRuntime) {
-    throw new Error(`specifying runc-binary and runc-systemd-cgroup is only supported for "${berth.defaultRuntime}" runtime`);
+/** ctr's AnnotationArgs: `key=value` each, or an error naming the one that is not. */
+function parseAnnotations(pairs: readonly string[]): Record<string, string> {
+  for (const pair of pairs) if (!pair.includes("=")) throw new Error(`invalid key=value format annotation: ${pair}`);
+  return parseLabels(pairs);
+}
+
+const namespaceTypes = new Set(["pid", "network", "uts", "mount", "user", "ipc", "cgroup"]);
+
+/** `--with-ns nstype:path`, checked as ctr 1.6 checks it. */
+function parseJoinedNamespace(text: string): { type: string; path: string } {
+  const parts = text.split(":");
+  if (parts.length !== 2) throw new Error("joining a Linux namespace using --with-ns requires the format 'nstype:path'");
+  if (!namespaceTypes.has(parts[0]!)) throw new Error(`the Linux namespace type specified in --with-ns is not valid: ${parts[0]}`);
+  return { type: parts[0]!, path: parts[1]! };
+}
+
+/** `nvidia-container-cli` on $PATH, as exec.LookPath finds it. */
+async function findOnPath(name: string): Promise<string | undefined> {
+  const { access, constants } = await import("node:fs/promises");
+  for (const directory of (process.env.PATH ?? "").split(":")) {
+    const candidate = resolve(directory || ".", name);
+    if (await access(candidate, constants.X_OK).then(() => true, () => false)) return candidate;
   }
-  const context = client.context();
-  const image = await berth.readImageConfig(client, context, await client.images.get(context, ref), flags.platform ? berth.parsePlatform(flags.platform) : undefined);
-  const labels = parseLabels(flags.label ?? []);
-  if (berth.isWindowsImage(image)) return createWindowsFromFlags(client, flags, image, id, args, labels);
-  const spec: SpecOpt[] = [berth.withEnv(flags.env ?? []), berth.withMountsAdded((flags.mount ?? []).map(parseMountFlag)), berth.withImageConfig(image.process)];
+  return undefined;
+}
+
+/** The spec options ctr 1.6's NewContainer adds after the image's config, in its order. */
+async function linuxSpecOpts(flags: ContainerFlagValues, args: readonly string[]): Promise<SpecOpt[]> {
+  const berth = await import("@berth/client");
+  const spec: SpecOpt[] = [];
   if (flags["read-only"]) spec.push(berth.withRootfsReadonly);
   if (args.length > 0) spec.push(berth.withProcessArgs(...args));
   if (flags.cwd) spec.push(berth.withProcessCwd(flags.cwd));
   if (flags.tty) spec.push(berth.withTty);
+  if (flags.privileged) spec.push(...berth.withPrivilegedHost);
   if (flags["net-host"]) spec.push(berth.withHostNamespace("network"), berth.withHostHostsFile, berth.withHostResolvconf, berth.withEnv([`HOSTNAME=${hostname()}`]));
+  if (flags.annotation?.length) spec.push(berth.withAnnotations(parseAnnotations(flags.annotation)));
+  if (flags["cap-add"]?.length) spec.push(berth.withAddedCapabilities(flags["cap-add"]));
+  if (flags["cap-drop"]?.length) spec.push(berth.withDroppedCapabilities(flags["cap-drop"]));
+  if (!flags.seccomp && flags["seccomp-profile"]) throw new Error("seccomp must be set to true, if using a custom seccomp-profile");
+  if (flags.seccomp) spec.push(flags["seccomp-profile"] ? berth.withSeccompProfile(flags["seccomp-profile"]) : berth.withDefaultSeccomp);
+  if (flags["apparmor-default-profile"]) spec.push(berth.withApparmorDefaultProfile(flags["apparmor-default-profile"]));
+  if (flags["apparmor-profile"]) {
+    if (flags["apparmor-default-profile"]) throw new Error("apparmor-profile conflicts with apparmor-default-profile");
+    spec.push(berth.withApparmorProfile(flags["apparmor-profile"]));
+  }
+  const cpus = Number.parseFloat(flags.cpus ?? "0");
+  if (Number.isNaN(cpus)) throw new Error(`invalid value ${JSON.stringify(flags.cpus)} for flag -cpus: parse error`);
+  if (cpus > 0) spec.push(berth.withCpuCfs(Math.trunc(cpus * 100_000), 100_000));
+  if ((flags["cpu-shares"] ?? 0) > 0) spec.push(berth.withCpuShares(flags["cpu-shares"]!));
+  if (flags["cpu-quota"] !== -1 || flags["cpu-period"] !== 0) {
+    if (cpus > 0) throw new Error("cpus and quota/period should be used separately");
+    spec.push(berth.withCpuCfs(flags["cpu-quota"], flags["cpu-period"]));
+  }
+  for (const joined of flags["with-ns"] ?? []) spec.push(berth.withLinuxNamespace(parseJoinedNamespace(joined)));
+  if (flags.gpus !== undefined) {
+    // containerd's nvidia.WithGPUs runs NVIDIA's hook; without it ctr fails as here.
+    if ((await findOnPath("nvidia-container-cli")) === undefined) throw new Error('exec: "nvidia-container-cli": executable file not found in $PATH');
+    throw new Error("--gpus: Berth's ctr does not add NVIDIA's OCI hook (containerd's `ctr oci-hook`) yet");
+  }
+  if (flags["allow-new-privs"]) spec.push(berth.withNewPrivileges);
+  if (flags.cgroup !== undefined) spec.push(berth.withCgroup(flags.cgroup));
+  if (flags["memory-limit"] !== 0) spec.push(berth.withMemoryLimit(flags["memory-limit"]));
+  for (const device of flags.device ?? []) spec.push(berth.withDevices(device, "rwm"));
+  if (flags["rootfs-propagation"]) spec.push(berth.withRootfsPropagation(flags["rootfs-propagation"]));
+  if (flags["rdt-class"]) spec.push(berth.withRdtClass(flags["rdt-class"]));
+  return spec;
+}
+
+/** The runtime's options: runc's for io.containerd.runc.v2, else `--runtime-config-path` (ctr's getRuntimeOptions). */
+async function runtimeOptions(flags: ContainerFlagValues): Promise<Any | undefined> {
+  const { defaultRuntime } = await import("@berth/client");
+  const { runcV1, runtimeoptionsV1 } = await import("@berth/api/proto");
+  if ((flags["runc-binary"] || flags["runc-systemd-cgroup"]) && flags.runtime !== defaultRuntime) {
+    throw new Error(`specifying runc-binary and runc-systemd-cgroup is only supported for "${defaultRuntime}" runtime`);
+  }
+  if (flags.runtime === defaultRuntime) {
+    const options = runcV1.Options.fromPartial({ binaryName: flags["runc-binary"] ?? "", root: flags["runc-root"] ?? "", systemdCgroup: flags["runc-systemd-cgroup"] });
+    return { typeUrl: "containerd.runc.v1.Options", value: Buffer.from(runcV1.Options.encode(options).finish()) };
+  }
+  if (!flags["runtime-config-path"]) return undefined;
+  const options = runtimeoptionsV1.Options.fromPartial({ configPath: flags["runtime-config-path"] });
+  return { typeUrl: "runtimeoptions.v1.Options", value: Buffer.from(runtimeoptionsV1.Options.encode(options).finish()) };
+}
+
+/**
+ * ctr 1.6's NewContainer: the container `id` from the image `ref` (or, with `--rootfs`, the
+ * directory `ref`; with `--config`, the spec in that file) under ctr's flags, in ctr's order.
+ */
+export async function createFromFlags(client: Client, flags: ContainerFlagValues, ref: string, id: string, args: readonly string[]): Promise<Container> {
+  const berth = await import("@berth/client");
+  const context = client.context();
+  const labels = parseLabels(flags.label ?? []);
+  const spec: SpecOpt[] = [];
+  let image: Awaited<ReturnType<typeof berth.readImageConfig>> | undefined;
+  let snapshotLabels = parseLabels(flags["snapshotter-label"] ?? []);
+  let remap: { uid: number; gid: number } | undefined;
+  if (flags.config) {
+    spec.push(berth.withSpecFromFile(flags.config));
+  } else {
+    if (flags["env-file"]) spec.push(berth.withEnvFile(flags["env-file"]));
+    spec.push(berth.withEnv(flags.env ?? []), berth.withMountsAdded((flags.mount ?? []).map(parseMountFlag)));
+    if (flags.rootfs) {
+      spec.push(berth.withRootfsPath(resolve(ref)));
+    } else {
+      const platform = flags.platform ? berth.parsePlatform(flags.platform) : undefined;
+      image = await berth.readImageConfig(client, context, await client.images.get(context, ref), platform);
+      if (berth.isWindowsImage(image)) return createWindowsFromFlags(client, flags, image, id, args, labels);
+      spec.push(berth.withImageConfig(image.process));
+      if (flags.uidmap && flags.gidmap) {
+        const [uidMapping, gidMapping] = [berth.parseIdMapping(flags.uidmap), berth.parseIdMapping(flags.gidmap)];
+        spec.push(berth.withUserNamespace([uidMapping], [gidMapping]));
+        // The snapshotter remaps from labels (e.g. fuse-overlayfs), or ctr shifts the image's owners itself.
+        if (flags["remap-labels"]) {
+          snapshotLabels = {
+            "containerd.io/snapshot/uidmapping": `0:${uidMapping.hostID}:${uidMapping.size}`,
+            "containerd.io/snapshot/gidmapping": `0:${gidMapping.hostID}:${uidMapping.size}`,
+          };
+        } else {
+          remap = { uid: uidMapping.hostID, gid: gidMapping.hostID };
+          snapshotLabels = {};
+        }
+      }
+    }
+    spec.push(...(await linuxSpecOpts(flags, args)));
+  }
   spec.push(berth.withAnnotations(labels));
-  const runcOptions = runcV1.Options.fromPartial({ binaryName: flags["runc-binary"] ?? "", root: flags["runc-root"] ?? "", systemdCgroup: flags["runc-systemd-cgroup"] });
-  const runtimeOptions = flags.runtime === berth.defaultRuntime ? { typeUrl: "containerd.runc.v1.Options", value: Buffer.from(runcV1.Options.encode(runcOptions).finish()) } : undefined;
-  return berth.createContainer(client, context, { id, image, snapshotter: flags.snapshotter, runtime: flags.runtime, runtimeOptions, labels, spec });
+  return berth.createContainer(client, context, {
+    id,
+    image,
+    snapshotter: flags.snapshotter,
+    snapshotLabels,
+    remap,
+    runtime: flags.runtime,
+    runtimeOptions: await runtimeOptions(flags),
+    labels,
+    spec,
+  });
 }
 
 /** ctr 1.6's NewContainer on Windows (run_windows.go): the Windows spec, runhcs and the windows snapshotter by default. */

@@ -4,7 +4,7 @@ import { aliases } from "../../words.js";
 
 export class ImagesRemove extends CtrCommand {
   static override summary = "remove one or more images by reference";
-  static override aliases = aliases(["images", "image", "i"], ["remove", "rm", "delete", "del"]);
+  static override aliases = aliases(["images", "image", "i"], ["delete", "del", "remove", "rm"]);
   static override strict = false;
   static override args = { ref: Args.string({ required: true, description: "image reference" }) };
   static override flags = { sync: Flags.boolean({ description: "Synchronously remove image and all associated resources" }) };

@@ -4,7 +4,7 @@ import { aliases } from "../../words.js";
 
 export class LeasesRemove extends CtrCommand {
   static override summary = "remove leases";
-  static override aliases = aliases(["leases"], ["delete", "remove", "rm"]);
+  static override aliases = aliases(["leases"], ["delete", "del", "remove", "rm"]);
   static override strict = false;
   static override args = { id: Args.string({ required: true, description: "lease id" }) };
   static override flags = { sync: Flags.boolean({ description: "synchronously remove leases and all unreferenced resources" }) };

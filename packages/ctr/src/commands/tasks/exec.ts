@@ -14,8 +14,9 @@ export class TasksExec extends CtrCommand {
     tty: Flags.boolean({ char: "t", description: "allocate a TTY for the container" }),
     detach: Flags.boolean({ char: "d", description: "detach from the task after it has started execution" }),
     "exec-id": Flags.string({ required: true, description: "exec specific id for the process" }),
-    user: Flags.string({ description: "user id or name" }),
     ...fifoDirFlag,
+    "log-uri": Flags.string({ description: "log uri for custom shim logging" }),
+    user: Flags.string({ description: "user id or name" }),
   };
 
   async run(): Promise<void> {
@@ -35,7 +36,7 @@ export class TasksExec extends CtrCommand {
     await loadTask(client, args.id);
     validateIdentifier(execId, "exec id");
     const terminal = flags.tty ? Console.current() : undefined;
-    const io = await session.newProcessIo(execId, { fifoDir: await fifoRoot(flags["fifo-dir"]), nullIo: false, terminal: flags.tty });
+    const io = await session.newProcessIo(execId, { fifoDir: await fifoRoot(flags["fifo-dir"]), nullIo: false, terminal: flags.tty, logUri: flags["log-uri"] });
     terminal?.setRaw();
     let exitCode = 0;
     let started = false;

@@ -10,15 +10,23 @@ export class TasksStart extends CtrCommand {
   static override args = { id: Args.string({ required: true, description: "container id" }) };
   static override flags = {
     "null-io": Flags.boolean({ description: "send all IO to /dev/null" }),
-    detach: Flags.boolean({ char: "d", description: "detach from the task after it has started execution" }),
+    "log-uri": Flags.string({ description: "log uri" }),
     ...fifoDirFlag,
+    "pid-file": Flags.string({ description: "file path to write the task's pid" }),
+    detach: Flags.boolean({ char: "d", description: "detach from the task after it has started execution" }),
   };
 
   async run(): Promise<void> {
     const { args, flags } = await this.parse(TasksStart);
     const client = await this.connect(flags);
     const container = await client.containers.get(client.context(), args.id);
-    const code = await runTask(client, container, { detach: flags.detach, nullIo: flags["null-io"], fifoDir: await fifoRoot(flags["fifo-dir"]) });
+    const code = await runTask(client, container, {
+      detach: flags.detach,
+      nullIo: flags["null-io"],
+      logUri: flags["log-uri"],
+      fifoDir: await fifoRoot(flags["fifo-dir"]),
+      pidFile: flags["pid-file"],
+    });
     if (code !== 0) this.exit(code);
   }
 }
