@@ -11,6 +11,7 @@ import { ContentList } from "./commands/content/list.js";
 import { ContentRemove } from "./commands/content/remove.js";
 import { Events } from "./commands/events.js";
 import { ImagesCheck } from "./commands/images/check.js";
+import { ImagesConvert } from "./commands/images/convert.js";
 import { ImagesLabel } from "./commands/images/label.js";
 import { ImagesExport } from "./commands/images/export.js";
 import { ImagesImport } from "./commands/images/import.js";
@@ -19,6 +20,7 @@ import { ImagesMount } from "./commands/images/mount.js";
 import { ImagesPull } from "./commands/images/pull.js";
 import { ImagesPush } from "./commands/images/push.js";
 import { ImagesRemove } from "./commands/images/remove.js";
+import { ImagesTag } from "./commands/images/tag.js";
 import { ImagesUnmount } from "./commands/images/unmount.js";
 import { LeasesCreate } from "./commands/leases/create.js";
 import { LeasesList } from "./commands/leases/list.js";
@@ -27,6 +29,7 @@ import { NamespacesCreate } from "./commands/namespaces/create.js";
 import { NamespacesLabel } from "./commands/namespaces/label.js";
 import { NamespacesList } from "./commands/namespaces/list.js";
 import { NamespacesRemove } from "./commands/namespaces/remove.js";
+import { OciSpec } from "./commands/oci/spec.js";
 import { PluginsList } from "./commands/plugins/list.js";
 import { Run } from "./commands/run.js";
 import { SnapshotsCommit } from "./commands/snapshots/commit.js";
@@ -64,6 +67,7 @@ export const commands = {
   "content:remove": ContentRemove,
   events: Events,
   "images:check": ImagesCheck,
+  "images:convert": ImagesConvert,
   "images:export": ImagesExport,
   "images:import": ImagesImport,
   "images:label": ImagesLabel,
@@ -72,6 +76,7 @@ export const commands = {
   "images:pull": ImagesPull,
   "images:push": ImagesPush,
   "images:remove": ImagesRemove,
+  "images:tag": ImagesTag,
   "images:unmount": ImagesUnmount,
   "leases:create": LeasesCreate,
   "leases:list": LeasesList,
@@ -80,6 +85,7 @@ export const commands = {
   "namespaces:label": NamespacesLabel,
   "namespaces:list": NamespacesList,
   "namespaces:remove": NamespacesRemove,
+  "oci:spec": OciSpec,
   "plugins:list": PluginsList,
   run: Run,
   "snapshot:list": SnapshotListSeed,
