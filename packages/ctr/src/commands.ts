@@ -4,10 +4,15 @@ import { ContainersLabel } from "./commands/containers/label.js";
 import { ContainersList } from "./commands/containers/list.js";
 import { ContainersRemove } from "./commands/containers/remove.js";
 import { ContentActive } from "./commands/content/active.js";
+import { ContentEdit } from "./commands/content/edit.js";
+import { ContentFetchObject } from "./commands/content/fetch-object.js";
+import { ContentFetch } from "./commands/content/fetch.js";
 import { ContentGet } from "./commands/content/get.js";
 import { ContentIngest } from "./commands/content/ingest.js";
 import { ContentLabel } from "./commands/content/label.js";
 import { ContentList } from "./commands/content/list.js";
+import { ContentPruneReferences } from "./commands/content/prune.js";
+import { ContentPushObject } from "./commands/content/push-object.js";
 import { ContentRemove } from "./commands/content/remove.js";
 import { Events } from "./commands/events.js";
 import { ImagesCheck } from "./commands/images/check.js";
@@ -60,10 +65,15 @@ export const commands = {
   "containers:list": ContainersList,
   "containers:remove": ContainersRemove,
   "content:active": ContentActive,
+  "content:edit": ContentEdit,
+  "content:fetch": ContentFetch,
+  "content:fetch-object": ContentFetchObject,
   "content:get": ContentGet,
   "content:ingest": ContentIngest,
   "content:label": ContentLabel,
   "content:list": ContentList,
+  "content:prune:references": ContentPruneReferences,
+  "content:push-object": ContentPushObject,
   "content:remove": ContentRemove,
   events: Events,
   "images:check": ImagesCheck,
