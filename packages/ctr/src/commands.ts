@@ -27,6 +27,7 @@ import { ImagesPush } from "./commands/images/push.js";
 import { ImagesRemove } from "./commands/images/remove.js";
 import { ImagesTag } from "./commands/images/tag.js";
 import { ImagesUnmount } from "./commands/images/unmount.js";
+import { Install } from "./commands/install.js";
 import { LeasesCreate } from "./commands/leases/create.js";
 import { LeasesList } from "./commands/leases/list.js";
 import { LeasesRemove } from "./commands/leases/remove.js";
@@ -38,6 +39,7 @@ import { OciSpec } from "./commands/oci/spec.js";
 import { PluginsList } from "./commands/plugins/list.js";
 import { Run } from "./commands/run.js";
 import { SnapshotsCommit } from "./commands/snapshots/commit.js";
+import { SnapshotsDiff } from "./commands/snapshots/diff.js";
 import { SnapshotsInfo } from "./commands/snapshots/info.js";
 import { SnapshotsLabel } from "./commands/snapshots/label.js";
 import { SnapshotListSeed, SnapshotsList } from "./commands/snapshots/list.js";
@@ -45,6 +47,7 @@ import { SnapshotsMounts } from "./commands/snapshots/mounts.js";
 import { SnapshotsPrepare, SnapshotsView } from "./commands/snapshots/prepare.js";
 import { SnapshotsRemove } from "./commands/snapshots/remove.js";
 import { SnapshotsTree } from "./commands/snapshots/tree.js";
+import { SnapshotsUnpack } from "./commands/snapshots/unpack.js";
 import { SnapshotsUsage } from "./commands/snapshots/usage.js";
 import { TasksAttach } from "./commands/tasks/attach.js";
 import { TasksDelete } from "./commands/tasks/delete.js";
@@ -88,6 +91,7 @@ export const commands = {
   "images:remove": ImagesRemove,
   "images:tag": ImagesTag,
   "images:unmount": ImagesUnmount,
+  install: Install,
   "leases:create": LeasesCreate,
   "leases:list": LeasesList,
   "leases:remove": LeasesRemove,
@@ -100,6 +104,7 @@ export const commands = {
   run: Run,
   "snapshot:list": SnapshotListSeed,
   "snapshots:commit": SnapshotsCommit,
+  "snapshots:diff": SnapshotsDiff,
   "snapshots:info": SnapshotsInfo,
   "snapshots:label": SnapshotsLabel,
   "snapshots:list": SnapshotsList,
@@ -107,6 +112,7 @@ export const commands = {
   "snapshots:prepare": SnapshotsPrepare,
   "snapshots:remove": SnapshotsRemove,
   "snapshots:tree": SnapshotsTree,
+  "snapshots:unpack": SnapshotsUnpack,
   "snapshots:usage": SnapshotsUsage,
   "snapshots:view": SnapshotsView,
   "tasks:attach": TasksAttach,
