@@ -3,7 +3,7 @@ import { readBlob } from "@berth/content";
 import { type Descriptor, type Fetcher, Resolver, type ResolverOptions, parseReference } from "@berth/remotes";
 import type { Client } from "./client.js";
 import { runLimited } from "./concurrency.js";
-import { type Index, type Manifest, type Platform, childLabels, hostPlatform, isIndex, platformMatches, platformText, readJson, refKey } from "./image-formats.js";
+import { type Index, type Manifest, type Platform, childLabels, distributionSourceKey, hostPlatform, isIndex, platformMatches, platformText, readJson, refKey } from "./image-formats.js";
 import { withLease } from "./lease.js";
 import type { ProgressListener } from "./progress.js";
 import { storeBlob } from "./store-blob.js";
@@ -43,7 +43,7 @@ async function infoIfPresent(client: Client, context: CallContext, digest: strin
 
 /** containerd's appendDistributionSourceLabel: the repositories of the registry a blob came from, sorted and joined. */
 function sourceLabel(existing: ContentInfo | undefined, host: string, repository: string): Record<string, string> {
-  const key = `containerd.io/distribution.source.${host}`;
+  const key = distributionSourceKey(host);
   let repositories = [repository];
   const current = existing?.labels[key];
   if (current) repositories = [...new Set([...current.split(","), repository])].sort();
