@@ -36,6 +36,7 @@ import { NamespacesLabel } from "./commands/namespaces/label.js";
 import { NamespacesList } from "./commands/namespaces/list.js";
 import { NamespacesRemove } from "./commands/namespaces/remove.js";
 import { OciSpec } from "./commands/oci/spec.js";
+import { PprofBlock, PprofGoroutines, PprofHeap, PprofProfile, PprofThreadcreate, PprofTrace } from "./commands/pprof/pprof.js";
 import { PluginsList } from "./commands/plugins/list.js";
 import { Run } from "./commands/run.js";
 import { SnapshotsCommit } from "./commands/snapshots/commit.js";
@@ -101,6 +102,12 @@ export const commands = {
   "namespaces:remove": NamespacesRemove,
   "oci:spec": OciSpec,
   "plugins:list": PluginsList,
+  "pprof:block": PprofBlock,
+  "pprof:goroutines": PprofGoroutines,
+  "pprof:heap": PprofHeap,
+  "pprof:profile": PprofProfile,
+  "pprof:threadcreate": PprofThreadcreate,
+  "pprof:trace": PprofTrace,
   run: Run,
   "snapshot:list": SnapshotListSeed,
   "snapshots:commit": SnapshotsCommit,
