@@ -95,6 +95,24 @@ for (const { name, start } of daemons) {
       expect(checked.berth.stdout).toMatch(/complete \(2\/2\).*false\n$/);
     });
 
+    it("content fetch --metadata-only and --all-metadata store the blobs stock ctr's do", async () => {
+      for (const flag of ["--metadata-only", "--all-metadata"]) {
+        const namespace = flag.slice(2);
+        const run = (tool: "berth" | "stock", args: string[]) =>
+          tool === "berth"
+            ? runCommand(process.execPath, [berthCtr, "--address", daemon.address, "-n", `${namespace}-berth`, ...args], { env: { PATH: process.env.PATH } })
+            : runCommand(stockCtr!, ["--address", daemon.address, "-n", `${namespace}-stock`, ...args]);
+        const stored: Record<string, string> = {};
+        for (const tool of ["berth", "stock"] as const) {
+          expect((await run(tool, ["content", "fetch", flag, "--plain-http", multiRef])).code).toBe(0);
+          stored[tool] = (await run(tool, ["content", "ls", "-q"])).stdout;
+        }
+        expect(stored.berth).toBe(stored.stock);
+        // Both platforms' manifests and configs; the layer only with --all-metadata (for this host).
+        expect(stored.berth!.split("\n").filter(Boolean)).toHaveLength(flag === "--metadata-only" ? 5 : 6);
+      }
+    });
+
     it("content fetch-object writes the object as stock ctr does", async () => {
       const berth = binary("berth", ["content", "fetch-object", "--plain-http", `${registry.host}/library/busybox@${busybox.layers[0]!.digest}`]);
       const stock = binary("stock", ["content", "fetch-object", "--plain-http", `${registry.host}/library/busybox@${busybox.layers[0]!.digest}`]);

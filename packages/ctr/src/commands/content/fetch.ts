@@ -14,7 +14,15 @@ export const fetchFlags = {
   "all-platforms": Flags.boolean({ description: "pull content from all platforms" }),
 };
 
+/** `content fetch`'s own: manifests and configs of platforms whose layers are not fetched. */
+const metadataFlags = {
+  "all-metadata": Flags.boolean({ description: "Pull metadata for all platforms" }),
+  "metadata-only": Flags.boolean({ description: "Pull all metadata including manifests and configs" }),
+};
+
 export interface FetchFlagValues extends RegistryFlagValues {
+  readonly "all-metadata"?: boolean | undefined;
+  readonly "metadata-only"?: boolean | undefined;
   readonly platform?: string[] | undefined;
   readonly "all-platforms"?: boolean | undefined;
   readonly label?: string[] | undefined;
@@ -31,6 +39,8 @@ export async function fetchWithProgress(client: Client, ref: string, flags: Fetc
       ...resolverOptions(flags),
       ...(platforms.length > 0 ? { platforms } : {}),
       allPlatforms: flags["all-platforms"] === true,
+      allMetadata: flags["all-metadata"] === true,
+      metadataOnly: flags["metadata-only"] === true,
       labels: parseLabels(flags.label ?? []),
       unpack: false,
       progress: board.listener,
@@ -47,7 +57,7 @@ export class ContentFetch extends CtrCommand {
   static override description = "Fetch an image into containerd: every blob of the chosen platforms goes into the content store and the image is recorded, with ctr's progress display; nothing is unpacked.";
   static override usage = "content fetch [flags] <remote> <object>";
   static override args = { ref: Args.string({ required: true, description: "a fully qualified reference, e.g. docker.io/library/redis:latest" }) };
-  static override flags = fetchFlags;
+  static override flags = { ...fetchFlags, ...metadataFlags };
 
   async run(): Promise<void> {
     const { args, flags } = await this.parse(ContentFetch);

@@ -1,0 +1,11 @@
+import { startBerthd, startStockContainerd, startRegistry, buildBusyboxImage, buildMultiPlatformIndex, pushTestImage } from "@berth/testkit";
+import { writeFileSync } from "node:fs";
+const registry = await startRegistry();
+await pushTestImage(buildBusyboxImage(), { url: registry.url, repository: "library/busybox", tag: "1.35" });
+await pushTestImage(buildMultiPlatformIndex(), { url: registry.url, repository: "library/multi", tag: "1" });
+const b = await startBerthd({ config: 'version = 2\n' });
+const c = await startStockContainerd();
+writeFileSync("/tmp/ctr-commands-play/env", `B=${b.address}\nC=${c.address}\nR=${registry.host}\n`);
+console.log("ready");
+process.on("SIGTERM", async () => { await b.cleanup(); await c.cleanup(); await registry.stop(); process.exit(0); });
+setInterval(() => {}, 100000);
