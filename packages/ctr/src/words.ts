@@ -39,3 +39,9 @@ export function commandLineAfter(argv: readonly string[], positionals: number, f
   }
   return [...argv];
 }
+
+/** go-digest's Parse as ctr uses it: `algorithm:encoded`, else ctr's "invalid checksum digest format". */
+export function parseDigest(text: string | undefined): string {
+  if (text === undefined || !/^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/.test(text)) throw new Error("invalid checksum digest format");
+  return text;
+}

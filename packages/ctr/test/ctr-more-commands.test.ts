@@ -150,12 +150,14 @@ for (const { name, start } of daemons) {
       writeFileSync(failing, "#!/bin/sh\nexit 3\n");
       chmodSync(failing, 0o755);
       const config = busybox.config.digest;
-      const edited = await both(["content", "edit", config], { EDITOR: editor });
+      // The copies the editor works on go under $XDG_RUNTIME_DIR (stock ctr leaves them behind when the editor fails).
+      const XDG_RUNTIME_DIR = scratch;
+      const edited = await both(["content", "edit", config], { EDITOR: editor, XDG_RUNTIME_DIR });
       const expected = `sha256:${createHash("sha256").update(Buffer.from(busybox.blobs.get(config)!).toString().replace("amd64", "arm64")).digest("hex")}`;
       expect(edited.berth.stdout).toBe(`edited\n${expected}\n`);
       expect([edited.stock.stdout, edited.berth.code]).toEqual([edited.berth.stdout, 0]);
       for (const [env, args] of [[{ EDITOR: "true" }, [config]], [{ EDITOR: failing }, [config]], [{}, [config]], [{ EDITOR: editor }, ["--validate", "json", config]], [{ EDITOR: editor }, ["bad"]]] as const) {
-        const failed = await both(["content", "edit", ...args], env);
+        const failed = await both(["content", "edit", ...args], { ...env, XDG_RUNTIME_DIR });
         expect([failed.berth.stderr, failed.berth.code]).toEqual([failed.stock.stderr, failed.stock.code]);
         expect(failed.berth.code).not.toBe(0);
       }

@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Args, Flags } from "@oclif/core";
 import { CtrCommand } from "../../base.js";
+import { parseDigest } from "../../words.js";
 
 /** The editor exited non-zero: stock ctr says so alone and exits with the editor's status (urfave/cli's ExitCoder). */
 class EditorExit extends Error {
@@ -26,8 +27,7 @@ export class ContentEdit extends CtrCommand {
   async run(): Promise<void> {
     const { args, flags } = await this.parse(ContentEdit);
     if (flags.validate) throw new Error("validating the edit result not supported");
-    const object = args.digest ?? "";
-    if (!/^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/.test(object)) throw new Error("invalid checksum digest format");
+    const object = parseDigest(args.digest);
     const client = await this.connect(flags);
     const { withLease } = await import("@berth/client");
     const { digestOf } = await import("@berth/content");

@@ -1,5 +1,6 @@
 import { Args } from "@oclif/core";
 import { CtrCommand } from "../../base.js";
+import { parseDigest } from "../../words.js";
 import { registryFlags, resolverOptions } from "../images/remote-flags.js";
 
 export class ContentPushObject extends CtrCommand {
@@ -15,7 +16,7 @@ export class ContentPushObject extends CtrCommand {
 
   async run(): Promise<void> {
     const { args, flags } = await this.parse(this.ctor as typeof ContentPushObject);
-    if (!/^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/.test(args.object)) throw new Error("invalid checksum digest format");
+    parseDigest(args.object);
     const client = await this.connect(flags);
     const { withLease } = await import("@berth/client");
     const { Resolver } = await import("@berth/remotes");

@@ -1,5 +1,6 @@
 import { Args } from "@oclif/core";
 import { CtrCommand } from "../../base.js";
+import { parseDigest } from "../../words.js";
 import { snapshotAliases, snapshotterFlag } from "./shared.js";
 
 export class SnapshotsUnpack extends CtrCommand {
@@ -12,8 +13,7 @@ export class SnapshotsUnpack extends CtrCommand {
 
   async run(): Promise<void> {
     const { args, flags } = await this.parse(SnapshotsUnpack);
-    const digest = args.digest ?? "";
-    if (!/^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/.test(digest)) throw new Error("invalid checksum digest format");
+    const digest = parseDigest(args.digest);
     const client = await this.connect(flags);
     const { defaultSnapshotter, unpackImage } = await import("@berth/client");
     const image = (await client.images.list(client.context(), [])).find((candidate) => candidate.target.digest === digest);
