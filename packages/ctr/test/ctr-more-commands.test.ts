@@ -278,6 +278,19 @@ for (const { name, start } of daemons) {
         expect(lstatSync(join(daemon.root, "..", "opt", "bin", "busybox")).isFile()).toBe(true);
       }
     });
+
+    it("content prune references drops layer references and the layers go with the next collection", async () => {
+      const before = await both(["content", "ls", "-q"]);
+      expect(before.berth.stdout).toContain(busybox.layers[0]!.digest);
+      const pruned = await both(["content", "prune", "references"]);
+      expect([pruned.berth.stdout, pruned.berth.stderr, pruned.berth.code]).toEqual([pruned.stock.stdout, pruned.stock.stderr, 0]);
+      const after = await both(["content", "ls", "-q"]);
+      expect(after.berth.stdout).toBe(after.stock.stdout);
+      expect(after.berth.stdout).not.toContain(busybox.layers[0]!.digest);
+      expect(after.berth.stdout).toContain(busybox.manifest.digest);
+      const labels = await both(["content", "ls"]);
+      expect(labels.berth.stdout).not.toContain("gc.ref.content.l.");
+    });
   });
 }
 
