@@ -65,6 +65,8 @@ export async function installImage(client: Client, name: string, options: Instal
           extract.destroy();
           throw new Error(`cannot replace ${name} in ${root}`);
         }
+        // As containerd's archive.Apply: parents inside the install path are made, the path itself is not.
+        if (!(await exists(root))) throw new Error(`mkdir ${join(root, posix.dirname(name))}: no such file or directory`);
         await mkdir(join(target, ".."), { recursive: true, mode: 0o755 });
         const mode = (header.mode ?? 0o644) & 0o7777;
         const time = header.mtime ?? new Date(0);
