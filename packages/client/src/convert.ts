@@ -44,7 +44,6 @@ const dockerToOciType: Readonly<Record<string, string>> = {
 
 const isDockerType = (mediaType: string) => mediaType.startsWith("application/vnd.docker.");
 const isLayerType = (mediaType: string) => mediaType.startsWith("application/vnd.oci.image.layer.") || mediaType.startsWith("application/vnd.docker.image.rootfs.");
-const isConfigType = (mediaType: string) => mediaType === mediaTypes.ociConfig || mediaType === mediaTypes.dockerConfig;
 
 /** Go struct field order of image-spec's types, so that a rewritten manifest hashes as containerd's would. */
 const fieldOrder: Readonly<Record<string, readonly string[]>> = {
@@ -95,8 +94,7 @@ class Converter {
     if (isLayerType(descriptor.mediaType)) converted = this.options.uncompress ? await this.#uncompressLayer(descriptor) : undefined;
     else if (isManifest(descriptor.mediaType)) converted = await this.#convertManifest(descriptor);
     else if (isIndex(descriptor.mediaType)) converted = await this.#convertIndex(descriptor);
-    // A config changes only when diff IDs do, which neither conversion here causes.
-    else if (!isConfigType(descriptor.mediaType)) converted = undefined;
+    // A config's content changes only with its diff IDs, which neither conversion here changes: only its media type may.
     if (isDockerType(descriptor.mediaType)) {
       if (this.options.dockerToOci) {
         const base = converted ?? { ...descriptor };

@@ -7,6 +7,9 @@ import { Args, Flags } from "@oclif/core";
 import { CtrCommand } from "../../base.js";
 import { parseDigest } from "../../words.js";
 
+/** Bytes per Write message, well under gRPC's message limit. */
+const chunkSize = 1 << 20;
+
 /** The editor exited non-zero: stock ctr says so alone and exits with the editor's status (urfave/cli's ExitCoder). */
 class EditorExit extends Error {
   constructor(readonly status: number) {
@@ -39,7 +42,7 @@ export class ContentEdit extends CtrCommand {
       const writer = await client.content.writer(context, { ref: `edit-${object}` });
       try {
         await writer.truncate(0);
-        await writer.write(edited, 0);
+        for (let offset = 0; offset < edited.length; offset += chunkSize) await writer.write(edited.subarray(offset, offset + chunkSize), offset);
         await writer.commit(edited.length, digestOf(edited));
       } catch (error) {
         throw new Error(`commit failed: ${(error as Error).message}`);
