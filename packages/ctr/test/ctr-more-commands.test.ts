@@ -239,7 +239,8 @@ for (const { name, start } of daemons) {
       expect(whole.berth.status).toBe(0);
       expect(Buffer.compare(whole.berth.stdout, whole.stock.stdout)).toBe(0);
       expect(whole.berth.stdout.subarray(0, 2)).toEqual(Buffer.from([0x1f, 0x8b]));
-      const plain = { berth: binary("berth", ["snapshots", "diff", "--media-type", "application/vnd.oci.image.layer.v1.tar", "work", chainId]), stock: binary("stock", ["snapshots", "diff", "--media-type", "application/vnd.oci.image.layer.v1.tar", "work", chainId]) };
+      const plainDiff = (tool: "berth" | "stock") => ["snapshots", "diff", "--media-type", "application/vnd.oci.image.layer.v1.tar", "--ref", `diff-${tool}`, "work", chainId];
+      const plain = { berth: binary("berth", plainDiff("berth")), stock: binary("stock", plainDiff("stock")) };
       expect(Buffer.compare(plain.berth.stdout, plain.stock.stdout)).toBe(0);
       const keep = ["snapshots", "diff", "--keep", "--label", "team=berth", "--media-type", "application/vnd.oci.image.layer.v1.tar", chainId];
       const kept = { berth: binary("berth", keep), stock: binary("stock", keep) };

@@ -51,9 +51,10 @@ async function handle(request: IncomingMessage, response: ServerResponse, logger
       return;
     }
     case "/debug/pprof/profile": {
-      const text = url.searchParams.get("seconds") ?? "30";
-      const seconds = Number(text);
-      if (!/^\d+(\.\d+)?$/.test(text) || seconds <= 0 || seconds > maxProfileSeconds) return fail(response, 400, `seconds: ${JSON.stringify(text)} is not a number of seconds in (0, ${maxProfileSeconds}]`);
+      // As Go's pprof handler: a missing, unparsable or non-positive duration means 30 seconds.
+      const asked = Number(url.searchParams.get("seconds") ?? "");
+      const seconds = Number.isFinite(asked) && asked > 0 ? asked : 30;
+      if (seconds > maxProfileSeconds) return fail(response, 400, `seconds: ${seconds} is more than ${maxProfileSeconds}`);
       logger.info({ seconds }, "CPU profile requested");
       const profile = await cpuProfile(seconds);
       response.writeHead(200, { "content-type": "application/octet-stream", "content-disposition": 'attachment; filename="berthd.cpuprofile"' }).end(JSON.stringify(profile));
