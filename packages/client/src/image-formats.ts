@@ -108,3 +108,12 @@ export async function selectManifests(content: ContentStore, context: CallContex
   const manifests = index.manifests.filter((m) => platforms === undefined || m.platform === undefined || platformMatches(platforms, m.platform));
   return { index, manifests };
 }
+
+/**
+ * The key of containerd's `containerd.io/distribution.source.<host>` label for a registry: the host
+ * without its port (Go's url.Hostname), as containerd's pull writes it and its push reads it.
+ */
+export function distributionSourceKey(registry: string): string {
+  const host = registry.startsWith("[") ? registry.slice(1, registry.indexOf("]")) : registry.replace(/:\d*$/, "");
+  return `containerd.io/distribution.source.${host}`;
+}

@@ -25,6 +25,10 @@ export { exportImages, imageNameAnnotation, ociRefNameAnnotation } from "./archi
 export type { ImportOptions } from "./archive-import.js";
 export { importImages } from "./archive-import.js";
 export { withLease } from "./lease.js";
+export type { ConvertOptions } from "./convert.js";
+export { convertImage, tagImage } from "./convert.js";
+export type { InstallOptions } from "./install.js";
+export { installImage } from "./install.js";
 export type { Platform } from "./image-formats.js";
 export { hostPlatform, normalizePlatform, parsePlatform, platformText, refKey } from "./image-formats.js";
 export type { DeletedProcess, ExitStatus, NewTask, ProcessIO, ProcessStatus, TaskMetric, TaskStatus } from "./tasks.js";

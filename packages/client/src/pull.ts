@@ -3,7 +3,7 @@ import { readBlob } from "@berth/content";
 import { type Descriptor, type Fetcher, Resolver, type ResolverOptions, parseReference } from "@berth/remotes";
 import type { Client } from "./client.js";
 import { runLimited } from "./concurrency.js";
-import { type Index, type Manifest, type Platform, childLabels, hostPlatform, isIndex, platformMatches, platformText, readJson, refKey } from "./image-formats.js";
+import { type Index, type Manifest, type Platform, childLabels, distributionSourceKey, hostPlatform, isIndex, platformMatches, platformText, readJson, refKey } from "./image-formats.js";
 import { withLease } from "./lease.js";
 import type { ProgressListener } from "./progress.js";
 import { storeBlob } from "./store-blob.js";
@@ -13,6 +13,13 @@ export interface PullOptions extends ResolverOptions {
   /** Platforms to fetch from an index (default: this host's); ignored with `allPlatforms`. */
   readonly platforms?: readonly Platform[];
   readonly allPlatforms?: boolean;
+  /**
+   * Fetch the manifest and config of every platform of an index, the layers only of the chosen
+   * platforms (containerd's WithAllMetadata, `ctr content fetch --all-metadata`).
+   */
+  readonly allMetadata?: boolean;
+  /** As allMetadata, but no platform's layers (`--metadata-only`); a manifest that is the image itself keeps its layers. */
+  readonly metadataOnly?: boolean;
   /** Unpack into this snapshotter once fetched (default: "overlayfs"); `false` fetches only. */
   readonly unpack?: string | false;
   /** Told about every descriptor as it waits, moves bytes and finishes. */
@@ -43,7 +50,7 @@ async function infoIfPresent(client: Client, context: CallContext, digest: strin
 
 /** containerd's appendDistributionSourceLabel: the repositories of the registry a blob came from, sorted and joined. */
 function sourceLabel(existing: ContentInfo | undefined, host: string, repository: string): Record<string, string> {
-  const key = `containerd.io/distribution.source.${host}`;
+  const key = distributionSourceKey(host);
   let repositories = [repository];
   const current = existing?.labels[key];
   if (current) repositories = [...new Set([...current.split(","), repository])].sort();
@@ -94,12 +101,14 @@ async function fetchTree(client: Client, context: CallContext, fetcher: Fetcher,
     if (outcome === "exists" && Object.keys(all).length > 0) await client.content.update(context, { digest: descriptor.digest, labels: all }, Object.keys(all).map((key) => `labels.${key}`));
   };
   const waiting = (descriptor: Descriptor) => options.progress?.({ ref: refKey(descriptor), descriptor, status: "waiting", offset: 0, total: descriptor.size, moved: 0 });
+  // As containerd's platform filters: a manifest named without a platform (the image itself) is always wanted whole.
+  const withLayers = (m: Descriptor) => m.platform === undefined || (!options.metadataOnly && (options.allPlatforms || platformMatches(wanted, m.platform)));
   let manifestDescriptors: Descriptor[] = [root];
   if (isIndex(root.mediaType)) {
     waiting(root);
     const loaded = await load(root);
     const index = JSON.parse(loaded.bytes.toString("utf8")) as Index;
-    manifestDescriptors = index.manifests.filter((m) => options.allPlatforms || m.platform === undefined || platformMatches(wanted, m.platform));
+    manifestDescriptors = index.manifests.filter((m) => options.allMetadata || options.metadataOnly || withLayers(m));
     if (manifestDescriptors.length === 0) throw notFound(`${ref}: no match for platform ${wanted.map(platformText).join(", ")} in manifest ${root.digest}`);
     await store(root, childLabels(root.mediaType, index), loaded);
   }
@@ -108,11 +117,12 @@ async function fetchTree(client: Client, context: CallContext, fetcher: Fetcher,
     waiting(descriptor);
     const loaded = await load(descriptor);
     const manifest = JSON.parse(loaded.bytes.toString("utf8")) as Manifest;
-    const blobs = [manifest.config, ...manifest.layers];
+    const whole = withLayers(descriptor);
+    const blobs = whole ? [manifest.config, ...manifest.layers] : [manifest.config];
     for (const blob of blobs) waiting(blob);
     await store(descriptor, childLabels(descriptor.mediaType, manifest), loaded);
     await runLimited(blobs, options.concurrency ?? 3, (blob) => store(blob, {}));
-    manifests.push({ descriptor, manifest });
+    if (whole) manifests.push({ descriptor, manifest });
   }
   return { manifests };
 }

@@ -2,7 +2,7 @@ import { type CallContext, isKind, notFound } from "@berth/api";
 import { type Descriptor, type PushResult, type Pusher, Resolver, type ResolverOptions, parseReference } from "@berth/remotes";
 import type { Client } from "./client.js";
 import { runLimited } from "./concurrency.js";
-import { type Manifest, type Platform, isIndex, isManifest, readJson, refKey, selectManifests } from "./image-formats.js";
+import { type Manifest, type Platform, distributionSourceKey, isIndex, isManifest, readJson, refKey, selectManifests } from "./image-formats.js";
 import type { ProgressListener, TransferStatus } from "./progress.js";
 
 export interface PushOptions extends ResolverOptions {
@@ -54,7 +54,7 @@ async function walk(client: Client, context: CallContext, target: Descriptor, pl
  * blob came from (its `containerd.io/distribution.source.<host>` label), to mount it from.
  */
 function mountCandidate(labels: Readonly<Record<string, string>>, host: string, repository: string): string | undefined {
-  const sources = labels[`containerd.io/distribution.source.${host}`];
+  const sources = labels[distributionSourceKey(host)];
   return sources?.split(",").find((source) => source !== "" && source !== repository);
 }
 

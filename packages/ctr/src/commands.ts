@@ -4,13 +4,19 @@ import { ContainersLabel } from "./commands/containers/label.js";
 import { ContainersList } from "./commands/containers/list.js";
 import { ContainersRemove } from "./commands/containers/remove.js";
 import { ContentActive } from "./commands/content/active.js";
+import { ContentEdit } from "./commands/content/edit.js";
+import { ContentFetchObject } from "./commands/content/fetch-object.js";
+import { ContentFetch } from "./commands/content/fetch.js";
 import { ContentGet } from "./commands/content/get.js";
 import { ContentIngest } from "./commands/content/ingest.js";
 import { ContentLabel } from "./commands/content/label.js";
 import { ContentList } from "./commands/content/list.js";
+import { ContentPruneReferences } from "./commands/content/prune.js";
+import { ContentPushObject } from "./commands/content/push-object.js";
 import { ContentRemove } from "./commands/content/remove.js";
 import { Events } from "./commands/events.js";
 import { ImagesCheck } from "./commands/images/check.js";
+import { ImagesConvert } from "./commands/images/convert.js";
 import { ImagesLabel } from "./commands/images/label.js";
 import { ImagesExport } from "./commands/images/export.js";
 import { ImagesImport } from "./commands/images/import.js";
@@ -19,7 +25,9 @@ import { ImagesMount } from "./commands/images/mount.js";
 import { ImagesPull } from "./commands/images/pull.js";
 import { ImagesPush } from "./commands/images/push.js";
 import { ImagesRemove } from "./commands/images/remove.js";
+import { ImagesTag } from "./commands/images/tag.js";
 import { ImagesUnmount } from "./commands/images/unmount.js";
+import { Install } from "./commands/install.js";
 import { LeasesCreate } from "./commands/leases/create.js";
 import { LeasesList } from "./commands/leases/list.js";
 import { LeasesRemove } from "./commands/leases/remove.js";
@@ -27,9 +35,12 @@ import { NamespacesCreate } from "./commands/namespaces/create.js";
 import { NamespacesLabel } from "./commands/namespaces/label.js";
 import { NamespacesList } from "./commands/namespaces/list.js";
 import { NamespacesRemove } from "./commands/namespaces/remove.js";
+import { OciSpec } from "./commands/oci/spec.js";
+import { PprofBlock, PprofGoroutines, PprofHeap, PprofProfile, PprofThreadcreate, PprofTrace } from "./commands/pprof/pprof.js";
 import { PluginsList } from "./commands/plugins/list.js";
 import { Run } from "./commands/run.js";
 import { SnapshotsCommit } from "./commands/snapshots/commit.js";
+import { SnapshotsDiff } from "./commands/snapshots/diff.js";
 import { SnapshotsInfo } from "./commands/snapshots/info.js";
 import { SnapshotsLabel } from "./commands/snapshots/label.js";
 import { SnapshotListSeed, SnapshotsList } from "./commands/snapshots/list.js";
@@ -37,6 +48,7 @@ import { SnapshotsMounts } from "./commands/snapshots/mounts.js";
 import { SnapshotsPrepare, SnapshotsView } from "./commands/snapshots/prepare.js";
 import { SnapshotsRemove } from "./commands/snapshots/remove.js";
 import { SnapshotsTree } from "./commands/snapshots/tree.js";
+import { SnapshotsUnpack } from "./commands/snapshots/unpack.js";
 import { SnapshotsUsage } from "./commands/snapshots/usage.js";
 import { TasksAttach } from "./commands/tasks/attach.js";
 import { TasksDelete } from "./commands/tasks/delete.js";
@@ -57,13 +69,19 @@ export const commands = {
   "containers:list": ContainersList,
   "containers:delete": ContainersRemove,
   "content:active": ContentActive,
+  "content:edit": ContentEdit,
+  "content:fetch": ContentFetch,
+  "content:fetch-object": ContentFetchObject,
   "content:get": ContentGet,
   "content:ingest": ContentIngest,
   "content:label": ContentLabel,
   "content:list": ContentList,
   "content:delete": ContentRemove,
+  "content:prune:references": ContentPruneReferences,
+  "content:push-object": ContentPushObject,
   events: Events,
   "images:check": ImagesCheck,
+  "images:convert": ImagesConvert,
   "images:export": ImagesExport,
   "images:import": ImagesImport,
   "images:label": ImagesLabel,
@@ -72,7 +90,9 @@ export const commands = {
   "images:pull": ImagesPull,
   "images:push": ImagesPush,
   "images:delete": ImagesRemove,
+  "images:tag": ImagesTag,
   "images:unmount": ImagesUnmount,
+  install: Install,
   "leases:create": LeasesCreate,
   "leases:list": LeasesList,
   "leases:delete": LeasesRemove,
@@ -80,10 +100,18 @@ export const commands = {
   "namespaces:label": NamespacesLabel,
   "namespaces:list": NamespacesList,
   "namespaces:remove": NamespacesRemove,
+  "oci:spec": OciSpec,
   "plugins:list": PluginsList,
+  "pprof:block": PprofBlock,
+  "pprof:goroutines": PprofGoroutines,
+  "pprof:heap": PprofHeap,
+  "pprof:profile": PprofProfile,
+  "pprof:threadcreate": PprofThreadcreate,
+  "pprof:trace": PprofTrace,
   run: Run,
   "snapshot:list": SnapshotListSeed,
   "snapshots:commit": SnapshotsCommit,
+  "snapshots:diff": SnapshotsDiff,
   "snapshots:info": SnapshotsInfo,
   "snapshots:label": SnapshotsLabel,
   "snapshots:list": SnapshotsList,
@@ -91,6 +119,7 @@ export const commands = {
   "snapshots:prepare": SnapshotsPrepare,
   "snapshots:delete": SnapshotsRemove,
   "snapshots:tree": SnapshotsTree,
+  "snapshots:unpack": SnapshotsUnpack,
   "snapshots:usage": SnapshotsUsage,
   "snapshots:view": SnapshotsView,
   "tasks:attach": TasksAttach,

@@ -33,5 +33,14 @@ export function hoistGlobalOptions(argv: readonly string[], env: NodeJS.ProcessE
       index += 2;
     }
   }
-  return argv.slice(index);
+  return pprofOptionsAfterSubcommand(argv.slice(index));
+}
+
+/** `ctr pprof -d <socket> heap`: stock ctr's pprof options come before the subcommand; oclif wants them after. */
+function pprofOptionsAfterSubcommand(argv: string[]): string[] {
+  if (argv[0] !== "pprof") return argv;
+  let index = 1;
+  while (index < argv.length && /^(-d|--debug-socket)(=|$)/.test(argv[index]!)) index += argv[index]!.includes("=") ? 1 : 2;
+  if (index === 1 || index >= argv.length) return argv;
+  return ["pprof", argv[index]!, ...argv.slice(1, index), ...argv.slice(index + 1)];
 }

@@ -45,3 +45,9 @@ export function flagsTakingValue(flags: Readonly<Record<string, { type: string; 
   }
   return takesValue;
 }
+
+/** go-digest's Parse as ctr uses it: `algorithm:encoded`, else ctr's "invalid checksum digest format". */
+export function parseDigest(text: string | undefined): string {
+  if (text === undefined || !/^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/.test(text)) throw new Error("invalid checksum digest format");
+  return text;
+}

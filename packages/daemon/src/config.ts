@@ -13,7 +13,8 @@ export interface Config {
   ttrpc: { address: string };
   /** containerd's `[metrics]`: the TCP address of `/v1/metrics` ("" = off) and gRPC latency histograms. */
   metrics: { address: string; grpc_histogram: boolean };
-  debug: { level: string; format: "json" };
+  /** containerd's `[debug]`: `address` is the unix socket of the debug endpoints ("" = off; see debug-server.ts). */
+  debug: { address: string; uid: number; gid: number; level: string; format: "json" };
   /** Per-plugin settings under `[plugins."<type>.<id>"]`, merged over each plugin's defaults. */
   plugins: Record<string, Record<string, unknown>>;
 }
@@ -34,7 +35,7 @@ export function defaultConfig(): Config {
     grpc: { address: defaultAddress, uid: 0, gid: 0, max_recv_message_size: 16 << 20, max_send_message_size: 16 << 20 },
     ttrpc: { address: "" },
     metrics: { address: "", grpc_histogram: false },
-    debug: { level: "info", format: "json" },
+    debug: { address: "", uid: 0, gid: 0, level: "info", format: "json" },
     plugins: {},
   };
 }

@@ -8,6 +8,7 @@ import { type GrpcService, pluginTypes } from "./plugins/types.js";
 import { type InitContext, type Plugin, type PluginOutcome, orderPlugins, pluginKey } from "./plugins/registry.js";
 import { type RunningServer, serveGrpc } from "./server.js";
 import { observeAll, grpcMetrics } from "./metrics/grpc.js";
+import { type DebugServer, serveDebug } from "./debug-server.js";
 import { type MetricsServer, parseListenAddress, serveMetrics } from "./metrics/http.js";
 import { registerDaemonCounts } from "./metrics/daemon-counts.js";
 import { registerProcessMetrics } from "./metrics/process.js";
@@ -24,6 +25,8 @@ export class Daemon {
     private readonly logger: Logger,
     /** The metrics endpoint, when `[metrics] address` is set. */
     readonly metricsServer: MetricsServer | undefined,
+    /** The debug endpoints (V8 heap snapshot and CPU profile), when `[debug] address` is set. */
+    readonly debugServer?: DebugServer,
   ) {}
 
   static async start(config: Config, plugins: readonly Plugin<any, any>[], logger: Logger): Promise<Daemon> {
@@ -47,6 +50,7 @@ export class Daemon {
     let server: RunningServer | undefined;
     let ttrpcServer: RunningServer;
     let metricsServer: MetricsServer | undefined;
+    let debugServer: DebugServer | undefined;
     try {
       ttrpcServer = await serveTtrpc(ttrpcServices, ttrpcAddressOf(config), config.grpc.uid, config.grpc.gid, logger);
     } catch (error) {
@@ -59,6 +63,10 @@ export class Daemon {
         metricsServer = await serveMetrics(metrics, config.metrics.address, logger);
         logger.info({ address: metricsServer.address }, "serving metrics");
       }
+      if (config.debug.address !== "") {
+        debugServer = await serveDebug(config.debug.address, config.debug, logger);
+        logger.info({ address: debugServer.address }, "serving debug endpoints");
+      }
       server = await serveGrpc(services, {
         address: config.grpc.address,
         uid: config.grpc.uid,
@@ -69,13 +77,14 @@ export class Daemon {
       });
     } catch (error) {
       await metricsServer?.close();
+      await debugServer?.close();
       await server?.close();
       await ttrpcServer.close();
       await closePlugins(outcomes, logger);
       throw error;
     }
     logger.info({ address: config.grpc.address, ttrpc: ttrpcAddressOf(config) }, "serving");
-    return new Daemon(config, outcomes, server, ttrpcServer, logger, metricsServer);
+    return new Daemon(config, outcomes, server, ttrpcServer, logger, metricsServer, debugServer);
   }
 
   /** Stops serving (open streams get a grace period), then closes plugins in reverse order. */
@@ -86,6 +95,7 @@ export class Daemon {
       if (outcome.plugin.type === pluginTypes.event && outcome.error === undefined) outcome.plugin.close?.(outcome.instance);
     }
     await this.metricsServer?.close();
+    await this.debugServer?.close();
     await this.server.close();
     await this.ttrpcServer.close();
     await closePlugins(this.outcomes.filter((o) => o.plugin.type !== pluginTypes.event), this.logger);

@@ -97,7 +97,8 @@ describe("pulling from a registry into berthd", () => {
       const manifestInfo = await client.content.info(client.context(), busybox.manifest.digest);
       expect(manifestInfo.labels).toMatchObject({
         "containerd.io/gc.ref.content.config": busybox.config.digest,
-        [`containerd.io/distribution.source.${proxy.host}`]: "library/busybox",
+        // As containerd: the registry's host without its port.
+        [`containerd.io/distribution.source.${proxy.host.replace(/:\d+$/, "")}`]: "library/busybox",
       });
     } finally {
       client.close();

@@ -1,4 +1,4 @@
-import { ImagesCheck as CtrImagesCheck, ImagesExport, ImagesImport, ImagesPush, ImagesRemove as CtrImagesRemove } from "@berth/ctr/cli";
+import { ContentPushObject, ImagesCheck as CtrImagesCheck, ImagesConvert as CtrImagesConvert, ImagesExport, ImagesImport, ImagesPush, ImagesRemove as CtrImagesRemove, ImagesTag as CtrImagesTag } from "@berth/ctr/cli";
 import { FetchObject } from "./commands/fetch-object.js";
 import { Fetch } from "./commands/fetch.js";
 import { ImagesList } from "./commands/images/list.js";
@@ -40,16 +40,35 @@ class ImagesCheck extends CtrImagesCheck {
   static override aliases = [];
 }
 
+class PushObject extends ContentPushObject {
+  static override args = ContentPushObject.args;
+  static override usage = "push-object [flags] <remote> <object> <type>";
+}
+class ImagesTag extends CtrImagesTag {
+  static override args = CtrImagesTag.args;
+  static override strict = false;
+  static override usage = "images tag [flags] <source_ref> <target_ref> [<target_ref>, ...]";
+  static override aliases = [];
+}
+class ImagesConvert extends CtrImagesConvert {
+  static override args = CtrImagesConvert.args;
+  static override usage = "images convert [flags] <source_ref> <target_ref>";
+  static override aliases = [];
+}
+
 /** Every dist command by id; oclif's explicit command strategy reads this object. */
 export const commands = {
   export: Export,
   fetch: Fetch,
   "fetch-object": FetchObject,
   "images:check": ImagesCheck,
+  "images:convert": ImagesConvert,
   "images:ls": ImagesList,
   "images:rm": ImagesRemove,
+  "images:tag": ImagesTag,
   import: Import,
   pull: Pull,
   push: Push,
+  "push-object": PushObject,
   "rootfs:unpack": RootfsUnpack,
 };

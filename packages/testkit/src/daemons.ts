@@ -146,6 +146,8 @@ export interface StockContainerdOptions {
   readonly metrics?: { readonly address: string; readonly grpcHistogram?: boolean };
   /** Start again on the directories of an earlier one (after `kill`), as a daemon restart would. */
   readonly reuse?: Pick<RunningDaemon, "root">;
+  /** `[debug] address`: the unix socket of Go's pprof endpoints. */
+  readonly debugAddress?: string;
 }
 
 /**
@@ -172,6 +174,7 @@ export async function startStockContainerd(options: StockContainerdOptions = {})
       `  address = ${JSON.stringify(`${address}.ttrpc`)}`,
       `[plugins."io.containerd.internal.v1.opt"]`,
       `  path = ${JSON.stringify(join(base, "opt"))}`,
+      ...(options.debugAddress === undefined ? [] : ["[debug]", `  address = ${JSON.stringify(options.debugAddress)}`]),
       ...(options.metrics === undefined
         ? []
         : ["[metrics]", `  address = ${JSON.stringify(options.metrics.address)}`, `  grpc_histogram = ${options.metrics.grpcHistogram ?? false}`]),
