@@ -1,3 +1,4 @@
+import { ContainersCheckpoint, ContainersRestore } from "./commands/containers/checkpoint.js";
 import { ContainersCreate } from "./commands/containers/create.js";
 import { ContainersInfo } from "./commands/containers/info.js";
 import { ContainersLabel } from "./commands/containers/label.js";
@@ -29,6 +30,7 @@ import { NamespacesList } from "./commands/namespaces/list.js";
 import { NamespacesRemove } from "./commands/namespaces/remove.js";
 import { PluginsList } from "./commands/plugins/list.js";
 import { Run } from "./commands/run.js";
+import { ShimDelete, ShimStart, ShimState } from "./commands/shim/commands.js";
 import { SnapshotsCommit } from "./commands/snapshots/commit.js";
 import { SnapshotsInfo } from "./commands/snapshots/info.js";
 import { SnapshotsLabel } from "./commands/snapshots/label.js";
@@ -39,6 +41,7 @@ import { SnapshotsRemove } from "./commands/snapshots/remove.js";
 import { SnapshotsTree } from "./commands/snapshots/tree.js";
 import { SnapshotsUsage } from "./commands/snapshots/usage.js";
 import { TasksAttach } from "./commands/tasks/attach.js";
+import { TasksCheckpoint } from "./commands/tasks/checkpoint.js";
 import { TasksDelete } from "./commands/tasks/delete.js";
 import { TasksExec } from "./commands/tasks/exec.js";
 import { TasksKill } from "./commands/tasks/kill.js";
@@ -51,11 +54,13 @@ import { Version } from "./commands/version.js";
 
 /** Every ctr command by id; oclif's explicit command strategy reads this object. */
 export const commands = {
+  "containers:checkpoint": ContainersCheckpoint,
   "containers:create": ContainersCreate,
   "containers:info": ContainersInfo,
   "containers:label": ContainersLabel,
   "containers:list": ContainersList,
   "containers:remove": ContainersRemove,
+  "containers:restore": ContainersRestore,
   "content:active": ContentActive,
   "content:get": ContentGet,
   "content:ingest": ContentIngest,
@@ -82,6 +87,9 @@ export const commands = {
   "namespaces:remove": NamespacesRemove,
   "plugins:list": PluginsList,
   run: Run,
+  "shim:delete": ShimDelete,
+  "shim:start": ShimStart,
+  "shim:state": ShimState,
   "snapshot:list": SnapshotListSeed,
   "snapshots:commit": SnapshotsCommit,
   "snapshots:info": SnapshotsInfo,
@@ -94,6 +102,7 @@ export const commands = {
   "snapshots:usage": SnapshotsUsage,
   "snapshots:view": SnapshotsView,
   "tasks:attach": TasksAttach,
+  "tasks:checkpoint": TasksCheckpoint,
   "tasks:delete": TasksDelete,
   "tasks:exec": TasksExec,
   "tasks:kill": TasksKill,

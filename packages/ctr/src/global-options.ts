@@ -33,5 +33,15 @@ export function hoistGlobalOptions(argv: readonly string[], env: NodeJS.ProcessE
       index += 2;
     }
   }
-  return argv.slice(index);
+  return moveShimOptions(argv.slice(index));
+}
+
+/** `ctr shim --id ID state`: oclif takes a topic's options only after its subcommand, so they move there. */
+function moveShimOptions(argv: string[]): string[] {
+  if (argv[0] !== "shim") return argv;
+  let index = 1;
+  while (argv[index] === "--id" && index + 1 < argv.length) index += 2;
+  const options = argv.slice(1, index);
+  if (options.length === 0 || index >= argv.length) return argv;
+  return ["shim", argv[index]!, ...options, ...argv.slice(index + 1)];
 }

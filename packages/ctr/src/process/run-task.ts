@@ -1,6 +1,6 @@
 import { constants } from "node:os";
 import type { Container } from "@berth/api";
-import type { Client } from "@berth/client";
+import type { Client, LayerDescriptor } from "@berth/client";
 import { Console } from "./console.js";
 import { followProcess, forwardStdin, newProcessIo, releaseStdin } from "./session.js";
 
@@ -8,6 +8,8 @@ export interface RunTaskOptions {
   readonly detach: boolean;
   readonly nullIo: boolean;
   readonly fifoDir: string;
+  /** A task checkpoint to restore the task from (`containers restore --live`). */
+  readonly checkpoint?: LayerDescriptor | undefined;
 }
 
 /**
@@ -27,7 +29,7 @@ export async function runTask(client: Client, container: Container, options: Run
   let created = false;
   let started = false;
   try {
-    await createTask(client, context, container, io.paths);
+    await createTask(client, context, container, io.paths, options.checkpoint === undefined ? {} : { checkpoint: options.checkpoint });
     created = true;
     forwardStdin(client, context, io.attached, container.id);
     const exit = options.detach ? undefined : client.tasks.wait(context, container.id);

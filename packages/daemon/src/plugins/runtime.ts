@@ -5,6 +5,7 @@ import type { Exchange } from "@berth/events";
 import { ShimManager, berthShimPath } from "@berth/runtime-linux";
 import { ttrpcAddressOf } from "../config.js";
 import { tasksHandlers } from "../grpc/tasks.js";
+import { TaskCheckpoints } from "../task-checkpoint.js";
 import { TaskService } from "../tasks.js";
 import type { Metadata } from "./core.js";
 import type { Plugin } from "./registry.js";
@@ -55,9 +56,10 @@ export const tasksGrpcPlugin: Plugin<GrpcService> = {
   type: pluginTypes.grpc,
   id: "tasks",
   requires: [pluginTypes.metadata, pluginTypes.runtime],
-  init: ({ get, logger }) => {
+  init: ({ get, logger, root }) => {
     const metadata = get<Metadata>(pluginTypes.metadata);
     const runtime = get<Runtime>(pluginTypes.runtime);
-    return grpcService(tasksV1.TasksDefinition, tasksHandlers(new TaskService(metadata.containers, runtime, metadata.snapshotters, logger)));
+    const tasks = new TaskService(metadata.containers, runtime, metadata.snapshotters, logger);
+    return grpcService(tasksV1.TasksDefinition, tasksHandlers(tasks, new TaskCheckpoints(tasks, metadata.containers, metadata.content, root)));
   },
 };
