@@ -1,6 +1,6 @@
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { type Any, type CallContext, type ContainerStore, type ContentStore, checkpointMediaTypes, invalidArgument, isKind } from "@berth/api";
+import { type Any, type CallContext, type ContainerStore, type ContentStore, checkpointMediaTypes, invalidArgument, isKind, requireNamespace } from "@berth/api";
 import { google_protobuf_any, runcV1 } from "@berth/api/proto";
 import { applyLayer, computeLayer } from "@berth/diff";
 import type { TaskService } from "./tasks.js";
@@ -55,7 +55,9 @@ export class TaskCheckpoints {
 
   /**
    * Runs `create` with the CRIU image a Create names: the runc options' `criu_image_path`, else
-   * the checkpoint descriptor's tar unpacked into a temporary directory (removed afterwards).
+   * the checkpoint descriptor's tar unpacked into `<directory>/restore/<namespace>/<id>`. The shim
+   * restores at Start, so that directory stays until the task is deleted (`release`), or the
+   * create fails.
    */
   async withRestorePath<T>(
     context: CallContext,
@@ -67,13 +69,25 @@ export class TaskCheckpoints {
     const checkpoint = request.checkpoint;
     if (given !== "" || checkpoint === undefined || checkpoint.digest === "") return create(given);
     if (checkpoint.mediaType !== checkpointMediaTypes.criu) throw invalidArgument(`checkpoint: unsupported checkpoint type ${JSON.stringify(checkpoint.mediaType)}`);
-    const image = await this.#temporaryDirectory();
+    const image = this.#restoreDirectory(context, request.containerId);
+    await rm(image, { recursive: true, force: true });
+    await mkdir(image, { recursive: true, mode: 0o700 });
     try {
       await applyLayer(this.content.read(context, checkpoint.digest), image);
       return await create(image);
-    } finally {
+    } catch (error) {
       await rm(image, { recursive: true, force: true });
+      throw error;
     }
+  }
+
+  /** Removes the CRIU image a task was restored from, once the task is deleted. */
+  async release(context: CallContext, containerId: string): Promise<void> {
+    await rm(this.#restoreDirectory(context, containerId), { recursive: true, force: true });
+  }
+
+  #restoreDirectory(context: CallContext, containerId: string): string {
+    return join(this.directory, "restore", requireNamespace(context), containerId);
   }
 
   async #temporaryDirectory(): Promise<string> {

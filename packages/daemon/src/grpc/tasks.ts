@@ -53,7 +53,11 @@ export function tasksHandlers(tasks: TaskService, checkpoints: TaskCheckpoints):
       await process.start(context);
       return { pid: (await process.state(context)).pid };
     },
-    delete: async ({ containerId }, context) => deleteResponse(containerId, await tasks.delete(context, containerId)),
+    delete: async ({ containerId }, context) => {
+      const exit = await tasks.delete(context, containerId);
+      await checkpoints.release(context, containerId);
+      return deleteResponse(containerId, exit);
+    },
     deleteProcess: async ({ containerId, execId }, context) => {
       if (execId === "") throw invalidArgument("exec_id: must be set");
       const task = await tasks.task(context, containerId);

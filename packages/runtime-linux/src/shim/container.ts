@@ -78,7 +78,9 @@ export class Container {
       await container.#mountRootfs(request.rootfs);
       // As containerd's shim: runc runs only at Start, which restores instead of starting.
       if (request.checkpoint !== "") {
-        container.#restore = { imagePath: request.checkpoint, workPath: request.options.criuWorkPath, parentPath: request.parentCheckpoint };
+        // CRIU works (and logs) in the task's work directory unless the options name another.
+        const workPath = request.options.criuWorkPath || join(request.bundle, "work");
+        container.#restore = { imagePath: request.checkpoint, workPath, parentPath: request.parentCheckpoint };
       } else {
         await container.#createInit();
       }
