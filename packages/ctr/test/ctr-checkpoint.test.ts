@@ -211,4 +211,19 @@ describe.skipIf(!stockContainerdInstalled).each(daemons)("checkpoint, restore an
     expect(noId.berth).toMatchObject({ code: 1, stderr: "ctr: container id must be specified\n" });
     expect(noId.stock).toMatchObject({ code: 1, stderr: "ctr: container id must be specified\n" });
   });
+
+  it("ctr shim start starts a created task through its shim, and shim delete refuses a running one as the shim does", async () => {
+    const created = await berth("containers", "create", "--runc-root", stock.runcRoot, image, "c6", "sleep", "1000");
+    expect(created.code, created.stderr).toBe(0);
+    const { createTask } = await import("@berth/client");
+    await createTask(client, client.context(), await client.containers.get(client.context(), "c6"), { stdin: "", stdout: "", stderr: "", terminal: false });
+    expect((await stock.taskStatuses()).c6).toBe("CREATED");
+    const started = await berth("shim", "--id", "c6", "start", "c6");
+    expect(started).toMatchObject({ code: 0, stdout: "", stderr: "" });
+    expect((await stock.taskStatuses()).c6).toBe("RUNNING");
+    const refused = await berth("shim", "--id", "c6", "delete", "c6");
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/^ctr: .*running.*\n$/);
+    expect((await stock.taskStatuses()).c6).toBe("RUNNING");
+  });
 });
