@@ -226,4 +226,26 @@ describe.skipIf(!stockContainerdInstalled).each(daemons)("checkpoint, restore an
     expect(refused.stderr).toMatch(/^ctr: .*running.*\n$/);
     expect((await stock.taskStatuses()).c6).toBe("RUNNING");
   });
+
+  it("refuses checkpoint options of another type and a checkpoint of another media type before anything is written", async () => {
+    const { createTask } = await import("@berth/client");
+    const { isKind, kindOf } = await import("@berth/api");
+    const context = client.context();
+    const contentBefore = (await stock.ctr("content", "ls", "-q")).stdout;
+    const wrongOptions = await client.tasks.checkpoint(context, "c1", { typeUrl: "containerd.runc.v1.Options", value: Buffer.alloc(0) }).catch((error: Error) => error);
+    const created = await berth("containers", "create", "--runc-root", stock.runcRoot, image, "c7", "true");
+    expect(created.code, created.stderr).toBe(0);
+    const layer = (await client.images.get(context, image)).target;
+    const wrongType = await createTask(client, context, await client.containers.get(context, "c7"), { stdin: "", stdout: "", stderr: "", terminal: false }, { checkpoint: layer }).catch((error: Error) => error);
+    // containerd's words; berthd gives them the kind of bad input, where containerd answers Unknown.
+    expect((wrongOptions as Error).message).toContain("invalid task checkpoint option for io.containerd.runc.v2");
+    expect((wrongType as Error).message).toContain(`unsupported checkpoint type "${layer.mediaType}"`);
+    const expectedKind = daemon.kind === "berthd" ? "InvalidArgument" : "Unknown";
+    expect([kindOf(wrongOptions), kindOf(wrongType)]).toEqual([expectedKind, expectedKind]);
+    expect(isKind(wrongOptions, expectedKind)).toBe(true);
+    expect((await stock.ctr("content", "ls", "-q")).stdout).toBe(contentBefore);
+    expect((await stock.taskStatuses()).c7).toBeUndefined();
+    expect((await stock.taskStatuses()).c1).toBe("RUNNING");
+  });
 });
+
