@@ -30,7 +30,7 @@ import { NamespacesList } from "./commands/namespaces/list.js";
 import { NamespacesRemove } from "./commands/namespaces/remove.js";
 import { PluginsList } from "./commands/plugins/list.js";
 import { Run } from "./commands/run.js";
-import { ShimDelete, ShimStart, ShimState } from "./commands/shim/commands.js";
+import { ShimDelete, ShimExec, ShimStart, ShimState } from "./commands/shim/commands.js";
 import { SnapshotsCommit } from "./commands/snapshots/commit.js";
 import { SnapshotsInfo } from "./commands/snapshots/info.js";
 import { SnapshotsLabel } from "./commands/snapshots/label.js";
@@ -88,6 +88,7 @@ export const commands = {
   "plugins:list": PluginsList,
   run: Run,
   "shim:delete": ShimDelete,
+  "shim:exec": ShimExec,
   "shim:start": ShimStart,
   "shim:state": ShimState,
   "snapshot:list": SnapshotListSeed,
