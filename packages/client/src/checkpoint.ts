@@ -154,7 +154,11 @@ export async function checkpointContainer(client: Client, context: CallContext, 
       });
     }
     if (options.image) index.manifests.push(image.target);
-    if (options.rw) await ignoringExisting(async () => void index.manifests.push(await rwLayer(client, leased, container)));
+    if (options.rw) {
+      await ignoringExisting(async () => {
+        index.manifests.push(await rwLayer(client, leased, container));
+      });
+    }
     if (options.task) {
       await ignoringExisting(async () => {
         const descriptors = await client.tasks.checkpoint(leased, containerId, checkpointOptionsAny({ fileLocks: true }));

@@ -44,6 +44,7 @@ export class TaskCheckpoints {
     const image = await this.#temporaryDirectory();
     try {
       await task.checkpoint(context, image, options);
+      // The whole directory as a layer over nothing (a lower that does not exist), as containerd's archive.Diff("", image).
       const criu = await this.#store(context, checkpointMediaTypes.criu, image, computeLayer(`${image}.none`, image));
       const spec = container.spec === undefined ? new Uint8Array() : google_protobuf_any.Any.encode(container.spec).finish();
       const config = await this.#store(context, checkpointMediaTypes.config, join(image, "spec"), [spec]);
