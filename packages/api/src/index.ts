@@ -32,6 +32,7 @@ export type { ContentInfo, ContentStore, ContentWriter, IngestStatus, WriterOpti
 export { validateDigest } from "./content.js";
 export type { Lease, LeaseManager, LeaseResource } from "./leases.js";
 export type { Image, ImageStore, ImageTarget, NewImage } from "./images.js";
+export { checkpointAnnotations, checkpointLabel, checkpointMediaTypes } from "./checkpoint.js";
 export type {
   ConsoleSize,
   CreateTaskOptions,

@@ -33,6 +33,8 @@ export type { Platform } from "./image-formats.js";
 export { hostPlatform, normalizePlatform, parsePlatform, platformText, refKey } from "./image-formats.js";
 export type { DeletedProcess, ExitStatus, NewTask, ProcessIO, ProcessStatus, TaskMetric, TaskStatus } from "./tasks.js";
 export { TasksProxy } from "./tasks.js";
+export type { CheckpointTaskOptions, ContainerCheckpointOptions } from "./checkpoint.js";
+export { checkpointContainer, checkpointTask, restoreContainer, taskCheckpointOf } from "./checkpoint.js";
 export type { FifoSet, OutputStreams } from "./cio.js";
 export { AttachedIO, defaultFifoRoot, newFifoSet, removeFifos } from "./cio.js";
 export type { ImageRunConfig } from "./image-config.js";

@@ -1,6 +1,7 @@
 import { type Any, type CallContext, type Container, jsonTypeUrls } from "@berth/api";
 import { type WindowsSpecOpt, generateWindowsSpec, windowsSpecJson, withImageConfig as withWindowsImageConfig } from "@berth/runtime-windows/spec";
 import type { Client } from "./client.js";
+import type { LayerDescriptor } from "./diff.js";
 import { type ImageRunConfig, ensureUnpacked } from "./image-config.js";
 import { type SpecOpt, generateSpec } from "./oci/opts.js";
 import { specAny } from "./oci/spec.js";
@@ -93,10 +94,10 @@ export async function createContainer(client: Client, context: CallContext, opti
   }
 }
 
-/** Creates the container's task on its snapshot's mounts (containerd's container.NewTask). */
-export async function createTask(client: Client, context: CallContext, container: Container, io: ProcessIO, options: { runtimeOptions?: Any } = {}): Promise<number> {
+/** Creates the container's task on its snapshot's mounts (containerd's container.NewTask), restored from `checkpoint` if given. */
+export async function createTask(client: Client, context: CallContext, container: Container, io: ProcessIO, options: { runtimeOptions?: Any; checkpoint?: LayerDescriptor } = {}): Promise<number> {
   const rootfs = container.snapshotKey === "" ? [] : await client.snapshotter(container.snapshotter).mounts(context, container.snapshotKey);
-  return client.tasks.create(context, { containerId: container.id, rootfs, ...io, options: options.runtimeOptions });
+  return client.tasks.create(context, { containerId: container.id, rootfs, ...io, options: options.runtimeOptions, checkpoint: options.checkpoint });
 }
 
 /** Every file under `root` owned `uid`/`gid` ids further up (containerd's remapRootFS). */

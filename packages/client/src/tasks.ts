@@ -1,6 +1,7 @@
 import { type Any, type CallContext, type Mount, type Timestamp, goZeroTime } from "@berth/api";
 import { tasksV1, taskTypes } from "@berth/api/proto";
 import type { ServiceClient } from "@berth/api/services";
+import type { LayerDescriptor } from "./diff.js";
 
 export type TaskStatus = "unknown" | "created" | "running" | "stopped" | "paused" | "pausing";
 
@@ -52,6 +53,8 @@ export interface NewTask extends ProcessIO {
   /** Runtime options for this task, overriding the container's. */
   readonly options?: Any | undefined;
   readonly runtimePath?: string | undefined;
+  /** A task checkpoint (`…criu.checkpoint.criu.tar`) to restore the task from. */
+  readonly checkpoint?: LayerDescriptor | undefined;
 }
 
 export interface TaskMetric {
@@ -87,7 +90,7 @@ export class TasksProxy {
   /** Creates (does not start) the task; resolves to its init pid. */
   async create(context: CallContext, task: NewTask): Promise<number> {
     const { containerId, rootfs, stdin, stdout, stderr, terminal } = task;
-    const request = { containerId, rootfs: rootfs.map((m) => ({ type: m.type, source: m.source, target: m.target ?? "", options: [...m.options] })), stdin, stdout, stderr, terminal, checkpoint: undefined, options: task.options, runtimePath: task.runtimePath ?? "" };
+    const request = { containerId, rootfs: rootfs.map((m) => ({ type: m.type, source: m.source, target: m.target ?? "", options: [...m.options] })), stdin, stdout, stderr, terminal, checkpoint: task.checkpoint === undefined ? undefined : { ...task.checkpoint, annotations: { ...(task.checkpoint.annotations ?? {}) } }, options: task.options, runtimePath: task.runtimePath ?? "" };
     return (await this.service.create(request, context)).pid;
   }
 
@@ -145,6 +148,15 @@ export class TasksProxy {
 
   async closeIO(context: CallContext, containerId: string, execId = ""): Promise<void> {
     await this.service.closeIO({ containerId, execId, stdin: true }, context);
+  }
+
+  /**
+   * Checkpoints the task (Tasks.Checkpoint). `options` is the runtime's (runc: `containerd.runc.v1.CheckpointOptions`);
+   * the descriptors are the checkpoint's blobs in the content store (none when the options name an image path).
+   */
+  async checkpoint(context: CallContext, containerId: string, options?: Any, parentCheckpoint = ""): Promise<LayerDescriptor[]> {
+    const response = await this.service.checkpoint({ containerId, parentCheckpoint, options }, context);
+    return response.descriptors.map((d) => ({ mediaType: d.mediaType, digest: d.digest, size: d.size, annotations: d.annotations }));
   }
 
   async update(context: CallContext, containerId: string, resources: Any | undefined, annotations: Readonly<Record<string, string>> = {}): Promise<void> {

@@ -1,3 +1,4 @@
+import { ContainersCheckpoint, ContainersRestore } from "./commands/containers/checkpoint.js";
 import { ContainersCreate } from "./commands/containers/create.js";
 import { ContainersInfo } from "./commands/containers/info.js";
 import { ContainersLabel } from "./commands/containers/label.js";
@@ -39,6 +40,7 @@ import { OciSpec } from "./commands/oci/spec.js";
 import { PprofBlock, PprofGoroutines, PprofHeap, PprofProfile, PprofThreadcreate, PprofTrace } from "./commands/pprof/pprof.js";
 import { PluginsList } from "./commands/plugins/list.js";
 import { Run } from "./commands/run.js";
+import { ShimDelete, ShimExec, ShimStart, ShimState } from "./commands/shim/commands.js";
 import { SnapshotsCommit } from "./commands/snapshots/commit.js";
 import { SnapshotsDiff } from "./commands/snapshots/diff.js";
 import { SnapshotsInfo } from "./commands/snapshots/info.js";
@@ -51,6 +53,7 @@ import { SnapshotsTree } from "./commands/snapshots/tree.js";
 import { SnapshotsUnpack } from "./commands/snapshots/unpack.js";
 import { SnapshotsUsage } from "./commands/snapshots/usage.js";
 import { TasksAttach } from "./commands/tasks/attach.js";
+import { TasksCheckpoint } from "./commands/tasks/checkpoint.js";
 import { TasksDelete } from "./commands/tasks/delete.js";
 import { TasksExec } from "./commands/tasks/exec.js";
 import { TasksKill } from "./commands/tasks/kill.js";
@@ -63,11 +66,13 @@ import { Version } from "./commands/version.js";
 
 /** Every ctr command by id; oclif's explicit command strategy reads this object. */
 export const commands = {
+  "containers:checkpoint": ContainersCheckpoint,
   "containers:create": ContainersCreate,
   "containers:info": ContainersInfo,
   "containers:label": ContainersLabel,
   "containers:list": ContainersList,
   "containers:delete": ContainersRemove,
+  "containers:restore": ContainersRestore,
   "content:active": ContentActive,
   "content:edit": ContentEdit,
   "content:fetch": ContentFetch,
@@ -109,6 +114,10 @@ export const commands = {
   "pprof:threadcreate": PprofThreadcreate,
   "pprof:trace": PprofTrace,
   run: Run,
+  "shim:delete": ShimDelete,
+  "shim:exec": ShimExec,
+  "shim:start": ShimStart,
+  "shim:state": ShimState,
   "snapshot:list": SnapshotListSeed,
   "snapshots:commit": SnapshotsCommit,
   "snapshots:diff": SnapshotsDiff,
@@ -123,6 +132,7 @@ export const commands = {
   "snapshots:usage": SnapshotsUsage,
   "snapshots:view": SnapshotsView,
   "tasks:attach": TasksAttach,
+  "tasks:checkpoint": TasksCheckpoint,
   "tasks:delete": TasksDelete,
   "tasks:exec": TasksExec,
   "tasks:kill": TasksKill,

@@ -33,7 +33,7 @@ export function hoistGlobalOptions(argv: readonly string[], env: NodeJS.ProcessE
       index += 2;
     }
   }
-  return pprofOptionsAfterSubcommand(argv.slice(index));
+  return pprofOptionsAfterSubcommand(moveShimOptions(argv.slice(index)));
 }
 
 /** `ctr pprof -d <socket> heap`: stock ctr's pprof options come before the subcommand; oclif wants them after. */
@@ -43,4 +43,14 @@ function pprofOptionsAfterSubcommand(argv: string[]): string[] {
   while (index < argv.length && /^(-d|--debug-socket)(=|$)/.test(argv[index]!)) index += argv[index]!.includes("=") ? 1 : 2;
   if (index === 1 || index >= argv.length) return argv;
   return ["pprof", argv[index]!, ...argv.slice(1, index), ...argv.slice(index + 1)];
+}
+
+/** `ctr shim --id ID state`: oclif takes a topic's options only after its subcommand, so they move there. */
+function moveShimOptions(argv: string[]): string[] {
+  if (argv[0] !== "shim") return argv;
+  let index = 1;
+  while (argv[index] === "--id" && index + 1 < argv.length) index += 2;
+  const options = argv.slice(1, index);
+  if (options.length === 0 || index >= argv.length) return argv;
+  return ["shim", argv[index]!, ...options, ...argv.slice(index + 1)];
 }

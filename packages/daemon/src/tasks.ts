@@ -16,7 +16,6 @@ import {
   invalidArgument,
   isKind,
   notFound,
-  notImplemented,
   nowTimestamp,
   requireNamespace,
 } from "@berth/api";
@@ -31,7 +30,8 @@ export interface NewTask {
   readonly options?: Any | undefined;
   /** A shim binary to use instead of the one for the container's runtime. */
   readonly runtimePath?: string | undefined;
-  readonly checkpoint?: { readonly digest: string } | undefined;
+  /** A directory holding the CRIU image to restore the task from (see `TaskCheckpoints`). */
+  readonly checkpoint?: string | undefined;
 }
 
 export interface TaskMetric {
@@ -59,7 +59,6 @@ export class TaskService {
   async create(context: CallContext, request: NewTask): Promise<{ containerId: string; pid: number }> {
     const container = await this.containers.get(context, request.containerId);
     if (container.spec === undefined) throw invalidArgument(`container ${request.containerId}: spec must be set`);
-    if (request.checkpoint !== undefined && request.checkpoint.digest !== "") throw notImplemented("checkpoint: restoring a task is not supported");
     const rootfs = request.rootfs.length > 0 ? request.rootfs : await this.#snapshotMounts(context, container);
     const task = await this.runtime.create(context, container.id, {
       spec: container.spec,
@@ -68,6 +67,7 @@ export class TaskService {
       runtime: request.runtimePath || container.runtime.name,
       runtimeOptions: container.runtime.options,
       taskOptions: request.options,
+      checkpoint: request.checkpoint,
     });
     return { containerId: container.id, pid: task.pid };
   }

@@ -1,6 +1,6 @@
 import { constants } from "node:os";
 import type { Any, Container } from "@berth/api";
-import type { Client } from "@berth/client";
+import type { Client, LayerDescriptor } from "@berth/client";
 import { Console } from "./console.js";
 import { followProcess, forwardStdin, newProcessIo, releaseStdin } from "./session.js";
 
@@ -14,6 +14,8 @@ export interface RunTaskOptions {
   readonly pidFile?: string | undefined;
   /** ctr run's task options: no pivot_root, and the IO's owner from `--uidmap`/`--gidmap`. */
   readonly taskOptions?: { noPivotRoot: boolean; ioUid?: string | undefined; ioGid?: string | undefined };
+  /** A task checkpoint to restore the task from (`containers restore --live`). */
+  readonly checkpoint?: LayerDescriptor | undefined;
 }
 
 /** runc's options for the task (containerd's WithNoPivotRoot, WithUIDOwner, WithGIDOwner); undefined when none is set. */
@@ -69,7 +71,10 @@ export async function runTask(client: Client, container: Container, options: Run
   let started = false;
   try {
     const runtimeOptions = await taskRuntimeOptions(container, options.taskOptions);
-    const pid = await createTask(client, context, container, io.paths, runtimeOptions === undefined ? {} : { runtimeOptions });
+    const pid = await createTask(client, context, container, io.paths, {
+      ...(runtimeOptions === undefined ? {} : { runtimeOptions }),
+      ...(options.checkpoint === undefined ? {} : { checkpoint: options.checkpoint }),
+    });
     created = true;
     if (options.pidFile) await writePidFile(options.pidFile, pid);
     forwardStdin(client, context, io.attached, container.id);

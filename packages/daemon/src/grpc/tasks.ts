@@ -1,6 +1,7 @@
-import { type Exit, type ProcessState, type TaskStatus, invalidArgument, notImplemented } from "@berth/api";
+import { type Exit, type ProcessState, type TaskStatus, invalidArgument } from "@berth/api";
 import { taskTypes, type tasksV1 } from "@berth/api/proto";
 import type { ServiceHandlers } from "@berth/api/services";
+import type { TaskCheckpoints } from "../task-checkpoint.js";
 import type { TaskService } from "../tasks.js";
 
 const statusOnWire: Record<TaskStatus, taskTypes.Status> = {
@@ -38,19 +39,25 @@ const ioOf = (request: { stdin: string; stdout: string; stderr: string; terminal
 });
 
 /** containerd.services.tasks.v1.Tasks over the daemon's TaskService. */
-export function tasksHandlers(tasks: TaskService): ServiceHandlers<typeof tasksV1.TasksDefinition> {
+export function tasksHandlers(tasks: TaskService, checkpoints: TaskCheckpoints): ServiceHandlers<typeof tasksV1.TasksDefinition> {
   return {
     create: async (request, context) => {
       if (request.containerId === "") throw invalidArgument("container_id: must be set");
       const rootfs = request.rootfs.map((mount) => ({ type: mount.type, source: mount.source, target: mount.target, options: mount.options }));
-      return tasks.create(context, { containerId: request.containerId, rootfs, io: ioOf(request), options: request.options, runtimePath: request.runtimePath, checkpoint: request.checkpoint });
+      return checkpoints.withRestorePath(context, request, (checkpoint) =>
+        tasks.create(context, { containerId: request.containerId, rootfs, io: ioOf(request), options: request.options, runtimePath: request.runtimePath, checkpoint }),
+      );
     },
     start: async ({ containerId, execId }, context) => {
       const process = await tasks.process(context, containerId, execId);
       await process.start(context);
       return { pid: (await process.state(context)).pid };
     },
-    delete: async ({ containerId }, context) => deleteResponse(containerId, await tasks.delete(context, containerId)),
+    delete: async ({ containerId }, context) => {
+      const exit = await tasks.delete(context, containerId);
+      await checkpoints.release(context, containerId);
+      return deleteResponse(containerId, exit);
+    },
     deleteProcess: async ({ containerId, execId }, context) => {
       if (execId === "") throw invalidArgument("exec_id: must be set");
       const task = await tasks.task(context, containerId);
@@ -90,10 +97,7 @@ export function tasksHandlers(tasks: TaskService): ServiceHandlers<typeof tasksV
       const processes = await (await tasks.task(context, containerId)).pids(context);
       return { processes: processes.map((process) => ({ pid: process.pid, info: process.info })) };
     },
-    checkpoint: async ({ containerId }, context) => {
-      await tasks.task(context, containerId);
-      throw notImplemented("checkpoint: not supported");
-    },
+    checkpoint: async ({ containerId, options }, context) => ({ descriptors: await checkpoints.checkpoint(context, containerId, options) }),
     update: async ({ containerId, resources, annotations }, context) => {
       await (await tasks.task(context, containerId)).update(context, resources, annotations);
       return {};

@@ -6,6 +6,7 @@ import { ShimManager, berthShimPath } from "@berth/runtime-linux";
 import { ttrpcAddressOf } from "../config.js";
 import { tasksHandlers } from "../grpc/tasks.js";
 import { Runtimes } from "../runtimes.js";
+import { TaskCheckpoints } from "../task-checkpoint.js";
 import { TaskService } from "../tasks.js";
 import type { Metadata } from "./core.js";
 import type { Plugin } from "./registry.js";
@@ -56,11 +57,12 @@ export const tasksGrpcPlugin: Plugin<GrpcService> = {
   type: pluginTypes.grpc,
   id: "tasks",
   requires: [pluginTypes.metadata, pluginTypes.runtime, pluginTypes.runtimeV1],
-  init: ({ get, getAll, logger }) => {
+  init: ({ get, getAll, logger, root }) => {
     const metadata = get<Metadata>(pluginTypes.metadata);
     // containerd's tasks service: a runtime v1 serves the names that are its id, the v2 runtime all others.
     const v1 = [...getAll<Runtime>(pluginTypes.runtimeV1).values()].map((runtime) => [runtime.id, runtime] as const);
     const runtime = new Runtimes(new Map(v1), get<Runtime>(pluginTypes.runtime));
-    return grpcService(tasksV1.TasksDefinition, tasksHandlers(new TaskService(metadata.containers, runtime, metadata.snapshotters, logger)));
+    const tasks = new TaskService(metadata.containers, runtime, metadata.snapshotters, logger);
+    return grpcService(tasksV1.TasksDefinition, tasksHandlers(tasks, new TaskCheckpoints(tasks, metadata.containers, metadata.content, root)));
   },
 };

@@ -3,11 +3,13 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { BerthError, type Mount, alreadyExists, failedPrecondition, invalidArgument, notFound } from "@berth/api";
 import { mountAll, unmountAll } from "@berth/mount";
+import type { runcV1 } from "@berth/api/proto";
+import { criuDumpOptions, criuWorkPath, keepDumpLog, removeWork } from "./checkpoint.js";
 import { ConsoleSocket, openConsole } from "./console.js";
 import { type RuncOptions, runcBinary } from "./options.js";
 import { ShimProcess, Status } from "./process.js";
 import type { Exit, Reaper } from "./reaper.js";
-import { Runc } from "./runc.js";
+import { type CriuOptions, Runc } from "./runc.js";
 import { type IoOwner, ProcessIO, type StdioRequest } from "./stdio.js";
 
 /** What a container needs from the shim around it. */
@@ -25,6 +27,11 @@ export interface CreateRequest extends StdioRequest {
   readonly rootfs: readonly Mount[];
   readonly options: RuncOptions;
   readonly runcRoot: string;
+  /** The namespace of the shim's client: a `binary://` log driver gets it as CONTAINER_NAMESPACE. */
+  readonly namespace: string;
+  /** A directory holding a CRIU image to restore the init from at Start ("" for none), and its parent. */
+  readonly checkpoint: string;
+  readonly parentCheckpoint: string;
 }
 
 interface Spec {
@@ -43,6 +50,8 @@ export class Container {
   /** Exec processes' runtime-spec Process, written for runc at Start. */
   readonly #execSpecs = new Map<string, unknown>();
   #rootfs: string | undefined;
+  /** Set for a container created from a checkpoint: its init is restored by `runc restore` at Start. */
+  #restore: CriuOptions | undefined;
 
   private constructor(
     readonly id: string,
@@ -50,6 +59,7 @@ export class Container {
     readonly init: ShimProcess,
     readonly runc: Runc,
     readonly spec: Spec,
+    readonly namespace: string,
     private readonly options: RuncOptions,
     private readonly host: ContainerHost,
   ) {}
@@ -63,10 +73,17 @@ export class Container {
       host.reaper,
     );
     const init = new ShimProcess(request.id, "", { stdin: request.stdin, stdout: request.stdout, stderr: request.stderr, terminal: request.terminal });
-    const container = new Container(request.id, request.bundle, init, runc, spec, request.options, host);
+    const container = new Container(request.id, request.bundle, init, runc, spec, request.namespace, request.options, host);
     try {
       await container.#mountRootfs(request.rootfs);
-      await container.#createInit();
+      // As containerd's shim: runc runs only at Start, which restores instead of starting.
+      if (request.checkpoint !== "") {
+        // CRIU works (and logs) in the task's work directory unless the options name another.
+        const workPath = request.options.criuWorkPath || join(request.bundle, "work");
+        container.#restore = { imagePath: request.checkpoint, workPath, parentPath: request.parentCheckpoint };
+      } else {
+        await container.#createInit();
+      }
     } catch (error) {
       init.io?.close();
       await container.#unmountRootfs().catch(() => undefined);
@@ -105,6 +122,36 @@ export class Container {
     );
   }
 
+  async #restoreInit(restore: CriuOptions): Promise<void> {
+    const pidFile = join(this.bundle, "init.pid");
+    await this.#launch(
+      this.init,
+      (stdio, consoleSocket) =>
+        this.runc.restore(this.id, { bundle: this.bundle, pidFile, stdio, ...(consoleSocket === undefined ? {} : { consoleSocket }), noPivot: this.options.noPivotRoot, criu: restore }),
+      pidFile,
+      "OCI runtime restore failed",
+    );
+  }
+
+  /**
+   * Dumps the container with CRIU into `path` (`runc checkpoint`), leaving it running unless
+   * `exit`; the dump's log is kept in the bundle when CRIU fails.
+   */
+  async checkpoint(path: string, options: runcV1.CheckpointOptions): Promise<void> {
+    const status = this.init.status;
+    if (status === Status.CREATED) throw failedPrecondition("cannot checkpoint a task in created state");
+    if (status === Status.STOPPED) throw failedPrecondition("cannot checkpoint a stopped container");
+    const work = criuWorkPath(this.bundle, options.workPath);
+    try {
+      await this.runc.checkpoint(this.id, criuDumpOptions(path, work.path, options), !options.exit);
+    } catch (error) {
+      const kept = keepDumpLog(this.bundle, work.path);
+      throw new BerthError(error instanceof BerthError ? error.kind : "Unknown", `${(error as Error).message.split("\n")[0]} path= ${kept}`);
+    } finally {
+      removeWork(work);
+    }
+  }
+
   /** Opens the process's stdio, runs runc, wires the console, reads the pid and watches for the exit. */
   async #launch(
     process: ShimProcess,
@@ -112,7 +159,7 @@ export class Container {
     pidFile: string,
     failure: string,
   ): Promise<void> {
-    const io = ProcessIO.open(process.stdio, this.#ioOwner());
+    const io = await ProcessIO.open(process.stdio, this.#ioOwner(), { containerId: this.id, namespace: this.namespace, tracker: this.host.reaper });
     process.io = io;
     const socket = process.stdio.terminal ? new ConsoleSocket() : undefined;
     const releaseExits = this.host.reaper.holdExits();
@@ -170,10 +217,12 @@ export class Container {
       throw failedPrecondition(`process ${process.id} is not in created state`);
     }
     if (!process.isInit && !this.init.running) throw failedPrecondition(`container ${this.id} is not running`);
-    const starting = process.isInit ? this.runc.start(this.id) : this.#startExec(process);
+    const restore = process.isInit ? this.#restore : undefined;
+    const starting = restore !== undefined ? this.#restoreInit(restore) : process.isInit ? this.runc.start(this.id) : this.#startExec(process);
     process.starting = starting;
     try {
       await starting;
+      if (restore !== undefined) this.#restore = undefined;
       if (process.status === Status.CREATED) process.status = Status.RUNNING;
       this.host.started(this, process);
     } catch (error) {

@@ -2,7 +2,7 @@ import { closeSync, constants, createWriteStream, mkdirSync, openSync, statSync 
 import { Socket } from "node:net";
 import { dirname } from "node:path";
 import type { Readable, Writable } from "node:stream";
-import { invalidArgument, notImplemented } from "@berth/api";
+import { invalidArgument } from "@berth/api";
 
 // libuv opens every file close-on-exec.
 const { O_RDONLY, O_WRONLY, O_NONBLOCK, O_APPEND, O_CREAT } = constants;
@@ -58,7 +58,7 @@ export class Output {
 /**
  * Where the client asked stdout or stderr to go, containerd's way: no scheme or `fifo://` is a
  * path (a FIFO, or else an existing file appended to), `file:///path` a file created if missing.
- * `binary://` (a logging program) is not supported.
+ * `binary://` (a logging program, see `LogDriver`) is stdout's alone to name.
  */
 export function outputTarget(uri: string): { path: string; create: boolean } {
   const match = /^([a-z][a-z0-9+.-]*):\/\//i.exec(uri);
@@ -67,7 +67,7 @@ export function outputTarget(uri: string): { path: string; create: boolean } {
   const url = new URL(uri);
   if (scheme === "fifo") return { path: decodeURIComponent(url.pathname), create: false };
   if (scheme === "file") return { path: decodeURIComponent(url.pathname), create: true };
-  if (scheme === "binary") throw notImplemented(`stdio: binary:// log drivers are not supported (${uri})`);
+  if (scheme === "binary") throw invalidArgument(`stdio: a binary:// log driver must be named by stdout (${uri})`);
   throw invalidArgument(`stdio: unknown STDIO scheme ${scheme}`);
 }
 

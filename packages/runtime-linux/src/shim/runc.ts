@@ -29,6 +29,42 @@ export interface ExecOptions {
   readonly consoleSocket?: string;
 }
 
+/** CRIU's options, as go-runc's CheckpointOpts turns them into runc flags. */
+export interface CriuOptions {
+  readonly imagePath: string;
+  readonly workPath: string;
+  readonly parentPath?: string;
+  readonly openTcp?: boolean;
+  readonly externalUnixSockets?: boolean;
+  readonly terminal?: boolean;
+  readonly fileLocks?: boolean;
+  readonly emptyNamespaces?: readonly string[];
+  readonly cgroupsMode?: string;
+}
+
+export interface RestoreOptions {
+  readonly bundle: string;
+  readonly pidFile: string;
+  readonly stdio: Stdio;
+  readonly consoleSocket?: string;
+  readonly noPivot?: boolean;
+  readonly criu: CriuOptions;
+}
+
+function criuArgs(options: CriuOptions): string[] {
+  const args: string[] = [];
+  if (options.imagePath !== "") args.push("--image-path", options.imagePath);
+  if (options.workPath !== "") args.push("--work-path", options.workPath);
+  if (options.parentPath) args.push("--parent-path", options.parentPath);
+  if (options.openTcp) args.push("--tcp-established");
+  if (options.externalUnixSockets) args.push("--ext-unix-sk");
+  if (options.terminal) args.push("--shell-job");
+  if (options.cgroupsMode) args.push("--manage-cgroups-mode", options.cgroupsMode);
+  if (options.fileLocks) args.push("--file-locks");
+  for (const namespace of options.emptyNamespaces ?? []) args.push("--empty-ns", namespace);
+  return args;
+}
+
 /** The pids of the process that ran runc, so that the reaper leaves their exit to Node. */
 export interface SpawnTracker {
   spawned(pid: number): void;
@@ -71,6 +107,26 @@ export class Runc {
     const args = ["exec", "--detach", "--process", options.processFile, "--pid-file", options.pidFile];
     if (options.consoleSocket !== undefined) args.push("--console-socket", options.consoleSocket);
     await this.#check(await this.#run([...args, id], { stdio: options.stdio }), `exec ${id}`);
+  }
+
+  /**
+   * `runc checkpoint`; fails as go-runc does, with the first line runc printed
+   * ("runc did not terminate successfully: exit status 1: criu failed: …").
+   */
+  async checkpoint(id: string, options: CriuOptions, leaveRunning: boolean): Promise<void> {
+    const args = ["checkpoint", ...criuArgs(options), ...(leaveRunning ? ["--leave-running"] : [])];
+    const outcome = await this.#run([...args, id]);
+    if (outcome.code === 0) return;
+    const printed = `${outcome.stdout}${outcome.stderr}`.split("\n")[0]!.trim();
+    throw new BerthError("Unknown", `runc did not terminate successfully: exit status ${outcome.code}: ${printed}`);
+  }
+
+  /** `runc restore --detach` of a checkpoint into a created container's bundle. */
+  async restore(id: string, options: RestoreOptions): Promise<void> {
+    const args = ["restore", ...criuArgs(options.criu), "--detach", "--pid-file", options.pidFile, "--no-subreaper"];
+    if (options.consoleSocket !== undefined) args.push("--console-socket", options.consoleSocket);
+    if (options.noPivot === true) args.push("--no-pivot");
+    await this.#check(await this.#run([...args, "--bundle", options.bundle, id], { stdio: options.stdio }), `restore ${id}`);
   }
 
   async kill(id: string, signal: number, all: boolean): Promise<void> {

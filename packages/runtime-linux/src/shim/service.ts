@@ -1,5 +1,6 @@
 import { type Any, type MessageType, alreadyExists, invalidArgument, notFound, notImplemented, unpackJson, validateIdentifier } from "@berth/api";
 import { events, runcV1, taskV2 } from "@berth/api/proto";
+import { decodeCheckpointOptions } from "./checkpoint.js";
 import { Container, type ContainerHost } from "./container.js";
 import type { EventQueue } from "./events.js";
 import { OomWatcher } from "./oom.js";
@@ -58,6 +59,8 @@ export class TaskService implements ContainerHost {
   }
 
   started(container: Container, process: ShimProcess): void {
+    // From Start on: a restored init has no pid before.
+    if (process.isInit) this.#oom.watch(container.id, process.pid);
     if (process.isInit) this.#publish("/tasks/start", "TaskStart", events.TaskStart, { containerId: container.id, pid: process.pid });
     else this.#publish("/tasks/exec-started", "TaskExecStarted", events.TaskExecStarted, { containerId: container.id, execId: process.execId, pid: process.pid });
   }
@@ -76,7 +79,6 @@ export class TaskService implements ContainerHost {
   async create(request: taskV2.CreateTaskRequest): Promise<taskV2.CreateTaskResponse> {
     validateIdentifier(request.id, "id");
     if (this.#containers.has(request.id)) throw alreadyExists(`container ${request.id}`);
-    if (request.checkpoint !== "") throw notImplemented("create: restoring from a checkpoint is not supported");
     const options: RuncOptions = decodeRuncOptions(request.options);
     writeOptions(request.bundle, options);
     const container = await Container.create(
@@ -90,11 +92,13 @@ export class TaskService implements ContainerHost {
         terminal: request.terminal,
         options,
         runcRoot: runcRoot(options, request.bundle, this.options.daemonAddress, this.options.namespace),
+        namespace: this.options.namespace,
+        checkpoint: request.checkpoint,
+        parentCheckpoint: request.parentCheckpoint,
       },
       this,
     );
     this.#containers.set(request.id, container);
-    this.#oom.watch(request.id, container.init.pid);
     this.#publish("/tasks/create", "TaskCreate", events.TaskCreate, {
       containerId: request.id,
       bundle: request.bundle,
@@ -195,8 +199,10 @@ export class TaskService implements ContainerHost {
     return { shimPid: process.pid, taskPid: container?.init.pid ?? 0, version: "" };
   }
 
-  async checkpoint(_request: taskV2.CheckpointTaskRequest): Promise<void> {
-    throw notImplemented("checkpoint is not supported");
+  async checkpoint(request: taskV2.CheckpointTaskRequest): Promise<void> {
+    const container = this.#container(request.id);
+    if (request.path === "") throw invalidArgument("path: the checkpoint's image path must be set");
+    await container.checkpoint(request.path, decodeCheckpointOptions(request.options));
   }
 
   /** containerd asks every shim to shut down after a delete; the shim stays while it serves containers. */

@@ -3,6 +3,7 @@ import { Socket } from "node:net";
 import type { Readable } from "node:stream";
 import type { Console } from "./console.js";
 import { closeFd, makePipe } from "./libc.js";
+import { LogDriver, type LogDriverContext, isBinaryUri } from "./log-driver.js";
 import { type Output, closeQuietly, copyStream, openOutput } from "./outputs.js";
 import type { Stdio } from "./runc.js";
 
@@ -51,14 +52,18 @@ export class ProcessIO {
   #processStdin: Socket | undefined;
   #childStdio: Stdio = [null, null, null];
   #console: Console | undefined;
+  #driver: LogDriver | undefined;
 
   private constructor(readonly request: StdioRequest) {}
 
-  /** Opens the client's FIFOs and files and makes the pipes; nothing stays open on failure. */
-  static open(request: StdioRequest, owner: IoOwner): ProcessIO {
+  /**
+   * Opens the client's FIFOs and files and makes the pipes, or starts the `binary://` log driver
+   * and waits until it is ready; nothing stays open on failure.
+   */
+  static async open(request: StdioRequest, owner: IoOwner, driver: LogDriverContext): Promise<ProcessIO> {
     const io = new ProcessIO(request);
     try {
-      io.#open(owner);
+      await io.#open(owner, driver);
     } catch (error) {
       io.close();
       throw error;
@@ -66,9 +71,18 @@ export class ProcessIO {
     return io;
   }
 
-  #open(owner: IoOwner): void {
+  async #open(owner: IoOwner, driverContext: LogDriverContext): Promise<void> {
     if (this.request.stdin !== "") this.#stdin = openStdinFifo(this.request.stdin);
     if (this.request.terminal) return;
+    if (isBinaryUri(this.request.stdout)) {
+      // The driver reads the process's pipes itself; the shim copies nothing.
+      const driver = await LogDriver.start(this.request.stdout, driverContext, owner);
+      this.#driver = driver;
+      this.#childEnds.push(driver.stdout, driver.stderr);
+      this.#copies.push(driver.finished);
+      this.#childStdio = [this.#stdin === undefined ? null : this.#pipe(owner, "in"), driver.stdout, driver.stderr];
+      return;
+    }
     const stdout = this.request.stdout === "" ? undefined : this.#addOutput(this.request.stdout);
     const stderr =
       this.request.stderr === "" ? undefined : this.request.stderr === this.request.stdout ? stdout : this.#addOutput(this.request.stderr);
@@ -168,6 +182,7 @@ export class ProcessIO {
     // A pipe a daemonised child still holds open would otherwise keep its descriptor here.
     for (const source of this.#sources) source.destroy();
     for (const output of this.#outputs) output.destroy();
+    this.#driver?.stopLater();
   }
 }
 
