@@ -71,15 +71,3 @@ export function lgetxattr(path: string, name: string): Buffer | undefined {
     return buffer.subarray(0, length);
   }
 }
-
-/** mount(2). Throws a SyscallError naming the target. */
-export function mount(source: string | null, target: string, fstype: string | null, flags: number, data: string | null): void {
-  check(libc().mount(source, target, fstype, flags, data), "mount", target);
-}
-
-export const MNT_DETACH = 0x2;
-
-/** umount2(2). Throws a SyscallError naming the target. */
-export function umount2(target: string, flags: number): void {
-  check(libc().umount2(target, flags), "umount2", target);
-}

@@ -5,6 +5,6 @@
 export type { Libc } from "./libc.js";
 export { errno, libc } from "./libc.js";
 export { SyscallError, check, errnoName, lastError } from "./errors.js";
-export { MNT_DETACH, lgetxattr, lgetxattrs, llistxattr, lsetxattr, mkfifo, mknod, mount, umount2 } from "./filesystem.js";
+export { lgetxattr, lgetxattrs, llistxattr, lsetxattr, mkfifo, mknod } from "./filesystem.js";
 export type { PeerCredentials } from "./sockets.js";
 export { peerCredentialsOfFd, receiveDescriptor } from "./sockets.js";

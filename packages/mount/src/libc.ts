@@ -1,23 +1,15 @@
-import { MNT_DETACH, SyscallError, mount, umount2 } from "@berth/libc";
+import { errno, libc } from "@berth/libc";
 
-/** The errno a SyscallError carries; anything else is rethrown. */
-function errnoOf(call: () => void): number {
-  try {
-    call();
-    return 0;
-  } catch (error) {
-    if (error instanceof SyscallError) return error.errno;
-    throw error;
-  }
-}
-
-/** The result of a system call: 0, or the errno it failed with. */
+/**
+ * The result of a system call: 0, or the errno it failed with. The calls are synchronous so that
+ * errno is read on the thread that set it, before anything else can run.
+ */
 export function mountSyscall(source: string | null, target: string, fstype: string | null, flags: number, data: string | null): number {
-  return errnoOf(() => mount(source, target, fstype, flags, data));
+  return libc().mount(source, target, fstype, flags, data) === 0 ? 0 : errno();
 }
 
 export function umount2Syscall(target: string, flags: number): number {
-  return errnoOf(() => umount2(target, flags));
+  return libc().umount2(target, flags) === 0 ? 0 : errno();
 }
 
-export { MNT_DETACH };
+export const MNT_DETACH = 0x2;
