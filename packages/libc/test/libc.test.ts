@@ -1,8 +1,9 @@
-import { lstatSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { closeSync, fstatSync, lstatSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { type Socket, createConnection, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { SyscallError, lgetxattrs, llistxattr, lsetxattr, mkfifo, mknod, peerCredentialsOfFd } from "@berth/libc";
+import { SyscallError, lgetxattrs, llistxattr, lsetxattr, mkfifo, mknod, peerCredentialsOfFd, receiveDescriptor } from "@berth/libc";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 
 let dir: string;
@@ -75,5 +76,40 @@ describe("@berth/libc", () => {
 
   it("SO_PEERCRED of a descriptor that is not open fails with EBADF", () => {
     expect(() => peerCredentialsOfFd(1_000_000)).toThrow(expect.objectContaining({ code: "EBADF", syscall: "getsockopt(SO_PEERCRED)" }));
+  });
+
+  it("receives a descriptor another process sent with SCM_RIGHTS, and says when none came", async () => {
+    const path = join(dir, "passing.sock");
+    const marker = join(dir, "marker");
+    writeFileSync(marker, "passed");
+    const connections: Socket[] = [];
+    // Paused: Node must not read the message before recvmsg does.
+    const server = createServer({ pauseOnConnect: true }, (socket) => connections.push(socket));
+    await new Promise<void>((resolve) => server.listen(path, resolve));
+    // Python's socket.send_fds: a sender independent of the code under test. The kernel queues
+    // the connection and its message before Node accepts it.
+    const send = (withDescriptor: boolean) => {
+      const message = withDescriptor ? "f = open(sys.argv[2]); socket.send_fds(s, [b'x'], [f.fileno()])" : "s.sendall(b'x')";
+      execFileSync("python3", ["-c", `import socket, sys; s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); ${message}; s.close()`, path, marker]);
+    };
+    const accepted = async (count: number) => {
+      while (connections.length < count) await new Promise((resolve) => setImmediate(resolve));
+      return connections[count - 1]!;
+    };
+    try {
+      send(true);
+      const received = receiveDescriptor(fdOf(await accepted(1)));
+      try {
+        expect(fstatSync(received).ino).toBe(statSync(marker).ino);
+      } finally {
+        closeSync(received);
+      }
+      send(false);
+      const plain = await accepted(2);
+      expect(() => receiveDescriptor(fdOf(plain))).toThrow(/no descriptor received/);
+    } finally {
+      for (const socket of connections) socket.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });
