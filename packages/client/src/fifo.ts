@@ -1,16 +1,15 @@
 import { constants, openSync } from "node:fs";
 import { Socket } from "node:net";
-import koffi from "koffi";
 import { errorOfKind } from "@berth/api";
+import { SyscallError, mkfifo as makeFifo } from "@berth/libc";
 
-let mkfifoCall: ((path: string, mode: number) => number) | undefined;
-
-/** mkfifo(3), which Node lacks; loaded through koffi on first use. */
+/** mkfifo(3), which Node lacks; AlreadyExists when `path` exists. */
 export function mkfifo(path: string, mode = 0o700): void {
-  mkfifoCall ??= koffi.load("libc.so.6").func("int mkfifo(const char *pathname, unsigned int mode)") as (path: string, mode: number) => number;
-  if (mkfifoCall(path, mode) !== 0) {
-    const errno = koffi.errno();
-    throw errorOfKind(errno === 17 ? "AlreadyExists" : "Internal", `mkfifo ${path}: errno ${errno}`);
+  try {
+    makeFifo(path, mode);
+  } catch (error) {
+    if (!(error instanceof SyscallError)) throw error;
+    throw errorOfKind(error.code === "EEXIST" ? "AlreadyExists" : "Internal", error.message);
   }
 }
 

@@ -7,7 +7,8 @@ import type { BigIntStats } from "node:fs";
 import { lstat, open, readdir, readlink } from "node:fs/promises";
 import { join } from "node:path";
 import { invalidArgument } from "@berth/api";
-import { lgetxattrs, major, minor } from "./sys.js";
+import { lgetxattrs } from "@berth/libc";
+import { major, minor } from "./device-numbers.js";
 import { END_OF_ARCHIVE, type TarHeader, encodeHeader, padding } from "./tar-writer.js";
 import type { EntryType } from "./tar-reader.js";
 

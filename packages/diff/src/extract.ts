@@ -8,8 +8,9 @@ import { constants as fsConstants, fchmodSync, fchownSync, futimesSync } from "n
 import { type FileHandle, chmod, link, lstat, lutimes, lchown, mkdir, open, readdir, rm, symlink } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { errorOfKind, invalidArgument } from "@berth/api";
+import { lsetxattr, mknod } from "@berth/libc";
 import { cleanComponents, resolveInRoot } from "./root-path.js";
-import { lsetxattr, makedev, mknod } from "./sys.js";
+import { makedev } from "./device-numbers.js";
 import type { TarEntry } from "./tar-reader.js";
 import { WRITE_BATCH, writeAll, writeSparse } from "./write-data.js";
 

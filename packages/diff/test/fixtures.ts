@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { lstatSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import koffi from "koffi";
+import { lgetxattr, llistxattr, lsetxattr } from "@berth/libc";
 import tar from "tar-stream";
 import { afterEach, beforeEach } from "vitest";
 
@@ -83,26 +83,16 @@ export async function failureOf(action: () => Promise<unknown>): Promise<{ kind:
   return { kind: "none", message: "" };
 }
 
-const libc = koffi.load("libc.so.6");
-const lgetxattrNative = libc.func("intptr_t lgetxattr(const char *path, const char *name, _Out_ void *value, size_t size)");
-const lsetxattrNative = libc.func("int lsetxattr(const char *path, const char *name, const void *value, size_t size, int flags)");
-const llistxattrNative = libc.func("intptr_t llistxattr(const char *path, _Out_ void *list, size_t size)");
-
 export function getXattr(path: string, name: string): Buffer | undefined {
-  const buf = Buffer.alloc(65536);
-  const n = Number(lgetxattrNative(path, name, buf, buf.length));
-  return n < 0 ? undefined : buf.subarray(0, n);
+  return lgetxattr(path, name);
 }
 
 export function setXattr(path: string, name: string, value: Buffer): void {
-  if (lsetxattrNative(path, name, value, value.length, 0) !== 0) throw new Error(`lsetxattr ${path} ${name}: errno ${koffi.errno()}`);
+  lsetxattr(path, name, value);
 }
 
 function listXattrs(path: string): string[] {
-  const buf = Buffer.alloc(65536);
-  const n = Number(llistxattrNative(path, buf, buf.length));
-  if (n <= 0) return [];
-  return buf.subarray(0, n).toString("utf8").split("\0").filter(Boolean).sort();
+  return llistxattr(path).sort();
 }
 
 /** Whether user.* xattrs work in the temp dir's filesystem (tmpfs may refuse them). */
@@ -111,7 +101,10 @@ export const userXattrsWork: boolean = (() => {
   try {
     const file = join(dir, "f");
     writeFileSync(file, "");
-    return lsetxattrNative(file, "user.probe", Buffer.from("1"), 1, 0) === 0;
+    lsetxattr(file, "user.probe", Buffer.from("1"));
+    return true;
+  } catch {
+    return false;
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -1,15 +1,8 @@
 import { constants } from "node:os";
 import { BerthError, errorOfKind } from "@berth/api";
+import { errnoName } from "@berth/libc";
 
-const errnoNames = new Map<number, string>();
-for (const [name, value] of Object.entries(constants.errno)) {
-  if (!errnoNames.has(value)) errnoNames.set(value, name);
-}
-
-/** The symbolic name of an errno value, e.g. "EINVAL"; unknown values as "errno 1234". */
-export function errnoName(errno: number): string {
-  return errnoNames.get(errno) ?? `errno ${errno}`;
-}
+export { errnoName };
 
 /**
  * A failed mount or unmount: a BerthError (InvalidArgument for EINVAL, which means the mount

@@ -1,93 +1,40 @@
 // The runtime conformance suite on the shared shim v2 core with the Windows seam, driving Berth's
 // own shim as a real shim v2 server, named pipes mapped to unix sockets: start, the reversed log
 // pipe, a daemon restart and reconnect, a killed shim cleaned up with /tasks/exit.
-import { existsSync, mkdirSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { type Publisher, isKind, packJson } from "@berth/api";
-import { eventsTtrpcV1 } from "@berth/api/proto";
+import { isKind, packJson } from "@berth/api";
 import { unmountAll } from "@berth/mount";
-import { ShimManager, type ShimManagerOptions } from "@berth/runtime";
-import { type RuntimeFixture, describeRuntimeConformance } from "@berth/runtime/testsuite";
+import { describeRuntimeConformance } from "@berth/runtime/testsuite";
 import { berthShimPath } from "@berth/runtime-linux";
 import { shimLogPipeName, windowsShimPlatform } from "@berth/runtime-windows/shim";
-import { reapRuntimeLeftovers, shimsOf, testDirectory, testRuntimeSpec, waitUntil, writeBusyboxRootfs } from "@berth/testkit";
-import { TtrpcServer } from "@berth/ttrpc";
+import { type ShimManagerFixture, shimManagerFixture, waitUntil } from "@berth/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
-interface WindowsSeamFixture extends RuntimeFixture {
-  readonly options: ShimManagerOptions;
+interface WindowsSeamFixture extends ShimManagerFixture {
   readonly shimLog: string[];
   readonly pipes: string;
 }
 
 async function windowsSeamFixture(label: string): Promise<WindowsSeamFixture> {
-  const directory = testDirectory(label);
-  const pipes = join(directory, "pipe");
-  mkdirSync(pipes);
-  const cgroupParent = `/berth-test-${label}-${process.pid}`;
-  const address = join(directory, "berthd.sock");
-  const events: { topic: string; namespace: string }[] = [];
-  const server = new TtrpcServer();
-  server.register(eventsTtrpcV1.EventsDefinition, {
-    forward: async ({ envelope }) => {
-      if (envelope !== undefined) events.push({ topic: envelope.topic, namespace: envelope.namespace });
-      return {};
-    },
-  });
-  await server.listen({ path: `${address}.ttrpc` });
-  const publisher: Publisher = { publish: async (context, topic) => void events.push({ topic, namespace: context.namespace ?? "" }) };
   const shimLog: string[] = [];
-  const rootfs = join(directory, "rootfs");
-  writeBusyboxRootfs(rootfs);
-  // `\\.\pipe\<name>` is `<pipes>/<name>` here; Berth's shim is told where its log pipe is.
-  const pipePath = (name: string) => join(pipes, name);
-  const platform = windowsShimPlatform({
-    pipePath,
-    env: (bundle) => ({ BERTH_SHIM_LOG_PIPE: pipePath(shimLogPipeName(bundle.namespace, bundle.id)) }),
-    unmountRootfs: (path) => unmountAll(path, { detach: true }),
+  const fixture = await shimManagerFixture(label, (directory) => {
+    const pipes = join(directory, "pipe");
+    mkdirSync(pipes);
+    // `\\.\pipe\<name>` is `<pipes>/<name>` here; Berth's shim is told where its log pipe is.
+    const pipePath = (name: string) => join(pipes, name);
+    return {
+      shimBinary: berthShimPath,
+      platform: windowsShimPlatform({
+        pipePath,
+        env: (bundle) => ({ BERTH_SHIM_LOG_PIPE: pipePath(shimLogPipeName(bundle.namespace, bundle.id)) }),
+        unmountRootfs: (path) => unmountAll(path, { detach: true }),
+      }),
+      debug: true,
+      logger: { debug: (fields) => void (typeof fields.shim === "string" && shimLog.push(fields.shim)), info: () => undefined, warn: () => undefined },
+    };
   });
-  const options: ShimManagerOptions = {
-    state: join(directory, "state", "io.containerd.runtime.v2.task"),
-    root: join(directory, "root", "io.containerd.runtime.v2.task"),
-    address,
-    ttrpcAddress: `${address}.ttrpc`,
-    runtimes: { "io.containerd.runc.v2": berthShimPath },
-    runcRoot: join(directory, "state", "runc"),
-    publisher,
-    platform,
-    debug: true,
-    logger: { debug: (fields) => void (typeof fields.shim === "string" && shimLog.push(fields.shim)), info: () => undefined, warn: () => undefined },
-  };
-  let manager = await ShimManager.open(options);
-  return {
-    options,
-    shimLog,
-    pipes,
-    get runtime() {
-      return manager;
-    },
-    set runtime(runtime) {
-      manager = runtime as ShimManager;
-    },
-    runtimeName: "io.containerd.runc.v2",
-    rootfs,
-    scratch: directory,
-    stateDirectories: [options.state, options.root, options.runcRoot],
-    spec: (id, args) => testRuntimeSpec({ args, cgroupsPath: `${cgroupParent}/${id}` }),
-    published: () => events,
-    async restart() {
-      manager.close();
-      manager = await ShimManager.open(options);
-      return manager;
-    },
-    async cleanup() {
-      manager.close();
-      for (const pid of shimsOf(address)) process.kill(pid, "SIGKILL");
-      await reapRuntimeLeftovers({ directory, runcRoots: [options.runcRoot], cgroups: [cgroupParent] });
-      await server.close();
-      rmSync(directory, { recursive: true, force: true });
-    },
-  };
+  return Object.assign(fixture, { shimLog, pipes: join(fixture.scratch, "pipe") });
 }
 
 describe("the shim v2 core with the Windows seam, driving Berth's shim over pipes mapped to unix sockets", () => {

@@ -3,36 +3,21 @@ import { chmodSync, chownSync, lchownSync, linkSync, lstatSync, lutimesSync, mkd
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { kindOf } from "@berth/api";
+import { lgetxattr, llistxattr, lsetxattr, mknod } from "@berth/libc";
 import { unmountUnder, withMounts } from "@berth/mount";
 import { NativeSnapshotter } from "@berth/snapshotter-native";
 import { diskUsage } from "@berth/snapshots";
 import { type RunningDaemon, runCommand, startStockContainerd, stockContainerdInstalled, stockCtr } from "@berth/testkit";
-import koffi from "koffi";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 
-const libc = koffi.load("libc.so.6");
-const mknodNative = libc.func("int mknod(const char *path, uint32_t mode, uint64_t dev)");
-const lsetxattrNative = libc.func("int lsetxattr(const char *path, const char *name, const void *value, size_t size, int flags)");
-const lgetxattrNative = libc.func("intptr_t lgetxattr(const char *path, const char *name, _Out_ void *value, size_t size)");
-const llistxattrNative = libc.func("intptr_t llistxattr(const char *path, _Out_ void *list, size_t size)");
-
-function mknod(path: string, mode: number, dev = 0): void {
-  if (mknodNative(path, mode, dev) !== 0) throw new Error(`mknod ${path}: errno ${koffi.errno()}`);
-}
-
 function setXattr(path: string, name: string, value: string): void {
-  if (lsetxattrNative(path, name, Buffer.from(value), Buffer.byteLength(value), 0) !== 0) throw new Error(`lsetxattr ${path} ${name}: errno ${koffi.errno()}`);
+  lsetxattr(path, name, Buffer.from(value));
 }
 
 function xattrsOf(path: string): string {
-  const list = Buffer.alloc(65536);
-  const n = Number(llistxattrNative(path, list, list.length));
-  const names = n <= 0 ? [] : list.subarray(0, n).toString("utf8").split("\0").filter(Boolean).sort();
-  return names
-    .map((name) => {
-      const value = Buffer.alloc(65536);
-      return `${name}=${value.subarray(0, Number(lgetxattrNative(path, name, value, value.length))).toString()}`;
-    })
+  return llistxattr(path)
+    .sort()
+    .map((name) => `${name}=${lgetxattr(path, name)?.toString() ?? ""}`)
     .join(",");
 }
 

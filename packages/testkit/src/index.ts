@@ -16,6 +16,8 @@ export type { ProxiedRequest, RegistryProxyOptions, RunningRegistryProxy } from 
 export { startRegistryProxy } from "./proxy.js";
 export type { RuntimeLeftovers, TestSpecOptions } from "./runtime.js";
 export { isShimOf, processesUnder, reapRuntimeLeftovers, removeTestCgroups, shimsOf, testRuntimeSpec, writeBusyboxRootfs } from "./runtime.js";
+export type { ShimManagerFixture, ShimManagerSetup } from "./shim-manager.js";
+export { shimManagerFixture } from "./shim-manager.js";
 export type { PromSample } from "./prometheus.js";
 export { parsePromText, promSamples, scrapeProm } from "./prometheus.js";
 export type { CtrSession } from "./ctr-tasks.js";

@@ -2,14 +2,14 @@ import { join } from "node:path";
 import type { Runtime } from "@berth/api";
 import { tasksV1 } from "@berth/api/proto";
 import type { Exchange } from "@berth/events";
-import { ShimManager, berthShimPath } from "@berth/runtime-linux";
+import { ShimManager, type ShimPlatform, berthShimPath } from "@berth/runtime-linux";
 import { ttrpcAddressOf } from "../config.js";
 import { tasksHandlers } from "../grpc/tasks.js";
 import { Runtimes } from "../runtimes.js";
 import { TaskCheckpoints } from "../task-checkpoint.js";
 import { TaskService } from "../tasks.js";
 import type { Metadata } from "./core.js";
-import type { Plugin } from "./registry.js";
+import type { InitContext, Plugin } from "./registry.js";
 import { type GrpcService, grpcService, hostPlatform, pluginTypes } from "./types.js";
 
 export interface RuntimeConfig {
@@ -20,6 +20,30 @@ export interface RuntimeConfig {
    * resolve as containerd's do (`io.containerd.<name>.<version>` → `containerd-shim-<name>-<version>`).
    */
   shims: Record<string, string>;
+}
+
+/**
+ * The shim v2 core on the plugin's root and state, with the daemon's addresses, events, logger and
+ * debug level, and `platform` (Linux's unless given): what the Linux and Windows runtime plugins share.
+ */
+export function openShimManager(
+  { root, state, config, daemon, logger, exports, get }: InitContext<{ shims: Record<string, string> }>,
+  platform?: ShimPlatform,
+): Promise<ShimManager> {
+  exports.root = root;
+  exports.state = state;
+  return ShimManager.open({
+    state,
+    root,
+    address: daemon.grpc.address,
+    ttrpcAddress: ttrpcAddressOf(daemon),
+    runtimes: config.shims,
+    runcRoot: join(daemon.state, "runc"),
+    publisher: get<Exchange>(pluginTypes.event),
+    logger,
+    debug: daemon.debug.level === "debug" || daemon.debug.level === "trace",
+    platform,
+  });
 }
 
 /** The shim v2 runtime: containerd's `io.containerd.runtime.v2.task`. */
@@ -34,21 +58,7 @@ export const runtimePlugin: Plugin<ShimManager, RuntimeConfig> = {
     // (Debian's stock shim) works too.
     shims: { "io.containerd.runc.v2": berthShimPath },
   },
-  init: async ({ root, state, config, daemon, logger, exports, get }) => {
-    exports.root = root;
-    exports.state = state;
-    return ShimManager.open({
-      state,
-      root,
-      address: daemon.grpc.address,
-      ttrpcAddress: ttrpcAddressOf(daemon),
-      runtimes: config.shims,
-      runcRoot: join(daemon.state, "runc"),
-      publisher: get<Exchange>(pluginTypes.event),
-      logger,
-      debug: daemon.debug.level === "debug" || daemon.debug.level === "trace",
-    });
-  },
+  init: (context) => openShimManager(context),
   // The daemon lets go of its shims; their containers keep running.
   close: (manager) => manager.close(),
 };

@@ -1,12 +1,10 @@
-import { join } from "node:path";
 import type { Snapshotter } from "@berth/api";
-import type { Exchange } from "@berth/events";
-import { ShimManager } from "@berth/runtime-linux";
+import type { ShimManager } from "@berth/runtime-linux";
 import { WindowsDiffer, WindowsSnapshotter, loadWin32LayerOps, unmountWindowsLayer, windowsDefaults, windowsSupport } from "@berth/runtime-windows";
 import { windowsShimPlatform } from "@berth/runtime-windows/shim";
-import { ttrpcAddressOf } from "../config.js";
 import type { Metadata } from "./core.js";
 import { type Plugin, SkipPlugin } from "./registry.js";
+import { openShimManager } from "./runtime.js";
 import { hostPlatform, pluginTypes } from "./types.js";
 
 /**
@@ -64,24 +62,11 @@ export const windowsRuntimePlugin: Plugin<ShimManager, WindowsRuntimeConfig> = {
   requires: [pluginTypes.event],
   platforms: [windowsPlatform],
   config: { platforms: [`windows/${hostPlatform.architecture}`, "linux/amd64"], shims: {} },
-  init: async ({ root, state, config, daemon, logger, exports, get }) => {
+  init: async (context) => {
     skipUnlessWindows();
     const ops = await loadWin32LayerOps();
-    exports.root = root;
-    exports.state = state;
-    return ShimManager.open({
-      state,
-      root,
-      address: daemon.grpc.address,
-      ttrpcAddress: ttrpcAddressOf(daemon),
-      runtimes: config.shims,
-      runcRoot: join(daemon.state, "runc"),
-      publisher: get<Exchange>(pluginTypes.event),
-      logger,
-      debug: daemon.debug.level === "debug" || daemon.debug.level === "trace",
-      // A rootfs runhcs left mounted is a windows-layer mount; one never mounted is no error.
-      platform: windowsShimPlatform({ unmountRootfs: (rootfs) => unmountWindowsLayer(ops, rootfs).catch(() => undefined) }),
-    });
+    // A rootfs runhcs left mounted is a windows-layer mount; one never mounted is no error.
+    return openShimManager(context, windowsShimPlatform({ unmountRootfs: (rootfs) => unmountWindowsLayer(ops, rootfs).catch(() => undefined) }));
   },
   close: (manager) => manager.close(),
 };

@@ -1,62 +1,10 @@
-import koffi from "koffi";
+import { SyscallError, check, errno as lastErrno, libc as load, receiveDescriptor } from "@berth/libc";
 
-// The system calls the shim needs and Node lacks, through koffi. All calls are synchronous and
-// never block (WNOHANG, MSG_DONTWAIT, non-blocking sockets), so errno is read on the thread
+// The system calls the shim needs and Node lacks, through @berth/libc. All calls are synchronous
+// and never block (WNOHANG, MSG_DONTWAIT, non-blocking sockets), so errno is read on the thread
 // that set it and the event loop never stalls.
 
-interface Libc {
-  prctl(option: number, a2: number, a3: number, a4: number, a5: number): number;
-  waitpid(pid: number, status: Int32Array, options: number): number;
-  waitid(idtype: number, id: number, info: Buffer, options: number): number;
-  pipe2(fds: Int32Array, flags: number): number;
-  socket(domain: number, type: number, protocol: number): number;
-  bind(fd: number, address: Buffer, length: number): number;
-  listen(fd: number, backlog: number): number;
-  accept4(fd: number, address: null, length: null, flags: number): number;
-  recvmsg(fd: number, message: unknown, flags: number): number;
-  close(fd: number): number;
-  fcntl(fd: number, command: number, argument: number): number;
-  ioctl(fd: number, request: number, argument: Buffer): number;
-  flock(fd: number, operation: number): number;
-}
-
-let libc: Libc | undefined;
-
-function load(): Libc {
-  if (libc === undefined) {
-    const library = koffi.load("libc.so.6");
-    libc = {
-      prctl: library.func("int prctl(int option, unsigned long a2, unsigned long a3, unsigned long a4, unsigned long a5)"),
-      waitpid: library.func("int waitpid(int pid, _Out_ int *status, int options)"),
-      waitid: library.func("int waitid(int idtype, uint32_t id, _Out_ void *info, int options)"),
-      pipe2: library.func("int pipe2(_Out_ int *fds, int flags)"),
-      socket: library.func("int socket(int domain, int type, int protocol)"),
-      bind: library.func("int bind(int fd, const void *address, uint32_t length)"),
-      listen: library.func("int listen(int fd, int backlog)"),
-      accept4: library.func("int accept4(int fd, void *address, void *length, int flags)"),
-      recvmsg: library.func("intptr_t recvmsg(int fd, void *message, int flags)"),
-      close: library.func("int close(int fd)"),
-      fcntl: library.func("int fcntl(int fd, int command, int argument)"),
-      ioctl: library.func("int ioctl(int fd, unsigned long request, const void *argument)"),
-      flock: library.func("int flock(int fd, int operation)"),
-    };
-  }
-  return libc;
-}
-
-export class SyscallError extends Error {
-  constructor(
-    readonly call: string,
-    readonly errno: number,
-  ) {
-    super(`${call}: errno ${errno}`);
-  }
-}
-
-function check(result: number, call: string): number {
-  if (result < 0) throw new SyscallError(call, koffi.errno());
-  return result;
-}
+export { SyscallError };
 
 const PR_SET_CHILD_SUBREAPER = 36;
 
@@ -80,7 +28,7 @@ export function reapIfExited(pid: number): number | undefined | null {
   const result = load().waitpid(pid, status, WNOHANG);
   if (result === pid) return status[0]!;
   if (result === 0) return undefined;
-  const errno = koffi.errno();
+  const errno = lastErrno();
   if (errno === ECHILD) return null;
   throw new SyscallError("waitpid", errno);
 }
@@ -145,14 +93,6 @@ export function listenUnix(path: string): number {
 }
 
 const EAGAIN = 11;
-const MSG_DONTWAIT = 0x40;
-const MSG_CMSG_CLOEXEC = 0x40000000;
-const SOL_SOCKET = 1;
-const SCM_RIGHTS = 1;
-
-// One stable block for recvmsg: msghdr at 0, iovec at 64, one data byte at 80, control at 96.
-let receiveBlock: unknown;
-
 /**
  * Accepts one pending connection on `listener` and receives the file descriptor its peer sent
  * with SCM_RIGHTS (runc's `--console-socket` protocol). Undefined when nothing is pending.
@@ -160,32 +100,13 @@ let receiveBlock: unknown;
 export function acceptPassedFd(listener: number): number | undefined {
   const connection = load().accept4(listener, null, null, SOCK_CLOEXEC);
   if (connection < 0) {
-    const errno = koffi.errno();
+    const errno = lastErrno();
     if (errno === EAGAIN) return undefined;
     throw new SyscallError("accept4", errno);
   }
   try {
-    receiveBlock ??= koffi.alloc("uint8_t", 256);
-    const block = receiveBlock;
-    const base = koffi.address(block);
-    const controlLength = 64;
-    koffi.encode(block, 0, "uint8_t", new Array(256).fill(0), 256);
-    // struct msghdr { name, namelen, iov, iovlen, control, controllen, flags }
-    koffi.encode(block, 16, "uint64_t", base + 64n);
-    koffi.encode(block, 24, "uint64_t", 1n);
-    koffi.encode(block, 32, "uint64_t", base + 96n);
-    koffi.encode(block, 40, "uint64_t", BigInt(controlLength));
-    // struct iovec { base, len } over the data byte; runc sends the pty's name as data.
-    koffi.encode(block, 64, "uint64_t", base + 80n);
-    koffi.encode(block, 72, "uint64_t", 1n);
     // runc has sent the descriptor before `runc create` returns, so nothing here waits.
-    const received = load().recvmsg(connection, block, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-    if (received < 0) throw new SyscallError("recvmsg", koffi.errno());
-    // struct cmsghdr { uint64 len; int level; int type; int fds[] } at the control offset.
-    const level = koffi.decode(block, 104, "int32_t") as number;
-    const type = koffi.decode(block, 108, "int32_t") as number;
-    if (level !== SOL_SOCKET || type !== SCM_RIGHTS) throw new SyscallError("recvmsg: no descriptor received", 0);
-    return koffi.decode(block, 112, "int32_t") as number;
+    return receiveDescriptor(connection);
   } finally {
     closeFd(connection);
   }
@@ -211,7 +132,7 @@ const EWOULDBLOCK = 11;
  */
 export function lockExclusive(fd: number, wait = true): boolean {
   if (load().flock(fd, wait ? LOCK_EX : LOCK_EX | LOCK_NB) === 0) return true;
-  const errno = koffi.errno();
+  const errno = lastErrno();
   if (!wait && errno === EWOULDBLOCK) return false;
   throw new SyscallError("flock", errno);
 }

@@ -1,11 +1,10 @@
 import { closeSync, writeSync } from "node:fs";
 import { type Socket, createServer } from "node:net";
 import { join } from "node:path";
-import type { Any } from "@berth/api";
-import { cgroupsV1, cgroupsV2, eventsTtrpcV1, taskV2 } from "@berth/api/proto";
+import { eventsTtrpcV1, taskV2 } from "@berth/api/proto";
 import { TtrpcClient, type TtrpcHandlers, TtrpcServer, ttrpcServiceClient } from "@berth/ttrpc";
 import { joinCgroup } from "../cgroups/join.js";
-import { locateCgroupOfPid, readCgroupStats } from "../cgroups/location.js";
+import { cgroupMetricsOfPid } from "../cgroups/process.js";
 import { EventQueue, type Forward } from "./events.js";
 import type { ShimFlags } from "./flags.js";
 import { ShimLog } from "./log.js";
@@ -27,13 +26,6 @@ function forwardOverTtrpc(address: string, namespace: string): Forward {
     const events = ttrpcServiceClient(eventsTtrpcV1.EventsDefinition, client, { namespace, timeoutMs: 5_000 });
     await events.forward({ envelope: event });
   };
-}
-
-async function cgroupStats(pid: number): Promise<Any> {
-  const stats = readCgroupStats(locateCgroupOfPid(pid));
-  return stats.version === 1
-    ? { typeUrl: "io.containerd.cgroups.v1.Metrics", value: Buffer.from(cgroupsV1.Metrics.encode(stats.metrics).finish()) }
-    : { typeUrl: "io.containerd.cgroups.v2.Metrics", value: Buffer.from(cgroupsV2.Metrics.encode(stats.metrics).finish()) };
 }
 
 /**
@@ -67,7 +59,7 @@ export async function serveCommand(flags: ShimFlags): Promise<void> {
     daemonAddress: flags.address,
     reaper,
     events,
-    stats: cgroupStats,
+    stats: async (pid) => cgroupMetricsOfPid(pid),
     onIdle: () => {
       engaged = true;
       checkIdle(idleGraceMs);

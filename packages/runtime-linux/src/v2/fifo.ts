@@ -1,16 +1,13 @@
 import { constants, openSync } from "node:fs";
-import { constants as osConstants } from "node:os";
 import { Socket } from "node:net";
-import koffi from "koffi";
-
-let mkfifoCall: ((path: string, mode: number) => number) | undefined;
+import { SyscallError, mkfifo } from "@berth/libc";
 
 /** mkfifo(3), which Node lacks; an existing FIFO is kept. */
 export function makeFifo(path: string, mode = 0o700): void {
-  mkfifoCall ??= koffi.load("libc.so.6").func("int mkfifo(const char *path, uint32_t mode)");
-  if (mkfifoCall(path, mode) !== 0) {
-    const errno = koffi.errno();
-    if (errno !== osConstants.errno.EEXIST) throw new Error(`mkfifo ${path}: errno ${errno}`);
+  try {
+    mkfifo(path, mode);
+  } catch (error) {
+    if (!(error instanceof SyscallError && error.code === "EEXIST")) throw error;
   }
 }
 
