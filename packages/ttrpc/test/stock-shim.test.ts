@@ -98,7 +98,10 @@ describe.skipIf(!existsSync(shimBinary))("the stock containerd-shim-runc-v2 over
     const deadline = Date.now() + 10_000;
     while (received.length < 4 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
     const shimPid = (await task.connect({ id })).shimPid;
-    await task.shutdown({ id, now: false });
+    // The shim may exit before its answer is sent; containerd ignores ttrpc.ErrClosed on Shutdown too.
+    await task.shutdown({ id, now: false }).catch((error: unknown) => {
+      if (kindOf(error) !== "Unavailable") throw error;
+    });
     await client!.closed;
     while (processExists(shimPid) && Date.now() < deadline + 10_000) await new Promise((resolve) => setTimeout(resolve, 50));
     expect(processExists(shimPid)).toBe(false);

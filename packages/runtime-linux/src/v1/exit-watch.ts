@@ -11,9 +11,18 @@ export class ExitWatch {
   readonly #seen = new Set<string>();
   readonly #waiters = new Map<string, () => void>();
   readonly #abort = new AbortController();
+  #following = false;
 
-  constructor(subscriber: Subscriber, logger?: RuntimeLogger) {
-    void this.#follow(subscriber, logger);
+  constructor(
+    private readonly subscriber: Subscriber,
+    private readonly logger?: RuntimeLogger,
+  ) {}
+
+  /** Starts following exits (once): only a daemon that has v1 tasks holds a subscription for them. */
+  follow(): void {
+    if (this.#following) return;
+    this.#following = true;
+    void this.#follow(this.subscriber, this.logger);
   }
 
   async #follow(subscriber: Subscriber, logger: RuntimeLogger | undefined): Promise<void> {

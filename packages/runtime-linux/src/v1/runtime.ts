@@ -112,6 +112,7 @@ export class LinuxRuntime implements Runtime {
     const runc = runcOptionsOf(options.runtimeOptions);
     const createOptions = createOptionsOf(options.taskOptions);
     const binary = this.#shimBinary();
+    this.#exits?.follow();
     const bundle = await Bundle.create(this.options.state, this.options.root, namespace, taskId, options.spec.value, linuxShimPlatform.unmountRootfs, {
       linkWork: false,
     });
@@ -306,6 +307,7 @@ export class LinuxRuntime implements Runtime {
   }
 
   async #reconnect(bundle: Bundle): Promise<void> {
+    this.#exits?.follow();
     const address = await bundle.read("address");
     let client: TtrpcClient | undefined;
     try {
