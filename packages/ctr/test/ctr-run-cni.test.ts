@@ -1,0 +1,204 @@
+// `ctr run --cni` with Debian's real CNI plugins (bridge, host-local) in real network namespaces:
+// Berth's ctr against berthd and a stock containerd, and Debian's stock ctr beside it.
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import {
+  type RunningDaemon,
+  type RunningRegistry,
+  buildBusyboxImage,
+  pushTestImage,
+  reapRuntimeLeftovers,
+  runCommand,
+  startBerthd,
+  startRegistry,
+  startStockContainerd,
+  stockContainerdInstalled,
+  stockCtr,
+  testDirectory,
+  waitUntil,
+} from "@berth/testkit";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+const berthCtr = fileURLToPath(new URL("../bin/run.js", import.meta.url));
+const debianPlugins = "/usr/lib/cni";
+const pluginsInstalled = existsSync(join(debianPlugins, "bridge")) && existsSync(join(debianPlugins, "host-local"));
+const namespace = `berth-test-ctr-cni-${process.pid}`;
+// A bridge and a private subnet of the test's own; no gateway and no masquerading, so the plugins
+// change no sysctl and add no iptables rule.
+const bridge = `bcni${process.pid.toString(36)}`.slice(0, 15);
+const subnetPrefix = `10.219.${process.pid % 256}.`;
+const networkName = `berth-test-cni-${process.pid}`;
+
+/** Writes the test's conflist into `confDir`; host-local keeps its allocations in `ipamDir`. */
+function writeConflist(confDir: string, ipamDir: string): void {
+  mkdirSync(confDir, { recursive: true });
+  const conflist = {
+    cniVersion: "0.4.0",
+    name: networkName,
+    plugins: [
+      {
+        type: "bridge",
+        bridge,
+        isGateway: false,
+        ipMasq: false,
+        ipam: { type: "host-local", dataDir: ipamDir, ranges: [[{ subnet: `${subnetPrefix}0/24` }]] },
+      },
+    ],
+  };
+  writeFileSync(join(confDir, "10-berth-test.conflist"), JSON.stringify(conflist));
+}
+
+/** The addresses host-local holds for the network (its files other than the lock and its bookmark). */
+function allocatedAddresses(ipamDir: string): string[] {
+  const directory = join(ipamDir, networkName);
+  return existsSync(directory) ? readdirSync(directory).filter((name) => name !== "lock" && !name.startsWith("last_reserved_ip")) : [];
+}
+
+/** The veths plugged into the test's bridge. */
+async function bridgePorts(): Promise<string[]> {
+  const listed = await runCommand("ip", ["-o", "link", "show", "master", bridge]);
+  return listed.code === 0 ? listed.stdout.split("\n").filter((line) => line.trim() !== "") : [];
+}
+
+/** `ip addr` as the container printed it, without what differs from run to run (indexes, MACs, the host part, lifetimes). */
+function normalizedAddresses(text: string): string {
+  return text
+    .replace(/^\d+: /gm, "N: ")
+    .replace(/@if\d+/g, "@ifN")
+    .replace(/([0-9a-f]{2}:){5}[0-9a-f]{2}/g, "MAC")
+    .replace(new RegExp(`${subnetPrefix.replaceAll(".", "\\.")}\\d+`, "g"), `${subnetPrefix}X`)
+    .replace(/fe80::[0-9a-f:]+/g, "fe80::X");
+}
+
+/**
+ * Runs `command` where /etc/cni/net.d is `confDir` and /opt/cni/bin holds Debian's plugins: stock
+ * ctr reads only those paths, so a private mount namespace overlays /etc and /opt for it (nothing
+ * is written to the host's /etc or /opt).
+ */
+function inDefaultCniPaths(base: string, confDir: string, command: string, args: readonly string[]) {
+  const overlay = (target: string, name: string) => {
+    for (const part of ["upper", "work"]) mkdirSync(join(base, `${name}-${part}`), { recursive: true });
+    return `mount -t overlay overlay -o lowerdir=${target},upperdir=${join(base, `${name}-upper`)},workdir=${join(base, `${name}-work`)} ${target}`;
+  };
+  const script = [
+    "set -e",
+    overlay("/etc", "etc"),
+    overlay("/opt", "opt"),
+    "rm -rf /etc/cni /opt/cni",
+    "mkdir -p /etc/cni /opt/cni",
+    `ln -s ${confDir} /etc/cni/net.d`,
+    `ln -s ${debianPlugins} /opt/cni/bin`,
+    'exec "$@"',
+  ].join("\n");
+  const env = { ...process.env };
+  delete env.NETCONFPATH;
+  delete env.CNI_PATH;
+  return runCommand("unshare", ["--mount", "--propagation", "private", "sh", "-c", script, "sh", command, ...args], { env, timeoutMs: 60_000 });
+}
+
+const daemons: { name: string; start: () => Promise<RunningDaemon | undefined> }[] = [
+  { name: "berthd", start: () => startBerthd() },
+  { name: "stock containerd", start: () => startStockContainerd() },
+];
+
+describe.skipIf(!stockContainerdInstalled || !pluginsInstalled)("ctr run --cni with Debian's CNI plugins", () => {
+  let registry: RunningRegistry;
+  let image: string;
+
+  beforeAll(async () => {
+    registry = await startRegistry();
+    await pushTestImage(buildBusyboxImage(), { url: registry.url, repository: "library/busybox", tag: "latest" });
+    image = `${registry.host}/library/busybox:latest`;
+  });
+
+  afterAll(async () => {
+    await registry?.stop();
+    // The bridge is the only thing the plugins leave on the host by design; it goes even when a test failed.
+    await runCommand("ip", ["link", "del", bridge]);
+  });
+
+  describe.each(daemons)("through $name", ({ name, start }) => {
+    let daemon: RunningDaemon;
+    let base: string;
+    let confDir: string;
+    let ipamDir: string;
+    const runcRoot = () => join(base, "runc");
+    const options = (...args: string[]) => ["--address", daemon.address, "-n", namespace, ...args];
+    const runFlags = () => ["--fifo-dir", join(base, "fifo"), "--runc-root", runcRoot()];
+    const berth = (args: string[], env: NodeJS.ProcessEnv) => runCommand(process.execPath, [berthCtr, ...options(...args)], { env: { PATH: process.env.PATH, ...env }, timeoutMs: 60_000 });
+    const cniEnv = () => ({ NETCONFPATH: confDir, CNI_PATH: debianPlugins });
+
+    beforeAll(async () => {
+      daemon = (await start())!;
+      base = testDirectory("ctr-cni");
+      confDir = join(base, "net.d");
+      ipamDir = join(base, "ipam");
+      writeConflist(confDir, ipamDir);
+      const pulled = await berth(["images", "pull", "--plain-http", image], {});
+      expect(pulled.code, pulled.stderr).toBe(0);
+    });
+
+    afterAll(async () => {
+      await daemon?.stop();
+      if (base !== undefined) await reapRuntimeLeftovers({ directory: base, runcRoots: [runcRoot()], cgroups: [`/${namespace}`] });
+      await daemon?.cleanup();
+      if (base !== undefined) rmSync(base, { recursive: true, force: true });
+      if (daemon?.kind === "containerd") rmSync(`/run/containerd/runc/${namespace}`, { recursive: true, force: true });
+    });
+
+    it("run --cni --rm gives the container eth0 on the network, then releases its address and veth", async () => {
+      const run = await berth(["run", "--cni", "--rm", ...runFlags(), image, "cni1", "busybox", "ip", "addr"], cniEnv());
+      expect(run.code, run.stderr).toBe(0);
+      expect(run.stderr).toBe("");
+      expect(run.stdout).toMatch(new RegExp(`eth0@if\\d+: <BROADCAST,MULTICAST,UP,LOWER_UP`));
+      expect(run.stdout).toMatch(new RegExp(`inet ${subnetPrefix.replaceAll(".", "\\.")}\\d+/24 .*scope global eth0`));
+      // host-local released the address, and the veth went with the container's namespace.
+      expect(allocatedAddresses(ipamDir)).toEqual([]);
+      await waitUntil("the container's veth to leave the bridge", async () => (await bridgePorts()).length === 0);
+      expect((await berth(["containers", "ls", "-q"], {})).stdout).toBe("");
+      if (name === "stock containerd") {
+        // Debian's stock ctr, reading go-cni's default paths, gives the container the same network.
+        const stock = await inDefaultCniPaths(base, confDir, stockCtr!, options("run", "--cni", "--rm", ...runFlags(), image, "cni2", "busybox", "ip", "addr"));
+        expect(stock.code, stock.stderr).toBe(0);
+        expect(normalizedAddresses(run.stdout)).toBe(normalizedAddresses(stock.stdout));
+        expect(allocatedAddresses(ipamDir)).toEqual([]);
+        await waitUntil("stock's veth to leave the bridge", async () => (await bridgePorts()).length === 0);
+      }
+    });
+
+    it("run --cni -d keeps the network while the task runs, as stock ctr", async () => {
+      const run = await berth(["run", "--cni", "-d", ...runFlags(), image, "cni3", "sleep", "1000"], cniEnv());
+      expect(run.code, run.stderr).toBe(0);
+      expect(allocatedAddresses(ipamDir)).toHaveLength(1);
+      expect(await bridgePorts()).toHaveLength(1);
+      expect((await berth(["tasks", "rm", "-f", "cni3"], {})).code).toBe(0);
+      expect((await berth(["containers", "rm", "cni3"], {})).code).toBe(0);
+      // As stock ctr, a detached run leaves the address allocated: release it by hand (CNI DEL).
+      const release = await runCommand(join(debianPlugins, "host-local"), [], {
+        env: { ...process.env, CNI_COMMAND: "DEL", CNI_CONTAINERID: `${namespace}-cni3`, CNI_NETNS: "", CNI_IFNAME: "eth0", CNI_PATH: debianPlugins },
+        input: JSON.stringify({ cniVersion: "0.4.0", name: networkName, ipam: { type: "host-local", dataDir: ipamDir, ranges: [[{ subnet: `${subnetPrefix}0/24` }]] } }),
+      });
+      expect(release.code, release.stderr).toBe(0);
+      expect(allocatedAddresses(ipamDir)).toEqual([]);
+    });
+
+    it("with no network config, run --cni fails with go-cni's error and leaves nothing", async () => {
+      const empty = join(base, "empty.d");
+      mkdirSync(empty, { recursive: true });
+      const failed = await berth(["run", "--cni", "--rm", ...runFlags(), image, "cni4", "true"], { NETCONFPATH: empty, CNI_PATH: debianPlugins });
+      expect(failed).toMatchObject({ code: 1, stdout: "", stderr: `ctr: no network config found in ${empty}: cni plugin not initialized\n` });
+      const missing = await berth(["run", "--cni", "--rm", ...runFlags(), image, "cni5", "true"], { NETCONFPATH: join(base, "missing.d") });
+      expect(missing.stderr).toBe(`ctr: no network config found in ${join(base, "missing.d")}: cni plugin not initialized\n`);
+      expect((await berth(["containers", "ls", "-q"], {})).stdout).toBe("");
+      if (name === "stock containerd") {
+        // With go-cni's default paths, Berth's ctr and stock ctr print the same.
+        const runBoth = (ctr: string, prefix: string[], id: string) => inDefaultCniPaths(base, empty, ctr, [...prefix, ...options("run", "--cni", "--rm", ...runFlags(), image, id, "true")]);
+        const stock = await runBoth(stockCtr!, [], "cni6");
+        const ours = await runBoth(process.execPath, [berthCtr], "cni7");
+        expect(stock).toMatchObject({ code: 1, stderr: "ctr: no network config found in /etc/cni/net.d: cni plugin not initialized\n" });
+        expect(ours).toMatchObject({ code: stock.code, stdout: stock.stdout, stderr: stock.stderr });
+      }
+    });
+  });
+});
