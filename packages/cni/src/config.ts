@@ -3,7 +3,8 @@ import { extname, join } from "node:path";
 
 /** go-cni's defaults, which stock `ctr run --cni` uses unchanged. */
 export const defaultConfDir = "/etc/cni/net.d";
-export const defaultPluginDir = "/opt/cni/bin";
+/** go-cni's /opt/cni/bin, then /usr/lib/cni: Debian's build searches where its containernetworking-plugins are. */
+export const defaultPluginDirs: readonly string[] = ["/opt/cni/bin", "/usr/lib/cni"];
 export const defaultInterfacePrefix = "eth";
 /** go-cni loads only the first config file by default. */
 export const defaultMaxConfNum = 1;
@@ -35,7 +36,7 @@ export interface Network {
  */
 export function cniDirectories(env: NodeJS.ProcessEnv = process.env): { confDir: string; pluginDirs: string[] } {
   const pluginDirs = (env.CNI_PATH ?? "").split(":").filter((directory) => directory !== "");
-  return { confDir: env.NETCONFPATH || defaultConfDir, pluginDirs: pluginDirs.length > 0 ? pluginDirs : [defaultPluginDir] };
+  return { confDir: env.NETCONFPATH || defaultConfDir, pluginDirs: pluginDirs.length > 0 ? pluginDirs : [...defaultPluginDirs] };
 }
 
 function parseObject(text: string, what: string): Record<string, unknown> {

@@ -15,7 +15,6 @@ import {
   startStockContainerd,
   stockContainerdInstalled,
   stockCtr,
-  testDirectory,
   waitUntil,
 } from "@berth/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -49,6 +48,15 @@ function writeConflist(confDir: string, ipamDir: string): void {
   writeFileSync(join(confDir, "10-berth-test.conflist"), JSON.stringify(conflist));
 }
 
+/** Stock ctr's log lines carry the time; the rest must match. */
+const timeless = (text: string) => text.replace(/time="[^"]+"/g, 'time="…"');
+
+/** A conflist of one plugin, `plugin`, in a directory of its own. */
+function writeOnePluginConflist(confDir: string, plugin: Record<string, unknown>): void {
+  mkdirSync(confDir, { recursive: true });
+  writeFileSync(join(confDir, "10-berth-test.conflist"), JSON.stringify({ cniVersion: "0.4.0", name: networkName, plugins: [plugin] }));
+}
+
 /** The addresses host-local holds for the network (its files other than the lock and its bookmark). */
 function allocatedAddresses(ipamDir: string): string[] {
   const directory = join(ipamDir, networkName);
@@ -72,23 +80,18 @@ function normalizedAddresses(text: string): string {
 }
 
 /**
- * Runs `command` where /etc/cni/net.d is `confDir` and /opt/cni/bin holds Debian's plugins: stock
- * ctr reads only those paths, so a private mount namespace overlays /etc and /opt for it (nothing
- * is written to the host's /etc or /opt).
+ * Runs `command` where /etc/cni/net.d is `confDir`: stock ctr reads only go-cni's default paths, so a
+ * private mount namespace overlays /etc for it (nothing is written to the host's /etc). Plugins come
+ * from /usr/lib/cni, which Debian's build searches after /opt/cni/bin.
  */
 function inDefaultCniPaths(base: string, confDir: string, command: string, args: readonly string[]) {
-  const overlay = (target: string, name: string) => {
-    for (const part of ["upper", "work"]) mkdirSync(join(base, `${name}-${part}`), { recursive: true });
-    return `mount -t overlay overlay -o lowerdir=${target},upperdir=${join(base, `${name}-upper`)},workdir=${join(base, `${name}-work`)} ${target}`;
-  };
+  for (const part of ["upper", "work"]) mkdirSync(join(base, `etc-${part}`), { recursive: true });
   const script = [
     "set -e",
-    overlay("/etc", "etc"),
-    overlay("/opt", "opt"),
-    "rm -rf /etc/cni /opt/cni",
-    "mkdir -p /etc/cni /opt/cni",
+    `mount -t overlay overlay -o lowerdir=/etc,upperdir=${join(base, "etc-upper")},workdir=${join(base, "etc-work")} /etc`,
+    "rm -rf /etc/cni",
+    "mkdir -p /etc/cni",
     `ln -s ${confDir} /etc/cni/net.d`,
-    `ln -s ${debianPlugins} /opt/cni/bin`,
     'exec "$@"',
   ].join("\n");
   const env = { ...process.env };
@@ -131,7 +134,7 @@ describe.skipIf(!stockContainerdInstalled || !pluginsInstalled)("ctr run --cni w
 
     beforeAll(async () => {
       daemon = (await start())!;
-      base = testDirectory("ctr-cni");
+      base = join(daemon.root, "..");
       confDir = join(base, "net.d");
       ipamDir = join(base, "ipam");
       writeConflist(confDir, ipamDir);
@@ -143,7 +146,6 @@ describe.skipIf(!stockContainerdInstalled || !pluginsInstalled)("ctr run --cni w
       await daemon?.stop();
       if (base !== undefined) await reapRuntimeLeftovers({ directory: base, runcRoots: [runcRoot()], cgroups: [`/${namespace}`] });
       await daemon?.cleanup();
-      if (base !== undefined) rmSync(base, { recursive: true, force: true });
       if (daemon?.kind === "containerd") rmSync(`/run/containerd/runc/${namespace}`, { recursive: true, force: true });
     });
 
@@ -198,6 +200,40 @@ describe.skipIf(!stockContainerdInstalled || !pluginsInstalled)("ctr run --cni w
         const ours = await runBoth(process.execPath, [berthCtr], "cni7");
         expect(stock).toMatchObject({ code: 1, stderr: "ctr: no network config found in /etc/cni/net.d: cni plugin not initialized\n" });
         expect(ours).toMatchObject({ code: stock.code, stdout: stock.stdout, stderr: stock.stderr });
+      }
+    });
+
+    it("a plugin that cannot be found or that fails stops the run with stock's error and leaves nothing", async () => {
+      const missingDir = join(base, "missing-plugin.d");
+      writeOnePluginConflist(missingDir, { type: "berth-test-no-such-plugin" });
+      const failingDir = join(base, "failing-plugin.d");
+      writeOnePluginConflist(failingDir, { type: "bridge", bridge, ipam: { type: "host-local", dataDir: ipamDir, ranges: [[{ subnet: "not-a-subnet" }]] } });
+      const missing = await berth(["run", "--cni", "--rm", ...runFlags(), image, "cni8", "true"], { NETCONFPATH: missingDir, CNI_PATH: debianPlugins });
+      // As stock ctr, the failed ADD is followed by a DEL, whose failure is logged before the error.
+      const notFound = (command: string) => `plugin type="berth-test-no-such-plugin" failed (${command}): failed to find plugin "berth-test-no-such-plugin" in path [${debianPlugins}]`;
+      expect(missing.code).toBe(1);
+      expect(timeless(missing.stderr)).toBe(`time="…" level=error msg="network review" error=${JSON.stringify(notFound("delete"))}\nctr: ${notFound("add")}\n`);
+      const failing = await berth(["run", "--cni", "--rm", ...runFlags(), image, "cni9", "true"], { NETCONFPATH: failingDir, CNI_PATH: debianPlugins });
+      expect(failing.code).toBe(1);
+      // host-local's error result (`{"code": 7, "msg": …}`), passed on by bridge.
+      const badSubnet = (command: string) => `plugin type="bridge" failed (${command}): invalid CIDR address: not-a-subnet`;
+      expect(timeless(failing.stderr)).toBe(`time="…" level=error msg="network review" error=${JSON.stringify(badSubnet("delete"))}\nctr: ${badSubnet("add")}\n`);
+      expect((await berth(["containers", "ls", "-q"], {})).stdout).toBe("");
+      expect((await berth(["tasks", "ls", "-q"], {})).stdout).toBe("");
+      expect(allocatedAddresses(ipamDir)).toEqual([]);
+      if (name === "stock containerd") {
+        for (const [confDir, id] of [[missingDir, "cni10"], [failingDir, "cni11"]] as const) {
+          const runWith = (ctr: string, prefix: string[], container: string) => inDefaultCniPaths(base, confDir, ctr, [...prefix, ...options("run", "--cni", "--rm", ...runFlags(), image, container, "true")]);
+          const ours = await runWith(process.execPath, [berthCtr], `${id}-berth`);
+          const stock = await runWith(stockCtr!, [], `${id}-stock`);
+          // Stock ctr cannot delete the created task it could not start, and so leaves it and its container.
+          await berth(["tasks", "rm", "-f", `${id}-stock`], {});
+          await berth(["containers", "rm", `${id}-stock`], {});
+          expect(stock.code, stock.stderr).toBe(1);
+          expect(ours).toMatchObject({ code: stock.code, stdout: stock.stdout });
+          expect(timeless(ours.stderr)).toBe(timeless(stock.stderr));
+        }
+        expect((await berth(["containers", "ls", "-q"], {})).stdout).toBe("");
       }
     });
   });

@@ -8,8 +8,8 @@ export interface TaskNetwork {
 
 /**
  * `ctr run --cni`, as ctr 1.6 does it through go-cni with its defaults: the first config of
- * /etc/cni/net.d on eth0, plugins from /opt/cni/bin (`NETCONFPATH` and `CNI_PATH` override both,
- * as for CNI's own tools), the container known to the plugins as `<namespace>-<id>`. Throws
+ * /etc/cni/net.d on eth0, plugins from /opt/cni/bin or (as Debian's build) /usr/lib/cni
+ * (`NETCONFPATH` and `CNI_PATH` override both, as for CNI's own tools), the container known to the plugins as `<namespace>-<id>`. Throws
  * go-cni's error when there is no network config.
  */
 export async function containerNetwork(namespace: string, containerId: string): Promise<TaskNetwork> {
