@@ -22,6 +22,8 @@ export interface NetworkConfigList {
   readonly plugins: readonly PluginConfig[];
   /** The file it was read from. */
   readonly source: string;
+  /** The list as JSON text (what libcni caches beside a result). */
+  readonly bytes: string;
 }
 
 /** A network to attach a container to: its config list and the interface name inside the container. */
@@ -65,12 +67,13 @@ function parseConfigFile(source: string, text: string): NetworkConfigList {
       }
       return plugin as PluginConfig;
     });
-    return { name, cniVersion: stringField(list, "cniVersion"), plugins, source };
+    return { name, cniVersion: stringField(list, "cniVersion"), plugins, source, bytes: text };
   }
   const conf = parseObject(text, "configuration");
   // A conf without a type is no network (or a conflist under the wrong extension).
   if (stringField(conf, "type") === "") throw new Error(`network type not found in ${source}`);
-  return { name: stringField(conf, "name"), cniVersion: stringField(conf, "cniVersion"), plugins: [conf as PluginConfig], source };
+  const [name, cniVersion] = [stringField(conf, "name"), stringField(conf, "cniVersion")];
+  return { name, cniVersion, plugins: [conf as PluginConfig], source, bytes: JSON.stringify({ name, cniVersion, plugins: [conf] }) };
 }
 
 /**

@@ -1,3 +1,4 @@
+import { cachedResult, cacheResult, removeCachedResult } from "./cache.js";
 import type { Network, PluginConfig } from "./config.js";
 import { type CniCommand, execPlugin } from "./invoke.js";
 
@@ -12,6 +13,8 @@ export interface Attachment {
   readonly args?: readonly (readonly [string, string])[] | undefined;
   /** Runtime values (e.g. `portMappings`) handed to the plugins that declare the capability, as `runtimeConfig`. */
   readonly capabilityArgs?: Readonly<Record<string, unknown>> | undefined;
+  /** Where ADD results are kept for the DEL (libcni's `/var/lib/cni`, `defaultCacheDir`); none when undefined. */
+  readonly cacheDir?: string | undefined;
 }
 
 /** A plugin's result JSON (CNI spec: `cniVersion`, `interfaces`, `ips`, `routes`, `dns`). */
@@ -22,6 +25,12 @@ export interface CniResult {
   readonly routes?: readonly { dst: string; gw?: string }[];
   readonly dns?: Readonly<Record<string, unknown>>;
   readonly [key: string]: unknown;
+}
+
+/** Whether a CNI version is 0.4.0 or later (the versions before had no prevResult on DEL, nor CHECK). */
+function atLeast040(version: string): boolean {
+  const [major = 0, minor = 0] = version.split(".").map((part) => Number.parseInt(part, 10) || 0);
+  return major > 0 || minor >= 4;
 }
 
 /** libcni's name for a plugin in its errors: `type="bridge"`, and ` name="…"` when the plugin entry has one. */
@@ -69,6 +78,7 @@ export async function addNetwork(network: Network, attachment: Attachment): Prom
     const output = await runPlugin("ADD", network, plugin, attachment, result);
     result = JSON.parse(output) as CniResult;
   }
+  if (attachment.cacheDir !== undefined) await cacheResult(attachment.cacheDir, network, attachment, network.config.bytes, result ?? {});
   return result ?? {};
 }
 
@@ -79,9 +89,13 @@ export async function addNetwork(network: Network, attachment: Attachment): Prom
  */
 export async function removeNetwork(network: Network, attachment: Attachment): Promise<void> {
   try {
+    // Plugins of CNI 0.4.0 on are given the ADD's result (when one is cached) as `prevResult`.
+    const { cacheDir } = attachment;
+    const prevResult = cacheDir !== undefined && atLeast040(network.config.cniVersion) ? await cachedResult(cacheDir, network, attachment.containerId) : undefined;
     for (const plugin of [...network.config.plugins].reverse()) {
-      await runPlugin("DEL", network, plugin, attachment, undefined);
+      await runPlugin("DEL", network, plugin, attachment, prevResult);
     }
+    if (cacheDir !== undefined) await removeCachedResult(cacheDir, network, attachment.containerId);
   } catch (error) {
     const message = (error as Error).message;
     if (message.includes("not found") || (attachment.netns === "" && message.includes("no such file or directory"))) return;

@@ -1,8 +1,9 @@
 // `ctr run --cni` with Debian's real CNI plugins (bridge, host-local) in real network namespaces:
 // Berth's ctr against berthd and a stock containerd, and Debian's stock ctr beside it.
-import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { loadNetworkConfigs, removeNetwork } from "@berth/cni";
 import {
   type RunningDaemon,
   type RunningRegistry,
@@ -56,6 +57,11 @@ function writeOnePluginConflist(confDir: string, plugin: Record<string, unknown>
   mkdirSync(confDir, { recursive: true });
   writeFileSync(join(confDir, "10-berth-test.conflist"), JSON.stringify({ cniVersion: "0.4.0", name: networkName, plugins: [plugin] }));
 }
+
+// Both ctrs keep each ADD's result in libcni's cache, /var/lib/cni/results, until the DEL.
+const cniCacheDir = "/var/lib/cni";
+const cacheFile = (containerId: string) => join(cniCacheDir, "results", `${networkName}-${namespace}-${containerId}-eth0`);
+const cacheDirExisted = existsSync(cniCacheDir);
 
 /** The addresses host-local holds for the network (its files other than the lock and its bookmark). */
 function allocatedAddresses(ipamDir: string): string[] {
@@ -119,6 +125,17 @@ describe.skipIf(!stockContainerdInstalled || !pluginsInstalled)("ctr run --cni w
     await registry?.stop();
     // The bridge is the only thing the plugins leave on the host by design; it goes even when a test failed.
     await runCommand("ip", ["link", "del", bridge]);
+    const results = join(cniCacheDir, "results");
+    for (const name of existsSync(results) ? readdirSync(results) : []) if (name.startsWith(`${networkName}-`)) rmSync(join(results, name), { force: true });
+    if (!cacheDirExisted) {
+      for (const directory of [results, cniCacheDir]) {
+        try {
+          rmdirSync(directory);
+        } catch {
+          // someone else's results are there
+        }
+      }
+    }
   });
 
   describe.each(daemons)("through $name", ({ name, start }) => {
@@ -157,6 +174,7 @@ describe.skipIf(!stockContainerdInstalled || !pluginsInstalled)("ctr run --cni w
       expect(run.stdout).toMatch(new RegExp(`inet ${subnetPrefix.replaceAll(".", "\\.")}\\d+/24 .*scope global eth0`));
       // host-local released the address, and the veth went with the container's namespace.
       expect(allocatedAddresses(ipamDir)).toEqual([]);
+      expect(existsSync(cacheFile("cni1"))).toBe(false);
       await waitUntil("the container's veth to leave the bridge", async () => (await bridgePorts()).length === 0);
       expect((await berth(["containers", "ls", "-q"], {})).stdout).toBe("");
       if (name === "stock containerd") {
@@ -165,6 +183,7 @@ describe.skipIf(!stockContainerdInstalled || !pluginsInstalled)("ctr run --cni w
         expect(stock.code, stock.stderr).toBe(0);
         expect(normalizedAddresses(run.stdout)).toBe(normalizedAddresses(stock.stdout));
         expect(allocatedAddresses(ipamDir)).toEqual([]);
+        expect(existsSync(cacheFile("cni2"))).toBe(false);
         await waitUntil("stock's veth to leave the bridge", async () => (await bridgePorts()).length === 0);
       }
     });
@@ -176,12 +195,11 @@ describe.skipIf(!stockContainerdInstalled || !pluginsInstalled)("ctr run --cni w
       expect(await bridgePorts()).toHaveLength(1);
       expect((await berth(["tasks", "rm", "-f", "cni3"], {})).code).toBe(0);
       expect((await berth(["containers", "rm", "cni3"], {})).code).toBe(0);
-      // As stock ctr, a detached run leaves the address allocated: release it by hand (CNI DEL).
-      const release = await runCommand(join(debianPlugins, "host-local"), [], {
-        env: { ...process.env, CNI_COMMAND: "DEL", CNI_CONTAINERID: `${namespace}-cni3`, CNI_NETNS: "", CNI_IFNAME: "eth0", CNI_PATH: debianPlugins },
-        input: JSON.stringify({ cniVersion: "0.4.0", name: networkName, ipam: { type: "host-local", dataDir: ipamDir, ranges: [[{ subnet: `${subnetPrefix}0/24` }]] } }),
-      });
-      expect(release.code, release.stderr).toBe(0);
+      // As stock ctr, a detached run leaves the address allocated, its result cached: release it by hand (CNI DEL).
+      expect(JSON.parse(readFileSync(cacheFile("cni3"), "utf8"))).toMatchObject({ kind: "cniCacheV1", containerId: `${namespace}-cni3`, ifName: "eth0", networkName });
+      const networks = await loadNetworkConfigs(confDir, 1);
+      await removeNetwork(networks[0]!, { containerId: `${namespace}-cni3`, netns: "", pluginDirs: [debianPlugins], cacheDir: cniCacheDir });
+      expect(existsSync(cacheFile("cni3"))).toBe(false);
       expect(allocatedAddresses(ipamDir)).toEqual([]);
     });
 

@@ -9,8 +9,9 @@ export interface TaskNetwork {
 /**
  * `ctr run --cni`, as ctr 1.6 does it through go-cni with its defaults: the first config of
  * /etc/cni/net.d on eth0, plugins from /opt/cni/bin or (as Debian's build) /usr/lib/cni
- * (`NETCONFPATH` and `CNI_PATH` override both, as for CNI's own tools), the container known to the plugins as `<namespace>-<id>`. Throws
- * go-cni's error when there is no network config.
+ * (`NETCONFPATH` and `CNI_PATH` override both, as for CNI's own tools), the container known to
+ * the plugins as `<namespace>-<id>`, results cached in /var/lib/cni for the DEL as libcni does.
+ * Throws go-cni's error when there is no network config.
  */
 export async function containerNetwork(namespace: string, containerId: string): Promise<TaskNetwork> {
   const cni = await import("@berth/cni");
@@ -19,7 +20,7 @@ export async function containerNetwork(namespace: string, containerId: string): 
   const id = `${namespace}-${containerId}`;
   return {
     async setup(pid) {
-      const attachment = { containerId: id, netns: `/proc/${pid}/ns/net`, pluginDirs };
+      const attachment = { containerId: id, netns: `/proc/${pid}/ns/net`, pluginDirs, cacheDir: cni.defaultCacheDir };
       const results = await Promise.allSettled(networks.map((network) => cni.addNetwork(network, attachment)));
       const failed = results.find((result) => result.status === "rejected");
       if (failed) throw failed.reason;
@@ -27,7 +28,7 @@ export async function containerNetwork(namespace: string, containerId: string): 
     async remove() {
       // ctr removes with no namespace path: the task's process may be gone already.
       try {
-        for (const network of networks) await cni.removeNetwork(network, { containerId: id, netns: "", pluginDirs });
+        for (const network of networks) await cni.removeNetwork(network, { containerId: id, netns: "", pluginDirs, cacheDir: cni.defaultCacheDir });
       } catch (error) {
         process.stderr.write(logrusLine("error", "network review", { error: (error as Error).message }));
       }
