@@ -31,7 +31,7 @@ export class Run extends CtrCommand {
     const container = await createFromFlags(client, flags, args.ref ?? "", id, (argv as string[]).slice(2));
     let code: number;
     try {
-      // As ctr 1.6: the network config is read once the container exists (and --rm removes it again).
+      // As ctr 1.6, the network config is read after the container is made (so --rm removes it on failure too).
       const network = flags.cni ? await containerNetwork(client.namespace, container.id) : undefined;
       code = await runTask(client, container, {
         network,
