@@ -1,5 +1,6 @@
 import { Args, Flags } from "@oclif/core";
 import { CtrCommand } from "../base.js";
+import { containerNetwork } from "../process/cni-network.js";
 import { runTask } from "../process/run-task.js";
 import { commandLineAfter } from "../words.js";
 import { containerFlags, createFromFlags, runOnlyFlags } from "./containers/shared.js";
@@ -26,12 +27,14 @@ export class Run extends CtrCommand {
     if (!flags.config && !args.ref) throw new Error("image ref must be provided");
     if (!id) throw new Error("container id must be provided");
     if (flags.rm && flags.detach) throw new Error("flags --detach and --rm cannot be specified together");
-    if (flags.cni) throw new Error("--cni: Berth's ctr does not set up CNI networking yet (stock ctr needs Debian's containernetworking-plugins and a config in /etc/cni/net.d)");
     const client = await this.connect(flags);
     const container = await createFromFlags(client, flags, args.ref ?? "", id, (argv as string[]).slice(2));
     let code: number;
     try {
+      // As ctr 1.6, the network config is read after the container is made (so --rm removes it on failure too).
+      const network = flags.cni ? await containerNetwork(client.namespace, container.id) : undefined;
       code = await runTask(client, container, {
+        network,
         detach: flags.detach,
         nullIo: flags["null-io"],
         logUri: flags["log-uri"],

@@ -1,6 +1,7 @@
 import { constants } from "node:os";
 import type { Any, Container } from "@berth/api";
 import type { Client, LayerDescriptor } from "@berth/client";
+import type { TaskNetwork } from "./cni-network.js";
 import { Console } from "./console.js";
 import { followProcess, forwardStdin, newProcessIo, releaseStdin } from "./session.js";
 
@@ -16,6 +17,8 @@ export interface RunTaskOptions {
   readonly taskOptions?: { noPivotRoot: boolean; ioUid?: string | undefined; ioGid?: string | undefined };
   /** A task checkpoint to restore the task from (`containers restore --live`). */
   readonly checkpoint?: LayerDescriptor | undefined;
+  /** `run --cni`: set up once the task exists (before it starts), removed when an attached run ends (before the task is deleted). */
+  readonly network?: TaskNetwork | undefined;
 }
 
 /** runc's options for the task (containerd's WithNoPivotRoot, WithUIDOwner, WithGIDOwner); undefined when none is set. */
@@ -80,6 +83,7 @@ export async function runTask(client: Client, container: Container, options: Run
     forwardStdin(client, context, io.attached, container.id);
     const exit = options.detach ? undefined : client.tasks.wait(context, container.id);
     exit?.catch(() => undefined);
+    if (options.network) await options.network.setup(pid);
     await client.tasks.start(context, container.id);
     started = true;
     if (exit === undefined) return 0;
@@ -95,6 +99,7 @@ export async function runTask(client: Client, container: Container, options: Run
     if (options.detach && started) {
       io.attached?.close();
     } else {
+      if (created && !options.detach) await options.network?.remove();
       if (created) await client.tasks.delete(context, container.id).catch(() => undefined);
       await io.release();
     }
