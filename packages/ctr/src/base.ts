@@ -30,7 +30,7 @@ export abstract class CtrCommand extends Command {
 
   protected async connect(flags: { address?: string | undefined; namespace?: string | undefined; "connect-timeout"?: string | undefined }): Promise<Client> {
     // Loaded only when a command talks to the daemon, so that `--help` starts fast.
-    const { Client, resolveAddress, resolveNamespace } = await import("@berth/client");
+    const { Client, resolveAddress, resolveNamespace } = await import("@berth/client/connect");
     this.#client = await Client.connect({
       address: resolveAddress(flags.address),
       namespace: resolveNamespace(flags.namespace),
