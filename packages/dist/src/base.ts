@@ -19,8 +19,11 @@ export interface FetchFlagValues extends RegistryFlagValues {
 
 /** dist's commands: ctr's global options and error reporting, plus fetching with the seed transcript's progress display. */
 export abstract class DistCommand extends CtrCommand {
-  /** Fetches and records `ref` (no unpack), drawing a progress bar per descriptor. */
-  protected async fetchImage(client: Client, ref: string, flags: FetchFlagValues): Promise<{ image: Image; platforms: Platform[] }> {
+  /**
+   * Fetches and records `ref`, drawing a progress bar per descriptor; with `unpack` (a snapshotter),
+   * each layer is unpacked as soon as it and its parent are there.
+   */
+  protected async fetchImage(client: Client, ref: string, flags: FetchFlagValues, unpack: string | false = false): Promise<{ image: Image; platforms: Platform[] }> {
     const { ProgressBoard, parsePlatform, pull } = await import("@berth/client");
     const platforms = (flags.platform ?? []).map(parsePlatform);
     const board = new ProgressBoard(ref);
@@ -31,7 +34,7 @@ export abstract class DistCommand extends CtrCommand {
         ...(platforms.length > 0 ? { platforms } : {}),
         allPlatforms: flags["all-platforms"] === true,
         labels: parseLabels(flags.label ?? []),
-        unpack: false,
+        unpack,
         progress: board.listener,
         resolved: () => board.markResolved(),
       });
