@@ -1,4 +1,6 @@
-import { Command, Flags } from "@oclif/core";
+// Subpaths: the package entry also loads semver to check the Node version, on every start.
+import { Command } from "@oclif/core/command";
+import * as Flags from "@oclif/core/flags";
 import type { Client } from "@berth/client";
 
 /** Go durations as ctr takes them: "10s", "1m30s", "500ms"; a bare number is seconds. */

@@ -77,6 +77,8 @@ describe("ctr start-up: help from the manifest, each command loaded alone", () =
     expect(version.stdout).toMatch(/^Server:\n {2}Version: /m);
     expect(version.commandModules).toEqual([moduleOf("version")]);
     expect(version.loaded.filter((url) => /\/packages\/(remotes|diff|content|mount)\/|\/client\/dist\/(pull|unpack|push)\.js/.test(url))).toEqual([]);
+    // Only the generated types of the services it calls: no events, shim, metrics or sandbox messages, nor semver.
+    expect(version.loaded.filter((url) => /\/gen\/(containerd\/events|containerd\/task|io\/containerd\/cgroups|containerd\/services\/sandbox)\/|\/node_modules\/semver\//.test(url))).toEqual([]);
   });
 
   it("runs every command from its own module, an alias too", async () => {

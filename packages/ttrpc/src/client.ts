@@ -1,6 +1,6 @@
 import { type Socket, connect } from "node:net";
 import { errorOfKind, namespaceTtrpcHeader } from "@berth/api";
-import { ttrpc } from "@berth/api/proto";
+import * as ttrpc from "@berth/api/gen/ttrpc/ttrpc";
 import type { MethodDefinition, ServiceDefinition } from "@berth/api/services";
 import { type Frame, FrameDecoder, encodeFrame, maxMessageLength, messageTypes } from "./frame.js";
 import { errorOfTtrpcStatus } from "./status.js";
