@@ -49,6 +49,29 @@ export async function startCommand(flags: ShimFlags, script: string): Promise<st
   return address;
 }
 
+/**
+ * What `start` does when the container's group already has a running server, done in the calling
+ * process (berthd, for its own shim) so that no Node process starts for it: the address, recorded
+ * in the bundle; undefined when `start` must run (no server yet, or another `start` holds the
+ * group's lock). `daemonAddress` and `namespace` are `start`'s -address and -namespace, `options`
+ * its stdin.
+ */
+export async function addressOfRunningServer(daemonAddress: string, namespace: string, bundle: string, options: Uint8Array): Promise<string | undefined> {
+  const spec = JSON.parse(readFileSync(join(bundle, "config.json"), "utf8")) as { annotations?: Record<string, string> };
+  const socket = shimSocketPath(daemonAddress, namespace, shimGroup(spec.annotations, namespace), shimCgroupOf(options));
+  if (statSync(socket, { throwIfNoEntry: false }) === undefined) return undefined;
+  const lock = lockGroup(socket, false);
+  if (lock === undefined) return undefined;
+  try {
+    if (!(await socketAnswers(socket))) return undefined;
+    const address = `unix://${socket}`;
+    writeFileSync(join(bundle, "address"), address);
+    return address;
+  } finally {
+    releaseGroup(socket, lock);
+  }
+}
+
 /** The runtime options containerd writes to `start`'s stdin (an encoded Any; empty without options). */
 async function readStdin(): Promise<Uint8Array> {
   if (process.stdin.isTTY) return new Uint8Array();
