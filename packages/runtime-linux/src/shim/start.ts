@@ -49,29 +49,6 @@ export async function startCommand(flags: ShimFlags, script: string): Promise<st
   return address;
 }
 
-/**
- * What `start` does when the container's group already has a running server, done in the calling
- * process (berthd, for its own shim) so that no Node process starts for it: the address, recorded
- * in the bundle; undefined when `start` must run (no server yet, or another `start` holds the
- * group's lock). `daemonAddress` and `namespace` are `start`'s -address and -namespace, `options`
- * its stdin.
- */
-export async function addressOfRunningServer(daemonAddress: string, namespace: string, bundle: string, options: Uint8Array): Promise<string | undefined> {
-  const spec = JSON.parse(readFileSync(join(bundle, "config.json"), "utf8")) as { annotations?: Record<string, string> };
-  const socket = shimSocketPath(daemonAddress, namespace, shimGroup(spec.annotations, namespace), shimCgroupOf(options));
-  if (statSync(socket, { throwIfNoEntry: false }) === undefined) return undefined;
-  const lock = lockGroup(socket, false);
-  if (lock === undefined) return undefined;
-  try {
-    if (!(await socketAnswers(socket))) return undefined;
-    const address = `unix://${socket}`;
-    writeFileSync(join(bundle, "address"), address);
-    return address;
-  } finally {
-    releaseGroup(socket, lock);
-  }
-}
-
 /** The runtime options containerd writes to `start`'s stdin (an encoded Any; empty without options). */
 async function readStdin(): Promise<Uint8Array> {
   if (process.stdin.isTTY) return new Uint8Array();
@@ -80,17 +57,24 @@ async function readStdin(): Promise<Uint8Array> {
   return Buffer.concat(chunks);
 }
 
+/** Where the server is launched from: `start` (its own directory and environment, the daemon its parent) or the daemon itself. */
+export interface Launcher {
+  readonly cwd: string;
+  readonly env: NodeJS.ProcessEnv;
+  readonly daemonPid: number;
+}
+
 /**
  * Launches the server and waits for its word on descriptor 3: "ready", or why it failed. Its
  * stdio is /dev/null: nothing it writes may fail once this process has gone.
  */
-function launchServer(flags: ShimFlags, script: string, socket: string, shimCgroup: string): Promise<void> {
+export function launchServer(flags: ShimFlags, script: string, socket: string, shimCgroup: string, launcher: Launcher = { cwd: process.cwd(), env: process.env, daemonPid: process.ppid }): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [...serverNodeOptions, script, ...serverArguments(flags, socket, shimCgroup)], {
-      cwd: process.cwd(),
+      cwd: launcher.cwd,
       detached: true,
       stdio: ["ignore", "ignore", "ignore", "pipe"],
-      env: { ...process.env, ...serverEnvironment },
+      env: { ...launcher.env, ...serverEnvironment },
     });
     const word = child.stdio[3] as NodeJS.ReadableStream & { destroy(): void };
     let said = "";
@@ -100,7 +84,7 @@ function launchServer(flags: ShimFlags, script: string, socket: string, shimCgro
       word.destroy();
       child.removeAllListeners();
       if (error === undefined) {
-        if (child.pid !== undefined) followDaemonOomScore(child.pid, process.ppid);
+        if (child.pid !== undefined) followDaemonOomScore(child.pid, launcher.daemonPid);
         child.unref();
         resolve();
       } else {

@@ -4,7 +4,7 @@ import { dirname, isAbsolute, join } from "node:path";
 import { type Any, errorOfKind, invalidArgument, notFound, notImplemented } from "@berth/api";
 import { google_protobuf_any, taskV2 } from "@berth/api/proto";
 import { berthShimPath } from "../shim/paths.js";
-import { addressOfRunningServer } from "../shim/start.js";
+import { startInDaemon } from "../shim/start-in-daemon.js";
 
 /** `io.containerd.runc.v2` → `containerd-shim-runc-v2`: the last two dot-separated parts name the binary. */
 export function shimBinaryName(runtime: string): string {
@@ -105,9 +105,14 @@ function runShim(invocation: ShimInvocation, extra: readonly string[], input: Ui
  */
 export async function startShim(invocation: ShimInvocation, options: Any | undefined, timeoutMs = 30_000): Promise<string> {
   const input = options === undefined ? new Uint8Array() : google_protobuf_any.Any.encode(options).finish();
-  // Berth's own shim with its group's server already running: `start`'s work done here, saving a Node start per task.
+  // Berth's own shim: `start`'s work done here, saving a Node process per task.
   if (invocation.binary === berthShimPath) {
-    const address = await addressOfRunningServer(invocation.address, invocation.namespace, invocation.bundle, input);
+    let address: string | undefined;
+    try {
+      address = await startInDaemon(invocation, input);
+    } catch (error) {
+      throw errorOfKind("Unknown", `start failed: ${error instanceof Error ? error.message : String(error)}`);
+    }
     if (address !== undefined) return address;
   }
   const output = await runShim(invocation, ["start"], input, timeoutMs);
