@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Client, chainIds, pull } from "@berth/client";
 import { withMounts } from "@berth/mount";
-import { type RunningDaemon, type RunningRegistry, buildMultiLayerImage, pushTestImage, startBerthd, startRegistry, startRegistryProxy, waitUntil } from "@berth/testkit";
+import { type RunningDaemon, type RunningRegistry, buildLargeImage, buildMultiLayerImage, pushTestImage, startBerthd, startRegistry, startRegistryProxy, waitUntil } from "@berth/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 describe("pulling a multi-layer image", () => {
@@ -51,14 +51,17 @@ describe("pulling a multi-layer image", () => {
   });
 
   it("unpacks each layer as soon as it and its parent are there, while the last layer is still being fetched", async () => {
+    // An image of its own: blobs another test stored would be taken from the content store, not fetched.
+    const image = buildLargeImage({ layerBytes: [200_000, 200_000, 200_000], filesPerLayer: 4 });
+    await pushTestImage(image, { url: registry.url, repository: "library/early", tag: "latest" });
     const client = await Client.connect({ address: berthd.address, namespace: "multi-early" });
     const proxy = await startRegistryProxy(registry.host);
     try {
-      const last = multi.layers.at(-1)!;
+      const last = image.layers.at(-1)!;
       proxy.stall(last.digest, 0); // the last layer's body never comes
-      const pulling = pull(client, `${proxy.host}/library/multi:latest`, { plainHttp: true });
+      const pulling = pull(client, `${proxy.host}/library/early:latest`, { plainHttp: true });
       pulling.catch(() => undefined);
-      const chain = chainIds(multi.diffIds);
+      const chain = chainIds(image.diffIds);
       const committed = async (chainId: string) => {
         try {
           return (await client.snapshotter().stat(client.context(), chainId)).kind === "committed";
