@@ -5,8 +5,9 @@
  * manifest names beside each command (`berthSource`). Without a manifest (a build that did not
  * write one), oclif loads every command through `src/commands.ts`, as before.
  */
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { pathToFileURL } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import type { Command } from "@oclif/core/command";
 import type { Plugin } from "@oclif/core/config";
 import { hoistGlobalOptions } from "./global-options.js";
@@ -49,9 +50,38 @@ function loadCommandsFromTheirModules(plugin: typeof Plugin): void {
   };
 }
 
-/** Runs the oclif CLI whose bin is `binUrl` (`import.meta.url`) with `argv`, ctr's global options first. */
-export async function launch(binUrl: string, argv: readonly string[]): Promise<void> {
-  const args = hoistGlobalOptions(argv);
+/** What argv rewriting may know of a command without loading it: its aliases and flags, as the manifest holds them. */
+export interface CommandSummary {
+  readonly aliases?: readonly string[];
+  readonly flags?: Readonly<Record<string, { type: string; char?: string }>>;
+}
+
+/** Rewrites argv (global options already taken off) knowing every command by id. */
+export type ArgvRewrite = (argv: readonly string[], commands: Readonly<Record<string, CommandSummary>>) => string[];
+
+/**
+ * Every command's summary: from the package's `oclif.manifest.json`, else (no manifest) from the
+ * command classes of its registry, loaded for it.
+ */
+async function commandSummaries(binUrl: string): Promise<Record<string, CommandSummary>> {
+  const root = fileURLToPath(new URL("..", binUrl));
+  try {
+    return (JSON.parse(readFileSync(join(root, "oclif.manifest.json"), "utf8")) as { commands: Record<string, CommandSummary> }).commands;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+  }
+  const { target, identifier } = (JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { oclif: { commands: { target: string; identifier: string } } }).oclif.commands;
+  return ((await import(pathToFileURL(join(root, target)).href)) as Record<string, Record<string, CommandSummary>>)[identifier] ?? {};
+}
+
+/**
+ * Runs the oclif CLI whose bin is `binUrl` (`import.meta.url`) with `argv`: ctr's global options
+ * taken off the front, then `rewrite` (e.g. stock ctr's command names as Berth's ids), told every
+ * command's aliases and flags from the manifest.
+ */
+export async function launch(binUrl: string, argv: readonly string[], rewrite?: ArgvRewrite): Promise<void> {
+  let args = hoistGlobalOptions(argv);
+  if (rewrite !== undefined) args = rewrite(args, await commandSummaries(binUrl));
   const { Plugin } = await import("@oclif/core/config");
   const { execute } = await import("@oclif/core/execute");
   loadCommandsFromTheirModules(Plugin);

@@ -81,6 +81,26 @@ describe("ctr start-up: help from the manifest, each command loaded alone", () =
     expect(version.loaded.filter((url) => /\/gen\/(containerd\/events|containerd\/task|io\/containerd\/cgroups|containerd\/services\/sandbox)\/|\/node_modules\/semver\//.test(url))).toEqual([]);
   });
 
+  it("lets the bin rewrite argv knowing every command's aliases and flags from the manifest, loading no command for it", async () => {
+    await ctr("--address", daemon.address, "namespaces", "create", "rewritten");
+    const code = `
+      import { launch } from "@berth/ctr/launch";
+      await launch(${JSON.stringify(pathToFileURL(berthCtr).href)}, ["--address", ${JSON.stringify(daemon.address)}, "nsx", "ls", "-q"], (argv, commands) => {
+        process.stderr.write(JSON.stringify({ ids: Object.keys(commands).sort(), aliases: commands["namespaces:list"].aliases, quiet: commands["namespaces:list"].flags.quiet.type }));
+        return argv.map((word) => (word === "nsx" ? "namespaces" : word));
+      });`;
+    const record = join(scratch, "loads-rewrite");
+    const result = await runCommand(process.execPath, ["--import", recorder, "--input-type=module", "-e", code], { env: { PATH: process.env.PATH, BERTH_RECORD_LOADS: record }, timeoutMs: 30_000 });
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toContain("rewritten\n");
+    const told = JSON.parse(result.stderr) as { ids: string[]; aliases: string[]; quiet: string };
+    expect(told.ids).toEqual(commandIds);
+    expect(told.aliases).toContain("namespaces:ls");
+    expect(told.quiet).toBe("boolean");
+    const loaded = readFileSync(record, "utf8").split("\n").filter((url) => commandModules.has(url));
+    expect(loaded).toEqual([moduleOf("namespaces:list")]);
+  });
+
   it("runs every command from its own module, an alias too", async () => {
     const unreachable = join(scratch, "no-daemon.sock");
     const pending = [...commandIds];
