@@ -117,7 +117,15 @@ export interface CallObserver {
   finished(service: string, method: string, code: number, seconds: number): void;
 }
 
-function contextOf(call: { readonly metadata: grpc.Metadata; on(event: "cancelled", listener: () => void): unknown }): { context: CallContext; abort: () => void } {
+/**
+ * A call's context, its signal aborted when the client cancels. `settled` says the call has
+ * answered: grpc-js reports even a finished call as cancelled once its stream closes, and aborting
+ * then (an AbortError with its stack, and the abort listeners) cost every unary call ~25 µs.
+ */
+function contextOf(call: { readonly metadata: grpc.Metadata; on(event: "cancelled", listener: () => void): unknown; off(event: "cancelled", listener: () => void): unknown }): {
+  context: CallContext;
+  settled: () => void;
+} {
   const controller = new AbortController();
   const abort = () => controller.abort();
   call.on("cancelled", abort);
@@ -126,7 +134,7 @@ function contextOf(call: { readonly metadata: grpc.Metadata; on(event: "cancelle
     lease: firstValue(call.metadata, leaseHeader),
     signal: controller.signal,
   };
-  return { context, abort };
+  return { context, settled: () => call.off("cancelled", abort) };
 }
 
 /**
@@ -168,16 +176,18 @@ export function grpcImplementation<D extends ServiceDefinition>(
         const started = process.hrtime.bigint();
         start();
         received();
-        const { context } = contextOf(call);
+        const { context, settled } = contextOf(call);
         Promise.resolve()
           .then(() => handler(call.request, context))
           .then(
             (response) => {
+              settled();
               sent();
               observe(0, started);
               callback(null, response);
             },
             (error) => {
+              settled();
               const status = statusOfError(error);
               observe(status.code, started);
               callback(status, null);
@@ -211,11 +221,12 @@ function stream(
   sent: () => void,
 ): void {
   const started = process.hrtime.bigint();
-  const { context } = contextOf(call);
+  const { context, settled } = contextOf(call);
   let responses: AsyncIterable<unknown>;
   try {
     responses = start(context);
   } catch (error) {
+    settled();
     const status = statusOfError(error);
     observe(status.code, started);
     call.emit("error", status);
@@ -223,6 +234,7 @@ function stream(
   }
   call.sendMetadata(new grpc.Metadata());
   void pump(responses, call, context.signal!, sent).then((status) => {
+    settled();
     // A stream the client went away from ends OK, as containerd's handlers do.
     observe(status?.code ?? grpc.status.OK, started);
     if (status !== undefined) call.emit("error", status);

@@ -5,10 +5,8 @@ import { Client } from "@berth/client";
 import {
   type RunningDaemon,
   type RunningRegistry,
-  buildLargeImage,
   disposeTaskDaemon,
   freePort,
-  pushTestImage,
   startBerthd,
   startRegistry,
   startStockContainerd,
@@ -18,7 +16,7 @@ import {
 import { type Both, type OnBoth, type Side, type Target, optionValue, row, selectedSuites } from "./harness.js";
 import { type Outcome, attempt, sleep } from "./measure.js";
 import { runtimeRows, taskNamespaces } from "./runtime.js";
-import { berthCtr, berthCtrHelpMs, stockCtrHelpMs } from "./suites/cli.js";
+import { cliRows } from "./cli-rows.js";
 import { type IngestBlob, createIngestBlob, ingestMbPerSecond } from "./suites/content.js";
 import { eventRate } from "./suites/events.js";
 import { unaryLatency } from "./suites/grpc.js";
@@ -26,7 +24,7 @@ import { ctrImagesLsMs, imagesListRpcMs, seedImages } from "./suites/images.js";
 import { type Layer, createLayer, layerApplyMbPerSecond } from "./suites/layers.js";
 import { residentMb } from "./suites/memory.js";
 import { scrapeWithContainersMs } from "./suites/metrics.js";
-import { type PullSuite, pullSuite } from "./suites/pull.js";
+import { pullRows } from "./pull-rows.js";
 import { type SnapshotLatencyStats, prepareCommitLatency } from "./suites/snapshots.js";
 import { type Row, formatTable, ratio } from "./table.js";
 
@@ -137,6 +135,13 @@ async function main(): Promise<void> {
     const rows: Row[] = [row("idle RSS (MB)", true, 1, memory, (mb) => mb)];
 
     if (suites.has("grpc")) {
+      // A burst of 1,000 unary calls, 50 at a time, then the daemon's RSS.
+      const afterCalls = await both("RSS after 1,000 unary calls", async ({ client, daemon }) => {
+        const context = client.context();
+        for (let i = 0; i < 1000; i += 50) await Promise.all(Array.from({ length: 50 }, () => client.namespaces.get(context, "bench")));
+        return rss(daemon);
+      });
+      rows.push(row("daemon RSS after 1000 unary calls (MB)", true, 1, afterCalls, (mb) => mb));
       const latency = await both("namespaces get latency", ({ client }) => unaryLatency(client, "bench", { warmup: 200, calls: 3000 }));
       rows.push(
         row("namespaces get latency, mean (µs)", true, 0, latency, (stats) => stats.meanUs),
@@ -154,15 +159,7 @@ async function main(): Promise<void> {
       rows.push(row("events/s, 1 subscriber", false, 0, events1, (rate) => rate), row("events/s, 10 subscribers", false, 0, events10, (rate) => rate));
     }
 
-    if (suites.has("cli")) {
-      if (interrupted) throw new Error("interrupted");
-      console.error("bench: ctr --help cold start");
-      const cli: Both<number> = {
-        berth: await attempt("ctr --help (berth)", () => berthCtrHelpMs(15)),
-        containerd: stockCtr === undefined ? undefined : await attempt(`${stockCtr} --help (containerd)`, () => stockCtrHelpMs(stockCtr!, 15)),
-      };
-      rows.push(row("ctr --help cold start, median (ms)", true, 1, cli, (ms) => ms));
-    }
+    if (suites.has("cli")) rows.push(...(await cliRows(targets)));
 
     if (suites.has("images")) {
       // 1,000 images in a namespace of each daemon, all of one small manifest; then listing them.
@@ -211,26 +208,8 @@ async function main(): Promise<void> {
     }
 
     if (suites.has("pull")) {
-      // Pulls of a ~60 MB, 4-layer image from a local registry, each side with its own ctr (Berth's against berthd).
       if (interrupted) throw new Error("interrupted");
-      console.error("bench: building a 4-layer image and starting a registry");
-      const pullImage = buildLargeImage({ layerBytes: [19.5e6, 19.5e6, 19.5e6], filesPerLayer: 200 });
-      const pullMb = [pullImage.config, ...pullImage.layers].reduce((sum, d) => sum + d.size, 0) / 1e6;
-      registry = await startRegistry();
-      await pushTestImage(pullImage, { url: registry.url, repository: "bench/pull", tag: "1" });
-      const pullRef = `${registry.host}/bench/pull:1`;
-      const pulls = await both(`pulls of a ${pullMb.toFixed(1)} MB image`, ({ client, side }) =>
-        pullSuite({ ctr: side === "berth" ? [process.execPath, berthCtr] : [stockCtr ?? "ctr"], address: client.address, ref: pullRef, prefix: "bench-pull", timeoutMs: 120_000 }),
-      );
-      rows.push(
-        row(`cold pull, ${pullMb.toFixed(0)} MB 4 layers: fetch (s)`, true, 2, pulls, (p: PullSuite) => p.cold.fetchS),
-        row(`cold pull, ${pullMb.toFixed(0)} MB 4 layers: fetch (MB/s)`, false, 1, pulls, (p: PullSuite) => pullMb / p.cold.fetchS),
-        row(`cold pull, ${pullMb.toFixed(0)} MB 4 layers: unpack (s)`, true, 2, pulls, (p: PullSuite) => p.cold.unpackS),
-        row(`cold pull, ${pullMb.toFixed(0)} MB 4 layers: unpack (MB/s)`, false, 1, pulls, (p: PullSuite) => pullMb / p.cold.unpackS),
-        row("warm pull into a new namespace, total (s)", true, 2, pulls, (p: PullSuite) => p.newNamespace.totalS),
-        row("warm pull into a new namespace, unpack (s)", true, 2, pulls, (p: PullSuite) => p.newNamespace.unpackS),
-        row("re-pull into the same namespace, total (s)", true, 2, pulls, (p: PullSuite) => p.sameNamespace.totalS),
-      );
+      rows.push(...(await pullRows(targets, both, async () => (registry = await startRegistry()))));
     }
 
     // Containers and tasks through stock ctr: ctr run latency, ctr containers ls, memory per running task.

@@ -12,7 +12,7 @@ import {
 } from "@berth/testkit";
 import type { Both, OnBoth, Suite, Target } from "./harness.js";
 import { row } from "./harness.js";
-import { type Outcome, attempt } from "./measure.js";
+import { type Outcome, attempt, median, timeMs } from "./measure.js";
 import { ctrContainersLsMs, seedContainers } from "./suites/containers.js";
 import type { MemoryTotal } from "./suites/memory.js";
 import { type TaskMemory, ctrRunRmMs, memoryPerTask } from "./suites/tasks.js";
@@ -22,10 +22,16 @@ const runNamespace = `bench-run-${process.pid}`;
 const tasksNamespace = `bench-tasks-${process.pid}`;
 const containersNamespace = "bench-containers";
 
+const firstTaskRuns = 3;
+/** A namespace of its own for each first task, so that Berth's shim (one per namespace) starts each time. */
+const firstTaskNamespaces = Array.from({ length: firstTaskRuns + 1 }, (_, i) => `bench-first-${process.pid}-${i}`);
+
 /** Namespaces that run tasks: their cgroups `/<namespace>` go when a daemon is disposed of. */
-export const taskNamespaces: readonly string[] = [runNamespace, tasksNamespace];
+export const taskNamespaces: readonly string[] = [runNamespace, tasksNamespace, ...firstTaskNamespaces];
 
 const containerCount = 1000;
+/** The `containers ls` cost curve: how listing grows with the namespace's containers. */
+const containerCurve = [100, 1000, 10_000] as const;
 const labelEvery = 10;
 const runRuns = 10;
 const memoryTasks = 50;
@@ -78,6 +84,29 @@ async function memoryOnFreshDaemon(label: string, start: () => Promise<RunningDa
   });
 }
 
+/**
+ * The first `ctr run --rm IMAGE id true` in each of `namespaces` but the first (which warms the page
+ * cache and the image's snapshots), the image pulled into each beforehand: a new namespace means a
+ * new shim for Berth (one per namespace) and for containerd (one per container).
+ */
+async function firstTaskMs(daemon: RunningDaemon, image: string, namespaces: readonly string[]): Promise<number> {
+  const samples: number[] = [];
+  for (const [i, namespace] of namespaces.entries()) {
+    const session = ctrSession(daemon, namespace);
+    try {
+      await pullInto(daemon, namespace, image);
+      const ms = await timeMs(async () => {
+        const result = await session.ctr("run", "--rm", ...session.runFlags, image, "bench-first", "true");
+        if (result.code !== 0) throw new Error(`ctr run --rm in ${namespace} exited with ${result.signal ?? result.code}: ${result.stderr.trim()}`);
+      });
+      if (i > 0) samples.push(ms);
+    } finally {
+      await session.removeAll().catch((error: unknown) => console.error(`bench: removing what ctr run left: ${error instanceof Error ? error.message : String(error)}`));
+    }
+  }
+  return median(samples);
+}
+
 /** The runtime suites (`run`, `containers`, `memory`) that `options.suites` selects, as table rows. */
 export async function runtimeRows(options: RuntimeBenchOptions): Promise<Row[]> {
   const { suites, targets, onBoth } = options;
@@ -85,6 +114,8 @@ export async function runtimeRows(options: RuntimeBenchOptions): Promise<Row[]> 
   const hasContainerd = targets.some((target) => target.side === "containerd");
   const missing = <T>(): Both<T> => ({ berth: "n/a", containerd: hasContainerd ? "n/a" : undefined });
   let runRm = missing<number>();
+  let firstTask = missing<number>();
+  let curve = containerCurve.map(() => missing<number>());
   let containersLs = missing<number>();
   let containersFiltered = missing<number>();
   let memory: Record<"berthDefault" | "berthStock" | "containerd", Outcome<TaskMemory> | undefined> = { berthDefault: "n/a", berthStock: "n/a", containerd: undefined };
@@ -110,7 +141,22 @@ export async function runtimeRows(options: RuntimeBenchOptions): Promise<Row[]> 
         });
       }
 
+      if (suites.has("run")) {
+        firstTask = await onBoth(`first task in a new namespace, ${firstTaskRuns} namespaces`, ({ daemon }) => firstTaskMs(daemon, image, firstTaskNamespaces));
+      }
+
       if (suites.has("containers")) {
+        curve = [];
+        for (const count of containerCurve) {
+          const namespace = `bench-containers-${count}`;
+          const created = await onBoth(`creating ${count} containers`, ({ client }) => seedContainers(client, namespace, { count, labelEvery, image, timeoutMs: 300_000 }));
+          curve.push(
+            await onBoth(`ctr containers ls, ${count} containers`, ({ side, daemon }) => {
+              if (typeof created[side] !== "number") throw new Error(`its ${count} containers were not created`);
+              return ctrContainersLsMs(ctrSession(daemon, namespace), [], { expected: count, runs: 3, timeoutMs: 60_000 });
+            }),
+          );
+        }
         const seeded = await onBoth(`creating ${containerCount} containers`, ({ client }) => seedContainers(client, containersNamespace, { count: containerCount, labelEvery, image }));
         const ifSeeded = (filters: string[], expected: (labelled: number) => number) => async ({ side, daemon }: Target) => {
           const labelled = seeded[side];
@@ -139,9 +185,13 @@ export async function runtimeRows(options: RuntimeBenchOptions): Promise<Row[]> 
 
   const memoryOf = (berth: "berthDefault" | "berthStock"): Both<TaskMemory> => ({ berth: memory[berth] ?? "n/a", containerd: memory.containerd });
   const rows: Row[] = [];
-  if (suites.has("run")) rows.push(row("ctr run --rm IMAGE id true, median (ms)", true, 0, runRm, (ms) => ms));
+  if (suites.has("run")) {
+    rows.push(row("ctr run --rm IMAGE id true, median (ms)", true, 0, runRm, (ms) => ms));
+    rows.push(row(`first task in a new namespace, ctr run --rm, median of ${firstTaskRuns} (ms)`, true, 0, firstTask, (ms) => ms));
+  }
   if (suites.has("containers")) {
     rows.push(row(`ctr containers ls, ${containerCount} containers, median (ms)`, true, 0, containersLs, (ms) => ms));
+    containerCurve.forEach((count, i) => rows.push(row(`cost curve: ctr containers ls, ${count} containers, median (ms)`, true, 0, curve[i]!, (ms) => ms)));
     rows.push(row(`ctr containers ls labels.x==y, ${containerCount / labelEvery} of ${containerCount}, median (ms)`, true, 0, containersFiltered, (ms) => ms));
   }
   if (suites.has("memory")) {

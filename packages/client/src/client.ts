@@ -1,5 +1,16 @@
 import { type CallContext, unavailable } from "@berth/api";
-import { containersV1, contentV1, diffV1, eventsV1, healthV1, imagesV1, introspectionV1, leasesV1, namespacesV1, snapshotsV1, tasksV1, versionV1 } from "@berth/api/proto";
+import * as containersV1 from "@berth/api/gen/containerd/services/containers/v1/containers";
+import * as contentV1 from "@berth/api/gen/containerd/services/content/v1/content";
+import * as diffV1 from "@berth/api/gen/containerd/services/diff/v1/diff";
+import * as eventsV1 from "@berth/api/gen/containerd/services/events/v1/events";
+import * as healthV1 from "@berth/api/gen/grpc/health/v1/health";
+import * as imagesV1 from "@berth/api/gen/containerd/services/images/v1/images";
+import * as introspectionV1 from "@berth/api/gen/containerd/services/introspection/v1/introspection";
+import * as leasesV1 from "@berth/api/gen/containerd/services/leases/v1/leases";
+import * as namespacesV1 from "@berth/api/gen/containerd/services/namespaces/v1/namespaces";
+import * as snapshotsV1 from "@berth/api/gen/containerd/services/snapshots/v1/snapshots";
+import * as tasksV1 from "@berth/api/gen/containerd/services/tasks/v1/tasks";
+import * as versionV1 from "@berth/api/gen/containerd/services/version/v1/version";
 import { type CallOptions, type ServiceClient, type ServiceDefinition, createServiceClient, grpc } from "@berth/api/services";
 import { grpcTarget, resolveAddress, resolveNamespace } from "./address.js";
 import { ContainersProxy } from "./containers.js";

@@ -1,5 +1,5 @@
 import { type CallContext, type Container, type ContainerStore, type NewContainer, goZeroTime, isKind } from "@berth/api";
-import { containersV1 } from "@berth/api/proto";
+import * as containersV1 from "@berth/api/gen/containerd/services/containers/v1/containers";
 import type { ServiceClient } from "@berth/api/services";
 
 function containerOf(container: containersV1.Container | undefined): Container {

@@ -10,7 +10,7 @@ import {
   notImplemented,
   outOfRange,
 } from "@berth/api";
-import { contentV1 } from "@berth/api/proto";
+import * as contentV1 from "@berth/api/gen/containerd/services/content/v1/content";
 import type { BidiCall, ServiceClient } from "@berth/api/services";
 
 const chunkSize = 1 << 20;

@@ -1,5 +1,5 @@
 import type { CallContext, Mount } from "@berth/api";
-import { diffV1 } from "@berth/api/proto";
+import * as diffV1 from "@berth/api/gen/containerd/services/diff/v1/diff";
 import type { ServiceClient } from "@berth/api/services";
 
 export interface LayerDescriptor {

@@ -1,5 +1,5 @@
 import type { Any, CallContext, Envelope, EventStream, Forwarder, Publisher, Subscriber } from "@berth/api";
-import { eventsV1 } from "@berth/api/proto";
+import * as eventsV1 from "@berth/api/gen/containerd/services/events/v1/events";
 import type { ServiceClient } from "@berth/api/services";
 
 /** The event exchange of a remote daemon, through its Events service. */

@@ -1,5 +1,5 @@
 import { type CallContext, type Image, type ImageStore, type NewImage, goZeroTime } from "@berth/api";
-import { imagesV1 } from "@berth/api/proto";
+import * as imagesV1 from "@berth/api/gen/containerd/services/images/v1/images";
 import type { ServiceClient } from "@berth/api/services";
 
 function imageOf(image: imagesV1.Image | undefined): Image {

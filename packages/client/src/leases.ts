@@ -1,5 +1,5 @@
 import { type CallContext, type Lease, type LeaseManager, type LeaseResource, goZeroTime } from "@berth/api";
-import { leasesV1 } from "@berth/api/proto";
+import * as leasesV1 from "@berth/api/gen/containerd/services/leases/v1/leases";
 import type { ServiceClient } from "@berth/api/services";
 
 const leaseOf = (lease: leasesV1.Lease | undefined): Lease => ({

@@ -1,5 +1,5 @@
 import type { CallContext, Namespace, NamespaceStore } from "@berth/api";
-import { namespacesV1 } from "@berth/api/proto";
+import * as namespacesV1 from "@berth/api/gen/containerd/services/namespaces/v1/namespaces";
 import type { ServiceClient } from "@berth/api/services";
 
 /** Namespaces through berthd's (or containerd's) Namespaces service. */

@@ -77,8 +77,14 @@ interface Fetched {
   readonly manifests: { readonly descriptor: Descriptor; readonly manifest: Manifest }[];
 }
 
-/** Fetches the tree under `root` for the chosen platforms into the content store; the manifests come back for unpacking. */
-async function fetchTree(client: Client, context: CallContext, fetcher: Fetcher, root: Descriptor, ref: string, options: PullOptions): Promise<Fetched> {
+/** Told of each manifest as soon as its blobs start to be stored, with a promise of each blob's being stored. */
+type OnBlobs = (manifest: Manifest, stored: (descriptor: Descriptor) => Promise<void>) => void;
+
+/**
+ * Fetches the tree under `root` for the chosen platforms into the content store; the manifests come
+ * back for unpacking. `onBlobs` may start using a manifest's blobs while the others are fetched.
+ */
+async function fetchTree(client: Client, context: CallContext, fetcher: Fetcher, root: Descriptor, ref: string, options: PullOptions, onBlobs?: OnBlobs): Promise<Fetched> {
   const parsed = parseReference(ref);
   const wanted = options.platforms ?? [hostPlatform()];
   /** A blob this namespace already has is read from it, as containerd's fetch handler does, not fetched again. */
@@ -121,7 +127,21 @@ async function fetchTree(client: Client, context: CallContext, fetcher: Fetcher,
     const blobs = whole ? [manifest.config, ...manifest.layers] : [manifest.config];
     for (const blob of blobs) waiting(blob);
     await store(descriptor, childLabels(descriptor.mediaType, manifest), loaded);
-    await runLimited(blobs, options.concurrency ?? 3, (blob) => store(blob, {}));
+    const stored = new Map<string, { promise: Promise<void>; resolve: () => void; reject: (error: unknown) => void }>();
+    for (const blob of blobs) stored.set(blob.digest, Promise.withResolvers<void>());
+    // Whoever waits for a blob hears of a failed fetch through the fetch itself.
+    for (const { promise } of stored.values()) promise.catch(() => undefined);
+    // Only an image's own platforms are unpacked; metadata-only manifests bring just their config.
+    if (whole) onBlobs?.(manifest, (blob) => stored.get(blob.digest)?.promise ?? Promise.resolve());
+    try {
+      await runLimited(blobs, options.concurrency ?? 3, async (blob) => {
+        await store(blob, {});
+        stored.get(blob.digest)?.resolve();
+      });
+    } catch (error) {
+      for (const { reject } of stored.values()) reject(error);
+      throw error;
+    }
     if (whole) manifests.push({ descriptor, manifest });
   }
   return { manifests };
@@ -140,16 +160,28 @@ export async function pull(client: Client, ref: string, options: PullOptions = {
     return await withLease(client, async (context) => {
       const { descriptor: root } = await resolver.resolve(ref);
       options.resolved?.(root);
-      const { manifests } = await fetchTree(client, context, resolver.fetcher(ref), root, ref, options);
-      const target: ImageTarget = { mediaType: root.mediaType, digest: root.digest, size: root.size, annotations: root.annotations ?? {} };
-      const image = await recordImage(client, ref, target, options.labels);
-      if (options.unpack !== false) {
-        for (const { manifest } of manifests) {
+      // Each layer is unpacked as soon as it and its parent are there, as containerd 1.7's unpacker does.
+      const snapshotter = options.unpack === false ? undefined : (options.unpack ?? "overlayfs");
+      const unpacking: Promise<void>[] = [];
+      const unpackWhileFetching: OnBlobs = (manifest, stored) => {
+        const unpacked = (async () => {
+          await stored(manifest.config);
           const config = await readJson<{ rootfs?: { diff_ids?: string[] } }>(client.content, context, manifest.config.digest);
           const diffIds = config.rootfs?.diff_ids ?? [];
-          if (diffIds.length > 0 && diffIds.length === manifest.layers.length) await unpack(client, context, manifest.config, manifest.layers, diffIds, options.unpack ?? "overlayfs");
-        }
+          if (diffIds.length > 0 && diffIds.length === manifest.layers.length) await unpack(client, context, manifest.config, manifest.layers, diffIds, snapshotter!, stored);
+        })();
+        unpacked.catch(() => undefined); // awaited below, once the fetch is done
+        unpacking.push(unpacked);
+      };
+      try {
+        await fetchTree(client, context, resolver.fetcher(ref), root, ref, options, snapshotter === undefined ? undefined : unpackWhileFetching);
+      } catch (error) {
+        await Promise.allSettled(unpacking); // nothing of this pull goes on once it has failed
+        throw error;
       }
+      const target: ImageTarget = { mediaType: root.mediaType, digest: root.digest, size: root.size, annotations: root.annotations ?? {} };
+      const image = await recordImage(client, ref, target, options.labels);
+      for (const unpacked of unpacking) await unpacked;
       return image;
     });
   } finally {

@@ -1,5 +1,5 @@
 import { type CallContext, type Mount, type SnapshotInfo, type SnapshotKind, type SnapshotUsage, type Snapshotter, goZeroTime } from "@berth/api";
-import { snapshotsV1 } from "@berth/api/proto";
+import * as snapshotsV1 from "@berth/api/gen/containerd/services/snapshots/v1/snapshots";
 import type { ServiceClient } from "@berth/api/services";
 
 const kindFromWire: Record<number, SnapshotKind> = { [snapshotsV1.Kind.VIEW]: "view", [snapshotsV1.Kind.ACTIVE]: "active", [snapshotsV1.Kind.COMMITTED]: "committed" };

@@ -1,5 +1,6 @@
 import { type Any, type CallContext, type Mount, type Timestamp, goZeroTime } from "@berth/api";
-import { tasksV1, taskTypes } from "@berth/api/proto";
+import * as tasksV1 from "@berth/api/gen/containerd/services/tasks/v1/tasks";
+import * as taskTypes from "@berth/api/gen/containerd/types/task/task";
 import type { ServiceClient } from "@berth/api/services";
 import type { LayerDescriptor } from "./diff.js";
 

@@ -18,13 +18,26 @@ export function chainIds(diffIds: readonly string[]): string[] {
 
 const targetRefLabel = "containerd.io/snapshot.ref";
 
-/** containerd's unpack: apply each layer onto its parent chain unless that chain is already there. */
-export async function unpack(client: Client, context: CallContext, config: Descriptor, layers: readonly Descriptor[], diffIds: readonly string[], snapshotterName: string): Promise<string> {
+/**
+ * containerd's unpack: apply each layer onto its parent chain unless that chain is already there.
+ * `layerStored`, when given, is awaited before a layer is used: a pull unpacks each layer as soon
+ * as it and its parent are there, while the later layers are still being fetched.
+ */
+export async function unpack(
+  client: Client,
+  context: CallContext,
+  config: Descriptor,
+  layers: readonly Descriptor[],
+  diffIds: readonly string[],
+  snapshotterName: string,
+  layerStored?: (layer: Descriptor) => Promise<void>,
+): Promise<string> {
   const snapshotter = client.snapshotter(snapshotterName);
   const chain = chainIds(diffIds);
   for (const [i, layer] of layers.entries()) {
     const chainId = chain[i]!;
     const parent = i === 0 ? "" : chain[i - 1]!;
+    await layerStored?.(layer);
     try {
       await snapshotter.stat(context, chainId);
       continue;

@@ -8,11 +8,9 @@ enableCompileCache();
 // A pull streams every layer through this process as ArrayBuffers, which count against V8's
 // old-generation limit: with the default heap growth that meant a full GC every few MB.
 setFlagsFromString("--heap-growing-percent=300");
-const { execute } = await import("@oclif/core");
-const { hoistGlobalOptions } = await import("../dist/global-options.js");
+const { launch } = await import("@berth/ctr/launch");
 const { canonicalArgv } = await import("../dist/command-names.js");
-const { commands } = await import("../dist/commands.js");
 
-// ctr takes its global options before the command (`ctr -n foo images ls`), which oclif does not;
-// and every name stock ctr has for a command (`ctr c rm`) is spelled as Berth's id.
-await execute({ args: canonicalArgv(hoistGlobalOptions(process.argv.slice(2)), commands), dir: import.meta.url });
+// Global options may come before the command (`ctr -n foo images ls`), and every name stock ctr has
+// for a command (`ctr c rm`) is spelled as Berth's id; only the command run is loaded.
+await launch(import.meta.url, process.argv.slice(2), canonicalArgv);

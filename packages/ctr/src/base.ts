@@ -1,4 +1,6 @@
-import { Command, Flags } from "@oclif/core";
+// Subpaths: the package entry also loads semver to check the Node version, on every start.
+import { Command } from "@oclif/core/command";
+import * as Flags from "@oclif/core/flags";
 import type { Client } from "@berth/client";
 
 /** Go durations as ctr takes them: "10s", "1m30s", "500ms"; a bare number is seconds. */
@@ -30,7 +32,7 @@ export abstract class CtrCommand extends Command {
 
   protected async connect(flags: { address?: string | undefined; namespace?: string | undefined; "connect-timeout"?: string | undefined }): Promise<Client> {
     // Loaded only when a command talks to the daemon, so that `--help` starts fast.
-    const { Client, resolveAddress, resolveNamespace } = await import("@berth/client");
+    const { Client, resolveAddress, resolveNamespace } = await import("@berth/client/connect");
     this.#client = await Client.connect({
       address: resolveAddress(flags.address),
       namespace: resolveNamespace(flags.namespace),

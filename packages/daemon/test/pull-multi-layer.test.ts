@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Client, chainIds, pull } from "@berth/client";
 import { withMounts } from "@berth/mount";
-import { type RunningDaemon, type RunningRegistry, buildMultiLayerImage, pushTestImage, startBerthd, startRegistry } from "@berth/testkit";
+import { type RunningDaemon, type RunningRegistry, buildLargeImage, buildMultiLayerImage, pushTestImage, startBerthd, startRegistry, startRegistryProxy, waitUntil } from "@berth/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 describe("pulling a multi-layer image", () => {
@@ -47,6 +47,37 @@ describe("pulling a multi-layer image", () => {
     } finally {
       client.close();
       rmSync(scratch, { recursive: true, force: true });
+    }
+  });
+
+  it("unpacks each layer as soon as it and its parent are there, while the last layer is still being fetched", async () => {
+    // An image of its own: blobs another test stored would be taken from the content store, not fetched.
+    const image = buildLargeImage({ layerBytes: [200_000, 200_000, 200_000], filesPerLayer: 4 });
+    await pushTestImage(image, { url: registry.url, repository: "library/early", tag: "latest" });
+    const client = await Client.connect({ address: berthd.address, namespace: "multi-early" });
+    const proxy = await startRegistryProxy(registry.host);
+    try {
+      const last = image.layers.at(-1)!;
+      proxy.stall(last.digest, 0); // the last layer's body never comes
+      const pulling = pull(client, `${proxy.host}/library/early:latest`, { plainHttp: true });
+      pulling.catch(() => undefined);
+      const chain = chainIds(image.diffIds);
+      const committed = async (chainId: string) => {
+        try {
+          return (await client.snapshotter().stat(client.context(), chainId)).kind === "committed";
+        } catch {
+          return false;
+        }
+      };
+      // Every layer but the held one is applied meanwhile; fetching all before unpacking never gets here.
+      await waitUntil("the layers below the held one to be unpacked", async () => (await Promise.all(chain.slice(0, -1).map(committed))).every(Boolean), 30_000);
+      expect(await committed(chain.at(-1)!)).toBe(false);
+      await proxy.close(); // the held layer fails, and with it the pull, once its unpacks have stopped
+      await expect(pulling).rejects.toThrow();
+      expect(await committed(chain.at(-1)!)).toBe(false);
+    } finally {
+      await proxy.close();
+      client.close();
     }
   });
 });

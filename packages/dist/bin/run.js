@@ -7,8 +7,7 @@ enableCompileCache();
 // A pull streams every layer through this process as ArrayBuffers, which count against V8's
 // old-generation limit: with the default heap growth that meant a full GC every few MB.
 setFlagsFromString("--heap-growing-percent=300");
-const { execute } = await import("@oclif/core");
-const { hoistGlobalOptions } = await import("@berth/ctr/cli");
+const { launch } = await import("@berth/ctr/launch");
 
-// dist takes its global options before the command (`dist -n foo pull …`), which oclif does not.
-await execute({ args: hoistGlobalOptions(process.argv.slice(2)), dir: import.meta.url });
+// Global options may come before the command (`ctr -n foo images ls`); only the command run is loaded.
+await launch(import.meta.url, process.argv.slice(2));

@@ -2,6 +2,7 @@ import { spawn } from "node:child_process";
 import { accessSync, constants } from "node:fs";
 import { delimiter, dirname, isAbsolute, join } from "node:path";
 import { type Any, errorOfKind, invalidArgument, notFound, notImplemented } from "@berth/api";
+import type { ShimPlatform } from "./platform.js";
 import { google_protobuf_any, taskV2 } from "@berth/api/proto";
 
 /** `io.containerd.runc.v2` → `containerd-shim-runc-v2`: the last two dot-separated parts name the binary. */
@@ -110,8 +111,22 @@ function runShim(invocation: ShimInvocation, extra: readonly string[], input: Ui
  * Runs `<shim> … start` in the bundle with the runtime options on stdin, and returns the ttrpc
  * address it prints: a plain address (1.6) or `{"version":2,"address":…,"protocol":"ttrpc"}` (1.7).
  */
-export async function startShim(invocation: ShimInvocation, options: Any | undefined, timeoutMs = 30_000): Promise<string> {
+export async function startShim(
+  invocation: ShimInvocation,
+  options: Any | undefined,
+  timeoutMs = 30_000,
+  startInDaemon?: ShimPlatform["startInDaemon"],
+): Promise<string> {
   const input = options === undefined ? new Uint8Array() : google_protobuf_any.Any.encode(options).finish();
+  if (startInDaemon !== undefined) {
+    let address: string | undefined;
+    try {
+      address = await startInDaemon(invocation, input);
+    } catch (error) {
+      throw errorOfKind("Unknown", `start failed: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    if (address !== undefined) return address;
+  }
   const output = await runShim(invocation, ["start"], input, timeoutMs);
   const printed = output.stdout.toString("utf8").trim();
   if (output.code !== 0) throw errorOfKind("Unknown", `start failed: ${output.stderr.trim() || `${invocation.binary} exited with ${output.code}`}`);

@@ -97,7 +97,7 @@ export class ShimManager implements Runtime {
     let handle: ShimHandle;
     try {
       stopLog = followLog(platform, bundle, this.options.logger);
-      const address = await startShim(invocation, shimOptions);
+      const address = await startShim(invocation, shimOptions, undefined, platform.startInDaemon);
       await bundle.write("shim-binary-path", binary);
       await bundle.write(runtimeNameFile, options.runtime);
       client = (await connectShim(address, namespace, taskId, undefined, (to, ms) => platform.dial(to, ms, "start"))).client;

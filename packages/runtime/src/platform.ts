@@ -1,4 +1,5 @@
 import type { TtrpcClient } from "@berth/ttrpc";
+import type { ShimInvocation } from "./binary.js";
 import type { Bundle } from "./bundle.js";
 
 /**
@@ -27,4 +28,10 @@ export interface ShimPlatform {
   removeSocket(address: string): Promise<void>;
   /** Unmounts whatever is left on a bundle's rootfs before the bundle is removed. */
   unmountRootfs(rootfs: string): Promise<void>;
+  /**
+   * Does `<shim> start` in the daemon for a shim the platform knows (Berth's own), saving a
+   * process: the shim's address, or undefined to run the binary as usual. `options` are the
+   * encoded `Any` that `start` reads on stdin.
+   */
+  startInDaemon?(invocation: ShimInvocation, options: Uint8Array): Promise<string | undefined>;
 }

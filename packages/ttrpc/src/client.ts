@@ -1,7 +1,7 @@
 import { connect } from "node:net";
 import type { Duplex } from "node:stream";
 import { errorOfKind, namespaceTtrpcHeader } from "@berth/api";
-import { ttrpc } from "@berth/api/proto";
+import * as ttrpc from "@berth/api/gen/ttrpc/ttrpc";
 import type { MethodDefinition, ServiceDefinition } from "@berth/api/services";
 import { type Frame, FrameDecoder, encodeFrame, maxMessageLength, messageTypes } from "./frame.js";
 import { errorOfTtrpcStatus } from "./status.js";

@@ -2,7 +2,7 @@ import { chmod, unlink } from "node:fs/promises";
 import { type Server, createServer } from "node:net";
 import type { Duplex } from "node:stream";
 import { type CallContext, errorOfKind, namespaceTtrpcHeader } from "@berth/api";
-import { ttrpc } from "@berth/api/proto";
+import * as ttrpc from "@berth/api/gen/ttrpc/ttrpc";
 import type { MethodDefinition, ServiceDefinition } from "@berth/api/services";
 import { type Frame, FrameDecoder, encodeFrame, maxMessageLength, messageTypes } from "./frame.js";
 import { peerCredentialsAvailable, peerIsSameUser } from "./peercred.js";

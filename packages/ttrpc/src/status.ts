@@ -1,6 +1,6 @@
 // The one place where ttrpc statuses meet error kinds, with the same table as gRPC.
 import { type BerthError, errorOfKind, grpcCodeOfKind, kindOf, kindOfGrpcCode } from "@berth/api";
-import type { google_rpc } from "@berth/api/proto";
+import type * as google_rpc from "@berth/api/gen/google/rpc/status";
 
 type Status = google_rpc.Status;
 

@@ -17,7 +17,8 @@ export class Pull extends DistCommand {
     const { args, flags } = await this.parse(Pull);
     const client = await this.connect(flags);
     const { describeImage, hostPlatform, parsePlatform, unpackImage } = await import("@berth/client");
-    const { image, platforms: wanted } = await this.fetchImage(client, args.ref, flags);
+    // Layers are unpacked while the others are fetched; the unpack below finds them there.
+    const { image, platforms: wanted } = await this.fetchImage(client, args.ref, flags, flags.snapshotter || "overlayfs");
     let platforms = wanted;
     if (flags["all-platforms"]) platforms = (await describeImage(client.content, client.context(), image.target)).platforms.map(parsePlatform);
     if (platforms.length === 0) platforms = [hostPlatform()];

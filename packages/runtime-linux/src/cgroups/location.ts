@@ -4,7 +4,8 @@ import { invalidArgument, notFound } from "@berth/api";
 import { type CgroupV1Directories, readCgroupV1Metrics } from "./v1.js";
 import { readCgroupV2Metrics } from "./v2.js";
 import type { HostFacts } from "./host.js";
-import type { cgroupsV1, cgroupsV2 } from "@berth/api/proto";
+import type * as cgroupsV1 from "@berth/api/gen/io/containerd/cgroups/v1/metrics";
+import type * as cgroupsV2 from "@berth/api/gen/io/containerd/cgroups/v2/metrics";
 
 /** Where one mounted hierarchy is, and which cgroup path its mount shows at its mount point. */
 export interface CgroupMount {

@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { notFound } from "@berth/api";
-import { cgroupsV1 } from "@berth/api/proto";
+import * as cgroupsV1 from "@berth/api/gen/io/containerd/cgroups/v1/metrics";
 import { assignFrom, parseRdma, parseUint, readFlatKeyed, readOptional } from "./files.js";
 import { type HostFacts, hostFacts } from "./host.js";
 

@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { notFound } from "@berth/api";
-import { cgroupsV2 } from "@berth/api/proto";
+import * as cgroupsV2 from "@berth/api/gen/io/containerd/cgroups/v2/metrics";
 import { assignFrom, parseRdma, readFlatKeyed, readOptional, readUintOrMax } from "./files.js";
 import { type HostFacts, hostFacts } from "./host.js";
 

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { nowTimestamp } from "@berth/api";
-import { taskV2 } from "@berth/api/proto";
+import * as taskV2 from "@berth/api/gen/containerd/task/v2/shim";
 import { unmountAll } from "@berth/mount";
 import type { ShimFlags } from "./flags.js";
 import { readOptions, runcBinary, runcRoot } from "./options.js";

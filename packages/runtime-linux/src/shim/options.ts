@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import type { Any } from "@berth/api";
-import { runcV1 } from "@berth/api/proto";
+import * as runcV1 from "@berth/api/gen/containerd/runc/v1/options";
 import { runcOptionTypes } from "./start-options.js";
 
 export type RuncOptions = runcV1.Options;

@@ -1,5 +1,6 @@
 import { goZeroTime } from "@berth/api";
-import { type taskV2, taskTypes } from "@berth/api/proto";
+import type * as taskV2 from "@berth/api/gen/containerd/task/v2/shim";
+import * as taskTypes from "@berth/api/gen/containerd/types/task/task";
 import type { Exit } from "./reaper.js";
 import type { ProcessIO, StdioRequest } from "./stdio.js";
 

@@ -1,7 +1,8 @@
 import { closeSync, writeSync } from "node:fs";
 import { type Socket, createServer } from "node:net";
 import { join } from "node:path";
-import { eventsTtrpcV1, taskV2 } from "@berth/api/proto";
+import * as eventsTtrpcV1 from "@berth/api/gen/containerd/services/events/ttrpc/v1/events";
+import * as taskV2 from "@berth/api/gen/containerd/task/v2/shim";
 import { TtrpcClient, type TtrpcHandlers, TtrpcServer, ttrpcServiceClient } from "@berth/ttrpc";
 import { joinCgroup } from "../cgroups/join.js";
 import { cgroupMetricsOfPid } from "../cgroups/process.js";

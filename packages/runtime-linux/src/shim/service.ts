@@ -1,5 +1,7 @@
 import { type Any, type MessageType, alreadyExists, invalidArgument, notFound, notImplemented, unpackJson, validateIdentifier } from "@berth/api";
-import { events, runcV1, taskV2 } from "@berth/api/proto";
+import * as events from "@berth/api/gen/containerd/events/events";
+import * as runcV1 from "@berth/api/gen/containerd/runc/v1/options";
+import * as taskV2 from "@berth/api/gen/containerd/task/v2/shim";
 import { decodeCheckpointOptions } from "./checkpoint.js";
 import { Container, type ContainerHost } from "./container.js";
 import type { EventQueue } from "./events.js";

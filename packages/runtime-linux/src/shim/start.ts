@@ -57,17 +57,24 @@ async function readStdin(): Promise<Uint8Array> {
   return Buffer.concat(chunks);
 }
 
+/** Where the server is launched from: `start` (its own directory and environment, the daemon its parent) or the daemon itself. */
+export interface Launcher {
+  readonly cwd: string;
+  readonly env: NodeJS.ProcessEnv;
+  readonly daemonPid: number;
+}
+
 /**
  * Launches the server and waits for its word on descriptor 3: "ready", or why it failed. Its
  * stdio is /dev/null: nothing it writes may fail once this process has gone.
  */
-function launchServer(flags: ShimFlags, script: string, socket: string, shimCgroup: string): Promise<void> {
+export function launchServer(flags: ShimFlags, script: string, socket: string, shimCgroup: string, launcher: Launcher = { cwd: process.cwd(), env: process.env, daemonPid: process.ppid }): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [...serverNodeOptions, script, ...serverArguments(flags, socket, shimCgroup)], {
-      cwd: process.cwd(),
+      cwd: launcher.cwd,
       detached: true,
       stdio: ["ignore", "ignore", "ignore", "pipe"],
-      env: { ...process.env, ...serverEnvironment },
+      env: { ...launcher.env, ...serverEnvironment },
     });
     const word = child.stdio[3] as NodeJS.ReadableStream & { destroy(): void };
     let said = "";
@@ -77,7 +84,7 @@ function launchServer(flags: ShimFlags, script: string, socket: string, shimCgro
       word.destroy();
       child.removeAllListeners();
       if (error === undefined) {
-        if (child.pid !== undefined) followDaemonOomScore(child.pid, process.ppid);
+        if (child.pid !== undefined) followDaemonOomScore(child.pid, launcher.daemonPid);
         child.unref();
         resolve();
       } else {

@@ -2,6 +2,8 @@ import { join } from "node:path";
 import { type ShimPlatform, removeDeadSocket, shimBinaryName } from "@berth/runtime";
 import { unmountAll } from "@berth/mount";
 import { TtrpcClient } from "@berth/ttrpc";
+import { berthShimPath } from "../shim/paths.js";
+import { startInDaemon } from "../shim/start-in-daemon.js";
 import { followShimLog, makeFifo } from "./fifo.js";
 
 /**
@@ -20,4 +22,6 @@ export const linuxShimPlatform: ShimPlatform = {
   dial: (address, timeoutMs) => TtrpcClient.connect(address, timeoutMs),
   removeSocket: removeDeadSocket,
   unmountRootfs: (rootfs) => unmountAll(rootfs, { detach: true }),
+  // Berth's own shim: `start`'s work done in the daemon, saving a Node process per task.
+  startInDaemon: async (invocation, options) => (invocation.binary === berthShimPath ? startInDaemon(invocation, options) : undefined),
 };

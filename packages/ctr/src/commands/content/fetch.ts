@@ -29,7 +29,11 @@ export interface FetchFlagValues extends RegistryFlagValues {
 }
 
 /** Fetches and records `ref` (no unpack), drawing ctr's progress display (a line per descriptor) on stdout. */
-export async function fetchWithProgress(client: Client, ref: string, flags: FetchFlagValues): Promise<{ image: Image; platforms: Platform[] }> {
+/**
+ * Fetches and records `ref`, drawing a progress bar per descriptor; with `unpack` (a snapshotter),
+ * each layer is unpacked as soon as it and its parent are there.
+ */
+export async function fetchWithProgress(client: Client, ref: string, flags: FetchFlagValues, unpack: string | false = false): Promise<{ image: Image; platforms: Platform[] }> {
   const { ProgressBoard, parsePlatform, pull } = await import("@berth/client");
   const platforms = (flags.platform ?? []).map(parsePlatform);
   const board = new ProgressBoard(ref);
@@ -42,7 +46,7 @@ export async function fetchWithProgress(client: Client, ref: string, flags: Fetc
       allMetadata: flags["all-metadata"] === true,
       metadataOnly: flags["metadata-only"] === true,
       labels: parseLabels(flags.label ?? []),
-      unpack: false,
+      unpack,
       progress: board.listener,
       resolved: () => board.markResolved(),
     });

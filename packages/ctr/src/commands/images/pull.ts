@@ -35,7 +35,8 @@ export class ImagesPull extends CtrCommand {
         ...(wanted.length > 0 ? { platforms: wanted } : {}),
         allPlatforms: flags["all-platforms"],
         labels: parseLabels(flags.label ?? []),
-        unpack: false,
+        // Each layer is unpacked as soon as it and its parent are there; the unpack below finds them there.
+        unpack: flags.snapshotter || "overlayfs",
         progress: board.listener,
         resolved: () => board.markResolved(),
       });

@@ -1,0 +1,59 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { CallContext } from "@berth/api";
+import { namespacesV1 } from "@berth/api/proto";
+import { createServiceClient, grpc, grpcImplementation, grpcServiceDefinition } from "@berth/api/services";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+describe("grpcImplementation: a call's signal", () => {
+  const signals: AbortSignal[] = [];
+  let release: (() => void) | undefined;
+  let directory: string;
+  let server: grpc.Server;
+  let channel: grpc.Client;
+  const client = () => createServiceClient(namespacesV1.NamespacesDefinition, channel, { namespace: "n" });
+
+  beforeAll(async () => {
+    directory = mkdtempSync(join(tmpdir(), "berth-test-grpc-server-"));
+    server = new grpc.Server();
+    const handlers = {
+      get: async (request: namespacesV1.GetNamespaceRequest, context: CallContext) => {
+        signals.push(context.signal!);
+        if (request.name === "hold") await new Promise<void>((resolve) => (release = resolve));
+        return { namespace: { name: request.name, labels: {} } };
+      },
+      list: async () => ({ namespaces: [] }),
+      create: async () => ({}),
+      update: async () => ({}),
+      delete: async () => ({}),
+    };
+    server.addService(grpcServiceDefinition(namespacesV1.NamespacesDefinition), grpcImplementation(namespacesV1.NamespacesDefinition, handlers as never));
+    const address = `unix://${join(directory, "s.sock")}`;
+    await new Promise<void>((resolve, reject) => server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (error) => (error ? reject(error) : resolve())));
+    channel = new grpc.Client(address, grpc.credentials.createInsecure());
+  });
+  afterAll(async () => {
+    channel?.close();
+    await new Promise<void>((resolve) => (server ? server.tryShutdown(() => resolve()) : resolve()));
+    rmSync(directory, { recursive: true, force: true });
+  });
+
+  it("stays unaborted once the call has answered, and aborts when the client cancels a call in progress", async () => {
+    for (let i = 0; i < 5; i++) expect((await client().get({ name: `n${i}` })).namespace?.name).toBe(`n${i}`);
+    // grpc-js reports a finished call as cancelled when its stream closes: that must not reach the handler.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(signals.map((signal) => signal.aborted)).toEqual([false, false, false, false, false]);
+
+    const cancel = new AbortController();
+    const held = client().get({ name: "hold" }, { signal: cancel.signal });
+    held.catch(() => undefined);
+    for (let i = 0; i < 100 && release === undefined; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+    cancel.abort();
+    await expect(held).rejects.toThrow();
+    const heldSignal = signals.at(-1)!;
+    for (let i = 0; i < 100 && !heldSignal.aborted; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(heldSignal.aborted).toBe(true);
+    release?.();
+  });
+});

@@ -1,0 +1,89 @@
+/**
+ * @berth/ctr/launch: how ctr and dist start. oclif reads every command's flags, args and help from
+ * `oclif.manifest.json` (written at build time by `writeCommandManifest`), so help needs no
+ * command class; running a command imports only the module that exports its class, which the
+ * manifest names beside each command (`berthSource`). Without a manifest (a build that did not
+ * write one), oclif loads every command through `src/commands.ts`, as before.
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import type { Command } from "@oclif/core/command";
+import type { Plugin } from "@oclif/core/config";
+import { hoistGlobalOptions } from "./global-options.js";
+
+/** Where a command's class comes from: a module (relative to the package root, or a package specifier) and its export. */
+export interface CommandSource {
+  readonly module: string;
+  readonly exportName: string;
+}
+
+/** The manifest key that holds a command's `CommandSource`. */
+export const commandSourceKey = "berthSource";
+
+function moduleUrl(root: string, module: string): string {
+  return module.startsWith(".") ? pathToFileURL(join(root, module)).href : module;
+}
+
+type FindCommand = (this: Plugin, id: string, opts?: { must: boolean }) => Promise<Command.Class | undefined>;
+
+/**
+ * Makes oclif load a command of a plugin with a manifest from the one module named there. oclif's
+ * explicit strategy would import the whole command registry (and through it every command, the
+ * gRPC client and the generated API) for any command.
+ */
+function loadCommandsFromTheirModules(plugin: typeof Plugin): void {
+  const prototype = plugin.prototype as unknown as { findCommand: FindCommand; berthLazy?: true };
+  if (prototype.berthLazy) return;
+  const findCommand = prototype.findCommand;
+  prototype.berthLazy = true;
+  prototype.findCommand = async function (this: Plugin, id: string, opts?: { must: boolean }) {
+    const cached = this.hasManifest ? (this.manifest.commands[id] as { [commandSourceKey]?: CommandSource } | undefined) : undefined;
+    const source = cached?.[commandSourceKey];
+    if (source === undefined) return findCommand.call(this, id, opts);
+    const module = (await import(moduleUrl(this.root, source.module))) as Record<string, Command.Class | undefined>;
+    const command = module[source.exportName];
+    if (command === undefined) throw new Error(`${source.module} exports no ${source.exportName} for command ${id}: rebuild the package to refresh oclif.manifest.json`);
+    command.id = id;
+    command.plugin = this;
+    return command;
+  };
+}
+
+/** What argv rewriting may know of a command without loading it: its aliases and flags, as the manifest holds them. */
+export interface CommandSummary {
+  readonly aliases?: readonly string[];
+  readonly flags?: Readonly<Record<string, { type: string; char?: string }>>;
+}
+
+/** Rewrites argv (global options already taken off) knowing every command by id. */
+export type ArgvRewrite = (argv: readonly string[], commands: Readonly<Record<string, CommandSummary>>) => string[];
+
+/**
+ * Every command's summary: from the package's `oclif.manifest.json`, else (no manifest) from the
+ * command classes of its registry, loaded for it.
+ */
+async function commandSummaries(binUrl: string): Promise<Record<string, CommandSummary>> {
+  const root = fileURLToPath(new URL("..", binUrl));
+  try {
+    return (JSON.parse(readFileSync(join(root, "oclif.manifest.json"), "utf8")) as { commands: Record<string, CommandSummary> }).commands;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+  }
+  const { target, identifier } = (JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { oclif: { commands: { target: string; identifier: string } } }).oclif.commands;
+  return ((await import(pathToFileURL(join(root, target)).href)) as Record<string, Record<string, CommandSummary>>)[identifier] ?? {};
+}
+
+/**
+ * Runs the oclif CLI whose bin is `binUrl` (`import.meta.url`) with `argv`: ctr's global options
+ * taken off the front, then `rewrite` (e.g. stock ctr's command names as Berth's ids), told every
+ * command's aliases and flags from the manifest.
+ */
+export async function launch(binUrl: string, argv: readonly string[], rewrite?: ArgvRewrite): Promise<void> {
+  let args = hoistGlobalOptions(argv);
+  if (rewrite !== undefined) args = rewrite(args, await commandSummaries(binUrl));
+  const { Plugin } = await import("@oclif/core/config");
+  const { execute } = await import("@oclif/core/execute");
+  loadCommandsFromTheirModules(Plugin);
+  await execute({ args, dir: binUrl });
+}

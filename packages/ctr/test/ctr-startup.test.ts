@@ -1,0 +1,133 @@
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { commands } from "@berth/ctr";
+import { type RunningDaemon, runCommand, startBerthd } from "@berth/testkit";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+const packageRoot = fileURLToPath(new URL("..", import.meta.url));
+const berthCtr = join(packageRoot, "bin/run.js");
+const recorder = fileURLToPath(new URL("record-loads.mjs", import.meta.url));
+const manifest = JSON.parse(readFileSync(join(packageRoot, "oclif.manifest.json"), "utf8")) as {
+  commands: Record<string, { aliases: string[]; berthSource?: { module: string; exportName: string } }>;
+};
+const commandIds = Object.keys(commands).sort();
+/** The module of each command's class, as a file URL. */
+const moduleOf = (id: string) => pathToFileURL(join(packageRoot, manifest.commands[id]!.berthSource!.module)).href;
+const commandModules = new Set(commandIds.map(moduleOf));
+
+let scratch: string;
+let runs = 0;
+
+/** Runs Berth's ctr as a user does, and returns its result with every module URL it loaded. */
+async function ctr(...args: string[]) {
+  const record = join(scratch, `loads-${runs++}`);
+  const result = await runCommand(process.execPath, ["--import", recorder, berthCtr, ...args], {
+    env: { PATH: process.env.PATH, BERTH_RECORD_LOADS: record },
+    timeoutMs: 30_000,
+  });
+  const loaded = readFileSync(record, "utf8").split("\n").filter((url) => url !== "");
+  return { ...result, loaded, commandModules: loaded.filter((url) => commandModules.has(url)) };
+}
+
+const words = (id: string) => id.split(":").join(" ");
+const listed = (help: string, id: string) => new RegExp(`^  ${words(id).replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}(  |$)`, "m").test(help);
+
+describe("ctr start-up: help from the manifest, each command loaded alone", () => {
+  let daemon: RunningDaemon;
+  beforeAll(async () => {
+    scratch = mkdtempSync(join(tmpdir(), "berth-test-ctr-startup-"));
+    daemon = await startBerthd();
+  });
+  afterAll(async () => {
+    await daemon?.cleanup();
+    if (scratch) rmSync(scratch, { recursive: true, force: true });
+  });
+
+  it("names every registered command in the manifest, with the module that exports its class", () => {
+    expect(Object.keys(manifest.commands).sort()).toEqual(commandIds);
+    for (const id of commandIds) expect(manifest.commands[id]!.berthSource, id).toBeDefined();
+  });
+
+  it("lists every command in `ctr --help` and `ctr <topic> --help` without loading any command or the client", async () => {
+    const root = await ctr("--help");
+    expect(root.code).toBe(0);
+    const topics = [...new Set(commandIds.filter((id) => id.includes(":")).map((id) => id.split(":")[0]!))];
+    for (const topic of topics) expect(root.stdout).toMatch(new RegExp(`^  ${topic} `, "m"));
+    for (const id of commandIds.filter((id) => !id.includes(":"))) expect(listed(root.stdout, id), id).toBe(true);
+    expect(root.commandModules).toEqual([]);
+    expect(root.loaded.filter((url) => /grpc-js|\/packages\/(client|api)\//.test(url))).toEqual([]);
+
+    // `ctr snapshot --help` is stock's alias of `snapshots --help`; `snapshot list` (the seed's own format) runs below.
+    for (const topic of topics.filter((topic) => topic !== "snapshot")) {
+      const help = await ctr(topic, "--help");
+      expect(help.code, topic).toBe(0);
+      // A command below a subtopic (`content prune references`) is listed as that subtopic.
+      for (const id of commandIds.filter((id) => id.startsWith(`${topic}:`))) {
+        const shown = id.split(":").slice(0, 2).join(":");
+        expect(listed(help.stdout, shown), `${shown} in ctr ${topic} --help`).toBe(true);
+      }
+      expect(help.commandModules).toEqual([]);
+    }
+
+    const commandHelp = await ctr("namespaces", "ls", "--help");
+    expect(commandHelp.stdout).toContain("$ ctr namespaces ls");
+    expect(commandHelp.commandModules).toEqual([]);
+  });
+
+  it("runs `ctr version` loading its own command and the connection, not pull, unpack or the other commands", async () => {
+    const version = await ctr("--address", daemon.address, "version");
+    expect(version.code).toBe(0);
+    expect(version.stdout).toMatch(/^Server:\n {2}Version: /m);
+    expect(version.commandModules).toEqual([moduleOf("version")]);
+    expect(version.loaded.filter((url) => /\/packages\/(remotes|diff|content|mount)\/|\/client\/dist\/(pull|unpack|push)\.js/.test(url))).toEqual([]);
+    // Only the generated types of the services it calls: no events, shim, metrics or sandbox messages, nor semver.
+    expect(version.loaded.filter((url) => /\/gen\/(containerd\/events|containerd\/task|io\/containerd\/cgroups|containerd\/services\/sandbox)\/|\/node_modules\/semver\//.test(url))).toEqual([]);
+  });
+
+  it("lets the bin rewrite argv knowing every command's aliases and flags from the manifest, loading no command for it", async () => {
+    await ctr("--address", daemon.address, "namespaces", "create", "rewritten");
+    const code = `
+      import { launch } from "@berth/ctr/launch";
+      await launch(${JSON.stringify(pathToFileURL(berthCtr).href)}, ["--address", ${JSON.stringify(daemon.address)}, "nsx", "ls", "-q"], (argv, commands) => {
+        process.stderr.write(JSON.stringify({ ids: Object.keys(commands).sort(), aliases: commands["namespaces:list"].aliases, quiet: commands["namespaces:list"].flags.quiet.type }));
+        return argv.map((word) => (word === "nsx" ? "namespaces" : word));
+      });`;
+    const record = join(scratch, "loads-rewrite");
+    const result = await runCommand(process.execPath, ["--import", recorder, "--input-type=module", "-e", code], { env: { PATH: process.env.PATH, BERTH_RECORD_LOADS: record }, timeoutMs: 30_000 });
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toContain("rewritten\n");
+    const told = JSON.parse(result.stderr) as { ids: string[]; aliases: string[]; quiet: string };
+    expect(told.ids).toEqual(commandIds);
+    expect(told.aliases).toContain("namespaces:ls");
+    expect(told.quiet).toBe("boolean");
+    const loaded = readFileSync(record, "utf8").split("\n").filter((url) => commandModules.has(url));
+    expect(loaded).toEqual([moduleOf("namespaces:list")]);
+  });
+
+  it("runs every command from its own module, an alias too", async () => {
+    // Commands that never dial the daemon: they succeed without one.
+    const daemonless = new Set(["oci:spec"]);
+    const unreachable = join(scratch, "no-daemon.sock");
+    const pending = [...commandIds];
+    const runOne = async (): Promise<void> => {
+      for (let id = pending.shift(); id !== undefined; id = pending.shift()) {
+        // Unreachable daemon: each command parses its arguments and fails as ctr does, which it can only do once loaded.
+        const result = await ctr("--address", unreachable, "--connect-timeout", "50ms", ...id.split(":"));
+        if (daemonless.has(id)) {
+          expect(result.code, id).toBe(0);
+        } else {
+          expect(result.stderr, id).toMatch(/^ctr: /);
+          expect(result.stderr, id).not.toMatch(/not found|exports no/);
+          expect(result.code, id).toBe(1);
+        }
+        expect(result.commandModules, id).toContain(moduleOf(id));
+      }
+    };
+    await Promise.all([runOne(), runOne(), runOne()]);
+    const alias = await ctr("--address", daemon.address, "ns", "list", "-q");
+    expect(alias.code).toBe(0);
+    expect(alias.commandModules).toEqual([moduleOf("namespaces:list")]);
+  }, 180_000);
+});
