@@ -15,19 +15,21 @@ import { row } from "./harness.js";
 import { type Outcome, attempt, median, timeMs } from "./measure.js";
 import { ctrContainersLsMs, seedContainers } from "./suites/containers.js";
 import type { MemoryTotal } from "./suites/memory.js";
+import { type CheckpointTimes, checkpointRestoreMs } from "./suites/checkpoint.js";
 import { type TaskMemory, ctrRunRmMs, memoryPerTask } from "./suites/tasks.js";
 import type { Row } from "./table.js";
 
 const runNamespace = `bench-run-${process.pid}`;
 const tasksNamespace = `bench-tasks-${process.pid}`;
 const containersNamespace = "bench-containers";
+const checkpointNamespace = `bench-checkpoint-${process.pid}`;
 
 const firstTaskRuns = 3;
 /** A namespace of its own for each first task, so that Berth's shim (one per namespace) starts each time. */
 const firstTaskNamespaces = Array.from({ length: firstTaskRuns + 1 }, (_, i) => `bench-first-${process.pid}-${i}`);
 
 /** Namespaces that run tasks: their cgroups `/<namespace>` go when a daemon is disposed of. */
-export const taskNamespaces: readonly string[] = [runNamespace, tasksNamespace, ...firstTaskNamespaces];
+export const taskNamespaces: readonly string[] = [runNamespace, tasksNamespace, checkpointNamespace, ...firstTaskNamespaces];
 
 const containerCount = 1000;
 /** The `containers ls` cost curve: how listing grows with the namespace's containers. */
@@ -110,7 +112,7 @@ async function firstTaskMs(daemon: RunningDaemon, image: string, namespaces: rea
 /** The runtime suites (`run`, `containers`, `memory`) that `options.suites` selects, as table rows. */
 export async function runtimeRows(options: RuntimeBenchOptions): Promise<Row[]> {
   const { suites, targets, onBoth } = options;
-  if (!suites.has("run") && !suites.has("containers") && !suites.has("memory")) return [];
+  if (!suites.has("run") && !suites.has("containers") && !suites.has("memory") && !suites.has("checkpoint")) return [];
   const hasContainerd = targets.some((target) => target.side === "containerd");
   const missing = <T>(): Both<T> => ({ berth: "n/a", containerd: hasContainerd ? "n/a" : undefined });
   let runRm = missing<number>();
@@ -118,6 +120,7 @@ export async function runtimeRows(options: RuntimeBenchOptions): Promise<Row[]> 
   let curve = containerCurve.map(() => missing<number>());
   let containersLs = missing<number>();
   let containersFiltered = missing<number>();
+  let checkpoint = missing<CheckpointTimes>();
   let memory: Record<"berthDefault" | "berthStock" | "containerd", Outcome<TaskMemory> | undefined> = { berthDefault: "n/a", berthStock: "n/a", containerd: undefined };
 
   // Everything here drives the daemons through Debian's stock ctr.
@@ -167,6 +170,18 @@ export async function runtimeRows(options: RuntimeBenchOptions): Promise<Row[]> 
         containersFiltered = await onBoth("ctr containers ls labels.x==y", ifSeeded(["labels.x==y"], (labelled) => labelled));
       }
 
+      if (suites.has("checkpoint")) {
+        checkpoint = await onBoth("checkpoint and restore of a sleep container", async ({ daemon }) => {
+          const session = ctrSession(daemon, checkpointNamespace);
+          try {
+            await pullInto(daemon, checkpointNamespace, image);
+            return await checkpointRestoreMs(session, image);
+          } finally {
+            await session.removeAll().catch((error: unknown) => console.error(`bench: removing what the checkpoint left: ${error instanceof Error ? error.message : String(error)}`));
+          }
+        });
+      }
+
       if (suites.has("memory")) {
         const berthDefault = await memoryOnFreshDaemon(
           options.berthShim === undefined ? "berthd, default shim" : `berthd, shim ${options.berthShim}`,
@@ -193,6 +208,10 @@ export async function runtimeRows(options: RuntimeBenchOptions): Promise<Row[]> 
     rows.push(row(`ctr containers ls, ${containerCount} containers, median (ms)`, true, 0, containersLs, (ms) => ms));
     containerCurve.forEach((count, i) => rows.push(row(`cost curve: ctr containers ls, ${count} containers, median (ms)`, true, 0, curve[i]!, (ms) => ms)));
     rows.push(row(`ctr containers ls labels.x==y, ${containerCount / labelEvery} of ${containerCount}, median (ms)`, true, 0, containersFiltered, (ms) => ms));
+  }
+  if (suites.has("checkpoint")) {
+    rows.push(row("checkpoint of a sleep task, ctr containers checkpoint --task (ms)", true, 0, checkpoint, (times) => times.checkpointMs));
+    rows.push(row("restore and start it, ctr containers restore --live (ms)", true, 0, checkpoint, (times) => times.restoreMs));
   }
   if (suites.has("memory")) {
     for (const [berth, shim] of [["berthDefault", "default shim"], ["berthStock", "stock shim"]] as const) {
