@@ -126,6 +126,13 @@ export class Containers {
     const log = await CriLog.open(record.logPath, this.context.config.max_container_log_line_size);
     const stdout = new PassThrough();
     const stderr = new PassThrough();
+    // Attach clients get what the log gets.
+    stdout.on("data", (chunk: Buffer) => {
+      for (const sink of record.attached ?? []) sink.stdout?.write(chunk);
+    });
+    stderr.on("data", (chunk: Buffer) => {
+      for (const sink of record.attached ?? []) (record.config.tty ? sink.stdout : sink.stderr)?.write(chunk);
+    });
     const follows = [log.follow(stdout, "stdout"), log.follow(stderr, "stderr")];
     const attached = AttachedIO.attach(io, { stdout, ...(io.stderr !== "" ? { stderr } : {}) });
     if (io.stderr === "") stderr.end();

@@ -47,6 +47,8 @@ export interface ContainerRecord {
   reopenLog?: () => Promise<void>;
   /** The FIFOs of the container's task. */
   io?: { stdin: string; stdout: string; stderr: string; terminal: boolean };
+  /** Attach clients: extra writers of the container's output. */
+  attached?: Set<{ stdout?: import("node:stream").Writable | undefined; stderr?: import("node:stream").Writable | undefined }>;
   /** Stops copying output (the task is gone). */
   closeIO?: () => void;
 }
