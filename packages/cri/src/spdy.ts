@@ -1,6 +1,6 @@
 import { EventEmitter } from "node:events";
 import { createRequire } from "node:module";
-import type { Duplex } from "node:stream";
+import { type Duplex, PassThrough } from "node:stream";
 import { type Deflate, type Inflate, constants, createDeflate, createInflate } from "node:zlib";
 
 // SPDY/3's header dictionary, as the spdy-transport package ships it.
@@ -17,7 +17,9 @@ const VERSION = 3;
 const MAX_DATA = 16384;
 
 /** One SPDY stream as the Kubernetes streaming protocols use it: headers, then bytes each way. */
-export class SpdyStream extends EventEmitter {
+export class SpdyStream {
+  /** What the peer sends, buffered until read; ends when the peer half-closes. */
+  readonly readable = new PassThrough();
   #ended = false;
   #finished = false;
 
@@ -25,16 +27,14 @@ export class SpdyStream extends EventEmitter {
     private readonly session: SpdySession,
     readonly id: number,
     readonly headers: Readonly<Record<string, string>>,
-  ) {
-    super();
-  }
+  ) {}
 
-  /** Data the peer sent; `end` when it half-closed. */
   receive(data: Buffer, fin: boolean): void {
-    if (data.length > 0) this.emit("data", data);
-    if (fin && !this.#ended) {
+    if (this.#ended) return;
+    if (data.length > 0) this.readable.write(data);
+    if (fin) {
       this.#ended = true;
-      this.emit("end");
+      this.readable.end();
     }
   }
 
@@ -53,8 +53,7 @@ export class SpdyStream extends EventEmitter {
 
   reset(): void {
     this.#finished = true;
-    this.#ended = true;
-    this.emit("end");
+    this.receive(Buffer.alloc(0), true);
   }
 }
 

@@ -3,7 +3,7 @@ import { randomBytes } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import { connect } from "node:net";
 import { join } from "node:path";
-import { type Duplex, PassThrough, Writable } from "node:stream";
+import { Duplex, PassThrough, Writable } from "node:stream";
 import type { criV1 } from "@berth/api/proto";
 import { AttachedIO, newFifoSet, processAny, removeFifos } from "@berth/client";
 import type { CriContext } from "./context.js";
@@ -72,12 +72,7 @@ function writableOf(stream: SpdyStream | undefined): Writable | undefined {
   });
 }
 
-function readableOf(stream: SpdyStream): PassThrough {
-  const readable = new PassThrough();
-  stream.on("data", (chunk: Buffer) => readable.write(chunk));
-  stream.once("end", () => readable.end());
-  return readable;
-}
+const readableOf = (stream: SpdyStream) => stream.readable;
 
 /** v4's completion on the error stream; older versions write only an error's text. */
 function reportExit(protocol: string, error: SpdyStream | undefined, exitCode: number | undefined, failure?: string): void {
@@ -101,7 +96,7 @@ function expectedStreams(request: { stdin: boolean; stdout: boolean; stderr: boo
 function followResize(stream: SpdyStream | undefined, resize: (size: { width: number; height: number }) => void): void {
   if (stream === undefined) return;
   let buffered = "";
-  stream.on("data", (chunk: Buffer) => {
+  stream.readable.on("data", (chunk: Buffer) => {
     buffered += chunk.toString("utf8");
     // A sequence of JSON objects: {"Width":w,"Height":h}{…}
     for (let end = buffered.indexOf("}"); end !== -1; end = buffered.indexOf("}")) {
@@ -188,23 +183,33 @@ function dialInPod(netns: string, port: number): Duplex {
   if (netns === "") return connect(port, "127.0.0.1");
   const script = `const s=require("net").connect(${port},"127.0.0.1");process.stdin.pipe(s);s.pipe(process.stdout);s.on("error",e=>{process.stderr.write(e.message);process.exit(1)});s.on("end",()=>process.exit(0))`;
   const child = spawn("nsenter", [`--net=${netns}`, "--", process.execPath, "-e", script], { stdio: ["pipe", "pipe", "pipe"] });
-  const duplex = new PassThrough();
-  const toChild = new Writable({
-    write(chunk, _encoding, callback) {
+  let stderr = "";
+  const duplex = new Duplex({
+    read() {
+      child.stdout.resume();
+    },
+    write(chunk: Buffer, _encoding, callback) {
       child.stdin.write(chunk, callback);
     },
     final(callback) {
       child.stdin.end(callback);
     },
+    destroy(error, callback) {
+      child.kill();
+      callback(error);
+    },
   });
-  let stderr = "";
+  child.stdout.on("data", (chunk: Buffer) => {
+    if (!duplex.push(chunk)) child.stdout.pause();
+  });
+  child.stdout.on("end", () => duplex.push(null));
   child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-  child.stdout.pipe(duplex);
   child.on("close", (code) => {
-    if (code !== 0) duplex.destroy(new Error(stderr || `port forward helper exited ${code}`));
+    if (code !== 0 && code !== null) duplex.destroy(new Error(stderr || `port forward helper exited ${code}`));
   });
   child.on("error", (error) => duplex.destroy(error));
-  return Object.assign(duplex, { write: toChild.write.bind(toChild), end: toChild.end.bind(toChild) }) as unknown as Duplex;
+  child.stdin.on("error", () => undefined);
+  return duplex;
 }
 
 export async function servePortForward(context: CriContext, request: criV1.PortForwardRequest, http: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
@@ -222,10 +227,13 @@ export async function servePortForward(context: CriContext, request: criV1.PortF
     if (stream.headers.streamtype !== "data") return;
     const port = Number(stream.headers.port);
     const target = dialInPod(sandbox.netnsPath, port);
-    stream.on("data", (chunk: Buffer) => target.write(chunk));
-    stream.once("end", () => target.end());
+    stream.readable.on("data", (chunk: Buffer) => target.write(chunk));
+    stream.readable.once("end", () => target.end());
     target.on("data", (chunk: Buffer) => stream.write(chunk));
-    target.once("end", () => stream.end());
+    target.once("end", () => {
+      stream.end();
+      errors.get(requestId)?.end();
+    });
     target.once("error", (error: Error) => {
       const errorStream = errors.get(requestId);
       errorStream?.write(`error forwarding port ${port} to pod ${sandbox.id}: ${error.message}`);
