@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { mkdir, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
-import { type Any, failedPrecondition, invalidArgument, isKind } from "@berth/api";
+import { type Any, failedPrecondition, isKind } from "@berth/api";
 import { criV1 } from "@berth/api/proto";
 import { AttachedIO, type ProcessIO, createContainer, createTask, newFifoSet, readImageConfig, removeFifos } from "@berth/client";
 import type { CriContext } from "./context.js";
@@ -56,8 +56,7 @@ export class Containers {
     const { context } = this;
     const config = request.config;
     const metadata = config?.metadata;
-    if (config === undefined || metadata === undefined) throw invalidArgument("container config must include metadata");
-    if (metadata.name === "") throw invalidArgument("container config must include metadata name");
+    if (config === undefined || metadata === undefined) throw new Error("container config must include metadata");
     const sandbox = context.sandboxes.get(request.podSandboxId);
     if (sandbox.state !== "ready" || sandbox.pid === 0) throw failedPrecondition(`sandbox container ${JSON.stringify(sandbox.id)} is not running`);
     validateContainerConfig(config);

@@ -4,7 +4,7 @@ import { copyFile, mkdir, rm, writeFile } from "node:fs/promises";
 import { hostname as nodeHostname } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { type Any, invalidArgument, isKind } from "@berth/api";
+import { type Any, isKind } from "@berth/api";
 import { criV1 } from "@berth/api/proto";
 import { createContainer, createTask, readImageConfig } from "@berth/client";
 import type { CriContext } from "./context.js";
@@ -59,8 +59,7 @@ export class Sandboxes {
     const { context } = this;
     const config = request.config;
     const metadata = config?.metadata;
-    if (config === undefined || metadata === undefined) throw invalidArgument("sandbox config must include metadata");
-    if (metadata.name === "") throw invalidArgument("sandbox config must include metadata name");
+    if (config === undefined || metadata === undefined) throw new Error("sandbox config must include metadata");
     const handler = request.runtimeHandler || context.config.containerd.default_runtime_name;
     const runtime = context.config.containerd.runtimes[handler];
     if (runtime === undefined) throw new Error(`failed to get sandbox runtime: no runtime for ${JSON.stringify(handler)} is configured`);
