@@ -1,3 +1,6 @@
+import type { Any } from "@berth/api";
+import { runcV1 } from "@berth/api/proto";
+
 /**
  * `[plugins."io.containerd.grpc.v1.cri"]`: containerd 1.6's keys and defaults (snake_case, as in
  * its config.toml). Keys Berth reads are typed; the others are kept so that `config default` and
@@ -107,3 +110,13 @@ export const defaultCriConfig = (): CriConfig => ({
   registry: { config_path: "", configs: {} },
   image_decryption: { key_model: "node" },
 });
+
+/**
+ * A runtime's `options` table as the container record's runtime options: for runc v1/v2,
+ * `containerd.runc.v1.Options` (its TOML keys are the Go field names, e.g. `SystemdCgroup`).
+ */
+export function runtimeOptions(runtime: CriRuntimeConfig): Any | undefined {
+  if (!/^io\.containerd\.runc\.v[12]$/.test(runtime.runtime_type)) return undefined;
+  const json = Object.fromEntries(Object.entries(runtime.options ?? {}).map(([key, value]) => [key.charAt(0).toLowerCase() + key.slice(1), value]));
+  return { typeUrl: "containerd.runc.v1.Options", value: Buffer.from(runcV1.Options.encode(runcV1.Options.fromJSON(json)).finish()) };
+}

@@ -2,13 +2,14 @@ import { randomBytes } from "node:crypto";
 import { mkdir, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
-import { type Any, failedPrecondition, isKind } from "@berth/api";
+import { type Any, failedPrecondition, isKind, jsonTypeUrls, packJson, unpackJson } from "@berth/api";
 import { criV1 } from "@berth/api/proto";
-import { AttachedIO, type ProcessIO, createContainer, createTask, newFifoSet, readImageConfig, removeFifos } from "@berth/client";
+import { AttachedIO, type OciSpec, type ProcessIO, createContainer, createTask, newFifoSet, readImageConfig, removeFifos, specAny } from "@berth/client";
+import { runtimeOptions } from "./config.js";
 import type { CriContext } from "./context.js";
 import { CriLog } from "./logs.js";
 import { kindLabel, sandboxPaths } from "./sandboxes.js";
-import { containerSpecOpts, validateContainerConfig } from "./spec.js";
+import { applyResources, containerSpecOpts, validateContainerConfig } from "./spec.js";
 import { type ContainerRecord, type ContainerStatusRecord, labelsMatch, nowNanos } from "./store.js";
 
 export const containerMetadataType = "github.com/containerd/cri/pkg/store/container/Metadata";
@@ -90,6 +91,7 @@ export class Containers {
         image: runConfig,
         snapshotter: context.config.containerd.snapshotter,
         runtime: runtime.runtime_type,
+        runtimeOptions: runtimeOptions(runtime),
         labels: { ...config.labels, [kindLabel]: "container" },
         extensions: { "io.cri-containerd.container.metadata": containerMetadata(record) },
         spec: containerSpecOpts({ id, sandboxId: sandbox.id, sandboxPid: sandbox.pid, sandboxConfig: sandbox.config, sandboxPaths: sandboxPaths(context, sandbox.id), config, image: runConfig, imageName, cri: context.config }),
@@ -181,10 +183,15 @@ export class Containers {
         Object.assign(record.status, { finishedAt: nowNanos(), exitCode: exit.exitStatus, pid: 0 });
         if (record.io !== undefined) await removeFifos(record.io).catch(() => undefined);
       })
-      .catch(() => {
-        Object.assign(record.status, { finishedAt: nowNanos(), exitCode: 255, reason: "Unknown", pid: 0 });
-      })
-      .finally(() => this.saveStatus(record).catch(() => undefined));
+      .then(
+        () => this.saveStatus(record).catch(() => undefined),
+        async () => {
+          // The daemon is going away: the task runs on and is found again at the next start.
+          if (this.context.closing) return;
+          Object.assign(record.status, { finishedAt: nowNanos(), exitCode: 255, reason: "Unknown", pid: 0 });
+          await this.saveStatus(record).catch(() => undefined);
+        },
+      );
   }
 
   async stop(id: string, timeout: number): Promise<void> {
@@ -275,6 +282,23 @@ export class Containers {
         annotations: record.config.annotations,
       }))
       .filter((c) => (filter?.state === undefined || c.state === filter.state.state) && labelsMatch(c.labels, filter?.labelSelector));
+  }
+
+  /** UpdateContainerResources: the stored spec, and the running task's cgroup. */
+  async updateResources(id: string, resources: criV1.LinuxContainerResources | undefined): Promise<void> {
+    const { client } = this.context;
+    const record = this.context.containers.get(id);
+    if (record.removing) throw failedPrecondition(`container ${JSON.stringify(record.id)} is in removing state`);
+    if (resources === undefined) return;
+    const ctx = client.context();
+    const container = await client.containers.get(ctx, record.id);
+    const spec = unpackJson<OciSpec>(container.spec!);
+    spec.linux = { ...spec.linux, resources: applyResources(spec.linux?.resources ?? {}, resources) };
+    await client.containers.update(ctx, { ...container, spec: specAny(spec) }, ["spec"]);
+    if (containerState(record.status) === criV1.ContainerState.CONTAINER_RUNNING) {
+      await client.tasks.update(ctx, record.id, packJson(jsonTypeUrls.linuxResources, spec.linux.resources));
+    }
+    (record.config as { linux?: criV1.LinuxContainerConfig }).linux = { securityContext: record.config.linux?.securityContext, resources: { ...record.config.linux?.resources, ...resources } };
   }
 
   async reopenLog(id: string): Promise<void> {

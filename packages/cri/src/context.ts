@@ -4,6 +4,7 @@ import type { CriConfig } from "./config.js";
 import type { Containers } from "./containers.js";
 import type { CriImages } from "./images.js";
 import type { ContainerRecord, IdIndex, SandboxRecord } from "./store.js";
+import type { SnapshotUsageCache } from "./usage.js";
 
 /** What the CRI's parts share: Berth's services in namespace k8s.io, its config, directories and stores. */
 export interface CriContext {
@@ -15,9 +16,12 @@ export interface CriContext {
   readonly state: string;
   readonly images: CriImages;
   readonly cni: Cni;
+  readonly usage: SnapshotUsageCache;
   readonly sandboxes: IdIndex<SandboxRecord>;
   readonly containers: IdIndex<ContainerRecord>;
   readonly containerService: Containers;
+  /** Set while the daemon shuts down: task waits then fail without the tasks having exited. */
+  closing: boolean;
   /** Deletes a container record and its snapshot; absent ones are fine. */
   removeContainerRecord(id: string, snapshotter: string): Promise<void>;
 }

@@ -1,9 +1,9 @@
-import { statfs } from "node:fs/promises";
 import { type Image, isKind, notFound } from "@berth/api";
 import type { criV1 } from "@berth/api/proto";
 import { type Client, imageRootfs, pull, recordImage } from "@berth/client";
 import { type Credentials, normalizeReference } from "@berth/remotes";
 import type { CriConfig } from "./config.js";
+import type { SnapshotUsageCache } from "./usage.js";
 
 export const managedLabel = "io.cri-containerd.image";
 
@@ -31,6 +31,12 @@ interface TargetFacts {
 const isDigestRef = (name: string) => /@sha256:[a-f0-9]{64}$/.test(name);
 const isTagRef = (name: string) => !isDigestRef(name) && !name.startsWith("sha256:") && /:[\w][\w.-]*$/.test(name.slice(name.lastIndexOf("/")));
 
+/** Docker's `auth`: base64 of `user:password`. */
+function decodeAuth(auth: string): Credentials {
+  const [username = "", ...rest] = Buffer.from(auth, "base64").toString("utf8").split(":");
+  return { username, password: rest.join(":") };
+}
+
 /** The images the CRI manages, in containerd's namespace `k8s.io`. */
 export class CriImages {
   readonly #facts = new Map<string, TargetFacts>();
@@ -38,7 +44,8 @@ export class CriImages {
   constructor(
     private readonly client: Client,
     private readonly config: CriConfig,
-    private readonly snapshotterRoot: string,
+    readonly snapshotterRoot: string,
+    private readonly usage: SnapshotUsageCache,
   ) {}
 
   async #factsOf(image: Image): Promise<TargetFacts | undefined> {
@@ -123,18 +130,12 @@ export class CriImages {
     if (auth !== undefined && (auth.serverAddress === "" || auth.serverAddress.replace(/^https?:\/\//, "").split("/")[0] === host)) {
       if (auth.identityToken !== "") return { username: "", password: auth.identityToken };
       if (auth.username !== "" || auth.password !== "") return { username: auth.username, password: auth.password };
-      if (auth.auth !== "") {
-        const [username = "", ...rest] = Buffer.from(auth.auth, "base64").toString("utf8").split(":");
-        return { username, password: rest.join(":") };
-      }
+      if (auth.auth !== "") return decodeAuth(auth.auth);
     }
     const configured = this.config.registry.configs[host]?.auth;
     if (configured === undefined) return undefined;
     if (configured.identitytoken) return { username: "", password: configured.identitytoken };
-    if (configured.auth) {
-      const [username = "", ...rest] = Buffer.from(configured.auth, "base64").toString("utf8").split(":");
-      return { username, password: rest.join(":") };
-    }
+    if (configured.auth) return decodeAuth(configured.auth);
     return { username: configured.username ?? "", password: configured.password ?? "" };
   }
 
@@ -172,17 +173,15 @@ export class CriImages {
     }
   }
 
-  /** ImageFsInfo: the snapshotter's root filesystem. */
+  /** ImageFsInfo: what the snapshotter's snapshots use, as last sampled. */
   async fsInfo(): Promise<criV1.FilesystemUsage> {
-    let used = 0;
-    let inodes = 0;
-    try {
-      const stats = await statfs(this.snapshotterRoot);
-      used = (stats.blocks - stats.bfree) * stats.bsize;
-      inodes = stats.files - stats.ffree;
-    } catch {
-      // not created yet
-    }
-    return { timestamp: Date.now() * 1e6, fsId: { mountpoint: this.snapshotterRoot }, usedBytes: { value: used }, inodesUsed: { value: inodes } };
+    const samples = [...(await this.usage.samples()).values()];
+    const timestamp = samples.length === 0 ? Date.now() * 1e6 : Math.min(...samples.map((s) => s.timestamp));
+    return {
+      timestamp,
+      fsId: { mountpoint: this.snapshotterRoot },
+      usedBytes: { value: samples.reduce((sum, s) => sum + s.size, 0) },
+      inodesUsed: { value: samples.reduce((sum, s) => sum + s.inodes, 0) },
+    };
   }
 }

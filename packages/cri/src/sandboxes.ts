@@ -7,6 +7,7 @@ import { promisify } from "node:util";
 import { type Any, isKind } from "@berth/api";
 import { criV1 } from "@berth/api/proto";
 import { createContainer, createTask, readImageConfig } from "@berth/client";
+import { runtimeOptions } from "./config.js";
 import type { CriContext } from "./context.js";
 import { createNetns, netnsOpen, removeNetns } from "./netns.js";
 import { type SandboxPaths, sandboxSpecOpts } from "./spec.js";
@@ -107,6 +108,7 @@ export class Sandboxes {
         image: runConfig,
         snapshotter: context.config.containerd.snapshotter,
         runtime: runtime.runtime_type,
+        runtimeOptions: runtimeOptions(runtime),
         labels,
         extensions: { "io.cri-containerd.sandbox.metadata": sandboxMetadata(record) },
         spec: sandboxSpecOpts(id, runConfig, config, context.config, record.netnsPath, paths),
@@ -145,6 +147,7 @@ export class Sandboxes {
         record.pid = 0;
       })
       .catch(() => {
+        if (this.context.closing) return;
         record.state = "notready";
         record.pid = 0;
       });

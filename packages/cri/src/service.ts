@@ -10,11 +10,13 @@ import { Containers } from "./containers.js";
 import type { CriContext } from "./context.js";
 import { execSync } from "./exec.js";
 import { CriImages } from "./images.js";
+import { watchOom } from "./oom.js";
 import { recover } from "./recover.js";
 import { Sandboxes } from "./sandboxes.js";
 import { containerStats, listContainerStats } from "./stats.js";
 import { type ContainerRecord, IdIndex, type SandboxRecord } from "./store.js";
 import { StreamingServer } from "./streaming.js";
+import { SnapshotUsageCache } from "./usage.js";
 
 export interface CriOptions {
   /** Berth's services; the CRI works in namespace `k8s.io`. */
@@ -52,11 +54,13 @@ export async function startCri(options: CriOptions): Promise<CriServer> {
     config,
     root: options.root,
     state: options.state,
-    images: new CriImages(client, config, options.snapshotterRoot),
+    images: undefined as unknown as CriImages,
     cni: new Cni(config.cni.bin_dir, config.cni.conf_dir, config.cni.max_conf_num),
+    usage: undefined as unknown as SnapshotUsageCache,
     sandboxes: new IdIndex<SandboxRecord>("sandbox"),
     containers: new IdIndex<ContainerRecord>("container"),
     containerService: undefined as unknown as Containers,
+    closing: false,
     async removeContainerRecord(id, snapshotter) {
       const ctx = client.context();
       await client.containers.delete(ctx, id).catch((error) => {
@@ -67,9 +71,13 @@ export async function startCri(options: CriOptions): Promise<CriServer> {
       });
     },
   };
+  const usage = new SnapshotUsageCache(context);
+  Object.assign(context, { usage, images: new CriImages(client, config, options.snapshotterRoot, usage) });
   const containers = new Containers(context);
   (context as { containerService: Containers }).containerService = containers;
   const sandboxes = new Sandboxes(context);
+  const stopWatching = new AbortController();
+  watchOom(context, stopWatching.signal);
   await recover(context, sandboxes, containers);
   const streaming = await StreamingServer.start(context);
 
@@ -115,7 +123,10 @@ export async function startCri(options: CriOptions): Promise<CriServer> {
     },
     listContainers: async (request) => ({ containers: containers.list(request.filter) }),
     containerStatus: async (request) => containers.status(request.containerId, request.verbose),
-    updateContainerResources: unimplemented("UpdateContainerResources"),
+    updateContainerResources: async (request) => {
+      await containers.updateResources(request.containerId, request.linux);
+      return {};
+    },
     reopenContainerLog: async (request) => {
       await containers.reopenLog(request.containerId);
       return {};
@@ -157,6 +168,8 @@ export async function startCri(options: CriOptions): Promise<CriServer> {
     runtime,
     images,
     async close() {
+      context.closing = true;
+      stopWatching.abort();
       await streaming.close();
     },
   };

@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { realpath } from "node:fs/promises";
+import { realpath, stat } from "node:fs/promises";
 import type { criV1 } from "@berth/api/proto";
 import { type ImageRunConfig, type OciMount, type OciSpec, type SpecOpt, replaceOrAppendEnv, withImageConfig, withUser } from "@berth/client";
 import { capabilityName, daemonCapabilities } from "./capabilities.js";
@@ -109,6 +109,23 @@ export function sandboxSpecOpts(id: string, image: ImageRunConfig, config: criV1
   ];
 }
 
+type OciResources = NonNullable<NonNullable<OciSpec["linux"]>["resources"]>;
+
+/** CRI resources onto OCI ones: cpu and cpuset only when set, memory with its swap, the cgroup v2 files. */
+export function applyResources(current: OciResources, resources: criV1.LinuxContainerResources): OciResources {
+  const next: OciResources = { ...current };
+  const cpu: Record<string, unknown> = { ...(current.cpu as object | undefined) };
+  if (resources.cpuPeriod) cpu.period = resources.cpuPeriod;
+  if (resources.cpuQuota) cpu.quota = resources.cpuQuota;
+  if (resources.cpuShares) cpu.shares = resources.cpuShares;
+  if (resources.cpusetCpus) cpu.cpus = resources.cpusetCpus;
+  if (resources.cpusetMems) cpu.mems = resources.cpusetMems;
+  if (Object.keys(cpu).length > 0) next.cpu = cpu;
+  if (resources.memoryLimitInBytes) next.memory = { ...(current.memory as object | undefined), limit: resources.memoryLimitInBytes, ...(resources.memorySwapLimitInBytes ? { swap: resources.memorySwapLimitInBytes } : {}) };
+  if (Object.keys(resources.unified).length > 0) next.unified = { ...resources.unified };
+  return next;
+}
+
 export interface ContainerSpecInput {
   readonly id: string;
   readonly sandboxId: string;
@@ -149,6 +166,20 @@ async function bindMount(mount: criV1.Mount): Promise<{ oci: OciMount; propagati
   } else options.push("rprivate");
   options.push(mount.readonly ? "ro" : "rw");
   return { oci: { destination: mount.containerPath, type: "bind", source, options }, ...(propagation ? { propagation } : {}) };
+}
+
+/** A host device for linux.devices and the device cgroup rule that lets the container use it. */
+async function deviceOf(device: criV1.Device): Promise<{ device: Record<string, unknown>; rule: { allow: boolean; type: string; major: number; minor: number; access: string } }> {
+  const path = await realpath(device.hostPath);
+  const info = await stat(path);
+  const type = info.isCharacterDevice() ? "c" : info.isBlockDevice() ? "b" : undefined;
+  if (type === undefined) throw new Error(`failed to generate spec opts: ${JSON.stringify(device.hostPath)} is not a device node`);
+  const major = Number((BigInt(info.rdev) >> 8n) & 0xfffn) | Number((BigInt(info.rdev) >> 32n) & ~0xfffn);
+  const minor = Number(BigInt(info.rdev) & 0xffn) | Number((BigInt(info.rdev) >> 12n) & ~0xffn);
+  return {
+    device: { path: device.containerPath, type, major, minor, fileMode: info.mode & 0o777, uid: info.uid, gid: info.gid },
+    rule: { allow: true, type, major, minor, access: device.permissions || "rwm" },
+  };
 }
 
 /** An app container's spec: containerd's defaults, the image config, then the CRI config. */
@@ -224,6 +255,11 @@ export function containerSpecOpts(input: ContainerSpecInput): SpecOpt[] {
         }
       }
       process.capabilities = { bounding: capabilities, effective: [...capabilities], permitted: [...capabilities] };
+      for (const requested of config.devices) {
+        const { device, rule } = await deviceOf(requested);
+        linux.devices = [...((linux.devices as unknown[] | undefined) ?? []), device];
+        linux.resources = { ...linux.resources, devices: [...(linux.resources?.devices ?? []), rule] };
+      }
       // Namespaces: the sandbox's network, ipc and uts; pid per the config.
       const proc = `/proc/${input.sandboxPid}/ns`;
       const sandboxOptions = input.sandboxConfig.linux?.securityContext?.namespaceOptions;
@@ -240,15 +276,7 @@ export function containerSpecOpts(input: ContainerSpecInput): SpecOpt[] {
       linux.cgroupsPath = cri.disable_cgroup ? "" : cgroupsPath(input.sandboxConfig.linux?.cgroupParent ?? "", input.id);
       const resources = config.linux?.resources;
       if (resources !== undefined) {
-        const cpu: Record<string, unknown> = {};
-        if (resources.cpuPeriod) cpu.period = resources.cpuPeriod;
-        if (resources.cpuQuota) cpu.quota = resources.cpuQuota;
-        if (resources.cpuShares) cpu.shares = resources.cpuShares;
-        if (resources.cpusetCpus) cpu.cpus = resources.cpusetCpus;
-        if (resources.cpusetMems) cpu.mems = resources.cpusetMems;
-        if (Object.keys(cpu).length > 0) linux.resources = { ...linux.resources, cpu };
-        if (resources.memoryLimitInBytes) linux.resources = { ...linux.resources, memory: { limit: resources.memoryLimitInBytes, ...(resources.memorySwapLimitInBytes ? { swap: resources.memorySwapLimitInBytes } : {}) } };
-        if (Object.keys(resources.unified).length > 0) linux.resources = { ...linux.resources, unified: { ...resources.unified } };
+        linux.resources = applyResources(linux.resources ?? {}, resources);
         process.oomScoreAdj = oomScoreAdj(resources.oomScoreAdj, cri.restrict_oom_score_adj);
       }
       const seccomp = privileged ? undefined : await seccompFor(security?.seccomp, security?.seccompProfilePath ?? "", capabilities, cri.unset_seccomp_profile);

@@ -16,45 +16,52 @@ function cpuOf(id: string, usageNanos: number, timestamp: number): criV1.CpuUsag
   return { timestamp, usageCoreNanoSeconds: u64(usageNanos), usageNanoCores: u64(Math.max(0, Math.round(rate))) };
 }
 
-function statsOf(record: ContainerRecord, data: { typeUrl: string; value: Uint8Array } | undefined, timestamp: number): criV1.ContainerStats {
+type Counter = bigint | undefined;
+
+/** containerd's memory figures: the working set is usage less inactive file pages; available is what the limit leaves of it. */
+function memoryOf(timestamp: number, usage: Counter, inactiveFile: Counter, limit: Counter, rss: Counter, faults: Counter, majorFaults: Counter): criV1.MemoryUsage {
+  const used = Number(usage ?? 0n);
+  const workingSet = Math.max(0, used - Number(inactiveFile ?? 0n));
+  const ceiling = Number(limit ?? 0n);
+  return {
+    timestamp,
+    workingSetBytes: u64(workingSet),
+    availableBytes: u64(ceiling > 0 && ceiling <= 2 ** 62 ? Math.max(0, ceiling - workingSet) : 0),
+    usageBytes: u64(used),
+    rssBytes: u64(rss ?? 0n),
+    pageFaults: u64(faults ?? 0n),
+    majorPageFaults: u64(majorFaults ?? 0n),
+  };
+}
+
+function statsOf(record: ContainerRecord, data: { typeUrl: string; value: Uint8Array } | undefined, timestamp: number, layer: criV1.FilesystemUsage): criV1.ContainerStats {
   const attributes = { id: record.id, metadata: record.config.metadata, labels: record.config.labels, annotations: record.config.annotations };
-  const stats: criV1.ContainerStats = { attributes, cpu: undefined, memory: undefined, writableLayer: undefined };
+  const stats: criV1.ContainerStats = { attributes, cpu: undefined, memory: undefined, writableLayer: layer };
   if (data === undefined) return stats;
   const type = bareTypeUrl(data.typeUrl);
   if (type === "io.containerd.cgroups.v1.Metrics") {
     const metrics = cgroupsV1.Metrics.decode(data.value);
     stats.cpu = cpuOf(record.id, Number(metrics.cpu?.usage?.total ?? 0n), timestamp);
     const memory = metrics.memory;
-    const usage = Number(memory?.usage?.usage ?? 0n);
-    const workingSet = Math.max(0, usage - Number(memory?.totalInactiveFile ?? 0n));
-    const limit = Number(memory?.usage?.limit ?? 0n);
-    stats.memory = {
-      timestamp,
-      workingSetBytes: u64(workingSet),
-      availableBytes: u64(limit > 0 && limit <= 2 ** 62 ? Math.max(0, limit - workingSet) : 0),
-      usageBytes: u64(usage),
-      rssBytes: u64(memory?.totalRss ?? 0n),
-      pageFaults: u64(memory?.totalPgFault ?? 0n),
-      majorPageFaults: u64(memory?.totalPgMajFault ?? 0n),
-    };
+    stats.memory = memoryOf(timestamp, memory?.usage?.usage, memory?.totalInactiveFile, memory?.usage?.limit, memory?.totalRss, memory?.totalPgFault, memory?.totalPgMajFault);
   } else if (type === "io.containerd.cgroups.v2.Metrics") {
     const metrics = cgroupsV2.Metrics.decode(data.value);
     stats.cpu = cpuOf(record.id, Number(metrics.cpu?.usageUsec ?? 0n) * 1000, timestamp);
     const memory = metrics.memory;
-    const usage = Number(memory?.usage ?? 0n);
-    const workingSet = Math.max(0, usage - Number(memory?.inactiveFile ?? 0n));
-    const limit = Number(memory?.usageLimit ?? 0n);
-    stats.memory = {
-      timestamp,
-      workingSetBytes: u64(workingSet),
-      availableBytes: u64(limit > 0 && limit <= 2 ** 62 ? Math.max(0, limit - workingSet) : 0),
-      usageBytes: u64(usage),
-      rssBytes: u64(memory?.anon ?? 0n),
-      pageFaults: u64(memory?.pgfault ?? 0n),
-      majorPageFaults: u64(memory?.pgmajfault ?? 0n),
-    };
+    stats.memory = memoryOf(timestamp, memory?.usage, memory?.inactiveFile, memory?.usageLimit, memory?.anon, memory?.pgfault, memory?.pgmajfault);
   }
   return stats;
+}
+
+/** The container's snapshot, as the usage cache last saw it (zero before its first sample). */
+async function writableLayer(context: CriContext, id: string): Promise<criV1.FilesystemUsage> {
+  const sample = (await context.usage.samples()).get(id);
+  return {
+    timestamp: sample?.timestamp ?? Date.now() * 1e6,
+    fsId: { mountpoint: context.images.snapshotterRoot },
+    usedBytes: u64(sample?.size ?? 0),
+    inodesUsed: u64(sample?.inodes ?? 0),
+  };
 }
 
 async function metricsOf(context: CriContext, ctx: CallContext, filters: string[]) {
@@ -68,7 +75,7 @@ export async function containerStats(context: CriContext, id: string): Promise<c
   const metrics = await metricsOf(context, context.client.context(), [`id==${record.id}`]);
   const metric = metrics.get(record.id);
   if (metric === undefined) throw new Error(`failed to decode container metrics for ${JSON.stringify(record.id)}: unexpected metrics response: []`);
-  return statsOf(record, metric.data, Date.now() * 1e6);
+  return statsOf(record, metric.data, Date.now() * 1e6, await writableLayer(context, record.id));
 }
 
 export async function listContainerStats(context: CriContext, filter: criV1.ContainerStatsFilter | undefined): Promise<criV1.ContainerStats[]> {
@@ -84,5 +91,7 @@ export async function listContainerStats(context: CriContext, filter: criV1.Cont
   records = records.filter((r) => labelsMatch(r.config.labels, filter?.labelSelector));
   const metrics = await metricsOf(context, context.client.context(), []);
   const now = Date.now() * 1e6;
-  return records.map((record) => statsOf(record, metrics.get(record.id)?.data, now));
+  const stats: criV1.ContainerStats[] = [];
+  for (const record of records) stats.push(statsOf(record, metrics.get(record.id)?.data, now, await writableLayer(context, record.id)));
+  return stats;
 }
