@@ -1,5 +1,6 @@
+import { type Socket, createServer } from "node:net";
 import { Duplex } from "node:stream";
-import type { Socket } from "node:net";
+import { grpc } from "@berth/api/services";
 import hpack from "hpack.js";
 
 /*
@@ -173,4 +174,30 @@ export function acceptPathAuthorities(socket: Socket): Duplex {
   socket.on("error", (error) => wrapped.destroy(error));
   socket.on("close", () => wrapped.destroy());
   return wrapped;
+}
+
+/**
+ * Serves `server` on the unix socket `path` through acceptPathAuthorities. The listener closes
+ * with the server (its tryShutdown and forceShutdown).
+ */
+export async function listenAcceptingPathAuthorities(server: grpc.Server, path: string): Promise<void> {
+  const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
+  const listener = createServer((socket) => injector.injectConnection(acceptPathAuthorities(socket)));
+  await new Promise<void>((resolve, reject) => {
+    listener.once("error", reject);
+    listener.listen(path, () => {
+      listener.off("error", reject);
+      resolve();
+    });
+  });
+  const tryShutdown = server.tryShutdown.bind(server);
+  const forceShutdown = server.forceShutdown.bind(server);
+  server.tryShutdown = (callback) => {
+    listener.close();
+    tryShutdown(callback);
+  };
+  server.forceShutdown = () => {
+    listener.close();
+    forceShutdown();
+  };
 }

@@ -1,9 +1,9 @@
 import { chmod, chown, lstat, mkdir, rename, unlink } from "node:fs/promises";
-import { connect, createServer, type Server as NetServer } from "node:net";
+import { connect } from "node:net";
 import { dirname } from "node:path";
 import { type CallObserver, grpc, grpcImplementation, grpcServiceDefinition } from "@berth/api/services";
-import { acceptPathAuthorities } from "./authority.js";
 import type { GrpcService } from "./plugins/types.js";
+import { listenAcceptingPathAuthorities } from "./authority.js";
 
 export interface GrpcServerOptions {
   readonly address: string;
@@ -56,27 +56,16 @@ export async function serveGrpc(services: readonly GrpcService[], options: GrpcS
   for (const { definition, handlers } of services) {
     server.addService(grpcServiceDefinition(definition), grpcImplementation(definition, handlers, options.observer));
   }
-  // grpc-js serves connections this daemon accepts itself, so that each passes through
-  // acceptPathAuthorities first: CRI clients send the socket path as `:authority`.
-  const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
-  const listener: NetServer = createServer((socket) => injector.injectConnection(acceptPathAuthorities(socket)));
   // Bound under a temporary name and renamed once its mode is right, so that no client ever
   // finds the socket with the default mode.
   const provisional = `${options.address}.${process.pid}.tmp`;
   await unlink(provisional).catch(() => undefined);
-  await new Promise<void>((resolve, reject) => {
-    listener.once("error", reject);
-    listener.listen(provisional, () => {
-      listener.off("error", reject);
-      resolve();
-    });
-  });
+  await listenAcceptingPathAuthorities(server, provisional);
   await chown(provisional, options.uid, options.gid);
   await chmod(provisional, 0o660);
   await rename(provisional, options.address);
   return {
     async close(graceMs = 5000) {
-      const stopped = new Promise<void>((resolve) => listener.close(() => resolve()));
       await new Promise<void>((resolve) => {
         const force = setTimeout(() => {
           server.forceShutdown();
@@ -87,7 +76,6 @@ export async function serveGrpc(services: readonly GrpcService[], options: GrpcS
           resolve();
         });
       });
-      await stopped;
       await unlink(options.address).catch(() => undefined);
     },
   };
