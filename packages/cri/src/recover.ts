@@ -1,4 +1,6 @@
-import { readFile } from "node:fs/promises";
+import { execFile } from "node:child_process";
+import { readFile, readdir, rm } from "node:fs/promises";
+import { promisify } from "node:util";
 import { join } from "node:path";
 import { isKind } from "@berth/api";
 import { criV1 } from "@berth/api/proto";
@@ -97,5 +99,22 @@ export async function recover(context: CriContext, sandboxes: Sandboxes, contain
     }
     await containers.saveStatus(record).catch(() => undefined);
     context.containers.add(record);
+  }
+  await removeOrphanDirectories(context);
+}
+
+/** Directories under the CRI's root and state that no sandbox or container owns any more (containerd's cleanupOrphanedIDDirs). */
+export async function removeOrphanDirectories(context: CriContext): Promise<void> {
+  const run = promisify(execFile);
+  const owners = { sandboxes: context.sandboxes, containers: context.containers };
+  for (const base of [context.root, context.state]) {
+    for (const [kind, index] of Object.entries(owners)) {
+      const directory = join(base, kind);
+      for (const id of await readdir(directory).catch(() => [] as string[])) {
+        if (index.find(id)?.id === id) continue;
+        if (kind === "sandboxes") await run("umount", ["-l", join(directory, id, "shm")]).catch(() => undefined);
+        await rm(join(directory, id), { recursive: true, force: true });
+      }
+    }
   }
 }

@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { realpath, stat } from "node:fs/promises";
+import { mkdir, realpath, stat } from "node:fs/promises";
 import type { criV1 } from "@berth/api/proto";
 import { type ImageRunConfig, type OciMount, type OciSpec, type SpecOpt, replaceOrAppendEnv, withImageConfig, withUser } from "@berth/client";
 import { capabilityName, daemonCapabilities } from "./capabilities.js";
@@ -153,14 +153,35 @@ export function validateContainerConfig(config: criV1.ContainerConfig): void {
   }
 }
 
+/** The propagation of the mount `path` lives on: its mount point and whether it is shared or a slave (mountinfo's optional fields). */
+function mountPropagationOf(path: string): { mountPoint: string; shared: boolean; slave: boolean } {
+  let best = { mountPoint: "/", shared: false, slave: false };
+  for (const line of readFileSync("/proc/self/mountinfo", "utf8").split("\n")) {
+    const fields = line.split(" ");
+    const mountPoint = fields[4];
+    if (mountPoint === undefined) continue;
+    const inside = path === mountPoint || path.startsWith(mountPoint.endsWith("/") ? mountPoint : `${mountPoint}/`);
+    if (!inside || mountPoint.length < best.mountPoint.length) continue;
+    const optional = fields.slice(6, fields.indexOf("-"));
+    best = { mountPoint, shared: optional.some((f) => f.startsWith("shared:")), slave: optional.some((f) => f.startsWith("master:")) };
+  }
+  return best;
+}
+
 async function bindMount(mount: criV1.Mount): Promise<{ oci: OciMount; propagation?: string }> {
+  // A missing host path is made, as containerd does; a symlink is followed.
+  await mkdir(mount.hostPath, { recursive: true, mode: 0o755 }).catch(() => undefined);
   const source = await realpath(mount.hostPath).catch(() => mount.hostPath);
   const options = ["rbind"];
   let propagation: string | undefined;
   if (mount.propagation === 1) {
+    const { mountPoint, shared, slave } = mountPropagationOf(source);
+    if (!shared && !slave) throw new Error(`failed to generate spec opts: path ${JSON.stringify(source)} is mounted on ${JSON.stringify(mountPoint)} but it is not a shared or slave mount`);
     options.push("rslave");
     propagation = "rslave";
   } else if (mount.propagation === 2) {
+    const { mountPoint, shared } = mountPropagationOf(source);
+    if (!shared) throw new Error(`failed to generate spec opts: path ${JSON.stringify(source)} is mounted on ${JSON.stringify(mountPoint)} but it is not a shared mount`);
     options.push("rshared");
     propagation = "rshared";
   } else options.push("rprivate");

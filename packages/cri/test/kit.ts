@@ -1,7 +1,8 @@
 // The offline CRI conformance kit (shared/cri: critest, crictl, image stand-ins, registry, CNI
 // config) around a berthd of the test's own, and the undoing of every host change it makes.
 import { randomBytes } from "node:crypto";
-import { existsSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type CommandResult, type RunningDaemon, freePort, runCommand, startBerthd, testDirectory } from "@berth/testkit";
@@ -14,6 +15,33 @@ export const kitDirectory: string | undefined = [process.env.BERTH_CRI_KIT, join
 );
 
 export const kitMissing = kitDirectory === undefined ? "the CRI conformance kit (shared/cri) is not on this machine" : undefined;
+
+/**
+ * One kit at a time on a host: the kits share host ports 12000-12003, the portmap chains and
+ * net.ipv4.ip_forward. A lock directory holds the owner's pid; a dead owner's lock is taken over.
+ */
+const lockPath = join(tmpdir(), "berth-test-cri.lock");
+
+async function acquireHostLock(): Promise<void> {
+  for (;;) {
+    try {
+      mkdirSync(lockPath);
+      writeFileSync(join(lockPath, "pid"), String(process.pid));
+      return;
+    } catch {
+      let owner = Number.NaN;
+      try {
+        owner = Number(readFileSync(join(lockPath, "pid"), "utf8"));
+        process.kill(owner, 0);
+      } catch {
+        if (!Number.isNaN(owner) || Date.now() - statSync(lockPath, { throwIfNoEntry: false })!.mtimeMs > 10_000) rmSync(lockPath, { recursive: true, force: true });
+      }
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+  }
+}
+
+const releaseHostLock = () => rmSync(lockPath, { recursive: true, force: true });
 
 const hostportChains = ["CNI-HOSTPORT-DNAT", "CNI-HOSTPORT-MASQ", "CNI-HOSTPORT-SETMARK"];
 
@@ -46,6 +74,7 @@ export interface CriKit {
  */
 export async function startCriKit(): Promise<CriKit> {
   const kit = kitDirectory!;
+  await acquireHostLock();
   const directory = testDirectory("cri");
   const ipForward = readFileSync("/proc/sys/net/ipv4/ip_forward", "utf8").trim();
   const chainsBefore = await Promise.all(hostportChains.map(chainExists));
@@ -101,6 +130,7 @@ export async function startCriKit(): Promise<CriKit> {
     if (registry !== "") await runCommand(join(kit, "start-registry.sh"), ["stop", join(directory, "registry")]);
     await daemon?.cleanup().catch(() => undefined);
     rmSync(directory, { recursive: true, force: true });
+    releaseHostLock();
   };
 
   try {
