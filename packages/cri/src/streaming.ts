@@ -6,7 +6,8 @@ import { errorOfKind, failedPrecondition, invalidArgument } from "@berth/api";
 import { criV1 } from "@berth/api/proto";
 import { containerState } from "./containers.js";
 import type { CriContext } from "./context.js";
-import { serveAttach, serveExec, servePortForward } from "./stream-handlers.js";
+import { serveSpdyAttach, serveSpdyExec, serveSpdyPortForward } from "./stream-handlers.js";
+import { serveWebSocketAttach, serveWebSocketExec, serveWebSocketPortForward } from "./websocket.js";
 
 export type StreamRequest =
   | { readonly kind: "exec"; readonly request: criV1.ExecRequest }
@@ -70,9 +71,12 @@ export class StreamingServer {
     const done = (error?: unknown) => {
       if (error !== undefined) socket.destroy();
     };
-    if (stream.kind === "exec") serveExec(this.context, stream.request, request, socket, head).then(() => done(), done);
-    else if (stream.kind === "attach") serveAttach(this.context, stream.request, request, socket, head).then(() => done(), done);
-    else servePortForward(this.context, stream.request, request, socket, head).then(() => done(), done);
+    const websocket = (request.headers.upgrade ?? "").toLowerCase() === "websocket";
+    let serving: Promise<void>;
+    if (stream.kind === "exec") serving = (websocket ? serveWebSocketExec : serveSpdyExec)(this.context, stream.request, request, socket, head);
+    else if (stream.kind === "attach") serving = (websocket ? serveWebSocketAttach : serveSpdyAttach)(this.context, stream.request, request, socket, head);
+    else serving = (websocket ? serveWebSocketPortForward : serveSpdyPortForward)(this.context, stream.request, request, socket, head);
+    serving.then(() => done(), done);
     return true;
   }
 
