@@ -200,9 +200,11 @@ export class Containers {
     const state = containerState(record.status);
     if (state !== criV1.ContainerState.CONTAINER_RUNNING && state !== criV1.ContainerState.CONTAINER_UNKNOWN) return;
     const ctx = context.client.context();
+    // A task already gone (NotFound), or whose shim died under it (Unavailable: the runtime
+    // cleans up after it and the wait below ends), needs no signal.
     const kill = (signal: number) =>
       context.client.tasks.kill(ctx, record.id, signal, { all: false }).catch((error) => {
-        if (!isKind(error, "NotFound")) throw error;
+        if (!isKind(error, "NotFound") && !isKind(error, "Unavailable")) throw error;
       });
     if (timeout > 0) {
       await kill(signalNumber(record.stopSignal || "SIGTERM"));

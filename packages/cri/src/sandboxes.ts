@@ -161,7 +161,7 @@ export class Sandboxes {
     await run("umount", ["-l", paths.shm]).catch(() => undefined);
     if (record.state === "ready") {
       await context.client.tasks.kill(context.client.context(), record.id, 9, { all: true }).catch((error) => {
-        if (!isKind(error, "NotFound")) throw error;
+        if (!isKind(error, "NotFound") && !isKind(error, "Unavailable")) throw error;
       });
       await record.exited;
     }

@@ -278,7 +278,7 @@ export function containerSpecOpts(input: ContainerSpecInput): SpecOpt[] {
       process.capabilities = { bounding: capabilities, effective: [...capabilities], permitted: [...capabilities] };
       for (const requested of config.devices) {
         const { device, rule } = await deviceOf(requested);
-        linux.devices = [...((linux.devices as unknown[] | undefined) ?? []), device];
+        (linux as Record<string, unknown>).devices = [...((linux.devices as unknown[] | undefined) ?? []), device];
         linux.resources = { ...linux.resources, devices: [...(linux.resources?.devices ?? []), rule] };
       }
       // Namespaces: the sandbox's network, ipc and uts; pid per the config.

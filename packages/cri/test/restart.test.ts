@@ -23,7 +23,7 @@ describe.skipIf(kitMissing !== undefined)("CRI across a berthd kill -9", () => {
 
   async function crictl(...args: string[]): Promise<string> {
     const result = await kit.crictl(...args);
-    if (result.code !== 0) throw new Error(`crictl ${args.join(" ")}: ${result.stderr}`);
+    if (result.code !== 0) throw new Error(`crictl ${args.join(" ")}: ${result.stderr}\nberthd:\n${kit.daemon.logs().slice(-6000)}`);
     return result.stdout.trim();
   }
 
