@@ -11,6 +11,7 @@ import type { CriContext } from "./context.js";
 import { execSync } from "./exec.js";
 import { CriImages } from "./images.js";
 import { watchOom } from "./oom.js";
+import { listPodSandboxStats, podSandboxStats } from "./pod-stats.js";
 import { recover } from "./recover.js";
 import { Sandboxes } from "./sandboxes.js";
 import { containerStats, listContainerStats } from "./stats.js";
@@ -137,8 +138,8 @@ export async function startCri(options: CriOptions): Promise<CriServer> {
     portForward: async (request) => ({ url: streaming.portForward(request) }),
     containerStats: async (request) => ({ stats: await containerStats(context, request.containerId) }),
     listContainerStats: async (request) => ({ stats: await listContainerStats(context, request.filter) }),
-    podSandboxStats: unimplemented("PodSandboxStats"),
-    listPodSandboxStats: unimplemented("ListPodSandboxStats"),
+    podSandboxStats: async (request) => ({ stats: await podSandboxStats(context, request.podSandboxId) }),
+    listPodSandboxStats: async (request) => ({ stats: await listPodSandboxStats(context, request.filter) }),
     updateRuntimeConfig: async () => ({}),
     checkpointContainer: unimplemented("CheckpointContainer"),
     getContainerEvents: async function* () {
