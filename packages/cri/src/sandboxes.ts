@@ -93,7 +93,7 @@ export class Sandboxes {
         undo.push(() => run("umount", ["-l", paths.shm]).catch(() => undefined));
       }
       if (options?.network !== NODE) {
-        record.netnsPath = await createNetns();
+        record.netnsPath = await createNetns(context.config.netns_mounts_under_state_dir ? join(context.state, "netns") : "/var/run/netns");
         undo.push(() => removeNetns(record.netnsPath));
         const pod = this.#podNetwork(record);
         undo.push(() => context.cni.teardown(pod).catch(() => undefined));
