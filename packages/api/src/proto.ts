@@ -30,4 +30,3 @@ export * as runcV1 from "./gen/containerd/runc/v1/options.js";
 export * as runtimeoptionsV1 from "./gen/runtimeoptions/v1/options.js";
 export * as cgroupsV1 from "./gen/io/containerd/cgroups/v1/metrics.js";
 export * as cgroupsV2 from "./gen/io/containerd/cgroups/v2/metrics.js";
-export * as criV1 from "./gen/runtime/v1/api.js";

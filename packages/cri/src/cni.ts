@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
 import { readFile, readdir } from "node:fs/promises";
 import { join } from "node:path";
-import type { criV1 } from "@berth/api/proto";
+import type { criV1 } from "@berth/api/cri";
 
 interface NetworkList {
   readonly name: string;

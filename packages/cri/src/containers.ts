@@ -3,7 +3,7 @@ import { mkdir, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import { type Any, failedPrecondition, isKind, jsonTypeUrls, packJson, unpackJson } from "@berth/api";
-import { criV1 } from "@berth/api/proto";
+import { criV1 } from "@berth/api/cri";
 import { AttachedIO, type OciSpec, type ProcessIO, createContainer, createTask, newFifoSet, readImageConfig, removeFifos, specAny } from "@berth/client";
 import { runtimeOptions } from "./config.js";
 import type { CriContext } from "./context.js";

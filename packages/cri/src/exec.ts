@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { Writable } from "node:stream";
 import { errorOfKind, failedPrecondition, unpackJson } from "@berth/api";
-import { criV1 } from "@berth/api/proto";
+import { criV1 } from "@berth/api/cri";
 import { AttachedIO, type OciProcess, type OciSpec, newFifoSet, processAny, removeFifos } from "@berth/client";
 import { containerState } from "./containers.js";
 import type { CriContext } from "./context.js";

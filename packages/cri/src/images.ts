@@ -1,5 +1,5 @@
 import { type Image, isKind, notFound } from "@berth/api";
-import type { criV1 } from "@berth/api/proto";
+import type { criV1 } from "@berth/api/cri";
 import { type Client, imageRootfs, pull, recordImage } from "@berth/client";
 import { type Credentials, normalizeReference } from "@berth/remotes";
 import type { CriConfig } from "./config.js";

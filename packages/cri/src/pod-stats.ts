@@ -4,7 +4,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { failedPrecondition } from "@berth/api";
-import type { criV1 } from "@berth/api/proto";
+import type { criV1 } from "@berth/api/cri";
 import type { CriContext } from "./context.js";
 import { listContainerStats } from "./stats.js";
 import { labelsMatch } from "./store.js";

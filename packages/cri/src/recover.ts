@@ -3,7 +3,7 @@ import { readFile, readdir, rm } from "node:fs/promises";
 import { promisify } from "node:util";
 import { join } from "node:path";
 import { isKind } from "@berth/api";
-import { criV1 } from "@berth/api/proto";
+import { criV1 } from "@berth/api/cri";
 import type { Containers } from "./containers.js";
 import type { CriContext } from "./context.js";
 import { netnsOpen } from "./netns.js";

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { PassThrough, type Readable, type Writable } from "node:stream";
-import type { criV1 } from "@berth/api/proto";
+import type { criV1 } from "@berth/api/cri";
 import { AttachedIO, newFifoSet, processAny, removeFifos } from "@berth/client";
 import type { CriContext } from "./context.js";
 import { execProcess } from "./exec.js";

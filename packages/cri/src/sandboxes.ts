@@ -5,7 +5,7 @@ import { hostname as nodeHostname } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { type Any, isKind } from "@berth/api";
-import { criV1 } from "@berth/api/proto";
+import { criV1 } from "@berth/api/cri";
 import { createContainer, createTask, readImageConfig } from "@berth/client";
 import { runtimeOptions } from "./config.js";
 import type { CriContext } from "./context.js";

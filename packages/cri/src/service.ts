@@ -1,7 +1,7 @@
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { isKind, notImplemented } from "@berth/api";
-import { criV1 } from "@berth/api/proto";
+import { criV1 } from "@berth/api/cri";
 import type { ServiceHandlers } from "@berth/api/services";
 import type { Client } from "@berth/client";
 import { Cni } from "./cni.js";

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { mkdir, realpath, stat } from "node:fs/promises";
-import type { criV1 } from "@berth/api/proto";
+import type { criV1 } from "@berth/api/cri";
 import { type ImageRunConfig, type OciMount, type OciSpec, type SpecOpt, replaceOrAppendEnv, withImageConfig, withUser } from "@berth/client";
 import { capabilityName, daemonCapabilities } from "./capabilities.js";
 import type { CriConfig } from "./config.js";

@@ -1,5 +1,6 @@
 import { type CallContext, bareTypeUrl } from "@berth/api";
-import { cgroupsV1, cgroupsV2, type criV1 } from "@berth/api/proto";
+import { cgroupsV1, cgroupsV2 } from "@berth/api/proto";
+import type { criV1 } from "@berth/api/cri";
 import type { CriContext } from "./context.js";
 import type { ContainerRecord } from "./store.js";
 import { labelsMatch } from "./store.js";

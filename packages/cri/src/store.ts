@@ -1,5 +1,5 @@
 import { invalidArgument, notFound } from "@berth/api";
-import type { criV1 } from "@berth/api/proto";
+import type { criV1 } from "@berth/api/cri";
 
 /** What the CRI keeps of a pod sandbox; `config` and the network are persisted in the container record's extension. */
 export interface SandboxRecord {

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from "node:http";
 import { type Duplex, Writable } from "node:stream";
-import type { criV1 } from "@berth/api/proto";
+import type { criV1 } from "@berth/api/cri";
 import type { CriContext } from "./context.js";
 import { dialInPod } from "./port-forward.js";
 import { type RemoteChannels, remoteCommandProtocols, runAttach, runExec } from "./remote-command.js";

@@ -3,7 +3,7 @@ import { type IncomingMessage, type Server, createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import { errorOfKind, failedPrecondition, invalidArgument } from "@berth/api";
-import { criV1 } from "@berth/api/proto";
+import { criV1 } from "@berth/api/cri";
 import { containerState } from "./containers.js";
 import type { CriContext } from "./context.js";
 import { serveSpdyAttach, serveSpdyExec, serveSpdyPortForward } from "./stream-handlers.js";

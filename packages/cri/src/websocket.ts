@@ -1,6 +1,6 @@
 import type { IncomingMessage } from "node:http";
 import { type Duplex, PassThrough, Writable } from "node:stream";
-import type { criV1 } from "@berth/api/proto";
+import type { criV1 } from "@berth/api/cri";
 import { type WebSocket, WebSocketServer } from "ws";
 import type { CriContext } from "./context.js";
 import { dialInPod } from "./port-forward.js";

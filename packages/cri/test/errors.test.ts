@@ -2,7 +2,7 @@
 import { readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { kindOf } from "@berth/api";
-import { criV1 } from "@berth/api/proto";
+import { criV1 } from "@berth/api/cri";
 import { type ServiceClient, createServiceClient, grpc } from "@berth/api/services";
 import { Client } from "@berth/client";
 import { runCommand } from "@berth/testkit";

@@ -2,7 +2,7 @@
 // Kubernetes' channel protocols, as kubectl's WebSocket clients speak them.
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { criV1 } from "@berth/api/proto";
+import { criV1 } from "@berth/api/cri";
 import { type ServiceClient, createServiceClient, grpc } from "@berth/api/services";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";

@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { criV1 } from "@berth/api/proto";
+import { criV1 } from "@berth/api/cri";
 import { createLocalServiceClient } from "@berth/api/services";
 import { Client } from "@berth/client";
 import { type CriConfig, type CriServer, defaultCriConfig, startCri } from "@berth/cri";
