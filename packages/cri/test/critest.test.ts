@@ -1,11 +1,11 @@
 // Kubernetes' own CRI validation suite (critest 1.26) against berthd, with the offline kit.
 import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type CriKit, type CritestResult, kitMissing, runCritest, startCriKit, stockPassing } from "./kit.js";
+import { type CriKit, type CritestResult, criKitMissing, runCritest, startCriKit, stockPassing } from "@berth/testkit";
 
 const ratchet = readFileSync(new URL("critest-passing.txt", import.meta.url), "utf8").split("\n").filter(Boolean);
 
-describe.skipIf(kitMissing !== undefined)("critest against berthd", () => {
+describe.skipIf(criKitMissing !== undefined)("critest against berthd", () => {
   let kit: CriKit;
   let result: CritestResult;
 

@@ -5,9 +5,8 @@ import { kindOf } from "@berth/api";
 import { criV1 } from "@berth/api/cri";
 import { type ServiceClient, createServiceClient, grpc } from "@berth/api/services";
 import { Client } from "@berth/client";
-import { runCommand } from "@berth/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type CriKit, kitMissing, startCriKit } from "./kit.js";
+import { type CriKit, criKitMissing, runCommand, startCriKit } from "@berth/testkit";
 
 const unknownId = "0123456789abcdef".repeat(4);
 
@@ -20,7 +19,7 @@ async function kindOfFailure(call: Promise<unknown>): Promise<string> {
   return "succeeded";
 }
 
-describe.skipIf(kitMissing !== undefined)("CRI bad input", () => {
+describe.skipIf(criKitMissing !== undefined)("CRI bad input", () => {
   let kit: CriKit;
   let channel: grpc.Client;
   let runtime: ServiceClient<typeof criV1.RuntimeServiceDefinition>;

@@ -3,7 +3,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type CriKit, kitMissing, startCriKit } from "./kit.js";
+import { type CriKit, criKitMissing, startCriKit } from "@berth/testkit";
 
 interface PodState {
   id: string;
@@ -11,7 +11,7 @@ interface PodState {
   network: { ip: string };
 }
 
-describe.skipIf(kitMissing !== undefined)("CRI across a berthd kill -9", () => {
+describe.skipIf(criKitMissing !== undefined)("CRI across a berthd kill -9", () => {
   let kit: CriKit;
 
   beforeAll(async () => {

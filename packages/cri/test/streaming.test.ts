@@ -6,7 +6,7 @@ import { criV1 } from "@berth/api/cri";
 import { type ServiceClient, createServiceClient, grpc } from "@berth/api/services";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
-import { type CriKit, kitMissing, startCriKit } from "./kit.js";
+import { type CriKit, criKitMissing, startCriKit } from "@berth/testkit";
 
 interface Received {
   readonly channels: Map<number, Buffer>;
@@ -19,7 +19,7 @@ function collect(ws: WebSocket): Received {
   return { channels, closed: new Promise((resolve) => ws.once("close", () => resolve())) };
 }
 
-describe.skipIf(kitMissing !== undefined)("CRI streaming over WebSocket", () => {
+describe.skipIf(criKitMissing !== undefined)("CRI streaming over WebSocket", () => {
   let kit: CriKit;
   let channel: grpc.Client;
   let runtime: ServiceClient<typeof criV1.RuntimeServiceDefinition>;

@@ -5,16 +5,17 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, readlinkSync, rmSync,
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { type CommandResult, type RunningDaemon, freePort, runCommand, startBerthd, testDirectory } from "@berth/testkit";
+import { freePort, type RunningDaemon, startBerthd, testDirectory } from "./daemons.js";
+import { type CommandResult, runCommand } from "./processes.js";
 
 const repository = resolve(fileURLToPath(new URL("../../..", import.meta.url)));
 
 /** Where the kit is: $BERTH_CRI_KIT, else shared/cri beside the repository (as CI lays it), else /work/shared/cri. */
-export const kitDirectory: string | undefined = [process.env.BERTH_CRI_KIT, join(repository, "..", "shared", "cri"), "/work/shared/cri"].find(
+export const criKitDirectory: string | undefined = [process.env.BERTH_CRI_KIT, join(repository, "..", "shared", "cri"), "/work/shared/cri"].find(
   (candidate): candidate is string => candidate !== undefined && existsSync(join(candidate ?? "", "run-critest.sh")),
 );
 
-export const kitMissing = kitDirectory === undefined ? "the CRI conformance kit (shared/cri) is not on this machine" : undefined;
+export const criKitMissing = criKitDirectory === undefined ? "the CRI conformance kit (shared/cri) is not on this machine" : undefined;
 
 /**
  * One kit at a time on a host: the kits share host ports 12000-12003, the portmap chains and
@@ -73,7 +74,7 @@ export interface CriKit {
  * subnet of this run's own) and starts berthd with it.
  */
 export async function startCriKit(): Promise<CriKit> {
-  const kit = kitDirectory!;
+  const kit = criKitDirectory!;
   await acquireHostLock();
   const directory = testDirectory("cri");
   const ipForward = readFileSync("/proc/sys/net/ipv4/ip_forward", "utf8").trim();
@@ -171,17 +172,43 @@ export interface CritestResult {
 
 /** Runs the kit's run-critest.sh against the kit's berthd (extra flags go to critest). */
 export async function runCritest(kit: CriKit, ...flags: string[]): Promise<CritestResult> {
-  const out = join(kit.directory, `critest-${Date.now()}`);
-  await runCommand(join(kitDirectory!, "run-critest.sh"), [kit.daemon.address, ...flags], { env: { ...process.env, OUT: out }, timeoutMs: 1_800_000 });
+  return runCritestOn(kit.daemon.address, kit.directory, ...flags);
+}
+
+/** Runs the kit's run-critest.sh against any CRI socket, its logs under `directory`. */
+export async function runCritestOn(address: string, directory: string, ...flags: string[]): Promise<CritestResult> {
+  const out = join(directory, `critest-${Date.now()}`);
+  await runCommand(join(criKitDirectory!, "run-critest.sh"), [address, ...flags], { env: { ...process.env, OUT: out }, timeoutMs: 1_800_000 });
   const lines = existsSync(join(out, "results.txt")) ? readFileSync(join(out, "results.txt"), "utf8").split("\n") : [];
   const pick = (state: string) => lines.filter((l) => l.startsWith(`${state} `)).map((l) => l.slice(state.length + 1));
   const failures = existsSync(join(out, "failures.txt")) ? readFileSync(join(out, "failures.txt"), "utf8") : readFileSync(join(out, "critest.log"), "utf8").slice(-4000);
   return { passed: pick("PASS"), failed: pick("FAIL"), skipped: pick("SKIP"), failures };
 }
 
+/** Stock containerd 1.6.20 with its CRI plugin on the kit's registry (start-stock-containerd.sh), beside a running kit. */
+export interface StockCri {
+  readonly address: string;
+  readonly pid: number;
+  stop(): Promise<void>;
+}
+
+export async function startStockCri(kit: CriKit): Promise<StockCri> {
+  const directory = join(kit.directory, "stock");
+  const script = join(criKitDirectory!, "start-stock-containerd.sh");
+  const subnet = kit.subnet.replace(/^10\.254\.(\d+)\./, (_, octet: string) => `10.254.${Number(octet) + 1 > 254 ? Number(octet) - 1 : Number(octet) + 1}.`);
+  const address = (await must(script, [directory, kit.registry, subnet], { timeoutMs: 120_000 })).trim().split("\n").at(-1)!;
+  return {
+    address,
+    pid: Number(readFileSync(join(directory, "containerd.pid"), "utf8")),
+    async stop() {
+      await runCommand(script, ["stop", directory], { timeoutMs: 300_000 });
+    },
+  };
+}
+
 /** The specs stock containerd 1.6.20 passes, from the kit's calibration. */
 export function stockPassing(): string[] {
-  return readFileSync(join(kitDirectory!, "expected-stock.txt"), "utf8")
+  return readFileSync(join(criKitDirectory!, "expected-stock.txt"), "utf8")
     .split("\n")
     .filter((l) => l.startsWith("PASS "))
     .map((l) => l.slice(5));
