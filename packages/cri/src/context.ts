@@ -1,7 +1,6 @@
 import type { Client } from "@berth/client";
 import type { Cni } from "./cni.js";
 import type { CriConfig } from "./config.js";
-import type { Containers } from "./containers.js";
 import type { CriImages } from "./images.js";
 import type { ContainerRecord, IdIndex, SandboxRecord } from "./store.js";
 import type { SnapshotUsageCache } from "./usage.js";
@@ -19,7 +18,6 @@ export interface CriContext {
   readonly usage: SnapshotUsageCache;
   readonly sandboxes: IdIndex<SandboxRecord>;
   readonly containers: IdIndex<ContainerRecord>;
-  readonly containerService: Containers;
   /** Set while the daemon shuts down: task waits then fail without the tasks having exited. */
   closing: boolean;
   /** Deletes a container record and its snapshot; absent ones are fine. */

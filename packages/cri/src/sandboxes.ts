@@ -8,6 +8,7 @@ import { type Any, isKind } from "@berth/api";
 import { criV1 } from "@berth/api/cri";
 import { createContainer, createTask, readImageConfig } from "@berth/client";
 import { runtimeOptions } from "./config.js";
+import type { Containers } from "./containers.js";
 import type { CriContext } from "./context.js";
 import { createNetns, netnsOpen, removeNetns } from "./netns.js";
 import { type SandboxPaths, sandboxSpecOpts } from "./spec.js";
@@ -54,7 +55,10 @@ export function sandboxMetadata(record: SandboxRecord): Any {
 
 /** Pod sandboxes: the pause container, its files, its network. */
 export class Sandboxes {
-  constructor(private readonly context: CriContext) {}
+  constructor(
+    private readonly context: CriContext,
+    private readonly containers: Containers,
+  ) {}
 
   async run(request: criV1.RunPodSandboxRequest): Promise<string> {
     const { context } = this;
@@ -156,7 +160,7 @@ export class Sandboxes {
   async stop(id: string): Promise<void> {
     const { context } = this;
     const record = context.sandboxes.get(id);
-    for (const container of context.containers.list().filter((c) => c.sandboxId === record.id)) await context.containerService.stop(container.id, 0);
+    for (const container of context.containers.list().filter((c) => c.sandboxId === record.id)) await this.containers.stop(container.id, 0);
     const paths = sandboxPaths(context, record.id);
     await run("umount", ["-l", paths.shm]).catch(() => undefined);
     if (record.state === "ready") {
@@ -180,7 +184,7 @@ export class Sandboxes {
     const record = context.sandboxes.find(id);
     if (record === undefined) return;
     await this.stop(record.id);
-    for (const container of context.containers.list().filter((c) => c.sandboxId === record.id)) await context.containerService.remove(container.id);
+    for (const container of context.containers.list().filter((c) => c.sandboxId === record.id)) await this.containers.remove(container.id);
     const paths = sandboxPaths(context, record.id);
     await rm(paths.root, { recursive: true, force: true });
     await rm(paths.state, { recursive: true, force: true });

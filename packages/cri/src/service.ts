@@ -50,17 +50,17 @@ export async function startCri(options: CriOptions): Promise<CriServer> {
   await mkdir(options.root, { recursive: true, mode: 0o711 });
   await mkdir(options.state, { recursive: true, mode: 0o711 });
   const client = options.client.withNamespace("k8s.io");
+  const usage = new SnapshotUsageCache(client, config.containerd.snapshotter, config.stats_collect_period);
   const context: CriContext = {
     client,
     config,
     root: options.root,
     state: options.state,
-    images: undefined as unknown as CriImages,
+    images: new CriImages(client, config, options.snapshotterRoot, usage),
     cni: new Cni(config.cni.bin_dir, config.cni.conf_dir, config.cni.max_conf_num),
-    usage: undefined as unknown as SnapshotUsageCache,
+    usage,
     sandboxes: new IdIndex<SandboxRecord>("sandbox"),
     containers: new IdIndex<ContainerRecord>("container"),
-    containerService: undefined as unknown as Containers,
     closing: false,
     async removeContainerRecord(id, snapshotter) {
       const ctx = client.context();
@@ -72,11 +72,8 @@ export async function startCri(options: CriOptions): Promise<CriServer> {
       });
     },
   };
-  const usage = new SnapshotUsageCache(context);
-  Object.assign(context, { usage, images: new CriImages(client, config, options.snapshotterRoot, usage) });
   const containers = new Containers(context);
-  (context as { containerService: Containers }).containerService = containers;
-  const sandboxes = new Sandboxes(context);
+  const sandboxes = new Sandboxes(context, containers);
   const stopWatching = new AbortController();
   watchOom(context, stopWatching.signal);
   await recover(context, sandboxes, containers);

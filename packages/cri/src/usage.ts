@@ -1,4 +1,4 @@
-import type { CriContext } from "./context.js";
+import type { Client } from "@berth/client";
 
 export interface SnapshotUsageSample {
   readonly size: number;
@@ -16,11 +16,15 @@ export class SnapshotUsageCache {
   #refreshed = 0;
   #refreshing: Promise<void> | undefined;
 
-  constructor(private readonly context: CriContext) {}
+  constructor(
+    private readonly client: Client,
+    private readonly snapshotterName: string,
+    private readonly periodSeconds: number,
+  ) {}
 
   async #refresh(): Promise<void> {
-    const { client, config } = this.context;
-    const snapshotter = client.snapshotter(config.containerd.snapshotter);
+    const { client } = this;
+    const snapshotter = client.snapshotter(this.snapshotterName);
     const ctx = client.context();
     const samples = new Map<string, SnapshotUsageSample>();
     for await (const info of snapshotter.list(ctx, [])) {
@@ -37,7 +41,7 @@ export class SnapshotUsageCache {
 
   /** The last samples; a stale set starts a refresh in the background (only the first call waits for one). */
   async samples(): Promise<ReadonlyMap<string, SnapshotUsageSample>> {
-    if (Date.now() - this.#refreshed >= this.context.config.stats_collect_period * 1000) {
+    if (Date.now() - this.#refreshed >= this.periodSeconds * 1000) {
       this.#refreshing ??= this.#refresh()
         .catch(() => undefined)
         .finally(() => (this.#refreshing = undefined));
