@@ -3,6 +3,7 @@ export type { CallObserver, Handler, MethodDefinition, ServiceDefinition, Servic
 export { errorOfStatus, grpcImplementation, grpcMethodPath, grpcServiceDefinition, serializerOf, statusOfError } from "./grpc-server.js";
 export type { BidiCall, CallOptions, ClientMethod, ServerStream, ServiceClient } from "./grpc-client.js";
 export { createServiceClient } from "./grpc-client.js";
+export { createLocalServiceClient } from "./local-client.js";
 import * as grpc from "@grpc/grpc-js";
 
 /** grpc-js itself, so that users of these helpers build channels and servers with the same copy. */

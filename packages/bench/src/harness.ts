@@ -31,7 +31,7 @@ export function row<T>(name: string, lowerIsBetter: boolean, decimals: number, r
 }
 
 /** The suites `npm run bench` runs; `--only a,b` picks some. */
-export const suiteNames = ["grpc", "events", "cli", "images", "snapshots", "layers", "pull", "content", "run", "containers", "memory", "checkpoint", "metrics"] as const;
+export const suiteNames = ["grpc", "events", "cli", "images", "snapshots", "layers", "pull", "content", "run", "containers", "memory", "checkpoint", "metrics", "cri"] as const;
 export type Suite = (typeof suiteNames)[number];
 
 /** The suites named by `--only a,b` (all without it); throws on an unknown name. */

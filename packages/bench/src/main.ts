@@ -22,6 +22,7 @@ import { eventRate } from "./suites/events.js";
 import { unaryLatency } from "./suites/grpc.js";
 import { ctrImagesLsMs, imagesListRpcMs, seedImages } from "./suites/images.js";
 import { type Layer, createLayer, layerApplyMbPerSecond } from "./suites/layers.js";
+import { criFigures } from "./suites/cri.js";
 import { residentMb } from "./suites/memory.js";
 import { scrapeWithContainersMs } from "./suites/metrics.js";
 import { pullRows } from "./pull-rows.js";
@@ -214,6 +215,17 @@ async function main(): Promise<void> {
 
     // Containers and tasks through stock ctr: ctr run latency, ctr containers ls, memory per running task.
     rows.push(...(await runtimeRows({ suites, targets, onBoth: both, track: (starting) => daemons.push(starting), signal: interruption.signal, berthShim: optionValue(args, "berth-shim") })));
+
+    // Kubernetes' CRI, with the offline conformance kit: its own berthd and stock containerd.
+    if (suites.has("cri")) {
+      console.error("bench: CRI (pods, containers, critest)");
+      const cri = await criFigures();
+      rows.push(
+        row("CRI: RunPodSandbox + CreateContainer + StartContainer (ms)", true, 0, cri, (c) => c.startMs),
+        row("CRI: critest 1.26, whole suite (s)", true, 0, cri, (c) => c.critestS),
+        row("CRI: daemon RSS with 20 pods (MB)", true, 0, cri, (c) => c.rss20PodsMb),
+      );
+    }
 
     // Content ingest through stock ctr, last: the blobs it leaves to garbage collection would disturb the others.
     if (suites.has("content")) {

@@ -35,6 +35,12 @@ export interface ClientOptions {
 /** containerd's limit, so that large listings pass both ways. */
 const maxMessageSize = 16 << 20;
 
+/**
+ * Where a Client's calls go: a typed client of a service, calls defaulting to `defaults`. Over a
+ * gRPC channel for a remote daemon; straight to the service's handlers inside berthd (`Client.local`).
+ */
+export type ServiceResolver = <D extends ServiceDefinition>(definition: D, defaults: CallOptions) => ServiceClient<D>;
+
 export type PluginInfo = introspectionV1.Plugin;
 export type ServerInfo = introspectionV1.ServerResponse;
 export type VersionInfo = versionV1.VersionResponse;
@@ -59,7 +65,8 @@ export class Client {
   private constructor(
     readonly address: string,
     readonly namespace: string,
-    private readonly channel: grpc.Client,
+    private readonly resolve: ServiceResolver,
+    private readonly release: () => void,
   ) {
     this.namespaces = new NamespacesProxy(this.service(namespacesV1.NamespacesDefinition));
     this.events = new EventsProxy(this.service(eventsV1.EventsDefinition));
@@ -90,7 +97,20 @@ export class Client {
       channel.close();
       throw unavailable(`failed to dial ${JSON.stringify(address)}: no daemon answered within ${timeout} ms`);
     }
-    return new Client(address, resolveNamespace(options.namespace), channel);
+    return new Client(address, resolveNamespace(options.namespace), (definition, defaults) => createServiceClient(definition, channel, defaults), () => channel.close());
+  }
+
+  /**
+   * A client whose calls run in this process, through `resolve` (berthd's plugins use the daemon's
+   * own services this way: the same pull, unpack, container and task code, no socket).
+   */
+  static local(resolve: ServiceResolver, options: { namespace: string; address?: string }): Client {
+    return new Client(options.address ?? "", options.namespace, resolve, () => undefined);
+  }
+
+  /** The same services, calls defaulting to another namespace. */
+  withNamespace(namespace: string): Client {
+    return new Client(this.address, namespace, this.resolve, () => undefined);
   }
 
   /**
@@ -99,7 +119,7 @@ export class Client {
    * answer to calls without one).
    */
   service<D extends ServiceDefinition>(definition: D, defaults: CallOptions = { namespace: this.namespace }): ServiceClient<D> {
-    return createServiceClient(definition, this.channel, defaults);
+    return this.resolve(definition, defaults);
   }
 
   /** The context of a call in `namespace` (default: the client's). */
@@ -135,6 +155,6 @@ export class Client {
   }
 
   close(): void {
-    this.channel.close();
+    this.release();
   }
 }

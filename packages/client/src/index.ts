@@ -1,4 +1,4 @@
-export type { ClientOptions, PluginInfo, ServerInfo, VersionInfo } from "./client.js";
+export type { ClientOptions, PluginInfo, ServerInfo, ServiceResolver, VersionInfo } from "./client.js";
 export { Client } from "./client.js";
 export { defaultAddress, resolveAddress, resolveNamespace } from "./address.js";
 export { ContainersProxy } from "./containers.js";

@@ -35,6 +35,8 @@ export interface NewContainerOptions {
   readonly runtimeOptions?: Any | undefined;
   /** Added after the image's labels and its stop signal. */
   readonly labels?: Readonly<Record<string, string>> | undefined;
+  /** The record's extensions (the CRI keeps its metadata there). */
+  readonly extensions?: Readonly<Record<string, Any>> | undefined;
   /** Applied in order to containerd's default spec. */
   readonly spec: readonly SpecOpt[];
   /**
@@ -83,7 +85,7 @@ export async function createContainer(client: Client, context: CallContext, opti
       spec,
       snapshotter,
       snapshotKey: target.container.snapshotKey,
-      extensions: {},
+      extensions: { ...options.extensions },
       sandbox: "",
     });
   } catch (error) {

@@ -4,7 +4,7 @@ import type { CallObserver } from "@berth/api/services";
 import { cleanupTempMounts } from "@berth/mount";
 import { type Config, tempMountsOf, ttrpcAddressOf } from "./config.js";
 import type { Logger } from "./log.js";
-import { type GrpcService, pluginTypes } from "./plugins/types.js";
+import { type GrpcService, type GrpcServices, pluginTypes, servicesOf } from "./plugins/types.js";
 import { type InitContext, type Plugin, type PluginOutcome, orderPlugins, pluginKey } from "./plugins/registry.js";
 import { type RunningServer, serveGrpc } from "./server.js";
 import { observeAll, grpcMetrics } from "./metrics/grpc.js";
@@ -39,7 +39,7 @@ export class Daemon {
     // Metrics cost nothing unless an address is configured: no registry, no per-call counting.
     const metrics = config.metrics.address === "" ? undefined : new DaemonMetrics();
     const outcomes = await initPlugins(config, plugins, logger, metrics);
-    const services = outcomes.filter((o) => o.plugin.type === pluginTypes.grpc && o.error === undefined).map((o) => o.instance as GrpcService);
+    const services = outcomes.filter((o) => o.plugin.type === pluginTypes.grpc && o.error === undefined).flatMap((o) => servicesOf(o.instance as GrpcService | GrpcServices));
     const observers = [requestLog(logger)];
     if (metrics !== undefined) {
       registerProcessMetrics(metrics.registry);

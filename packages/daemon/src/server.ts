@@ -4,6 +4,7 @@ import { dirname } from "node:path";
 import { type CallObserver, grpc, grpcImplementation, grpcServiceDefinition } from "@berth/api/services";
 import { isNamedPipe } from "@berth/ttrpc";
 import type { GrpcService } from "./plugins/types.js";
+import { listenAcceptingPathAuthorities } from "./authority.js";
 
 export interface GrpcServerOptions {
   readonly address: string;
@@ -63,9 +64,7 @@ export async function serveGrpc(services: readonly GrpcService[], options: GrpcS
   // finds the socket with the default mode.
   const provisional = `${options.address}.${process.pid}.tmp`;
   await unlink(provisional).catch(() => undefined);
-  await new Promise<void>((resolve, reject) =>
-    server.bindAsync(`unix://${provisional}`, grpc.ServerCredentials.createInsecure(), (error) => (error ? reject(error) : resolve())),
-  );
+  await listenAcceptingPathAuthorities(server, provisional);
   await chown(provisional, options.uid, options.gid);
   await chmod(provisional, 0o660);
   await rename(provisional, options.address);

@@ -22,3 +22,5 @@ export type { PromSample } from "./prometheus.js";
 export { parsePromText, promSamples, scrapeProm } from "./prometheus.js";
 export type { CtrSession } from "./ctr-tasks.js";
 export { ctrSession, disposeTaskDaemon, waitUntil } from "./ctr-tasks.js";
+export type { CriKit, CritestResult, StockCri } from "./cri-kit.js";
+export { criKitDirectory, criKitMissing, runCritest, runCritestOn, startCriKit, startStockCri, stockPassing } from "./cri-kit.js";

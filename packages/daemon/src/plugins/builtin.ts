@@ -1,4 +1,5 @@
 import { contentPlugin, differPlugin, exchangePlugin, metadataPlugin } from "./core.js";
+import { criPlugin } from "./cri.js";
 import {
   containersGrpcPlugin,
   contentGrpcPlugin,
@@ -47,5 +48,6 @@ export function builtinPlugins(): Plugin<any, any>[] {
     healthGrpcPlugin,
     versionGrpcPlugin,
     introspectionGrpcPlugin,
+    criPlugin,
   ];
 }

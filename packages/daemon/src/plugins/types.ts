@@ -26,6 +26,13 @@ export interface GrpcService {
   readonly ttrpc?: TtrpcService;
 }
 
+/** What a gRPC plugin serving several services gives the server (the CRI: RuntimeService and ImageService). */
+export interface GrpcServices {
+  readonly services: readonly GrpcService[];
+}
+
+export const servicesOf = (instance: GrpcService | GrpcServices): readonly GrpcService[] => ("services" in instance ? instance.services : [instance]);
+
 export const grpcService = <D extends ServiceDefinition>(definition: D, handlers: ServiceHandlers<D>): GrpcService => ({
   definition,
   handlers: handlers as unknown as ServiceHandlers<ServiceDefinition>,

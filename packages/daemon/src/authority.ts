@@ -1,0 +1,203 @@
+import { type Socket, createServer } from "node:net";
+import { Duplex } from "node:stream";
+import { grpc } from "@berth/api/services";
+import hpack from "hpack.js";
+
+/*
+ * grpc-go clients on a unix socket (kubelet, crictl, critest) send the socket's path as the
+ * HTTP/2 `:authority`. nghttp2, inside Node, rejects an authority holding `/` and resets the
+ * stream before any JavaScript sees it, and Node has no option to turn that check off. So each
+ * accepted connection passes through this filter: it decodes every request header block with the
+ * client's HPACK state, replaces an authority that is not a valid host with `localhost` (what
+ * containerd's own Go client sends), and re-encodes the block with a second HPACK state that
+ * mirrors nghttp2's decoder. Every other frame passes through byte for byte.
+ */
+
+const PREFACE_LENGTH = 24;
+const FRAME_HEADER = 9;
+const HEADERS = 0x1;
+const CONTINUATION = 0x9;
+const END_STREAM = 0x1;
+const END_HEADERS = 0x4;
+const PADDED = 0x8;
+const PRIORITY = 0x20;
+/** The smallest SETTINGS_MAX_FRAME_SIZE a peer may have; Node's server keeps it. */
+const MAX_FRAME = 16384;
+/** nghttp2's default SETTINGS_HEADER_TABLE_SIZE, which Node's server advertises. */
+const TABLE_SIZE = 4096;
+
+/** RFC 3986 authority characters as nghttp2 accepts them (`nghttp2_check_authority`). */
+const VALID_AUTHORITY = /^[A-Za-z0-9\-._~!$&'()*+,;=:@[\]%]*$/;
+
+export function normaliseAuthority(value: string): string {
+  return VALID_AUTHORITY.test(value) ? value : "localhost";
+}
+
+interface HeaderField {
+  name: string;
+  value: string;
+  neverIndex?: boolean;
+  incremental?: boolean;
+}
+
+class HeaderBlockRewriter {
+  private readonly decoder = hpack.decompressor.create({ table: { size: TABLE_SIZE } });
+  private readonly encoder = hpack.compressor.create({ table: { size: TABLE_SIZE } });
+
+  private failure?: Error;
+
+  constructor() {
+    this.decoder.on("error", (error: Error) => {
+      this.failure = error;
+    });
+  }
+
+  rewrite(block: Buffer): Buffer {
+    this.decoder.write(block);
+    this.decoder.execute();
+    if (this.failure !== undefined) throw this.failure;
+    const fields: HeaderField[] = [];
+    for (let field = this.decoder.read(); field !== null; field = this.decoder.read()) {
+      const { name, value, neverIndex } = field as HeaderField;
+      const rewritten = name === ":authority" ? normaliseAuthority(value) : value;
+      // Fields too large to stay in the table are sent without indexing, as nghttp2 does.
+      const incremental = name.length + rewritten.length + 32 <= (TABLE_SIZE * 3) / 4;
+      fields.push({ name, value: rewritten, neverIndex, incremental });
+    }
+    this.encoder.write(fields);
+    const chunks: Buffer[] = [];
+    for (let chunk = this.encoder.read(); chunk !== null; chunk = this.encoder.read()) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks);
+  }
+}
+
+function frameHeader(length: number, type: number, flags: number, streamId: number): Buffer {
+  const header = Buffer.alloc(FRAME_HEADER);
+  header.writeUIntBE(length, 0, 3);
+  header[3] = type;
+  header[4] = flags;
+  header.writeUInt32BE(streamId, 5);
+  return header;
+}
+
+/** The client-to-server byte stream of one HTTP/2 connection, with header blocks rewritten. */
+class ClientFrameFilter {
+  private pending: Buffer = Buffer.alloc(0);
+  private prefaceSeen = false;
+  private readonly rewriter = new HeaderBlockRewriter();
+  private open?: { streamId: number; endStream: boolean; fragments: Buffer[] };
+
+  push(data: Buffer): Buffer[] {
+    this.pending = this.pending.length === 0 ? data : Buffer.concat([this.pending, data]);
+    const out: Buffer[] = [];
+    if (!this.prefaceSeen) {
+      if (this.pending.length < PREFACE_LENGTH) return out;
+      out.push(this.pending.subarray(0, PREFACE_LENGTH));
+      this.pending = this.pending.subarray(PREFACE_LENGTH);
+      this.prefaceSeen = true;
+    }
+    while (this.pending.length >= FRAME_HEADER) {
+      const length = this.pending.readUIntBE(0, 3);
+      if (this.pending.length < FRAME_HEADER + length) break;
+      const frame = this.pending.subarray(0, FRAME_HEADER + length);
+      this.pending = this.pending.subarray(FRAME_HEADER + length);
+      out.push(...this.frame(frame));
+    }
+    return out;
+  }
+
+  private frame(frame: Buffer): Buffer[] {
+    const type = frame[3]!;
+    const flags = frame[4]!;
+    const streamId = frame.readUInt32BE(5) & 0x7fffffff;
+    let payload = frame.subarray(FRAME_HEADER);
+    if (type === HEADERS) {
+      if (flags & PADDED) payload = payload.subarray(1, payload.length - payload[0]!);
+      if (flags & PRIORITY) payload = payload.subarray(5);
+      this.open = { streamId, endStream: (flags & END_STREAM) !== 0, fragments: [payload] };
+    } else if (type === CONTINUATION && this.open !== undefined) {
+      this.open.fragments.push(payload);
+    } else {
+      return [frame];
+    }
+    if (!(flags & END_HEADERS)) return [];
+    const { endStream, fragments } = this.open!;
+    this.open = undefined;
+    return this.encodeHeaders(streamId, endStream, this.rewriter.rewrite(Buffer.concat(fragments)));
+  }
+
+  private encodeHeaders(streamId: number, endStream: boolean, block: Buffer): Buffer[] {
+    const frames: Buffer[] = [];
+    for (let offset = 0; offset === 0 || offset < block.length; offset += MAX_FRAME) {
+      const part = block.subarray(offset, offset + MAX_FRAME);
+      const last = offset + MAX_FRAME >= block.length;
+      const type = offset === 0 ? HEADERS : CONTINUATION;
+      const flags = (last ? END_HEADERS : 0) | (offset === 0 && endStream ? END_STREAM : 0);
+      frames.push(frameHeader(part.length, type, flags, streamId), part);
+    }
+    return frames;
+  }
+}
+
+/**
+ * Wraps an accepted HTTP/2 connection so that path-shaped `:authority` values reach the server as
+ * `localhost`. Writes from the server go to the socket untouched.
+ */
+export function acceptPathAuthorities(socket: Socket): Duplex {
+  const filter = new ClientFrameFilter();
+  const wrapped = new Duplex({
+    read() {
+      socket.resume();
+    },
+    write(chunk: Buffer, _encoding, callback) {
+      socket.write(chunk, callback);
+    },
+    final(callback) {
+      socket.end(callback);
+    },
+    destroy(error, callback) {
+      socket.destroy(error ?? undefined);
+      callback(error);
+    },
+  });
+  socket.on("data", (data: Buffer) => {
+    let frames: Buffer[];
+    try {
+      frames = filter.push(data);
+    } catch (error) {
+      wrapped.destroy(error as Error);
+      return;
+    }
+    for (const frame of frames) if (!wrapped.push(frame)) socket.pause();
+  });
+  socket.on("end", () => wrapped.push(null));
+  socket.on("error", (error) => wrapped.destroy(error));
+  socket.on("close", () => wrapped.destroy());
+  return wrapped;
+}
+
+/**
+ * Serves `server` on the unix socket `path` through acceptPathAuthorities. The listener closes
+ * with the server (its tryShutdown and forceShutdown).
+ */
+export async function listenAcceptingPathAuthorities(server: grpc.Server, path: string): Promise<void> {
+  const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
+  const listener = createServer((socket) => injector.injectConnection(acceptPathAuthorities(socket)));
+  await new Promise<void>((resolve, reject) => {
+    listener.once("error", reject);
+    listener.listen(path, () => {
+      listener.off("error", reject);
+      resolve();
+    });
+  });
+  const tryShutdown = server.tryShutdown.bind(server);
+  const forceShutdown = server.forceShutdown.bind(server);
+  server.tryShutdown = (callback) => {
+    listener.close();
+    tryShutdown(callback);
+  };
+  server.forceShutdown = () => {
+    listener.close();
+    forceShutdown();
+  };
+}

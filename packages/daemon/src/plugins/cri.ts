@@ -1,0 +1,47 @@
+import { join } from "node:path";
+import { criV1 } from "@berth/api/cri";
+import { createLocalServiceClient } from "@berth/api/services";
+import { Client } from "@berth/client";
+import { type CriConfig, type CriServer, defaultCriConfig, startCri } from "@berth/cri";
+import { berthVersion } from "../version.js";
+import type { Plugin } from "./registry.js";
+import { type GrpcService, type GrpcServices, grpcService, pluginTypes, servicesOf } from "./types.js";
+
+interface CriInstance extends GrpcServices {
+  readonly cri: CriServer;
+}
+
+/**
+ * Kubernetes' CRI, containerd's `io.containerd.grpc.v1.cri`: served on the daemon's main socket,
+ * it calls the daemon's other services in-process (a Client whose calls run their handlers).
+ */
+export const criPlugin: Plugin<CriInstance, CriConfig> = {
+  type: pluginTypes.grpc,
+  id: "cri",
+  requires: [pluginTypes.grpc],
+  config: defaultCriConfig(),
+  init: async ({ root, state, config, daemon, getAll }) => {
+    const services = new Map<string, GrpcService>();
+    for (const instance of getAll<GrpcService | GrpcServices>(pluginTypes.grpc).values()) {
+      for (const service of servicesOf(instance)) services.set(service.definition.fullName, service);
+    }
+    const client = Client.local(
+      (definition, defaults) => {
+        const service = services.get(definition.fullName);
+        if (service === undefined) throw new Error(`cri: the daemon serves no ${definition.fullName}`);
+        return createLocalServiceClient(definition, service.handlers as never, defaults);
+      },
+      { namespace: "k8s.io", address: daemon.grpc.address },
+    );
+    const cri = await startCri({
+      client,
+      config,
+      root,
+      state,
+      snapshotterRoot: join(daemon.root, `io.containerd.snapshotter.v1.${config.containerd.snapshotter}`),
+      runtimeVersion: berthVersion,
+    });
+    return { cri, services: [grpcService(criV1.RuntimeServiceDefinition, cri.runtime), grpcService(criV1.ImageServiceDefinition, cri.images)] };
+  },
+  close: (instance) => instance.cri.close(),
+};
