@@ -150,7 +150,8 @@ export class NamespacedSnapshotter implements Snapshotter {
       kind === "active"
         ? await this.backend.prepare({}, backendKey, backendParent, backendLabels(labels))
         : await this.backend.view({}, backendKey, backendParent, backendLabels(labels));
-    if (kind === "active") await this.sharing.prepared(this.name, this.backend, backendKey, backendParent, mounts);
+    // Only unpackers (containerd's and Berth's) name the target: no other prepare pays for a mark.
+    if (kind === "active" && target !== undefined) await this.sharing.prepared(this.name, this.backend, backendKey, backendParent, mounts);
     const now = nowTimestamp();
     try {
       await this.store.transaction(() => {
