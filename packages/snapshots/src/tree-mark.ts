@@ -6,6 +6,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 // Inode times come from the kernel's coarse clock, up to a tick (1-10 ms) behind the real one.
 const clockTickNs = 50_000_000n;
 const attempts = 5;
+const maxWaitMs = 1000;
 
 /**
  * A mark of everything under `root` (as the `pristineMark` capability of a snapshotter promises
@@ -13,14 +14,18 @@ const attempts = 5;
  * Any write, truncate, create, remove, rename, chmod, chown, utimes or xattr change sets the
  * ctime of an inode to the current time, which user space cannot choose. So the mark is taken
  * only once the clock is past every ctime it records: a later change then gives a newer ctime,
- * hence another mark. A tree that keeps changing gets a mark no later call equals.
+ * hence another mark. A tree that keeps changing (or has a ctime ahead of the clock) gets a
+ * mark no later call equals.
  */
 export async function treeMark(root: string): Promise<string> {
   for (let attempt = 0; attempt < attempts; attempt++) {
     const started = BigInt(Date.now()) * 1_000_000n;
     const { digest, newestCtime } = await fingerprint(root);
     if (newestCtime + clockTickNs < started) return digest;
-    await sleep(Number((newestCtime + clockTickNs - started) / 1_000_000n) + 1);
+    const wait = Number((newestCtime + clockTickNs - started) / 1_000_000n) + 1;
+    // A ctime far ahead (the clock was set back) would keep it waiting: such a tree never settles.
+    if (wait > maxWaitMs) break;
+    await sleep(wait);
   }
   return `unsettled:${randomUUID()}`;
 }
