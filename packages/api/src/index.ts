@@ -49,5 +49,6 @@ export type {
 } from "./runtime.js";
 export type { Container, ContainerRuntime, ContainerStore, NewContainer } from "./containers.js";
 export type { Mount, SnapshotInfo, SnapshotKind, SnapshotUsage, Snapshotter } from "./snapshots.js";
+export { pristineMarksCapability } from "./snapshots.js";
 export type { RunningTask, RunningTasks } from "./monitor.js";
 export { isRunningTasks } from "./monitor.js";

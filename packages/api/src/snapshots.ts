@@ -73,4 +73,32 @@ export interface Snapshotter {
   list(context: CallContext, filters: readonly string[]): AsyncIterable<SnapshotInfo>;
   cleanup(context: CallContext): Promise<void>;
   close(): Promise<void>;
+  /**
+   * Optional capability (introspection reports it as `pristine-marks`): a mark of what has been
+   * written into the active snapshot `key` through its mounts, so that a caller can tell whether
+   * anyone but itself wrote there. The daemon shares a committed snapshot across namespaces only
+   * when it can show that the snapshot holds exactly its parent plus the one layer Berth's differ
+   * applied: it takes a mark right after `prepare` (before anyone has the mounts), checks that it
+   * is unchanged just before its apply, takes a new one right after the apply, and checks that it
+   * is unchanged just before `commit`. A snapshotter without the capability never shares.
+   *
+   * The promise, which an implementation must keep or not offer the capability:
+   * - Two calls that return the same mark mean that nothing was written into `key` between them:
+   *   no file or directory created, removed, renamed, written, truncated, or had its mode, owner,
+   *   times or xattrs changed, by any process through any mount of it.
+   * - Different marks may be returned when nothing was written (metadata churn): that only
+   *   loses sharing, never trusts a forged snapshot. Marks are opaque and compared for equality only.
+   * - It must be cheap enough to call twice per layer of a pull (metadata only, no content reads).
+   * Errors: NotFound for an unknown key; FailedPrecondition when `key` is not active.
+   *
+   * How the built-ins keep it: overlay fingerprints the upper directory's metadata (path, inode,
+   * mode, owner, size, mtime and ctime of every entry; ctime cannot be set from user space, and
+   * the mark waits until the clock is past every ctime it records, so a later write always shows);
+   * btrfs uses the subvolume's generation after syncing the filesystem (`btrfs subvolume
+   * find-new <subvol> <max>`), which every committed change to that subvolume's tree raises.
+   */
+  pristineMark?(context: CallContext, key: string): Promise<string>;
 }
+
+/** The introspection capability of a snapshotter that implements `pristineMark`, so shares snapshots. */
+export const pristineMarksCapability = "pristine-marks";

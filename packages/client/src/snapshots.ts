@@ -17,7 +17,10 @@ function infoOf(info: snapshotsV1.Info | undefined): SnapshotInfo {
 
 const mountsOf = (response: { mounts: snapshotsV1.MountsResponse["mounts"] }): Mount[] => response.mounts.map((m) => ({ ...m, options: m.options }));
 
-/** One snapshotter of a remote daemon, through its Snapshots service. */
+/**
+ * One snapshotter of a remote daemon, through its Snapshots service. It has no `pristineMark`:
+ * the Snapshots API cannot forward it, so a snapshotter behind a proxy never shares snapshots.
+ */
 export class SnapshotsProxy implements Snapshotter {
   constructor(
     private readonly service: ServiceClient<typeof snapshotsV1.SnapshotsDefinition>,

@@ -42,7 +42,7 @@ export class Differ {
     if (layer.mediaType.includes("+encrypted")) throw notImplemented(`media type ${layer.mediaType}: encrypted layers`);
     // Checked before mounting: an unknown blob must not leave a mount behind.
     await this.content.info(context, layer.digest);
-    const target = this.sharing.beforeApply(mounts);
+    const target = await this.sharing.beforeApply(mounts);
     let applied;
     try {
       applied = await withMounts(mounts, (root) => applyLayer(this.content.read(context, layer.digest), root, { mediaType: layer.mediaType }), this.#mountOptions);
@@ -50,7 +50,7 @@ export class Differ {
       if (target !== undefined) this.sharing.failed(target);
       throw error;
     }
-    if (target !== undefined) this.sharing.applied(target, applied.digest);
+    if (target !== undefined) await this.sharing.applied(target, applied.digest);
     return { mediaType: uncompressedLayer, digest: applied.digest, size: applied.size, annotations: {} };
   }
 

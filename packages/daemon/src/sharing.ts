@@ -1,6 +1,5 @@
 import { createHash } from "node:crypto";
-import { readdirSync } from "node:fs";
-import type { Mount } from "@berth/api";
+import type { Mount, Snapshotter } from "@berth/api";
 import type { Database } from "lmdb";
 import type { MetadataStore } from "./metadata.js";
 
@@ -11,12 +10,22 @@ export interface VerifiedChain {
   readonly parentBackendKey: string;
 }
 
+/** A backend that can tell what was written into an active snapshot, hence can share. */
+type MarkingSnapshotter = Snapshotter & Required<Pick<Snapshotter, "pristineMark">>;
+
 interface ActiveSnapshot {
-  /** The mounts handed out for it, as a key. */
+  readonly backend: MarkingSnapshotter;
+  readonly backendKey: string;
+  /** The mounts handed out for it, as a key: the differ is given mounts only. */
   readonly signature: string;
   readonly parentBackendKey: string;
-  /** The diff ID of the one layer Berth applied onto it while it was pristine; "tainted" after anything else. */
-  applied: string | "tainted" | undefined;
+  /** The backend's mark when Berth last knew everything written into it (after prepare, after its apply). */
+  mark: string;
+  /**
+   * "applying" while Berth applies a layer onto it, then the diff ID of that layer; "tainted"
+   * once anything else happened (a write by anyone else, a second apply, a failure).
+   */
+  applied: string | "applying" | "tainted" | undefined;
 }
 
 /** The applier's handle on an active snapshot it is about to write. */
@@ -28,35 +37,27 @@ const chainIdPattern = /^sha256:[0-9a-f]{64}$/;
 
 const signature = (mounts: readonly Mount[]) => JSON.stringify(mounts.map((m) => [m.type, m.source, [...m.options]]));
 
-/** True when the active snapshot behind `mounts` still equals its parent (nothing written yet). */
-function pristine(mounts: readonly Mount[]): boolean {
-  const [mount] = mounts;
-  if (mounts.length !== 1 || mount === undefined) return false;
-  const empty = (directory: string) => {
-    try {
-      return readdirSync(directory).length === 0;
-    } catch {
-      return false;
-    }
-  };
-  if (mount.type === "bind") return empty(mount.source);
-  if (mount.type === "overlay") {
-    const upper = mount.options.find((o) => o.startsWith("upperdir="));
-    return upper !== undefined && empty(upper.slice("upperdir=".length));
-  }
-  // Other backends (btrfs) cannot show cheaply that nothing was written: never shared.
-  return false;
-}
+const marking = (backend: Snapshotter): backend is MarkingSnapshotter => typeof backend.pristineMark === "function";
+
+/** The backend's mark of `active`, or undefined when it cannot give one (then nothing is trusted). */
+const markOf = (active: ActiveSnapshot) => active.backend.pristineMark({}, active.backendKey).catch(() => undefined);
+
+const isDiffId = (applied: ActiveSnapshot["applied"]): applied is string => applied !== undefined && chainIdPattern.test(applied);
 
 const chainOf = (parentChain: string, diffId: string) =>
   parentChain === "" ? diffId : `sha256:${createHash("sha256").update(`${parentChain} ${diffId}`).digest("hex")}`;
 
 /**
  * Which committed snapshots namespaces may share. A snapshot is verified only when Berth applied
- * exactly one layer (read from the digest-checked content store) onto a pristine active snapshot
- * whose parent is itself verified (or absent), and it was committed under the chain ID Berth
- * computed from the applied diff ID. A name a client merely chose is never trusted: a namespace
- * that commits anything else under a chain ID keeps it to itself.
+ * exactly one layer (read from the digest-checked content store) onto an active snapshot whose
+ * parent is itself verified (or absent), nothing else was written into it from its prepare to its
+ * commit, and it was committed under the chain ID Berth computed from the applied diff ID. A name
+ * a client merely chose is never trusted: a namespace that commits anything else under a chain ID
+ * keeps it to itself.
+ *
+ * "Nothing else was written" is the backend's answer, through its `pristineMark` capability: the
+ * mark taken right after prepare must still hold before the apply, and the one taken right after
+ * the apply must still hold before the commit. A backend without the capability never shares.
  */
 export class SnapshotSharing {
   readonly #chains: Database<VerifiedChain, string>;
@@ -70,20 +71,30 @@ export class SnapshotSharing {
     this.#chainOfBackendKey = store.shared<string>("verified-backend-keys");
   }
 
-  /** Remembers a freshly prepared active snapshot, by the mounts handed out for it. */
-  prepared(snapshotter: string, backendKey: string, parentBackendKey: string, mounts: readonly Mount[]): void {
-    const key = `${snapshotter}/${backendKey}`;
-    const active: ActiveSnapshot = { signature: signature(mounts), parentBackendKey, applied: undefined };
-    this.#actives.set(key, active);
-    this.#activeByMounts.set(active.signature, key);
+  /**
+   * Remembers a freshly prepared active snapshot, by the mounts handed out for it, with the
+   * backend's first mark. Call before anyone else is given the mounts.
+   */
+  async prepared(snapshotter: string, backend: Snapshotter, backendKey: string, parentBackendKey: string, mounts: readonly Mount[]): Promise<void> {
+    if (!marking(backend)) return;
+    const mark = await backend.pristineMark({}, backendKey).catch(() => undefined);
+    if (mark === undefined) return;
+    const active: ActiveSnapshot = { backend, backendKey, signature: signature(mounts), parentBackendKey, mark, applied: undefined };
+    this.#actives.set(`${snapshotter}/${backendKey}`, active);
+    this.#activeByMounts.set(active.signature, `${snapshotter}/${backendKey}`);
   }
 
   /** Called by the applier before writing onto `mounts`. */
-  beforeApply(mounts: readonly Mount[]): ApplyTarget | undefined {
+  async beforeApply(mounts: readonly Mount[]): Promise<ApplyTarget | undefined> {
     const key = this.#activeByMounts.get(signature(mounts));
     const active = key === undefined ? undefined : this.#actives.get(key);
     if (active === undefined) return undefined;
-    if (active.applied !== undefined || !pristine(mounts)) {
+    if (active.applied !== undefined) {
+      active.applied = "tainted";
+      return undefined;
+    }
+    active.applied = "applying";
+    if ((await markOf(active)) !== active.mark) {
       active.applied = "tainted";
       return undefined;
     }
@@ -91,13 +102,26 @@ export class SnapshotSharing {
   }
 
   /** Called by the applier once a layer with `diffId` was applied completely. */
-  applied(target: ApplyTarget, diffId: string): void {
-    target.active.applied = target.active.applied === undefined ? diffId : "tainted";
+  async applied(target: ApplyTarget, diffId: string): Promise<void> {
+    const { active } = target;
+    if (active.applied !== "applying") return this.failed(target);
+    const mark = await markOf(active);
+    if (mark === undefined || active.applied !== "applying") return this.failed(target);
+    active.mark = mark;
+    active.applied = diffId;
   }
 
   /** Called when an apply onto the target failed part-way. */
   failed(target: ApplyTarget): void {
     target.active.applied = "tainted";
+  }
+
+  /** Called just before the backend commits `backendKey`: anything written since Berth's apply taints it. */
+  async beforeCommit(snapshotter: string, backendKey: string): Promise<void> {
+    const active = this.#actives.get(`${snapshotter}/${backendKey}`);
+    if (active === undefined || !isDiffId(active.applied)) return;
+    const applied = active.applied;
+    if ((await markOf(active)) !== active.mark || active.applied !== applied) active.applied = "tainted";
   }
 
   /**
@@ -107,7 +131,7 @@ export class SnapshotSharing {
   committed(snapshotter: string, name: string, activeBackendKey: string, committedBackendKey: string): boolean {
     const active = this.#forgetActive(snapshotter, activeBackendKey);
     if (active === undefined) return false;
-    if (active.applied === undefined || active.applied === "tainted") return false;
+    if (!isDiffId(active.applied)) return false;
     const parentChain = active.parentBackendKey === "" ? "" : this.#chainByBackendKey(snapshotter, active.parentBackendKey);
     if (parentChain === undefined || chainOf(parentChain, active.applied) !== name) return false;
     this.#chains.put(`${snapshotter}/${name}`, { backendKey: committedBackendKey, parentBackendKey: active.parentBackendKey });

@@ -150,7 +150,8 @@ export class NamespacedSnapshotter implements Snapshotter {
       kind === "active"
         ? await this.backend.prepare({}, backendKey, backendParent, backendLabels(labels))
         : await this.backend.view({}, backendKey, backendParent, backendLabels(labels));
-    if (kind === "active") this.sharing.prepared(this.name, backendKey, backendParent, mounts);
+    // Only unpackers (containerd's and Berth's) name the target: no other prepare pays for a mark.
+    if (kind === "active" && target !== undefined) await this.sharing.prepared(this.name, this.backend, backendKey, backendParent, mounts);
     const now = nowTimestamp();
     try {
       await this.store.transaction(() => {
@@ -199,6 +200,7 @@ export class NamespacedSnapshotter implements Snapshotter {
     const record = this.#record(namespace, key);
     if (this.table.get(namespace, name) !== undefined) throw alreadyExists(`snapshot ${JSON.stringify(name)}`);
     const backendName = newBackendKey(namespace, name);
+    await this.sharing.beforeCommit(this.name, record.backendKey);
     await this.backend.commit({}, backendName, record.backendKey, backendLabels(labels));
     const now = nowTimestamp();
     await this.store.transaction(() => {

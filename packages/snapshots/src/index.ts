@@ -6,5 +6,6 @@
  */
 export { SnapshotDirectories } from "./directories.js";
 export { diskUsage } from "./disk-usage.js";
+export { treeMark } from "./tree-mark.js";
 export type { MetastoreReader, MetastoreWriter, StoredInfo, StoredSnapshot } from "./metastore.js";
 export { Metastore } from "./metastore.js";

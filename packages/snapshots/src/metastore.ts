@@ -104,6 +104,13 @@ export class Metastore {
     await this.#root.close();
   }
 
+  /** The id of active snapshot `key`: NotFound when unknown, FailedPrecondition when not active. */
+  activeId(key: string): number {
+    const { id, info } = this.view((tx) => tx.getInfo(key));
+    if (info.kind !== "active") throw failedPrecondition(`snapshot ${JSON.stringify(key)} is not active`);
+    return id;
+  }
+
   readonly #writer: MetastoreWriter = {
     getSnapshot: (key) => {
       const record = this.#get(key);

@@ -121,3 +121,17 @@ export async function subvolumeId(path: string): Promise<number> {
   if (!/^[0-9]+$/.test(output)) throw errorOfKind("Internal", `btrfs inspect-internal rootid ${path}: unexpected output ${JSON.stringify(output)}`);
   return Number(output);
 }
+
+// The largest generation find-new takes: it then lists no file, only the current generation.
+const newestGeneration = "9223372036854775807";
+
+/**
+ * The generation of subvolume `path`'s tree, after syncing the filesystem (find-new does): every
+ * change written into the subvolume since (data, metadata, xattrs) raises it.
+ */
+export async function subvolumeGeneration(path: string): Promise<string> {
+  const output = await btrfs("subvolume", "find-new", path, newestGeneration);
+  const generation = /^transid marker was ([0-9]+)$/m.exec(output)?.[1];
+  if (generation === undefined) throw errorOfKind("Internal", `btrfs subvolume find-new ${path}: unexpected output ${JSON.stringify(output)}`);
+  return generation;
+}

@@ -3,7 +3,7 @@ import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { type CallContext, type Mount, type SnapshotInfo, type SnapshotUsage, type Snapshotter, errorOfKind, failedPrecondition } from "@berth/api";
 import { Metastore, type StoredSnapshot, diskUsage } from "@berth/snapshots";
-import { createSubvolumeSync, deleteSubvolume, deleteSubvolumeSync, isSubvolume, snapshotSubvolumeSync, subvolumeId } from "./btrfs.js";
+import { createSubvolumeSync, deleteSubvolume, deleteSubvolumeSync, isSubvolume, snapshotSubvolumeSync, subvolumeGeneration, subvolumeId } from "./btrfs.js";
 import { diffUsage } from "./diff-usage.js";
 import { Layout } from "./layout.js";
 import { btrfsSupported, lookupMount } from "./support.js";
@@ -101,6 +101,14 @@ export class BtrfsSnapshotter implements Snapshotter {
     // Committed: a failure to delete the active subvolume only leaves garbage for cleanup.
     this.#subvolumeIds.delete(active);
     await deleteSubvolume(active).catch(() => undefined);
+  }
+
+  /**
+   * The generation of the active subvolume (see `subvolumeGeneration`). A subvolume made inside
+   * it by a container is left out, and rightly: commit's snapshot does not take its content.
+   */
+  async pristineMark(_context: CallContext, key: string): Promise<string> {
+    return `generation:${await subvolumeGeneration(this.#layout.subvolume("active", this.#store.activeId(key)))}`;
   }
 
   async remove(_context: CallContext, key: string): Promise<void> {

@@ -2,7 +2,7 @@ import { mkdirSync, renameSync } from "node:fs";
 import { chmod, mkdtemp, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { type CallContext, type Mount, type SnapshotInfo, type SnapshotUsage, type Snapshotter, failedPrecondition } from "@berth/api";
-import { Metastore, SnapshotDirectories, type StoredSnapshot, diskUsage } from "@berth/snapshots";
+import { Metastore, SnapshotDirectories, type StoredSnapshot, diskUsage, treeMark } from "@berth/snapshots";
 import { copyTree } from "./copy.js";
 
 /**
@@ -71,6 +71,11 @@ export class NativeSnapshotter implements Snapshotter {
 
   async commit(_context: CallContext, name: string, key: string, labels?: Readonly<Record<string, string>>): Promise<void> {
     await this.#directories.commit(key, name, labels, (id) => diskUsage(this.#directories.dir(id)));
+  }
+
+  /** A mark of the snapshot's whole tree (see `treeMark`): a copy of its parent, so any write shows. */
+  async pristineMark(_context: CallContext, key: string): Promise<string> {
+    return treeMark(this.#directories.dir(this.#store.activeId(key)));
   }
 
   async remove(_context: CallContext, key: string): Promise<void> {

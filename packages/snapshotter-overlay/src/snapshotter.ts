@@ -1,7 +1,7 @@
 import { chmodSync, lchownSync, mkdirSync, mkdtempSync, renameSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { type CallContext, type Mount, type SnapshotInfo, type SnapshotUsage, type Snapshotter, errorOfKind } from "@berth/api";
-import { Metastore, SnapshotDirectories, type StoredSnapshot, diskUsage } from "@berth/snapshots";
+import { Metastore, SnapshotDirectories, type StoredSnapshot, diskUsage, treeMark } from "@berth/snapshots";
 import { Layout } from "./layout.js";
 import { snapshotMounts } from "./mounts.js";
 import { kernelHasOverlayIndex, overlaySupported } from "./support.js";
@@ -74,6 +74,11 @@ export class OverlaySnapshotter implements Snapshotter {
 
   async commit(_context: CallContext, name: string, key: string, labels?: Readonly<Record<string, string>>): Promise<void> {
     await this.#directories.commit(key, name, labels, (id) => diskUsage(this.#layout.fs(id)));
+  }
+
+  /** A mark of the upper directory (see `treeMark`): all that was written into the snapshot. */
+  async pristineMark(_context: CallContext, key: string): Promise<string> {
+    return treeMark(this.#layout.fs(this.#store.activeId(key)));
   }
 
   async remove(_context: CallContext, key: string): Promise<void> {

@@ -1,7 +1,9 @@
+import { type Snapshotter, pristineMarksCapability } from "@berth/api";
 import { adaptObject, parseFilters } from "@berth/filters";
 import { introspectionV1 } from "@berth/api/proto";
 import type { ServiceHandlers } from "@berth/api/services";
 import type { PluginOutcome } from "../plugins/registry.js";
+import { pluginTypes } from "../plugins/types.js";
 
 export interface ServerIdentity {
   readonly uuid: string;
@@ -12,6 +14,12 @@ export interface ServerIdentity {
 /** containerd reports plugin init errors with gRPC code Unknown. */
 const unknownCode = 2;
 
+/** What a plugin can do beyond its type's contract: a snapshotter that marks writes shares snapshots across namespaces. */
+function capabilitiesOf({ plugin, instance }: PluginOutcome): string[] {
+  const marks = plugin.type === pluginTypes.snapshotter && typeof (instance as Snapshotter | undefined)?.pristineMark === "function";
+  return marks ? [pristineMarksCapability] : [];
+}
+
 function describePlugin(outcome: PluginOutcome): introspectionV1.Plugin {
   const { plugin } = outcome;
   return {
@@ -20,7 +28,7 @@ function describePlugin(outcome: PluginOutcome): introspectionV1.Plugin {
     requires: [...(plugin.requires ?? [])],
     platforms: (plugin.platforms ?? []).map((p) => ({ os: p.os, architecture: p.architecture, variant: p.variant ?? "" })),
     exports: { ...outcome.exports },
-    capabilities: [],
+    capabilities: capabilitiesOf(outcome),
     initErr: outcome.error === undefined ? undefined : { code: unknownCode, message: outcome.error.message, details: [] },
   };
 }

@@ -3,6 +3,7 @@ import { describeErrors } from "./errors.js";
 import { describeFilesystems } from "./filesystem.js";
 import { Harness, type SnapshotterUnderTest } from "./harness.js";
 import { describeMetadata } from "./metadata.js";
+import { describePristineMarks } from "./pristine.js";
 
 export type { MountRunner, SnapshotterUnderTest, Tree } from "./harness.js";
 export { readTree, writeFiles } from "./harness.js";
@@ -40,5 +41,6 @@ export function describeSnapshotterConformance(name: string, create: () => Promi
     describeFilesystems(harness);
     describeErrors(harness);
     describeMetadata(harness);
+    describePristineMarks(harness);
   });
 }
