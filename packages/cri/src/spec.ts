@@ -84,7 +84,7 @@ export function sandboxSpecOpts(id: string, image: ImageRunConfig, config: criV1
       }
       if (Object.keys(sysctl).length > 0) linux.sysctl = sysctl;
       process.oomScoreAdj = oomScoreAdj(-998, cri.restrict_oom_score_adj);
-      const seccomp = security?.privileged ? undefined : await seccompFor(security?.seccomp, security?.seccompProfilePath ?? "", process.capabilities?.bounding ?? [], cri.unset_seccomp_profile);
+      const seccomp = security?.privileged ? undefined : await seccompFor(security?.seccomp, security?.seccompProfilePath ?? "", spec, cri.unset_seccomp_profile);
       if (seccomp !== undefined) linux.seccomp = seccomp;
       const metadata = config.metadata!;
       const resources = config.linux?.resources;
@@ -300,7 +300,7 @@ export function containerSpecOpts(input: ContainerSpecInput): SpecOpt[] {
         linux.resources = applyResources(linux.resources ?? {}, resources);
         process.oomScoreAdj = oomScoreAdj(resources.oomScoreAdj, cri.restrict_oom_score_adj);
       }
-      const seccomp = privileged ? undefined : await seccompFor(security?.seccomp, security?.seccompProfilePath ?? "", capabilities, cri.unset_seccomp_profile);
+      const seccomp = privileged ? undefined : await seccompFor(security?.seccomp, security?.seccompProfilePath ?? "", spec, cri.unset_seccomp_profile);
       if (seccomp !== undefined) linux.seccomp = seccomp;
       const metadata = input.sandboxConfig.metadata!;
       spec.annotations = {
