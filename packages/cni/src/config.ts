@@ -102,3 +102,10 @@ export async function loadNetworkConfigs(confDir: string, maxConfNum: number, op
   }
   return networks;
 }
+
+/** go-cni's loopback network, which it attaches as `lo` before the configured networks. */
+export function loopbackNetwork(): Network {
+  const plugins: PluginConfig[] = [{ type: "loopback" }];
+  const [name, cniVersion] = ["cni-loopback", "0.3.1"];
+  return { config: { name, cniVersion, plugins, source: "", bytes: JSON.stringify({ cniVersion, name, plugins }) }, ifName: "lo" };
+}

@@ -3,7 +3,7 @@
 import type { ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { CniError, addNetwork, cniDirectories, loadNetworkConfigs, removeNetwork } from "@berth/cni";
+import { CniError, addNetwork, cniDirectories, interfaceAddresses, loadNetworkConfigs, loopbackNetwork, removeNetwork } from "@berth/cni";
 import { runCommand, spawnTracked, stopProcess, testDirectory } from "@berth/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
@@ -111,6 +111,9 @@ describe.skipIf(!pluginsInstalled)("addNetwork and removeNetwork with Debian's p
     expect(shown.stdout).toContain(`inet ${result.ips![0]!.address.split("/")[0]}/24`);
     expect((await runCommand("nsenter", [`--net=${netns}`, "cat", "/proc/sys/net/ipv4/conf/eth0/forwarding"])).stdout).toBe("1\n");
     expect(allocated()).toEqual([result.ips![0]!.address.split("/")[0]]);
+    // The address the result gives eth0 (go-cni's createResult), not the bridge's own.
+    expect(interfaceAddresses(result, "eth0")).toEqual([result.ips![0]!.address.split("/")[0]]);
+    expect(interfaceAddresses(result, bridge)).toEqual([]);
     const cached = JSON.parse(readFileSync(join(cacheDir(), "results", `${networkName}-${attachment.containerId}-eth0`), "utf8"));
     expect(cached).toMatchObject({ kind: "cniCacheV1", containerId: attachment.containerId, ifName: "eth0", networkName, netns, cniArgs: [["IgnoreUnknown", "1"]], result });
     expect(JSON.parse(Buffer.from(cached.config, "base64").toString())).toEqual(conflist);
@@ -121,6 +124,17 @@ describe.skipIf(!pluginsInstalled)("addNetwork and removeNetwork with Debian's p
     expect(existsSync(join(cacheDir(), "results", `${networkName}-${attachment.containerId}-eth0`))).toBe(false);
     // A second DEL finds nothing to remove, and is no error.
     await removeNetwork(network!, attachment);
+  });
+
+  it("go-cni's loopback network brings lo up, and its result gives lo the loopback addresses", async () => {
+    const attachment = { containerId: `berth-test-lo-${process.pid}`, netns, pluginDirs: [debianPlugins] };
+    expect((await inSandbox("-o", "addr", "show", "lo")).stdout).not.toContain("inet 127.0.0.1");
+    const loopback = loopbackNetwork();
+    expect([loopback.ifName, loopback.config.name, loopback.config.cniVersion]).toEqual(["lo", "cni-loopback", "0.3.1"]);
+    const result = await addNetwork(loopback, attachment);
+    expect(interfaceAddresses(result, "lo")).toContain("127.0.0.1");
+    expect((await inSandbox("-o", "addr", "show", "lo")).stdout).toContain("inet 127.0.0.1/8");
+    await removeNetwork(loopback, attachment);
   });
 
   it("a plugin's error result becomes a CniError; a missing plugin is named with the path searched", async () => {

@@ -1,5 +1,5 @@
 import type { Client } from "@berth/client";
-import type { Cni } from "./cni.js";
+import type { PodNetworks } from "./pod-network.js";
 import type { CriConfig } from "./config.js";
 import type { CriImages } from "./images.js";
 import type { ContainerRecord, IdIndex, SandboxRecord } from "./store.js";
@@ -14,7 +14,7 @@ export interface CriContext {
   /** `<berth state>/io.containerd.grpc.v1.cri` */
   readonly state: string;
   readonly images: CriImages;
-  readonly cni: Cni;
+  readonly cni: PodNetworks;
   readonly usage: SnapshotUsageCache;
   readonly sandboxes: IdIndex<SandboxRecord>;
   readonly containers: IdIndex<ContainerRecord>;

@@ -4,7 +4,7 @@ import { isKind, notImplemented } from "@berth/api";
 import { criV1 } from "@berth/api/cri";
 import type { ServiceHandlers } from "@berth/api/services";
 import type { Client } from "@berth/client";
-import { Cni } from "./cni.js";
+import { PodNetworks } from "./pod-network.js";
 import type { CriConfig } from "./config.js";
 import { Containers } from "./containers.js";
 import type { CriContext } from "./context.js";
@@ -57,7 +57,7 @@ export async function startCri(options: CriOptions): Promise<CriServer> {
     root: options.root,
     state: options.state,
     images: new CriImages(client, config, options.snapshotterRoot, usage),
-    cni: new Cni(config.cni.bin_dir, config.cni.conf_dir, config.cni.max_conf_num),
+    cni: new PodNetworks(config.cni.bin_dir, config.cni.conf_dir, config.cni.max_conf_num),
     usage,
     sandboxes: new IdIndex<SandboxRecord>("sandbox"),
     containers: new IdIndex<ContainerRecord>("container"),
@@ -90,7 +90,7 @@ export async function startCri(options: CriOptions): Promise<CriServer> {
       const info: Record<string, string> = {};
       if (request.verbose) {
         info.config = JSON.stringify(config);
-        info.cniconfig = JSON.stringify({ PluginDirs: [config.cni.bin_dir], PluginConfDir: config.cni.conf_dir, Networks: await context.cni.networks() });
+        info.cniconfig = JSON.stringify(await context.cni.configInfo());
         info.lastCNILoadStatus = cniError ?? "OK";
       }
       return { status: { conditions }, info };

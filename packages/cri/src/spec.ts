@@ -1,14 +1,19 @@
 import { readFileSync } from "node:fs";
 import { mkdir, realpath, stat } from "node:fs/promises";
 import type { criV1 } from "@berth/api/cri";
-import { type ImageRunConfig, type OciMount, type OciSpec, type SpecOpt, replaceOrAppendEnv, withImageConfig, withUser } from "@berth/client";
-import { capabilityName, daemonCapabilities } from "./capabilities.js";
+import { type ImageRunConfig, type OciMount, type OciSpec, type SpecOpt, currentCapabilities, replaceOrAppendEnv, withImageConfig, withUser } from "@berth/client";
 import type { CriConfig } from "./config.js";
 import { seccompFor } from "./seccomp.js";
 
 const NODE = 2;
 const CONTAINER = 1;
 const defaultPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/** A CRI capability name (`sys_admin`, `CAP_SYS_ADMIN`) as the OCI spec's (`CAP_SYS_ADMIN`). */
+const capabilityName = (name: string): string => {
+  const upper = name.toUpperCase();
+  return upper.startsWith("CAP_") ? upper : `CAP_${upper}`;
+};
 
 /** containerd's cgroupsPath for a pod or container: under cgroup_parent, else `/k8s.io/<id>`. */
 export function cgroupsPath(parent: string, id: string): string {
@@ -84,7 +89,7 @@ export function sandboxSpecOpts(id: string, image: ImageRunConfig, config: criV1
       }
       if (Object.keys(sysctl).length > 0) linux.sysctl = sysctl;
       process.oomScoreAdj = oomScoreAdj(-998, cri.restrict_oom_score_adj);
-      const seccomp = security?.privileged ? undefined : await seccompFor(security?.seccomp, security?.seccompProfilePath ?? "", process.capabilities?.bounding ?? [], cri.unset_seccomp_profile);
+      const seccomp = security?.privileged ? undefined : await seccompFor(security?.seccomp, security?.seccompProfilePath ?? "", spec, cri.unset_seccomp_profile);
       if (seccomp !== undefined) linux.seccomp = seccomp;
       const metadata = config.metadata!;
       const resources = config.linux?.resources;
@@ -255,7 +260,7 @@ export function containerSpecOpts(input: ContainerSpecInput): SpecOpt[] {
       ];
       if (readonlyRootfs) spec.root = { path: "rootfs", readonly: true };
       // Privileges.
-      const everything = daemonCapabilities();
+      const everything = currentCapabilities();
       let capabilities = process.capabilities?.bounding ?? [];
       if (privileged) {
         if (!input.sandboxConfig.linux?.securityContext?.privileged) throw new Error("no privileged container allowed in sandbox");
@@ -300,7 +305,7 @@ export function containerSpecOpts(input: ContainerSpecInput): SpecOpt[] {
         linux.resources = applyResources(linux.resources ?? {}, resources);
         process.oomScoreAdj = oomScoreAdj(resources.oomScoreAdj, cri.restrict_oom_score_adj);
       }
-      const seccomp = privileged ? undefined : await seccompFor(security?.seccomp, security?.seccompProfilePath ?? "", capabilities, cri.unset_seccomp_profile);
+      const seccomp = privileged ? undefined : await seccompFor(security?.seccomp, security?.seccompProfilePath ?? "", spec, cri.unset_seccomp_profile);
       if (seccomp !== undefined) linux.seccomp = seccomp;
       const metadata = input.sandboxConfig.metadata!;
       spec.annotations = {
