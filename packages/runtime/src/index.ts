@@ -8,6 +8,8 @@
 export type { ShimInvocation } from "./binary.js";
 export { lookup, resolveShimBinary, runShimDelete, shimBinaryName, startShim } from "./binary.js";
 export { Bundle } from "./bundle.js";
+export type { HeldTask } from "./held-tasks.js";
+export { heldTask, heldTasks } from "./held-tasks.js";
 export type { ShimManagerOptions } from "./manager.js";
 export { ShimManager, subdirectories, validateSpec } from "./manager.js";
 export type { ShimPlatform } from "./platform.js";

@@ -14,7 +14,6 @@ import {
   goZeroTime,
   invalidArgument,
   kindOf,
-  notFound,
   requireNamespace,
   validateIdentifier,
 } from "@berth/api";
@@ -22,6 +21,7 @@ import { runcV1, taskV2 } from "@berth/api/proto";
 import { type TtrpcClient, ttrpcServiceClient } from "@berth/ttrpc";
 import { type ShimInvocation, resolveShimBinary, startShim } from "./binary.js";
 import { Bundle } from "./bundle.js";
+import { heldTask, heldTasks } from "./held-tasks.js";
 import type { ShimPlatform } from "./platform.js";
 import { type RuntimeLogger, ShimHandle, cleanupDeadShim, connectShim, followLog, shimGone, shutdownShim } from "./shim.js";
 
@@ -145,22 +145,17 @@ export class ShimManager implements Runtime {
   }
 
   async get(context: CallContext, taskId: string): Promise<RuntimeTask> {
-    const namespace = requireNamespace(context);
-    const handle = this.#shims.get(`${namespace}/${taskId}`);
-    if (handle === undefined) throw notFound(`task ${taskId}`);
-    return handle.task;
+    return heldTask(this.#shims, context, taskId).task;
   }
 
   async tasks(context: CallContext, all = false): Promise<RuntimeTask[]> {
-    const namespace = all ? undefined : requireNamespace(context);
-    return [...this.#shims.values()].filter((handle) => namespace === undefined || handle.bundle.namespace === namespace).map((handle) => handle.task);
+    return heldTasks(this.#shims, context, all);
   }
 
   async delete(context: CallContext, taskId: string): Promise<Exit> {
-    const namespace = requireNamespace(context);
+    const handle = heldTask(this.#shims, context, taskId);
+    const namespace = handle.bundle.namespace;
     const key = `${namespace}/${taskId}`;
-    const handle = this.#shims.get(key);
-    if (handle === undefined) throw notFound(`task ${taskId}`);
     let state;
     try {
       state = await handle.task.state(context);

@@ -20,7 +20,7 @@ import {
 import { events, type linuxRunc, shimV1 } from "@berth/api/proto";
 import { TtrpcClient, ttrpcServiceClient } from "@berth/ttrpc";
 import { joinCgroup } from "../cgroups/join.js";
-import { Bundle, type RuntimeLogger, lookup, shimBinaryName, subdirectories, validateSpec } from "@berth/runtime";
+import { Bundle, type RuntimeLogger, heldTask, heldTasks, lookup, shimBinaryName, subdirectories, validateSpec } from "@berth/runtime";
 import { linuxShimPlatform } from "../v2/linux-platform.js";
 import { type RuncCommand, deleteBundle, forceDeleteContainer, killAndWait, killProcess, readPid, readRunc, saveRunc } from "./bundle-state.js";
 import { type ShimLaunch, followShimLogs, launchShim, shimAddress, socketPathOfAddress } from "./launch.js";
@@ -162,14 +162,11 @@ export class LinuxRuntime implements Runtime {
   }
 
   async get(context: CallContext, taskId: string): Promise<RuntimeTask> {
-    const held = this.#tasks.get(`${requireNamespace(context)}/${taskId}`);
-    if (held === undefined) throw notFound(`task ${taskId}`);
-    return held.task;
+    return heldTask(this.#tasks, context, taskId).task;
   }
 
   async tasks(context: CallContext, all = false): Promise<RuntimeTask[]> {
-    const namespace = all ? undefined : requireNamespace(context);
-    return [...this.#tasks.values()].filter((held) => namespace === undefined || held.bundle.namespace === namespace).map((held) => held.task);
+    return heldTasks(this.#tasks, context, all);
   }
 
   /**
@@ -177,10 +174,9 @@ export class LinuxRuntime implements Runtime {
    * then the shim is killed, the bundle removed and `/tasks/delete` published.
    */
   async delete(context: CallContext, taskId: string): Promise<Exit> {
-    const namespace = requireNamespace(context);
+    const held = heldTask(this.#tasks, context, taskId);
+    const namespace = held.bundle.namespace;
     const key = `${namespace}/${taskId}`;
-    const held = this.#tasks.get(key);
-    if (held === undefined) throw notFound(`task ${taskId}`);
     const state = await held.task.state(context);
     if (state.status === "running" || state.status === "paused" || state.status === "pausing") {
       throw failedPrecondition(`task ${taskId} must be stopped before deletion: ${state.status}`);
