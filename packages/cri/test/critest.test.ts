@@ -12,6 +12,8 @@ describe.skipIf(criKitMissing !== undefined)("critest against berthd", () => {
   beforeAll(async () => {
     kit = await startCriKit();
     result = await runCritest(kit);
+    // The kit's own totals line, for CI's log.
+    console.log(`critest on berthd: ${result.passed.length} passed, ${result.failed.length} failed, ${result.skipped.length} skipped`);
   }, 1_800_000);
   afterAll(async () => {
     await kit?.cleanup();
