@@ -80,15 +80,30 @@ describe.skipIf(!cgroupV1Available())("cgroup v1 statistics of a real cgroup", (
   });
 
   it("reads memory usage, limits, stat and oom_control", () => {
-    const metrics = readCgroupV1Metrics(cgroup.directories);
+    // The kernel frees a stopped cgroup's pages lazily, so a file may move between two reads: compare a reading
+    // taken while the files held still, and fail if they never do.
+    let lastError: unknown;
+    for (let attempt = 0; attempt < 20; attempt++) {
+      try {
+        compareMemory();
+        return;
+      } catch (error) {
+        lastError = error;
+      }
+    }
+    throw lastError;
+  });
+
+  function compareMemory() {
     const memory = cgroup.directories.get("memory")!;
-    const stat = keyed(memory, "memory.stat");
     const entry = (prefix: string) => ({
       usage: uint(memory, `${prefix}.usage_in_bytes`),
       max: uint(memory, `${prefix}.max_usage_in_bytes`),
       failcnt: uint(memory, `${prefix}.failcnt`),
       limit: uint(memory, `${prefix}.limit_in_bytes`),
     });
+    const metrics = readCgroupV1Metrics(cgroup.directories);
+    const stat = keyed(memory, "memory.stat");
     expect(metrics.memory!.usage).toEqual(entry("memory"));
     expect(metrics.memory!.usage!.limit).toBe(BigInt(256 << 20));
     expect(metrics.memory!.kernel).toEqual(entry("memory.kmem"));
@@ -102,7 +117,7 @@ describe.skipIf(!cgroupV1Available())("cgroup v1 statistics of a real cgroup", (
     expect(metrics.memory!.totalInactiveFile).toBe(stat.get("total_inactive_file"));
     const oom = keyed(memory, "memory.oom_control");
     expect(metrics.memoryOomControl).toEqual({ oomKillDisable: oom.get("oom_kill_disable"), underOom: oom.get("under_oom"), oomKill: oom.get("oom_kill") ?? 0n });
-  });
+  }
 
   it("reads pids with their limit", () => {
     const metrics = readCgroupV1Metrics(cgroup.directories);
