@@ -14,7 +14,8 @@ import { Mutex } from "../mutex.js";
 import { NamespaceService } from "../namespaces.js";
 import { SnapshotSharing } from "../sharing.js";
 import { NamespacedSnapshotter } from "../snapshots.js";
-import type { Plugin } from "./registry.js";
+import { contentProxyOf } from "./proxy.js";
+import { type Plugin, SkipPlugin } from "./registry.js";
 import { hostPlatform, pluginTypes } from "./types.js";
 
 export const types = knownTypes();
@@ -52,7 +53,9 @@ export const exchangePlugin: Plugin<Exchange, { subscriber_max_queued_bytes: num
 export const contentPlugin: Plugin<ContentStore> = {
   type: pluginTypes.content,
   id: "content",
-  init: ({ root, exports }) => {
+  init: ({ root, exports, daemon }) => {
+    const proxy = contentProxyOf(daemon.proxy_plugins ?? {});
+    if (proxy !== undefined) throw new SkipPlugin(`replaced by proxy plugin ${proxy}`);
     mkdirSync(root, { recursive: true, mode: 0o711 });
     exports.root = root;
     return new LocalContentStore(root);
