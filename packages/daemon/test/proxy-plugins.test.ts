@@ -204,6 +204,42 @@ describe.skipIf(!stockContainerdInstalled)("proxy plugins served by another proc
     });
   });
 
+  it("refuses a config whose proxy has an unknown type or a built-in plugin's name, naming it", async () => {
+    await expect(startBerthd({ config: `version = 2\n[proxy_plugins.odd]\ntype = "snapshotter"\naddress = "/run/odd.sock"\n` })).rejects.toThrow(
+      /proxy_plugins\.odd\.type: unsupported proxy plugin type "snapshotter"/,
+    );
+    await expect(startBerthd({ config: `version = 2\n[proxy_plugins.native]\ntype = "snapshot"\naddress = "/run/native.sock"\n` })).rejects.toThrow(
+      /proxy_plugins\.native: plugin io\.containerd\.snapshotter\.v1\.native is built in/,
+    );
+  });
+
+  it("starts before its proxies, and uses them once they serve", async () => {
+    const snapshots = new ProxyProcess(script, "snapshot", join(base, "late-snap"), join(base, "late-snap.sock"));
+    const store = new ProxyProcess(script, "content", join(base, "late-store"), join(base, "late-store.sock"));
+    const config = [
+      "version = 2",
+      `[proxy_plugins.latesnap]\ntype = "io.containerd.snapshotter.v1"\naddress = ${JSON.stringify(snapshots.address)}`,
+      `[proxy_plugins.latestore]\ntype = "io.containerd.content.v1"\naddress = ${JSON.stringify(store.address)}`,
+    ].join("\n");
+    const berthd = await startBerthd({ config: `${config}\n` });
+    try {
+      const session = ctrSession(berthd, namespace);
+      const listed = await session.ctr("plugins", "ls", "id~=^late");
+      expect(listed.stdout).toMatch(/\nio\.containerd\.snapshotter\.v1 +latesnap +linux\/\w+ +ok +\n/);
+      expect(listed.stdout).toMatch(/\nio\.containerd\.content\.v1 +latestore +linux\/\w+ +ok +\n/);
+      await snapshots.start();
+      await store.start();
+      const pulled = await session.ctr("images", "pull", "--plain-http", "--snapshotter", "latesnap", image);
+      expect(pulled.code, pulled.stderr).toBe(0);
+      expect(readdirSync(join(store.root, "blobs", "sha256")).sort()).toEqual([built.manifest, built.config, ...built.layers].map((d) => d.digest.slice("sha256:".length)).sort());
+      expect(readdirSync(join(snapshots.root, "snapshots"))).toHaveLength(built.layers.length);
+    } finally {
+      await berthd.cleanup();
+      await snapshots.stop();
+      await store.stop();
+    }
+  });
+
   describe("a content store", () => {
     let proxy: ProxyProcess;
     let berthd: RunningDaemon;

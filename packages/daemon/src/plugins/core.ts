@@ -1,5 +1,5 @@
 import { mkdirSync } from "node:fs";
-import { type ContentStore, type Snapshotter, invalidArgument, knownTypes } from "@berth/api";
+import { type ContentStore, type Snapshotter, invalidArgument, isKind, knownTypes } from "@berth/api";
 import { LocalContentStore } from "@berth/content";
 import { Exchange } from "@berth/events";
 import { tempMountsOf } from "../config.js";
@@ -93,8 +93,12 @@ export const metadataPlugin: Plugin<Metadata, { gc_schedule_delay_ms: number }> 
       sharing,
     });
     const namespaces = new NamespaceService(store, exchange, types);
-    // Whatever was left unreferenced when the daemon stopped goes before it serves anyone.
-    await gc.collect();
+    // Whatever was left unreferenced when the daemon stopped goes before it serves anyone; a
+    // content proxy not up yet leaves that to the next collection rather than fail the daemon.
+    await gc.collect().catch((error: unknown) => {
+      if (!isKind(error, "Unavailable")) throw error;
+      logger.warn({ err: error }, "garbage collection at start skipped: the content store is unavailable");
+    });
     return { store, gc, namespaces, leases, content, images, containers, snapshotters, sharing };
   },
   close: async (metadata) => {
