@@ -4,7 +4,6 @@
 import type { ChildProcess } from "node:child_process";
 import { existsSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { connect } from "node:net";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { isKind } from "@berth/api";
@@ -65,18 +64,8 @@ const server = kind === "snapshot"
   ? await serveSnapshotter({ snapshotter: await NativeSnapshotter.open(root), address })
   : await serveContentStore({ store: await LocalContentStore.open(root), address });
 process.once("SIGTERM", () => server.close().then(() => process.exit(0)));
+process.stdout.write("serving\\n");
 `;
-
-function socketAnswers(path: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(path);
-    socket.once("connect", () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once("error", () => resolve(false));
-  });
-}
 
 /** A proxy plugin process serving `kind` from `root` on `address`, restartable after a kill. */
 class ProxyProcess {
@@ -96,10 +85,11 @@ class ProxyProcess {
     const child = spawnTracked(process.execPath, [this.script, this.kind, this.root, this.address]);
     this.#child = child;
     let output = "";
+    child.stdout?.on("data", (chunk: Buffer) => (output += chunk));
     child.stderr?.on("data", (chunk: Buffer) => (output += chunk));
     await waitUntil(`the ${this.kind} proxy to serve ${this.address}`, async () => {
       if (child.exitCode !== null) throw new Error(`proxy exited: ${output}`);
-      return socketAnswers(this.address);
+      return output.includes("serving\n");
     });
   }
 

@@ -65,34 +65,22 @@ export function proxyPlugins(proxies: Readonly<Record<string, ProxyPluginSetting
   return Object.entries(proxies).map(([name, settings]) => {
     const type = proxyTypes[settings.type]!;
     if (builtins.some((plugin) => plugin.type === type && plugin.id === name)) throw invalidArgument(`proxy_plugins.${name}: plugin ${type}.${name} is built in`);
-    return type === pluginTypes.snapshotter ? snapshotProxyPlugin(name, settings) : contentProxyPlugin(name, settings);
+    return type === pluginTypes.snapshotter
+      ? // As containerd's: requests carry the plugin's own name; the proxy serves them whatever it is.
+        proxyPlugin<Snapshotter>(type, name, settings, (channel) => new SnapshotsProxy(channel.service(snapshotsV1.SnapshotsDefinition), name))
+      : proxyPlugin<ContentStore>(type, name, settings, (channel) => new ContentProxy(channel.service(contentV1.ContentDefinition)));
   });
 }
 
-function snapshotProxyPlugin(name: string, settings: ProxyPluginSettings): Plugin<Snapshotter> {
+function proxyPlugin<T>(type: string, name: string, settings: ProxyPluginSettings, serviceOf: (channel: ProxyChannel) => T): Plugin<T> {
   const channel = new ProxyChannel(settings.address);
   return {
-    type: pluginTypes.snapshotter,
+    type,
     id: name,
     platforms: [platformOf(settings.platform, name)],
     init: ({ exports }) => {
       Object.assign(exports, settings.exports, { address: settings.address });
-      // As containerd's: requests carry the plugin's own name; the proxy serves them whatever it is.
-      return new SnapshotsProxy(channel.service(snapshotsV1.SnapshotsDefinition), name);
-    },
-    close: () => channel.close(),
-  };
-}
-
-function contentProxyPlugin(name: string, settings: ProxyPluginSettings): Plugin<ContentStore> {
-  const channel = new ProxyChannel(settings.address);
-  return {
-    type: pluginTypes.content,
-    id: name,
-    platforms: [platformOf(settings.platform, name)],
-    init: ({ exports }) => {
-      Object.assign(exports, settings.exports, { address: settings.address });
-      return new ContentProxy(channel.service(contentV1.ContentDefinition));
+      return serviceOf(channel);
     },
     close: () => channel.close(),
   };
