@@ -21,6 +21,7 @@ import {
   spawnTracked,
   startBerthd,
   startRegistry,
+  startStockContainerd,
   stockContainerdInstalled,
   stopProcess,
   testDirectory,
@@ -192,6 +193,24 @@ describe.skipIf(!stockContainerdInstalled)("proxy plugins served by another proc
       const ran = await session.ctr("run", "--rm", "--snapshotter", "mysnap", ...session.runFlags, image, "again", "echo", "back");
       expect(ran).toMatchObject({ code: 0, stdout: "back\n" });
     });
+  });
+
+  it("serves a stock containerd's [proxy_plugins] too", async () => {
+    const proxy = new ProxyProcess(script, "snapshot", join(base, "stock-snap"), join(base, "stock-snap.sock"));
+    await proxy.start();
+    let stock: RunningDaemon | undefined;
+    try {
+      stock = await startStockContainerd({ extraConfig: `[proxy_plugins.mysnap]\n  type = "snapshot"\n  address = ${JSON.stringify(proxy.address)}` });
+      const session = ctrSession(stock!, namespace);
+      const pulled = await session.ctr("images", "pull", "--plain-http", "--snapshotter", "mysnap", image);
+      expect(pulled.code, pulled.stderr).toBe(0);
+      expect(readdirSync(join(proxy.root, "snapshots"))).toHaveLength(built.layers.length);
+      const ran = await session.ctr("run", "--rm", "--snapshotter", "mysnap", ...session.runFlags, image, "stock", "echo", "stock");
+      expect(ran).toMatchObject({ code: 0, stdout: "stock\n" });
+    } finally {
+      if (stock !== undefined) await disposeTaskDaemon(stock, [namespace]);
+      await proxy.stop();
+    }
   });
 
   it("refuses a config whose proxy has an unknown type or a built-in plugin's name, naming it", async () => {
