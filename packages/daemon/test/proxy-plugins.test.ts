@@ -5,7 +5,7 @@ import type { ChildProcess } from "node:child_process";
 import { existsSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
-import { pathToFileURL } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { isKind } from "@berth/api";
 import { Client } from "@berth/client";
 import { parseConfig } from "@berth/daemon";
@@ -18,6 +18,7 @@ import {
   ctrSession,
   disposeTaskDaemon,
   pushTestImage,
+  runCommand,
   spawnTracked,
   startBerthd,
   startRegistry,
@@ -52,6 +53,8 @@ describe("[proxy_plugins] in the config", () => {
     );
   });
 });
+
+const berthCtr = fileURLToPath(new URL("../../ctr/bin/run.js", import.meta.url));
 
 // The out-of-tree plugin, as a third party would write it: a few lines over Berth's packages.
 const require = createRequire(import.meta.url);
@@ -171,6 +174,8 @@ describe.skipIf(!stockContainerdInstalled)("proxy plugins served by another proc
 
       const ran = await session.ctr("run", "--rm", "--snapshotter", "mysnap", ...session.runFlags, image, "files", "cat", "/data/keep", "/data/new");
       expect(ran).toMatchObject({ code: 0, stdout: "kept\nadded in layer three\n" });
+      const ours = await runCommand(process.execPath, [berthCtr, ...session.args("run", "--rm", "--snapshotter", "mysnap", ...session.runFlags, image, "berth-ctr", "echo", "ours")]);
+      expect(ours, ours.stderr).toMatchObject({ code: 0, stdout: "ours\n" });
     });
 
     it("answers Unavailable while the proxy is down, and works again once it is back", async () => {
