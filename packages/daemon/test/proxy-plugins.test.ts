@@ -1,11 +1,9 @@
 // containerd's [proxy_plugins]: a snapshotter and a content store served by a separate process
 // (serveSnapshotter / serveContentStore), used by berthd through stock ctr; a proxy that dies
 // answers Unavailable, and is used again once it is back.
-import type { ChildProcess } from "node:child_process";
-import { existsSync, readdirSync, rmSync, writeFileSync } from "node:fs";
-import { createRequire } from "node:module";
+import { existsSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { fileURLToPath } from "node:url";
 import { isKind } from "@berth/api";
 import { Client } from "@berth/client";
 import { parseConfig } from "@berth/daemon";
@@ -19,16 +17,14 @@ import {
   disposeTaskDaemon,
   pushTestImage,
   runCommand,
-  spawnTracked,
   startBerthd,
   startRegistry,
   startStockContainerd,
   stockContainerdInstalled,
-  stopProcess,
   testDirectory,
-  waitUntil,
 } from "@berth/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ProxyProcess, writeProxyScript } from "./proxy-process.js";
 
 describe("[proxy_plugins] in the config", () => {
   const parsed = (entry: string) => () => parseConfig(`version = 2\n[proxy_plugins.mysnap]\n${entry}\n`, "config.toml");
@@ -56,60 +52,6 @@ describe("[proxy_plugins] in the config", () => {
 
 const berthCtr = fileURLToPath(new URL("../../ctr/bin/run.js", import.meta.url));
 
-// The out-of-tree plugin, as a third party would write it: a few lines over Berth's packages.
-const require = createRequire(import.meta.url);
-const moduleUrl = (name: string) => JSON.stringify(pathToFileURL(require.resolve(name)).href);
-const proxyScript = `
-const { serveSnapshotter, serveContentStore } = await import(${moduleUrl("@berth/daemon")});
-const { NativeSnapshotter } = await import(${moduleUrl("@berth/snapshotter-native")});
-const { LocalContentStore } = await import(${moduleUrl("@berth/content")});
-const [kind, root, address] = process.argv.slice(2);
-const server = kind === "snapshot"
-  ? await serveSnapshotter({ snapshotter: await NativeSnapshotter.open(root), address })
-  : await serveContentStore({ store: await LocalContentStore.open(root), address });
-process.once("SIGTERM", () => server.close().then(() => process.exit(0)));
-process.stdout.write("serving\\n");
-`;
-
-/** A proxy plugin process serving `kind` from `root` on `address`, restartable after a kill. */
-class ProxyProcess {
-  #child: ChildProcess | undefined;
-  constructor(
-    private readonly script: string,
-    private readonly kind: "snapshot" | "content",
-    readonly root: string,
-    readonly address: string,
-  ) {}
-
-  get running(): boolean {
-    return this.#child !== undefined && this.#child.exitCode === null && this.#child.signalCode === null;
-  }
-
-  async start(): Promise<void> {
-    const child = spawnTracked(process.execPath, [this.script, this.kind, this.root, this.address]);
-    this.#child = child;
-    let output = "";
-    child.stdout?.on("data", (chunk: Buffer) => (output += chunk));
-    child.stderr?.on("data", (chunk: Buffer) => (output += chunk));
-    await waitUntil(`the ${this.kind} proxy to serve ${this.address}`, async () => {
-      if (child.exitCode !== null) throw new Error(`proxy exited: ${output}`);
-      return output.includes("serving\n");
-    });
-  }
-
-  async kill(): Promise<void> {
-    const child = this.#child;
-    if (child === undefined || !this.running) return;
-    const exited = new Promise((resolve) => child.once("exit", resolve));
-    child.kill("SIGKILL");
-    await exited;
-  }
-
-  async stop(): Promise<void> {
-    if (this.#child !== undefined) await stopProcess(this.#child);
-  }
-}
-
 describe.skipIf(!stockContainerdInstalled)("proxy plugins served by another process", () => {
   const namespace = `berth-test-proxy-${process.pid}`;
   let base: string;
@@ -120,8 +62,7 @@ describe.skipIf(!stockContainerdInstalled)("proxy plugins served by another proc
 
   beforeAll(async () => {
     base = testDirectory("proxy");
-    script = join(base, "proxy.mjs");
-    writeFileSync(script, proxyScript);
+    script = writeProxyScript(base);
     registry = await startRegistry();
     built = buildMultiLayerImage();
     await pushTestImage(built, { url: registry.url, repository: "library/layers", tag: "latest" });
