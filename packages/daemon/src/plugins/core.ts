@@ -54,7 +54,7 @@ export const contentPlugin: Plugin<ContentStore> = {
   type: pluginTypes.content,
   id: "content",
   init: ({ root, exports, daemon }) => {
-    const proxy = contentProxyOf(daemon.proxy_plugins ?? {});
+    const proxy = contentProxyOf(daemon);
     if (proxy !== undefined) throw new SkipPlugin(`replaced by proxy plugin ${proxy}`);
     mkdirSync(root, { recursive: true, mode: 0o711 });
     exports.root = root;

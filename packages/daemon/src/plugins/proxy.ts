@@ -55,9 +55,11 @@ export function checkProxyPlugins(proxies: Record<string, unknown>, source: stri
   if (contentProxies.length > 1) throw invalidArgument(`${source}: proxy_plugins: only one content proxy can replace the content store (${contentProxies.join(", ")})`);
 }
 
-/** The content proxy that replaces the local content store, if one is configured. */
-export function contentProxyOf(proxies: Readonly<Record<string, ProxyPluginSettings>>): string | undefined {
-  return Object.entries(proxies).find(([, entry]) => proxyTypes[entry.type] === pluginTypes.content)?.[0];
+/** The content proxy that replaces the local content store, if one is configured (and not disabled). */
+export function contentProxyOf(config: { readonly proxy_plugins?: Readonly<Record<string, ProxyPluginSettings>>; readonly disabled_plugins: readonly string[] }): string | undefined {
+  return Object.entries(config.proxy_plugins ?? {}).find(
+    ([name, entry]) => proxyTypes[entry.type] === pluginTypes.content && !config.disabled_plugins.includes(`${pluginTypes.content}.${name}`),
+  )?.[0];
 }
 
 /** A plugin for each `[proxy_plugins]` entry; one whose type and id a built-in plugin has is an error. */
