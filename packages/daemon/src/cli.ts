@@ -72,7 +72,13 @@ async function main(): Promise<void> {
     fail((error as Error).message);
   }
   logger.info({ version: berthVersion, revision: berthRevision, pid: process.pid }, "starting berthd");
-  const daemon = await Daemon.start(config, builtinPlugins(), logger).catch((error: Error) => {
+  let plugins;
+  try {
+    plugins = builtinPlugins(config);
+  } catch (error) {
+    fail((error as Error).message);
+  }
+  const daemon = await Daemon.start(config, plugins, logger).catch((error: Error) => {
     logger.fatal({ err: error }, "failed to start");
     process.exit(1);
   });

@@ -2,6 +2,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { parse, stringify } from "smol-toml";
 import { invalidArgument } from "@berth/api";
+import { type ProxyPluginSettings, checkProxyPlugins } from "./plugins/proxy.js";
 
 /** berthd's configuration, laid out as containerd's config.toml (version 2). */
 export interface Config {
@@ -17,6 +18,8 @@ export interface Config {
   debug: { address: string; uid: number; gid: number; level: string; format: "json" };
   /** Per-plugin settings under `[plugins."<type>.<id>"]`, merged over each plugin's defaults. */
   plugins: Record<string, Record<string, unknown>>;
+  /** containerd's `[proxy_plugins.<name>]`: snapshotters and a content store served by other processes (plugins/proxy.ts). */
+  proxy_plugins: Record<string, ProxyPluginSettings>;
 }
 
 // On Windows, containerd's layout with berth in its place: %ProgramData%\berth\root and \state, a named pipe.
@@ -37,6 +40,7 @@ export function defaultConfig(): Config {
     metrics: { address: "", grpc_histogram: false },
     debug: { address: "", uid: 0, gid: 0, level: "info", format: "json" },
     plugins: {},
+    proxy_plugins: {},
   };
 }
 
@@ -75,6 +79,7 @@ export function parseConfig(text: string, source = "config"): Config {
   }
   const config = merge(defaultConfig() as unknown as Section, parsed, "") as unknown as Config;
   if (config.version !== 2) throw invalidArgument(`${source}: unsupported config version ${config.version} (want 2)`);
+  checkProxyPlugins(config.proxy_plugins, source);
   return config;
 }
 

@@ -148,6 +148,8 @@ export interface StockContainerdOptions {
   readonly reuse?: Pick<RunningDaemon, "root">;
   /** `[debug] address`: the unix socket of Go's pprof endpoints. */
   readonly debugAddress?: string;
+  /** More TOML, appended to the generated config (e.g. `[proxy_plugins]`). */
+  readonly extraConfig?: string;
 }
 
 /**
@@ -178,6 +180,7 @@ export async function startStockContainerd(options: StockContainerdOptions = {})
       ...(options.metrics === undefined
         ? []
         : ["[metrics]", `  address = ${JSON.stringify(options.metrics.address)}`, `  grpc_histogram = ${options.metrics.grpcHistogram ?? false}`]),
+      ...(options.extraConfig === undefined ? [] : [options.extraConfig]),
       "",
     ].join("\n"),
   );

@@ -12,12 +12,20 @@ const mountMessages = (mounts: Mount[]) => ({ mounts: mounts.map((m) => ({ type:
 
 /** Snapshots of every loaded snapshotter, chosen per request by name as containerd does. */
 export function snapshotsHandlers(snapshotters: ReadonlyMap<string, Snapshotter>): ServiceHandlers<typeof snapshotsV1.SnapshotsDefinition> {
-  const pick = (name: string): Snapshotter => {
+  return handlersPicking((name) => {
     if (name === "") throw invalidArgument("snapshotter argument missing");
     const snapshotter = snapshotters.get(name);
     if (snapshotter === undefined) throw invalidArgument(`snapshotter not loaded: ${name}`);
     return snapshotter;
-  };
+  });
+}
+
+/** One snapshotter whatever name a request gives, as a proxy plugin serves it (the daemon sends the plugin's own name). */
+export function snapshotterHandlers(snapshotter: Snapshotter): ServiceHandlers<typeof snapshotsV1.SnapshotsDefinition> {
+  return handlersPicking(() => snapshotter);
+}
+
+function handlersPicking(pick: (name: string) => Snapshotter): ServiceHandlers<typeof snapshotsV1.SnapshotsDefinition> {
   return {
     prepare: async (r, context) => mountMessages(await pick(r.snapshotter).prepare(context, r.key, r.parent, r.labels)),
     view: async (r, context) => mountMessages(await pick(r.snapshotter).view(context, r.key, r.parent, r.labels)),

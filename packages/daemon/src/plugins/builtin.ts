@@ -14,15 +14,17 @@ import {
   versionGrpcPlugin,
 } from "./grpc.js";
 import { cgroupsMonitorPlugin } from "./monitor.js";
+import type { Config } from "../config.js";
+import { proxyPlugins } from "./proxy.js";
 import type { Plugin } from "./registry.js";
 import { runtimeV1Plugin } from "./runtime-v1.js";
 import { runtimePlugin, tasksGrpcPlugin } from "./runtime.js";
 import { btrfsPlugin, nativePlugin, overlayPlugin } from "./snapshotters.js";
 import { windowsDifferPlugin, windowsRuntimePlugin, windowsSnapshotterPlugin } from "./windows.js";
 
-/** Every plugin berthd knows, in registration order. */
-export function builtinPlugins(): Plugin<any, any>[] {
-  return [
+/** Every plugin berthd knows, in registration order, then those of `config`'s `[proxy_plugins]`. */
+export function builtinPlugins(config?: Pick<Config, "proxy_plugins">): Plugin<any, any>[] {
+  const builtins = [
     exchangePlugin,
     contentPlugin,
     overlayPlugin,
@@ -50,4 +52,5 @@ export function builtinPlugins(): Plugin<any, any>[] {
     introspectionGrpcPlugin,
     criPlugin,
   ];
+  return config === undefined ? builtins : [...builtins, ...proxyPlugins(config.proxy_plugins, builtins)];
 }

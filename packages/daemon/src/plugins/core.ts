@@ -1,5 +1,5 @@
 import { mkdirSync } from "node:fs";
-import { type ContentStore, type Snapshotter, invalidArgument, knownTypes } from "@berth/api";
+import { type ContentStore, type Snapshotter, invalidArgument, isKind, knownTypes } from "@berth/api";
 import { LocalContentStore } from "@berth/content";
 import { Exchange } from "@berth/events";
 import { tempMountsOf } from "../config.js";
@@ -14,7 +14,8 @@ import { Mutex } from "../mutex.js";
 import { NamespaceService } from "../namespaces.js";
 import { SnapshotSharing } from "../sharing.js";
 import { NamespacedSnapshotter } from "../snapshots.js";
-import type { Plugin } from "./registry.js";
+import { contentProxyOf } from "./proxy.js";
+import { type Plugin, SkipPlugin } from "./registry.js";
 import { hostPlatform, pluginTypes } from "./types.js";
 
 export const types = knownTypes();
@@ -52,7 +53,9 @@ export const exchangePlugin: Plugin<Exchange, { subscriber_max_queued_bytes: num
 export const contentPlugin: Plugin<ContentStore> = {
   type: pluginTypes.content,
   id: "content",
-  init: ({ root, exports }) => {
+  init: ({ root, exports, daemon }) => {
+    const proxy = contentProxyOf(daemon);
+    if (proxy !== undefined) throw new SkipPlugin(`replaced by proxy plugin ${proxy}`);
     mkdirSync(root, { recursive: true, mode: 0o711 });
     exports.root = root;
     return new LocalContentStore(root);
@@ -90,8 +93,12 @@ export const metadataPlugin: Plugin<Metadata, { gc_schedule_delay_ms: number }> 
       sharing,
     });
     const namespaces = new NamespaceService(store, exchange, types);
-    // Whatever was left unreferenced when the daemon stopped goes before it serves anyone.
-    await gc.collect();
+    // Whatever was left unreferenced when the daemon stopped goes before it serves anyone; a
+    // content proxy not up yet leaves that to the next collection rather than fail the daemon.
+    await gc.collect().catch((error: unknown) => {
+      if (!isKind(error, "Unavailable")) throw error;
+      logger.warn({ err: error }, "garbage collection at start skipped: the content store is unavailable");
+    });
     return { store, gc, namespaces, leases, content, images, containers, snapshotters, sharing };
   },
   close: async (metadata) => {
