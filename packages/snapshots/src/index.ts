@@ -5,6 +5,7 @@
  * suite is `@berth/snapshots/testsuite`.
  */
 export { SnapshotDirectories } from "./directories.js";
+export { DirectorySnapshotter } from "./directory-snapshotter.js";
 export { diskUsage } from "./disk-usage.js";
 export { treeMark } from "./tree-mark.js";
 export type { MetastoreReader, MetastoreWriter, StoredInfo, StoredSnapshot } from "./metastore.js";
