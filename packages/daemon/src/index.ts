@@ -8,7 +8,7 @@ export type { ContainerService } from "./containers.js";
 export { NamespaceService } from "./namespaces.js";
 export type { GrpcService } from "./plugins/types.js";
 export { pluginTypes } from "./plugins/types.js";
-export { builtinPlugins } from "./plugins/builtins.js";
+export { builtinPlugins, builtinPluginsOf } from "./plugins/builtins.js";
 export type { Metadata } from "./plugins/core.js";
 export type { DaemonFacts, InitContext, Plugin } from "./plugins/registry.js";
 export type { ContainerMetricsOptions } from "./metrics/containers.js";

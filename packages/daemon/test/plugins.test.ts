@@ -1,5 +1,5 @@
 import { Client } from "@berth/client";
-import { Daemon, type Plugin, builtinPlugins, createLogger, defaultConfig } from "@berth/daemon";
+import { Daemon, type Plugin, builtinPlugins, builtinPluginsOf, createLogger, defaultConfig } from "@berth/daemon";
 import { SkipPlugin, pluginKey } from "@berth/plugin";
 import { testDirectory } from "@berth/testkit";
 import { rmSync } from "node:fs";
@@ -10,7 +10,7 @@ const plugin = (type: string, id: string, requires: string[] = [], init: Plugin[
 
 describe("plugin registry", () => {
   it("lists each platform's built-ins (containerd's builtins_<os>), with containerd's Windows ones skipping on Linux", () => {
-    const keys = (platform: NodeJS.Platform) => builtinPlugins(platform).map(pluginKey);
+    const keys = (platform: NodeJS.Platform) => builtinPluginsOf(platform).map(pluginKey);
     const linuxOnly = ["snapshotter.v1.overlayfs", "snapshotter.v1.btrfs", "snapshotter.v1.native", "differ.v1.walking", "monitor.v1.cgroups", "runtime.v1.linux", "runtime.v2.task"];
     const windows = ["snapshotter.v1.windows", "differ.v1.windows", "runtime.v2.runhcs"];
     const named = (names: string[]) => names.map((name) => `io.containerd.${name}`);

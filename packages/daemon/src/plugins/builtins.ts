@@ -36,8 +36,13 @@ export interface PlatformBuiltins {
 
 const builtinsByPlatform: Partial<Record<NodeJS.Platform, PlatformBuiltins>> = { linux: linuxBuiltins, win32: windowsBuiltins };
 
-/** Every plugin berthd knows on `platform` (this host's by default), in registration order. */
-export function builtinPlugins(platform: NodeJS.Platform = process.platform): Plugin<any, any>[] {
+/** Every plugin berthd knows on this host, in registration order. */
+export function builtinPlugins(): Plugin<any, any>[] {
+  return builtinPluginsOf(process.platform);
+}
+
+/** Every plugin berthd knows on `platform`, in registration order. */
+export function builtinPluginsOf(platform: NodeJS.Platform): Plugin<any, any>[] {
   const own = builtinsByPlatform[platform] ?? linuxBuiltins;
   return [
     exchangePlugin,

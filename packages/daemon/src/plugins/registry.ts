@@ -17,3 +17,7 @@ export interface DaemonFacts {
 export type Plugin<T = unknown, C extends object = object> = PluginOf<T, C, DaemonFacts>;
 
 export type InitContext<C> = PluginInitContext<C, DaemonFacts>;
+
+// The rest of the contract, for the daemon's plugin files, is @berth/plugin's own.
+export type { PluginOutcome, PluginPlatform } from "@berth/plugin";
+export { SkipPlugin } from "@berth/plugin";
