@@ -2,7 +2,7 @@ import { parseArgs } from "node:util";
 import { type Config, defaultConfig, loadConfig, renderConfig } from "./config.js";
 import { Daemon } from "./daemon.js";
 import { createLogger } from "./log.js";
-import { builtinPlugins } from "./plugins/builtin.js";
+import { builtinPlugins } from "./plugins/builtins.js";
 import { berthRevision, berthVersion } from "./version.js";
 
 const usage = `berthd — containerd's job, in TypeScript

@@ -1,11 +1,11 @@
 import { mkdir } from "node:fs/promises";
-import { join } from "node:path";
 import type { CallObserver } from "@berth/api/services";
 import { cleanupTempMounts } from "@berth/mount";
+import { type PluginOutcome, closePlugins as closeEach, loadPlugins, pluginKey } from "@berth/plugin";
 import { type Config, tempMountsOf, ttrpcAddressOf } from "./config.js";
 import type { Logger } from "./log.js";
 import { type GrpcService, type GrpcServices, pluginTypes, servicesOf } from "./plugins/types.js";
-import { type InitContext, type Plugin, type PluginOutcome, orderPlugins, pluginKey } from "./plugins/registry.js";
+import type { Plugin } from "./plugins/registry.js";
 import { type RunningServer, serveGrpc } from "./server.js";
 import { observeAll, grpcMetrics } from "./metrics/grpc.js";
 import { type DebugServer, serveDebug } from "./debug-server.js";
@@ -113,52 +113,22 @@ function requestLog(logger: Logger): CallObserver {
   };
 }
 
-async function initPlugins(config: Config, plugins: readonly Plugin<any, any>[], logger: Logger, metrics: DaemonMetrics | undefined): Promise<PluginOutcome[]> {
-  const outcomes: PluginOutcome[] = [];
-  const disabled = new Set(config.disabled_plugins);
-  const ready = (type: string) => outcomes.filter((o) => o.plugin.type === type && o.error === undefined);
-  for (const plugin of orderPlugins(plugins.filter((p) => !disabled.has(pluginKey(p))))) {
-    const key = pluginKey(plugin);
-    const exports: Record<string, string> = {};
-    const context: InitContext<object> = {
-      root: join(config.root, key),
-      state: join(config.state, key),
-      config: { ...(plugin.config ?? {}), ...(config.plugins[key] ?? {}) },
-      daemon: config,
-      logger: logger.child({ plugin: key }),
-      exports,
-      plugins: outcomes,
-      metrics,
-      get<T>(type: string, id?: string): T {
-        const found = ready(type).find((o) => id === undefined || o.plugin.id === id);
-        if (found === undefined) throw new Error(`no plugin ${id === undefined ? type : `${type}.${id}`} is loaded`);
-        return found.instance as T;
-      },
-      getAll<T>(type: string): ReadonlyMap<string, T> {
-        return new Map(ready(type).map((o) => [o.plugin.id, o.instance as T]));
-      },
-    };
-    try {
-      const instance = await plugin.init(context);
-      outcomes.push({ plugin, instance, exports });
-      logger.debug({ plugin: key }, "loaded plugin");
-    } catch (error) {
-      const skipped = (error as Error).message.endsWith("skip plugin");
-      outcomes.push({ plugin, exports, error: error as Error });
-      if (skipped) logger.info({ plugin: key, reason: (error as Error).message }, "skip loading plugin");
+function initPlugins(config: Config, plugins: readonly Plugin<any, any>[], logger: Logger, metrics: DaemonMetrics | undefined): Promise<PluginOutcome[]> {
+  return loadPlugins(plugins, {
+    root: config.root,
+    state: config.state,
+    config: config.plugins,
+    disabled: config.disabled_plugins,
+    host: (plugin) => ({ daemon: config, logger: logger.child({ plugin: pluginKey(plugin) }), metrics }),
+    onOutcome: ({ plugin, error }, skipped) => {
+      const key = pluginKey(plugin);
+      if (error === undefined) logger.debug({ plugin: key }, "loaded plugin");
+      else if (skipped) logger.info({ plugin: key, reason: error.message }, "skip loading plugin");
       else logger.warn({ plugin: key, err: error }, "failed to load plugin");
-    }
-  }
-  return outcomes;
+    },
+  });
 }
 
-async function closePlugins(outcomes: readonly PluginOutcome[], logger: Logger): Promise<void> {
-  for (const outcome of [...outcomes].reverse()) {
-    if (outcome.error !== undefined || outcome.plugin.close === undefined) continue;
-    try {
-      await outcome.plugin.close(outcome.instance);
-    } catch (error) {
-      logger.warn({ plugin: pluginKey(outcome.plugin), err: error }, "failed to close plugin");
-    }
-  }
+function closePlugins(outcomes: readonly PluginOutcome[], logger: Logger): Promise<void> {
+  return closeEach(outcomes, ({ plugin }, error) => logger.warn({ plugin: pluginKey(plugin), err: error }, "failed to close plugin"));
 }

@@ -1,5 +1,6 @@
 import { Client } from "@berth/client";
-import { Daemon, type Plugin, SkipPlugin, builtinPlugins, createLogger, defaultConfig, orderPlugins } from "@berth/daemon";
+import { Daemon, type Plugin, builtinPlugins, builtinPluginsOf, createLogger, defaultConfig } from "@berth/daemon";
+import { SkipPlugin, pluginKey } from "@berth/plugin";
 import { testDirectory } from "@berth/testkit";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
@@ -8,19 +9,15 @@ import { describe, expect, it } from "vitest";
 const plugin = (type: string, id: string, requires: string[] = [], init: Plugin["init"] = () => ({})): Plugin => ({ type, id, requires, init });
 
 describe("plugin registry", () => {
-  it("orders plugins after every plugin of each type they require, and '*' last", () => {
-    const ordered = orderPlugins([
-      plugin("t.grpc", "all", ["*"]),
-      plugin("t.grpc", "svc", ["t.service"]),
-      plugin("t.service", "one", ["t.metadata", "t.event"]),
-      plugin("t.metadata", "lmdb"),
-      plugin("t.event", "exchange"),
-    ]);
-    expect(ordered.map((p) => p.id)).toEqual(["lmdb", "exchange", "one", "svc", "all"]);
-  });
-
-  it("refuses a dependency cycle", () => {
-    expect(() => orderPlugins([plugin("a", "1", ["b"]), plugin("b", "1", ["a"])])).toThrow(/cycle/);
+  it("lists each platform's built-ins (containerd's builtins_<os>), with containerd's Windows ones skipping on Linux", () => {
+    const keys = (platform: NodeJS.Platform) => builtinPluginsOf(platform).map(pluginKey);
+    const linuxOnly = ["snapshotter.v1.overlayfs", "snapshotter.v1.btrfs", "snapshotter.v1.native", "differ.v1.walking", "monitor.v1.cgroups", "runtime.v1.linux", "runtime.v2.task"];
+    const windows = ["snapshotter.v1.windows", "differ.v1.windows", "runtime.v2.runhcs"];
+    const named = (names: string[]) => names.map((name) => `io.containerd.${name}`);
+    expect(keys("linux")).toEqual(expect.arrayContaining(named([...linuxOnly, ...windows])));
+    // Windows has the same plugins in the same order, less the Linux ones.
+    expect(keys("win32")).toEqual(keys("linux").filter((key) => !named(linuxOnly).includes(key)));
+    expect(keys("win32")).toEqual(expect.arrayContaining(named(windows)));
   });
 
   it("reports a plugin that skips itself as skip, one that fails as error, and serves the rest", async () => {

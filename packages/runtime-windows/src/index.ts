@@ -2,7 +2,8 @@
  * @berth/runtime-windows: containerd's Windows runtime for Berth. Pure and testable anywhere: the
  * Windows OCI spec (also alone as `@berth/runtime-windows/spec`), runhcs' type URLs, the `windows`
  * snapshotter and differ and `windows-layer` mounts over `LayerOps`, the layer tar ⇄ backup
- * stream codec, and the shim seam's names. `src/win32/` alone touches the operating system
+ * stream codec, the shim seam's names, and the snapshotter's and differ's plugins (`windowsSnapshotterPlugin`,
+ * `windowsDifferPlugin`, which skip themselves elsewhere). `src/win32/` alone touches the operating system
  * (koffi to vmcompute.dll, bindfltapi.dll, kernel32 and advapi32), loaded only when asked for on Windows.
  */
 export type { LayerDescriptor } from "./layers/differ.js";
@@ -28,3 +29,5 @@ export {
 } from "./layers/tar-codec.js";
 export { runhcsTypeUrls, windowsDefaults, windowsSupport } from "./platform.js";
 export { loadWin32LayerOps } from "./win32-loader.js";
+export type { WindowsPluginHost } from "./plugins.js";
+export { skipUnlessWindows, windowsDifferPlugin, windowsPluginPlatform, windowsSnapshotterPlugin } from "./plugins.js";

@@ -1,8 +1,8 @@
-import { mkdirSync, renameSync } from "node:fs";
+import { renameSync } from "node:fs";
 import { chmod, mkdtemp, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { type CallContext, type Mount, type SnapshotInfo, type SnapshotUsage, type Snapshotter, failedPrecondition } from "@berth/api";
-import { Metastore, SnapshotDirectories, type StoredSnapshot, diskUsage, treeMark } from "@berth/snapshots";
+import { type Mount, failedPrecondition } from "@berth/api";
+import { DirectorySnapshotter, type StoredSnapshot } from "@berth/snapshots";
 import { copyTree } from "./copy.js";
 
 /**
@@ -24,106 +24,46 @@ import { copyTree } from "./copy.js";
  * records it, after checking the parent is still the one copied. A failure keeps neither;
  * whatever a crash leaves (new-*, rm-*, an <id> without a record) is removed by `cleanup`.
  */
-export class NativeSnapshotter implements Snapshotter {
-  readonly root: string;
-  readonly #store: Metastore;
-  readonly #directories: SnapshotDirectories;
-
-  /** Opens (making what is missing) the snapshotter at `root`. */
-  constructor(root: string) {
-    this.root = root;
-    const snapshots = join(root, "snapshots");
-    mkdirSync(root, { recursive: true, mode: 0o700 });
-    mkdirSync(snapshots, { recursive: true, mode: 0o700 });
-    this.#store = Metastore.open(join(root, "metadata.db"));
-    this.#directories = new SnapshotDirectories(this.#store, snapshots);
-  }
-
+export class NativeSnapshotter extends DirectorySnapshotter {
   /** As the constructor, in the shape of the other snapshotters' `open`. */
   static async open(root: string): Promise<NativeSnapshotter> {
     return new NativeSnapshotter(root);
   }
 
-  async stat(_context: CallContext, key: string): Promise<SnapshotInfo> {
-    return this.#store.view((tx) => tx.getInfo(key)).info;
+  /** Its whole tree: a copy of its parent, so any write shows. Usage counts the parent's copy too, as containerd's native does. */
+  protected writtenTree(id: number): string {
+    return this.directories.dir(id);
   }
 
-  async update(_context: CallContext, info: Pick<SnapshotInfo, "name" | "labels">, fieldpaths: readonly string[]): Promise<SnapshotInfo> {
-    return this.#store.update((tx) => tx.updateInfo(info, fieldpaths));
-  }
-
-  async usage(_context: CallContext, key: string): Promise<SnapshotUsage> {
-    const { id, info, usage } = this.#store.view((tx) => tx.getInfo(key));
-    return info.kind === "active" ? diskUsage(this.#directories.dir(id)) : usage;
-  }
-
-  async mounts(_context: CallContext, key: string): Promise<Mount[]> {
-    return this.#mounts(this.#store.view((tx) => tx.getSnapshot(key)));
-  }
-
-  async prepare(_context: CallContext, key: string, parent: string, labels?: Readonly<Record<string, string>>): Promise<Mount[]> {
-    return this.#mounts(await this.#create("active", key, parent, labels));
-  }
-
-  async view(_context: CallContext, key: string, parent: string, labels?: Readonly<Record<string, string>>): Promise<Mount[]> {
-    return this.#mounts(await this.#create("view", key, parent, labels));
-  }
-
-  async commit(_context: CallContext, name: string, key: string, labels?: Readonly<Record<string, string>>): Promise<void> {
-    await this.#directories.commit(key, name, labels, (id) => diskUsage(this.#directories.dir(id)));
-  }
-
-  /** A mark of the snapshot's whole tree (see `treeMark`): a copy of its parent, so any write shows. */
-  async pristineMark(_context: CallContext, key: string): Promise<string> {
-    return treeMark(this.#directories.dir(this.#store.activeId(key)));
-  }
-
-  async remove(_context: CallContext, key: string): Promise<void> {
-    await this.#directories.remove(key);
-  }
-
-  async *list(_context: CallContext, filters: readonly string[]): AsyncIterable<SnapshotInfo> {
-    yield* this.#store.view((tx) => tx.walk(filters));
-  }
-
-  /** Removes every directory under snapshots/ that no record owns: crash leftovers and failed removals. */
-  async cleanup(_context: CallContext): Promise<void> {
-    await this.#directories.cleanup();
-  }
-
-  async close(): Promise<void> {
-    await this.#store.close();
-  }
-
-  #mounts(snapshot: StoredSnapshot): Mount[] {
+  protected mountsOf(snapshot: StoredSnapshot): Mount[] {
     const [nearest] = snapshot.parentIds;
     const source = snapshot.kind === "view" && nearest !== undefined ? nearest : snapshot.id;
-    return [{ type: "bind", source: this.#directories.dir(source), options: ["rbind", snapshot.kind === "view" ? "ro" : "rw"] }];
+    return [{ type: "bind", source: this.directories.dir(source), options: ["rbind", snapshot.kind === "view" ? "ro" : "rw"] }];
   }
 
   /**
    * Records a new snapshot. An active snapshot, or a view without a parent, gets its directory:
    * made (and the parent copied into it) before the transaction, renamed to its id inside it.
    */
-  async #create(kind: "active" | "view", key: string, parent: string, labels: Readonly<Record<string, string>> | undefined): Promise<StoredSnapshot> {
-    if (kind === "view" && parent !== "") return this.#store.update((tx) => tx.createSnapshot(kind, key, parent, labels));
-    const made = await mkdtemp(join(this.#directories.snapshots, "new-"));
+  protected async create(kind: "active" | "view", key: string, parent: string, labels: Readonly<Record<string, string>> | undefined): Promise<StoredSnapshot> {
+    if (kind === "view" && parent !== "") return this.store.update((tx) => tx.createSnapshot(kind, key, parent, labels));
+    const made = await mkdtemp(join(this.directories.snapshots, "new-"));
     try {
       await chmod(made, 0o755);
       const copied = this.#parentToCopy(key, parent);
       if (copied !== undefined) {
         try {
-          await copyTree(this.#directories.dir(copied), made);
+          await copyTree(this.directories.dir(copied), made);
         } catch (error) {
           // A parent removed meanwhile is the caller's NotFound, not a failed copy.
-          this.#store.view((tx) => tx.getInfo(parent));
+          this.store.view((tx) => tx.getInfo(parent));
           throw error;
         }
       }
-      return this.#store.update((tx) => {
+      return this.store.update((tx) => {
         const snapshot = tx.createSnapshot(kind, key, parent, labels);
         if (snapshot.parentIds[0] !== copied) throw failedPrecondition(`parent ${JSON.stringify(parent)} changed while it was copied`);
-        renameSync(made, this.#directories.dir(snapshot.id));
+        renameSync(made, this.directories.dir(snapshot.id));
         return snapshot;
       });
     } catch (error) {
@@ -139,7 +79,7 @@ export class NativeSnapshotter implements Snapshotter {
    */
   #parentToCopy(key: string, parent: string): number | undefined {
     if (parent === "") return undefined;
-    return this.#store.view((tx) => {
+    return this.store.view((tx) => {
       if (exists(() => tx.getInfo(key)) !== undefined) return undefined;
       const found = exists(() => tx.getInfo(parent));
       return found?.info.kind === "committed" ? found.id : undefined;

@@ -1,7 +1,7 @@
 import { chmodSync, lchownSync, mkdirSync, mkdtempSync, renameSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { type CallContext, type Mount, type SnapshotInfo, type SnapshotUsage, type Snapshotter, errorOfKind } from "@berth/api";
-import { Metastore, SnapshotDirectories, type StoredSnapshot, diskUsage, treeMark } from "@berth/snapshots";
+import { type Mount, errorOfKind } from "@berth/api";
+import { DirectorySnapshotter, type StoredSnapshot } from "@berth/snapshots";
 import { Layout } from "./layout.js";
 import { snapshotMounts } from "./mounts.js";
 import { kernelHasOverlayIndex, overlaySupported } from "./support.js";
@@ -23,20 +23,13 @@ export interface OverlaySnapshotterOptions {
  * renamed to `rm-<id>` inside the transaction that drops its record and deleted afterwards.
  * Whatever a crash leaves (new-*, rm-*, an <id> without a record) is removed by `cleanup`.
  */
-export class OverlaySnapshotter implements Snapshotter {
-  readonly root: string;
+export class OverlaySnapshotter extends DirectorySnapshotter {
   readonly #layout: Layout;
-  readonly #store: Metastore;
-  readonly #directories: SnapshotDirectories;
   readonly #mountOptions: { indexOff: boolean; userxattr: boolean };
 
   constructor(root: string, options: OverlaySnapshotterOptions = {}) {
-    this.root = root;
+    super(root);
     this.#layout = new Layout(root);
-    mkdirSync(root, { recursive: true, mode: 0o700 });
-    mkdirSync(this.#layout.snapshots, { recursive: true, mode: 0o700 });
-    this.#store = Metastore.open(this.#layout.metadata);
-    this.#directories = new SnapshotDirectories(this.#store, this.#layout.snapshots);
     this.#mountOptions = { indexOff: options.indexOff ?? kernelHasOverlayIndex(), userxattr: options.userxattr ?? false };
   }
 
@@ -47,58 +40,12 @@ export class OverlaySnapshotter implements Snapshotter {
     return new OverlaySnapshotter(root, options);
   }
 
-  async stat(_context: CallContext, key: string): Promise<SnapshotInfo> {
-    return this.#store.view((tx) => tx.getInfo(key)).info;
+  /** The upper directory: all that was written into the snapshot. */
+  protected writtenTree(id: number): string {
+    return this.#layout.fs(id);
   }
 
-  async update(_context: CallContext, info: Pick<SnapshotInfo, "name" | "labels">, fieldpaths: readonly string[]): Promise<SnapshotInfo> {
-    return this.#store.update((tx) => tx.updateInfo(info, fieldpaths));
-  }
-
-  async usage(_context: CallContext, key: string): Promise<SnapshotUsage> {
-    const { id, info, usage } = this.#store.view((tx) => tx.getInfo(key));
-    return info.kind === "active" ? diskUsage(this.#layout.fs(id)) : usage;
-  }
-
-  async mounts(_context: CallContext, key: string): Promise<Mount[]> {
-    return this.#mounts(this.#store.view((tx) => tx.getSnapshot(key)));
-  }
-
-  async prepare(_context: CallContext, key: string, parent: string, labels?: Readonly<Record<string, string>>): Promise<Mount[]> {
-    return this.#mounts(this.#create("active", key, parent, labels));
-  }
-
-  async view(_context: CallContext, key: string, parent: string, labels?: Readonly<Record<string, string>>): Promise<Mount[]> {
-    return this.#mounts(this.#create("view", key, parent, labels));
-  }
-
-  async commit(_context: CallContext, name: string, key: string, labels?: Readonly<Record<string, string>>): Promise<void> {
-    await this.#directories.commit(key, name, labels, (id) => diskUsage(this.#layout.fs(id)));
-  }
-
-  /** A mark of the upper directory (see `treeMark`): all that was written into the snapshot. */
-  async pristineMark(_context: CallContext, key: string): Promise<string> {
-    return treeMark(this.#layout.fs(this.#store.activeId(key)));
-  }
-
-  async remove(_context: CallContext, key: string): Promise<void> {
-    await this.#directories.remove(key);
-  }
-
-  async *list(_context: CallContext, filters: readonly string[]): AsyncIterable<SnapshotInfo> {
-    yield* this.#store.view((tx) => tx.walk(filters));
-  }
-
-  /** Removes every directory under snapshots/ that no record owns: crash leftovers and failed removals. */
-  async cleanup(_context: CallContext): Promise<void> {
-    await this.#directories.cleanup();
-  }
-
-  async close(): Promise<void> {
-    await this.#store.close();
-  }
-
-  #mounts(snapshot: StoredSnapshot): Mount[] {
+  protected mountsOf(snapshot: StoredSnapshot): Mount[] {
     return snapshotMounts(this.#layout, snapshot, this.#mountOptions);
   }
 
@@ -107,10 +54,10 @@ export class OverlaySnapshotter implements Snapshotter {
    * renamed to its id. Any failure throws out of the transaction, which then keeps no record, and
    * the directory is removed.
    */
-  #create(kind: "active" | "view", key: string, parent: string, labels: Readonly<Record<string, string>> | undefined): StoredSnapshot {
+  protected create(kind: "active" | "view", key: string, parent: string, labels: Readonly<Record<string, string>> | undefined): StoredSnapshot {
     let made: string | undefined;
     try {
-      return this.#store.update((tx) => {
+      return this.store.update((tx) => {
         const snapshot = tx.createSnapshot(kind, key, parent, labels);
         made = mkdtempSync(join(this.#layout.snapshots, "new-"));
         const fs = join(made, "fs");

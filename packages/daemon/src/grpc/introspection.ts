@@ -2,7 +2,7 @@ import { type Snapshotter, pristineMarksCapability } from "@berth/api";
 import { adaptObject, parseFilters } from "@berth/filters";
 import { introspectionV1 } from "@berth/api/proto";
 import type { ServiceHandlers } from "@berth/api/services";
-import type { PluginOutcome } from "../plugins/registry.js";
+import type { PluginOutcome } from "@berth/plugin";
 import { pluginTypes } from "../plugins/types.js";
 
 export interface ServerIdentity {

@@ -1,7 +1,7 @@
 import type { Exchange } from "@berth/events";
+import type { PluginOutcome } from "@berth/plugin";
 import type { Registry } from "prom-client";
 import type { Metadata } from "../plugins/core.js";
-import type { PluginOutcome } from "../plugins/registry.js";
 import { pluginTypes } from "../plugins/types.js";
 import { type CountSources, registerCounts } from "./counts.js";
 import { runningTaskSources } from "./running-tasks.js";

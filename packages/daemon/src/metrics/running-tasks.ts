@@ -1,5 +1,5 @@
 import { type Runtime, type RunningTask, type RunningTasks, isRunningTasks } from "@berth/api";
-import type { PluginOutcome } from "../plugins/registry.js";
+import type { PluginOutcome } from "@berth/plugin";
 import { pluginTypes } from "../plugins/types.js";
 
 /** A runtime's tasks in every namespace; each one's cgroup is found from its init process. */

@@ -1,23 +1,29 @@
+import type { ContentStore, Runtime } from "@berth/api";
 import type { ServiceDefinition, ServiceHandlers } from "@berth/api/services";
+import type { Exchange } from "@berth/events";
+import { pluginType } from "@berth/plugin";
+import { snapshotterPluginType } from "@berth/snapshots";
 import type { TtrpcHandlers } from "@berth/ttrpc";
+import type { Differ } from "../diff.js";
+import type { Metadata } from "./core.js";
 
-/** containerd's plugin types. */
+/** containerd's plugin types, each typed with what its plugins give (`get(pluginTypes.metadata)` is a `Metadata`). */
 export const pluginTypes = {
-  content: "io.containerd.content.v1",
-  event: "io.containerd.event.v1",
-  metadata: "io.containerd.metadata.v1",
-  snapshotter: "io.containerd.snapshotter.v1",
-  differ: "io.containerd.differ.v1",
-  gc: "io.containerd.gc.v1",
-  service: "io.containerd.service.v1",
-  grpc: "io.containerd.grpc.v1",
-  monitor: "io.containerd.monitor.v1",
-  runtime: "io.containerd.runtime.v2",
-  runtimeV1: "io.containerd.runtime.v1",
+  content: pluginType<ContentStore>("io.containerd.content.v1"),
+  event: pluginType<Exchange>("io.containerd.event.v1"),
+  metadata: pluginType<Metadata>("io.containerd.metadata.v1"),
+  snapshotter: snapshotterPluginType,
+  differ: pluginType<Differ>("io.containerd.differ.v1"),
+  gc: pluginType<unknown>("io.containerd.gc.v1"),
+  service: pluginType<unknown>("io.containerd.service.v1"),
+  grpc: pluginType<GrpcService | GrpcServices>("io.containerd.grpc.v1"),
+  monitor: pluginType<unknown>("io.containerd.monitor.v1"),
+  runtime: pluginType<Runtime>("io.containerd.runtime.v2"),
+  runtimeV1: pluginType<Runtime>("io.containerd.runtime.v1"),
 } as const;
 
-/** The platform plugins that depend on the host report, in containerd's names. */
-export const hostPlatform = { os: "linux", architecture: process.arch === "x64" ? "amd64" : process.arch } as const;
+/** The platform of the plugins that serve only this host, in containerd's names. */
+export { hostPlatform } from "@berth/plugin";
 
 /** What a gRPC plugin gives the server: a service and its handlers, and a service for the ttrpc socket, if it has one. */
 export interface GrpcService {
