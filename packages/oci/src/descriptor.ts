@@ -34,14 +34,16 @@ export interface Index {
 /** The `config` object of an image config: how a container of the image runs. */
 export interface ImageRunDefaults {
   readonly User?: string;
-  readonly ExposedPorts?: Readonly<Record<string, object>>;
-  readonly Env?: readonly string[];
-  readonly Entrypoint?: readonly string[];
-  readonly Cmd?: readonly string[];
-  readonly Volumes?: Readonly<Record<string, object>>;
+  readonly ExposedPorts?: Readonly<Record<string, object>> | null;
+  readonly Env?: readonly string[] | null;
+  readonly Entrypoint?: readonly string[] | null;
+  readonly Cmd?: readonly string[] | null;
+  readonly Volumes?: Readonly<Record<string, object>> | null;
   readonly WorkingDir?: string;
-  readonly Labels?: Readonly<Record<string, string>>;
+  readonly Labels?: Readonly<Record<string, string>> | null;
   readonly StopSignal?: string;
+  /** Docker's, for Windows images: Entrypoint and Cmd are each one pre-escaped command line. */
+  readonly ArgsEscaped?: boolean;
 }
 
 /** An OCI image config (Docker's is a superset): its platform, run defaults and the diff IDs of its layers. */

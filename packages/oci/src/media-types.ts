@@ -53,16 +53,3 @@ export const isLayer = (mediaType: string): boolean => layerCompression(mediaTyp
 /** A foreign (Docker) or non-distributable (OCI) layer: registries may not hold it, pushes skip it. */
 export const isForeignLayer = (mediaType: string): boolean =>
   mediaType.startsWith(mediaTypes.dockerForeignLayer) || mediaType.startsWith(mediaTypes.ociNondistributableLayer);
-
-/**
- * containerd's checkpoint images: an OCI index in the images store whose manifests are these
- * blobs (containerd's `images.MediaTypeContainerd1*`), annotated with what the container ran.
- */
-export const checkpointMediaTypes = {
-  /** The CRIU image directory as a tar (Tasks.Checkpoint). */
-  criu: "application/vnd.containerd.container.criu.checkpoint.criu.tar",
-  /** The container's spec, a protobuf-encoded `google.protobuf.Any` (Tasks.Checkpoint). */
-  config: "application/vnd.containerd.container.checkpoint.config.v1+proto",
-  /** The container's runtime options, a protobuf-encoded `google.protobuf.Any` (when it has some). */
-  runtimeOptions: "application/vnd.containerd.container.checkpoint.runtime.options+proto",
-} as const;

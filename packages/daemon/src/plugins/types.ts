@@ -1,5 +1,6 @@
 import type { ServiceDefinition, ServiceHandlers } from "@berth/api/services";
 import type { TtrpcHandlers } from "@berth/ttrpc";
+import { hostPlatform as ociHostPlatform } from "@berth/oci";
 
 /** containerd's plugin types. */
 export const pluginTypes = {
@@ -17,7 +18,7 @@ export const pluginTypes = {
 } as const;
 
 /** The platform plugins that depend on the host report, in containerd's names. */
-export const hostPlatform = { os: "linux", architecture: process.arch === "x64" ? "amd64" : process.arch } as const;
+export const hostPlatform = { os: "linux", architecture: ociHostPlatform().architecture } as const;
 
 /** What a gRPC plugin gives the server: a service and its handlers, and a service for the ttrpc socket, if it has one. */
 export interface GrpcService {
