@@ -1,8 +1,8 @@
 import type { Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { type CallContext, isKind, notFound } from "@berth/api";
-import { normalizeReference, parseReference } from "@berth/remotes";
 import { type Descriptor, type Manifest, type Platform, hostPlatform, isManifest, mediaTypes, platformText } from "@berth/oci";
+import { normalizeReference, parseReference } from "@berth/remotes";
 import tar from "tar-stream";
 import type { Client } from "./client.js";
 import { readJson, selectManifests } from "./image-formats.js";

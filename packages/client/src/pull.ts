@@ -1,7 +1,7 @@
 import { type CallContext, type ContentInfo, type Image, type ImageTarget, isKind, notFound } from "@berth/api";
 import { readBlob } from "@berth/content";
-import { type Fetcher, Resolver, type ResolverOptions, parseReference } from "@berth/remotes";
 import { type Descriptor, type Index, type Manifest, type Platform, defaultSnapshotterFor, hostPlatform, isIndex, platformMatches, platformText } from "@berth/oci";
+import { type Fetcher, Resolver, type ResolverOptions, parseReference } from "@berth/remotes";
 import type { Client } from "./client.js";
 import { runLimited } from "./concurrency.js";
 import { childLabels, distributionSourceKey, readJson, refKey } from "./image-formats.js";

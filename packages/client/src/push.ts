@@ -1,6 +1,6 @@
 import { type CallContext, isKind, notFound } from "@berth/api";
-import { type PushResult, type Pusher, Resolver, type ResolverOptions, parseReference } from "@berth/remotes";
 import { type Descriptor, type Manifest, type Platform, isIndex, isManifest } from "@berth/oci";
+import { type PushResult, type Pusher, Resolver, type ResolverOptions, parseReference } from "@berth/remotes";
 import type { Client } from "./client.js";
 import { runLimited } from "./concurrency.js";
 import { distributionSourceKey, readJson, refKey, selectManifests } from "./image-formats.js";

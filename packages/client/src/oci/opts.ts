@@ -1,9 +1,9 @@
 import { readFile } from "node:fs/promises";
 import type { CallContext, Mount } from "@berth/api";
 import { failedPrecondition, invalidArgument } from "@berth/api";
+import type { ImageRunDefaults } from "@berth/oci";
 import { replaceOrAppendEnv } from "@berth/runtime-windows/spec";
 import { withMounts } from "@berth/mount";
-import type { ImageRunDefaults } from "@berth/oci";
 import type { Client } from "../client.js";
 import { type OciMount, type OciProcess, type OciSpec, defaultSpec } from "./spec.js";
 import { goPathError } from "./os-errors.js";
@@ -182,7 +182,6 @@ export const withUser =
   };
 
 /** The part of an image's config (OCI `config` object) a spec is made from. */
-/** The image config's `config` object: what a container of the image runs by default. */
 export type ImageProcessConfig = ImageRunDefaults;
 
 const defaultPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";

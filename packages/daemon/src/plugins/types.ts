@@ -1,6 +1,6 @@
 import type { ServiceDefinition, ServiceHandlers } from "@berth/api/services";
-import type { TtrpcHandlers } from "@berth/ttrpc";
 import { hostPlatform as ociHostPlatform } from "@berth/oci";
+import type { TtrpcHandlers } from "@berth/ttrpc";
 
 /** containerd's plugin types. */
 export const pluginTypes = {
