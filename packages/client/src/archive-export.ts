@@ -1,10 +1,11 @@
 import type { Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { type CallContext, isKind, notFound } from "@berth/api";
-import { type Descriptor, normalizeReference, parseReference } from "@berth/remotes";
+import { type Descriptor, type Manifest, type Platform, hostPlatform, isManifest, mediaTypes, platformText } from "@berth/oci";
+import { normalizeReference, parseReference } from "@berth/remotes";
 import tar from "tar-stream";
 import type { Client } from "./client.js";
-import { type Manifest, type Platform, hostPlatform, isManifest, platformText, readJson, selectManifests } from "./image-formats.js";
+import { readJson, selectManifests } from "./image-formats.js";
 
 /** The annotation naming an image in an OCI layout's index.json, as containerd writes and reads it. */
 export const imageNameAnnotation = "io.containerd.image.name";
@@ -102,7 +103,7 @@ export async function exportImages(client: Client, names: readonly string[], out
       const entry = pack.entry({ name: blobPath(descriptor.digest), mode: 0o444, mtime, size: descriptor.size });
       await pipeline(client.content.read(context, descriptor.digest), entry);
     }
-    await file("index.json", JSON.stringify({ schemaVersion: 2, mediaType: "application/vnd.oci.image.index.v1+json", manifests: roots }));
+    await file("index.json", JSON.stringify({ schemaVersion: 2, mediaType: mediaTypes.ociIndex, manifests: roots }));
     if (docker.size > 0) await file("manifest.json", JSON.stringify([...docker.values()]));
     await file("oci-layout", JSON.stringify({ imageLayoutVersion: "1.0.0" }));
     pack.finalize();

@@ -3,11 +3,12 @@ import { posix } from "node:path";
 import { Readable } from "node:stream";
 import { type CallContext, type Image, type ImageTarget, invalidArgument, isKind, notFound } from "@berth/api";
 import { detectCompression } from "@berth/diff";
-import { type Descriptor, mediaTypes, normalizeReference } from "@berth/remotes";
+import { type Descriptor, type Index, type Manifest, type Platform, hostPlatform, isIndex, isManifest, mediaTypes } from "@berth/oci";
+import { normalizeReference } from "@berth/remotes";
 import tar from "tar-stream";
 import { imageNameAnnotation, ociRefNameAnnotation } from "./archive-export.js";
 import type { Client } from "./client.js";
-import { type Index, type Manifest, type Platform, childLabels, hostPlatform, isIndex, isManifest, readJson, selectManifests } from "./image-formats.js";
+import { childLabels, readJson, selectManifests } from "./image-formats.js";
 import { withLease } from "./lease.js";
 import { recordImage } from "./pull.js";
 import { batched } from "./byte-streams.js";
@@ -132,7 +133,7 @@ async function readArchive(client: Client, context: CallContext, input: AsyncIte
 /** containerd's detectLayerMediaType: Docker's layer type by what the blob starts with. */
 function dockerLayerType(head: Buffer): string {
   const compression = detectCompression(head);
-  return compression === "gzip" ? mediaTypes.dockerLayerGzip : compression === "zstd" ? mediaTypes.ociLayerZstd : "application/vnd.docker.image.rootfs.diff.tar";
+  return compression === "gzip" ? mediaTypes.dockerLayerGzip : compression === "zstd" ? mediaTypes.ociLayerZstd : mediaTypes.dockerLayer;
 }
 
 /** Writes a JSON document the importer made (a Docker manifest) into the content store. */

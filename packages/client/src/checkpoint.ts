@@ -1,10 +1,9 @@
 import { type Any, type CallContext, type Container, checkpointAnnotations, checkpointLabel, checkpointMediaTypes, isKind, notFound } from "@berth/api";
 import { google_protobuf_any, runcV1 } from "@berth/api/proto";
 import { readBlob, writeBlob } from "@berth/content";
-import { mediaTypes } from "@berth/remotes";
+import { hostPlatform, mediaTypes } from "@berth/oci";
 import type { Client } from "./client.js";
 import type { LayerDescriptor } from "./diff.js";
-import { hostPlatform } from "./image-formats.js";
 import { withLease } from "./lease.js";
 import { imageRootfs } from "./unpack.js";
 

@@ -12,6 +12,7 @@ import * as snapshotsV1 from "@berth/api/gen/containerd/services/snapshots/v1/sn
 import * as tasksV1 from "@berth/api/gen/containerd/services/tasks/v1/tasks";
 import * as versionV1 from "@berth/api/gen/containerd/services/version/v1/version";
 import { type CallOptions, type ServiceClient, type ServiceDefinition, createServiceClient, grpc } from "@berth/api/services";
+import { defaultSnapshotterFor } from "@berth/oci";
 import { grpcTarget, resolveAddress, resolveNamespace } from "./address.js";
 import { ContainersProxy } from "./containers.js";
 import { ContentProxy } from "./content.js";
@@ -127,8 +128,8 @@ export class Client {
     return { namespace };
   }
 
-  /** A snapshotter of the daemon, by name (berthd's default: "overlayfs"). */
-  snapshotter(name = "overlayfs"): SnapshotsProxy {
+  /** A snapshotter of the daemon, by name (default: this platform's, "overlayfs" on Linux). */
+  snapshotter(name = defaultSnapshotterFor()): SnapshotsProxy {
     return new SnapshotsProxy(this.service(snapshotsV1.SnapshotsDefinition), name);
   }
 

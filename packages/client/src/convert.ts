@@ -2,9 +2,9 @@ import { createHash } from "node:crypto";
 import { type CallContext, type Image, isKind } from "@berth/api";
 import { writeBlob } from "@berth/content";
 import { decompressStream } from "@berth/diff";
-import { type Descriptor, mediaTypes } from "@berth/remotes";
+import { type Descriptor, type Platform, isIndex, isManifest, mediaTypes, platformMatches } from "@berth/oci";
 import type { Client } from "./client.js";
-import { type Platform, isIndex, isManifest, platformMatches, readJson } from "./image-formats.js";
+import { readJson } from "./image-formats.js";
 import { withLease } from "./lease.js";
 
 export interface ConvertOptions {
@@ -17,18 +17,18 @@ export interface ConvertOptions {
 }
 
 const uncompressedLayerTypes = new Set<string>([
-  "application/vnd.docker.image.rootfs.diff.tar",
-  "application/vnd.docker.image.rootfs.foreign.diff.tar",
+  mediaTypes.dockerLayer,
+  mediaTypes.dockerForeignLayer,
   mediaTypes.ociLayer,
-  "application/vnd.oci.image.layer.nondistributable.v1.tar",
+  mediaTypes.ociNondistributableLayer,
 ]);
 
 /** Media types of compressed layers and what they are once uncompressed (containerd's uncompress.convertMediaType). */
 const uncompressedType: Readonly<Record<string, string>> = {
-  [mediaTypes.dockerLayerGzip]: "application/vnd.docker.image.rootfs.diff.tar",
-  "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip": "application/vnd.docker.image.rootfs.foreign.diff.tar",
+  [mediaTypes.dockerLayerGzip]: mediaTypes.dockerLayer,
+  [mediaTypes.dockerForeignLayerGzip]: mediaTypes.dockerForeignLayer,
   [mediaTypes.ociLayerGzip]: mediaTypes.ociLayer,
-  "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip": "application/vnd.oci.image.layer.nondistributable.v1.tar",
+  [mediaTypes.ociNondistributableLayerGzip]: mediaTypes.ociNondistributableLayer,
 };
 
 /** containerd's ConvertDockerMediaTypeToOCI. */
@@ -36,9 +36,9 @@ const dockerToOciType: Readonly<Record<string, string>> = {
   [mediaTypes.dockerManifestList]: mediaTypes.ociIndex,
   [mediaTypes.dockerManifest]: mediaTypes.ociManifest,
   [mediaTypes.dockerLayerGzip]: mediaTypes.ociLayerGzip,
-  "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip": "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip",
-  "application/vnd.docker.image.rootfs.diff.tar": mediaTypes.ociLayer,
-  "application/vnd.docker.image.rootfs.foreign.diff.tar": "application/vnd.oci.image.layer.nondistributable.v1.tar",
+  [mediaTypes.dockerForeignLayerGzip]: mediaTypes.ociNondistributableLayerGzip,
+  [mediaTypes.dockerLayer]: mediaTypes.ociLayer,
+  [mediaTypes.dockerForeignLayer]: mediaTypes.ociNondistributableLayer,
   [mediaTypes.dockerConfig]: mediaTypes.ociConfig,
 };
 

@@ -1,13 +1,10 @@
 import type { CallContext, Mount } from "@berth/api";
 import * as diffV1 from "@berth/api/gen/containerd/services/diff/v1/diff";
 import type { ServiceClient } from "@berth/api/services";
+import type { Descriptor } from "@berth/oci";
 
-export interface LayerDescriptor {
-  readonly mediaType: string;
-  readonly digest: string;
-  readonly size: number;
-  readonly annotations?: Readonly<Record<string, string>>;
-}
+/** A layer as the diff service takes and gives it. */
+export type LayerDescriptor = Descriptor;
 
 const wireMounts = (mounts: readonly Mount[]) => mounts.map((m) => ({ type: m.type, source: m.source, target: m.target ?? "", options: [...m.options] }));
 const descriptorOf = (d: diffV1.ApplyResponse["applied"]): LayerDescriptor => ({ mediaType: d?.mediaType ?? "", digest: d?.digest ?? "", size: d?.size ?? 0, annotations: d?.annotations ?? {} });

@@ -1,6 +1,6 @@
 import { type CallContext, type Image, failedPrecondition, isKind } from "@berth/api";
+import type { Platform } from "@berth/oci";
 import type { Client } from "./client.js";
-import type { Platform } from "./image-formats.js";
 import { type ImageRootfs, imageRootfs, unpack } from "./unpack.js";
 
 /** What running an image needs from it, for this host's platform. */

@@ -1,17 +1,6 @@
 import { type CallContext, type ContentStore, type ImageTarget, isKind } from "@berth/api";
-import { type Platform, hostPlatform, isIndex, isManifest, platformMatches, platformText, readJson } from "./image-formats.js";
-
-export interface Descriptor {
-  readonly mediaType: string;
-  readonly digest: string;
-  readonly size: number;
-  readonly platform?: Platform;
-}
-
-export interface Manifest {
-  readonly config: Descriptor;
-  readonly layers: readonly Descriptor[];
-}
+import { type Descriptor, type Manifest, type Platform, hostPlatform, isIndex, isManifest, platformMatches, platformText } from "@berth/oci";
+import { readJson } from "./image-formats.js";
 
 /** The manifest an image means on this host: the target itself, or the index's entry for this platform. */
 export async function hostManifest(content: ContentStore, context: CallContext, target: ImageTarget): Promise<{ descriptors: Descriptor[]; platforms: string[]; manifest: Manifest | undefined }> {

@@ -1,4 +1,5 @@
 import { type Any, type CallContext, type Container, jsonTypeUrls } from "@berth/api";
+import { defaultSnapshotterFor } from "@berth/oci";
 import { type WindowsSpecOpt, generateWindowsSpec, windowsSpecJson, withImageConfig as withWindowsImageConfig } from "@berth/runtime-windows/spec";
 import type { Client } from "./client.js";
 import type { LayerDescriptor } from "./diff.js";
@@ -10,14 +11,14 @@ import type { ProcessIO } from "./tasks.js";
 export const defaultRuntime = "io.containerd.runc.v2";
 /** containerd's default runtime and snapshotter for Windows images. */
 export const defaultWindowsRuntime = "io.containerd.runhcs.v1";
-export const defaultWindowsSnapshotter = "windows";
+export const defaultWindowsSnapshotter = defaultSnapshotterFor("windows");
 export const stopSignalLabel = "io.containerd.image.config.stop-signal";
 const defaultSnapshotterLabel = "containerd.io/defaults/snapshotter";
 
-/** The snapshotter to use when none is named: the namespace's default, else overlayfs (as containerd's client). */
+/** The snapshotter to use when none is named: the namespace's default, else this platform's (as containerd's client). */
 export async function defaultSnapshotter(client: Client, context: CallContext): Promise<string> {
   const namespace = await client.namespaces.get(context, context.namespace ?? client.namespace);
-  return namespace.labels[defaultSnapshotterLabel] || "overlayfs";
+  return namespace.labels[defaultSnapshotterLabel] || defaultSnapshotterFor();
 }
 
 export interface NewContainerOptions {

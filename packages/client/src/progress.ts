@@ -1,4 +1,4 @@
-import type { Descriptor } from "@berth/remotes";
+import type { Descriptor } from "@berth/oci";
 
 /**
  * Where one descriptor of a transfer stands, in containerd's words: `waiting` (known, not

@@ -1,9 +1,10 @@
 import { type CallContext, type ContentInfo, type Image, type ImageTarget, isKind, notFound } from "@berth/api";
 import { readBlob } from "@berth/content";
-import { type Descriptor, type Fetcher, Resolver, type ResolverOptions, parseReference } from "@berth/remotes";
+import { type Descriptor, type Index, type Manifest, type Platform, defaultSnapshotterFor, hostPlatform, isIndex, platformMatches, platformText } from "@berth/oci";
+import { type Fetcher, Resolver, type ResolverOptions, parseReference } from "@berth/remotes";
 import type { Client } from "./client.js";
 import { runLimited } from "./concurrency.js";
-import { type Index, type Manifest, type Platform, childLabels, distributionSourceKey, hostPlatform, isIndex, platformMatches, platformText, readJson, refKey } from "./image-formats.js";
+import { childLabels, distributionSourceKey, readJson, refKey } from "./image-formats.js";
 import { withLease } from "./lease.js";
 import type { ProgressListener } from "./progress.js";
 import { storeBlob } from "./store-blob.js";
@@ -20,7 +21,7 @@ export interface PullOptions extends ResolverOptions {
   readonly allMetadata?: boolean;
   /** As allMetadata, but no platform's layers (`--metadata-only`); a manifest that is the image itself keeps its layers. */
   readonly metadataOnly?: boolean;
-  /** Unpack into this snapshotter once fetched (default: "overlayfs"); `false` fetches only. */
+  /** Unpack into this snapshotter once fetched (default: this platform's, "overlayfs" on Linux); `false` fetches only. */
   readonly unpack?: string | false;
   /** Told about every descriptor as it waits, moves bytes and finishes. */
   readonly progress?: ProgressListener;
@@ -161,7 +162,7 @@ export async function pull(client: Client, ref: string, options: PullOptions = {
       const { descriptor: root } = await resolver.resolve(ref);
       options.resolved?.(root);
       // Each layer is unpacked as soon as it and its parent are there, as containerd 1.7's unpacker does.
-      const snapshotter = options.unpack === false ? undefined : (options.unpack ?? "overlayfs");
+      const snapshotter = options.unpack === false ? undefined : (options.unpack ?? defaultSnapshotterFor());
       const unpacking: Promise<void>[] = [];
       const unpackWhileFetching: OnBlobs = (manifest, stored) => {
         const unpacked = (async () => {

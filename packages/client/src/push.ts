@@ -1,8 +1,9 @@
 import { type CallContext, isKind, notFound } from "@berth/api";
-import { type Descriptor, type PushResult, type Pusher, Resolver, type ResolverOptions, parseReference } from "@berth/remotes";
+import { type Descriptor, type Manifest, type Platform, isIndex, isManifest } from "@berth/oci";
+import { type PushResult, type Pusher, Resolver, type ResolverOptions, parseReference } from "@berth/remotes";
 import type { Client } from "./client.js";
 import { runLimited } from "./concurrency.js";
-import { type Manifest, type Platform, distributionSourceKey, isIndex, isManifest, readJson, refKey, selectManifests } from "./image-formats.js";
+import { distributionSourceKey, readJson, refKey, selectManifests } from "./image-formats.js";
 import type { ProgressListener, TransferStatus } from "./progress.js";
 
 export interface PushOptions extends ResolverOptions {

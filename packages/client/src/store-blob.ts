@@ -1,5 +1,6 @@
 import { type CallContext, type ContentWriter, isKind } from "@berth/api";
-import type { Descriptor, Fetcher } from "@berth/remotes";
+import type { Descriptor } from "@berth/oci";
+import type { Fetcher } from "@berth/remotes";
 import type { Client } from "./client.js";
 import { refKey } from "./image-formats.js";
 import { batched, readAhead } from "./byte-streams.js";

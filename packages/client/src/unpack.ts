@@ -1,20 +1,10 @@
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { type CallContext, type ImageTarget, failedPrecondition, isKind, notFound } from "@berth/api";
-import type { Descriptor } from "@berth/remotes";
+import { type Descriptor, type ImageConfig, type Manifest, type Platform, chainId, chainIds, defaultSnapshotterFor, hostPlatform, isManifest, platformText } from "@berth/oci";
 import type { Client } from "./client.js";
-import { type Manifest, type Platform, hostPlatform, isManifest, platformText, readJson, selectManifests } from "./image-formats.js";
+import { readJson, selectManifests } from "./image-formats.js";
 import { withLease } from "./lease.js";
 import type { ImageProcessConfig } from "./oci/opts.js";
-
-/** containerd's chain IDs: the first layer's diff ID, then sha256 of "<parent chain> <diff id>". */
-export function chainIds(diffIds: readonly string[]): string[] {
-  const chain: string[] = [];
-  for (const diffId of diffIds) {
-    const parent = chain.at(-1);
-    chain.push(parent === undefined ? diffId : `sha256:${createHash("sha256").update(`${parent} ${diffId}`).digest("hex")}`);
-  }
-  return chain;
-}
 
 const targetRefLabel = "containerd.io/snapshot.ref";
 
@@ -69,14 +59,6 @@ export async function unpack(
   return top;
 }
 
-interface ImageConfig {
-  readonly os?: string;
-  readonly architecture?: string;
-  readonly variant?: string;
-  readonly config?: ImageProcessConfig;
-  readonly rootfs?: { readonly diff_ids?: readonly string[] };
-}
-
 /** A platform's manifest of an image, its config and what unpacking it yields. */
 export interface ImageRootfs {
   readonly platform: Platform;
@@ -103,14 +85,14 @@ export async function imageRootfs(client: Client, context: CallContext, target: 
   const diffIds = config.rootfs?.diff_ids ?? [];
   if (diffIds.length !== manifest.layers.length) throw failedPrecondition(`image config ${manifest.config.digest}: ${diffIds.length} diff IDs for ${manifest.layers.length} layers`);
   const actual = config.os !== undefined && config.architecture !== undefined ? { os: config.os, architecture: config.architecture, ...(config.variant ? { variant: config.variant } : {}) } : platform;
-  return { platform: actual, manifest: manifestDescriptor, config: manifest.config, layers: manifest.layers, diffIds, chainId: chainIds(diffIds).at(-1) ?? "", process: config.config ?? {} };
+  return { platform: actual, manifest: manifestDescriptor, config: manifest.config, layers: manifest.layers, diffIds, chainId: chainId(diffIds), process: config.config ?? {} };
 }
 
 /** containerd's Image.Unpack for one platform: the image's layers into `snapshotter`, under a lease; returns the rootfs. */
 export async function unpackImage(client: Client, target: ImageTarget | Descriptor, options: { platform?: Platform; snapshotter?: string } = {}): Promise<ImageRootfs> {
   return withLease(client, async (context) => {
     const rootfs = await imageRootfs(client, context, target, options.platform);
-    if (rootfs.layers.length > 0) await unpack(client, context, rootfs.config, rootfs.layers, rootfs.diffIds, options.snapshotter ?? "overlayfs");
+    if (rootfs.layers.length > 0) await unpack(client, context, rootfs.config, rootfs.layers, rootfs.diffIds, options.snapshotter ?? defaultSnapshotterFor());
     return rootfs;
   });
 }

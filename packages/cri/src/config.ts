@@ -1,5 +1,6 @@
 import type { Any } from "@berth/api";
 import { runcV1 } from "@berth/api/proto";
+import { defaultSnapshotterFor } from "@berth/oci";
 
 /**
  * `[plugins."io.containerd.grpc.v1.cri"]`: containerd 1.6's keys and defaults (snake_case, as in
@@ -87,7 +88,7 @@ export const defaultCriConfig = (): CriConfig => ({
   unset_seccomp_profile: "",
   cni: { bin_dir: "/opt/cni/bin", conf_dir: "/etc/cni/net.d", max_conf_num: 1, conf_template: "", ip_pref: "" },
   containerd: {
-    snapshotter: "overlayfs",
+    snapshotter: defaultSnapshotterFor(),
     default_runtime_name: "runc",
     disable_snapshot_annotations: true,
     discard_unpacked_layers: false,

@@ -2,23 +2,11 @@ import { createHash } from "node:crypto";
 import { type CallContext, type ContentStore, type Mount, invalidArgument, isKind, notImplemented } from "@berth/api";
 import { applyLayer, compressStream, computeLayer } from "@berth/diff";
 import { type WithMountsOptions, withMounts } from "@berth/mount";
+import { type Descriptor, layerCompression, mediaTypes } from "@berth/oci";
 import type { SnapshotSharing } from "./sharing.js";
 
-export interface Descriptor {
-  readonly mediaType: string;
-  readonly digest: string;
-  readonly size: number;
-  readonly annotations: Readonly<Record<string, string>>;
-}
-
-const uncompressedLayer = "application/vnd.oci.image.layer.v1.tar";
-const layerTypes: Record<string, "gzip" | "zstd" | undefined> = {
-  "application/vnd.oci.image.layer.v1.tar": undefined,
-  "application/vnd.oci.image.layer.v1.tar+gzip": "gzip",
-  "application/vnd.oci.image.layer.v1.tar+zstd": "zstd",
-  "application/vnd.docker.image.rootfs.diff.tar": undefined,
-  "application/vnd.docker.image.rootfs.diff.tar.gzip": "gzip",
-};
+/** The layer types the differ writes (containerd's walking differ writes the OCI ones; Berth also Docker's). */
+const creatable = new Set<string>([mediaTypes.ociLayer, mediaTypes.ociLayerGzip, mediaTypes.ociLayerZstd, mediaTypes.dockerLayer, mediaTypes.dockerLayerGzip]);
 
 /**
  * containerd's walking differ: applies layers from the content store onto mounts, and computes a
@@ -51,14 +39,15 @@ export class Differ {
       throw error;
     }
     if (target !== undefined) await this.sharing.applied(target, applied.digest);
-    return { mediaType: uncompressedLayer, digest: applied.digest, size: applied.size, annotations: {} };
+    return { mediaType: mediaTypes.ociLayer, digest: applied.digest, size: applied.size, annotations: {} };
   }
 
   /** Writes the changes from `lower` to `upper` as a layer of `mediaType` (default gzip) into the content store. */
   async diff(context: CallContext, lower: readonly Mount[], upper: readonly Mount[], mediaType: string, ref: string, labels: Readonly<Record<string, string>>): Promise<Descriptor> {
-    const type = mediaType === "" ? "application/vnd.oci.image.layer.v1.tar+gzip" : mediaType;
-    if (!(type in layerTypes)) throw notImplemented(`media type ${type}: cannot create layers of this type`);
-    const compression = layerTypes[type];
+    const type = mediaType === "" ? mediaTypes.ociLayerGzip : mediaType;
+    if (!creatable.has(type)) throw notImplemented(`media type ${type}: cannot create layers of this type`);
+    const compressed = layerCompression(type);
+    const compression = compressed === "gzip" || compressed === "zstd" ? compressed : undefined;
     const readOnly = (mounts: readonly Mount[]) => mounts.map((m) => ({ ...m, options: m.options.includes("ro") ? m.options : [...m.options.filter((o) => o !== "rw"), "ro"] }));
     return withMounts(readOnly(lower), (lowerRoot) =>
       withMounts(readOnly(upper), async (upperRoot) => {

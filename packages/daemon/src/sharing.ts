@@ -1,5 +1,5 @@
-import { createHash } from "node:crypto";
 import type { Mount, Snapshotter } from "@berth/api";
+import { chainId } from "@berth/oci";
 import type { Database } from "lmdb";
 import type { MetadataStore } from "./metadata.js";
 
@@ -44,8 +44,8 @@ const markOf = (active: ActiveSnapshot) => active.backend.pristineMark({}, activ
 
 const isDiffId = (applied: ActiveSnapshot["applied"]): applied is string => applied !== undefined && chainIdPattern.test(applied);
 
-const chainOf = (parentChain: string, diffId: string) =>
-  parentChain === "" ? diffId : `sha256:${createHash("sha256").update(`${parentChain} ${diffId}`).digest("hex")}`;
+/** The chain ID of a layer applied onto the chain `parentChain` ("" for none): a chain ID is its own one-layer chain. */
+const chainOf = (parentChain: string, diffId: string) => chainId(parentChain === "" ? [diffId] : [parentChain, diffId]);
 
 /**
  * Which committed snapshots namespaces may share. A snapshot is verified only when Berth applied

@@ -3,14 +3,11 @@ import { join } from "node:path";
 import { type Any, type CallContext, type ContainerStore, type ContentStore, checkpointMediaTypes, invalidArgument, isKind, requireNamespace } from "@berth/api";
 import { google_protobuf_any, runcV1 } from "@berth/api/proto";
 import { applyLayer, computeLayer } from "@berth/diff";
+import type { Descriptor } from "@berth/oci";
 import type { TaskService } from "./tasks.js";
 
-export interface CheckpointDescriptor {
-  readonly mediaType: string;
-  readonly digest: string;
-  readonly size: number;
-  readonly annotations: Record<string, string>;
-}
+/** A blob of a checkpoint, with annotations always present (as on the wire). */
+export type CheckpointDescriptor = Descriptor & { readonly annotations: Record<string, string> };
 
 const typeOf = (any: Any) => any.typeUrl.replace(/^type\.googleapis\.com\//, "");
 const isRuncRuntime = (runtime: string) => runtime.startsWith("io.containerd.runc.");

@@ -1,6 +1,7 @@
 import { CtrCommand, type FetchFlagValues, fetchWithProgress } from "@berth/ctr/cli";
 import type { Image } from "@berth/api";
-import type { Client, Platform } from "@berth/client";
+import type { Client } from "@berth/client";
+import type { Platform } from "@berth/oci";
 
 export type { FetchFlagValues } from "@berth/ctr/cli";
 export { fetchFlags } from "@berth/ctr/cli";

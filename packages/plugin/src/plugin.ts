@@ -1,3 +1,5 @@
+import { hostPlatform as hostSpec } from "@berth/oci";
+
 declare const instanceBrand: unique symbol;
 
 /**
@@ -17,14 +19,8 @@ export interface PluginPlatform {
   readonly variant?: string;
 }
 
-const goArchitectures: Readonly<Record<string, string>> = { x64: "amd64", ia32: "386" };
-const goSystems: Readonly<Record<string, string>> = { win32: "windows" };
-
 /** This host's platform in Go's names, as containerd's `platforms.DefaultSpec()`. */
-export const hostPlatform: PluginPlatform = {
-  os: goSystems[process.platform] ?? process.platform,
-  architecture: goArchitectures[process.arch] ?? process.arch,
-};
+export const hostPlatform: PluginPlatform = hostSpec();
 
 /**
  * What `init` is given. `H` is what the host (a daemon) gives every plugin beside this: its own

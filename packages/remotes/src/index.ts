@@ -4,8 +4,10 @@
  */
 export type { ParsedReference } from "./reference.js";
 export { normalizeReference, parseReference } from "./reference.js";
-export type { Descriptor } from "./media-types.js";
-export { isManifestType, manifestAccept, maxManifestSize, mediaTypes } from "./media-types.js";
+/** The image model, kept here for users of this package's earlier API; it lives in @berth/oci. */
+export type { Descriptor } from "@berth/oci";
+export { mediaTypes } from "@berth/oci";
+export { isManifestType, manifestAccept, maxManifestSize } from "./media-types.js";
 export type { Capability, HostOptions, RegistryHost } from "./hosts.js";
 export { configureHosts, defaultHost, isLocalhost, parseHostsToml } from "./hosts.js";
 export type { Challenge, Credentials, CredentialsSource } from "./auth.js";

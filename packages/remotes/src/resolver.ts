@@ -1,7 +1,8 @@
 import { errorOfKind, invalidArgument, notFound } from "@berth/api";
+import { type Descriptor, mediaTypes } from "@berth/oci";
 import { Authorizer, type Credentials, type CredentialsSource, dockerConfigCredentials } from "./auth.js";
 import { type Capability, configureHosts, type HostOptions, type RegistryHost } from "./hosts.js";
-import { type Descriptor, isManifestType, manifestAccept, maxManifestSize } from "./media-types.js";
+import { isManifestType, manifestAccept, maxManifestSize } from "./media-types.js";
 import { type ParsedReference, parseReference } from "./reference.js";
 import { header, type RegistryResponse, type RetryOptions, statusError, Transport } from "./transport.js";
 import { digestMismatch, hasherFor, sha256Digest, sized, verified } from "./verify.js";
@@ -166,7 +167,7 @@ export class Resolver {
           continue;
         }
         let mediaType = (header(response, "content-type") ?? "").split(";")[0]!.trim();
-        if (mediaType === "text/plain" && path.startsWith("manifests/")) mediaType = "application/vnd.docker.distribution.manifest.v1+prettyjws";
+        if (mediaType === "text/plain" && path.startsWith("manifests/")) mediaType = mediaTypes.dockerSchema1Manifest;
         if (mediaType === "") mediaType = "application/octet-stream";
         let digest = parsed.digest ?? header(response, "docker-content-digest");
         const lengthHeader = header(response, "content-length");

@@ -1,6 +1,6 @@
 import { createHash, type Hash } from "node:crypto";
 import { errorOfKind, invalidArgument } from "@berth/api";
-import type { Descriptor } from "./media-types.js";
+import type { Descriptor } from "@berth/oci";
 
 const digestPattern = /^sha256:[a-f0-9]{64}$/;
 

@@ -1,13 +1,14 @@
 import { createHash } from "node:crypto";
 import { type CallContext, isKind } from "@berth/api";
 import type { Client } from "@berth/client";
+import { mediaTypes } from "@berth/oci";
 import type { CommandResult } from "@berth/testkit";
 import { median, timeMs, withTimeout } from "../measure.js";
 import { medianWallMs } from "./cli.js";
 import { createAll, ensureNamespace } from "./seeding.js";
 
-const manifestType = "application/vnd.oci.image.manifest.v1+json";
-const configType = "application/vnd.oci.image.config.v1+json";
+const manifestType = mediaTypes.ociManifest;
+const configType = mediaTypes.ociConfig;
 
 interface Blob {
   readonly mediaType: string;

@@ -3,10 +3,11 @@ import { gzipSync } from "node:zlib";
 import type { CallContext } from "@berth/api";
 import type { Client } from "@berth/client";
 import { writeBlob } from "@berth/content";
+import { defaultSnapshotterFor, mediaTypes } from "@berth/oci";
 import { median } from "../measure.js";
 import { type SnapshotStack, leasedRun } from "./snapshots.js";
 
-export const gzipLayerType = "application/vnd.oci.image.layer.v1.tar+gzip";
+export const gzipLayerType = mediaTypes.ociLayerGzip;
 
 /** A gzipped tar layer held in memory. */
 export interface Layer {
@@ -104,7 +105,7 @@ export interface ApplyOptions {
  * apply must return the tar's digest as its diff ID. The median of `runs` runs.
  */
 export async function layerApplyMbPerSecond(client: Client, layer: Layer, options: ApplyOptions = {}): Promise<number> {
-  const { namespace = "bench-layers", runs = 3, timeoutMs = 90_000, snapshotter = "overlayfs" } = options;
+  const { namespace = "bench-layers", runs = 3, timeoutMs = 90_000, snapshotter = defaultSnapshotterFor() } = options;
   const snapshots = client.snapshotter(snapshotter);
   let progress = "creating the lease";
   const run = async (context: CallContext, stack: SnapshotStack) => {

@@ -1,5 +1,6 @@
 import { type CallContext, isKind } from "@berth/api";
 import type { Client } from "@berth/client";
+import { defaultSnapshotterFor } from "@berth/oci";
 import { mean, percentile, withTimeout } from "../measure.js";
 import { ensureNamespace } from "./seeding.js";
 
@@ -17,7 +18,7 @@ export interface LeasedRunOptions {
   readonly cleanupTimeoutMs?: number;
   /** Describes the progress made, for the timeout's message. */
   readonly what: () => string;
-  /** The snapshotter (default "overlayfs"). */
+  /** The snapshotter (default: this platform's, "overlayfs" on Linux). */
   readonly snapshotter?: string;
 }
 
@@ -36,7 +37,7 @@ export async function leasedRun<T>(
   body: (context: CallContext, stack: SnapshotStack) => Promise<T>,
   options: LeasedRunOptions,
 ): Promise<T> {
-  const { timeoutMs, cleanupTimeoutMs = 60_000, what, snapshotter = "overlayfs" } = options;
+  const { timeoutMs, cleanupTimeoutMs = 60_000, what, snapshotter = defaultSnapshotterFor() } = options;
   const abort = new AbortController();
   const base: CallContext = { namespace, signal: abort.signal };
   const stack: SnapshotStack = [];
@@ -99,7 +100,7 @@ export interface SnapshotLatencyOptions {
  * chain, then `samples` timed ones follow. The chain is removed newest first afterwards.
  */
 export async function prepareCommitLatency(client: Client, options: SnapshotLatencyOptions = {}): Promise<SnapshotLatencyStats> {
-  const { namespace = "bench-snapshots", warmup = 5, samples = 50, timeoutMs = 60_000, snapshotter = "overlayfs" } = options;
+  const { namespace = "bench-snapshots", warmup = 5, samples = 50, timeoutMs = 60_000, snapshotter = defaultSnapshotterFor() } = options;
   const snapshots = client.snapshotter(snapshotter);
   let done = 0;
   const run = async (context: CallContext, stack: SnapshotStack) => {

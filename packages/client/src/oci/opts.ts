@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
 import type { CallContext, Mount } from "@berth/api";
 import { failedPrecondition, invalidArgument } from "@berth/api";
+import type { ImageRunDefaults } from "@berth/oci";
 import { replaceOrAppendEnv } from "@berth/runtime-windows/spec";
 import { withMounts } from "@berth/mount";
 import type { Client } from "../client.js";
@@ -181,17 +182,7 @@ export const withUser =
   };
 
 /** The part of an image's config (OCI `config` object) a spec is made from. */
-export interface ImageProcessConfig {
-  readonly User?: string;
-  readonly Env?: readonly string[] | null;
-  readonly Entrypoint?: readonly string[] | null;
-  readonly Cmd?: readonly string[] | null;
-  readonly WorkingDir?: string;
-  readonly Labels?: Readonly<Record<string, string>> | null;
-  readonly StopSignal?: string;
-  /** Docker's, for Windows images: Entrypoint and Cmd are each one pre-escaped command line. */
-  readonly ArgsEscaped?: boolean;
-}
+export type ImageProcessConfig = ImageRunDefaults;
 
 const defaultPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 

@@ -1,5 +1,6 @@
 import { Args, Flags } from "@oclif/core";
 import { snapshotterFlag } from "@berth/ctr/cli";
+import { defaultSnapshotterFor, hostPlatform, parsePlatform } from "@berth/oci";
 import { DistCommand, fetchFlags } from "../base.js";
 import { logInfo } from "../log.js";
 
@@ -16,15 +17,15 @@ export class Pull extends DistCommand {
   async run(): Promise<void> {
     const { args, flags } = await this.parse(Pull);
     const client = await this.connect(flags);
-    const { describeImage, hostPlatform, parsePlatform, unpackImage } = await import("@berth/client");
+    const { describeImage, unpackImage } = await import("@berth/client");
     // Layers are unpacked while the others are fetched; the unpack below finds them there.
-    const { image, platforms: wanted } = await this.fetchImage(client, args.ref, flags, flags.snapshotter || "overlayfs");
+    const { image, platforms: wanted } = await this.fetchImage(client, args.ref, flags, flags.snapshotter || defaultSnapshotterFor());
     let platforms = wanted;
     if (flags["all-platforms"]) platforms = (await describeImage(client.content, client.context(), image.target)).platforms.map(parsePlatform);
     if (platforms.length === 0) platforms = [hostPlatform()];
     logInfo("unpacking rootfs");
     for (const platform of platforms) {
-      const rootfs = await unpackImage(client, image.target, { platform, snapshotter: flags.snapshotter || "overlayfs" });
+      const rootfs = await unpackImage(client, image.target, { platform, snapshotter: flags.snapshotter || defaultSnapshotterFor() });
       logInfo(`Unpacked chain id: ${rootfs.chainId}`);
     }
   }

@@ -2,27 +2,17 @@ import { createHash } from "node:crypto";
 import { Readable, Transform } from "node:stream";
 import { createGunzip, createZstdDecompress } from "node:zlib";
 import { type CallContext, type ContentStore, type Mount, invalidArgument, notImplemented } from "@berth/api";
+import { type Descriptor, type LayerCompression, layerCompression, mediaTypes } from "@berth/oci";
 import { extract } from "tar-stream";
 import type { LayerOps, LayerWriter } from "./layer-ops.js";
 import { parentLayerPaths, windowsLayerMountType } from "./mounts.js";
 import { type LayerEntryType, type LayerTarHeader, backupStreamFromTarEntry, fileInfoFromHeader, paxTimeUnits } from "./tar-codec.js";
 
-export interface LayerDescriptor {
-  readonly mediaType: string;
-  readonly digest: string;
-  readonly size: number;
-  readonly annotations: Readonly<Record<string, string>>;
-}
+/** A layer as the differ takes and gives it (annotations always present, as on the wire). */
+export type LayerDescriptor = Descriptor & { readonly annotations: Readonly<Record<string, string>> };
 
-const uncompressedLayer = "application/vnd.oci.image.layer.v1.tar";
-const decompressors: Record<string, (() => NodeJS.ReadWriteStream) | null> = {
-  "application/vnd.oci.image.layer.v1.tar": null,
-  "application/vnd.docker.image.rootfs.diff.tar": null,
-  "application/vnd.oci.image.layer.v1.tar+gzip": createGunzip,
-  "application/vnd.docker.image.rootfs.diff.tar.gzip": createGunzip,
-  "application/vnd.oci.image.layer.v1.tar+zstd": createZstdDecompress,
-  "application/vnd.docker.image.rootfs.diff.tar.zstd": createZstdDecompress,
-};
+/** By the layer's compression; Docker's plain layer type ("unknown") is taken as a plain tar. */
+const decompressors: Record<LayerCompression, (() => NodeJS.ReadWriteStream) | null> = { uncompressed: null, unknown: null, gzip: createGunzip, zstd: createZstdDecompress };
 const whiteoutPrefix = ".wh.";
 
 /**
@@ -42,13 +32,14 @@ export class WindowsDiffer {
   async apply(context: CallContext, layer: LayerDescriptor, mounts: readonly Mount[]): Promise<LayerDescriptor> {
     const [mount] = mounts;
     if (mounts.length !== 1 || mount?.type !== windowsLayerMountType) throw notImplemented(`windows differ: needs exactly one ${windowsLayerMountType} mount`);
-    const decompressor = decompressors[layer.mediaType];
-    if (decompressor === undefined) throw notImplemented(`windows differ: unsupported media type ${layer.mediaType}`);
+    const compression = layer.mediaType.includes("+encrypted") ? undefined : layerCompression(layer.mediaType);
+    if (compression === undefined) throw notImplemented(`windows differ: unsupported media type ${layer.mediaType}`);
     let target = mount.source;
     let parents = parentLayerPaths(mount);
     if (mount.options.includes("ro") && parents.length > 0) [target, ...parents] = parents as [string, ...string[]];
     await this.content.info(context, layer.digest);
     const blob = Readable.from(this.content.read(context, layer.digest));
+    const decompressor = decompressors[compression];
     const tar = decompressor === null ? blob : blob.pipe(decompressor());
     const hash = createHash("sha256");
     let size = 0;
@@ -68,7 +59,7 @@ export class WindowsDiffer {
     } finally {
       await writer.close();
     }
-    return { mediaType: uncompressedLayer, digest: `sha256:${hash.digest("hex")}`, size, annotations: {} };
+    return { mediaType: mediaTypes.ociLayer, digest: `sha256:${hash.digest("hex")}`, size, annotations: {} };
   }
 
   async diff(): Promise<LayerDescriptor> {

@@ -2,6 +2,7 @@ import { hostname } from "node:os";
 import { resolve } from "node:path";
 import type { Any, Container } from "@berth/api";
 import type { Client, ImageRunConfig, OciMount, SpecOpt, WindowsSpecOpt } from "@berth/client";
+import { parsePlatform } from "@berth/oci";
 import { parseLabels } from "../../words.js";
 import type { ContainerFlagValues } from "./flags.js";
 
@@ -129,7 +130,7 @@ export async function createFromFlags(client: Client, flags: ContainerFlagValues
     if (flags.rootfs) {
       spec.push(berth.withRootfsPath(resolve(ref)));
     } else {
-      const platform = flags.platform ? berth.parsePlatform(flags.platform) : undefined;
+      const platform = flags.platform ? parsePlatform(flags.platform) : undefined;
       image = await berth.readImageConfig(client, context, await client.images.get(context, ref), platform);
       if (berth.isWindowsImage(image)) return createWindowsFromFlags(client, flags, image, id, args, labels);
       spec.push(berth.withImageConfig(image.process));

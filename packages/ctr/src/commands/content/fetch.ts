@@ -1,6 +1,7 @@
 import { Args, Flags } from "@oclif/core";
 import type { Image } from "@berth/api";
-import type { Client, Platform } from "@berth/client";
+import type { Client } from "@berth/client";
+import { type Platform, parsePlatform } from "@berth/oci";
 import { CtrCommand } from "../../base.js";
 import { ProgressPrinter } from "../../format/progress.js";
 import { parseLabels } from "../../words.js";
@@ -34,7 +35,7 @@ export interface FetchFlagValues extends RegistryFlagValues {
  * each layer is unpacked as soon as it and its parent are there.
  */
 export async function fetchWithProgress(client: Client, ref: string, flags: FetchFlagValues, unpack: string | false = false): Promise<{ image: Image; platforms: Platform[] }> {
-  const { ProgressBoard, parsePlatform, pull } = await import("@berth/client");
+  const { ProgressBoard, pull } = await import("@berth/client");
   const platforms = (flags.platform ?? []).map(parsePlatform);
   const board = new ProgressBoard(ref);
   const printer = new ProgressPrinter(() => board.snapshot());

@@ -1,4 +1,5 @@
 import { Args, Flags } from "@oclif/core";
+import { defaultSnapshotterFor } from "@berth/oci";
 import { CtrCommand } from "../../base.js";
 import { tabwriter } from "../../format/tabwriter.js";
 import { progressBytes } from "../../format/units.js";
@@ -19,7 +20,7 @@ export class ImagesCheck extends CtrCommand {
     const { argv, flags } = await this.parse(ImagesCheck);
     const client = await this.connect(flags);
     const { checkImage, isUnpacked } = await import("@berth/client");
-    const snapshotter = flags.snapshotter || "overlayfs";
+    const snapshotter = flags.snapshotter || defaultSnapshotterFor();
     const rows = ["REF\tTYPE\tDIGEST\tSTATUS\tSIZE\tUNPACKED\t"];
     const ready: string[] = [];
     for (const image of await client.images.list(client.context(), argv as string[])) {

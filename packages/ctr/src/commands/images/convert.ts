@@ -1,4 +1,5 @@
 import { Args, Flags } from "@oclif/core";
+import { hostPlatform, parsePlatform } from "@berth/oci";
 import { CtrCommand } from "../../base.js";
 import { aliases } from "../../words.js";
 
@@ -26,7 +27,7 @@ When '--all-platforms' is given all images in a manifest list must be available.
   async run(): Promise<void> {
     const { args, flags } = await this.parse(this.ctor as typeof ImagesConvert);
     if (!args.source || !args.target) throw new Error("src and target image need to be specified");
-    const { convertImage, hostPlatform, parsePlatform } = await import("@berth/client");
+    const { convertImage } = await import("@berth/client");
     // As ctr: this host's platform unless told otherwise; --all-platforms keeps every one.
     const platforms = flags["all-platforms"] ? undefined : flags.platform?.length ? flags.platform.map(parsePlatform) : [hostPlatform()];
     const client = await this.connect(flags);

@@ -1,5 +1,6 @@
 import { createWriteStream } from "node:fs";
 import { Args, Flags } from "@oclif/core";
+import { parsePlatform } from "@berth/oci";
 import { CtrCommand } from "../../base.js";
 import { aliases } from "../../words.js";
 
@@ -29,7 +30,7 @@ When '--all-platforms' is given all images in a manifest list must be available.
     const { argv, flags } = await this.parse(this.ctor as typeof ImagesExport);
     const [out, ...names] = argv as string[];
     const client = await this.connect(flags);
-    const { exportImages, parsePlatform } = await import("@berth/client");
+    const { exportImages } = await import("@berth/client");
     const output = out === "-" ? process.stdout : createWriteStream(out!);
     await exportImages(client, names, output, {
       ...(flags.platform ? { platforms: flags.platform.map(parsePlatform) } : {}),

@@ -1,5 +1,6 @@
 import { createReadStream } from "node:fs";
 import { Args, Flags } from "@oclif/core";
+import { defaultSnapshotterFor, hostPlatform, parsePlatform } from "@berth/oci";
 import { CtrCommand } from "../../base.js";
 import { snapshotterFlag } from "../snapshots/shared.js";
 import { aliases, parseLabels } from "../../words.js";
@@ -37,7 +38,7 @@ If foobar.tar contains an OCI ref named "latest" and anonymous ref "sha256:deadb
   async run(): Promise<void> {
     const { args, flags } = await this.parse(this.ctor as typeof ImagesImport);
     const client = await this.connect(flags);
-    const { hostPlatform, importImages, parsePlatform, unpackImage } = await import("@berth/client");
+    const { importImages, unpackImage } = await import("@berth/client");
     const platform = flags.platform ? parsePlatform(flags.platform) : hostPlatform();
     const input = args.in === "-" ? process.stdin : createReadStream(args.in);
     const images = await importImages(client, input, {
@@ -51,7 +52,7 @@ If foobar.tar contains an OCI ref named "latest" and anonymous ref "sha256:deadb
     for (const image of images) {
       if (image.name === flags["index-name"]) continue;
       this.print(`unpacking ${image.name} (${image.target.digest})...`);
-      await unpackImage(client, image.target, { platform, snapshotter: flags.snapshotter || "overlayfs" });
+      await unpackImage(client, image.target, { platform, snapshotter: flags.snapshotter || defaultSnapshotterFor() });
       this.print("done\n");
     }
   }

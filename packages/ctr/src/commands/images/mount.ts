@@ -1,4 +1,5 @@
 import { Args, Flags } from "@oclif/core";
+import { defaultSnapshotterFor, hostPlatform, parsePlatform } from "@berth/oci";
 import { CtrCommand } from "../../base.js";
 import { snapshotterFlag } from "../snapshots/shared.js";
 import { aliases } from "../../words.js";
@@ -22,9 +23,9 @@ export class ImagesMount extends CtrCommand {
     const { args, flags } = await this.parse(ImagesMount);
     const client = await this.connect(flags);
     const { isKind } = await import("@berth/api");
-    const { hostPlatform, parsePlatform, unpackImage } = await import("@berth/client");
+    const { unpackImage } = await import("@berth/client");
     const { mountAll } = await import("@berth/mount");
-    const snapshotterName = flags.snapshotter || "overlayfs";
+    const snapshotterName = flags.snapshotter || defaultSnapshotterFor();
     const context = { namespace: client.namespace, lease: args.target };
     // As ctr: a lease named by the target holds the snapshot until unmount --rm (or a day).
     try {

@@ -1,4 +1,5 @@
 import { Args, Flags } from "@oclif/core";
+import { defaultSnapshotterFor, hostPlatform, parsePlatform, platformText } from "@berth/oci";
 import { CtrCommand } from "../../base.js";
 import { goDuration } from "../../format/go-values.js";
 import { ProgressPrinter } from "../../format/progress.js";
@@ -24,7 +25,7 @@ export class ImagesPull extends CtrCommand {
   async run(): Promise<void> {
     const { args, flags } = await this.parse(ImagesPull);
     const client = await this.connect(flags);
-    const { ProgressBoard, describeImage, hostPlatform, parsePlatform, platformText, pull, unpackImage } = await import("@berth/client");
+    const { ProgressBoard, describeImage, pull, unpackImage } = await import("@berth/client");
     const wanted = (flags.platform ?? []).map(parsePlatform);
     const board = new ProgressBoard(args.ref);
     const printer = new ProgressPrinter(() => board.snapshot());
@@ -36,7 +37,7 @@ export class ImagesPull extends CtrCommand {
         allPlatforms: flags["all-platforms"],
         labels: parseLabels(flags.label ?? []),
         // Each layer is unpacked as soon as it and its parent are there; the unpack below finds them there.
-        unpack: flags.snapshotter || "overlayfs",
+        unpack: flags.snapshotter || defaultSnapshotterFor(),
         progress: board.listener,
         resolved: () => board.markResolved(),
       });
@@ -50,7 +51,7 @@ export class ImagesPull extends CtrCommand {
     const started = process.hrtime.bigint();
     for (const platform of platforms) {
       this.print(`unpacking ${platformText(platform)} ${image.target.digest}...\n`);
-      const rootfs = await unpackImage(client, image.target, { platform, snapshotter: flags.snapshotter || "overlayfs" });
+      const rootfs = await unpackImage(client, image.target, { platform, snapshotter: flags.snapshotter || defaultSnapshotterFor() });
       if (flags["print-chainid"]) this.print(`image chain ID: ${rootfs.chainId}\n`);
     }
     this.print(`done: ${goDuration(process.hrtime.bigint() - started)}\t\n`);

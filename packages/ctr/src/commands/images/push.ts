@@ -1,4 +1,5 @@
 import { Args, Flags } from "@oclif/core";
+import { mediaTypes, parsePlatform } from "@berth/oci";
 import { CtrCommand } from "../../base.js";
 import { ProgressPrinter, type RenderOptions } from "../../format/progress.js";
 import { aliases } from "../../words.js";
@@ -16,7 +17,7 @@ export class ImagesPush extends CtrCommand {
   static override flags = {
     ...registryFlags,
     manifest: Flags.string({ description: "digest of manifest" }),
-    "manifest-type": Flags.string({ description: "media type of manifest digest", default: "application/vnd.docker.distribution.manifest.v2+json" }),
+    "manifest-type": Flags.string({ description: "media type of manifest digest", default: mediaTypes.dockerManifest }),
     platform: Flags.string({ multiple: true, multipleNonGreedy: true, description: "push content from a specific platform" }),
   };
 
@@ -26,7 +27,7 @@ export class ImagesPush extends CtrCommand {
   async run(): Promise<void> {
     const { args, flags } = await this.parse(this.ctor as typeof ImagesPush);
     const client = await this.connect(flags);
-    const { ProgressBoard, parsePlatform, push } = await import("@berth/client");
+    const { ProgressBoard, push } = await import("@berth/client");
     let target;
     if (flags.manifest) {
       const info = await client.content.info(client.context(), flags.manifest);

@@ -1,4 +1,5 @@
 import { Args, Flags } from "@oclif/core";
+import { defaultSnapshotterFor } from "@berth/oci";
 import { CtrCommand } from "../../base.js";
 import { snapshotterFlag } from "../snapshots/shared.js";
 import { aliases } from "../../words.js";
@@ -27,7 +28,7 @@ export class ImagesUnmount extends CtrCommand {
         if (!isKind(error, "NotFound")) throw new Error(`error deleting lease: ${(error as Error).message}`);
       }
       try {
-        await client.snapshotter(flags.snapshotter || "overlayfs").remove(client.context(), args.target);
+        await client.snapshotter(flags.snapshotter || defaultSnapshotterFor()).remove(client.context(), args.target);
       } catch (error) {
         if (!isKind(error, "NotFound")) throw new Error(`error removing snapshot: ${(error as Error).message}`);
       }

@@ -1,11 +1,11 @@
 import { Args, Flags } from "@oclif/core";
 import type { PluginInfo } from "@berth/client";
+import { platformText } from "@berth/oci";
 import { CtrCommand } from "../../base.js";
 import { tabwriter } from "../../format/tabwriter.js";
 import { aliases } from "../../words.js";
 
-const platformText = (plugin: PluginInfo) =>
-  plugin.platforms.map((p) => [p.os, p.architecture, p.variant].filter(Boolean).join("/")).join(",") || "-";
+const platformsText = (plugin: PluginInfo) => plugin.platforms.map(platformText).join(",") || "-";
 
 /** containerd's plugin statuses: a skipped plugin's init error says "skip plugin". */
 const statusOf = (plugin: PluginInfo) => (plugin.initErr === undefined ? "ok" : plugin.initErr.message.includes("skip plugin") ? "skip" : "error");
@@ -30,7 +30,7 @@ export class PluginsList extends CtrCommand {
       this.print(plugins.map(detailed).join(""));
     } else {
       // ctr lays this table out with padding 4 (minwidth 4), unlike its other tables.
-      const rows = ["TYPE\tID\tPLATFORMS\tSTATUS\t", ...plugins.map((p) => `${p.type}\t${p.id}\t${platformText(p)}\t${statusOf(p)}\t`)];
+      const rows = ["TYPE\tID\tPLATFORMS\tSTATUS\t", ...plugins.map((p) => `${p.type}\t${p.id}\t${platformsText(p)}\t${statusOf(p)}\t`)];
       this.print(tabwriter(rows, 4, 4));
     }
   }
@@ -39,7 +39,7 @@ export class PluginsList extends CtrCommand {
 function detailed(plugin: PluginInfo): string {
   const rows = [`Type:\t${plugin.type}`, `ID:\t${plugin.id}`];
   if (plugin.requires.length > 0) rows.push("Requires:\t", ...plugin.requires.map((r) => `\t${r}`));
-  if (plugin.platforms.length > 0) rows.push(`Platforms:\t${platformText(plugin)}`);
+  if (plugin.platforms.length > 0) rows.push(`Platforms:\t${platformsText(plugin)}`);
   const exports = Object.entries(plugin.exports);
   if (exports.length > 0) rows.push("Exports:\t", ...exports.map(([key, value]) => `\t${key}\t${value}`));
   if (plugin.initErr !== undefined) rows.push("Error:\t", `\tCode:\t${plugin.initErr.code}`, `\tMessage:\t${plugin.initErr.message}`);

@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { Args, Flags } from "@oclif/core";
 import type { CallContext, Mount } from "@berth/api";
 import type { SnapshotsProxy } from "@berth/client";
+import { mediaTypes } from "@berth/oci";
 import { CtrCommand } from "../../base.js";
 import { parseLabels } from "../../words.js";
 import { defaultSnapshotter, snapshotAliases, snapshotterFlag } from "./shared.js";
@@ -26,7 +27,7 @@ export class SnapshotsDiff extends CtrCommand {
   static override args = { idA: Args.string({ required: true }), idB: Args.string() };
   static override flags = {
     ...snapshotterFlag,
-    "media-type": Flags.string({ description: "media type to use for creating diff", default: "application/vnd.oci.image.layer.v1.tar+gzip" }),
+    "media-type": Flags.string({ description: "media type to use for creating diff", default: mediaTypes.ociLayerGzip }),
     ref: Flags.string({ description: "content upload reference to use" }),
     keep: Flags.boolean({ description: "keep diff content. up to creator to delete it." }),
     label: Flags.string({ multiple: true, multipleNonGreedy: true, description: "labels to attach to the image" }),

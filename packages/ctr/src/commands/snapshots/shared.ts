@@ -1,5 +1,6 @@
 import { Flags } from "@oclif/core";
 import type { Mount, SnapshotKind } from "@berth/api";
+import { defaultSnapshotterFor } from "@berth/oci";
 
 export const snapshotterFlag = {
   snapshotter: Flags.string({ description: "snapshotter name. Empty value stands for the default value.", env: "CONTAINERD_SNAPSHOTTER" }),
@@ -17,4 +18,4 @@ export const kindTitle: Record<SnapshotKind, string> = { active: "Active", view:
 export const mountCommand = (mount: Mount, target: string) => `mount -t ${mount.type} ${mount.source} ${target} -o ${mount.options.join(",")}\n`;
 
 /** ctr's default: the namespace's `containerd.io/defaults/snapshotter` label is not read here, as ctr's snapshots commands do not read it. */
-export const defaultSnapshotter = "overlayfs";
+export const defaultSnapshotter = defaultSnapshotterFor();

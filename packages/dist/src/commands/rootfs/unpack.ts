@@ -1,5 +1,6 @@
 import { Args, Flags } from "@oclif/core";
 import { snapshotterFlag } from "@berth/ctr/cli";
+import { defaultSnapshotterFor, hostPlatform, mediaTypes, parsePlatform } from "@berth/oci";
 import { DistCommand } from "../../base.js";
 import { logInfo } from "../../log.js";
 
@@ -16,13 +17,13 @@ export class RootfsUnpack extends DistCommand {
   async run(): Promise<void> {
     const { args, flags } = await this.parse(RootfsUnpack);
     const client = await this.connect(flags);
-    const { hostPlatform, parsePlatform, unpackImage } = await import("@berth/client");
+    const { unpackImage } = await import("@berth/client");
     const { invalidArgument } = await import("@berth/api");
     if (!/^sha256:[a-f0-9]{64}$/.test(args.digest)) throw invalidArgument(`digest ${JSON.stringify(args.digest)}: not a sha256 digest`);
     const info = await client.content.info(client.context(), args.digest);
     const mediaType = await sniffMediaType(client, args.digest);
     logInfo(`unpacking layers from manifest ${args.digest}`);
-    const rootfs = await unpackImage(client, { mediaType, digest: info.digest, size: info.size }, { platform: flags.platform ? parsePlatform(flags.platform) : hostPlatform(), snapshotter: flags.snapshotter || "overlayfs" });
+    const rootfs = await unpackImage(client, { mediaType, digest: info.digest, size: info.size }, { platform: flags.platform ? parsePlatform(flags.platform) : hostPlatform(), snapshotter: flags.snapshotter || defaultSnapshotterFor() });
     logInfo(`chain ID: ${rootfs.chainId}`);
     this.print(`${rootfs.chainId}\n`);
   }
@@ -33,5 +34,5 @@ async function sniffMediaType(client: import("@berth/client").Client, digest: st
   const chunks: Uint8Array[] = [];
   for await (const chunk of client.content.read(client.context(), digest)) chunks.push(chunk);
   const parsed = JSON.parse(Buffer.concat(chunks).toString("utf8")) as { mediaType?: string; manifests?: unknown };
-  return parsed.mediaType ?? (parsed.manifests !== undefined ? "application/vnd.oci.image.index.v1+json" : "application/vnd.oci.image.manifest.v1+json");
+  return parsed.mediaType ?? (parsed.manifests !== undefined ? mediaTypes.ociIndex : mediaTypes.ociManifest);
 }
