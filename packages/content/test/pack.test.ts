@@ -70,6 +70,25 @@ describe("the libraries used alone, from packed tarballs", () => {
     for (const name of libraries) expect(lock.packages[`node_modules/@berth/${name}`]?.resolved).toMatch(/^file:\.\.\/berth-.*\.tgz$/);
   });
 
+  it("type-checks a TypeScript user without the peers, library declarations included", async () => {
+    // The user's own TypeScript and @types/node, as a Node project has them: here the repository's.
+    writeFileSync(
+      join(project, "use.ts"),
+      [
+        'import { type Any, type ContentStore, type Envelope, TypeRegistry, isKind } from "@berth/api";',
+        'import { LocalContentStore } from "@berth/content";',
+        'const store: ContentStore = await LocalContentStore.open("./content");',
+        'const event: Any = { typeUrl: "containerd.events.TaskExit", value: Buffer.from("") };',
+        'const envelope: Envelope = { timestamp: { seconds: 1, nanos: 0 }, namespace: "default", topic: "/tasks/exit", event };',
+        "export const used = [store, envelope, new TypeRegistry(), isKind];",
+      ].join("\n"),
+    );
+    const tsc = join(repo, "node_modules/typescript/bin/tsc");
+    const options = ["--noEmit", "--strict", "--skipLibCheck", "false", "--module", "nodenext", "--target", "es2022"];
+    const types = ["--typeRoots", join(repo, "node_modules/@types"), "--types", "node"];
+    await expect(run(process.execPath, [tsc, ...options, ...types, "use.ts"], { cwd: project })).resolves.toBeDefined();
+  }, 120_000);
+
   describe.each([22, 24] as const)("on Node %i", (major) => {
     it("is that Node", async () => {
       const { stdout } = await run(join(nodes[major], "node"), ["--version"]);
