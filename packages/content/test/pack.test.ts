@@ -51,8 +51,9 @@ describe("the libraries used alone, from packed tarballs", () => {
     const tarballs = (JSON.parse(packed.stdout) as { filename: string }[]).map(({ filename }) => join(work, filename));
     writeFileSync(join(project, "package.json"), JSON.stringify({ name: "berth-alone", private: true, type: "module" }));
     // npm itself runs on Node 22 here, so that --engine-strict holds the packages to their engines there;
-    // --offline: the three have no other dependency to fetch, so one that crept in fails here (ENOTCACHED).
-    await run("npm", ["install", "--offline", "--engine-strict", "--no-audit", "--no-fund", ...tarballs], {
+    // --offline with an empty cache: the three have no other dependency to fetch, so one that crept in fails here.
+    const install = ["install", "--offline", "--cache", join(work, "npm-cache"), "--engine-strict", "--no-audit", "--no-fund"];
+    await run("npm", [...install, ...tarballs], {
       cwd: project,
       env: { ...process.env, PATH: `${nodes[22]}:${process.env.PATH ?? ""}` },
     });
