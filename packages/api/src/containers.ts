@@ -1,6 +1,6 @@
 import type { CallContext } from "./context.js";
-import type { Any } from "./gen/google/protobuf/any.js";
 import type { Timestamp } from "./timestamps.js";
+import type { Any } from "./typeurl.js";
 
 export interface ContainerRuntime {
   /** e.g. `io.containerd.runc.v2`. */

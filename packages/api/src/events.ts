@@ -1,10 +1,16 @@
 import type { CallContext } from "./context.js";
 import { invalidArgument } from "./errors.js";
-import type { Envelope } from "./gen/containerd/services/events/v1/events.js";
-import type { Any } from "./gen/google/protobuf/any.js";
 import { isValidIdentifier } from "./identifiers.js";
+import type { Timestamp } from "./timestamps.js";
+import type { Any } from "./typeurl.js";
 
-export type { Envelope };
+/** `containerd.services.events.v1.Envelope` as the generated code has it (known-types.ts checks that they match). */
+export interface Envelope {
+  timestamp: Timestamp | undefined;
+  namespace: string;
+  topic: string;
+  event: Any | undefined;
+}
 
 /**
  * Publishes events that happen here. The exchange stamps each event with the current time and

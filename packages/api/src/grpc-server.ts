@@ -5,13 +5,18 @@ import * as grpc from "@grpc/grpc-js";
 import type { CallContext } from "./context.js";
 import { BerthError, errorOfKind, grpcCodeOfKind, kindOf, kindOfGrpcCode } from "./errors.js";
 import { leaseHeader, namespaceHeader } from "./metadata.js";
-import type { MessageType } from "./typeurl.js";
+
+/** A generated message type as the wire sees it: it encodes into a writer it is given. */
+export interface WireMessageType<T = unknown> {
+  encode(message: T, writer?: BinaryWriter): BinaryWriter;
+  decode(input: Uint8Array): T;
+}
 
 export interface MethodDefinition<Req = any, Res = any, ReqStream extends boolean = boolean, ResStream extends boolean = boolean> {
   readonly name: string;
-  readonly requestType: MessageType<Req>;
+  readonly requestType: WireMessageType<Req>;
   readonly requestStream: ReqStream;
-  readonly responseType: MessageType<Res>;
+  readonly responseType: WireMessageType<Res>;
   readonly responseStream: ResStream;
 }
 
@@ -44,7 +49,7 @@ const keptWriterBytes = 2 << 20;
  * copying a 1 MiB Content write a dozen times over; the kept one has grown once. Encoding is
  * synchronous, so one writer per type is never shared by two messages at once.
  */
-export function serializerOf(type: MessageType): (message: unknown) => Buffer {
+export function serializerOf(type: WireMessageType): (message: unknown) => Buffer {
   let writer = new BinaryWriter();
   return (message) => {
     let bytes: Uint8Array;

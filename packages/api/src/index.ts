@@ -22,7 +22,6 @@ export type { Timestamp } from "./timestamps.js";
 export { dateFromTimestamp, goZeroTime, isZeroTime, nowTimestamp, timestampFromDate } from "./timestamps.js";
 export type { Any, MessageType, ProtoModule } from "./typeurl.js";
 export { TypeRegistry, bareTypeUrl, jsonTypeUrls, packJson, unpackJson } from "./typeurl.js";
-export { knownTypes } from "./known-types.js";
 export type { CallContext } from "./context.js";
 export { requireNamespace } from "./context.js";
 export type { Envelope, EventStream, Forwarder, Publisher, Subscriber } from "./events.js";

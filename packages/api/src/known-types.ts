@@ -1,11 +1,27 @@
+// @berth/api/known-types: the protobuf half of type URLs (the root entry loads no generated code).
 import { createRequire } from "node:module";
+import type { Envelope } from "./events.js";
+import type { Envelope as WireEnvelope } from "./gen/containerd/services/events/v1/events.js";
+import type { Any as WireAny } from "./gen/google/protobuf/any.js";
+import type { Timestamp as WireTimestamp } from "./gen/google/protobuf/timestamp.js";
+import type { Timestamp } from "./timestamps.js";
 import { TypeRegistry } from "./typeurl.js";
-import type { ProtoModule } from "./typeurl.js";
+import type { Any, MessageType, ProtoModule } from "./typeurl.js";
+
+// The root entry declares these shapes itself, without generated code; this stops compiling if they drift.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+type Holds<T extends true> = T;
+type WireShapesMatch = Holds<
+  | Same<Any, WireAny>
+  | Same<Timestamp, WireTimestamp>
+  | Same<Envelope, WireEnvelope>
+  | ((typeof import("./gen/google/protobuf/any.js"))["Any"] extends MessageType<Any> ? true : false)
+>;
 
 /**
  * The generated modules of every type containerd carries in an `Any`, loaded on the first call of
  * `knownTypes` (synchronously: Node loads an ES module through `require`) rather than with this
- * package's entry, which every short-lived program (ctr, a shim's `start`) imports.
+ * module, which short-lived programs (ctr, a shim's `start`) import.
  */
 const load = createRequire(import.meta.url) as (path: string) => ProtoModule;
 const modules = [

@@ -1,6 +1,8 @@
-import type { Timestamp } from "./gen/google/protobuf/timestamp.js";
-
-export type { Timestamp };
+/** `google.protobuf.Timestamp` as the generated code has it (known-types.ts checks that they match). */
+export interface Timestamp {
+  seconds: number;
+  nanos: number;
+}
 
 /** Go's zero time.Time on the wire; containerd sends it for "not yet" (e.g. exited_at of a live task). */
 export const goZeroTime: Timestamp = Object.freeze({ seconds: -62135596800, nanos: 0 });

@@ -1,13 +1,22 @@
-import type { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
 import { invalidArgument, notFound } from "./errors.js";
-import type { Any } from "./gen/google/protobuf/any.js";
 
-export type { Any };
+/**
+ * `google.protobuf.Any` as the generated code has it, declared here so that the contracts load and
+ * type-check without protobuf; known-types.ts checks that it still matches the generated one.
+ */
+export interface Any {
+  /** A bare (`containerd.events.TaskExit`) or prefixed (`type.googleapis.com/…`) type URL. */
+  typeUrl: string;
+  value: Buffer;
+}
 
-/** The encode/decode pair ts-proto generates for each message. */
+/**
+ * The encode/decode pair ts-proto generates for each message, seen without protobuf's own types
+ * (its writer is anything that `finish`es into bytes).
+ */
 export interface MessageType<T = unknown> {
-  encode(message: T, writer?: BinaryWriter): BinaryWriter;
-  decode(input: BinaryReader | Uint8Array, length?: number): T;
+  encode(message: T): { finish(): Uint8Array };
+  decode(input: Uint8Array): T;
   /** Proto3 JSON (field names in lowerCamelCase); generated types have it. */
   toJSON?(message: T): unknown;
 }

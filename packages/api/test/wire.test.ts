@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { BinaryReader, BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
-import { knownTypes } from "@berth/api";
+import { knownTypes } from "@berth/api/known-types";
 import {
   cgroupsV1,
   cgroupsV2,

@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { type CallContext, type Envelope, knownTypes } from "@berth/api";
+import { type CallContext, type Envelope } from "@berth/api";
+import { knownTypes } from "@berth/api/known-types";
 import { containersV1 } from "@berth/api/proto";
 import { Client, ContainersProxy } from "@berth/client";
 import { digestOf, writeBlob } from "@berth/content";

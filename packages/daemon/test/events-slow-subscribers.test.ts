@@ -1,4 +1,5 @@
-import { type Envelope, kindOf, knownTypes } from "@berth/api";
+import { type Envelope, kindOf } from "@berth/api";
+import { knownTypes } from "@berth/api/known-types";
 import { Client } from "@berth/client";
 import { type RunningDaemon, freePort, promSamples, scrapeProm, startBerthd, waitUntil } from "@berth/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";

@@ -1,4 +1,5 @@
-import { type ErrorKind, kindOf, knownTypes } from "@berth/api";
+import { type ErrorKind, kindOf } from "@berth/api";
+import { knownTypes } from "@berth/api/known-types";
 import { namespacesV1 } from "@berth/api/proto";
 import { Client } from "@berth/client";
 import { Exchange } from "@berth/events";

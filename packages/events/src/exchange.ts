@@ -9,13 +9,13 @@ import {
   type TypeRegistry,
   invalidArgument,
   isZeroTime,
-  knownTypes,
   nowTimestamp,
   requireNamespace,
   unavailable,
   validateIdentifier,
   validateTopic,
 } from "@berth/api";
+import { knownTypes } from "@berth/api/known-types";
 import { parseFilters } from "@berth/filters";
 import { envelopeAdaptor } from "./envelope-fields.js";
 import { Subscription, envelopeBytes } from "./subscription.js";

@@ -1,4 +1,5 @@
-import { type Envelope, type EventStream, type Forwarder, type Publisher, type Subscriber, kindOf, kindOfFailure, knownTypes, requireNamespace } from "@berth/api";
+import { type Envelope, type EventStream, type Forwarder, type Publisher, type Subscriber, kindOf, kindOfFailure, requireNamespace } from "@berth/api";
+import { knownTypes } from "@berth/api/known-types";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 
 export interface EventsUnderTest {

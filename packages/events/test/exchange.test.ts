@@ -1,4 +1,5 @@
-import { type Envelope, kindOfFailure, knownTypes } from "@berth/api";
+import { type Envelope, kindOfFailure } from "@berth/api";
+import { knownTypes } from "@berth/api/known-types";
 import { Exchange } from "@berth/events";
 import { describeEventsConformance } from "@berth/events/testsuite";
 import { describe, expect, it } from "vitest";

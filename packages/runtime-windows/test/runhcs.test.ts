@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { knownTypes } from "@berth/api";
+import { knownTypes } from "@berth/api/known-types";
 import { runhcsStatsV1, runhcsV1 } from "@berth/api/proto";
 import { runhcsTypeUrls } from "@berth/runtime-windows";
 import { describe, expect, it } from "vitest";

@@ -1,5 +1,6 @@
 import { unlink } from "node:fs/promises";
-import { type CallContext, type Exit, type Publisher, isKind, knownTypes, nowTimestamp } from "@berth/api";
+import { type CallContext, type Exit, type Publisher, isKind, nowTimestamp } from "@berth/api";
+import { knownTypes } from "@berth/api/known-types";
 import { taskV2 } from "@berth/api/proto";
 import { TtrpcClient, socketPathOf, ttrpcServiceClient } from "@berth/ttrpc";
 import { type ShimInvocation, runShimDelete } from "./binary.js";

@@ -1,4 +1,4 @@
-import { knownTypes } from "@berth/api";
+import { knownTypes } from "@berth/api/known-types";
 import type { Client } from "@berth/client";
 import { sleep, withTimeout } from "../measure.js";
 

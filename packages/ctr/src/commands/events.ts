@@ -12,7 +12,7 @@ export class Events extends CtrCommand {
   async run(): Promise<void> {
     const { argv, flags } = await this.parse(Events);
     const client = await this.connect(flags);
-    const { knownTypes } = await import("@berth/api");
+    const { knownTypes } = await import("@berth/api/known-types");
     const types = knownTypes();
     const controller = new AbortController();
     process.once("SIGINT", () => controller.abort());

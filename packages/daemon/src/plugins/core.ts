@@ -1,5 +1,6 @@
 import { mkdirSync } from "node:fs";
-import { type ContentStore, type Snapshotter, invalidArgument, isKind, knownTypes } from "@berth/api";
+import { type ContentStore, type Snapshotter, invalidArgument, isKind } from "@berth/api";
+import { knownTypes } from "@berth/api/known-types";
 import { LocalContentStore } from "@berth/content";
 import { Exchange } from "@berth/events";
 import { tempMountsOf } from "../config.js";

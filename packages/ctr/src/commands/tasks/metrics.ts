@@ -49,7 +49,7 @@ export class TasksMetrics extends CtrCommand {
   async run(): Promise<void> {
     const { args, flags } = await this.parse(TasksMetrics);
     const client = await this.connect(flags);
-    const { knownTypes } = await import("@berth/api");
+    const { knownTypes } = await import("@berth/api/known-types");
     await loadTask(client, args.id);
     const [metric] = await client.tasks.metrics(client.context(), [`id==${args.id}`]);
     if (metric === undefined || metric.data === undefined) throw new Error("no metrics received");

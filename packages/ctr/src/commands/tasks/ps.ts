@@ -12,7 +12,7 @@ export class TasksPs extends CtrCommand {
   async run(): Promise<void> {
     const { args, flags } = await this.parse(TasksPs);
     const client = await this.connect(flags);
-    const { knownTypes } = await import("@berth/api");
+    const { knownTypes } = await import("@berth/api/known-types");
     await loadTask(client, args.id);
     const types = knownTypes();
     const rows = (await client.tasks.listPids(client.context(), args.id)).map(({ pid, info }) => {
