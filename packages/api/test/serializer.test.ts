@@ -3,7 +3,7 @@ import type { BinaryWriter } from "@bufbuild/protobuf/wire";
 import { contentV1 } from "@berth/api/proto";
 import { serializerOf } from "@berth/api/services";
 
-const writeRequest = (data: Uint8Array, offset: number): contentV1.WriteContentRequest => ({
+const writeRequest = (data: Buffer, offset: number): contentV1.WriteContentRequest => ({
   action: contentV1.WriteAction.WRITE,
   ref: "layer-sha256:1",
   total: 0,

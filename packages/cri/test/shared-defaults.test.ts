@@ -2,7 +2,7 @@
 // (`@berth/client`'s, as `ctr run --seccomp`), and go-cni's networks (`@berth/cni`) in the verbose Status.
 import { criV1 } from "@berth/api/cri";
 import { type ServiceClient, createServiceClient, grpc } from "@berth/api/services";
-import { Client, type OciSpec, defaultSeccompProfile } from "@berth/client";
+import { Client, type OciSeccomp, type OciSpec, defaultSeccompProfile } from "@berth/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type CriKit, criKitMissing, startCriKit } from "@berth/testkit";
 
@@ -43,10 +43,10 @@ describe.skipIf(criKitMissing !== undefined)("CRI defaults shared with ctr", () 
       for (const id of [podSandboxId, plain.containerId, admin.containerId]) {
         const spec = await specOf(id);
         expect(spec.linux?.seccomp, id === podSandboxId ? "sandbox" : id).toEqual(defaultSeccompProfile(spec));
-        expect(spec.linux?.seccomp?.defaultAction).toBe("SCMP_ACT_ERRNO");
+        expect((spec.linux?.seccomp as OciSeccomp | undefined)?.defaultAction).toBe("SCMP_ACT_ERRNO");
       }
       // The capability opens the calls it guards, as containerd's profile does.
-      const allowed = async (id: string) => ((await specOf(id)).linux?.seccomp?.syscalls ?? []).filter((rule) => rule.action === "SCMP_ACT_ALLOW").flatMap((rule) => rule.names);
+      const allowed = async (id: string) => (((await specOf(id)).linux?.seccomp as OciSeccomp | undefined)?.syscalls ?? []).filter((rule) => rule.action === "SCMP_ACT_ALLOW").flatMap((rule) => rule.names);
       expect(await allowed(plain.containerId)).not.toContain("mount");
       expect(await allowed(admin.containerId)).toContain("mount");
     } finally {

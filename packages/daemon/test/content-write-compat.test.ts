@@ -10,8 +10,8 @@ const { WriteAction } = contentV1;
 
 const daemons: [string, () => Promise<RunningDaemon | undefined>][] = [
   ["berthd", () => startBerthd({ logLevel: "info" })],
-  ...(stockContainerdInstalled ? ([["stock containerd", () => startStockContainerd()]] as const) : []),
 ];
+if (stockContainerdInstalled) daemons.push(["stock containerd", () => startStockContainerd()]);
 
 describe.each(daemons)("content writes as containerd's Go client makes them, on %s", (_name, start) => {
   let daemon: RunningDaemon;

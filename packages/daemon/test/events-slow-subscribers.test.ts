@@ -100,7 +100,8 @@ describe("a subscriber that stops reading", () => {
 
   it("is dropped once over the byte bound and stalled, saying which and why, and nobody else notices", async () => {
     // Separate connections, as separate clients would have.
-    const [stalledClient, readerClient, publisher] = await Promise.all([1, 2, 3].map(() => Client.connect({ address: berthd.address })));
+    const connect = () => Client.connect({ address: berthd.address });
+    const [stalledClient, readerClient, publisher] = await Promise.all([connect(), connect(), connect()]);
     // berthd's own plugins (the CRI's exit monitor) subscribe too.
     const ownSubscribers = (await metric(metrics, "berth_events_subscribers")) ?? 0;
     const abort = new AbortController();

@@ -21,8 +21,8 @@ export type Entry = {
 export async function tarOf(entries: Entry[]): Promise<Buffer> {
   const archive = pack();
   const chunks: Buffer[] = [];
-  archive.on("data", (chunk: Buffer) => chunks.push(chunk));
-  const done = new Promise((resolve) => archive.on("end", resolve));
+  archive.on("data", (chunk) => chunks.push(chunk as Buffer));
+  const done = new Promise<void>((resolve) => archive.on("end", () => resolve()));
   for (const { body, ...header } of entries) {
     await new Promise<void>((resolve, reject) => archive.entry({ mtime: new Date(1_600_000_000_000), uid: 0, gid: 0, ...header }, body ?? "", (e) => (e ? reject(e) : resolve())));
   }

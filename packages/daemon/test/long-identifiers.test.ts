@@ -16,8 +16,8 @@ const target = { mediaType: "application/vnd.oci.image.manifest.v1+json", digest
 
 const daemons: [string, () => Promise<RunningDaemon | undefined>][] = [
   ["berthd", () => startBerthd({ logLevel: "info" })],
-  ...(stockContainerdInstalled ? ([["stock containerd", () => startStockContainerd()]] as const) : []),
 ];
+if (stockContainerdInstalled) daemons.push(["stock containerd", () => startStockContainerd()]);
 
 /** The outcome of a call as containerd's error kind, or "ok". */
 const outcome = (call: () => Promise<unknown>): Promise<string> =>

@@ -8,8 +8,8 @@ import { errorOfKind } from "@berth/api";
 
 export type Compression = "gzip" | "zstd" | "none";
 
-/** Any byte stream the package accepts: an async iterable of bytes or a Node readable. */
-export type ByteStream = AsyncIterable<Uint8Array> | NodeJS.ReadableStream;
+/** Any byte stream the package accepts: an (async) iterable of byte chunks, such as `[buffer]`, or a Node readable. */
+export type ByteStream = AsyncIterable<Uint8Array> | Iterable<Uint8Array> | NodeJS.ReadableStream;
 
 /** The compression `head` (the first bytes of a blob, at least 4 when available) starts with. */
 export function detectCompression(head: Uint8Array): Compression {

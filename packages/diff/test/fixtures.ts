@@ -22,20 +22,20 @@ export function useTempDir(): () => string {
   };
 }
 
-export type Entry = tar.Headers & { content?: string | Buffer };
+export type Entry = Partial<tar.Header> & Pick<tar.Header, "name"> & { content?: string | Buffer };
 
 /** A plain tar of `entries`, written by tar-stream (an independent writer). */
 export async function makeTar(entries: Entry[]): Promise<Buffer> {
   const pack = tar.pack();
   const chunks: Buffer[] = [];
   const done = (async () => {
-    for await (const chunk of pack) chunks.push(chunk);
+    for await (const chunk of pack) chunks.push(chunk as Buffer);
   })();
   for (const { content, ...header } of entries) {
     await new Promise<void>((resolve, reject) => {
       const cb = (error?: Error | null) => (error ? reject(error) : resolve());
       if (content !== undefined) pack.entry({ mtime: new Date(1_600_000_000_000), ...header }, Buffer.from(content), cb);
-      else pack.entry({ mtime: new Date(1_600_000_000_000), ...header }, cb).end();
+      else pack.entry({ mtime: new Date(1_600_000_000_000), ...header }, cb).end(undefined);
     });
   }
   pack.finalize();

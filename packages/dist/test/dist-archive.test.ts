@@ -154,8 +154,8 @@ describe("dist export and import, with no registry reachable", () => {
     const forged = join(scratch, "forged.tar");
     const pack = tar.pack();
     const chunks: Buffer[] = [];
-    pack.on("data", (chunk: Buffer) => chunks.push(chunk));
-    const finished = new Promise((resolve) => pack.on("end", resolve));
+    pack.on("data", (chunk) => chunks.push(chunk as Buffer));
+    const finished = new Promise<void>((resolve) => pack.on("end", () => resolve()));
     const claimed = `sha256:${"ab".repeat(32)}`;
     pack.entry({ name: "oci-layout" }, JSON.stringify({ imageLayoutVersion: "1.0.0" }));
     pack.entry({ name: `blobs/sha256/${claimed.slice(7)}` }, "not what the name says");

@@ -130,8 +130,8 @@ describe("the windows snapshotter's layer directories", () => {
 async function windowsLayerTar(): Promise<Buffer> {
   const tar = pack();
   const chunks: Buffer[] = [];
-  tar.on("data", (chunk: Buffer) => chunks.push(chunk));
-  const done = new Promise((resolve) => tar.on("end", resolve));
+  tar.on("data", (chunk) => chunks.push(chunk as Buffer));
+  const done = new Promise<void>((resolve) => tar.on("end", () => resolve()));
   const mtime = new Date(1_700_000_000_000);
   tar.entry({ name: "Files/app", type: "directory", mtime, pax: { "MSWINDOWS.fileattr": "16" } });
   tar.entry({ name: "Files/app/hello.txt", type: "file", mtime, pax: { "MSWINDOWS.fileattr": "32", "MSWINDOWS.rawsd": "AQAEgBQAAAA=" } }, "hello");
