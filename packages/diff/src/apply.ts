@@ -16,6 +16,11 @@ export interface ApplyOptions {
   /** The layer's media type; only used to refuse what is clearly not a (decryptable) layer. */
   mediaType?: string;
   signal?: AbortSignal;
+  /**
+   * Makes `root` the upper directory of an overlay over these lower directories (uppermost
+   * first): whiteouts are written in overlayfs's form, missing parents copy the lowers' attributes.
+   */
+  overlayLowerdirs?: readonly string[];
 }
 
 export interface AppliedLayer {
@@ -47,7 +52,7 @@ export async function applyLayer(stream: ByteStream, root: string, options: Appl
   }
 
   const reader = new ByteReader(hashed());
-  const writer = new LayerWriter(rootPath);
+  const writer = new LayerWriter(rootPath, options.overlayLowerdirs);
   try {
     for await (const entry of readTar(reader)) {
       throwIfAborted(signal);
