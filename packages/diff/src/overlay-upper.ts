@@ -4,11 +4,11 @@
  * in overlayfs's own form, and a parent directory the upper lacks is made with the attributes of
  * the same directory in the nearest lower layer that has it.
  */
+import { constants as fsConstants, readFileSync } from "node:fs";
 import { chmod, lchown, lstat, lutimes, mkdir } from "node:fs/promises";
 import { join, relative } from "node:path";
-import { lsetxattr, mknod } from "@berth/libc";
-import { constants as fsConstants, readFileSync } from "node:fs";
 import type { Mount } from "@berth/api";
+import { lsetxattr, mknod } from "@berth/libc";
 import { cleanComponents, resolveInRoot } from "./root-path.js";
 
 /** An overlay mount's writable layer and the layers below it, uppermost first. */
