@@ -152,7 +152,9 @@ export class NamespacedContentStore implements ContentStore {
    * Whether the namespace has the blob; if so it is added to the caller's lease first, as
    * containerd does, so that a client told AlreadyExists can count on its lease to keep the blob.
    */
-  #leaseIfPresent(namespace: string, digest: string, lease: string | undefined): Promise<boolean> {
+  async #leaseIfPresent(namespace: string, digest: string, lease: string | undefined): Promise<boolean> {
+    // Read first: a write transaction costs a flush to disk even when it writes nothing.
+    if (this.blobs.get(namespace, digest) === undefined) return false;
     return this.store.transaction(() => {
       if (this.blobs.get(namespace, digest) === undefined) return false;
       if (lease) this.leases.attach(namespace, lease, { type: "content", id: digest });

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { type CallContext, type ContentStore, type Mount, invalidArgument, isKind, notImplemented } from "@berth/api";
-import { applyLayer, compressStream, computeLayer } from "@berth/diff";
+import { applyLayer, compressStream, computeLayer, overlayTarget } from "@berth/diff";
 import { type WithMountsOptions, withMounts } from "@berth/mount";
 import { type Descriptor, layerCompression, mediaTypes } from "@berth/oci";
 import type { SnapshotSharing } from "./sharing.js";
@@ -33,7 +33,10 @@ export class Differ {
     const target = await this.sharing.beforeApply(mounts);
     let applied;
     try {
-      applied = await withMounts(mounts, (root) => applyLayer(this.content.read(context, layer.digest), root, { mediaType: layer.mediaType }), this.#mountOptions);
+      // One overlay is written straight into its upper directory, as containerd does: no mount.
+      const overlay = overlayTarget(mounts);
+      const apply = (root: string, overlayLowerdirs?: readonly string[]) => applyLayer(this.content.read(context, layer.digest), root, { mediaType: layer.mediaType, overlayLowerdirs });
+      applied = overlay !== undefined ? await apply(overlay.upperdir, overlay.lowerdirs) : await withMounts(mounts, (root) => apply(root), this.#mountOptions);
     } catch (error) {
       if (target !== undefined) this.sharing.failed(target);
       throw error;

@@ -33,7 +33,9 @@ describe("pulling a multi-layer image", () => {
         const info = await client.snapshotter().stat(client.context(), chainId);
         expect(info).toMatchObject({ kind: "committed", parent: i === 0 ? "" : chain[i - 1] });
       }
-      await client.snapshotter().view(client.context(), "look", chain.at(-1)!);
+      // Leased: the GC the pull's lease removal scheduled would take an unreferenced view.
+      const lease = await client.leases.create(client.context(), { id: "look", labels: {} });
+      await client.snapshotter().view({ ...client.context(), lease: lease.id }, "look", chain.at(-1)!);
       try {
         await withMounts(await client.snapshotter().mounts(client.context(), "look"), (root) => {
           expect(readFileSync(join(root, "etc/hostname"), "utf8")).toBe("layer-four\n");
@@ -43,6 +45,7 @@ describe("pulling a multi-layer image", () => {
         }, { tempDir: scratch });
       } finally {
         await client.snapshotter().remove(client.context(), "look");
+        await client.leases.delete(client.context(), lease.id);
       }
     } finally {
       client.close();

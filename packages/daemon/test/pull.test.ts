@@ -45,14 +45,18 @@ describe("pulling from a registry into berthd", () => {
       expect(layerInfo.labels["containerd.io/uncompressed"]).toBe(busybox.diffIds[0]);
       const top = busybox.diffIds[0]!;
       expect((await client.snapshotter().stat(client.context(), top)).kind).toBe("committed");
-      // The unpacked root filesystem holds busybox, executable.
-      await client.snapshotter().view(client.context(), "look", top);
+      // The unpacked root filesystem holds busybox, executable. The view is leased: the GC the
+      // pull's lease removal scheduled would take an unreferenced one.
+      const lease = await client.leases.create(client.context(), { id: "look", labels: {} });
+      const leased = { ...client.context(), lease: lease.id };
+      await client.snapshotter().view(leased, "look", top);
       const mounts = await client.snapshotter().mounts(client.context(), "look");
       await withMounts(mounts, (root) => {
         expect(statSync(join(root, "bin/busybox")).mode & 0o111).not.toBe(0);
         expect(readFileSync(join(root, "etc/passwd"), "utf8")).toContain("root:");
       }, { tempDir: scratch });
       await client.snapshotter().remove(client.context(), "look");
+      await client.leases.delete(client.context(), lease.id);
       expect(events.filter((e) => e.startsWith("done"))).toHaveLength(3);
 
       if (stockContainerdInstalled) {

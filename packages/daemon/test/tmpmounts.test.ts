@@ -14,11 +14,11 @@ import { expect, it } from "vitest";
 
 const namespace = "tmpmounts";
 
-/** The mount points (from /proc/self/mountinfo) whose mount options name `root`: overlays of its snapshots. */
+/** The mount points (from /proc/self/mountinfo) of `root`'s snapshots: binds of a directory under it, or overlays naming it. */
 function mountsOfRoot(root: string): string[] {
   return readFileSync("/proc/self/mountinfo", "utf8")
     .split("\n")
-    .filter((line) => line.split(" - ")[1]?.includes(root) === true)
+    .filter((line) => line.split(" ")[3]?.startsWith(`${root}/`) === true || line.split(" - ")[1]?.includes(root) === true)
     .map((line) => line.split(" ")[4] ?? "");
 }
 
@@ -44,14 +44,14 @@ it("leaves a killed unpack's mount under <root>/tmpmounts, where the next start 
     const client = await Client.connect({ address: berthd.address });
     const lease = await client.leases.create({ namespace }, { id: "unpack", labels: {} });
     const context = { namespace, lease: lease.id };
-    const overlay = client.snapshotter("overlayfs");
+    // The native snapshotter's bind mounts are mounted to apply onto (an overlay's upper directory is written directly).
+    const native = client.snapshotter("native");
     const layer = slowLayer();
     const { digest, size } = await writeBlob(client.content, context, "slow-layer", layer);
-    await overlay.prepare(context, "base-active", "");
-    await overlay.commit(context, "base", "base-active");
+    await native.prepare(context, "base-active", "");
+    await native.commit(context, "base", "base-active");
 
-    // Applied onto a child of "base", so the applier mounts an overlay that names the root.
-    const mounts = await overlay.prepare(context, "unpacking", "base");
+    const mounts = await native.prepare(context, "unpacking", "base");
     let finished = false;
     const applying = client.diff.apply(context, { mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", digest, size }, mounts).then(
       () => (finished = true),
@@ -78,7 +78,7 @@ it("leaves a killed unpack's mount under <root>/tmpmounts, where the next start 
     // The lease kept the half-applied snapshot through the start-up GC; removing it lets GC take all.
     const again = await Client.connect({ address: berthd.address });
     try {
-      const snapshots = again.snapshotter("overlayfs");
+      const snapshots = again.snapshotter("native");
       expect((await snapshots.stat(context, "unpacking")).kind).toBe("active");
       await again.leases.delete({ namespace }, lease.id, true);
       expect(await snapshots.stat(context, "unpacking").then(() => "kept", kindOf)).toBe("NotFound");
@@ -86,7 +86,7 @@ it("leaves a killed unpack's mount under <root>/tmpmounts, where the next start 
     } finally {
       again.close();
     }
-    const backendSnapshots = join(root, "io.containerd.snapshotter.v1.overlayfs", "snapshots");
+    const backendSnapshots = join(root, "io.containerd.snapshotter.v1.native", "snapshots");
     expect(existsSync(backendSnapshots) ? readdirSync(backendSnapshots) : [], "every backend directory is gone").toEqual([]);
     expect(berthd.logs()).not.toMatch(/could not remove collected snapshot|garbage collection failed|EBUSY|ENOENT/);
   } finally {

@@ -10,12 +10,18 @@ import { errorOfKind, invalidArgument, notImplemented } from "@berth/api";
 import { ByteReader } from "./byte-reader.js";
 import { type ByteStream, openDecompressed } from "./compression.js";
 import { LayerWriter } from "./extract.js";
+import { trimHeapSoon } from "./heap-trim.js";
 import { readTar } from "./tar-reader.js";
 
 export interface ApplyOptions {
   /** The layer's media type; only used to refuse what is clearly not a (decryptable) layer. */
   mediaType?: string;
   signal?: AbortSignal;
+  /**
+   * Makes `root` the upper directory of an overlay over these lower directories (uppermost
+   * first): whiteouts are written in overlayfs's form, missing parents copy the lowers' attributes.
+   */
+  overlayLowerdirs?: readonly string[];
 }
 
 export interface AppliedLayer {
@@ -47,7 +53,7 @@ export async function applyLayer(stream: ByteStream, root: string, options: Appl
   }
 
   const reader = new ByteReader(hashed());
-  const writer = new LayerWriter(rootPath);
+  const writer = new LayerWriter(rootPath, options.overlayLowerdirs);
   try {
     for await (const entry of readTar(reader)) {
       throwIfAborted(signal);
@@ -60,6 +66,8 @@ export async function applyLayer(stream: ByteStream, root: string, options: Appl
     await writer.settle().catch(() => {});
     await reader.close().catch(() => {});
     throw error;
+  } finally {
+    trimHeapSoon();
   }
   return { digest: `sha256:${hash.digest("hex")}`, size };
 }

@@ -8,6 +8,8 @@ import { errorOfKind } from "@berth/api";
 
 export type Compression = "gzip" | "zstd" | "none";
 
+const DECOMPRESSED_CHUNK = 256 * 1024;
+
 /** Any byte stream the package accepts: an (async) iterable of byte chunks, such as `[buffer]`, or a Node readable. */
 export type ByteStream = AsyncIterable<Uint8Array> | Iterable<Uint8Array> | NodeJS.ReadableStream;
 
@@ -56,7 +58,9 @@ export async function openDecompressed(stream: ByteStream): Promise<{ compressio
     for (let next = await it.next(); !next.done; next = await it.next()) yield next.value;
   }
   if (compression === "none") return { compression, bytes: replay() };
-  const codec = compression === "gzip" ? zlib.createGunzip() : zlib.createZstdDecompress();
+  // zlib's default 16 KiB output chunks cost a threadpool round trip and a stream callback each.
+  const options = { chunkSize: DECOMPRESSED_CHUNK };
+  const codec = compression === "gzip" ? zlib.createGunzip(options) : zlib.createZstdDecompress(options);
   return { compression, bytes: throughCodec(replay(), codec, `invalid ${compression} stream`) };
 }
 

@@ -11,6 +11,7 @@ import { errorOfKind, invalidArgument } from "@berth/api";
 import { lsetxattr, mknod } from "@berth/libc";
 import { cleanComponents, resolveInRoot } from "./root-path.js";
 import { makedev } from "./device-numbers.js";
+import { makeParents, markOpaque, writeWhiteout } from "./overlay-upper.js";
 import type { TarEntry } from "./tar-reader.js";
 import { WRITE_BATCH, writeAll, writeSparse } from "./write-data.js";
 
@@ -48,7 +49,14 @@ export class LayerWriter {
   private readonly behind: Array<Promise<void>> = [];
   private failure: { error: unknown } | undefined;
 
-  constructor(private readonly root: string) {}
+  /**
+   * `lowerdirs` makes `root` an overlay's upper directory, written as overlayfs keeps one (see
+   * overlay-upper.ts); without it `root` is the whole tree.
+   */
+  constructor(
+    private readonly root: string,
+    private readonly lowerdirs?: readonly string[],
+  ) {}
 
   async write(entry: TarEntry): Promise<void> {
     const what = `tar entry ${JSON.stringify(entry.name)}`;
@@ -63,9 +71,9 @@ export class LayerWriter {
       if (entry.type === "file" && marker === undefined) return await this.writeFile(entry, join(parent, base), what);
       // Anything else may link, replace or remove files still in flight.
       await this.settle();
-      if (marker === "opaque") return await this.hideLower(parent);
+      if (marker === "opaque") return this.lowerdirs === undefined ? await this.hideLower(parent) : markOpaque(parent);
       if (marker === "reserved") return;
-      if (marker !== undefined) return await this.whiteout(join(parent, marker.hides));
+      if (marker !== undefined) return await this.whiteout(join(parent, marker.hides), entry);
 
       const path = join(parent, base);
       // Resolve a hard link's target before anything at `path` goes: it may be the target.
@@ -99,7 +107,8 @@ export class LayerWriter {
     const known = this.parents.get(key);
     if (known !== undefined) return known;
     const path = await resolveInRoot(this.root, parent, what);
-    await mkdir(path, { recursive: true, mode: 0o755 });
+    if (this.lowerdirs === undefined) await mkdir(path, { recursive: true, mode: 0o755 });
+    else await makeParents(this.root, path, this.lowerdirs);
     this.parents.set(key, path);
     return path;
   }
@@ -125,7 +134,7 @@ export class LayerWriter {
     }
     const file = opened;
     this.markUnpacked(path);
-    // Decompressed chunks are small (16 KiB): one writev per MiB instead of one write each.
+    // Decompressed chunks are small (16-256 KiB): one writev per MiB instead of one write each.
     let pending: Buffer[] = [];
     let pendingBytes = 0;
     try {
@@ -227,9 +236,14 @@ export class LayerWriter {
   }
 
   /** A `.wh.<name>`: removes what the layers below have at `path`, keeping what this layer wrote. */
-  private async whiteout(path: string): Promise<void> {
-    if (this.unpacked.has(path) || this.aboveUnpacked.has(path)) await this.hideLower(path);
-    else await this.remove(path);
+  private async whiteout(path: string, entry: TarEntry): Promise<void> {
+    const written = this.unpacked.has(path) || this.aboveUnpacked.has(path);
+    if (this.lowerdirs === undefined) return written ? this.hideLower(path) : this.remove(path);
+    if (!written) {
+      await this.remove(path);
+      return writeWhiteout(path, entry.uid, entry.gid);
+    }
+    if ((await lstatOrUndefined(path))?.isDirectory() === true) markOpaque(path);
   }
 
   /** An opaque directory: everything below `dir` that this layer did not write goes. */

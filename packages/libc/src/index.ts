@@ -6,5 +6,6 @@ export type { Libc } from "./libc.js";
 export { errno, libc } from "./libc.js";
 export { SyscallError, check, errnoName, lastError } from "./errors.js";
 export { lgetxattr, lgetxattrs, llistxattr, lsetxattr, mkfifo, mknod } from "./filesystem.js";
+export { mallocTrim } from "./memory.js";
 export type { PeerCredentials } from "./sockets.js";
 export { peerCredentialsOfFd, receiveDescriptor } from "./sockets.js";

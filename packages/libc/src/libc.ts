@@ -27,6 +27,7 @@ export interface Libc {
   fcntl(fd: number, command: number, argument: number): number;
   ioctl(fd: number, request: number, argument: Buffer): number;
   flock(fd: number, operation: number): number;
+  malloc_trim(pad: number): number;
 }
 
 const prototypes: Record<keyof Libc, string> = {
@@ -51,6 +52,7 @@ const prototypes: Record<keyof Libc, string> = {
   fcntl: "int fcntl(int fd, int command, int argument)",
   ioctl: "int ioctl(int fd, unsigned long request, const void *argument)",
   flock: "int flock(int fd, int operation)",
+  malloc_trim: "int malloc_trim(size_t pad)",
 };
 
 let koffiModule: typeof Koffi | undefined;
