@@ -5,7 +5,6 @@ import * as eventsTtrpcV1 from "@berth/api/gen/containerd/services/events/ttrpc/
 import * as taskV2 from "@berth/api/gen/containerd/task/v2/shim";
 import { TtrpcClient, type TtrpcHandlers, TtrpcServer, ttrpcServiceClient } from "@berth/ttrpc";
 import { joinCgroup } from "../cgroups/join.js";
-import { cgroupMetricsOfPid } from "../cgroups/process.js";
 import { EventQueue, type Forward } from "./events.js";
 import type { ShimFlags } from "./flags.js";
 import { ShimLog } from "./log.js";
@@ -60,7 +59,8 @@ export async function serveCommand(flags: ShimFlags): Promise<void> {
     daemonAddress: flags.address,
     reaper,
     events,
-    stats: async (pid) => cgroupMetricsOfPid(pid),
+    // The metrics types are most of the server's code: loaded on the first Stats call, not at start.
+    stats: async (pid) => (await import("../cgroups/process.js")).cgroupMetricsOfPid(pid),
     onIdle: () => {
       engaged = true;
       checkIdle(idleGraceMs);
