@@ -1,5 +1,5 @@
 import type { Any } from "@berth/api";
-import { runcV1 } from "@berth/api/proto";
+import * as runcV1 from "@berth/api/gen/containerd/runc/v1/options";
 
 /**
  * `[plugins."io.containerd.grpc.v1.cri"]`: containerd 1.6's keys and defaults (snake_case, as in

@@ -1,7 +1,7 @@
 import type { Snapshotter } from "@berth/api";
 import type { ShimManager } from "@berth/runtime-linux";
-import { WindowsDiffer, WindowsSnapshotter, loadWin32LayerOps, unmountWindowsLayer, windowsDefaults, windowsSupport } from "@berth/runtime-windows";
-import { windowsShimPlatform } from "@berth/runtime-windows/shim";
+import type { WindowsDiffer } from "@berth/runtime-windows";
+import { windowsDefaults, windowsSupport } from "@berth/runtime-windows/platform";
 import type { Metadata } from "./core.js";
 import { type Plugin, SkipPlugin } from "./registry.js";
 import { openShimManager } from "./runtime.js";
@@ -14,9 +14,11 @@ import { hostPlatform, pluginTypes } from "./types.js";
  */
 const windowsPlatform = { os: "windows", architecture: hostPlatform.architecture } as const;
 
-function skipUnlessWindows(): void {
+/** Skips the plugin anywhere but on Windows; there, loads the Windows runtime (never loaded elsewhere). */
+async function loadUnlessSkipped(): Promise<typeof import("@berth/runtime-windows")> {
   const support = windowsSupport();
   if (!support.supported) throw new SkipPlugin(support.reason ?? "not Windows");
+  return import("@berth/runtime-windows");
 }
 
 export const windowsSnapshotterPlugin: Plugin<Snapshotter, { root_path: string }> = {
@@ -25,7 +27,7 @@ export const windowsSnapshotterPlugin: Plugin<Snapshotter, { root_path: string }
   platforms: [windowsPlatform],
   config: { root_path: "" },
   init: async ({ root, config, exports, logger }) => {
-    skipUnlessWindows();
+    const { WindowsSnapshotter, loadWin32LayerOps } = await loadUnlessSkipped();
     const path = config.root_path || root;
     exports.root = path;
     return WindowsSnapshotter.open(path, await loadWin32LayerOps(), { log: (message, error) => logger.warn({ err: error }, message) });
@@ -39,7 +41,7 @@ export const windowsDifferPlugin: Plugin<WindowsDiffer> = {
   requires: [pluginTypes.metadata],
   platforms: [windowsPlatform],
   init: async ({ get }) => {
-    skipUnlessWindows();
+    const { WindowsDiffer, loadWin32LayerOps } = await loadUnlessSkipped();
     return new WindowsDiffer(get<Metadata>(pluginTypes.metadata).content, await loadWin32LayerOps());
   },
 };
@@ -63,7 +65,8 @@ export const windowsRuntimePlugin: Plugin<ShimManager, WindowsRuntimeConfig> = {
   platforms: [windowsPlatform],
   config: { platforms: [`windows/${hostPlatform.architecture}`, "linux/amd64"], shims: {} },
   init: async (context) => {
-    skipUnlessWindows();
+    const { loadWin32LayerOps, unmountWindowsLayer } = await loadUnlessSkipped();
+    const { windowsShimPlatform } = await import("@berth/runtime-windows/shim");
     const ops = await loadWin32LayerOps();
     // A rootfs runhcs left mounted is a windows-layer mount; one never mounted is no error.
     return openShimManager(context, windowsShimPlatform({ unmountRootfs: (rootfs) => unmountWindowsLayer(ops, rootfs).catch(() => undefined) }));
