@@ -1,7 +1,7 @@
 import type { Snapshotter } from "@berth/api";
 import type { ShimManager } from "@berth/runtime-linux";
-import type { WindowsDiffer } from "@berth/runtime-windows";
-import { windowsDefaults, windowsSupport } from "@berth/runtime-windows/platform";
+import { WindowsDiffer, WindowsSnapshotter, loadWin32LayerOps, unmountWindowsLayer, windowsDefaults, windowsSupport } from "@berth/runtime-windows";
+import { windowsShimPlatform } from "@berth/runtime-windows/shim";
 import type { Metadata } from "./core.js";
 import { type Plugin, SkipPlugin } from "./registry.js";
 import { openShimManager } from "./runtime.js";
@@ -14,11 +14,9 @@ import { hostPlatform, pluginTypes } from "./types.js";
  */
 const windowsPlatform = { os: "windows", architecture: hostPlatform.architecture } as const;
 
-/** Skips the plugin anywhere but on Windows; there, loads the Windows runtime (never loaded elsewhere). */
-async function loadUnlessSkipped(): Promise<typeof import("@berth/runtime-windows")> {
+function skipUnlessWindows(): void {
   const support = windowsSupport();
   if (!support.supported) throw new SkipPlugin(support.reason ?? "not Windows");
-  return import("@berth/runtime-windows");
 }
 
 export const windowsSnapshotterPlugin: Plugin<Snapshotter, { root_path: string }> = {
@@ -27,7 +25,7 @@ export const windowsSnapshotterPlugin: Plugin<Snapshotter, { root_path: string }
   platforms: [windowsPlatform],
   config: { root_path: "" },
   init: async ({ root, config, exports, logger }) => {
-    const { WindowsSnapshotter, loadWin32LayerOps } = await loadUnlessSkipped();
+    skipUnlessWindows();
     const path = config.root_path || root;
     exports.root = path;
     return WindowsSnapshotter.open(path, await loadWin32LayerOps(), { log: (message, error) => logger.warn({ err: error }, message) });
@@ -41,7 +39,7 @@ export const windowsDifferPlugin: Plugin<WindowsDiffer> = {
   requires: [pluginTypes.metadata],
   platforms: [windowsPlatform],
   init: async ({ get }) => {
-    const { WindowsDiffer, loadWin32LayerOps } = await loadUnlessSkipped();
+    skipUnlessWindows();
     return new WindowsDiffer(get<Metadata>(pluginTypes.metadata).content, await loadWin32LayerOps());
   },
 };
@@ -65,8 +63,7 @@ export const windowsRuntimePlugin: Plugin<ShimManager, WindowsRuntimeConfig> = {
   platforms: [windowsPlatform],
   config: { platforms: [`windows/${hostPlatform.architecture}`, "linux/amd64"], shims: {} },
   init: async (context) => {
-    const { loadWin32LayerOps, unmountWindowsLayer } = await loadUnlessSkipped();
-    const { windowsShimPlatform } = await import("@berth/runtime-windows/shim");
+    skipUnlessWindows();
     const ops = await loadWin32LayerOps();
     // A rootfs runhcs left mounted is a windows-layer mount; one never mounted is no error.
     return openShimManager(context, windowsShimPlatform({ unmountRootfs: (rootfs) => unmountWindowsLayer(ops, rootfs).catch(() => undefined) }));
