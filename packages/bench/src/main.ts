@@ -98,9 +98,11 @@ async function main(): Promise<void> {
       return daemon;
     };
     // Both serve /v1/metrics. containerd counts its gRPC calls whether or not it does, so Berth's
-    // does too, and the other figures compare like with like.
+    // does too, and the other figures compare like with like. Both run without the CRI, as
+    // testkit's containerd does (the CRI suite measures its own daemons).
     const [berthPort, stockPort] = [await freePort(), await freePort()];
-    const berthd = await start(() => startBerthd({ logLevel: "info", config: `version = 2\n[metrics]\n  address = "127.0.0.1:${berthPort}"\n` }));
+    const berthConfig = `version = 2\ndisabled_plugins = ["io.containerd.grpc.v1.cri"]\n[metrics]\n  address = "127.0.0.1:${berthPort}"\n`;
+    const berthd = await start(() => startBerthd({ logLevel: "info", config: berthConfig }));
     const containerd = await start(() => startStockContainerd({ metrics: { address: `127.0.0.1:${stockPort}` } }));
 
     // Idle memory first, before any benchmark has touched the daemons.

@@ -1,5 +1,5 @@
 import type { Any } from "@berth/api";
-import { runcV1 } from "@berth/api/proto";
+import * as runcV1 from "@berth/api/gen/containerd/runc/v1/options";
 import { defaultSnapshotterFor } from "@berth/oci";
 
 /**

@@ -7,12 +7,9 @@ import type { Logger } from "./log.js";
 import { type GrpcService, type GrpcServices, pluginTypes, servicesOf } from "./plugins/types.js";
 import type { Plugin } from "./plugins/registry.js";
 import { type RunningServer, serveGrpc } from "./server.js";
-import { observeAll, grpcMetrics } from "./metrics/grpc.js";
-import { type DebugServer, serveDebug } from "./debug-server.js";
+import type { DebugServer } from "./debug-server.js";
 import { type MetricsServer, parseListenAddress, serveMetrics } from "./metrics/http.js";
-import { registerDaemonCounts } from "./metrics/daemon-counts.js";
-import { registerProcessMetrics } from "./metrics/process.js";
-import { DaemonMetrics } from "./metrics/registry.js";
+import type { DaemonMetrics } from "./metrics/registry.js";
 import { serveTtrpc } from "./ttrpc-server.js";
 
 /** A running berthd: its plugins, initialised in dependency order, and the gRPC server. */
@@ -36,15 +33,21 @@ export class Daemon {
     // Before any plugin touches a snapshot: a killed daemon's mounts must not pin what GC removes.
     const unmounted = await cleanupTempMounts(tempMountsOf(config));
     if (unmounted.length > 0) logger.warn({ mounts: unmounted }, "unmounted temporary mounts left by an earlier run");
-    // Metrics cost nothing unless an address is configured: no registry, no per-call counting.
-    const metrics = config.metrics.address === "" ? undefined : new DaemonMetrics();
+    // Metrics cost nothing unless an address is configured: no registry, no per-call counting,
+    // not even prom-client's modules.
+    const metrics = config.metrics.address === "" ? undefined : new (await import("./metrics/registry.js")).DaemonMetrics();
     const outcomes = await initPlugins(config, plugins, logger, metrics);
     const services = outcomes.filter((o) => o.plugin.type === pluginTypes.grpc && o.error === undefined).flatMap((o) => servicesOf(o.instance as GrpcService | GrpcServices));
-    const observers = [requestLog(logger)];
+    let observer = requestLog(logger);
     if (metrics !== undefined) {
+      const [{ registerProcessMetrics }, { registerDaemonCounts }, { grpcMetrics, observeAll }] = await Promise.all([
+        import("./metrics/process.js"),
+        import("./metrics/daemon-counts.js"),
+        import("./metrics/grpc.js"),
+      ]);
       registerProcessMetrics(metrics.registry);
       registerDaemonCounts(metrics.registry, outcomes);
-      observers.push(grpcMetrics(metrics.registry, services.map((s) => s.definition), config.metrics.grpc_histogram));
+      observer = observeAll([observer, grpcMetrics(metrics.registry, services.map((s) => s.definition), config.metrics.grpc_histogram)]);
     }
     const ttrpcServices = services.flatMap((service) => (service.ttrpc === undefined ? [] : [service.ttrpc]));
     let server: RunningServer | undefined;
@@ -64,6 +67,8 @@ export class Daemon {
         logger.info({ address: metricsServer.address }, "serving metrics");
       }
       if (config.debug.address !== "") {
+        // Loaded only when configured: node:inspector brings much of Node's code along.
+        const { serveDebug } = await import("./debug-server.js");
         debugServer = await serveDebug(config.debug.address, config.debug, logger);
         logger.info({ address: debugServer.address }, "serving debug endpoints");
       }
@@ -73,7 +78,7 @@ export class Daemon {
         gid: config.grpc.gid,
         maxReceiveMessageSize: config.grpc.max_recv_message_size,
         maxSendMessageSize: config.grpc.max_send_message_size,
-        observer: observers.length === 1 ? observers[0] : observeAll(observers),
+        observer,
       });
     } catch (error) {
       await metricsServer?.close();

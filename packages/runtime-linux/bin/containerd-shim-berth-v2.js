@@ -4,7 +4,8 @@ import { enableCompileCache } from "node:module";
 import { fileURLToPath } from "node:url";
 
 enableCompileCache();
-const { main } = await import("../dist/shim/cli.js");
+// The bundle of dist/shim (scripts/bundle-shim.mjs): one file per action instead of ~120 modules.
+const { main } = await import("../dist/shim/bundle/cli.js");
 
 const code = await main(process.argv.slice(2), fileURLToPath(import.meta.url));
 // -1: the server runs on; anything else is the exit code of a finished command.

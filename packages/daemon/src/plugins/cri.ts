@@ -1,8 +1,6 @@
 import { join } from "node:path";
-import { criV1 } from "@berth/api/cri";
-import { createLocalServiceClient } from "@berth/api/services";
-import { Client } from "@berth/client";
-import { type CriConfig, type CriServer, defaultCriConfig, startCri } from "@berth/cri";
+import type { CriServer } from "@berth/cri";
+import { type CriConfig, defaultCriConfig } from "@berth/cri/config";
 import { berthVersion } from "../version.js";
 import type { Plugin } from "./registry.js";
 import { type GrpcService, type GrpcServices, grpcService, pluginTypes, servicesOf } from "./types.js";
@@ -21,6 +19,14 @@ export const criPlugin: Plugin<CriInstance, CriConfig> = {
   requires: [pluginTypes.grpc],
   config: defaultCriConfig(),
   init: async ({ root, state, config, daemon, getAll }) => {
+    // Loaded here, not with the daemon: the CRI and its client are a large part of berthd's
+    // modules and memory, which a daemon with the CRI disabled should not carry.
+    const [{ criV1 }, { createLocalServiceClient }, { Client }, { startCri }] = await Promise.all([
+      import("@berth/api/cri"),
+      import("@berth/api/services"),
+      import("@berth/client"),
+      import("@berth/cri"),
+    ]);
     const services = new Map<string, GrpcService>();
     for (const instance of getAll<GrpcService | GrpcServices>(pluginTypes.grpc).values()) {
       for (const service of servicesOf(instance)) services.set(service.definition.fullName, service);

@@ -1,4 +1,4 @@
-import { ContainerMetrics } from "../metrics/containers.js";
+import type { ContainerMetrics } from "../metrics/containers.js";
 import { runningTaskSources } from "../metrics/running-tasks.js";
 import type { Plugin } from "./registry.js";
 import { hostPlatform, pluginTypes } from "./types.js";
@@ -12,8 +12,9 @@ export const cgroupsMonitorPlugin: Plugin<ContainerMetrics | undefined> = {
   type: pluginTypes.monitor,
   id: "cgroups",
   platforms: [hostPlatform],
-  init: ({ metrics, plugins, logger }) => {
+  init: async ({ metrics, plugins, logger }) => {
     if (metrics === undefined) return undefined;
+    const { ContainerMetrics } = await import("../metrics/containers.js");
     const collector = new ContainerMetrics(metrics.registry, () => runningTaskSources(plugins), logger);
     metrics.addScrapeHook(collector);
     return collector;

@@ -1,11 +1,7 @@
 import { readFileSync } from "node:fs";
 import { isAbsolute, join, relative } from "node:path";
 import { invalidArgument, notFound } from "@berth/api";
-import { type CgroupV1Directories, readCgroupV1Metrics } from "./v1.js";
-import { readCgroupV2Metrics } from "./v2.js";
-import type { HostFacts } from "./host.js";
-import type * as cgroupsV1 from "@berth/api/gen/io/containerd/cgroups/v1/metrics";
-import type * as cgroupsV2 from "@berth/api/gen/io/containerd/cgroups/v2/metrics";
+import type { CgroupV1Directories } from "./v1.js";
 
 /** Where one mounted hierarchy is, and which cgroup path its mount shows at its mount point. */
 export interface CgroupMount {
@@ -25,10 +21,6 @@ export interface CgroupMounts {
 export type CgroupLocation =
   | { readonly version: 1; readonly directories: CgroupV1Directories }
   | { readonly version: 2; readonly directory: string };
-
-export type CgroupStats =
-  | { readonly version: 1; readonly metrics: cgroupsV1.Metrics }
-  | { readonly version: 2; readonly metrics: cgroupsV2.Metrics };
 
 const controllerNames = new Set([
   "cpuset", "cpu", "cpuacct", "blkio", "memory", "devices", "freezer", "net_cls", "perf_event", "net_prio", "hugetlb", "pids", "rdma", "misc",
@@ -123,11 +115,4 @@ export function locateCgroupOfPid(pid: number, mounts: CgroupMounts = hostCgroup
     if (path !== undefined && controllerNames.has(controller)) directories.set(controller, directoryIn(mount, path));
   }
   return { version: 1, directories };
-}
-
-/** Reads the statistics of a located cgroup, in the message of its version. */
-export function readCgroupStats(location: CgroupLocation, host?: HostFacts): CgroupStats {
-  return location.version === 1
-    ? { version: 1, metrics: readCgroupV1Metrics(location.directories, host) }
-    : { version: 2, metrics: readCgroupV2Metrics(location.directory, host) };
 }

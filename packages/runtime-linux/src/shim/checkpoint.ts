@@ -1,7 +1,7 @@
 import { copyFileSync, existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { type Any, invalidArgument } from "@berth/api";
-import { runcV1 } from "@berth/api/proto";
+import * as runcV1 from "@berth/api/gen/containerd/runc/v1/options";
 import type { CriuOptions } from "./runc.js";
 
 const checkpointOptionsType = "containerd.runc.v1.CheckpointOptions";

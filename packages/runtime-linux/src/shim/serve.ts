@@ -1,11 +1,11 @@
 import { closeSync, writeSync } from "node:fs";
 import { type Socket, createServer } from "node:net";
 import { join } from "node:path";
+import { setFlagsFromString } from "node:v8";
 import * as eventsTtrpcV1 from "@berth/api/gen/containerd/services/events/ttrpc/v1/events";
 import * as taskV2 from "@berth/api/gen/containerd/task/v2/shim";
 import { TtrpcClient, type TtrpcHandlers, TtrpcServer, ttrpcServiceClient } from "@berth/ttrpc";
 import { joinCgroup } from "../cgroups/join.js";
-import { cgroupMetricsOfPid } from "../cgroups/process.js";
 import { EventQueue, type Forward } from "./events.js";
 import type { ShimFlags } from "./flags.js";
 import { ShimLog } from "./log.js";
@@ -60,7 +60,8 @@ export async function serveCommand(flags: ShimFlags): Promise<void> {
     daemonAddress: flags.address,
     reaper,
     events,
-    stats: async (pid) => cgroupMetricsOfPid(pid),
+    // The metrics types are most of the server's code: loaded on the first Stats call, not at start.
+    stats: async (pid) => (await import("../cgroups/process.js")).cgroupMetricsOfPid(pid),
     onIdle: () => {
       engaged = true;
       checkIdle(idleGraceMs);
@@ -169,6 +170,9 @@ export async function serveCommand(flags: ShimFlags): Promise<void> {
   checkIdle(unusedGraceMs);
   writeSync(readyFd, `${readyWord}\n`);
   closeSync(readyFd);
+  // No compiler beyond the interpreter from here on (see serverNodeOptions): the work is copying
+  // bytes between pipes, and compiled code is memory every server would keep.
+  for (const flag of ["--no-opt", "--no-maglev", "--no-sparkplug"]) setFlagsFromString(flag);
 }
 
 /** Tells `start` why the server could not serve. */
