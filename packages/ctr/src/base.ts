@@ -2,6 +2,7 @@
 import { Command } from "@oclif/core/command";
 import * as Flags from "@oclif/core/flags";
 import type { Client } from "@berth/client";
+import type { Input, OutputArgs, OutputFlags, ParserOutput } from "@oclif/core/interfaces";
 
 /** Go durations as ctr takes them: "10s", "1m30s", "500ms"; a bare number is seconds. */
 export function parseDuration(text: string): number {
@@ -44,6 +45,12 @@ export abstract class CtrCommand extends Command {
   /** Applies --timeout to the whole command, as ctr's context deadline does. */
   protected deadline(flags: { timeout?: string | undefined }): number | undefined {
     return flags.timeout ? Date.now() + parseDuration(flags.timeout) : undefined;
+  }
+
+  /** oclif orders `argv` by each word's first position, which misplaces a repeated word (`run IMAGE x echo x`): keep the typed order. */
+  protected override async parse<F extends OutputFlags<any>, B extends OutputFlags<any>, A extends OutputArgs<any>>(options?: Input<F, B, A>, argv?: string[]): Promise<ParserOutput<F, B, A>> {
+    const output = await super.parse(options, argv);
+    return { ...output, argv: output.raw.filter((token) => token.type === "arg").map((token) => token.input) };
   }
 
   protected print(text: string): void {

@@ -126,6 +126,9 @@ describe.skipIf(!stockContainerdInstalled)("Berth's ctr beside stock ctr", () =>
       expect(piped).toMatchObject({ code: 0, stdout: "piped through stdin\n" });
       const env = await ctr(["run", "--rm", "--env", "GREETING=hi there", "--label", "x=y", ...runFlags(), image, "c1d", "sh", "-c", "echo $GREETING"]);
       expect(env).toMatchObject({ code: 0, stdout: "hi there\n" });
+      // A word of the command that repeats the id (or another word) stays where it was typed.
+      const repeated = await ctr(["run", "--rm", ...runFlags(), image, "c1f", "echo", "c1f", "echo"]);
+      expect(repeated).toMatchObject({ code: 0, stdout: "c1f echo\n" });
       const hostNet = await ctr(["run", "--rm", "--net-host", "--mount", `type=bind,src=${fifoDir},dst=/host,options=rbind:ro`, ...runFlags(), image, "c1e", "ls", "/host"]);
       expect(hostNet.code, hostNet.stderr).toBe(0);
       expect((await ctr(["containers", "ls", "-q"])).stdout).toBe("");
