@@ -1,9 +1,7 @@
 import { Args, Flags } from "@oclif/core";
-import { snapshotterFlag } from "@berth/ctr/cli";
-import { DistCommand, fetchFlags } from "../base.js";
-import { logInfo } from "../log.js";
+import { CtrCommand, fetchFlags, fetchWithProgress, logInfo, snapshotterFlag } from "@berth/cli-kit";
 
-export class Pull extends DistCommand {
+export class Pull extends CtrCommand {
   static override summary = "pull an image from a remote";
   static override description = "Fetch an image with a progress bar per descriptor, record it, and unpack its rootfs into the snapshotter: a fetch followed by an unpack per platform.";
   static override usage = "pull [flags] <ref>";
@@ -18,7 +16,7 @@ export class Pull extends DistCommand {
     const client = await this.connect(flags);
     const { describeImage, hostPlatform, parsePlatform, unpackImage } = await import("@berth/client");
     // Layers are unpacked while the others are fetched; the unpack below finds them there.
-    const { image, platforms: wanted } = await this.fetchImage(client, args.ref, flags, flags.snapshotter || "overlayfs");
+    const { image, platforms: wanted } = await fetchWithProgress(client, args.ref, flags, flags.snapshotter || "overlayfs");
     let platforms = wanted;
     if (flags["all-platforms"]) platforms = (await describeImage(client.content, client.context(), image.target)).platforms.map(parsePlatform);
     if (platforms.length === 0) platforms = [hostPlatform()];

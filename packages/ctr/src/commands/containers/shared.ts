@@ -2,7 +2,7 @@ import { hostname } from "node:os";
 import { resolve } from "node:path";
 import type { Any, Container } from "@berth/api";
 import type { Client, ImageRunConfig, OciMount, SpecOpt, WindowsSpecOpt } from "@berth/client";
-import { parseLabels } from "../../words.js";
+import { parseLabels } from "@berth/cli-kit";
 import type { ContainerFlagValues } from "./flags.js";
 
 export type { ContainerFlagValues } from "./flags.js";

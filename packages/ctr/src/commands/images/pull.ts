@@ -1,10 +1,6 @@
 import { Args, Flags } from "@oclif/core";
-import { CtrCommand } from "../../base.js";
+import { aliases, CtrCommand, parseLabels, ProgressPrinter, registryFlags, resolverOptions, snapshotterFlag } from "@berth/cli-kit";
 import { goDuration } from "../../format/go-values.js";
-import { ProgressPrinter } from "../../format/progress.js";
-import { snapshotterFlag } from "../snapshots/shared.js";
-import { aliases, parseLabels } from "../../words.js";
-import { registryFlags, resolverOptions } from "./remote-flags.js";
 
 export class ImagesPull extends CtrCommand {
   static override summary = "pull an image from a remote";

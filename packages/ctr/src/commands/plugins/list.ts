@@ -1,8 +1,6 @@
 import { Args, Flags } from "@oclif/core";
 import type { PluginInfo } from "@berth/client";
-import { CtrCommand } from "../../base.js";
-import { tabwriter } from "../../format/tabwriter.js";
-import { aliases } from "../../words.js";
+import { aliases, CtrCommand, tabwriter } from "@berth/cli-kit";
 
 const platformText = (plugin: PluginInfo) =>
   plugin.platforms.map((p) => [p.os, p.architecture, p.variant].filter(Boolean).join("/")).join(",") || "-";

@@ -1,6 +1,6 @@
-import { Args } from "@oclif/core";
-import { CtrCommand } from "../../base.js";
-import { registryFlags, resolverOptions } from "../images/remote-flags.js";
+import * as Args from "@oclif/core/args";
+import { CtrCommand } from "../command.js";
+import { registryFlags, resolverOptions } from "../flags.js";
 
 export class ContentFetchObject extends CtrCommand {
   static override summary = "retrieve objects from a remote";

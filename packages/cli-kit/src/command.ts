@@ -17,7 +17,7 @@ export function parseDuration(text: string): number {
 }
 
 /**
- * What every ctr command shares: the global options (also accepted after the command), a client
+ * What every command of ctr and dist shares: ctr's global options (also accepted after the command), a client
  * connected to them, and ctr's way of reporting errors: `ctr: <message>` and exit status 1.
  */
 export abstract class CtrCommand extends Command {

@@ -1,8 +1,9 @@
-import { Args, Flags } from "@oclif/core";
-import { CtrCommand } from "../../base.js";
-import { ProgressPrinter, type RenderOptions } from "../../format/progress.js";
-import { aliases } from "../../words.js";
-import { registryFlags, resolverOptions } from "./remote-flags.js";
+import * as Args from "@oclif/core/args";
+import * as Flags from "@oclif/core/flags";
+import { CtrCommand } from "../command.js";
+import { ProgressPrinter, type RenderOptions } from "../format/progress.js";
+import { aliases } from "../words.js";
+import { registryFlags, resolverOptions } from "../flags.js";
 
 export class ImagesPush extends CtrCommand {
   static override summary = "push an image to a remote";

@@ -1,7 +1,7 @@
-import { Args } from "@oclif/core";
-import { CtrCommand } from "../../base.js";
-import { parseDigest } from "../../words.js";
-import { registryFlags, resolverOptions } from "../images/remote-flags.js";
+import * as Args from "@oclif/core/args";
+import { CtrCommand } from "../command.js";
+import { parseDigest } from "../words.js";
+import { registryFlags, resolverOptions } from "../flags.js";
 
 export class ContentPushObject extends CtrCommand {
   static override summary = "push an object to a remote";
