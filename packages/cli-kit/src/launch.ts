@@ -10,7 +10,6 @@ import { readFileSync } from "node:fs";
 import { enableCompileCache } from "node:module";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { setFlagsFromString } from "node:v8";
 import type { Command } from "@oclif/core/command";
 import type { Plugin } from "@oclif/core/config";
 import { hoistGlobalOptions } from "./global-options.js";
@@ -94,10 +93,6 @@ export async function launch(binUrl: string, argv: readonly string[], rewrite?: 
   }
   // Cached bytecode roughly halves the start-up of every later run.
   enableCompileCache();
-  // A pull streams every layer through this process as ArrayBuffers, which count against V8's
-  // old-generation limit: with the default heap growth that meant a full GC every few MB. Set only
-  // past the kept help: a changed V8 flag costs every start some milliseconds.
-  setFlagsFromString("--heap-growing-percent=300");
   const args = rewrite === undefined ? hoisted : await rewrite(hoisted, await commandSummaries(binUrl));
   const { Plugin } = await import("@oclif/core/config");
   const { execute } = await import("@oclif/core/execute");

@@ -6,6 +6,7 @@ import { aliases } from "../words.js";
 
 export class ImagesExport extends CtrCommand {
   static override summary = "export images";
+  static override streamsLayers = true;
   static override description = `Export images to an OCI tar archive.
 
 Tar output is formatted as an OCI archive, a Docker manifest is provided for the platform.

@@ -7,6 +7,7 @@ import { aliases, parseLabels } from "../words.js";
 
 export class ImagesImport extends CtrCommand {
   static override summary = "import images";
+  static override streamsLayers = true;
   static override description = `Import images from a tar stream.
 Implemented formats:
 - oci.v1

@@ -3,6 +3,7 @@ import { CtrCommand, fetchFlags, fetchWithProgress, logInfo, snapshotterFlag } f
 
 export class Pull extends CtrCommand {
   static override summary = "pull an image from a remote";
+  static override streamsLayers = true;
   static override description = "Fetch an image with a progress bar per descriptor, record it, and unpack its rootfs into the snapshotter: a fetch followed by an unpack per platform.";
   static override usage = "pull [flags] <ref>";
   static override args = { ref: Args.string({ required: true, description: "a fully qualified reference, e.g. docker.io/library/redis:latest" }) };

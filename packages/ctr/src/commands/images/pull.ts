@@ -4,6 +4,7 @@ import { goDuration } from "../../format/go-values.js";
 
 export class ImagesPull extends CtrCommand {
   static override summary = "pull an image from a remote";
+  static override streamsLayers = true;
   static override description = "Fetch and prepare an image for use in containerd: all its content for the chosen platform goes into the content store, the image is recorded, and its layers are unpacked into the snapshotter.";
   static override usage = "images pull [flags] <ref>";
   static override aliases = aliases(["images", "image", "i"], ["pull"]);
