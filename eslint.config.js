@@ -65,7 +65,7 @@ export default defineConfig(
   },
   {
     files: ["packages/dist/src/**"],
-    rules: restrictImports(...noImportOf(["daemon", "testkit", "bench"])),
+    rules: restrictImports(...noImportOf(["daemon", "ctr", "testkit", "bench"])),
   },
   {
     files: ["packages/testkit/src/**"],

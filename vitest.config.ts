@@ -6,6 +6,7 @@ export default defineConfig({
     include: ["packages/*/test/**/*.test.ts"],
     // Daemon tests start real processes; keep files in separate forks and give them time.
     pool: "forks",
+    globalSetup: ["./vitest.global-setup.ts"],
     testTimeout: 60_000,
     hookTimeout: 60_000,
   },

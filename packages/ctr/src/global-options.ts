@@ -1,43 +1,10 @@
-/**
- * ctr's global options, given before the command as in `ctr -a /run/x.sock -n foo namespaces ls`.
- * oclif only parses flags after the command, so these are taken off the front of argv and passed
- * on through the environment variables ctr itself falls back to.
- */
-const globalOptions: Readonly<Record<string, { env: string; takesValue: boolean }>> = {
-  "--address": { env: "CONTAINERD_ADDRESS", takesValue: true },
-  "-a": { env: "CONTAINERD_ADDRESS", takesValue: true },
-  "--namespace": { env: "CONTAINERD_NAMESPACE", takesValue: true },
-  "-n": { env: "CONTAINERD_NAMESPACE", takesValue: true },
-  "--timeout": { env: "BERTH_CTR_TIMEOUT", takesValue: true },
-  "--connect-timeout": { env: "BERTH_CTR_CONNECT_TIMEOUT", takesValue: true },
-  "--debug": { env: "BERTH_CTR_DEBUG", takesValue: false },
-};
-
-export function hoistGlobalOptions(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): string[] {
-  let index = 0;
-  while (index < argv.length) {
-    const argument = argv[index]!;
-    const [name, inlineValue] = argument.includes("=") ? [argument.slice(0, argument.indexOf("=")), argument.slice(argument.indexOf("=") + 1)] : [argument, undefined];
-    const option = globalOptions[name];
-    if (option === undefined) break;
-    if (!option.takesValue) {
-      env[option.env] = "true";
-      index += 1;
-    } else if (inlineValue !== undefined) {
-      env[option.env] = inlineValue;
-      index += 1;
-    } else {
-      const value = argv[index + 1];
-      if (value === undefined) break;
-      env[option.env] = value;
-      index += 2;
-    }
-  }
-  return pprofOptionsAfterSubcommand(moveShimOptions(argv.slice(index)));
+/** ctr's own argv rewrites after the global options are taken off: `pprof` and `shim` options moved after their subcommand. */
+export function ctrOptionsAfterSubcommand(argv: readonly string[]): string[] {
+  return [...pprofOptionsAfterSubcommand(moveShimOptions(argv))];
 }
 
 /** `ctr pprof -d <socket> heap`: stock ctr's pprof options come before the subcommand; oclif wants them after. */
-function pprofOptionsAfterSubcommand(argv: string[]): string[] {
+function pprofOptionsAfterSubcommand(argv: readonly string[]): readonly string[] {
   if (argv[0] !== "pprof") return argv;
   let index = 1;
   while (index < argv.length && /^(-d|--debug-socket)(=|$)/.test(argv[index]!)) index += argv[index]!.includes("=") ? 1 : 2;
@@ -46,7 +13,7 @@ function pprofOptionsAfterSubcommand(argv: string[]): string[] {
 }
 
 /** `ctr shim --id ID state`: oclif takes a topic's options only after its subcommand, so they move there. */
-function moveShimOptions(argv: string[]): string[] {
+function moveShimOptions(argv: readonly string[]): readonly string[] {
   if (argv[0] !== "shim") return argv;
   let index = 1;
   while (argv[index] === "--id" && index + 1 < argv.length) index += 2;

@@ -6,7 +6,7 @@ import { runCommand, stockCtr } from "@berth/testkit";
 import { describe, expect, it } from "vitest";
 
 const berthCtr = fileURLToPath(new URL("../bin/run.js", import.meta.url));
-const ctr = (...args: string[]) => runCommand(process.execPath, [berthCtr, ...args], { env: { PATH: process.env.PATH } });
+const ctr = (...args: string[]) => runCommand(process.execPath, [berthCtr, ...args], { env: { PATH: process.env.PATH, XDG_CACHE_HOME: process.env.XDG_CACHE_HOME } });
 
 /** The `COMMANDS:` section of a stock help text as lists of names, primary first (`delete, del, remove, rm`). */
 async function stockCommands(...path: string[]): Promise<string[][]> {

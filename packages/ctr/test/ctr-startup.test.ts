@@ -1,4 +1,5 @@
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { createRequire } from "node:module";
+import { mkdtempSync, readFileSync, rmSync, utimesSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -13,8 +14,11 @@ const manifest = JSON.parse(readFileSync(join(packageRoot, "oclif.manifest.json"
   commands: Record<string, { aliases: string[]; berthSource?: { module: string; exportName: string } }>;
 };
 const commandIds = Object.keys(commands).sort();
-/** The module of each command's class, as a file URL. */
-const moduleOf = (id: string) => pathToFileURL(join(packageRoot, manifest.commands[id]!.berthSource!.module)).href;
+/** The module of each command's class, as a file URL (a package specifier resolved from ctr's bin). */
+const moduleOf = (id: string) => {
+  const module = manifest.commands[id]!.berthSource!.module;
+  return module.startsWith(".") ? pathToFileURL(join(packageRoot, module)).href : pathToFileURL(createRequire(berthCtr).resolve(module)).href;
+};
 const commandModules = new Set(commandIds.map(moduleOf));
 
 let scratch: string;
@@ -24,7 +28,7 @@ let runs = 0;
 async function ctr(...args: string[]) {
   const record = join(scratch, `loads-${runs++}`);
   const result = await runCommand(process.execPath, ["--import", recorder, berthCtr, ...args], {
-    env: { PATH: process.env.PATH, BERTH_RECORD_LOADS: record },
+    env: { PATH: process.env.PATH, BERTH_RECORD_LOADS: record, XDG_CACHE_HOME: join(scratch, "cache") },
     timeoutMs: 30_000,
   });
   const loaded = readFileSync(record, "utf8").split("\n").filter((url) => url !== "");
@@ -76,6 +80,37 @@ describe("ctr start-up: help from the manifest, each command loaded alone", () =
     expect(commandHelp.commandModules).toEqual([]);
   });
 
+  it("prints help it printed before without loading oclif, byte for byte, until the package is rebuilt", async () => {
+    const oclifLoaded = (loaded: readonly string[]) => loaded.some((url) => url.includes("/@oclif/core/"));
+    const first = await ctr("leases", "ls", "--help");
+    expect(first.code).toBe(0);
+    expect(oclifLoaded(first.loaded)).toBe(true);
+    const again = await ctr("leases", "ls", "--help");
+    expect(again.code).toBe(0);
+    expect(again.stdout).toBe(first.stdout);
+    expect(again.stderr).toBe("");
+    expect(oclifLoaded(again.loaded)).toBe(false);
+    // Another spelling is another request: oclif renders it (stock's `-h` and `help` words).
+    const spelled = await ctr("help", "leases", "ls");
+    expect(spelled.stdout).toBe(first.stdout);
+    expect(oclifLoaded(spelled.loaded)).toBe(true);
+
+    // A rebuilt manifest (a new time) is not the one the help was rendered from.
+    const manifestPath = join(packageRoot, "oclif.manifest.json");
+    utimesSync(manifestPath, new Date(), new Date());
+    const rebuilt = await ctr("leases", "ls", "--help");
+    expect(rebuilt.stdout).toBe(first.stdout);
+    expect(oclifLoaded(rebuilt.loaded)).toBe(true);
+
+    // A request that fails is never kept: it fails the same way each time, through oclif.
+    for (let run = 0; run < 2; run++) {
+      const unknown = await ctr("no-such-command", "--help");
+      expect(unknown.code, unknown.stderr).not.toBe(0);
+      expect(unknown.stderr).toMatch(/no-such-command/);
+      expect(oclifLoaded(unknown.loaded)).toBe(true);
+    }
+  });
+
   it("runs `ctr version` loading its own command and the connection, not pull, unpack or the other commands", async () => {
     const version = await ctr("--address", daemon.address, "version");
     expect(version.code).toBe(0);
@@ -89,7 +124,7 @@ describe("ctr start-up: help from the manifest, each command loaded alone", () =
   it("lets the bin rewrite argv knowing every command's aliases and flags from the manifest, loading no command for it", async () => {
     await ctr("--address", daemon.address, "namespaces", "create", "rewritten");
     const code = `
-      import { launch } from "@berth/ctr/launch";
+      import { launch } from "@berth/cli-kit/launch";
       await launch(${JSON.stringify(pathToFileURL(berthCtr).href)}, ["--address", ${JSON.stringify(daemon.address)}, "nsx", "ls", "-q"], (argv, commands) => {
         process.stderr.write(JSON.stringify({ ids: Object.keys(commands).sort(), aliases: commands["namespaces:list"].aliases, quiet: commands["namespaces:list"].flags.quiet.type }));
         return argv.map((word) => (word === "nsx" ? "namespaces" : word));

@@ -1,4 +1,5 @@
-import { goJson, goTimeString, hoistGlobalOptions, tabwriter } from "@berth/ctr";
+import { hoistGlobalOptions, tabwriter } from "@berth/cli-kit";
+import { goJson, goTimeString } from "@berth/ctr";
 import { describe, expect, it } from "vitest";
 
 describe("ctr's Go-compatible formatting", () => {

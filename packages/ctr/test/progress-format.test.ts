@@ -1,5 +1,6 @@
 import type { DescriptorProgress } from "@berth/client";
-import { goDuration, progressBar, renderProgress } from "@berth/ctr/cli";
+import { progressBar, renderProgress } from "@berth/cli-kit";
+import { goDuration } from "@berth/ctr";
 import { describe, expect, it } from "vitest";
 
 const descriptor = { mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", digest: `sha256:${"a".repeat(64)}`, size: 3 * 1024 * 1024 };

@@ -1,4 +1,4 @@
-import { ContentPushObject, ImagesCheck as CtrImagesCheck, ImagesConvert as CtrImagesConvert, ImagesExport, ImagesImport, ImagesPush, ImagesRemove as CtrImagesRemove, ImagesTag as CtrImagesTag } from "@berth/ctr/cli";
+import { ContentPushObject, ImagesCheck as CtrImagesCheck, ImagesConvert as CtrImagesConvert, ImagesExport, ImagesImport, ImagesPush, ImagesRemove as CtrImagesRemove, ImagesTag as CtrImagesTag } from "@berth/cli-kit/commands";
 import { FetchObject } from "./commands/fetch-object.js";
 import { Fetch } from "./commands/fetch.js";
 import { ImagesList } from "./commands/images/list.js";

@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { gunzipSync, gzipSync, zstdCompressSync, zstdDecompressSync } from "node:zlib";
+import { gzipSync, zstdCompressSync } from "node:zlib";
+import { type TarEntry, tar } from "./tar.js";
 
 /** An OCI descriptor (structurally the same as @berth/remotes' Descriptor). */
 export interface TestDescriptor {
@@ -27,15 +28,8 @@ export interface TestImage {
 
 export type LayerCompression = "gzip" | "zstd" | "none";
 
-export interface TarEntry {
-  readonly path: string;
-  readonly type: "file" | "dir" | "symlink";
-  readonly mode?: number;
-  readonly content?: Uint8Array | string;
-  readonly linkname?: string;
-}
-
-const mediaType = {
+/** The media types of the images built here. */
+export const mediaType = {
   index: "application/vnd.oci.image.index.v1+json",
   manifest: "application/vnd.oci.image.manifest.v1+json",
   config: "application/vnd.oci.image.config.v1+json",
@@ -43,49 +37,6 @@ const mediaType = {
 } as const;
 
 const sha256 = (bytes: Uint8Array) => `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
-
-function octal(value: number, width: number): string {
-  return value.toString(8).padStart(width - 1, "0") + "\0";
-}
-
-/** A minimal ustar writer: enough for layer fixtures (files, dirs, symlinks; mtime 0, root owned). */
-export function tar(entries: readonly TarEntry[]): Uint8Array {
-  const blocks: Buffer[] = [];
-  for (const entry of entries) {
-    const content = entry.content === undefined ? Buffer.alloc(0) : Buffer.from(entry.content);
-    let name = entry.type === "dir" && !entry.path.endsWith("/") ? `${entry.path}/` : entry.path;
-    let prefix = "";
-    if (Buffer.byteLength(name) > 100) {
-      const cut = name.lastIndexOf("/", name.length - 2);
-      prefix = name.slice(0, cut);
-      name = name.slice(cut + 1);
-      if (Buffer.byteLength(name) > 100 || Buffer.byteLength(prefix) > 155) throw new Error(`tar: path too long: ${entry.path}`);
-    }
-    const header = Buffer.alloc(512);
-    header.write(name, 0, 100);
-    header.write(octal(entry.mode ?? (entry.type === "file" ? 0o644 : entry.type === "dir" ? 0o755 : 0o777), 8), 100);
-    header.write(octal(0, 8), 108);
-    header.write(octal(0, 8), 116);
-    header.write(octal(entry.type === "file" ? content.byteLength : 0, 12), 124);
-    header.write(octal(0, 12), 136);
-    header.write(" ".repeat(8), 148);
-    header.write(entry.type === "file" ? "0" : entry.type === "dir" ? "5" : "2", 156);
-    header.write(entry.linkname ?? "", 157, 100);
-    header.write("ustar\u000000", 257);
-    header.write("root", 265, 32);
-    header.write("root", 297, 32);
-    header.write(prefix, 345, 155);
-    let sum = 0;
-    for (const byte of header) sum += byte;
-    header.write(`${sum.toString(8).padStart(6, "0")}\0 `, 148);
-    blocks.push(header);
-    if (entry.type === "file" && content.byteLength > 0) {
-      blocks.push(content, Buffer.alloc((512 - (content.byteLength % 512)) % 512));
-    }
-  }
-  blocks.push(Buffer.alloc(1024));
-  return Buffer.concat(blocks);
-}
 
 const busyboxApplets = ["sh", "echo", "ls", "sleep", "true", "cat"];
 
@@ -218,58 +169,6 @@ export function buildMultiPlatformIndex(): TestImage {
   return builder.image(index, [amd64.manifest, arm64.manifest], amd64.config, [layer]);
 }
 
-const manifestTypes = new Set<string>([mediaType.index, mediaType.manifest]);
-
-/**
- * Pushes an image with plain registry v2 calls (monolithic uploads), children first; the root
- * is tagged. For registries that need no auth or basic auth.
- */
-export async function pushTestImage(
-  image: TestImage,
-  target: { url: string; repository: string; tag: string; auth?: { user: string; password: string } },
-): Promise<void> {
-  const headers: Record<string, string> = target.auth === undefined ? {} : { authorization: `Basic ${Buffer.from(`${target.auth.user}:${target.auth.password}`).toString("base64")}` };
-  const base = `${target.url}/v2/${target.repository}`;
-  for (const descriptor of image.pushOrder) {
-    const bytes = image.blobs.get(descriptor.digest)!;
-    if (manifestTypes.has(descriptor.mediaType)) {
-      const reference = descriptor.digest === image.manifest.digest ? target.tag : descriptor.digest;
-      const put = await fetch(`${base}/manifests/${reference}`, { method: "PUT", headers: { ...headers, "content-type": descriptor.mediaType }, body: bytes });
-      if (put.status !== 201) throw new Error(`PUT manifest ${reference}: ${put.status} ${await put.text()}`);
-      await put.arrayBuffer();
-      continue;
-    }
-    const start = await fetch(`${base}/blobs/uploads/`, { method: "POST", headers });
-    await start.arrayBuffer();
-    if (start.status !== 202) throw new Error(`POST upload: ${start.status}`);
-    const location = new URL(start.headers.get("location") ?? "", target.url);
-    location.searchParams.set("digest", descriptor.digest);
-    const put = await fetch(location, { method: "PUT", headers: { ...headers, "content-type": "application/octet-stream" }, body: bytes });
-    if (put.status !== 201) throw new Error(`PUT blob ${descriptor.digest}: ${put.status} ${await put.text()}`);
-    await put.arrayBuffer();
-  }
-}
-
-/**
- * An OCI image layout archive of `image`, as `ctr images import` takes it, naming the image
- * `name` (a full reference, e.g. "docker.io/library/busybox:test").
- */
-export function ociArchive(image: TestImage, name: string): Uint8Array {
-  const index = {
-    schemaVersion: 2,
-    mediaType: mediaType.index,
-    manifests: [{ ...image.manifest, annotations: { "io.containerd.image.name": name, "org.opencontainers.image.ref.name": name.slice(name.lastIndexOf(":") + 1) } }],
-  };
-  const entries: TarEntry[] = [
-    { path: "oci-layout", type: "file", content: JSON.stringify({ imageLayoutVersion: "1.0.0" }) },
-    { path: "index.json", type: "file", content: JSON.stringify(index) },
-    { path: "blobs", type: "dir" },
-    { path: "blobs/sha256", type: "dir" },
-  ];
-  for (const [digest, bytes] of image.blobs) entries.push({ path: `blobs/sha256/${digest.slice("sha256:".length)}`, type: "file", content: bytes });
-  return tar(entries);
-}
-
 /**
  * busybox plus a layer per entry of `layerBytes`, each that many random (so incompressible)
  * bytes in `filesPerLayer` files (default 1): large images for resume tests and pull benchmarks.
@@ -294,40 +193,4 @@ export function buildLargeImage(options: { layerBytes: readonly number[]; filesP
   ];
   const { manifest, config } = builder.manifest(layers, "amd64");
   return builder.image(stripPlatform(manifest), [stripPlatform(manifest)], config, layers);
-}
-
-/** The uncompressed tar of a layer blob of a test image. */
-function uncompressed(descriptor: TestDescriptor, bytes: Uint8Array): Uint8Array {
-  if (descriptor.mediaType.endsWith("+gzip") || descriptor.mediaType.endsWith(".gzip")) return gunzipSync(bytes);
-  if (descriptor.mediaType.endsWith("+zstd")) return zstdDecompressSync(bytes);
-  return bytes;
-}
-
-/**
- * A `docker save` tarball (Docker's v1.2 layout: manifest.json, `<config hex>.json`,
- * `<layer id>/layer.tar` uncompressed, `repositories`) of a single-platform test image.
- */
-export function dockerArchive(image: TestImage, repoTags: readonly string[]): Uint8Array {
-  const hex = (digest: string) => digest.slice("sha256:".length);
-  const layerIds = image.diffIds.map((diffId) => hex(diffId));
-  const entries: TarEntry[] = [];
-  image.layers.forEach((layer, i) => {
-    const id = layerIds[i]!;
-    entries.push(
-      { path: id, type: "dir" },
-      { path: `${id}/VERSION`, type: "file", content: "1.0" },
-      { path: `${id}/json`, type: "file", content: JSON.stringify({ id, ...(i > 0 ? { parent: layerIds[i - 1] } : {}) }) },
-      { path: `${id}/layer.tar`, type: "file", content: uncompressed(layer, image.blobs.get(layer.digest)!) },
-    );
-  });
-  entries.push({ path: `${hex(image.config.digest)}.json`, type: "file", content: image.blobs.get(image.config.digest)! });
-  const manifest = [{ Config: `${hex(image.config.digest)}.json`, RepoTags: repoTags, Layers: layerIds.map((id) => `${id}/layer.tar`) }];
-  entries.push({ path: "manifest.json", type: "file", content: JSON.stringify(manifest) });
-  const repositories: Record<string, Record<string, string>> = {};
-  for (const tag of repoTags) {
-    const colon = tag.lastIndexOf(":");
-    (repositories[tag.slice(0, colon)] ??= {})[tag.slice(colon + 1)] = layerIds.at(-1)!;
-  }
-  entries.push({ path: "repositories", type: "file", content: JSON.stringify(repositories) });
-  return tar(entries);
 }

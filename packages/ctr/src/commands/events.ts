@@ -1,5 +1,5 @@
 import { Args } from "@oclif/core";
-import { CtrCommand } from "../base.js";
+import { CtrCommand } from "@berth/cli-kit";
 import { goJson, goTimeString } from "../format/go-values.js";
 
 export class Events extends CtrCommand {

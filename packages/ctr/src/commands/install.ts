@@ -1,5 +1,5 @@
 import { Args, Flags } from "@oclif/core";
-import { CtrCommand } from "../base.js";
+import { CtrCommand } from "@berth/cli-kit";
 
 export class Install extends CtrCommand {
   static override summary = "install a new package";

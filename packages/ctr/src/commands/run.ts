@@ -1,5 +1,5 @@
 import { Args, Flags } from "@oclif/core";
-import { CtrCommand } from "../base.js";
+import { CtrCommand } from "@berth/cli-kit";
 import { containerNetwork } from "../process/cni-network.js";
 import { runTask } from "../process/run-task.js";
 import { commandLineAfter } from "../words.js";

@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { CtrCommand } from "../base.js";
+import { CtrCommand } from "@berth/cli-kit";
 
 const manifest = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
 

@@ -1,5 +1,5 @@
-import { ContentFetchObject } from "@berth/ctr/cli";
-import { logInfo } from "../log.js";
+import { logInfo } from "@berth/cli-kit";
+import { ContentFetchObject } from "@berth/cli-kit/commands";
 
 /** ctr's `content fetch-object`, saying what it does on stderr. */
 export class FetchObject extends ContentFetchObject {

@@ -1,8 +1,9 @@
 import { Args } from "@oclif/core";
-import { DistCommand, fetchFlags } from "../base.js";
+import { CtrCommand, fetchFlags, fetchWithProgress } from "@berth/cli-kit";
 
-export class Fetch extends DistCommand {
+export class Fetch extends CtrCommand {
   static override summary = "fetch all content for an image into containerd";
+  static override streamsLayers = true;
   static override description = "Fetch an image into the content store and record it, without unpacking: every blob of the chosen platforms, with a progress bar per descriptor.";
   static override usage = "fetch [flags] <ref>";
   static override args = { ref: Args.string({ required: true, description: "a fully qualified reference, e.g. docker.io/library/redis:latest" }) };
@@ -10,6 +11,6 @@ export class Fetch extends DistCommand {
 
   async run(): Promise<void> {
     const { args, flags } = await this.parse(Fetch);
-    await this.fetchImage(await this.connect(flags), args.ref, flags);
+    await fetchWithProgress(await this.connect(flags), args.ref, flags);
   }
 }

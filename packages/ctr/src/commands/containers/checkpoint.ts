@@ -1,7 +1,6 @@
 import { Args, Flags } from "@oclif/core";
-import { CtrCommand } from "../../base.js";
+import { aliases, CtrCommand } from "@berth/cli-kit";
 import { runTask } from "../../process/run-task.js";
-import { aliases } from "../../words.js";
 import { fifoDirFlag, fifoRoot } from "../tasks/shared.js";
 
 const containerTopics = ["containers", "container", "c"] as const;

@@ -1,6 +1,6 @@
 import { Args } from "@oclif/core";
-import { CtrCommand } from "../../base.js";
-import { aliases, commandLineAfter } from "../../words.js";
+import { aliases, CtrCommand } from "@berth/cli-kit";
+import { commandLineAfter } from "../../words.js";
 import { containerFlags, createFromFlags } from "./shared.js";
 
 export class ContainersCreate extends CtrCommand {

@@ -1,8 +1,7 @@
 import { Args, Flags } from "@oclif/core";
 import type { Any, Container } from "@berth/api";
-import { CtrCommand } from "../../base.js";
+import { aliases, CtrCommand } from "@berth/cli-kit";
 import { goIndentedJson, goRfc3339Nano } from "../../format/go-values.js";
-import { aliases } from "../../words.js";
 
 const anyJson = (any: Any | undefined) => (any === undefined ? null : { type_url: any.typeUrl, ...(any.value.length > 0 ? { value: Buffer.from(any.value).toString("base64") } : {}) });
 

@@ -1,7 +1,5 @@
 import { Args, Flags } from "@oclif/core";
-import { CtrCommand } from "../../base.js";
-import { tabwriter } from "../../format/tabwriter.js";
-import { aliases } from "../../words.js";
+import { aliases, CtrCommand, tabwriter } from "@berth/cli-kit";
 
 export class ContainersList extends CtrCommand {
   static override summary = "list containers";

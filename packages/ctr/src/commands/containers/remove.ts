@@ -1,8 +1,7 @@
 import { Args, Flags } from "@oclif/core";
 import type { Client } from "@berth/client";
-import { CtrCommand } from "../../base.js";
+import { aliases, CtrCommand } from "@berth/cli-kit";
 import { logrusLine } from "../../format/logrus.js";
-import { aliases } from "../../words.js";
 import { deleteTask, processStatusText } from "../tasks/shared.js";
 
 /**

@@ -3,7 +3,7 @@ import { resolve } from "node:path";
 import type { Any, Container } from "@berth/api";
 import type { Client, ImageRunConfig, OciMount, SpecOpt, WindowsSpecOpt } from "@berth/client";
 import { parsePlatform } from "@berth/oci";
-import { parseLabels } from "../../words.js";
+import { parseLabels } from "@berth/cli-kit";
 import type { ContainerFlagValues } from "./flags.js";
 
 export type { ContainerFlagValues } from "./flags.js";

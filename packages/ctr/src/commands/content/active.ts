@@ -1,9 +1,6 @@
 import { Args } from "@oclif/core";
 import { dateFromTimestamp } from "@berth/api";
-import { CtrCommand } from "../../base.js";
-import { tabwriter } from "../../format/tabwriter.js";
-import { humanDuration, humanSize } from "../../format/units.js";
-import { aliases } from "../../words.js";
+import { aliases, CtrCommand, humanDuration, humanSize, tabwriter } from "@berth/cli-kit";
 
 export class ContentActive extends CtrCommand {
   static override summary = "display active transfers";

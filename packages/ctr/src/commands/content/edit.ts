@@ -4,8 +4,7 @@ import { readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Args, Flags } from "@oclif/core";
-import { CtrCommand } from "../../base.js";
-import { parseDigest } from "../../words.js";
+import { CtrCommand, parseDigest } from "@berth/cli-kit";
 
 /** Bytes per Write message, well under gRPC's message limit. */
 const chunkSize = 1 << 20;

@@ -1,9 +1,9 @@
 import { Args } from "@oclif/core";
-import { CtrCommand } from "../../base.js";
-import { aliases } from "../../words.js";
+import { aliases, CtrCommand } from "@berth/cli-kit";
 
 export class ContentGet extends CtrCommand {
   static override summary = "get the data for an object";
+  static override streamsLayers = true;
   static override aliases = aliases(["content"], ["get"]);
   static override args = { digest: Args.string({ required: true, description: "digest of the blob" }) };
 

@@ -1,9 +1,9 @@
 import { Args, Flags } from "@oclif/core";
-import { CtrCommand } from "../../base.js";
-import { aliases } from "../../words.js";
+import { aliases, CtrCommand } from "@berth/cli-kit";
 
 export class ContentIngest extends CtrCommand {
   static override summary = "accept content into the store";
+  static override streamsLayers = true;
   static override description = "Ingest objects into the content store from standard input. An interrupted ingest resumes where it stopped when run again with the same key.";
   static override aliases = aliases(["content"], ["ingest"]);
   static override args = { key: Args.string({ required: true, description: "the ingest's ref" }) };

@@ -1,7 +1,5 @@
 import { Args } from "@oclif/core";
-import { CtrCommand } from "../../base.js";
-import { labelList } from "../../format/units.js";
-import { aliases, parseLabels } from "../../words.js";
+import { aliases, CtrCommand, labelList, parseLabels } from "@berth/cli-kit";
 
 export class ContentLabel extends CtrCommand {
   static override summary = "add labels to content";

@@ -1,9 +1,6 @@
 import { Args, Flags } from "@oclif/core";
 import { dateFromTimestamp } from "@berth/api";
-import { CtrCommand } from "../../base.js";
-import { tabwriter } from "../../format/tabwriter.js";
-import { humanDuration, humanSize, labelList } from "../../format/units.js";
-import { aliases } from "../../words.js";
+import { aliases, CtrCommand, humanDuration, humanSize, labelList, tabwriter } from "@berth/cli-kit";
 
 export class ContentList extends CtrCommand {
   static override summary = "list all blobs in the store";

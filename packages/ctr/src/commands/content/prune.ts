@@ -1,5 +1,5 @@
 import { Flags } from "@oclif/core";
-import { CtrCommand } from "../../base.js";
+import { CtrCommand } from "@berth/cli-kit";
 
 const layerPrefix = "containerd.io/gc.ref.content.l.";
 const contentPrefix = "containerd.io/gc.ref.content.";

@@ -1,6 +1,5 @@
 import { Args } from "@oclif/core";
-import { CtrCommand } from "../../base.js";
-import { aliases } from "../../words.js";
+import { aliases, CtrCommand } from "@berth/cli-kit";
 
 export class ContentRemove extends CtrCommand {
   static override summary = "permanently delete one or more blobs";

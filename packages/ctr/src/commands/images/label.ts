@@ -1,7 +1,5 @@
 import { Args, Flags } from "@oclif/core";
-import { CtrCommand } from "../../base.js";
-import { labelList } from "../../format/units.js";
-import { aliases, parseLabels } from "../../words.js";
+import { aliases, CtrCommand, labelList, parseLabels } from "@berth/cli-kit";
 
 export class ImagesLabel extends CtrCommand {
   static override summary = "set and clear labels for an image";

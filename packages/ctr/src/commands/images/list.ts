@@ -1,8 +1,5 @@
 import { Args, Flags } from "@oclif/core";
-import { CtrCommand } from "../../base.js";
-import { tabwriter } from "../../format/tabwriter.js";
-import { labelList, progressBytes } from "../../format/units.js";
-import { aliases } from "../../words.js";
+import { aliases, CtrCommand, labelList, progressBytes, tabwriter } from "@berth/cli-kit";
 
 export class ImagesList extends CtrCommand {
   static override summary = "list images known to containerd";

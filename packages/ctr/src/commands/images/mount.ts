@@ -1,8 +1,6 @@
 import { Args, Flags } from "@oclif/core";
 import { defaultSnapshotterFor, hostPlatform, parsePlatform } from "@berth/oci";
-import { CtrCommand } from "../../base.js";
-import { snapshotterFlag } from "../snapshots/shared.js";
-import { aliases } from "../../words.js";
+import { aliases, CtrCommand, snapshotterFlag } from "@berth/cli-kit";
 
 export class ImagesMount extends CtrCommand {
   static override summary = "mount an image to a target path";

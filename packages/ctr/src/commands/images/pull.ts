@@ -1,14 +1,11 @@
 import { Args, Flags } from "@oclif/core";
 import { defaultSnapshotterFor, hostPlatform, parsePlatform, platformText } from "@berth/oci";
-import { CtrCommand } from "../../base.js";
+import { aliases, CtrCommand, parseLabels, ProgressPrinter, registryFlags, resolverOptions, snapshotterFlag } from "@berth/cli-kit";
 import { goDuration } from "../../format/go-values.js";
-import { ProgressPrinter } from "../../format/progress.js";
-import { snapshotterFlag } from "../snapshots/shared.js";
-import { aliases, parseLabels } from "../../words.js";
-import { registryFlags, resolverOptions } from "./remote-flags.js";
 
 export class ImagesPull extends CtrCommand {
   static override summary = "pull an image from a remote";
+  static override streamsLayers = true;
   static override description = "Fetch and prepare an image for use in containerd: all its content for the chosen platform goes into the content store, the image is recorded, and its layers are unpacked into the snapshotter.";
   static override usage = "images pull [flags] <ref>";
   static override aliases = aliases(["images", "image", "i"], ["pull"]);

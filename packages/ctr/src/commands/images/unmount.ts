@@ -1,8 +1,6 @@
 import { Args, Flags } from "@oclif/core";
 import { defaultSnapshotterFor } from "@berth/oci";
-import { CtrCommand } from "../../base.js";
-import { snapshotterFlag } from "../snapshots/shared.js";
-import { aliases } from "../../words.js";
+import { aliases, CtrCommand, snapshotterFlag } from "@berth/cli-kit";
 
 export class ImagesUnmount extends CtrCommand {
   static override summary = "unmount the image from the target";

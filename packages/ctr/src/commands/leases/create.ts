@@ -1,7 +1,6 @@
 import { Args, Flags } from "@oclif/core";
-import { CtrCommand, parseDuration } from "../../base.js";
+import { aliases, CtrCommand, parseDuration, parseLabels } from "@berth/cli-kit";
 import { rfc3339Seconds } from "../../format/go-values.js";
-import { aliases, parseLabels } from "../../words.js";
 
 export class LeasesCreate extends CtrCommand {
   static override summary = "create lease";

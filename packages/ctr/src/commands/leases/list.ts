@@ -1,10 +1,7 @@
 import { Args, Flags } from "@oclif/core";
 import { dateFromTimestamp } from "@berth/api";
-import { CtrCommand } from "../../base.js";
+import { aliases, CtrCommand, labelList, tabwriter } from "@berth/cli-kit";
 import { rfc3339Seconds } from "../../format/go-values.js";
-import { tabwriter } from "../../format/tabwriter.js";
-import { labelList } from "../../format/units.js";
-import { aliases } from "../../words.js";
 
 export class LeasesList extends CtrCommand {
   static override summary = "list all active leases";

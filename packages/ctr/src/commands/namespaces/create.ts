@@ -1,6 +1,5 @@
 import { Args } from "@oclif/core";
-import { CtrCommand } from "../../base.js";
-import { aliases, parseLabels } from "../../words.js";
+import { aliases, CtrCommand, parseLabels } from "@berth/cli-kit";
 
 export class NamespacesCreate extends CtrCommand {
   static override summary = "create a new namespace";

@@ -1,8 +1,5 @@
 import { Flags } from "@oclif/core";
-import { CtrCommand } from "../../base.js";
-import { tabwriter } from "../../format/tabwriter.js";
-import { labelList } from "../../format/units.js";
-import { aliases } from "../../words.js";
+import { aliases, CtrCommand, labelList, tabwriter } from "@berth/cli-kit";
 
 export class NamespacesList extends CtrCommand {
   static override summary = "list namespaces";

@@ -1,6 +1,5 @@
 import { Args } from "@oclif/core";
-import { CtrCommand } from "../../base.js";
-import { aliases } from "../../words.js";
+import { aliases, CtrCommand } from "@berth/cli-kit";
 
 export class NamespacesRemove extends CtrCommand {
   static override summary = "remove one or more namespaces";

@@ -1,4 +1,4 @@
-import { CtrCommand } from "../../base.js";
+import { CtrCommand } from "@berth/cli-kit";
 import { goIndentedJson } from "../../format/go-values.js";
 
 export class OciSpec extends CtrCommand {

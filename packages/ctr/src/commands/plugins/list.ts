@@ -1,9 +1,7 @@
 import { Args, Flags } from "@oclif/core";
 import type { PluginInfo } from "@berth/client";
 import { platformText } from "@berth/oci";
-import { CtrCommand } from "../../base.js";
-import { tabwriter } from "../../format/tabwriter.js";
-import { aliases } from "../../words.js";
+import { aliases, CtrCommand, tabwriter } from "@berth/cli-kit";
 
 const platformsText = (plugin: PluginInfo) => plugin.platforms.map(platformText).join(",") || "-";
 

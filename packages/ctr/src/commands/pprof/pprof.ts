@@ -1,6 +1,6 @@
 import { request } from "node:http";
 import { Flags } from "@oclif/core";
-import { CtrCommand, parseDuration } from "../../base.js";
+import { CtrCommand, parseDuration } from "@berth/cli-kit";
 
 /** Where a daemon serves its debug endpoints unless told: Berth's state directory, as berthd's other sockets. */
 export const defaultDebugSocket = "/run/berth/debug.sock";

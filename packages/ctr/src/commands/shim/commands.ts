@@ -2,7 +2,7 @@ import { readFile } from "node:fs/promises";
 import { Args, Flags } from "@oclif/core";
 import type { taskV2 } from "@berth/api/proto";
 import type { TtrpcServiceClient } from "@berth/ttrpc";
-import { CtrCommand } from "../../base.js";
+import { CtrCommand } from "@berth/cli-kit";
 import { goIndentedJson, goJson } from "../../format/go-values.js";
 import { shimFlags, shimTaskService } from "./shared.js";
 

@@ -1,7 +1,7 @@
 import { Args } from "@oclif/core";
-import { CtrCommand } from "../../base.js";
+import { CtrCommand, snapshotterFlag } from "@berth/cli-kit";
 import { rfc3339Seconds } from "../../format/go-values.js";
-import { defaultSnapshotter, snapshotAliases, snapshotterFlag } from "./shared.js";
+import { defaultSnapshotter, snapshotAliases } from "./shared.js";
 
 export class SnapshotsCommit extends CtrCommand {
   static override summary = "commit an active snapshot into the provided name";

@@ -3,9 +3,8 @@ import { Args, Flags } from "@oclif/core";
 import type { CallContext, Mount } from "@berth/api";
 import type { SnapshotsProxy } from "@berth/client";
 import { mediaTypes } from "@berth/oci";
-import { CtrCommand } from "../../base.js";
-import { parseLabels } from "../../words.js";
-import { defaultSnapshotter, snapshotAliases, snapshotterFlag } from "./shared.js";
+import { CtrCommand, parseLabels, snapshotterFlag } from "@berth/cli-kit";
+import { defaultSnapshotter, snapshotAliases } from "./shared.js";
 
 /** The mounts of snapshot `key`: its own when active, else those of a temporary view, removed after `use`. */
 async function withMounts<T>(snapshotter: SnapshotsProxy, context: CallContext, key: string, viewKey: string, use: (mounts: Mount[]) => Promise<T>): Promise<T> {

@@ -1,7 +1,7 @@
 import { Args } from "@oclif/core";
 import { goRfc3339Nano } from "../../format/go-values.js";
-import { CtrCommand } from "../../base.js";
-import { defaultSnapshotter, kindTitle, snapshotAliases, snapshotterFlag } from "./shared.js";
+import { CtrCommand, snapshotterFlag } from "@berth/cli-kit";
+import { defaultSnapshotter, kindTitle, snapshotAliases } from "./shared.js";
 
 export class SnapshotsInfo extends CtrCommand {
   static override summary = "get info about a snapshot";

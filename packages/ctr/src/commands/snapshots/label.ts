@@ -1,8 +1,6 @@
 import { Args } from "@oclif/core";
-import { CtrCommand } from "../../base.js";
-import { labelList } from "../../format/units.js";
-import { parseLabels } from "../../words.js";
-import { defaultSnapshotter, snapshotAliases, snapshotterFlag } from "./shared.js";
+import { CtrCommand, labelList, parseLabels, snapshotterFlag } from "@berth/cli-kit";
+import { defaultSnapshotter, snapshotAliases } from "./shared.js";
 
 export class SnapshotsLabel extends CtrCommand {
   static override summary = "add labels to content";

@@ -1,7 +1,6 @@
 import { Args } from "@oclif/core";
-import { CtrCommand } from "../../base.js";
-import { tabwriter } from "../../format/tabwriter.js";
-import { defaultSnapshotter, kindTitle, snapshotAliases, snapshotterFlag } from "./shared.js";
+import { CtrCommand, snapshotterFlag, tabwriter } from "@berth/cli-kit";
+import { defaultSnapshotter, kindTitle, snapshotAliases } from "./shared.js";
 
 export class SnapshotsList extends CtrCommand {
   static override summary = "list snapshots";

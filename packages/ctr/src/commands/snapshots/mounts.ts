@@ -1,6 +1,6 @@
 import { Args } from "@oclif/core";
-import { CtrCommand } from "../../base.js";
-import { defaultSnapshotter, mountCommand, snapshotAliases, snapshotterFlag } from "./shared.js";
+import { CtrCommand, snapshotterFlag } from "@berth/cli-kit";
+import { defaultSnapshotter, mountCommand, snapshotAliases } from "./shared.js";
 
 export class SnapshotsMounts extends CtrCommand {
   static override summary = "mount gets mount commands for the snapshots";

@@ -1,9 +1,9 @@
 import { Args, Flags } from "@oclif/core";
 import type { Mount } from "@berth/api";
 import type { Client } from "@berth/client";
-import { CtrCommand } from "../../base.js";
+import { CtrCommand, snapshotterFlag } from "@berth/cli-kit";
 import { rfc3339Seconds } from "../../format/go-values.js";
-import { defaultSnapshotter, mountCommand, snapshotAliases, snapshotterFlag } from "./shared.js";
+import { defaultSnapshotter, mountCommand, snapshotAliases } from "./shared.js";
 
 const createFlags = {
   ...snapshotterFlag,

@@ -1,6 +1,6 @@
 import { Args } from "@oclif/core";
-import { CtrCommand } from "../../base.js";
-import { defaultSnapshotter, snapshotAliases, snapshotterFlag } from "./shared.js";
+import { CtrCommand, snapshotterFlag } from "@berth/cli-kit";
+import { defaultSnapshotter, snapshotAliases } from "./shared.js";
 
 export class SnapshotsRemove extends CtrCommand {
   static override summary = "remove snapshots";

@@ -1,10 +1,5 @@
-import { Flags } from "@oclif/core";
 import type { Mount, SnapshotKind } from "@berth/api";
 import { defaultSnapshotterFor } from "@berth/oci";
-
-export const snapshotterFlag = {
-  snapshotter: Flags.string({ description: "snapshotter name. Empty value stands for the default value.", env: "CONTAINERD_SNAPSHOTTER" }),
-};
 
 /** Every spelling of a snapshots subcommand; `snapshot list` is left to the seed-format command. */
 export function snapshotAliases(commands: readonly string[]): string[] {

@@ -1,5 +1,5 @@
-import { CtrCommand } from "../../base.js";
-import { defaultSnapshotter, snapshotAliases, snapshotterFlag } from "./shared.js";
+import { CtrCommand, snapshotterFlag } from "@berth/cli-kit";
+import { defaultSnapshotter, snapshotAliases } from "./shared.js";
 
 export class SnapshotsTree extends CtrCommand {
   static override summary = "display tree view of snapshot branches";

@@ -1,7 +1,6 @@
 import { Args } from "@oclif/core";
-import { CtrCommand } from "../../base.js";
-import { parseDigest } from "../../words.js";
-import { snapshotAliases, snapshotterFlag } from "./shared.js";
+import { CtrCommand, parseDigest, snapshotterFlag } from "@berth/cli-kit";
+import { snapshotAliases } from "./shared.js";
 
 export class SnapshotsUnpack extends CtrCommand {
   static override summary = "unpack applies layers from a manifest to a snapshot";

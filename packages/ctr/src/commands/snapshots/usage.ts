@@ -1,8 +1,6 @@
 import { Args } from "@oclif/core";
-import { CtrCommand } from "../../base.js";
-import { tabwriter } from "../../format/tabwriter.js";
-import { progressBytes } from "../../format/units.js";
-import { defaultSnapshotter, snapshotAliases, snapshotterFlag } from "./shared.js";
+import { CtrCommand, progressBytes, snapshotterFlag, tabwriter } from "@berth/cli-kit";
+import { defaultSnapshotter, snapshotAliases } from "./shared.js";
 
 export class SnapshotsUsage extends CtrCommand {
   static override summary = "usage snapshots";

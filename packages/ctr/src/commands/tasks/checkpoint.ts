@@ -1,6 +1,5 @@
 import { Args, Flags } from "@oclif/core";
-import { CtrCommand } from "../../base.js";
-import { aliases } from "../../words.js";
+import { aliases, CtrCommand } from "@berth/cli-kit";
 import { loadTask, taskTopics } from "./shared.js";
 
 export class TasksCheckpoint extends CtrCommand {

@@ -1,7 +1,6 @@
 import { Args, Flags } from "@oclif/core";
-import { CtrCommand } from "../../base.js";
+import { aliases, CtrCommand } from "@berth/cli-kit";
 import { logrusLine } from "../../format/logrus.js";
-import { aliases } from "../../words.js";
 import { deleteTask, loadTask, taskTopics } from "./shared.js";
 
 export class TasksDelete extends CtrCommand {

@@ -1,6 +1,6 @@
 import { Args, Flags } from "@oclif/core";
-import { CtrCommand } from "../../base.js";
-import { aliases, commandLineAfter } from "../../words.js";
+import { aliases, CtrCommand } from "@berth/cli-kit";
+import { commandLineAfter } from "../../words.js";
 import { fifoDirFlag, fifoRoot, loadTask, taskTopics } from "./shared.js";
 
 export class TasksExec extends CtrCommand {

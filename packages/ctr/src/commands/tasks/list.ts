@@ -1,7 +1,5 @@
 import { Flags } from "@oclif/core";
-import { CtrCommand } from "../../base.js";
-import { tabwriter } from "../../format/tabwriter.js";
-import { aliases } from "../../words.js";
+import { aliases, CtrCommand, tabwriter } from "@berth/cli-kit";
 import { taskTopics } from "./shared.js";
 
 export class TasksList extends CtrCommand {

@@ -1,9 +1,7 @@
 import { Args, Flags } from "@oclif/core";
 import type { cgroupsV1, cgroupsV2 } from "@berth/api/proto";
-import { CtrCommand } from "../../base.js";
+import { aliases, CtrCommand, tabwriter } from "@berth/cli-kit";
 import { goJson, goTimeString } from "../../format/go-values.js";
-import { tabwriter } from "../../format/tabwriter.js";
-import { aliases } from "../../words.js";
 import { loadTask, taskTopics } from "./shared.js";
 
 const integer = (value: bigint | number) => String(value);

@@ -1,7 +1,5 @@
 import { Args } from "@oclif/core";
-import { CtrCommand } from "../../base.js";
-import { tabwriter } from "../../format/tabwriter.js";
-import { aliases } from "../../words.js";
+import { aliases, CtrCommand, tabwriter } from "@berth/cli-kit";
 import { loadTask, taskTopics } from "./shared.js";
 
 export class TasksPs extends CtrCommand {

@@ -1,7 +1,6 @@
 import { Args, Flags } from "@oclif/core";
-import { CtrCommand } from "../../base.js";
+import { aliases, CtrCommand } from "@berth/cli-kit";
 import { runTask } from "../../process/run-task.js";
-import { aliases } from "../../words.js";
 import { fifoDirFlag, fifoRoot, taskTopics } from "./shared.js";
 
 export class TasksStart extends CtrCommand {

@@ -1,8 +1,7 @@
 import { Args, Flags } from "@oclif/core";
-import { progressBytes, tabwriter } from "@berth/ctr/cli";
-import { DistCommand } from "../../base.js";
+import { CtrCommand, progressBytes, tabwriter } from "@berth/cli-kit";
 
-export class ImagesList extends DistCommand {
+export class ImagesList extends CtrCommand {
   static override summary = "list images known to containerd";
   static override description = "The seed's layout: reference, media type, digest and the image's full size for this platform.";
   static override usage = "images ls [flags] [<filter>, ...]";

@@ -1,10 +1,8 @@
 import { Args, Flags } from "@oclif/core";
-import { snapshotterFlag } from "@berth/ctr/cli";
 import { defaultSnapshotterFor, hostPlatform, mediaTypes, parsePlatform } from "@berth/oci";
-import { DistCommand } from "../../base.js";
-import { logInfo } from "../../log.js";
+import { CtrCommand, logInfo, snapshotterFlag } from "@berth/cli-kit";
 
-export class RootfsUnpack extends DistCommand {
+export class RootfsUnpack extends CtrCommand {
   static override summary = "unpack applies layers from a manifest to a snapshot";
   static override description = "Applies the layers of a manifest (or of this platform's manifest of an index) in the content store to chain-ID-named snapshots; prints the top chain ID.";
   static override usage = "rootfs unpack [flags] <digest>";

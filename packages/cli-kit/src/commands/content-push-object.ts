@@ -1,10 +1,11 @@
-import { Args } from "@oclif/core";
-import { CtrCommand } from "../../base.js";
-import { parseDigest } from "../../words.js";
-import { registryFlags, resolverOptions } from "../images/remote-flags.js";
+import * as Args from "@oclif/core/args";
+import { CtrCommand } from "../command.js";
+import { parseDigest } from "../words.js";
+import { registryFlags, resolverOptions } from "../flags.js";
 
 export class ContentPushObject extends CtrCommand {
   static override summary = "push an object to a remote";
+  static override streamsLayers = true;
   static override description = "Push one blob of the content store, by digest and with the given media type, to the repository of a reference (a manifest type is pushed as the reference's tag). A blob the registry already has is an error, as in stock ctr.";
   static override usage = "content push-object [flags] <remote> <object> <type>";
   static override args = {

@@ -1,12 +1,14 @@
-import { Args, Flags } from "@oclif/core";
 import { mediaTypes, parsePlatform } from "@berth/oci";
-import { CtrCommand } from "../../base.js";
-import { ProgressPrinter, type RenderOptions } from "../../format/progress.js";
-import { aliases } from "../../words.js";
-import { registryFlags, resolverOptions } from "./remote-flags.js";
+import * as Args from "@oclif/core/args";
+import * as Flags from "@oclif/core/flags";
+import { CtrCommand } from "../command.js";
+import { ProgressPrinter, type RenderOptions } from "../format/progress.js";
+import { aliases } from "../words.js";
+import { registryFlags, resolverOptions } from "../flags.js";
 
 export class ImagesPush extends CtrCommand {
   static override summary = "push an image to a remote";
+  static override streamsLayers = true;
   static override description = "Pushes an image reference from containerd: every blob, then the manifests, then the index, children first; blobs that came from another repository of the same registry are mounted from it.";
   static override usage = "images push [flags] <remote> [<local>]";
   static override aliases = aliases(["images", "image", "i"], ["push"]);

@@ -1,7 +1,8 @@
-import { Args, Flags } from "@oclif/core";
 import { hostPlatform, parsePlatform } from "@berth/oci";
-import { CtrCommand } from "../../base.js";
-import { aliases } from "../../words.js";
+import * as Args from "@oclif/core/args";
+import * as Flags from "@oclif/core/flags";
+import { CtrCommand } from "../command.js";
+import { aliases } from "../words.js";
 
 export class ImagesConvert extends CtrCommand {
   static override summary = "convert an image";

@@ -1,11 +1,13 @@
 import { createWriteStream } from "node:fs";
-import { Args, Flags } from "@oclif/core";
 import { parsePlatform } from "@berth/oci";
-import { CtrCommand } from "../../base.js";
-import { aliases } from "../../words.js";
+import * as Args from "@oclif/core/args";
+import * as Flags from "@oclif/core/flags";
+import { CtrCommand } from "../command.js";
+import { aliases } from "../words.js";
 
 export class ImagesExport extends CtrCommand {
   static override summary = "export images";
+  static override streamsLayers = true;
   static override description = `Export images to an OCI tar archive.
 
 Tar output is formatted as an OCI archive, a Docker manifest is provided for the platform.

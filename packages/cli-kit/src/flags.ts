@@ -1,4 +1,4 @@
-import { Flags } from "@oclif/core";
+import * as Flags from "@oclif/core/flags";
 
 /** ctr's registry flags (commands.RegistryFlags). */
 export const registryFlags = {
@@ -24,4 +24,24 @@ export function resolverOptions(flags: RegistryFlagValues): { plainHttp: boolean
     ...(flags["hosts-dir"] ? { hostsDir: flags["hosts-dir"] } : {}),
     ...(flags.user ? { credentials: { username, password } } : {}),
   };
+}
+
+export const snapshotterFlag = {
+  snapshotter: Flags.string({ description: "snapshotter name. Empty value stands for the default value.", env: "CONTAINERD_SNAPSHOTTER" }),
+};
+
+/** Flags of the commands that fetch an image from a registry (ctr's content fetch, dist's fetch). */
+export const fetchFlags = {
+  ...registryFlags,
+  label: Flags.string({ multiple: true, multipleNonGreedy: true, description: "labels to attach to the image" }),
+  platform: Flags.string({ multiple: true, multipleNonGreedy: true, description: "Pull content from a specific platform (os/arch[/variant]); default: this host's" }),
+  "all-platforms": Flags.boolean({ description: "pull content from all platforms" }),
+};
+
+export interface FetchFlagValues extends RegistryFlagValues {
+  readonly "all-metadata"?: boolean | undefined;
+  readonly "metadata-only"?: boolean | undefined;
+  readonly platform?: string[] | undefined;
+  readonly "all-platforms"?: boolean | undefined;
+  readonly label?: string[] | undefined;
 }

@@ -1,16 +1,19 @@
 /**
- * @berth/ctr/launch: how ctr and dist start. oclif reads every command's flags, args and help from
+ * @berth/cli-kit/launch: how ctr and dist start. oclif reads every command's flags, args and help from
  * `oclif.manifest.json` (written at build time by `writeCommandManifest`), so help needs no
  * command class; running a command imports only the module that exports its class, which the
  * manifest names beside each command (`berthSource`). Without a manifest (a build that did not
- * write one), oclif loads every command through `src/commands.ts`, as before.
+ * write one), oclif loads every command through `src/commands.ts`, as before. Help printed once
+ * is kept and printed again without oclif (help-cache.ts).
  */
 import { readFileSync } from "node:fs";
+import { enableCompileCache } from "node:module";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import type { Command } from "@oclif/core/command";
 import type { Plugin } from "@oclif/core/config";
 import { hoistGlobalOptions } from "./global-options.js";
+import { captureHelp, helpCacheEntry, isHelpRequest, mayAskForHelp, readHelp, writeHelp } from "./help-cache.js";
 
 /** Where a command's class comes from: a module (relative to the package root, or a package specifier) and its export. */
 export interface CommandSource {
@@ -57,7 +60,7 @@ export interface CommandSummary {
 }
 
 /** Rewrites argv (global options already taken off) knowing every command by id. */
-export type ArgvRewrite = (argv: readonly string[], commands: Readonly<Record<string, CommandSummary>>) => string[];
+export type ArgvRewrite = (argv: readonly string[], commands: Readonly<Record<string, CommandSummary>>) => string[] | Promise<string[]>;
 
 /**
  * Every command's summary: from the package's `oclif.manifest.json`, else (no manifest) from the
@@ -80,10 +83,26 @@ async function commandSummaries(binUrl: string): Promise<Record<string, CommandS
  * command's aliases and flags from the manifest.
  */
 export async function launch(binUrl: string, argv: readonly string[], rewrite?: ArgvRewrite): Promise<void> {
-  let args = hoistGlobalOptions(argv);
-  if (rewrite !== undefined) args = rewrite(args, await commandSummaries(binUrl));
+  const hoisted = hoistGlobalOptions(argv);
+  // Help asked for before prints as oclif printed it then, without loading oclif (see help-cache.ts).
+  const helpEntry = mayAskForHelp(hoisted) ? helpCacheEntry(binUrl, hoisted) : undefined;
+  const keptHelp = helpEntry === undefined ? undefined : readHelp(helpEntry);
+  if (keptHelp !== undefined) {
+    process.stdout.write(keptHelp);
+    return;
+  }
+  // Cached bytecode roughly halves the start-up of every later run.
+  enableCompileCache();
+  const args = rewrite === undefined ? hoisted : await rewrite(hoisted, await commandSummaries(binUrl));
   const { Plugin } = await import("@oclif/core/config");
   const { execute } = await import("@oclif/core/execute");
   loadCommandsFromTheirModules(Plugin);
-  await execute({ args, dir: binUrl });
+  if (helpEntry === undefined || !isHelpRequest(args)) {
+    await execute({ args, dir: binUrl });
+    return;
+  }
+  const help = await captureHelp(async () => {
+    await execute({ args, dir: binUrl });
+  });
+  if (help !== undefined) writeHelp(helpEntry, help);
 }

@@ -1,3 +1,4 @@
+import { setFlagsFromString } from "node:v8";
 // Subpaths: the package entry also loads semver to check the Node version, on every start.
 import { Command } from "@oclif/core/command";
 import * as Flags from "@oclif/core/flags";
@@ -18,7 +19,7 @@ export function parseDuration(text: string): number {
 }
 
 /**
- * What every ctr command shares: the global options (also accepted after the command), a client
+ * What every command of ctr and dist shares: ctr's global options (also accepted after the command), a client
  * connected to them, and ctr's way of reporting errors: `ctr: <message>` and exit status 1.
  */
 export abstract class CtrCommand extends Command {
@@ -29,7 +30,20 @@ export abstract class CtrCommand extends Command {
     "connect-timeout": Flags.string({ description: "timeout for connecting to containerd", helpGroup: "GLOBAL", env: "BERTH_CTR_CONNECT_TIMEOUT" }),
   };
 
+  /**
+   * Set by the commands that stream image layers through this process (pull, push, import, export,
+   * content get/ingest): the layers' ArrayBuffers count against V8's old-generation limit, and with
+   * the default heap growth that meant a full GC every few MB. The others keep V8's defaults, as a
+   * changed V8 flag costs a short command a noticeable part of its start-up.
+   */
+  static streamsLayers = false;
+
   #client: Client | undefined;
+
+  override async init(): Promise<void> {
+    if ((this.constructor as typeof CtrCommand).streamsLayers) setFlagsFromString("--heap-growing-percent=300");
+    await super.init();
+  }
 
   protected async connect(flags: { address?: string | undefined; namespace?: string | undefined; "connect-timeout"?: string | undefined }): Promise<Client> {
     // Loaded only when a command talks to the daemon, so that `--help` starts fast.

@@ -1,6 +1,7 @@
-import { Args, Flags } from "@oclif/core";
-import { CtrCommand } from "../../base.js";
-import { aliases } from "../../words.js";
+import * as Args from "@oclif/core/args";
+import * as Flags from "@oclif/core/flags";
+import { CtrCommand } from "../command.js";
+import { aliases } from "../words.js";
 
 export class ImagesRemove extends CtrCommand {
   static override summary = "remove one or more images by reference";

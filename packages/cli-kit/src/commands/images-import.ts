@@ -1,12 +1,14 @@
 import { createReadStream } from "node:fs";
-import { Args, Flags } from "@oclif/core";
 import { defaultSnapshotterFor, hostPlatform, parsePlatform } from "@berth/oci";
-import { CtrCommand } from "../../base.js";
-import { snapshotterFlag } from "../snapshots/shared.js";
-import { aliases, parseLabels } from "../../words.js";
+import * as Args from "@oclif/core/args";
+import * as Flags from "@oclif/core/flags";
+import { CtrCommand } from "../command.js";
+import { snapshotterFlag } from "../flags.js";
+import { aliases, parseLabels } from "../words.js";
 
 export class ImagesImport extends CtrCommand {
   static override summary = "import images";
+  static override streamsLayers = true;
   static override description = `Import images from a tar stream.
 Implemented formats:
 - oci.v1

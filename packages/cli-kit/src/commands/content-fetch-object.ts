@@ -1,9 +1,10 @@
-import { Args } from "@oclif/core";
-import { CtrCommand } from "../../base.js";
-import { registryFlags, resolverOptions } from "../images/remote-flags.js";
+import * as Args from "@oclif/core/args";
+import { CtrCommand } from "../command.js";
+import { registryFlags, resolverOptions } from "../flags.js";
 
 export class ContentFetchObject extends CtrCommand {
   static override summary = "retrieve objects from a remote";
+  static override streamsLayers = true;
   static override description = "Resolve a reference (a tag, or `name@digest` for any manifest or blob) and write the object, digest-verified, to standard output. Talks only to the registry.";
   static override usage = "content fetch-object [flags] <remote> <object> [<hint>, ...]";
   static override strict = false;

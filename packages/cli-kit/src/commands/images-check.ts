@@ -1,10 +1,11 @@
-import { Args, Flags } from "@oclif/core";
 import { defaultSnapshotterFor } from "@berth/oci";
-import { CtrCommand } from "../../base.js";
-import { tabwriter } from "../../format/tabwriter.js";
-import { progressBytes } from "../../format/units.js";
-import { snapshotterFlag } from "../snapshots/shared.js";
-import { aliases } from "../../words.js";
+import * as Args from "@oclif/core/args";
+import * as Flags from "@oclif/core/flags";
+import { CtrCommand } from "../command.js";
+import { tabwriter } from "../format/tabwriter.js";
+import { progressBytes } from "../format/units.js";
+import { snapshotterFlag } from "../flags.js";
+import { aliases } from "../words.js";
 
 export class ImagesCheck extends CtrCommand {
   static override summary = "check existing images to ensure all content is available locally";

@@ -1,5 +1,5 @@
 /**
- * @berth/ctr/command-manifest: writes `oclif.manifest.json` for an oclif package whose commands are
+ * @berth/cli-kit/command-manifest: writes `oclif.manifest.json` for an oclif package whose commands are
  * registered in one module (oclif's explicit strategy, e.g. ctr's `src/commands.ts`): oclif's own
  * manifest of every command, plus, for each, the module that exports its class (see launch.ts), found
  * among the modules the registry imports. Run by the package's build after tsc.
