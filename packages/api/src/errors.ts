@@ -52,9 +52,7 @@ const codeByKind: { readonly [K in ErrorKind]: number } = {
   Unknown: grpcCodes.UNKNOWN,
 };
 
-const kindByCode = new Map<number, ErrorKind>(
-  Object.entries(codeByKind).map(([kind, code]) => [code, kind as ErrorKind]),
-);
+const kindByCode = new Map<number, ErrorKind>(Object.entries(codeByKind).map(([kind, code]) => [code, kind as ErrorKind]));
 
 /** containerd's errdefs texts, appended to messages as ": <text>" the way Go's error wrapping does. */
 const errdefsText: { readonly [K in ErrorKind]: string } = {

@@ -4,7 +4,6 @@ import * as grpc from "@grpc/grpc-js";
 import { errorOfStatus, grpcMethodPath, serializerOf, type ServiceDefinition, type MethodDefinition } from "./grpc-server.js";
 import { leaseHeader, namespaceHeader } from "./metadata.js";
 
-
 export interface CallOptions {
   readonly namespace?: string | undefined;
   readonly lease?: string | undefined;
@@ -26,13 +25,14 @@ export interface ServerStream<Res> extends AsyncIterable<Res> {
   cancel(): void;
 }
 
-export type ClientMethod<M> = M extends MethodDefinition<infer Req, infer Res, infer ReqStream, infer ResStream>
-  ? ReqStream extends true
-    ? (options?: CallOptions) => BidiCall<Req, Res>
-    : ResStream extends true
-      ? (request: Req, options?: CallOptions) => ServerStream<Res>
-      : (request: Req, options?: CallOptions) => Promise<Res>
-  : never;
+export type ClientMethod<M> =
+  M extends MethodDefinition<infer Req, infer Res, infer ReqStream, infer ResStream>
+    ? ReqStream extends true
+      ? (options?: CallOptions) => BidiCall<Req, Res>
+      : ResStream extends true
+        ? (request: Req, options?: CallOptions) => ServerStream<Res>
+        : (request: Req, options?: CallOptions) => Promise<Res>
+    : never;
 
 export type ServiceClient<D extends ServiceDefinition> = { readonly [K in keyof D["methods"]]: ClientMethod<D["methods"][K]> };
 
@@ -71,11 +71,12 @@ function withSignal<T extends { cancel(): void }>(call: T, signal: AbortSignal |
  */
 export function createServiceClient<D extends ServiceDefinition>(service: D, channel: grpc.Client, defaults: CallOptions = {}): ServiceClient<D> {
   const client: Record<string, unknown> = {};
-  const metadataOf = (options: CallOptions | undefined) => metadataFor({
-    namespace: options?.namespace ?? defaults.namespace,
-    lease: options?.lease ?? defaults.lease,
-    waitForReady: options?.waitForReady ?? defaults.waitForReady,
-  });
+  const metadataOf = (options: CallOptions | undefined) =>
+    metadataFor({
+      namespace: options?.namespace ?? defaults.namespace,
+      lease: options?.lease ?? defaults.lease,
+      waitForReady: options?.waitForReady ?? defaults.waitForReady,
+    });
   for (const [key, method] of Object.entries(service.methods)) {
     const path = grpcMethodPath(service, method);
     const serialize = serializerOf(method.requestType);
@@ -115,4 +116,3 @@ export function createServiceClient<D extends ServiceDefinition>(service: D, cha
   }
   return client as ServiceClient<D>;
 }
-

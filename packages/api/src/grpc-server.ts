@@ -26,14 +26,14 @@ export interface ServiceDefinition {
   readonly methods: { readonly [key: string]: MethodDefinition };
 }
 
-
-export type Handler<M> = M extends MethodDefinition<infer Req, infer Res, infer ReqStream, infer ResStream>
-  ? ReqStream extends true
-    ? (requests: AsyncIterable<Req>, context: CallContext) => AsyncIterable<Res>
-    : ResStream extends true
-      ? (request: Req, context: CallContext) => AsyncIterable<Res>
-      : (request: Req, context: CallContext) => Promise<Res>
-  : never;
+export type Handler<M> =
+  M extends MethodDefinition<infer Req, infer Res, infer ReqStream, infer ResStream>
+    ? ReqStream extends true
+      ? (requests: AsyncIterable<Req>, context: CallContext) => AsyncIterable<Res>
+      : ResStream extends true
+        ? (request: Req, context: CallContext) => AsyncIterable<Res>
+        : (request: Req, context: CallContext) => Promise<Res>
+    : never;
 
 export type ServiceHandlers<D extends ServiceDefinition> = { readonly [K in keyof D["methods"]]: Handler<D["methods"][K]> };
 
@@ -127,7 +127,11 @@ export interface CallObserver {
  * answered: grpc-js reports even a finished call as cancelled once its stream closes, and aborting
  * then (an AbortError with its stack, and the abort listeners) cost every unary call ~25 µs.
  */
-function contextOf(call: { readonly metadata: grpc.Metadata; on(event: "cancelled", listener: () => void): unknown; off(event: "cancelled", listener: () => void): unknown }): {
+function contextOf(call: {
+  readonly metadata: grpc.Metadata;
+  on(event: "cancelled", listener: () => void): unknown;
+  off(event: "cancelled", listener: () => void): unknown;
+}): {
   context: CallContext;
   settled: () => void;
 } {
@@ -170,8 +174,7 @@ export function grpcImplementation<D extends ServiceDefinition>(
   for (const [key, method] of Object.entries(service.methods)) {
     const handler = (handlers as Record<string, (...args: any[]) => any>)[key];
     if (handler === undefined) throw new Error(`no handler for ${service.fullName}/${method.name}`);
-    const observe = (code: number, started: bigint) =>
-      observer?.finished(service.fullName, method.name, code, Number(process.hrtime.bigint() - started) / 1e9);
+    const observe = (code: number, started: bigint) => observer?.finished(service.fullName, method.name, code, Number(process.hrtime.bigint() - started) / 1e9);
     const start = () => observer?.started?.(service.fullName, method.name);
     const received = () => observer?.received?.(service.fullName, method.name);
     const sent = () => observer?.sent?.(service.fullName, method.name);

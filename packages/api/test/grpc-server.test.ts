@@ -30,7 +30,9 @@ describe("grpcImplementation: a call's signal", () => {
     };
     server.addService(grpcServiceDefinition(namespacesV1.NamespacesDefinition), grpcImplementation(namespacesV1.NamespacesDefinition, handlers as never));
     const address = `unix://${join(directory, "s.sock")}`;
-    await new Promise<void>((resolve, reject) => server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (error) => (error ? reject(error) : resolve())));
+    await new Promise<void>((resolve, reject) =>
+      server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (error) => (error ? reject(error) : resolve())),
+    );
     channel = new grpc.Client(address, grpc.credentials.createInsecure());
   });
   afterAll(async () => {

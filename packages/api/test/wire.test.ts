@@ -173,8 +173,15 @@ describe("field numbers on the wire", () => {
       "tasks.v1 CreateTaskRequest",
       tasksV1.CreateTaskRequest,
       {
-        containerId: "c", rootfs: [{ type: "bind" }], stdin: "i", stdout: "o", stderr: "e", terminal: true,
-        checkpoint: { digest: "d" }, options: { typeUrl: "t" }, runtimePath: "p",
+        containerId: "c",
+        rootfs: [{ type: "bind" }],
+        stdin: "i",
+        stdout: "o",
+        stderr: "e",
+        terminal: true,
+        checkpoint: { digest: "d" },
+        options: { typeUrl: "t" },
+        runtimePath: "p",
       },
       [1, 3, 4, 5, 6, 7, 8, 9, 10],
     ],
@@ -189,8 +196,16 @@ describe("field numbers on the wire", () => {
       "task.v2 CreateTaskRequest",
       taskV2.CreateTaskRequest,
       {
-        id: "c", bundle: "/b", rootfs: [{ type: "bind" }], terminal: true, stdin: "i", stdout: "o", stderr: "e",
-        checkpoint: "/cp", parentCheckpoint: "/pcp", options: { typeUrl: "t" },
+        id: "c",
+        bundle: "/b",
+        rootfs: [{ type: "bind" }],
+        terminal: true,
+        stdin: "i",
+        stdout: "o",
+        stderr: "e",
+        checkpoint: "/cp",
+        parentCheckpoint: "/pcp",
+        options: { typeUrl: "t" },
       },
       [1, 2, 3, 4, 5, 6, 7, 8, 9, 10],
     ],
@@ -198,8 +213,17 @@ describe("field numbers on the wire", () => {
       "task.v2 StateResponse",
       taskV2.StateResponse,
       {
-        id: "c", bundle: "/b", pid: 1, status: taskTypes.Status.RUNNING, stdin: "i", stdout: "o", stderr: "e",
-        terminal: true, exitStatus: 1, exitedAt: { seconds: 1 }, execId: "x",
+        id: "c",
+        bundle: "/b",
+        pid: 1,
+        status: taskTypes.Status.RUNNING,
+        stdin: "i",
+        stdout: "o",
+        stderr: "e",
+        terminal: true,
+        exitStatus: 1,
+        exitedAt: { seconds: 1 },
+        execId: "x",
       },
       [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11],
     ],
@@ -207,8 +231,16 @@ describe("field numbers on the wire", () => {
       "containers.v1 Container",
       containersV1.Container,
       {
-        id: "c", labels: { a: "b" }, image: "i", runtime: { name: "r" }, spec: { typeUrl: "t" }, snapshotter: "s",
-        snapshotKey: "k", createdAt: { seconds: 1 }, updatedAt: { seconds: 1 }, extensions: { e: { typeUrl: "t" } },
+        id: "c",
+        labels: { a: "b" },
+        image: "i",
+        runtime: { name: "r" },
+        spec: { typeUrl: "t" },
+        snapshotter: "s",
+        snapshotKey: "k",
+        createdAt: { seconds: 1 },
+        updatedAt: { seconds: 1 },
+        extensions: { e: { typeUrl: "t" } },
         sandbox: "sb",
       },
       [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11],
@@ -217,9 +249,15 @@ describe("field numbers on the wire", () => {
       "cgroups.v1 Metrics",
       cgroupsV1.Metrics,
       {
-        hugetlb: [{ usage: 1n }], pids: { current: 1n }, cpu: { usage: { total: 1n } }, memory: { cache: 1n },
-        blkio: { ioServicedRecursive: [{ op: "Read" }] }, rdma: { current: [{ device: "d" }] },
-        network: [{ name: "eth0" }], cgroupStats: { nrRunning: 1n }, memoryOomControl: { underOom: 1n },
+        hugetlb: [{ usage: 1n }],
+        pids: { current: 1n },
+        cpu: { usage: { total: 1n } },
+        memory: { cache: 1n },
+        blkio: { ioServicedRecursive: [{ op: "Read" }] },
+        rdma: { current: [{ device: "d" }] },
+        network: [{ name: "eth0" }],
+        cgroupStats: { nrRunning: 1n },
+        memoryOomControl: { underOom: 1n },
       },
       [1, 2, 3, 4, 5, 6, 7, 8, 9],
     ],
@@ -227,8 +265,13 @@ describe("field numbers on the wire", () => {
       "cgroups.v2 Metrics",
       cgroupsV2.Metrics,
       {
-        pids: { current: 1n }, cpu: { usageUsec: 1n }, memory: { anon: 1n }, rdma: { limit: [{ device: "d" }] },
-        io: { usage: [{ major: 8n }] }, hugetlb: [{ pagesize: "2MB" }], memoryEvents: { oomKill: 1n },
+        pids: { current: 1n },
+        cpu: { usageUsec: 1n },
+        memory: { anon: 1n },
+        rdma: { limit: [{ device: "d" }] },
+        io: { usage: [{ major: 8n }] },
+        hugetlb: [{ pagesize: "2MB" }],
+        memoryEvents: { oomKill: 1n },
       },
       [1, 2, 4, 5, 6, 7, 8],
     ],
@@ -248,11 +291,26 @@ describe("field numbers on the wire", () => {
   it("decodes a hand-built ttrpc Request and Response", () => {
     const text = (s: string) => [s.length, ...Buffer.from(s)];
     const request = Uint8Array.from([
-      0x0a, ...text("containerd.task.v2.Task"),
-      0x12, ...text("Connect"),
-      0x1a, 2, 0x0a, 0x00,
-      0x20, 0x80, 0x94, 0xeb, 0xdc, 0x03, // 1e9 ns
-      0x2a, 2 + 26 + 2 + 7, 0x0a, ...text("containerd-namespace-ttrpc"), 0x12, ...text("default"),
+      0x0a,
+      ...text("containerd.task.v2.Task"),
+      0x12,
+      ...text("Connect"),
+      0x1a,
+      2,
+      0x0a,
+      0x00,
+      0x20,
+      0x80,
+      0x94,
+      0xeb,
+      0xdc,
+      0x03, // 1e9 ns
+      0x2a,
+      2 + 26 + 2 + 7,
+      0x0a,
+      ...text("containerd-namespace-ttrpc"),
+      0x12,
+      ...text("default"),
     ]);
     expect(ttrpc.Request.decode(request)).toEqual({
       service: "containerd.task.v2.Task",
@@ -277,9 +335,7 @@ describe("field numbers on the wire", () => {
 describe("enums", () => {
   it("has containerd's numeric values", () => {
     expect([contentV1.WriteAction.STAT, contentV1.WriteAction.WRITE, contentV1.WriteAction.COMMIT]).toEqual([0, 1, 2]);
-    expect([
-      snapshotsV1.Kind.UNKNOWN, snapshotsV1.Kind.VIEW, snapshotsV1.Kind.ACTIVE, snapshotsV1.Kind.COMMITTED,
-    ]).toEqual([0, 1, 2, 3]);
+    expect([snapshotsV1.Kind.UNKNOWN, snapshotsV1.Kind.VIEW, snapshotsV1.Kind.ACTIVE, snapshotsV1.Kind.COMMITTED]).toEqual([0, 1, 2, 3]);
     expect(taskTypes.Status.PAUSING).toBe(5);
   });
 });
@@ -302,16 +358,29 @@ describe("service paths", () => {
   it("has the right RPC sets and stream kinds", () => {
     expect(Object.values(tasksV1.TasksDefinition.methods).map((m) => m.name)).toHaveLength(17);
     expect(Object.values(taskV2.TaskDefinition.methods).map((m) => m.name)).toEqual([
-      "State", "Create", "Start", "Delete", "Pids", "Pause", "Resume", "Checkpoint", "Kill", "Exec", "ResizePty",
-      "CloseIO", "Update", "Wait", "Stats", "Connect", "Shutdown",
+      "State",
+      "Create",
+      "Start",
+      "Delete",
+      "Pids",
+      "Pause",
+      "Resume",
+      "Checkpoint",
+      "Kill",
+      "Exec",
+      "ResizePty",
+      "CloseIO",
+      "Update",
+      "Wait",
+      "Stats",
+      "Connect",
+      "Shutdown",
     ]);
     expect(Object.values(eventsTtrpcV1.EventsDefinition.methods).map((m) => m.name)).toEqual(["Forward"]);
     const { listStream } = containersV1.ContainersDefinition.methods;
     expect([listStream.requestStream, listStream.responseStream]).toEqual([false, true]);
     const { write, read } = contentV1.ContentDefinition.methods;
-    expect([write.requestStream, write.responseStream, read.requestStream, read.responseStream]).toEqual([
-      true, true, false, true,
-    ]);
+    expect([write.requestStream, write.responseStream, read.requestStream, read.responseStream]).toEqual([true, true, false, true]);
     expect(snapshotsV1.SnapshotsDefinition.methods.list.responseStream).toBe(true);
     expect(tasksV1.TasksDefinition.methods.exec.responseType.encode({}).finish()).toHaveLength(0);
   });

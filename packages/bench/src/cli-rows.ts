@@ -21,11 +21,41 @@ export async function cliRows(targets: readonly Target[]): Promise<Row[]> {
   const floor = pick((figures) => ({ berth: figures.nodeFloorMs, stock: figures.nodeFloorMs }));
   return [
     row("node -e 0 (the floor), median (ms)", true, 1, { berth: floor.berth, containerd: undefined }, (ms) => ms),
-    row("ctr --help cold start, median (ms)", true, 1, pick((figures) => figures.helpMs), (ms) => ms),
-    row("ctr version, median (ms)", true, 1, pick((figures) => figures.versionMs), (ms) => ms),
-    row("ctr version, peak RSS (MB)", true, 1, pick((figures) => figures.versionPeakRssMb), (mb) => mb),
+    row(
+      "ctr --help cold start, median (ms)",
+      true,
+      1,
+      pick((figures) => figures.helpMs),
+      (ms) => ms,
+    ),
+    row(
+      "ctr version, median (ms)",
+      true,
+      1,
+      pick((figures) => figures.versionMs),
+      (ms) => ms,
+    ),
+    row(
+      "ctr version, peak RSS (MB)",
+      true,
+      1,
+      pick((figures) => figures.versionPeakRssMb),
+      (mb) => mb,
+    ),
     // Berth's ctr beside the floor: the containerd column holds `node -e 0`, so the ratio is "x of Node's own start".
-    row("Berth ctr --help / node -e 0, median (ms)", true, 1, pick((figures) => ({ berth: figures.helpMs.berth, stock: figures.nodeFloorMs })), (ms) => ms),
-    row("Berth ctr version / node -e 0, median (ms)", true, 1, pick((figures) => ({ berth: figures.versionMs.berth, stock: figures.nodeFloorMs })), (ms) => ms),
+    row(
+      "Berth ctr --help / node -e 0, median (ms)",
+      true,
+      1,
+      pick((figures) => ({ berth: figures.helpMs.berth, stock: figures.nodeFloorMs })),
+      (ms) => ms,
+    ),
+    row(
+      "Berth ctr version / node -e 0, median (ms)",
+      true,
+      1,
+      pick((figures) => ({ berth: figures.versionMs.berth, stock: figures.nodeFloorMs })),
+      (ms) => ms,
+    ),
   ];
 }

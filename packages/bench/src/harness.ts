@@ -31,7 +31,22 @@ export function row<T>(name: string, lowerIsBetter: boolean, decimals: number, r
 }
 
 /** The suites `npm run bench` runs; `--only a,b` picks some. */
-export const suiteNames = ["grpc", "events", "cli", "images", "snapshots", "layers", "pull", "content", "run", "containers", "memory", "checkpoint", "metrics", "cri"] as const;
+export const suiteNames = [
+  "grpc",
+  "events",
+  "cli",
+  "images",
+  "snapshots",
+  "layers",
+  "pull",
+  "content",
+  "run",
+  "containers",
+  "memory",
+  "checkpoint",
+  "metrics",
+  "cri",
+] as const;
 export type Suite = (typeof suiteNames)[number];
 
 /** The suites named by `--only a,b` (all without it); throws on an unknown name. */
@@ -40,7 +55,8 @@ export function selectedSuites(args: readonly string[]): ReadonlySet<Suite> {
   if (index < 0) return new Set(suiteNames);
   const names = (args[index + 1] ?? "").split(",").filter((name) => name !== "");
   const unknown = names.filter((name) => !(suiteNames as readonly string[]).includes(name));
-  if (names.length === 0 || unknown.length > 0) throw new Error(`--only takes a comma-separated list of ${suiteNames.join(", ")}${unknown.length > 0 ? `; not ${unknown.join(", ")}` : ""}`);
+  if (names.length === 0 || unknown.length > 0)
+    throw new Error(`--only takes a comma-separated list of ${suiteNames.join(", ")}${unknown.length > 0 ? `; not ${unknown.join(", ")}` : ""}`);
   return new Set(names as Suite[]);
 }
 

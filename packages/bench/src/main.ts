@@ -62,7 +62,10 @@ function cleanup(): Promise<void> {
   return cleaning;
 }
 
-for (const [signal, code] of [["SIGINT", 130], ["SIGTERM", 143]] as const) {
+for (const [signal, code] of [
+  ["SIGINT", 130],
+  ["SIGTERM", 143],
+] as const) {
   process.once(signal, () => {
     interrupted = true;
     interruption.abort();
@@ -113,9 +116,17 @@ async function main(): Promise<void> {
       containerd: containerd === undefined ? undefined : await attempt("idle RSS (containerd)", () => rss(containerd)),
     };
 
-    const targets: Target[] = [{ side: "berth", daemon: berthd, client: await connect(berthd), subscriptionsReady: true, metricsUrl: `http://127.0.0.1:${berthPort}/v1/metrics` }];
+    const targets: Target[] = [
+      { side: "berth", daemon: berthd, client: await connect(berthd), subscriptionsReady: true, metricsUrl: `http://127.0.0.1:${berthPort}/v1/metrics` },
+    ];
     if (containerd !== undefined) {
-      targets.push({ side: "containerd", daemon: containerd, client: await connect(containerd), subscriptionsReady: false, metricsUrl: `http://127.0.0.1:${stockPort}/v1/metrics` });
+      targets.push({
+        side: "containerd",
+        daemon: containerd,
+        client: await connect(containerd),
+        subscriptionsReady: false,
+        metricsUrl: `http://127.0.0.1:${stockPort}/v1/metrics`,
+      });
     }
     const versions: Record<string, string> = {};
     for (const { side, client } of targets) {
@@ -123,7 +134,11 @@ async function main(): Promise<void> {
       // A fresh containerd has no namespaces; Namespaces.Get should read an existing one on both.
       await client.namespaces.create(client.context(), { name: "bench", labels: {} });
     }
-    console.error(`bench: ${Object.entries(versions).map(([side, version]) => `${side} ${version}`).join(", ")}`);
+    console.error(
+      `bench: ${Object.entries(versions)
+        .map(([side, version]) => `${side} ${version}`)
+        .join(", ")}`,
+    );
 
     const both: OnBoth = async <T>(label: string, run: (target: Target) => Promise<T>): Promise<Both<T>> => {
       const results: Partial<Record<Side, Outcome<T>>> = {};
@@ -154,12 +169,19 @@ async function main(): Promise<void> {
     }
 
     if (suites.has("events")) {
-      const eventsOf = (subscribers: number) => ({ client, subscriptionsReady }: Target) =>
-        eventRate(client, { events: 3000, subscribers, inFlight: 32, awaitReady: subscriptionsReady, timeoutMs: 20_000 });
-      await both("events warm-up", ({ client, subscriptionsReady }) => eventRate(client, { events: 300, subscribers: 1, awaitReady: subscriptionsReady, timeoutMs: 10_000 }));
+      const eventsOf =
+        (subscribers: number) =>
+        ({ client, subscriptionsReady }: Target) =>
+          eventRate(client, { events: 3000, subscribers, inFlight: 32, awaitReady: subscriptionsReady, timeoutMs: 20_000 });
+      await both("events warm-up", ({ client, subscriptionsReady }) =>
+        eventRate(client, { events: 300, subscribers: 1, awaitReady: subscriptionsReady, timeoutMs: 10_000 }),
+      );
       const events1 = await both("events, 1 subscriber", eventsOf(1));
       const events10 = await both("events, 10 subscribers", eventsOf(10));
-      rows.push(row("events/s, 1 subscriber", false, 0, events1, (rate) => rate), row("events/s, 10 subscribers", false, 0, events10, (rate) => rate));
+      rows.push(
+        row("events/s, 1 subscriber", false, 0, events1, (rate) => rate),
+        row("events/s, 10 subscribers", false, 0, events10, (rate) => rate),
+      );
     }
 
     if (suites.has("cli")) rows.push(...(await cliRows(targets)));
@@ -169,15 +191,23 @@ async function main(): Promise<void> {
       const imagesNamespace = "bench-images";
       const imageCount = 1000;
       const seeded = await both(`creating ${imageCount} images`, ({ client }) => seedImages(client, imagesNamespace, { count: imageCount, timeoutMs: 60_000 }));
-      const ifSeeded = <T>(run: (target: Target) => Promise<T>) => async (target: Target): Promise<T> => {
-        if (typeof seeded[target.side] === "string") throw new Error(`its ${imageCount} images were not created`);
-        return run(target);
-      };
-      const imagesRpc = await both("Images.List latency", ifSeeded(({ client }) => imagesListRpcMs(client, imagesNamespace, { expected: imageCount, samples: 10, timeoutMs: 30_000 })));
+      const ifSeeded =
+        <T>(run: (target: Target) => Promise<T>) =>
+        async (target: Target): Promise<T> => {
+          if (typeof seeded[target.side] === "string") throw new Error(`its ${imageCount} images were not created`);
+          return run(target);
+        };
+      const imagesRpc = await both(
+        "Images.List latency",
+        ifSeeded(({ client }) => imagesListRpcMs(client, imagesNamespace, { expected: imageCount, samples: 10, timeoutMs: 30_000 })),
+      );
       let imagesLs: Both<number> = { berth: "-", containerd: undefined };
       if (stockCtr !== undefined) {
         const ctr = stockCtr;
-        imagesLs = await both(`${ctr} images ls`, ifSeeded(({ client }) => ctrImagesLsMs(ctr, client.address, imagesNamespace, { expected: imageCount, samples: 5, timeoutMs: 20_000 })));
+        imagesLs = await both(
+          `${ctr} images ls`,
+          ifSeeded(({ client }) => ctrImagesLsMs(ctr, client.address, imagesNamespace, { expected: imageCount, samples: 5, timeoutMs: 20_000 })),
+        );
       }
       rows.push(
         row(`images list RPC, ${imageCount} images, median (ms)`, true, 1, imagesRpc, (ms) => ms),
@@ -201,12 +231,16 @@ async function main(): Promise<void> {
       // Layer apply: one gzipped tar of 600 files of 100 kB, applied by the Diff service onto fresh overlayfs snapshots.
       if (interrupted) throw new Error("interrupted");
       console.error("bench: building a 60 MB layer");
-      const layer: Outcome<Layer> = await attempt("building the layer", async () => createLayer({ directories: 6, filesPerDirectory: 100, fileSize: 100_000, level: 6 }));
+      const layer: Outcome<Layer> = await attempt("building the layer", async () =>
+        createLayer({ directories: 6, filesPerDirectory: 100, fileSize: 100_000, level: 6 }),
+      );
       const layerMb = typeof layer === "string" ? "60" : (layer.tarSize / 1e6).toFixed(1);
       const layerApply: Both<number> =
         typeof layer === "string"
           ? { berth: layer, containerd: containerd === undefined ? undefined : layer }
-          : await both(`layer apply of a ${layerMb} MB tar`, ({ client }) => layerApplyMbPerSecond(client, layer, { namespace: "bench-layers", runs: 3, timeoutMs: 90_000 }));
+          : await both(`layer apply of a ${layerMb} MB tar`, ({ client }) =>
+              layerApplyMbPerSecond(client, layer, { namespace: "bench-layers", runs: 3, timeoutMs: 90_000 }),
+            );
       rows.push(row(`layer apply, ${layerMb} MB tar (gzip), median (MB/s)`, false, 1, layerApply, (rate) => rate));
     }
 
@@ -216,7 +250,16 @@ async function main(): Promise<void> {
     }
 
     // Containers and tasks through stock ctr: ctr run latency, ctr containers ls, memory per running task.
-    rows.push(...(await runtimeRows({ suites, targets, onBoth: both, track: (starting) => daemons.push(starting), signal: interruption.signal, berthShim: optionValue(args, "berth-shim") })));
+    rows.push(
+      ...(await runtimeRows({
+        suites,
+        targets,
+        onBoth: both,
+        track: (starting) => daemons.push(starting),
+        signal: interruption.signal,
+        berthShim: optionValue(args, "berth-shim"),
+      })),
+    );
 
     // Kubernetes' CRI, with the offline conformance kit: its own berthd and stock containerd.
     if (suites.has("cri")) {

@@ -39,7 +39,13 @@ export async function pullRows(targets: readonly Target[], onBoth: OnBoth, start
       ? "n/a"
       : await attempt("cold pull, stock ctr into berthd", async () => {
           console.error("bench: cold pull, stock ctr into berthd");
-          const timing = await ctrPull({ ctr: [stockCtr!], address: berth.client.address, namespace: "bench-pull-stock", ref: `${registry.host}/bench/pull-stock:1`, timeoutMs: 120_000 });
+          const timing = await ctrPull({
+            ctr: [stockCtr!],
+            address: berth.client.address,
+            namespace: "bench-pull-stock",
+            ref: `${registry.host}/bench/pull-stock:1`,
+            timeoutMs: 120_000,
+          });
           return timing.totalS;
         });
 
@@ -49,7 +55,13 @@ export async function pullRows(targets: readonly Target[], onBoth: OnBoth, start
     await pushTestImage(image, { url: registry.url, repository: `bench/layers-${layers}`, tag: "1" });
     curve.push(
       await onBoth(`cold pull of ${layers} layers`, async (target) => {
-        const timing = await ctrPull({ ctr: ownCtr(target), address: target.client.address, namespace: `bench-layers-${layers}`, ref: `${registry.host}/bench/layers-${layers}:1`, timeoutMs: 120_000 });
+        const timing = await ctrPull({
+          ctr: ownCtr(target),
+          address: target.client.address,
+          namespace: `bench-layers-${layers}`,
+          ref: `${registry.host}/bench/layers-${layers}:1`,
+          timeoutMs: 120_000,
+        });
         return timing.totalS;
       }),
     );
@@ -62,11 +74,19 @@ export async function pullRows(targets: readonly Target[], onBoth: OnBoth, start
     row(`cold pull, ${mb} MB 4 layers: fetch (s)`, true, 2, pulls, (p: PullSuite) => p.cold.fetchS),
     row(`cold pull, ${mb} MB 4 layers: unpack (s)`, true, 2, pulls, (p: PullSuite) => p.cold.unpackS),
     row(`cold pull, ${mb} MB 4 layers: fetch (MB/s)`, false, 1, pulls, (p: PullSuite) => pullMb / p.cold.fetchS),
-    row(`cold pull, ${mb} MB 4 layers, stock ctr into each daemon: total (s)`, true, 2, { berth: stockIntoBerth, containerd: pulls.containerd }, (value: number | PullSuite) => (typeof value === "number" ? value : cold(value))),
+    row(
+      `cold pull, ${mb} MB 4 layers, stock ctr into each daemon: total (s)`,
+      true,
+      2,
+      { berth: stockIntoBerth, containerd: pulls.containerd },
+      (value: number | PullSuite) => (typeof value === "number" ? value : cold(value)),
+    ),
     row("warm pull into a new namespace, total (s)", true, 2, pulls, (p: PullSuite) => p.newNamespace.totalS),
     row("warm pull into a new namespace, unpack (s)", true, 2, pulls, (p: PullSuite) => p.newNamespace.unpackS),
     row("re-pull into the same namespace, total (s)", true, 2, pulls, (p: PullSuite) => p.sameNamespace.totalS),
     row(`daemon RSS after a ${mb} MB pull (MB)`, true, 1, afterPull, (rss) => rss),
-    ...curveLayers.map((layers, i) => row(`cost curve: cold pull of ${layers} layer${layers === 1 ? "" : "s"}, own ctr, total (s)`, true, 2, curve[i]!, (s) => s)),
+    ...curveLayers.map((layers, i) =>
+      row(`cost curve: cold pull of ${layers} layer${layers === 1 ? "" : "s"}, own ctr, total (s)`, true, 2, curve[i]!, (s) => s),
+    ),
   ];
 }

@@ -62,7 +62,12 @@ async function pullInto(daemon: Pick<RunningDaemon, "address" | "root" | "state"
  * Memory per running task on a daemon of its own, started by `start`: the image pulled, then
  * `memoryPerTask`; the daemon is disposed of (tasks, shims, mounts, cgroups) whatever happens.
  */
-async function memoryOnFreshDaemon(label: string, start: () => Promise<RunningDaemon | undefined>, image: string, options: RuntimeBenchOptions): Promise<Outcome<TaskMemory>> {
+async function memoryOnFreshDaemon(
+  label: string,
+  start: () => Promise<RunningDaemon | undefined>,
+  image: string,
+  options: RuntimeBenchOptions,
+): Promise<Outcome<TaskMemory>> {
   return attempt(`memory per task (${label})`, async () => {
     if (options.signal.aborted) throw new Error("interrupted");
     console.error(`bench: memory per task, ${memoryTasks} sleep tasks (${label})`);
@@ -77,7 +82,9 @@ async function memoryOnFreshDaemon(label: string, start: () => Promise<RunningDa
       const mb = ({ rssKb, pssKb }: MemoryTotal) => `${(rssKb / 1024).toFixed(1)} MB RSS, ${(pssKb / 1024).toFixed(1)} MB PSS`;
       console.error(
         `bench:   ${label}: idle daemon ${mb(memory.idle)}; with ${memoryTasks} tasks: daemon ${mb(memory.daemonRunning)}, ` +
-          `all ${memory.running.processes} processes ${mb(memory.running)}; helpers ${Object.entries(memory.helpers).map(([command, count]) => `${command} ×${count}`).join(", ")}`,
+          `all ${memory.running.processes} processes ${mb(memory.running)}; helpers ${Object.entries(memory.helpers)
+            .map(([command, count]) => `${command} ×${count}`)
+            .join(", ")}`,
       );
       return memory;
     } finally {
@@ -103,7 +110,9 @@ async function firstTaskMs(daemon: RunningDaemon, image: string, namespaces: rea
       });
       if (i > 0) samples.push(ms);
     } finally {
-      await session.removeAll().catch((error: unknown) => console.error(`bench: removing what ctr run left: ${error instanceof Error ? error.message : String(error)}`));
+      await session
+        .removeAll()
+        .catch((error: unknown) => console.error(`bench: removing what ctr run left: ${error instanceof Error ? error.message : String(error)}`));
     }
   }
   return median(samples);
@@ -121,7 +130,11 @@ export async function runtimeRows(options: RuntimeBenchOptions): Promise<Row[]> 
   let containersLs = missing<number>();
   let containersFiltered = missing<number>();
   let checkpoint = missing<CheckpointTimes>();
-  let memory: Record<"berthDefault" | "berthStock" | "containerd", Outcome<TaskMemory> | undefined> = { berthDefault: "n/a", berthStock: "n/a", containerd: undefined };
+  let memory: Record<"berthDefault" | "berthStock" | "containerd", Outcome<TaskMemory> | undefined> = {
+    berthDefault: "n/a",
+    berthStock: "n/a",
+    containerd: undefined,
+  };
 
   // Everything here drives the daemons through Debian's stock ctr.
   if (stockCtr !== undefined) {
@@ -139,7 +152,9 @@ export async function runtimeRows(options: RuntimeBenchOptions): Promise<Row[]> 
             await pullInto(daemon, runNamespace, image);
             return await ctrRunRmMs(session, image, { runs: runRuns });
           } finally {
-            await session.removeAll().catch((error: unknown) => console.error(`bench: removing what ctr run left: ${error instanceof Error ? error.message : String(error)}`));
+            await session
+              .removeAll()
+              .catch((error: unknown) => console.error(`bench: removing what ctr run left: ${error instanceof Error ? error.message : String(error)}`));
           }
         });
       }
@@ -152,7 +167,9 @@ export async function runtimeRows(options: RuntimeBenchOptions): Promise<Row[]> 
         curve = [];
         for (const count of containerCurve) {
           const namespace = `bench-containers-${count}`;
-          const created = await onBoth(`creating ${count} containers`, ({ client }) => seedContainers(client, namespace, { count, labelEvery, image, timeoutMs: 300_000 }));
+          const created = await onBoth(`creating ${count} containers`, ({ client }) =>
+            seedContainers(client, namespace, { count, labelEvery, image, timeoutMs: 300_000 }),
+          );
           curve.push(
             await onBoth(`ctr containers ls, ${count} containers`, ({ side, daemon }) => {
               if (typeof created[side] !== "number") throw new Error(`its ${count} containers were not created`);
@@ -160,14 +177,24 @@ export async function runtimeRows(options: RuntimeBenchOptions): Promise<Row[]> 
             }),
           );
         }
-        const seeded = await onBoth(`creating ${containerCount} containers`, ({ client }) => seedContainers(client, containersNamespace, { count: containerCount, labelEvery, image }));
-        const ifSeeded = (filters: string[], expected: (labelled: number) => number) => async ({ side, daemon }: Target) => {
-          const labelled = seeded[side];
-          if (typeof labelled !== "number") throw new Error(`its ${containerCount} containers were not created`);
-          return ctrContainersLsMs(ctrSession(daemon, containersNamespace), filters, { expected: expected(labelled) });
-        };
-        containersLs = await onBoth("ctr containers ls", ifSeeded([], () => containerCount));
-        containersFiltered = await onBoth("ctr containers ls labels.x==y", ifSeeded(["labels.x==y"], (labelled) => labelled));
+        const seeded = await onBoth(`creating ${containerCount} containers`, ({ client }) =>
+          seedContainers(client, containersNamespace, { count: containerCount, labelEvery, image }),
+        );
+        const ifSeeded =
+          (filters: string[], expected: (labelled: number) => number) =>
+          async ({ side, daemon }: Target) => {
+            const labelled = seeded[side];
+            if (typeof labelled !== "number") throw new Error(`its ${containerCount} containers were not created`);
+            return ctrContainersLsMs(ctrSession(daemon, containersNamespace), filters, { expected: expected(labelled) });
+          };
+        containersLs = await onBoth(
+          "ctr containers ls",
+          ifSeeded([], () => containerCount),
+        );
+        containersFiltered = await onBoth(
+          "ctr containers ls labels.x==y",
+          ifSeeded(["labels.x==y"], (labelled) => labelled),
+        );
       }
 
       if (suites.has("checkpoint")) {
@@ -177,7 +204,9 @@ export async function runtimeRows(options: RuntimeBenchOptions): Promise<Row[]> 
             await pullInto(daemon, checkpointNamespace, image);
             return await checkpointRestoreMs(session, image);
           } finally {
-            await session.removeAll().catch((error: unknown) => console.error(`bench: removing what the checkpoint left: ${error instanceof Error ? error.message : String(error)}`));
+            await session
+              .removeAll()
+              .catch((error: unknown) => console.error(`bench: removing what the checkpoint left: ${error instanceof Error ? error.message : String(error)}`));
           }
         });
       }
@@ -189,7 +218,12 @@ export async function runtimeRows(options: RuntimeBenchOptions): Promise<Row[]> 
           image,
           options,
         );
-        const berthStock = await memoryOnFreshDaemon("berthd, stock shim", () => startBerthd({ logLevel: "info", config: shimConfig("containerd-shim-runc-v2") }), image, options);
+        const berthStock = await memoryOnFreshDaemon(
+          "berthd, stock shim",
+          () => startBerthd({ logLevel: "info", config: shimConfig("containerd-shim-runc-v2") }),
+          image,
+          options,
+        );
         const containerd = hasContainerd ? await memoryOnFreshDaemon("containerd", startStockContainerd, image, options) : undefined;
         memory = { berthDefault, berthStock, containerd };
       }
@@ -214,10 +248,16 @@ export async function runtimeRows(options: RuntimeBenchOptions): Promise<Row[]> 
     rows.push(row("restore and start it, ctr containers restore --live (ms)", true, 0, checkpoint, (times) => times.restoreMs));
   }
   if (suites.has("memory")) {
-    for (const [berth, shim] of [["berthDefault", "default shim"], ["berthStock", "stock shim"]] as const) {
+    for (const [berth, shim] of [
+      ["berthDefault", "default shim"],
+      ["berthStock", "stock shim"],
+    ] as const) {
       rows.push(row(`memory per task, ${memoryTasks} sleep tasks, ${shim}, PSS (MB)`, true, 2, memoryOf(berth), (m) => m.perTaskPssMb));
     }
-    for (const [berth, shim] of [["berthDefault", "default shim"], ["berthStock", "stock shim"]] as const) {
+    for (const [berth, shim] of [
+      ["berthDefault", "default shim"],
+      ["berthStock", "stock shim"],
+    ] as const) {
       rows.push(row(`memory per task, ${memoryTasks} sleep tasks, ${shim}, RSS (MB)`, true, 2, memoryOf(berth), (m) => m.perTaskRssMb));
     }
   }

@@ -34,7 +34,9 @@ export function formatTable(rows: readonly Row[]): string {
       .join("")
       .trimEnd();
   // "namespaces get latency, mean (µs)" and its p50 and p99 rows are named once: "namespaces get latency".
-  const topics = (lowerIsBetter: boolean) => [...new Set(rows.filter((row) => row.lowerIsBetter === lowerIsBetter).map((row) => row.name.split(/,| \(/)[0] ?? row.name))];
+  const topics = (lowerIsBetter: boolean) => [
+    ...new Set(rows.filter((row) => row.lowerIsBetter === lowerIsBetter).map((row) => row.name.split(/,| \(/)[0] ?? row.name)),
+  ];
   const better = (which: string, names: readonly string[]) => (names.length === 0 ? [] : [`${which} is better: ${names.join(", ")}`]);
   return [
     format(header),

@@ -34,7 +34,9 @@ export async function writeCommandManifest(root: string = process.cwd()): Promis
   // Each command's class, looked for among what the registry imports, then in the registry itself.
   const registry = ((await import(pathToFileURL(targetPath).href)) as Record<string, Record<string, unknown>>)[identifier] ?? {};
   const candidates: { module: string; url: string }[] = importedSpecifiers(readFileSync(targetPath, "utf8")).map((specifier) =>
-    specifier.startsWith(".") ? { module: `./${relative(root, resolve(dirname(targetPath), specifier))}`, url: pathToFileURL(resolve(dirname(targetPath), specifier)).href } : { module: specifier, url: specifier },
+    specifier.startsWith(".")
+      ? { module: `./${relative(root, resolve(dirname(targetPath), specifier))}`, url: pathToFileURL(resolve(dirname(targetPath), specifier)).href }
+      : { module: specifier, url: specifier },
   );
   candidates.push({ module: `./${relative(root, targetPath)}`, url: pathToFileURL(targetPath).href });
   const sources = new Map<unknown, CommandSource>();

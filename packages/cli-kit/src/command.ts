@@ -8,7 +8,7 @@ import type { Input, OutputArgs, OutputFlags, ParserOutput } from "@oclif/core/i
 /** Go durations as ctr takes them: "10s", "1m30s", "500ms"; a bare number is seconds. */
 export function parseDuration(text: string): number {
   if (/^\d+(\.\d+)?$/.test(text)) return Number(text) * 1000;
-  const units: Record<string, number> = { ns: 1e-6, us: 1e-3, "µs": 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+  const units: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
   let total = 0;
   const rest = text.replace(/(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g, (_, value: string, unit: string) => {
     total += Number(value) * units[unit]!;
@@ -62,7 +62,10 @@ export abstract class CtrCommand extends Command {
   }
 
   /** oclif orders `argv` by each word's first position, which misplaces a repeated word (`run IMAGE x echo x`): keep the typed order. */
-  protected override async parse<F extends OutputFlags<any>, B extends OutputFlags<any>, A extends OutputArgs<any>>(options?: Input<F, B, A>, argv?: string[]): Promise<ParserOutput<F, B, A>> {
+  protected override async parse<F extends OutputFlags<any>, B extends OutputFlags<any>, A extends OutputArgs<any>>(
+    options?: Input<F, B, A>,
+    argv?: string[],
+  ): Promise<ParserOutput<F, B, A>> {
     const output = await super.parse(options, argv);
     return { ...output, argv: output.raw.filter((token) => token.type === "arg").map((token) => token.input) };
   }

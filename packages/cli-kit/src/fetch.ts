@@ -9,7 +9,12 @@ import { parseLabels } from "./words.js";
  * Fetches and records `ref`, drawing a progress bar per descriptor; with `unpack` (a snapshotter),
  * each layer is unpacked as soon as it and its parent are there.
  */
-export async function fetchWithProgress(client: Client, ref: string, flags: FetchFlagValues, unpack: string | false = false): Promise<{ image: Image; platforms: Platform[] }> {
+export async function fetchWithProgress(
+  client: Client,
+  ref: string,
+  flags: FetchFlagValues,
+  unpack: string | false = false,
+): Promise<{ image: Image; platforms: Platform[] }> {
   const { ProgressBoard, pull } = await import("@berth/client");
   const platforms = (flags.platform ?? []).map(parsePlatform);
   const board = new ProgressBoard(ref);

@@ -16,7 +16,12 @@ export interface RegistryFlagValues {
 }
 
 /** The resolver options the registry flags mean (`-u user:password`; a user alone has an empty password). */
-export function resolverOptions(flags: RegistryFlagValues): { plainHttp: boolean; skipVerify: boolean; hostsDir?: string; credentials?: { username: string; password: string } } {
+export function resolverOptions(flags: RegistryFlagValues): {
+  plainHttp: boolean;
+  skipVerify: boolean;
+  hostsDir?: string;
+  credentials?: { username: string; password: string };
+} {
   const [username = "", password = ""] = (flags.user ?? "").split(/:(.*)/s);
   return {
     plainHttp: flags["plain-http"] ?? false,
@@ -34,7 +39,11 @@ export const snapshotterFlag = {
 export const fetchFlags = {
   ...registryFlags,
   label: Flags.string({ multiple: true, multipleNonGreedy: true, description: "labels to attach to the image" }),
-  platform: Flags.string({ multiple: true, multipleNonGreedy: true, description: "Pull content from a specific platform (os/arch[/variant]); default: this host's" }),
+  platform: Flags.string({
+    multiple: true,
+    multipleNonGreedy: true,
+    description: "Pull content from a specific platform (os/arch[/variant]); default: this host's",
+  }),
   "all-platforms": Flags.boolean({ description: "pull content from all platforms" }),
 };
 

@@ -17,7 +17,9 @@ export function hoistGlobalOptions(argv: readonly string[], env: NodeJS.ProcessE
   let index = 0;
   while (index < argv.length) {
     const argument = argv[index]!;
-    const [name, inlineValue] = argument.includes("=") ? [argument.slice(0, argument.indexOf("=")), argument.slice(argument.indexOf("=") + 1)] : [argument, undefined];
+    const [name, inlineValue] = argument.includes("=")
+      ? [argument.slice(0, argument.indexOf("=")), argument.slice(argument.indexOf("=") + 1)]
+      : [argument, undefined];
     const option = globalOptions[name];
     if (option === undefined) break;
     if (!option.takesValue) {

@@ -46,7 +46,8 @@ function loadCommandsFromTheirModules(plugin: typeof Plugin): void {
     if (source === undefined) return findCommand.call(this, id, opts);
     const module = (await import(moduleUrl(this.root, source.module))) as Record<string, Command.Class | undefined>;
     const command = module[source.exportName];
-    if (command === undefined) throw new Error(`${source.module} exports no ${source.exportName} for command ${id}: rebuild the package to refresh oclif.manifest.json`);
+    if (command === undefined)
+      throw new Error(`${source.module} exports no ${source.exportName} for command ${id}: rebuild the package to refresh oclif.manifest.json`);
     command.id = id;
     command.plugin = this;
     return command;
@@ -73,7 +74,9 @@ async function commandSummaries(binUrl: string): Promise<Record<string, CommandS
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
   }
-  const { target, identifier } = (JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { oclif: { commands: { target: string; identifier: string } } }).oclif.commands;
+  const { target, identifier } = (
+    JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { oclif: { commands: { target: string; identifier: string } } }
+  ).oclif.commands;
   return ((await import(pathToFileURL(join(root, target)).href)) as Record<string, Record<string, CommandSummary>>)[identifier] ?? {};
 }
 

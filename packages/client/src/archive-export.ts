@@ -72,7 +72,10 @@ export async function exportImages(client: Client, names: readonly string[], out
   const docker = new Map<string, DockerEntry>();
   for (const name of names) {
     const image = await client.images.get(context, name);
-    const target: Descriptor = { ...image.target, annotations: { ...image.target.annotations, [imageNameAnnotation]: name, [ociRefNameAnnotation]: ociReferenceName(name) } };
+    const target: Descriptor = {
+      ...image.target,
+      annotations: { ...image.target.annotations, [imageNameAnnotation]: name, [ociRefNameAnnotation]: ociReferenceName(name) },
+    };
     roots.push(target);
     const { manifests } = await selectManifests(client.content, context, image.target, wanted);
     const chosen = manifests.filter((m) => isManifest(m.mediaType));
@@ -84,7 +87,11 @@ export async function exportImages(client: Client, names: readonly string[], out
       for (const blob of [descriptor, manifest.config, ...manifest.layers]) blobs.set(blob.digest, blob);
       // Docker's manifest.json names one manifest per image: the best match for the platform.
       if (!options.skipDockerManifest && options.allPlatforms !== true && i === 0) {
-        const entry = docker.get(manifest.config.digest) ?? { Config: blobPath(manifest.config.digest), RepoTags: [], Layers: manifest.layers.map((l) => blobPath(l.digest)) };
+        const entry = docker.get(manifest.config.digest) ?? {
+          Config: blobPath(manifest.config.digest),
+          RepoTags: [],
+          Layers: manifest.layers.map((l) => blobPath(l.digest)),
+        };
         const familiar = familiarName(name);
         if (familiar !== undefined && !entry.RepoTags.includes(familiar)) entry.RepoTags.push(familiar);
         docker.set(manifest.config.digest, entry);
@@ -96,7 +103,10 @@ export async function exportImages(client: Client, names: readonly string[], out
   const pack = tar.pack();
   const written = pipeline(pack, output);
   const mtime = new Date(0);
-  const file = (name: string, data: string) => new Promise<void>((resolve, reject) => pack.entry({ name, mode: 0o444, mtime, size: Buffer.byteLength(data) }, data, (error) => (error ? reject(error) : resolve())));
+  const file = (name: string, data: string) =>
+    new Promise<void>((resolve, reject) =>
+      pack.entry({ name, mode: 0o444, mtime, size: Buffer.byteLength(data) }, data, (error) => (error ? reject(error) : resolve())),
+    );
   try {
     for (const directory of ["blobs/", "blobs/sha256/"]) pack.entry({ name: directory, type: "directory", mode: 0o755, mtime });
     for (const descriptor of [...blobs.values()].sort((a, b) => a.digest.localeCompare(b.digest))) {

@@ -41,7 +41,13 @@ interface DockerEntry {
 const blobPathPattern = /^blobs\/([a-z0-9]+)\/([a-f0-9]{64})$/;
 
 /** Writes one archive member into the content store; its digest is the path's (checked at commit) or, for Docker's files, computed. */
-async function storeMember(client: Client, context: CallContext, name: string, size: number, data: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<StoredFile> {
+async function storeMember(
+  client: Client,
+  context: CallContext,
+  name: string,
+  size: number,
+  data: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+): Promise<StoredFile> {
   const match = blobPathPattern.exec(name);
   const expected = match ? `${match[1]}:${match[2]}` : undefined;
   const hash = createHash("sha256");
@@ -141,7 +147,11 @@ async function storeJson(client: Client, context: CallContext, mediaType: string
   const data = Buffer.from(JSON.stringify(value));
   const digest = `sha256:${createHash("sha256").update(data).digest("hex")}`;
   const stored = await storeMember(client, context, `blobs/sha256/${digest.slice(7)}`, data.byteLength, [data]);
-  await client.content.update(context, { digest: stored.digest, labels }, Object.keys(labels).map((key) => `labels.${key}`));
+  await client.content.update(
+    context,
+    { digest: stored.digest, labels },
+    Object.keys(labels).map((key) => `labels.${key}`),
+  );
   return { mediaType, digest, size: data.byteLength };
 }
 
@@ -186,7 +196,12 @@ async function labelTree(client: Client, context: CallContext, descriptor: Descr
   if (!isIndex(descriptor.mediaType) && !isManifest(descriptor.mediaType)) return;
   const parsed = await readJson<Partial<Manifest & Index>>(client.content, context, descriptor.digest);
   const labels = childLabels(descriptor.mediaType, parsed);
-  if (Object.keys(labels).length > 0) await client.content.update(context, { digest: descriptor.digest, labels }, Object.keys(labels).map((key) => `labels.${key}`));
+  if (Object.keys(labels).length > 0)
+    await client.content.update(
+      context,
+      { digest: descriptor.digest, labels },
+      Object.keys(labels).map((key) => `labels.${key}`),
+    );
   if (isIndex(descriptor.mediaType)) {
     const { manifests } = await selectManifests(client.content, context, descriptor, platforms);
     for (const manifest of manifests) await labelTree(client, context, manifest, platforms);
@@ -205,7 +220,8 @@ export async function importImages(client: Client, input: AsyncIterable<Uint8Arr
     const archive = await readArchive(client, context, input);
     let index: Index;
     if (archive.ociLayout !== undefined) {
-      if (archive.ociLayout.imageLayoutVersion !== "1.0.0") throw invalidArgument(`oci-layout: unsupported image layout version ${JSON.stringify(archive.ociLayout.imageLayoutVersion)}`);
+      if (archive.ociLayout.imageLayoutVersion !== "1.0.0")
+        throw invalidArgument(`oci-layout: unsupported image layout version ${JSON.stringify(archive.ociLayout.imageLayoutVersion)}`);
       if (archive.index === undefined) throw invalidArgument("OCI image layout without index.json");
       index = archive.index;
     } else if (archive.dockerManifest !== undefined) {
@@ -222,7 +238,13 @@ export async function importImages(client: Client, input: AsyncIterable<Uint8Arr
       images.push(await recordImage(client, name, target, options.labels));
     }
     if (options.indexName !== undefined) {
-      const descriptor = await storeJson(client, context, mediaTypes.ociIndex, { schemaVersion: 2, mediaType: mediaTypes.ociIndex, ...index }, childLabels(mediaTypes.ociIndex, index));
+      const descriptor = await storeJson(
+        client,
+        context,
+        mediaTypes.ociIndex,
+        { schemaVersion: 2, mediaType: mediaTypes.ociIndex, ...index },
+        childLabels(mediaTypes.ociIndex, index),
+      );
       images.push(await recordImage(client, options.indexName, { ...descriptor, annotations: {} }, options.labels));
     }
     return images;

@@ -31,7 +31,13 @@ const checkpointOptionsAny = (options: CheckpointTaskOptions): Any => ({
 const onThisPlatform = (descriptor: LayerDescriptor): IndexEntry => {
   const { os, architecture } = hostPlatform();
   const annotations = descriptor.annotations ?? {};
-  return { mediaType: descriptor.mediaType, digest: descriptor.digest, size: descriptor.size, ...(Object.keys(annotations).length > 0 ? { annotations } : {}), platform: { architecture, os } };
+  return {
+    mediaType: descriptor.mediaType,
+    digest: descriptor.digest,
+    size: descriptor.size,
+    ...(Object.keys(annotations).length > 0 ? { annotations } : {}),
+    platform: { architecture, os },
+  };
 };
 
 /** Go's encoding of the index: fields in image-spec's order, maps sorted, empty ones left out, a closing newline. */
@@ -83,30 +89,39 @@ const checkpointDateFormat = (date: Date) => {
  * With an `imagePath` the dump stays there and no image is made: resolves to undefined. Without
  * `criu` options (a runtime other than runc) the request carries none.
  */
-export async function checkpointTask(client: Client, context: CallContext, containerId: string, options: { name?: string; criu?: CheckpointTaskOptions } = {}): Promise<string | undefined> {
+export async function checkpointTask(
+  client: Client,
+  context: CallContext,
+  containerId: string,
+  options: { name?: string; criu?: CheckpointTaskOptions } = {},
+): Promise<string | undefined> {
   const { name, criu } = options;
-  return withLease(client, async (leased) => {
-    const container = await client.containers.get(leased, containerId);
-    const index: CheckpointIndex = { manifests: [], annotations: {} };
-    const task = await client.tasks.get(leased, containerId);
-    if (task.status !== "paused") await client.tasks.pause(leased, containerId);
-    try {
-      const descriptors = await client.tasks.checkpoint(leased, containerId, criu === undefined ? undefined : checkpointOptionsAny(criu));
-      index.manifests.push(...descriptors.map(onThisPlatform));
-      if ((criu?.imagePath ?? "") !== "") return undefined;
-      if (container.image !== "") {
-        index.manifests.push((await client.images.get(leased, container.image)).target);
-        index.annotations["image.name"] = container.image;
+  return withLease(
+    client,
+    async (leased) => {
+      const container = await client.containers.get(leased, containerId);
+      const index: CheckpointIndex = { manifests: [], annotations: {} };
+      const task = await client.tasks.get(leased, containerId);
+      if (task.status !== "paused") await client.tasks.pause(leased, containerId);
+      try {
+        const descriptors = await client.tasks.checkpoint(leased, containerId, criu === undefined ? undefined : checkpointOptionsAny(criu));
+        index.manifests.push(...descriptors.map(onThisPlatform));
+        if ((criu?.imagePath ?? "") !== "") return undefined;
+        if (container.image !== "") {
+          index.manifests.push((await client.images.get(leased, container.image)).target);
+          index.annotations["image.name"] = container.image;
+        }
+        if (container.snapshotKey !== "") index.manifests.push(await rwLayer(client, leased, container));
+        const target = await writeIndex(client, leased, index, containerId);
+        const imageName = name || `checkpoint-${containerId}-${checkpointDateFormat(new Date())}`;
+        await client.images.create(leased, { name: imageName, labels: { [checkpointLabel]: "true" }, target: { ...target, annotations: {} } });
+        return imageName;
+      } finally {
+        if (task.status !== "paused") await client.tasks.resume(leased, containerId).catch(() => undefined);
       }
-      if (container.snapshotKey !== "") index.manifests.push(await rwLayer(client, leased, container));
-      const target = await writeIndex(client, leased, index, containerId);
-      const imageName = name || `checkpoint-${containerId}-${checkpointDateFormat(new Date())}`;
-      await client.images.create(leased, { name: imageName, labels: { [checkpointLabel]: "true" }, target: { ...target, annotations: {} } });
-      return imageName;
-    } finally {
-      if (task.status !== "paused") await client.tasks.resume(leased, containerId).catch(() => undefined);
-    }
-  }, context.namespace);
+    },
+    context.namespace,
+  );
 }
 
 export interface ContainerCheckpointOptions {
@@ -124,49 +139,59 @@ export interface ContainerCheckpointOptions {
  * options, and as asked its image, read-write layer and task checkpoint. The caller pauses a
  * running task first, as ctr does.
  */
-export async function checkpointContainer(client: Client, context: CallContext, containerId: string, ref: string, options: ContainerCheckpointOptions = {}): Promise<void> {
+export async function checkpointContainer(
+  client: Client,
+  context: CallContext,
+  containerId: string,
+  ref: string,
+  options: ContainerCheckpointOptions = {},
+): Promise<void> {
   const container = await client.containers.get(context, containerId);
   if (container.image === "") throw notFound("container not created from an image");
   const image = await client.images.get(context, container.image);
-  await withLease(client, async (leased) => {
-    const index: CheckpointIndex = {
-      manifests: [],
-      annotations: {
-        [checkpointAnnotations.imageName]: image.name,
-        [checkpointAnnotations.runtimeName]: container.runtime.name,
-        [checkpointAnnotations.snapshotterName]: container.snapshotter,
-      },
-    };
-    const ignoringExisting = async (step: () => Promise<void>) => {
-      try {
-        await step();
-      } catch (error) {
-        if (!isKind(error, "AlreadyExists")) throw error;
+  await withLease(
+    client,
+    async (leased) => {
+      const index: CheckpointIndex = {
+        manifests: [],
+        annotations: {
+          [checkpointAnnotations.imageName]: image.name,
+          [checkpointAnnotations.runtimeName]: container.runtime.name,
+          [checkpointAnnotations.snapshotterName]: container.snapshotter,
+        },
+      };
+      const ignoringExisting = async (step: () => Promise<void>) => {
+        try {
+          await step();
+        } catch (error) {
+          if (!isKind(error, "AlreadyExists")) throw error;
+        }
+      };
+      const runtimeOptions = container.runtime.options;
+      if (runtimeOptions !== undefined && runtimeOptions.value.byteLength > 0) {
+        await ignoringExisting(async () => {
+          const bytes = google_protobuf_any.Any.encode(runtimeOptions).finish();
+          const { digest, size } = await writeBlob(client.content, leased, `${containerId}-runtime-options`, bytes);
+          index.manifests.push(onThisPlatform({ mediaType: checkpointMediaTypes.runtimeOptions, digest, size }));
+        });
       }
-    };
-    const runtimeOptions = container.runtime.options;
-    if (runtimeOptions !== undefined && runtimeOptions.value.byteLength > 0) {
-      await ignoringExisting(async () => {
-        const bytes = google_protobuf_any.Any.encode(runtimeOptions).finish();
-        const { digest, size } = await writeBlob(client.content, leased, `${containerId}-runtime-options`, bytes);
-        index.manifests.push(onThisPlatform({ mediaType: checkpointMediaTypes.runtimeOptions, digest, size }));
-      });
-    }
-    if (options.image) index.manifests.push(image.target);
-    if (options.rw) {
-      await ignoringExisting(async () => {
-        index.manifests.push(await rwLayer(client, leased, container));
-      });
-    }
-    if (options.task) {
-      await ignoringExisting(async () => {
-        const descriptors = await client.tasks.checkpoint(leased, containerId, checkpointOptionsAny({ fileLocks: true }));
-        index.manifests.push(...descriptors.map(onThisPlatform));
-      });
-    }
-    const target = await writeIndex(client, leased, index, `${containerId}index`);
-    await client.images.create(leased, { name: ref, labels: {}, target: { ...target, annotations: {} } });
-  }, context.namespace);
+      if (options.image) index.manifests.push(image.target);
+      if (options.rw) {
+        await ignoringExisting(async () => {
+          index.manifests.push(await rwLayer(client, leased, container));
+        });
+      }
+      if (options.task) {
+        await ignoringExisting(async () => {
+          const descriptors = await client.tasks.checkpoint(leased, containerId, checkpointOptionsAny({ fileLocks: true }));
+          index.manifests.push(...descriptors.map(onThisPlatform));
+        });
+      }
+      const target = await writeIndex(client, leased, index, `${containerId}index`);
+      await client.images.create(leased, { name: ref, labels: {}, target: { ...target, annotations: {} } });
+    },
+    context.namespace,
+  );
 }
 
 /** The checkpoint image's index, and the blob of one of its media types. */
@@ -197,30 +222,47 @@ export async function taskCheckpointOf(client: Client, context: CallContext, ref
  */
 export async function restoreContainer(client: Client, context: CallContext, id: string, ref: string, options: { rw?: boolean } = {}): Promise<Container> {
   const index = await readCheckpoint(client, context, ref);
-  return withLease(client, async (leased) => {
-    const imageName = index.annotations[checkpointAnnotations.imageName] ?? "";
-    if (imageName === "") throw notFound("image name not found in index");
-    const snapshotter = index.annotations[checkpointAnnotations.snapshotterName];
-    if (snapshotter === undefined) throw notFound("snapshotter not found in index");
-    const runtime = index.annotations[checkpointAnnotations.runtimeName];
-    if (runtime === undefined) throw notFound("runtime not found in index");
-    const image = await client.images.get(leased, imageName);
-    const { chainId } = await imageRootfs(client, leased, image.target);
-    const snapshots = client.snapshotter(snapshotter);
-    await snapshots.prepare(leased, id, chainId);
-    try {
-      const spec = google_protobuf_any.Any.decode(await readBlob(client.content, leased, entryOf(index, checkpointMediaTypes.config).digest));
-      const optionsEntry = index.manifests.find((m) => m.mediaType === checkpointMediaTypes.runtimeOptions);
-      const runtimeOptions = optionsEntry === undefined ? { typeUrl: "", value: Buffer.alloc(0) } : google_protobuf_any.Any.decode(await readBlob(client.content, leased, optionsEntry.digest));
-      if (options.rw) {
-        const rw = index.manifests.find((m) => m.mediaType === mediaTypes.ociLayerGzip);
-        if (rw === undefined) throw new Error("media type not found");
-        await client.diff.apply(leased, rw, await snapshots.mounts(leased, id));
+  return withLease(
+    client,
+    async (leased) => {
+      const imageName = index.annotations[checkpointAnnotations.imageName] ?? "";
+      if (imageName === "") throw notFound("image name not found in index");
+      const snapshotter = index.annotations[checkpointAnnotations.snapshotterName];
+      if (snapshotter === undefined) throw notFound("snapshotter not found in index");
+      const runtime = index.annotations[checkpointAnnotations.runtimeName];
+      if (runtime === undefined) throw notFound("runtime not found in index");
+      const image = await client.images.get(leased, imageName);
+      const { chainId } = await imageRootfs(client, leased, image.target);
+      const snapshots = client.snapshotter(snapshotter);
+      await snapshots.prepare(leased, id, chainId);
+      try {
+        const spec = google_protobuf_any.Any.decode(await readBlob(client.content, leased, entryOf(index, checkpointMediaTypes.config).digest));
+        const optionsEntry = index.manifests.find((m) => m.mediaType === checkpointMediaTypes.runtimeOptions);
+        const runtimeOptions =
+          optionsEntry === undefined
+            ? { typeUrl: "", value: Buffer.alloc(0) }
+            : google_protobuf_any.Any.decode(await readBlob(client.content, leased, optionsEntry.digest));
+        if (options.rw) {
+          const rw = index.manifests.find((m) => m.mediaType === mediaTypes.ociLayerGzip);
+          if (rw === undefined) throw new Error("media type not found");
+          await client.diff.apply(leased, rw, await snapshots.mounts(leased, id));
+        }
+        return await client.containers.create(leased, {
+          id,
+          labels: {},
+          image: image.name,
+          runtime: { name: runtime, options: runtimeOptions },
+          spec,
+          snapshotter,
+          snapshotKey: id,
+          extensions: {},
+          sandbox: "",
+        });
+      } catch (error) {
+        await snapshots.remove(context, id).catch(() => undefined);
+        throw error;
       }
-      return await client.containers.create(leased, { id, labels: {}, image: image.name, runtime: { name: runtime, options: runtimeOptions }, spec, snapshotter, snapshotKey: id, extensions: {}, sandbox: "" });
-    } catch (error) {
-      await snapshots.remove(context, id).catch(() => undefined);
-      throw error;
-    }
-  }, context.namespace);
+    },
+    context.namespace,
+  );
 }

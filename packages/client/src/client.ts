@@ -98,7 +98,12 @@ export class Client {
       channel.close();
       throw unavailable(`failed to dial ${JSON.stringify(address)}: no daemon answered within ${timeout} ms`);
     }
-    return new Client(address, resolveNamespace(options.namespace), (definition, defaults) => createServiceClient(definition, channel, defaults), () => channel.close());
+    return new Client(
+      address,
+      resolveNamespace(options.namespace),
+      (definition, defaults) => createServiceClient(definition, channel, defaults),
+      () => channel.close(),
+    );
   }
 
   /**

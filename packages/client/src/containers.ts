@@ -3,7 +3,9 @@ import * as containersV1 from "@berth/api/gen/containerd/services/containers/v1/
 import type { ServiceClient } from "@berth/api/services";
 
 function containerOf(container: containersV1.Container | undefined): Container {
-  const extensions = Object.fromEntries(Object.entries(container?.extensions ?? {}).filter((entry): entry is [string, NonNullable<(typeof entry)[1]>] => entry[1] !== undefined));
+  const extensions = Object.fromEntries(
+    Object.entries(container?.extensions ?? {}).filter((entry): entry is [string, NonNullable<(typeof entry)[1]>] => entry[1] !== undefined),
+  );
   return {
     id: container?.id ?? "",
     labels: container?.labels ?? {},

@@ -34,7 +34,10 @@ export class ContentProxy implements ContentStore {
   }
 
   async update(context: CallContext, info: Pick<ContentInfo, "digest" | "labels">, fieldpaths: readonly string[]): Promise<ContentInfo> {
-    const request = { info: { digest: info.digest, size: 0, createdAt: undefined, updatedAt: undefined, labels: { ...info.labels } }, updateMask: [...fieldpaths] };
+    const request = {
+      info: { digest: info.digest, size: 0, createdAt: undefined, updatedAt: undefined, labels: { ...info.labels } },
+      updateMask: [...fieldpaths],
+    };
     return infoOf((await this.service.update(request, context)).info);
   }
 

@@ -43,7 +43,8 @@ const dockerToOciType: Readonly<Record<string, string>> = {
 };
 
 const isDockerType = (mediaType: string) => mediaType.startsWith("application/vnd.docker.");
-const isLayerType = (mediaType: string) => mediaType.startsWith("application/vnd.oci.image.layer.") || mediaType.startsWith("application/vnd.docker.image.rootfs.");
+const isLayerType = (mediaType: string) =>
+  mediaType.startsWith("application/vnd.oci.image.layer.") || mediaType.startsWith("application/vnd.docker.image.rootfs.");
 
 /** Go struct field order of image-spec's types, so that a rewritten manifest hashes as containerd's would. */
 const fieldOrder: Readonly<Record<string, readonly string[]>> = {
@@ -58,7 +59,12 @@ function ordered(value: Record<string, unknown>, type: string): Record<string, u
   const out: Record<string, unknown> = {};
   for (const field of fieldOrder[type]!) {
     let item = value[field];
-    const empty = item === undefined || item === null || item === "" || (Array.isArray(item) && item.length === 0) || (typeof item === "object" && item !== null && Object.keys(item).length === 0);
+    const empty =
+      item === undefined ||
+      item === null ||
+      item === "" ||
+      (Array.isArray(item) && item.length === 0) ||
+      (typeof item === "object" && item !== null && Object.keys(item).length === 0);
     if (empty && (omitEmpty.has(field) || item === undefined)) {
       if (field === "layers" || field === "manifests") out[field] = null;
       continue;
@@ -73,7 +79,8 @@ function ordered(value: Record<string, unknown>, type: string): Record<string, u
 }
 
 /** Go's json.Marshal of a value laid out in Go's field order: compact, with <, > and & escaped. */
-const goJson = (value: unknown) => Buffer.from(JSON.stringify(value).replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`));
+const goJson = (value: unknown) =>
+  Buffer.from(JSON.stringify(value).replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`));
 
 /** Drops the `containerd.io/gc.ref.content.*` labels that point at `digest` (containerd's ClearGCLabels). */
 function clearGcLabels(labels: Record<string, string>, digest: string): void {
@@ -120,7 +127,11 @@ class Converter {
   }
 
   async #convertManifest(descriptor: Descriptor): Promise<Descriptor | undefined> {
-    const manifest = await readJson<Record<string, unknown> & { mediaType?: string; config: Descriptor; layers: Descriptor[] }>(this.client.content, this.context, descriptor.digest);
+    const manifest = await readJson<Record<string, unknown> & { mediaType?: string; config: Descriptor; layers: Descriptor[] }>(
+      this.client.content,
+      this.context,
+      descriptor.digest,
+    );
     const labels = await this.#labels(descriptor.digest);
     let modified = false;
     if (manifest.mediaType !== undefined && isDockerType(manifest.mediaType) && this.options.dockerToOci) {
@@ -148,7 +159,11 @@ class Converter {
   }
 
   async #convertIndex(descriptor: Descriptor): Promise<Descriptor | undefined> {
-    const index = await readJson<Record<string, unknown> & { mediaType?: string; manifests: Descriptor[] }>(this.client.content, this.context, descriptor.digest);
+    const index = await readJson<Record<string, unknown> & { mediaType?: string; manifests: Descriptor[] }>(
+      this.client.content,
+      this.context,
+      descriptor.digest,
+    );
     const labels = await this.#labels(descriptor.digest);
     let modified = false;
     if (index.mediaType !== undefined && isDockerType(index.mediaType) && this.options.dockerToOci) {
@@ -216,7 +231,11 @@ export async function convertImage(client: Client, source: string, target: strin
   return withLease(client, async (context) => {
     const image = await client.images.get(context, source);
     const converted = await new Converter(client, context, options).convert(image.target as Descriptor);
-    const next = { name: target, labels: image.labels, target: converted === undefined ? image.target : { ...converted, annotations: converted.annotations ?? {} } };
+    const next = {
+      name: target,
+      labels: image.labels,
+      target: converted === undefined ? image.target : { ...converted, annotations: converted.annotations ?? {} },
+    };
     if (target === source) return client.images.update(context, next, []);
     await client.images.delete(context, target).catch((error: unknown) => {
       if (!isKind(error, "NotFound")) throw error;
@@ -229,7 +248,12 @@ export async function convertImage(client: Client, source: string, target: strin
  * Records image `source` under each of `targets` as `ctr images tag`: an existing target is an
  * AlreadyExists error unless `force`, which replaces it. Calls `tagged` after each name.
  */
-export async function tagImage(client: Client, source: string, targets: readonly string[], options: { force?: boolean; tagged?: (name: string) => void } = {}): Promise<void> {
+export async function tagImage(
+  client: Client,
+  source: string,
+  targets: readonly string[],
+  options: { force?: boolean; tagged?: (name: string) => void } = {},
+): Promise<void> {
   await withLease(client, async (context) => {
     const image = await client.images.get(context, source);
     for (const name of targets) {

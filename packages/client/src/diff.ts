@@ -7,7 +7,12 @@ import type { Descriptor } from "@berth/oci";
 export type LayerDescriptor = Descriptor;
 
 const wireMounts = (mounts: readonly Mount[]) => mounts.map((m) => ({ type: m.type, source: m.source, target: m.target ?? "", options: [...m.options] }));
-const descriptorOf = (d: diffV1.ApplyResponse["applied"]): LayerDescriptor => ({ mediaType: d?.mediaType ?? "", digest: d?.digest ?? "", size: d?.size ?? 0, annotations: d?.annotations ?? {} });
+const descriptorOf = (d: diffV1.ApplyResponse["applied"]): LayerDescriptor => ({
+  mediaType: d?.mediaType ?? "",
+  digest: d?.digest ?? "",
+  size: d?.size ?? 0,
+  annotations: d?.annotations ?? {},
+});
 
 /** A daemon's diff service: applies layers from its content store onto mounts, and makes layers of changes. */
 export class DiffProxy {
@@ -20,8 +25,20 @@ export class DiffProxy {
   }
 
   /** Stores the changes from `lower` to `upper` as a layer of `mediaType` (default gzip); returns its descriptor. */
-  async diff(context: CallContext, lower: readonly Mount[], upper: readonly Mount[], options: { mediaType?: string; ref?: string; labels?: Readonly<Record<string, string>> } = {}): Promise<LayerDescriptor> {
-    const request = { left: wireMounts(lower), right: wireMounts(upper), mediaType: options.mediaType ?? "", ref: options.ref ?? "", labels: { ...(options.labels ?? {}) }, sourceDateEpoch: undefined };
+  async diff(
+    context: CallContext,
+    lower: readonly Mount[],
+    upper: readonly Mount[],
+    options: { mediaType?: string; ref?: string; labels?: Readonly<Record<string, string>> } = {},
+  ): Promise<LayerDescriptor> {
+    const request = {
+      left: wireMounts(lower),
+      right: wireMounts(upper),
+      mediaType: options.mediaType ?? "",
+      ref: options.ref ?? "",
+      labels: { ...(options.labels ?? {}) },
+      sourceDateEpoch: undefined,
+    };
     return descriptorOf((await this.service.diff(request, context)).diff);
   }
 }

@@ -10,7 +10,15 @@ export async function readJson<T>(content: ContentStore, context: CallContext, d
 /** containerd's remotes.MakeRefKey: the ingest ref and progress label of a descriptor, `layer-sha256:…`. */
 export function refKey(descriptor: Pick<Descriptor, "mediaType" | "digest">): string {
   const type = descriptor.mediaType;
-  const kind = isIndex(type) ? "index" : isManifest(type) ? "manifest" : type.includes("config") ? "config" : type.includes("layer") || type.includes("rootfs") ? "layer" : "unknown";
+  const kind = isIndex(type)
+    ? "index"
+    : isManifest(type)
+      ? "manifest"
+      : type.includes("config")
+        ? "config"
+        : type.includes("layer") || type.includes("rootfs")
+          ? "layer"
+          : "unknown";
   return `${kind}-${descriptor.digest}`;
 }
 
@@ -28,7 +36,12 @@ export function childLabels(mediaType: string, parsed: Partial<Manifest & Index>
  * The manifests of an image for `platforms` (all when undefined): the target itself, or the index
  * entries that match (entries without a platform are kept, as containerd's FilterPlatforms does).
  */
-export async function selectManifests(content: ContentStore, context: CallContext, target: Descriptor, platforms?: readonly Platform[]): Promise<{ index?: Index; manifests: Descriptor[] }> {
+export async function selectManifests(
+  content: ContentStore,
+  context: CallContext,
+  target: Descriptor,
+  platforms?: readonly Platform[],
+): Promise<{ index?: Index; manifests: Descriptor[] }> {
   if (!isIndex(target.mediaType)) return { manifests: [target] };
   const index = await readJson<Index>(content, context, target.digest);
   return { index, manifests: platforms === undefined ? [...index.manifests] : filterManifests(index, anyPlatform(...platforms)) };

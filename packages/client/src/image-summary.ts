@@ -3,7 +3,11 @@ import { type Descriptor, type Manifest, type Platform, hostPlatform, isIndex, i
 import { readJson } from "./image-formats.js";
 
 /** The manifest an image means on this host: the target itself, or the index's entry for this platform. */
-export async function hostManifest(content: ContentStore, context: CallContext, target: ImageTarget): Promise<{ descriptors: Descriptor[]; platforms: string[]; manifest: Manifest | undefined }> {
+export async function hostManifest(
+  content: ContentStore,
+  context: CallContext,
+  target: ImageTarget,
+): Promise<{ descriptors: Descriptor[]; platforms: string[]; manifest: Manifest | undefined }> {
   const descriptors: Descriptor[] = [target];
   let platforms: string[] = [];
   let chosen: Descriptor | undefined = target;

@@ -44,7 +44,16 @@ export { ensureUnpacked, isUnpacked, readImageConfig } from "./image-config.js";
 export type { NewContainerOptions } from "./new-container.js";
 export type { WindowsSpecOpt } from "./oci/windows.js";
 export { windowsSpecOpts } from "./oci/windows.js";
-export { createContainer, createTask, defaultRuntime, defaultSnapshotter, defaultWindowsRuntime, defaultWindowsSnapshotter, isWindowsImage, stopSignalLabel } from "./new-container.js";
+export {
+  createContainer,
+  createTask,
+  defaultRuntime,
+  defaultSnapshotter,
+  defaultWindowsRuntime,
+  defaultWindowsSnapshotter,
+  isWindowsImage,
+  stopSignalLabel,
+} from "./new-container.js";
 export type { OciCapabilities, OciDevice, OciIdMapping, OciLinux, OciMount, OciNamespace, OciProcess, OciResources, OciSpec, OciUser } from "./oci/spec.js";
 export { currentCapabilities, withAddedCapabilities, withAllCurrentCapabilities, withCapabilities, withDroppedCapabilities } from "./oci/capabilities.js";
 export { devicesAt, withAllDevicesAllowed, withDevices, withHostDevices } from "./oci/devices.js";

@@ -22,7 +22,11 @@ export interface InstallOptions {
 /** Go's filepath.Clean of an entry name, as containerd's archive.Apply normalises it before filtering ("./bin/" → "bin"). */
 const cleanName = (name: string) => posix.normalize(name).replace(/(.)\/$/, "$1");
 
-const exists = (path: string) => lstat(path).then(() => true, () => false);
+const exists = (path: string) =>
+  lstat(path).then(
+    () => true,
+    () => false,
+  );
 
 /** The install path the daemon's `opt` plugin exports (containerd's client.getInstallPath). */
 async function optPath(client: Client): Promise<string> {

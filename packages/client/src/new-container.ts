@@ -59,7 +59,9 @@ export const isWindowsImage = (image: ImageRunConfig | undefined): boolean => im
 export async function createContainer(client: Client, context: CallContext, options: NewContainerOptions): Promise<Container> {
   const windows = isWindowsImage(options.image);
   const snapshotter =
-    options.image === undefined ? (options.snapshotter ?? "") : options.snapshotter || (windows ? defaultWindowsSnapshotter : await defaultSnapshotter(client, context));
+    options.image === undefined
+      ? (options.snapshotter ?? "")
+      : options.snapshotter || (windows ? defaultWindowsSnapshotter : await defaultSnapshotter(client, context));
   const lease = await client.leases.create(context, { id: "", labels: { "containerd.io/gc.expire": new Date(Date.now() + 86_400_000).toISOString() } });
   const leased = { ...context, lease: lease.id };
   let prepared = false;
@@ -73,11 +75,16 @@ export async function createContainer(client: Client, context: CallContext, opti
     }
     const target = { client, context, container: { id: options.id, snapshotter, snapshotKey: prepared ? options.id : "" } };
     const spec = windows
-      ? { typeUrl: jsonTypeUrls.runtimeSpec, value: Buffer.from(windowsSpecJson(generateWindowsSpec(options.windowsSpec ?? [withWindowsImageConfig(image!.process)]))) }
+      ? {
+          typeUrl: jsonTypeUrls.runtimeSpec,
+          value: Buffer.from(windowsSpecJson(generateWindowsSpec(options.windowsSpec ?? [withWindowsImageConfig(image!.process)]))),
+        }
       : specAny(await generateSpec(target, ...options.spec));
     const runtime = options.runtime || (windows ? defaultWindowsRuntime : defaultRuntime);
-    const runtimeOptions = options.runtimeOptions ?? (runtime === defaultRuntime ? { typeUrl: "containerd.runc.v1.Options", value: Buffer.alloc(0) } : undefined);
-    const labels = image === undefined ? { ...options.labels } : { ...image.process.Labels, [stopSignalLabel]: image.process.StopSignal || "SIGTERM", ...options.labels };
+    const runtimeOptions =
+      options.runtimeOptions ?? (runtime === defaultRuntime ? { typeUrl: "containerd.runc.v1.Options", value: Buffer.alloc(0) } : undefined);
+    const labels =
+      image === undefined ? { ...options.labels } : { ...image.process.Labels, [stopSignalLabel]: image.process.StopSignal || "SIGTERM", ...options.labels };
     return await client.containers.create(context, {
       id: options.id,
       labels,
@@ -90,7 +97,11 @@ export async function createContainer(client: Client, context: CallContext, opti
       sandbox: "",
     });
   } catch (error) {
-    if (prepared) await client.snapshotter(snapshotter).remove(context, options.id).catch(() => undefined);
+    if (prepared)
+      await client
+        .snapshotter(snapshotter)
+        .remove(context, options.id)
+        .catch(() => undefined);
     throw error;
   } finally {
     await client.leases.delete(context, lease.id).catch(() => undefined);
@@ -98,7 +109,13 @@ export async function createContainer(client: Client, context: CallContext, opti
 }
 
 /** Creates the container's task on its snapshot's mounts (containerd's container.NewTask), restored from `checkpoint` if given. */
-export async function createTask(client: Client, context: CallContext, container: Container, io: ProcessIO, options: { runtimeOptions?: Any; checkpoint?: LayerDescriptor } = {}): Promise<number> {
+export async function createTask(
+  client: Client,
+  context: CallContext,
+  container: Container,
+  io: ProcessIO,
+  options: { runtimeOptions?: Any; checkpoint?: LayerDescriptor } = {},
+): Promise<number> {
   const rootfs = container.snapshotKey === "" ? [] : await client.snapshotter(container.snapshotter).mounts(context, container.snapshotKey);
   return client.tasks.create(context, { containerId: container.id, rootfs, ...io, options: options.runtimeOptions, checkpoint: options.checkpoint });
 }
@@ -119,7 +136,13 @@ async function shiftOwners(root: string, uid: number, gid: number): Promise<void
  * The committed snapshot `<chainId>-<uid>-<gid>`: the image's root filesystem with its owners
  * shifted, made once and reused by every container with the same mapping.
  */
-async function remappedParent(client: Client, context: CallContext, snapshotter: string, chainId: string, remap: { uid: number; gid: number }): Promise<string> {
+async function remappedParent(
+  client: Client,
+  context: CallContext,
+  snapshotter: string,
+  chainId: string,
+  remap: { uid: number; gid: number },
+): Promise<string> {
   const { isKind } = await import("@berth/api");
   const { withMounts } = await import("@berth/mount");
   const snapshots = client.snapshotter(snapshotter);

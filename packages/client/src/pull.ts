@@ -1,6 +1,16 @@
 import { type CallContext, type ContentInfo, type Image, type ImageTarget, isKind, notFound } from "@berth/api";
 import { readBlob } from "@berth/content";
-import { type Descriptor, type Index, type Manifest, type Platform, defaultSnapshotterFor, hostPlatform, isIndex, platformMatches, platformText } from "@berth/oci";
+import {
+  type Descriptor,
+  type Index,
+  type Manifest,
+  type Platform,
+  defaultSnapshotterFor,
+  hostPlatform,
+  isIndex,
+  platformMatches,
+  platformText,
+} from "@berth/oci";
 import { type Fetcher, Resolver, type ResolverOptions, parseReference } from "@berth/remotes";
 import type { Client } from "./client.js";
 import { runLimited } from "./concurrency.js";
@@ -85,7 +95,15 @@ type OnBlobs = (manifest: Manifest, stored: (descriptor: Descriptor) => Promise<
  * Fetches the tree under `root` for the chosen platforms into the content store; the manifests come
  * back for unpacking. `onBlobs` may start using a manifest's blobs while the others are fetched.
  */
-async function fetchTree(client: Client, context: CallContext, fetcher: Fetcher, root: Descriptor, ref: string, options: PullOptions, onBlobs?: OnBlobs): Promise<Fetched> {
+async function fetchTree(
+  client: Client,
+  context: CallContext,
+  fetcher: Fetcher,
+  root: Descriptor,
+  ref: string,
+  options: PullOptions,
+  onBlobs?: OnBlobs,
+): Promise<Fetched> {
   const parsed = parseReference(ref);
   const wanted = options.platforms ?? [hostPlatform()];
   /** A blob this namespace already has is read from it, as containerd's fetch handler does, not fetched again. */
@@ -100,14 +118,24 @@ async function fetchTree(client: Client, context: CallContext, fetcher: Fetcher,
     // A blob this namespace already has gets no Write stream (opened only to hear AlreadyExists).
     let outcome: "done" | "exists" = "exists";
     if (existing === undefined) {
-      outcome = await storeBlob(client, context, fetcher, descriptor, { labels: all, ...(loaded ? { bytes: loaded.bytes } : {}), ...(options.progress ? { progress: options.progress } : {}) });
+      outcome = await storeBlob(client, context, fetcher, descriptor, {
+        labels: all,
+        ...(loaded ? { bytes: loaded.bytes } : {}),
+        ...(options.progress ? { progress: options.progress } : {}),
+      });
     } else {
       options.progress?.({ ref: refKey(descriptor), descriptor, status: "exists", offset: 0, total: descriptor.size, moved: 0 });
     }
     // A blob this namespace already had keeps its labels up to date, as containerd's handlers do.
-    if (outcome === "exists" && Object.keys(all).length > 0) await client.content.update(context, { digest: descriptor.digest, labels: all }, Object.keys(all).map((key) => `labels.${key}`));
+    if (outcome === "exists" && Object.keys(all).length > 0)
+      await client.content.update(
+        context,
+        { digest: descriptor.digest, labels: all },
+        Object.keys(all).map((key) => `labels.${key}`),
+      );
   };
-  const waiting = (descriptor: Descriptor) => options.progress?.({ ref: refKey(descriptor), descriptor, status: "waiting", offset: 0, total: descriptor.size, moved: 0 });
+  const waiting = (descriptor: Descriptor) =>
+    options.progress?.({ ref: refKey(descriptor), descriptor, status: "waiting", offset: 0, total: descriptor.size, moved: 0 });
   // As containerd's platform filters: a manifest named without a platform (the image itself) is always wanted whole.
   const withLayers = (m: Descriptor) => m.platform === undefined || (!options.metadataOnly && (options.allPlatforms || platformMatches(wanted, m.platform)));
   let manifestDescriptors: Descriptor[] = [root];
@@ -169,7 +197,8 @@ export async function pull(client: Client, ref: string, options: PullOptions = {
           await stored(manifest.config);
           const config = await readJson<{ rootfs?: { diff_ids?: string[] } }>(client.content, context, manifest.config.digest);
           const diffIds = config.rootfs?.diff_ids ?? [];
-          if (diffIds.length > 0 && diffIds.length === manifest.layers.length) await unpack(client, context, manifest.config, manifest.layers, diffIds, snapshotter!, stored);
+          if (diffIds.length > 0 && diffIds.length === manifest.layers.length)
+            await unpack(client, context, manifest.config, manifest.layers, diffIds, snapshotter!, stored);
         })();
         unpacked.catch(() => undefined); // awaited below, once the fetch is done
         unpacking.push(unpacked);

@@ -86,7 +86,10 @@ export async function push(client: Client, ref: string, target: Descriptor, opti
       options.progress?.({ ref: refKey(descriptor), descriptor, status, offset, total: descriptor.size, moved });
     for (const descriptor of [...tree.blobs, ...tree.manifests]) report(descriptor, "waiting", 0, 0);
     const send = async (descriptor: Descriptor, byDigest: boolean) => {
-      const mountFrom = isManifest(descriptor.mediaType) || isIndex(descriptor.mediaType) ? undefined : mountCandidate(labels.get(descriptor.digest) ?? {}, parsed.hostname, parsed.repository);
+      const mountFrom =
+        isManifest(descriptor.mediaType) || isIndex(descriptor.mediaType)
+          ? undefined
+          : mountCandidate(labels.get(descriptor.digest) ?? {}, parsed.hostname, parsed.repository);
       let moved = 0;
       const counted = async function* (): AsyncGenerator<Uint8Array> {
         for await (const chunk of client.content.read(context, descriptor.digest)) {

@@ -2,7 +2,11 @@ import { type CallContext, type Mount, type SnapshotInfo, type SnapshotKind, typ
 import * as snapshotsV1 from "@berth/api/gen/containerd/services/snapshots/v1/snapshots";
 import type { ServiceClient } from "@berth/api/services";
 
-const kindFromWire: Record<number, SnapshotKind> = { [snapshotsV1.Kind.VIEW]: "view", [snapshotsV1.Kind.ACTIVE]: "active", [snapshotsV1.Kind.COMMITTED]: "committed" };
+const kindFromWire: Record<number, SnapshotKind> = {
+  [snapshotsV1.Kind.VIEW]: "view",
+  [snapshotsV1.Kind.ACTIVE]: "active",
+  [snapshotsV1.Kind.COMMITTED]: "committed",
+};
 
 function infoOf(info: snapshotsV1.Info | undefined): SnapshotInfo {
   return {

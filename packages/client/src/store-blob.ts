@@ -35,7 +35,13 @@ async function openWriter(client: Client, context: CallContext, descriptor: Desc
  * resumed ingest that fails that check is discarded and fetched once more from the start, fully
  * verified on the way; a blob whose bytes are wrong leaves no ingest behind.
  */
-export async function storeBlob(client: Client, context: CallContext, fetcher: Fetcher, descriptor: Descriptor, options: StoreBlobOptions = {}): Promise<"done" | "exists"> {
+export async function storeBlob(
+  client: Client,
+  context: CallContext,
+  fetcher: Fetcher,
+  descriptor: Descriptor,
+  options: StoreBlobOptions = {},
+): Promise<"done" | "exists"> {
   const ref = refKey(descriptor);
   const report = (status: TransferStatus, offset: number, moved: number) =>
     options.progress?.({ ref, descriptor, status, offset, total: descriptor.size, moved });
@@ -60,9 +66,7 @@ export async function storeBlob(client: Client, context: CallContext, fetcher: F
       if (offset > 0 && resumedAt === 0) await writer.truncate(0);
       report("downloading", resumedAt, 0);
       const source =
-        options.bytes !== undefined
-          ? [options.bytes]
-          : fetcher.fetch(descriptor, resumedAt > 0 ? { offset: resumedAt, verifiedByConsumer: true } : {});
+        options.bytes !== undefined ? [options.bytes] : fetcher.fetch(descriptor, resumedAt > 0 ? { offset: resumedAt, verifiedByConsumer: true } : {});
       let position = resumedAt;
       for await (const chunk of batched(options.bytes !== undefined ? source : readAhead(source as AsyncIterable<Uint8Array>))) {
         await writer.write(chunk, position);

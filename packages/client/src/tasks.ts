@@ -79,7 +79,10 @@ function processOf(process: taskTypes.Process | undefined): ProcessStatus {
   };
 }
 
-const exitOf = (response: { exitStatus: number; exitedAt: Timestamp | undefined }): ExitStatus => ({ exitStatus: response.exitStatus, exitedAt: response.exitedAt ?? goZeroTime });
+const exitOf = (response: { exitStatus: number; exitedAt: Timestamp | undefined }): ExitStatus => ({
+  exitStatus: response.exitStatus,
+  exitedAt: response.exitedAt ?? goZeroTime,
+});
 
 /**
  * A daemon's Tasks service (containerd's `containerd.services.tasks.v1.Tasks`). Processes are
@@ -91,7 +94,17 @@ export class TasksProxy {
   /** Creates (does not start) the task; resolves to its init pid. */
   async create(context: CallContext, task: NewTask): Promise<number> {
     const { containerId, rootfs, stdin, stdout, stderr, terminal } = task;
-    const request = { containerId, rootfs: rootfs.map((m) => ({ type: m.type, source: m.source, target: m.target ?? "", options: [...m.options] })), stdin, stdout, stderr, terminal, checkpoint: task.checkpoint === undefined ? undefined : { ...task.checkpoint, annotations: { ...(task.checkpoint.annotations ?? {}) } }, options: task.options, runtimePath: task.runtimePath ?? "" };
+    const request = {
+      containerId,
+      rootfs: rootfs.map((m) => ({ type: m.type, source: m.source, target: m.target ?? "", options: [...m.options] })),
+      stdin,
+      stdout,
+      stderr,
+      terminal,
+      checkpoint: task.checkpoint === undefined ? undefined : { ...task.checkpoint, annotations: { ...(task.checkpoint.annotations ?? {}) } },
+      options: task.options,
+      runtimePath: task.runtimePath ?? "",
+    };
     return (await this.service.create(request, context)).pid;
   }
 
@@ -165,6 +178,10 @@ export class TasksProxy {
   }
 
   async metrics(context: CallContext, filters: readonly string[]): Promise<TaskMetric[]> {
-    return (await this.service.metrics({ filters: [...filters] }, context)).metrics.map((m) => ({ id: m.id, timestamp: m.timestamp ?? goZeroTime, data: m.data }));
+    return (await this.service.metrics({ filters: [...filters] }, context)).metrics.map((m) => ({
+      id: m.id,
+      timestamp: m.timestamp ?? goZeroTime,
+      data: m.data,
+    }));
   }
 }

@@ -1,6 +1,17 @@
 import { randomBytes } from "node:crypto";
 import { type CallContext, type ImageTarget, failedPrecondition, isKind, notFound } from "@berth/api";
-import { type Descriptor, type ImageConfig, type Manifest, type Platform, chainId, chainIds, defaultSnapshotterFor, hostPlatform, isManifest, platformText } from "@berth/oci";
+import {
+  type Descriptor,
+  type ImageConfig,
+  type Manifest,
+  type Platform,
+  chainId,
+  chainIds,
+  defaultSnapshotterFor,
+  hostPlatform,
+  isManifest,
+  platformText,
+} from "@berth/oci";
 import type { Client } from "./client.js";
 import { readJson, selectManifests } from "./image-formats.js";
 import { withLease } from "./lease.js";
@@ -52,10 +63,14 @@ export async function unpack(
         if (!isKind(error, "AlreadyExists")) throw error;
       }
     }
-    await client.content.update(context, { digest: layer.digest, labels: { "containerd.io/uncompressed": diffIds[i]! } }, ["labels.containerd.io/uncompressed"]);
+    await client.content.update(context, { digest: layer.digest, labels: { "containerd.io/uncompressed": diffIds[i]! } }, [
+      "labels.containerd.io/uncompressed",
+    ]);
   }
   const top = chain.at(-1)!;
-  await client.content.update(context, { digest: config.digest, labels: { [`containerd.io/gc.ref.snapshot.${snapshotterName}`]: top } }, [`labels.containerd.io/gc.ref.snapshot.${snapshotterName}`]);
+  await client.content.update(context, { digest: config.digest, labels: { [`containerd.io/gc.ref.snapshot.${snapshotterName}`]: top } }, [
+    `labels.containerd.io/gc.ref.snapshot.${snapshotterName}`,
+  ]);
   return top;
 }
 
@@ -76,24 +91,44 @@ export interface ImageRootfs {
  * The rootfs of `target` for `platform` (default: this host's), read from the content store:
  * the index entry for the platform (or the only manifest), its layers and diff IDs.
  */
-export async function imageRootfs(client: Client, context: CallContext, target: ImageTarget | Descriptor, platform: Platform = hostPlatform()): Promise<ImageRootfs> {
+export async function imageRootfs(
+  client: Client,
+  context: CallContext,
+  target: ImageTarget | Descriptor,
+  platform: Platform = hostPlatform(),
+): Promise<ImageRootfs> {
   const { manifests } = await selectManifests(client.content, context, target, [platform]);
   const manifestDescriptor = manifests.find((m) => isManifest(m.mediaType));
   if (manifestDescriptor === undefined) throw notFound(`image ${target.digest}: no manifest for platform ${platformText(platform)}`);
   const manifest = await readJson<Manifest>(client.content, context, manifestDescriptor.digest);
   const config = await readJson<ImageConfig>(client.content, context, manifest.config.digest);
   const diffIds = config.rootfs?.diff_ids ?? [];
-  if (diffIds.length !== manifest.layers.length) throw failedPrecondition(`image config ${manifest.config.digest}: ${diffIds.length} diff IDs for ${manifest.layers.length} layers`);
-  const actual = config.os !== undefined && config.architecture !== undefined ? { os: config.os, architecture: config.architecture, ...(config.variant ? { variant: config.variant } : {}) } : platform;
-  return { platform: actual, manifest: manifestDescriptor, config: manifest.config, layers: manifest.layers, diffIds, chainId: chainId(diffIds), process: config.config ?? {} };
+  if (diffIds.length !== manifest.layers.length)
+    throw failedPrecondition(`image config ${manifest.config.digest}: ${diffIds.length} diff IDs for ${manifest.layers.length} layers`);
+  const actual =
+    config.os !== undefined && config.architecture !== undefined
+      ? { os: config.os, architecture: config.architecture, ...(config.variant ? { variant: config.variant } : {}) }
+      : platform;
+  return {
+    platform: actual,
+    manifest: manifestDescriptor,
+    config: manifest.config,
+    layers: manifest.layers,
+    diffIds,
+    chainId: chainId(diffIds),
+    process: config.config ?? {},
+  };
 }
 
 /** containerd's Image.Unpack for one platform: the image's layers into `snapshotter`, under a lease; returns the rootfs. */
-export async function unpackImage(client: Client, target: ImageTarget | Descriptor, options: { platform?: Platform; snapshotter?: string } = {}): Promise<ImageRootfs> {
+export async function unpackImage(
+  client: Client,
+  target: ImageTarget | Descriptor,
+  options: { platform?: Platform; snapshotter?: string } = {},
+): Promise<ImageRootfs> {
   return withLease(client, async (context) => {
     const rootfs = await imageRootfs(client, context, target, options.platform);
     if (rootfs.layers.length > 0) await unpack(client, context, rootfs.config, rootfs.layers, rootfs.diffIds, options.snapshotter ?? defaultSnapshotterFor());
     return rootfs;
   });
 }
-

@@ -117,13 +117,42 @@ describe.skipIf(!stockContainerdInstalled)("OCI specs from images, beside stock 
       name: "tty, host network, env, a mount, a label and args",
       image: "busybox",
       ctrArgs: ["-t", "--net-host", "--env", "A=b", "--env", "PATH=/x", "--mount", "type=bind,src=/tmp,dst=/host,options=rbind:ro", "--label", "q=r"],
-      flags: { tty: true, netHost: true, env: ["A=b", "PATH=/x"], mounts: [{ destination: "/host", type: "bind", source: "/tmp", options: ["rbind", "ro"] }], labels: { q: "r" }, args: ["echo", "hi"] },
+      flags: {
+        tty: true,
+        netHost: true,
+        env: ["A=b", "PATH=/x"],
+        mounts: [{ destination: "/host", type: "bind", source: "/tmp", options: ["rbind", "ro"] }],
+        labels: { q: "r" },
+        args: ["echo", "hi"],
+      },
     },
     {
       name: "privileged, a dropped capability, seccomp, CPU and memory limits and a device",
       image: "busybox",
-      ctrArgs: ["--privileged", "--cap-drop", "CAP_SYS_ADMIN", "--seccomp", "--cpu-quota", "50000", "--cpu-period", "100000", "--memory-limit", "67108864", "--device", "/dev/null"],
-      flags: { linux: [...withPrivilegedHost, withDroppedCapabilities(["CAP_SYS_ADMIN"]), withDefaultSeccomp, withCpuCfs(50_000, 100_000), withMemoryLimit(67_108_864), withDevices("/dev/null")] },
+      ctrArgs: [
+        "--privileged",
+        "--cap-drop",
+        "CAP_SYS_ADMIN",
+        "--seccomp",
+        "--cpu-quota",
+        "50000",
+        "--cpu-period",
+        "100000",
+        "--memory-limit",
+        "67108864",
+        "--device",
+        "/dev/null",
+      ],
+      flags: {
+        linux: [
+          ...withPrivilegedHost,
+          withDroppedCapabilities(["CAP_SYS_ADMIN"]),
+          withDefaultSeccomp,
+          withCpuCfs(50_000, 100_000),
+          withMemoryLimit(67_108_864),
+          withDevices("/dev/null"),
+        ],
+      },
     },
     { name: "a named user with supplementary groups, workdir, entrypoint and env", image: "user", ctrArgs: [], flags: {} },
     { name: "a named user with args replacing the image's command line", image: "user", ctrArgs: [], flags: { args: ["ls", "/"] } },
@@ -135,7 +164,18 @@ describe.skipIf(!stockContainerdInstalled)("OCI specs from images, beside stock 
     it(`makes the spec stock ctr makes: ${testCase.name}`, async () => {
       const id = `spec${index}`;
       const ref = refs[testCase.image]!;
-      const created = await runCommand(stockCtr!, ["--address", containerd.address, "-n", namespace, "containers", "create", ...testCase.ctrArgs, ref, id, ...(testCase.flags.args ?? [])]);
+      const created = await runCommand(stockCtr!, [
+        "--address",
+        containerd.address,
+        "-n",
+        namespace,
+        "containers",
+        "create",
+        ...testCase.ctrArgs,
+        ref,
+        id,
+        ...(testCase.flags.args ?? []),
+      ]);
       expect(created.code, created.stderr).toBe(0);
       const stockClient = await connect(containerd);
       const stock = await stockClient.containers.get(stockClient.context(), id);
@@ -155,7 +195,12 @@ describe.skipIf(!stockContainerdInstalled)("OCI specs from images, beside stock 
         // Byte for byte, too: the same fields in Go's order.
         if (daemon === berthd) expect(Buffer.from(ours.spec!.value).toString()).toBe(Buffer.from(stock.spec!.value).toString());
         expect(ours.labels).toEqual(stock.labels);
-        expect(ours).toMatchObject({ image: ref, snapshotter: "overlayfs", snapshotKey: id, runtime: { name: "io.containerd.runc.v2", options: { typeUrl: "containerd.runc.v1.Options" } } });
+        expect(ours).toMatchObject({
+          image: ref,
+          snapshotter: "overlayfs",
+          snapshotKey: id,
+          runtime: { name: "io.containerd.runc.v2", options: { typeUrl: "containerd.runc.v1.Options" } },
+        });
         await client.snapshotter().remove(context, id);
         await client.containers.delete(context, id);
       }
@@ -166,7 +211,9 @@ describe.skipIf(!stockContainerdInstalled)("OCI specs from images, beside stock 
     const client = await connect(berthd);
     const image = await readImageConfig(client, client.context(), await client.images.get(client.context(), refs.busybox!));
     const withGhost = { ...image, process: { ...image.process, User: "ghost" } };
-    await expect(createContainer(client, client.context(), { id: "ghost", image: withGhost, spec: [withImageConfig(withGhost.process)] })).rejects.toMatchObject({ kind: "NotFound" });
+    await expect(
+      createContainer(client, client.context(), { id: "ghost", image: withGhost, spec: [withImageConfig(withGhost.process)] }),
+    ).rejects.toMatchObject({ kind: "NotFound" });
     await expect(client.snapshotter().stat(client.context(), "ghost")).rejects.toMatchObject({ kind: "NotFound" });
     await expect(client.containers.get(client.context(), "ghost")).rejects.toMatchObject({ kind: "NotFound" });
   });

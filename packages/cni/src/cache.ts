@@ -13,7 +13,8 @@ export interface CachedAttachment {
   readonly capabilityArgs?: Readonly<Record<string, unknown>> | undefined;
 }
 
-const cachePath = (cacheDir: string, network: Network, containerId: string) => join(cacheDir, "results", `${network.config.name}-${containerId}-${network.ifName}`);
+const cachePath = (cacheDir: string, network: Network, containerId: string) =>
+  join(cacheDir, "results", `${network.config.name}-${containerId}-${network.ifName}`);
 
 export async function cacheResult(cacheDir: string, network: Network, attachment: CachedAttachment, configBytes: string, result: unknown): Promise<void> {
   const path = cachePath(cacheDir, network, attachment.containerId);

@@ -85,7 +85,9 @@ export async function loadNetworkConfigs(confDir: string, maxConfNum: number, op
   const prefix = options.interfacePrefix ?? defaultInterfacePrefix;
   let entries: string[];
   try {
-    entries = (await readdir(confDir, { withFileTypes: true })).filter((entry) => !entry.isDirectory() && configExtensions.has(extname(entry.name))).map((entry) => entry.name);
+    entries = (await readdir(confDir, { withFileTypes: true }))
+      .filter((entry) => !entry.isDirectory() && configExtensions.has(extname(entry.name)))
+      .map((entry) => entry.name);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw new Error(`failed to read config file: ${(error as Error).message}`);
     entries = [];

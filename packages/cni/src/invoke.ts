@@ -33,7 +33,13 @@ export interface PluginInvocation {
 async function findPlugin(type: string, pluginDirs: readonly string[]): Promise<string> {
   for (const directory of pluginDirs) {
     const candidate = join(directory, type);
-    if (await stat(candidate).then((info) => info.isFile(), () => false)) return candidate;
+    if (
+      await stat(candidate).then(
+        (info) => info.isFile(),
+        () => false,
+      )
+    )
+      return candidate;
   }
   throw new Error(`failed to find plugin ${JSON.stringify(type)} in path [${pluginDirs.join(" ")}]`);
 }

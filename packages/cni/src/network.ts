@@ -35,11 +35,19 @@ function atLeast040(version: string): boolean {
 
 /** libcni's name for a plugin in its errors: `type="bridge"`, and ` name="…"` when the plugin entry has one. */
 function describe(plugin: PluginConfig): string {
-  return typeof plugin.name === "string" && plugin.name !== "" ? `type=${JSON.stringify(plugin.type)} name=${JSON.stringify(plugin.name)}` : `type=${JSON.stringify(plugin.type)}`;
+  return typeof plugin.name === "string" && plugin.name !== ""
+    ? `type=${JSON.stringify(plugin.type)} name=${JSON.stringify(plugin.name)}`
+    : `type=${JSON.stringify(plugin.type)}`;
 }
 
 /** Runs one plugin; its error reads as libcni's, naming the plugin and the command. */
-async function runPlugin(command: CniCommand, network: Network, plugin: PluginConfig, attachment: Attachment, prevResult: CniResult | undefined): Promise<string> {
+async function runPlugin(
+  command: CniCommand,
+  network: Network,
+  plugin: PluginConfig,
+  attachment: Attachment,
+  prevResult: CniResult | undefined,
+): Promise<string> {
   try {
     return await execPlugin(plugin.type, pluginConfig(network, plugin, attachment, prevResult), invocation(command, network, attachment));
   } catch (error) {
@@ -91,7 +99,8 @@ export async function removeNetwork(network: Network, attachment: Attachment): P
   try {
     // Plugins of CNI 0.4.0 on are given the ADD's result (when one is cached) as `prevResult`.
     const { cacheDir } = attachment;
-    const prevResult = cacheDir !== undefined && atLeast040(network.config.cniVersion) ? await cachedResult(cacheDir, network, attachment.containerId) : undefined;
+    const prevResult =
+      cacheDir !== undefined && atLeast040(network.config.cniVersion) ? await cachedResult(cacheDir, network, attachment.containerId) : undefined;
     for (const plugin of [...network.config.plugins].reverse()) {
       await runPlugin("DEL", network, plugin, attachment, prevResult);
     }

@@ -35,7 +35,9 @@ describe("loadNetworkConfigs", () => {
     });
     mkdirSync(join(directory, "00-a-directory.conf"));
     const first = await loadNetworkConfigs(directory, 1);
-    expect(first.map((network) => [network.config.name, network.ifName, network.config.plugins.map((plugin) => plugin.type)])).toEqual([["first", "eth0", ["bridge", "tuning"]]]);
+    expect(first.map((network) => [network.config.name, network.ifName, network.config.plugins.map((plugin) => plugin.type)])).toEqual([
+      ["first", "eth0", ["bridge", "tuning"]],
+    ]);
     const all = await loadNetworkConfigs(directory, 0, { interfacePrefix: "net" });
     expect(all.map((network) => [network.config.name, network.config.cniVersion, network.ifName])).toEqual([
       ["first", "0.4.0", "net0"],
@@ -47,7 +49,9 @@ describe("loadNetworkConfigs", () => {
   });
 
   it("fails with go-cni's messages for a missing or empty directory and for invalid files", async () => {
-    await expect(loadNetworkConfigs(join(base, "missing"), 1)).rejects.toThrow(`no network config found in ${join(base, "missing")}: cni plugin not initialized`);
+    await expect(loadNetworkConfigs(join(base, "missing"), 1)).rejects.toThrow(
+      `no network config found in ${join(base, "missing")}: cni plugin not initialized`,
+    );
     write(join(base, "empty"), { "README.md": "no config here" });
     await expect(loadNetworkConfigs(join(base, "empty"), 1)).rejects.toThrow(`no network config found in ${join(base, "empty")}: cni plugin not initialized`);
     write(join(base, "untyped"), { "10-untyped.conf": { cniVersion: "0.4.0", name: "untyped" } });
@@ -100,10 +104,23 @@ describe.skipIf(!pluginsInstalled)("addNetwork and removeNetwork with Debian's p
     const directory = join(base, "net.d");
     mkdirSync(directory, { recursive: true });
     // tuning refuses to run without the bridge's result as prevResult.
-    const conflist = { cniVersion: "0.4.0", name: networkName, plugins: [{ type: "bridge", bridge, ipam: ipam(`${subnetPrefix}0/24`) }, { type: "tuning", sysctl: { "net.ipv4.conf.eth0.forwarding": "1" } }] };
+    const conflist = {
+      cniVersion: "0.4.0",
+      name: networkName,
+      plugins: [
+        { type: "bridge", bridge, ipam: ipam(`${subnetPrefix}0/24`) },
+        { type: "tuning", sysctl: { "net.ipv4.conf.eth0.forwarding": "1" } },
+      ],
+    };
     writeFileSync(join(directory, "10-test.conflist"), JSON.stringify(conflist));
     const [network] = await loadNetworkConfigs(directory, 1);
-    const attachment = { containerId: `berth-test-${process.pid}`, netns, pluginDirs: [debianPlugins], args: [["IgnoreUnknown", "1"]] as const, cacheDir: cacheDir() };
+    const attachment = {
+      containerId: `berth-test-${process.pid}`,
+      netns,
+      pluginDirs: [debianPlugins],
+      args: [["IgnoreUnknown", "1"]] as const,
+      cacheDir: cacheDir(),
+    };
     const result = await addNetwork(network!, attachment);
     expect(result.cniVersion).toBe("0.4.0");
     expect(result.ips?.[0]?.address).toMatch(new RegExp(`^${subnetPrefix.replaceAll(".", "\\.")}\\d+/24$`));
@@ -115,7 +132,15 @@ describe.skipIf(!pluginsInstalled)("addNetwork and removeNetwork with Debian's p
     expect(interfaceAddresses(result, "eth0")).toEqual([result.ips![0]!.address.split("/")[0]]);
     expect(interfaceAddresses(result, bridge)).toEqual([]);
     const cached = JSON.parse(readFileSync(join(cacheDir(), "results", `${networkName}-${attachment.containerId}-eth0`), "utf8"));
-    expect(cached).toMatchObject({ kind: "cniCacheV1", containerId: attachment.containerId, ifName: "eth0", networkName, netns, cniArgs: [["IgnoreUnknown", "1"]], result });
+    expect(cached).toMatchObject({
+      kind: "cniCacheV1",
+      containerId: attachment.containerId,
+      ifName: "eth0",
+      networkName,
+      netns,
+      cniArgs: [["IgnoreUnknown", "1"]],
+      result,
+    });
     expect(JSON.parse(Buffer.from(cached.config, "base64").toString())).toEqual(conflist);
 
     await removeNetwork(network!, attachment);
@@ -140,7 +165,10 @@ describe.skipIf(!pluginsInstalled)("addNetwork and removeNetwork with Debian's p
   it("a plugin's error result becomes a CniError; a missing plugin is named with the path searched", async () => {
     const directory = join(base, "bad.d");
     mkdirSync(directory, { recursive: true });
-    writeFileSync(join(directory, "10-bad.conflist"), JSON.stringify({ cniVersion: "0.4.0", name: networkName, plugins: [{ type: "bridge", bridge, ipam: ipam("not-a-subnet") }] }));
+    writeFileSync(
+      join(directory, "10-bad.conflist"),
+      JSON.stringify({ cniVersion: "0.4.0", name: networkName, plugins: [{ type: "bridge", bridge, ipam: ipam("not-a-subnet") }] }),
+    );
     const [bad] = await loadNetworkConfigs(directory, 1);
     const attachment = { containerId: `berth-test-bad-${process.pid}`, netns, pluginDirs: [debianPlugins] };
     const failure = await addNetwork(bad!, attachment).then(

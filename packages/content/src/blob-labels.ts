@@ -22,8 +22,7 @@ export async function readBlobLabels(path: string): Promise<BlobLabels | undefin
   const record = parsed as { labels?: unknown; updatedAt?: unknown } | undefined;
   const labels = record?.labels;
   const updatedAt = typeof record?.updatedAt === "string" ? parseRfc3339Nano(record.updatedAt) : undefined;
-  const valid =
-    typeof labels === "object" && labels !== null && !Array.isArray(labels) && Object.values(labels).every((value) => typeof value === "string");
+  const valid = typeof labels === "object" && labels !== null && !Array.isArray(labels) && Object.values(labels).every((value) => typeof value === "string");
   // Written atomically, so this is damage from outside; losing labels silently could lose GC roots.
   if (!valid || updatedAt === undefined) throw errorOfKind("DataLoss", `labels file ${path} is corrupt`);
   return { labels: { ...(labels as Record<string, string>) }, updatedAt };

@@ -84,7 +84,7 @@ async function openData(path: string): Promise<FileHandle> {
 /** Feeds bytes [start, end) of the file to `hash`. */
 export async function hashRange(handle: FileHandle, hash: Hash, start: number, end: number): Promise<void> {
   const buffer = Buffer.allocUnsafe(Math.min(chunkSize, Math.max(end - start, 1)));
-  for (let position = start; position < end; ) {
+  for (let position = start; position < end;) {
     const { bytesRead } = await handle.read(buffer, 0, Math.min(buffer.length, end - position), position);
     if (bytesRead === 0) throw failedPrecondition(`ingest data shrank while being hashed at ${position} of ${end} bytes`);
     hash.update(buffer.subarray(0, bytesRead));
@@ -109,7 +109,8 @@ export async function readIngestStatus(dir: string): Promise<IngestStatus | unde
     throw error;
   }
   const mtime = timestampFromNs(data.mtimeNs);
-  const startedAt = parseRfc3339Nano((await readOptionalText(path(ingestFiles.startedAt))) ?? "") ?? timestampFromNs(data.birthtimeNs > 0n ? data.birthtimeNs : data.mtimeNs);
+  const startedAt =
+    parseRfc3339Nano((await readOptionalText(path(ingestFiles.startedAt))) ?? "") ?? timestampFromNs(data.birthtimeNs > 0n ? data.birthtimeNs : data.mtimeNs);
   const written = parseRfc3339Nano((await readOptionalText(path(ingestFiles.updatedAt))) ?? "");
   // The data file's mtime may be newer than the last `updatedat` written, as in containerd.
   const updatedAt = written !== undefined && compareTimestamps(written, mtime) >= 0 ? written : mtime;

@@ -176,7 +176,7 @@ export class LocalContentStore implements ContentStore {
 
   /** Removes the ingest; Unavailable while a writer (here or in a live process) holds the ref. */
   async abort(_context: CallContext, ref: string): Promise<void> {
-    if (ref === "") throw notFound("ingest ref \"\"");
+    if (ref === "") throw notFound('ingest ref ""');
     if (this.#held.has(ref)) throw unavailable(`ref ${JSON.stringify(ref)} locked`);
     this.#held.add(ref);
     try {
@@ -224,7 +224,7 @@ export class LocalContentStore implements ContentStore {
       const start = Number.isFinite(offset) && offset > 0 ? Math.trunc(offset) : 0;
       if (start > size) throw outOfRange(`read offset ${start} beyond size ${size} of ${digest}`);
       const end = Number.isFinite(length) && length > 0 ? Math.min(size, start + Math.trunc(length)) : size;
-      for (let position = start; position < end; ) {
+      for (let position = start; position < end;) {
         // a fresh buffer per chunk: the consumer may keep it
         const chunk = Buffer.allocUnsafe(Math.min(readChunkSize, end - position));
         const { bytesRead } = await handle.read(chunk, 0, chunk.length, position);

@@ -98,7 +98,7 @@ export class LocalContentWriter implements ContentWriter {
       }
       const start = this.#offset;
       try {
-        for (let done = 0; done < data.byteLength; ) {
+        for (let done = 0; done < data.byteLength;) {
           const { bytesWritten } = await this.#handle.write(data, done, data.byteLength - done, start + done);
           done += bytesWritten;
         }

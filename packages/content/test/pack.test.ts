@@ -108,9 +108,11 @@ describe("the libraries used alone, from packed tarballs", () => {
     it("loads @berth/api's contracts without the optional gRPC and protobuf peers", async () => {
       const check = 'const api = await import("@berth/api"); if (api.kindOf(api.notFound("x")) !== "NotFound") process.exit(1);';
       await expect(run(join(nodes[major], "node"), ["--input-type=module", "-e", check], { cwd: project })).resolves.toBeDefined();
-      await expect(run(join(nodes[major], "node"), ["--input-type=module", "-e", 'const { knownTypes } = await import("@berth/api/known-types"); knownTypes();'], { cwd: project })).rejects.toThrow(
-        /@bufbuild\/protobuf/,
-      );
+      await expect(
+        run(join(nodes[major], "node"), ["--input-type=module", "-e", 'const { knownTypes } = await import("@berth/api/known-types"); knownTypes();'], {
+          cwd: project,
+        }),
+      ).rejects.toThrow(/@bufbuild\/protobuf/);
     });
   });
 });

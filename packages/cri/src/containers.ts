@@ -30,7 +30,16 @@ const stateName = (state: criV1.ContainerState) => criV1.containerStateToJSON(st
 export function containerMetadata(record: ContainerRecord): Any {
   const metadata = {
     Version: "v1",
-    Metadata: { ID: record.id, Name: record.name, SandboxID: record.sandboxId, Config: criV1.ContainerConfig.toJSON(record.config), ImageRef: record.imageRef, LogPath: record.logPath, StopSignal: record.stopSignal, ProcessLabel: "" },
+    Metadata: {
+      ID: record.id,
+      Name: record.name,
+      SandboxID: record.sandboxId,
+      Config: criV1.ContainerConfig.toJSON(record.config),
+      ImageRef: record.imageRef,
+      LogPath: record.logPath,
+      StopSignal: record.stopSignal,
+      ProcessLabel: "",
+    },
   };
   return { typeUrl: containerMetadataType, value: Buffer.from(JSON.stringify(metadata)) };
 }
@@ -47,7 +56,18 @@ export class Containers {
   async saveStatus(record: ContainerRecord): Promise<void> {
     const { root } = this.paths(record.id);
     const s = record.status;
-    const body = JSON.stringify({ Version: "v1", Status: { Pid: s.pid, CreatedAt: s.createdAt, StartedAt: s.startedAt, FinishedAt: s.finishedAt, ExitCode: s.exitCode, Reason: s.reason, Message: s.message } });
+    const body = JSON.stringify({
+      Version: "v1",
+      Status: {
+        Pid: s.pid,
+        CreatedAt: s.createdAt,
+        StartedAt: s.startedAt,
+        FinishedAt: s.finishedAt,
+        ExitCode: s.exitCode,
+        Reason: s.reason,
+        Message: s.message,
+      },
+    });
     await mkdir(root, { recursive: true, mode: 0o755 });
     await writeFile(join(root, "status.tmp"), body, { mode: 0o600 });
     await rename(join(root, "status.tmp"), join(root, "status"));
@@ -94,7 +114,17 @@ export class Containers {
         runtimeOptions: runtimeOptions(runtime),
         labels: { ...config.labels, [kindLabel]: "container" },
         extensions: { "io.cri-containerd.container.metadata": containerMetadata(record) },
-        spec: containerSpecOpts({ id, sandboxId: sandbox.id, sandboxPid: sandbox.pid, sandboxConfig: sandbox.config, sandboxPaths: sandboxPaths(context, sandbox.id), config, image: runConfig, imageName, cri: context.config }),
+        spec: containerSpecOpts({
+          id,
+          sandboxId: sandbox.id,
+          sandboxPid: sandbox.pid,
+          sandboxConfig: sandbox.config,
+          sandboxPaths: sandboxPaths(context, sandbox.id),
+          config,
+          image: runConfig,
+          imageName,
+          cri: context.config,
+        }),
       });
       record.status.createdAt = nowNanos();
       await this.saveStatus(record);
@@ -209,7 +239,10 @@ export class Containers {
     if (timeout > 0) {
       await kill(signalNumber(record.stopSignal || "SIGTERM"));
       let timer: NodeJS.Timeout | undefined;
-      const timedOut = await Promise.race([record.exited?.then(() => false), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), timeout * 1000)))]);
+      const timedOut = await Promise.race([
+        record.exited?.then(() => false),
+        new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), timeout * 1000))),
+      ]);
       clearTimeout(timer);
       if (!timedOut) return;
     }
@@ -257,7 +290,15 @@ export class Containers {
       resources: resources !== undefined ? { linux: resources, windows: undefined } : undefined,
     };
     const info: Record<string, string> = {};
-    if (verbose) info.info = JSON.stringify({ sandboxID: record.sandboxId, pid: s.pid, removing: record.removing ?? false, snapshotKey: record.id, snapshotter: this.context.config.containerd.snapshotter, config: criV1.ContainerConfig.toJSON(record.config) });
+    if (verbose)
+      info.info = JSON.stringify({
+        sandboxID: record.sandboxId,
+        pid: s.pid,
+        removing: record.removing ?? false,
+        snapshotKey: record.id,
+        snapshotter: this.context.config.containerd.snapshotter,
+        config: criV1.ContainerConfig.toJSON(record.config),
+      });
     return { status, info };
   }
 
@@ -300,7 +341,10 @@ export class Containers {
     if (containerState(record.status) === criV1.ContainerState.CONTAINER_RUNNING) {
       await client.tasks.update(ctx, record.id, packJson(jsonTypeUrls.linuxResources, spec.linux.resources));
     }
-    (record.config as { linux?: criV1.LinuxContainerConfig }).linux = { securityContext: record.config.linux?.securityContext, resources: { ...record.config.linux?.resources, ...resources } };
+    (record.config as { linux?: criV1.LinuxContainerConfig }).linux = {
+      securityContext: record.config.linux?.securityContext,
+      resources: { ...record.config.linux?.resources, ...resources },
+    };
   }
 
   async reopenLog(id: string): Promise<void> {
@@ -308,5 +352,4 @@ export class Containers {
     if (containerState(record.status) !== criV1.ContainerState.CONTAINER_RUNNING) throw failedPrecondition("container is not running");
     await record.reopenLog?.();
   }
-
 }

@@ -53,8 +53,18 @@ export class CriImages {
     if (cached !== undefined) return cached;
     try {
       const rootfs = await imageRootfs(this.client, this.client.context(), image.target);
-      const size = (image.target.digest === rootfs.manifest.digest ? 0 : image.target.size) + rootfs.manifest.size + rootfs.config.size + rootfs.layers.reduce((sum, l) => sum + l.size, 0);
-      const facts = { configDigest: rootfs.config.digest, size, chainId: rootfs.chainId, user: rootfs.process.User ?? "", stopSignal: rootfs.process.StopSignal ?? "" };
+      const size =
+        (image.target.digest === rootfs.manifest.digest ? 0 : image.target.size) +
+        rootfs.manifest.size +
+        rootfs.config.size +
+        rootfs.layers.reduce((sum, l) => sum + l.size, 0);
+      const facts = {
+        configDigest: rootfs.config.digest,
+        size,
+        chainId: rootfs.chainId,
+        user: rootfs.process.User ?? "",
+        stopSignal: rootfs.process.StopSignal ?? "",
+      };
       this.#facts.set(image.target.digest, facts);
       return facts;
     } catch {
@@ -74,8 +84,14 @@ export class CriImages {
     return [...byId.entries()].map(([id, { facts, records }]) => ({
       id,
       records,
-      repoTags: records.map((r) => r.name).filter(isTagRef).sort(),
-      repoDigests: records.map((r) => r.name).filter(isDigestRef).sort(),
+      repoTags: records
+        .map((r) => r.name)
+        .filter(isTagRef)
+        .sort(),
+      repoDigests: records
+        .map((r) => r.name)
+        .filter(isDigestRef)
+        .sort(),
       size: facts.size,
       chainId: facts.chainId,
       user: facts.user,

@@ -39,7 +39,12 @@ export class PodNetworks {
       PluginMaxConfNum: this.maxConfNum,
       Prefix: "eth",
       Networks: [loopbackNetwork(), ...networks].map(({ config, ifName }) => ({
-        Config: { Name: config.name, CNIVersion: config.cniVersion, Plugins: config.plugins.map((plugin) => ({ Network: plugin, Source: JSON.stringify(plugin) })), Source: config.bytes },
+        Config: {
+          Name: config.name,
+          CNIVersion: config.cniVersion,
+          Plugins: config.plugins.map((plugin) => ({ Network: plugin, Source: JSON.stringify(plugin) })),
+          Source: config.bytes,
+        },
         IFName: ifName,
       })),
     };

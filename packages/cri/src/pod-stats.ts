@@ -34,17 +34,35 @@ async function podCgroup(parent: string, timestamp: number): Promise<{ cpu: criV
     cpuNanos = ((await readStat(join(directory, "cpu.stat"))).get("usage_usec") ?? 0) * 1000;
     usage = await readNumber(join(directory, "memory.current"));
     const stat = await readStat(join(directory, "memory.stat"));
-    [inactiveFile, rss, faults, majorFaults] = ["inactive_file", "anon", "pgfault", "pgmajfault"].map((key) => stat.get(key) ?? 0) as [number, number, number, number];
+    [inactiveFile, rss, faults, majorFaults] = ["inactive_file", "anon", "pgfault", "pgmajfault"].map((key) => stat.get(key) ?? 0) as [
+      number,
+      number,
+      number,
+      number,
+    ];
   } else {
     cpuNanos = await readNumber(join(cgroupRoot, "cpuacct", parent, "cpuacct.usage"));
     usage = await readNumber(join(cgroupRoot, "memory", parent, "memory.usage_in_bytes"));
     const stat = await readStat(join(cgroupRoot, "memory", parent, "memory.stat"));
-    [inactiveFile, rss, faults, majorFaults] = ["total_inactive_file", "total_rss", "total_pgfault", "total_pgmajfault"].map((key) => stat.get(key) ?? 0) as [number, number, number, number];
+    [inactiveFile, rss, faults, majorFaults] = ["total_inactive_file", "total_rss", "total_pgfault", "total_pgmajfault"].map((key) => stat.get(key) ?? 0) as [
+      number,
+      number,
+      number,
+      number,
+    ];
   }
   const workingSet = Math.max(0, usage - inactiveFile);
   return {
     cpu: { timestamp, usageCoreNanoSeconds: u64(cpuNanos), usageNanoCores: u64(0) },
-    memory: { timestamp, workingSetBytes: u64(workingSet), availableBytes: u64(0), usageBytes: u64(usage), rssBytes: u64(rss), pageFaults: u64(faults), majorPageFaults: u64(majorFaults) },
+    memory: {
+      timestamp,
+      workingSetBytes: u64(workingSet),
+      availableBytes: u64(0),
+      usageBytes: u64(usage),
+      rssBytes: u64(rss),
+      pageFaults: u64(faults),
+      majorPageFaults: u64(majorFaults),
+    },
   };
 }
 
@@ -55,7 +73,13 @@ async function podNetwork(netns: string, timestamp: number): Promise<criV1.Netwo
     const { stdout } = await run("nsenter", [`--net=${netns}`, "--", "ip", "-s", "-j", "link", "show", "eth0"]);
     const [link] = JSON.parse(stdout) as { ifname: string; stats64: { rx: { bytes: number; errors: number }; tx: { bytes: number; errors: number } } }[];
     if (link === undefined) return undefined;
-    const usage = { name: link.ifname, rxBytes: u64(link.stats64.rx.bytes), rxErrors: u64(link.stats64.rx.errors), txBytes: u64(link.stats64.tx.bytes), txErrors: u64(link.stats64.tx.errors) };
+    const usage = {
+      name: link.ifname,
+      rxBytes: u64(link.stats64.rx.bytes),
+      rxErrors: u64(link.stats64.rx.errors),
+      txBytes: u64(link.stats64.tx.bytes),
+      txErrors: u64(link.stats64.tx.errors),
+    };
     return { timestamp, defaultInterface: usage, interfaces: [usage] };
   } catch {
     return undefined;
@@ -65,7 +89,8 @@ async function podNetwork(netns: string, timestamp: number): Promise<criV1.Netwo
 /** PodSandboxStats: the pod must be READY and have a cgroup_parent, whose cgroup holds the figures. */
 export async function podSandboxStats(context: CriContext, id: string): Promise<criV1.PodSandboxStats> {
   const record = context.sandboxes.get(id);
-  if (record.state !== "ready") throw failedPrecondition(`failed to get pod sandbox stats since sandbox container ${JSON.stringify(record.id)} is not in ready state`);
+  if (record.state !== "ready")
+    throw failedPrecondition(`failed to get pod sandbox stats since sandbox container ${JSON.stringify(record.id)} is not in ready state`);
   const parent = record.config.linux?.cgroupParent ?? "";
   if (parent === "") throw new Error(`failed to get cgroup metrics for sandbox ${JSON.stringify(record.id)}: cgroupPath is empty`);
   const timestamp = Date.now() * 1e6;

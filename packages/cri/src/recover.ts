@@ -11,7 +11,16 @@ import { type Sandboxes, kindLabel } from "./sandboxes.js";
 import type { ContainerRecord, ContainerStatusRecord, SandboxRecord } from "./store.js";
 
 interface SandboxMetadataJson {
-  Metadata: { ID: string; Name: string; Config: unknown; NetNSPath: string; IP: string; AdditionalIPs: string[] | null; RuntimeHandler: string; CNIResult: unknown };
+  Metadata: {
+    ID: string;
+    Name: string;
+    Config: unknown;
+    NetNSPath: string;
+    IP: string;
+    AdditionalIPs: string[] | null;
+    RuntimeHandler: string;
+    CNIResult: unknown;
+  };
 }
 
 interface ContainerMetadataJson {
@@ -74,12 +83,39 @@ export async function recover(context: CriContext, sandboxes: Sandboxes, contain
     try {
       const file = JSON.parse(await readFile(join(containers.paths(m.ID).root, "status"), "utf8")) as { Status: Record<string, number | string> };
       const s = file.Status;
-      status = { pid: Number(s.Pid), createdAt: Number(s.CreatedAt), startedAt: Number(s.StartedAt), finishedAt: Number(s.FinishedAt), exitCode: Number(s.ExitCode), reason: String(s.Reason ?? ""), message: String(s.Message ?? "") };
+      status = {
+        pid: Number(s.Pid),
+        createdAt: Number(s.CreatedAt),
+        startedAt: Number(s.StartedAt),
+        finishedAt: Number(s.FinishedAt),
+        exitCode: Number(s.ExitCode),
+        reason: String(s.Reason ?? ""),
+        message: String(s.Message ?? ""),
+      };
     } catch {
-      status = { pid: 0, createdAt: container.createdAt.seconds * 1e9, startedAt: 0, finishedAt: Date.now() * 1e6, exitCode: 255, reason: "Unknown", message: "", unknown: true };
+      status = {
+        pid: 0,
+        createdAt: container.createdAt.seconds * 1e9,
+        startedAt: 0,
+        finishedAt: Date.now() * 1e6,
+        exitCode: 255,
+        reason: "Unknown",
+        message: "",
+        unknown: true,
+      };
     }
     const config = criV1.ContainerConfig.fromJSON(m.Config);
-    const record: ContainerRecord = { id: m.ID, name: m.Name, sandboxId: m.SandboxID, config, imageRef: m.ImageRef, imageName: (await context.images.resolve(m.ImageRef))?.repoTags[0] ?? config.image?.image ?? "", logPath: m.LogPath, stopSignal: m.StopSignal, status };
+    const record: ContainerRecord = {
+      id: m.ID,
+      name: m.Name,
+      sandboxId: m.SandboxID,
+      config,
+      imageRef: m.ImageRef,
+      imageName: (await context.images.resolve(m.ImageRef))?.repoTags[0] ?? config.image?.image ?? "",
+      logPath: m.LogPath,
+      stopSignal: m.StopSignal,
+      status,
+    };
     try {
       const task = await client.tasks.get(ctx, record.id);
       if (task.status === "running") {
@@ -95,7 +131,8 @@ export async function recover(context: CriContext, sandboxes: Sandboxes, contain
       }
     } catch (error) {
       if (!isKind(error, "NotFound")) throw error;
-      if (record.status.startedAt !== 0 && record.status.finishedAt === 0) Object.assign(record.status, { finishedAt: Date.now() * 1e6, exitCode: 255, reason: "Unknown", pid: 0 });
+      if (record.status.startedAt !== 0 && record.status.finishedAt === 0)
+        Object.assign(record.status, { finishedAt: Date.now() * 1e6, exitCode: 255, reason: "Unknown", pid: 0 });
     }
     await containers.saveStatus(record).catch(() => undefined);
     context.containers.add(record);

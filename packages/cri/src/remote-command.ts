@@ -31,9 +31,16 @@ export const remoteCommandProtocols = ["v4.channel.k8s.io", "v3.channel.k8s.io",
 function reportExit(channels: RemoteChannels, exitCode: number | undefined, failure?: string): void {
   if (channels.v4) {
     let status: unknown = { metadata: {}, status: "Success" };
-    if (failure !== undefined) status = { metadata: {}, status: "Failure", message: failure, reason: "InternalError", details: { causes: [{ message: failure }] }, code: 500 };
+    if (failure !== undefined)
+      status = { metadata: {}, status: "Failure", message: failure, reason: "InternalError", details: { causes: [{ message: failure }] }, code: 500 };
     else if (exitCode !== 0)
-      status = { metadata: {}, status: "Failure", message: `command terminated with non-zero exit code: error executing command [${exitCode}], exit code ${exitCode}`, reason: "NonZeroExitCode", details: { causes: [{ reason: "ExitCode", message: String(exitCode) }] } };
+      status = {
+        metadata: {},
+        status: "Failure",
+        message: `command terminated with non-zero exit code: error executing command [${exitCode}], exit code ${exitCode}`,
+        reason: "NonZeroExitCode",
+        details: { causes: [{ reason: "ExitCode", message: String(exitCode) }] },
+      };
     channels.writeError(JSON.stringify(status));
   } else if (failure !== undefined || exitCode !== 0) {
     channels.writeError(failure ?? `command terminated with non-zero exit code: ${exitCode}`);

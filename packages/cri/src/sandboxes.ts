@@ -72,7 +72,19 @@ export class Sandboxes {
     const name = [metadata.name, metadata.namespace, metadata.uid, metadata.attempt].join("_");
     context.sandboxes.reserve(name, id);
     const undo: (() => Promise<unknown>)[] = [];
-    const record: SandboxRecord = { id, name, config, runtimeHandler: request.runtimeHandler, netnsPath: "", ip: "", additionalIps: [], cniResult: undefined, state: "notready", pid: 0, createdAt: 0 };
+    const record: SandboxRecord = {
+      id,
+      name,
+      config,
+      runtimeHandler: request.runtimeHandler,
+      netnsPath: "",
+      ip: "",
+      additionalIps: [],
+      cniResult: undefined,
+      state: "notready",
+      pid: 0,
+      createdAt: 0,
+    };
     try {
       const imageRef = context.config.sandbox_image;
       let image = await context.images.resolve(imageRef);
@@ -82,7 +94,10 @@ export class Sandboxes {
       }
       const runConfig = await readImageConfig(context.client, context.client.context(), image.records[0]!);
       const paths = sandboxPaths(context, id);
-      undo.push(() => rm(paths.root, { recursive: true, force: true }), () => rm(paths.state, { recursive: true, force: true }));
+      undo.push(
+        () => rm(paths.root, { recursive: true, force: true }),
+        () => rm(paths.state, { recursive: true, force: true }),
+      );
       await mkdir(paths.root, { recursive: true, mode: 0o755 });
       await mkdir(paths.state, { recursive: true, mode: 0o755 });
       await writeFile(paths.hostname, `${config.hostname || nodeHostname()}\n`, { mode: 0o644 });
@@ -137,7 +152,15 @@ export class Sandboxes {
 
   #podNetwork(record: SandboxRecord) {
     const metadata = record.config.metadata!;
-    return { id: record.id, netns: record.netnsPath, namespace: metadata.namespace, name: metadata.name, uid: metadata.uid, portMappings: record.config.portMappings, dns: record.config.dnsConfig };
+    return {
+      id: record.id,
+      netns: record.netnsPath,
+      namespace: metadata.namespace,
+      name: metadata.name,
+      uid: metadata.uid,
+      portMappings: record.config.portMappings,
+      dns: record.config.dnsConfig,
+    };
   }
 
   /** Waits for the pause task's exit: the task is deleted and the sandbox is NOTREADY. */
@@ -201,14 +224,26 @@ export class Sandboxes {
       state: record.state === "ready" ? criV1.PodSandboxState.SANDBOX_READY : criV1.PodSandboxState.SANDBOX_NOTREADY,
       createdAt: record.createdAt,
       network: { ip: record.ip, additionalIps: record.additionalIps.map((ip) => ({ ip })) },
-      linux: { namespaces: { options: { network: options?.network ?? 0, pid: options?.pid ?? 0, ipc: options?.ipc ?? 0, targetId: "", usernsOptions: undefined } } },
+      linux: {
+        namespaces: { options: { network: options?.network ?? 0, pid: options?.pid ?? 0, ipc: options?.ipc ?? 0, targetId: "", usernsOptions: undefined } },
+      },
       labels: record.config.labels,
       annotations: record.config.annotations,
       runtimeHandler: record.runtimeHandler,
     };
     const info: Record<string, string> = {};
     if (verbose) {
-      info.info = JSON.stringify({ pid: record.pid, processStatus: record.state === "ready" ? "running" : "stopped", netNamespaceClosed: record.netnsPath === "", image: this.context.config.sandbox_image, snapshotKey: record.id, snapshotter: this.context.config.containerd.snapshotter, runtimeHandler: record.runtimeHandler, config: criV1.PodSandboxConfig.toJSON(record.config), cniResult: record.cniResult ?? null });
+      info.info = JSON.stringify({
+        pid: record.pid,
+        processStatus: record.state === "ready" ? "running" : "stopped",
+        netNamespaceClosed: record.netnsPath === "",
+        image: this.context.config.sandbox_image,
+        snapshotKey: record.id,
+        snapshotter: this.context.config.containerd.snapshotter,
+        runtimeHandler: record.runtimeHandler,
+        config: criV1.PodSandboxConfig.toJSON(record.config),
+        cniResult: record.cniResult ?? null,
+      });
     }
     return { status, info, containersStatuses: [], timestamp: 0 };
   }

@@ -67,9 +67,12 @@ export async function startCri(options: CriOptions): Promise<CriServer> {
       await client.containers.delete(ctx, id).catch((error) => {
         if (!isKind(error, "NotFound")) throw error;
       });
-      await client.snapshotter(snapshotter).remove(ctx, id).catch((error) => {
-        if (!isKind(error, "NotFound")) throw error;
-      });
+      await client
+        .snapshotter(snapshotter)
+        .remove(ctx, id)
+        .catch((error) => {
+          if (!isKind(error, "NotFound")) throw error;
+        });
     },
   };
   const containers = new Containers(context);
@@ -85,7 +88,12 @@ export async function startCri(options: CriOptions): Promise<CriServer> {
       const cniError = await context.cni.status();
       const conditions = [
         { type: "RuntimeReady", status: true, reason: "", message: "" },
-        { type: "NetworkReady", status: cniError === undefined, reason: cniError === undefined ? "" : "NetworkPluginNotReady", message: cniError === undefined ? "" : `Network plugin returns error: ${cniError}` },
+        {
+          type: "NetworkReady",
+          status: cniError === undefined,
+          reason: cniError === undefined ? "" : "NetworkPluginNotReady",
+          message: cniError === undefined ? "" : `Network plugin returns error: ${cniError}`,
+        },
       ];
       const info: Record<string, string> = {};
       if (request.verbose) {
@@ -172,4 +180,3 @@ export async function startCri(options: CriOptions): Promise<CriServer> {
     },
   };
 }
-

@@ -88,10 +88,12 @@ export class SpdySession extends EventEmitter {
       if (this.#pending.length < 8 + length) return;
       const frame = this.#pending.subarray(0, 8 + length);
       this.#pending = this.#pending.subarray(8 + length);
-      this.#queue = this.#queue.then(() => this.#frame(frame)).catch((error) => {
-        this.emit("error", error);
-        this.close();
-      });
+      this.#queue = this.#queue
+        .then(() => this.#frame(frame))
+        .catch((error) => {
+          this.emit("error", error);
+          this.close();
+        });
     }
   }
 
@@ -188,11 +190,17 @@ function parseHeaders(block: Buffer): Record<string, string> {
   const count = block.readUInt32BE(0);
   for (let i = 0; i < count; i++) {
     const nameLength = block.readUInt32BE(offset);
-    const name = block.subarray(offset + 4, offset + 4 + nameLength).toString("utf8").toLowerCase();
+    const name = block
+      .subarray(offset + 4, offset + 4 + nameLength)
+      .toString("utf8")
+      .toLowerCase();
     offset += 4 + nameLength;
     const valueLength = block.readUInt32BE(offset);
     // Several values of one header are NUL-separated; the first is enough here.
-    headers[name] = block.subarray(offset + 4, offset + 4 + valueLength).toString("utf8").split("\0")[0]!;
+    headers[name] = block
+      .subarray(offset + 4, offset + 4 + valueLength)
+      .toString("utf8")
+      .split("\0")[0]!;
     offset += 4 + valueLength;
   }
   return headers;

@@ -1,7 +1,16 @@
 import { readFileSync } from "node:fs";
 import { mkdir, realpath, stat } from "node:fs/promises";
 import type { criV1 } from "@berth/api/cri";
-import { type ImageRunConfig, type OciMount, type OciSpec, type SpecOpt, currentCapabilities, replaceOrAppendEnv, withImageConfig, withUser } from "@berth/client";
+import {
+  type ImageRunConfig,
+  type OciMount,
+  type OciSpec,
+  type SpecOpt,
+  currentCapabilities,
+  replaceOrAppendEnv,
+  withImageConfig,
+  withUser,
+} from "@berth/client";
 import type { CriConfig } from "./config.js";
 import { seccompFor } from "./seccomp.js";
 
@@ -51,10 +60,18 @@ export interface SandboxPaths {
 }
 
 /** The pause container's spec (containerd's sandbox spec), after the image's config. */
-export function sandboxSpecOpts(id: string, image: ImageRunConfig, config: criV1.PodSandboxConfig, cri: CriConfig, netns: string, paths: SandboxPaths): SpecOpt[] {
+export function sandboxSpecOpts(
+  id: string,
+  image: ImageRunConfig,
+  config: criV1.PodSandboxConfig,
+  cri: CriConfig,
+  netns: string,
+  paths: SandboxPaths,
+): SpecOpt[] {
   const security = config.linux?.securityContext;
   const options = security?.namespaceOptions;
-  const user = security?.runAsUser !== undefined ? `${security.runAsUser.value}${security.runAsGroup !== undefined ? `:${security.runAsGroup.value}` : ""}` : "";
+  const user =
+    security?.runAsUser !== undefined ? `${security.runAsUser.value}${security.runAsGroup !== undefined ? `:${security.runAsGroup.value}` : ""}` : "";
   return [
     withImageConfig(image.process),
     ...(user !== "" ? [withUser(user)] : []),
@@ -89,7 +106,9 @@ export function sandboxSpecOpts(id: string, image: ImageRunConfig, config: criV1
       }
       if (Object.keys(sysctl).length > 0) linux.sysctl = sysctl;
       process.oomScoreAdj = oomScoreAdj(-998, cri.restrict_oom_score_adj);
-      const seccomp = security?.privileged ? undefined : await seccompFor(security?.seccomp, security?.seccompProfilePath ?? "", spec, cri.unset_seccomp_profile);
+      const seccomp = security?.privileged
+        ? undefined
+        : await seccompFor(security?.seccomp, security?.seccompProfilePath ?? "", spec, cri.unset_seccomp_profile);
       if (seccomp !== undefined) linux.seccomp = seccomp;
       const metadata = config.metadata!;
       const resources = config.linux?.resources;
@@ -126,7 +145,12 @@ export function applyResources(current: OciResources, resources: criV1.LinuxCont
   if (resources.cpusetCpus) cpu.cpus = resources.cpusetCpus;
   if (resources.cpusetMems) cpu.mems = resources.cpusetMems;
   if (Object.keys(cpu).length > 0) next.cpu = cpu;
-  if (resources.memoryLimitInBytes) next.memory = { ...(current.memory as object | undefined), limit: resources.memoryLimitInBytes, ...(resources.memorySwapLimitInBytes ? { swap: resources.memorySwapLimitInBytes } : {}) };
+  if (resources.memoryLimitInBytes)
+    next.memory = {
+      ...(current.memory as object | undefined),
+      limit: resources.memoryLimitInBytes,
+      ...(resources.memorySwapLimitInBytes ? { swap: resources.memorySwapLimitInBytes } : {}),
+    };
   if (Object.keys(resources.unified).length > 0) next.unified = { ...resources.unified };
   return next;
 }
@@ -181,12 +205,16 @@ async function bindMount(mount: criV1.Mount): Promise<{ oci: OciMount; propagati
   let propagation: string | undefined;
   if (mount.propagation === 1) {
     const { mountPoint, shared, slave } = mountPropagationOf(source);
-    if (!shared && !slave) throw new Error(`failed to generate spec opts: path ${JSON.stringify(source)} is mounted on ${JSON.stringify(mountPoint)} but it is not a shared or slave mount`);
+    if (!shared && !slave)
+      throw new Error(
+        `failed to generate spec opts: path ${JSON.stringify(source)} is mounted on ${JSON.stringify(mountPoint)} but it is not a shared or slave mount`,
+      );
     options.push("rslave");
     propagation = "rslave";
   } else if (mount.propagation === 2) {
     const { mountPoint, shared } = mountPropagationOf(source);
-    if (!shared) throw new Error(`failed to generate spec opts: path ${JSON.stringify(source)} is mounted on ${JSON.stringify(mountPoint)} but it is not a shared mount`);
+    if (!shared)
+      throw new Error(`failed to generate spec opts: path ${JSON.stringify(source)} is mounted on ${JSON.stringify(mountPoint)} but it is not a shared mount`);
     options.push("rshared");
     propagation = "rshared";
   } else options.push("rprivate");
@@ -195,7 +223,9 @@ async function bindMount(mount: criV1.Mount): Promise<{ oci: OciMount; propagati
 }
 
 /** A host device for linux.devices and the device cgroup rule that lets the container use it. */
-async function deviceOf(device: criV1.Device): Promise<{ device: Record<string, unknown>; rule: { allow: boolean; type: string; major: number; minor: number; access: string } }> {
+async function deviceOf(
+  device: criV1.Device,
+): Promise<{ device: Record<string, unknown>; rule: { allow: boolean; type: string; major: number; minor: number; access: string } }> {
   const path = await realpath(device.hostPath);
   const info = await stat(path);
   const type = info.isCharacterDevice() ? "c" : info.isBlockDevice() ? "b" : undefined;
@@ -220,12 +250,16 @@ export function containerSpecOpts(input: ContainerSpecInput): SpecOpt[] {
       const process = spec.process!;
       const linux = spec.linux!;
       // args: command replaces the entrypoint, args the cmd.
-      const entrypoint = config.command.length > 0 ? config.command : [...(image.process.Entrypoint ?? [])].filter((a, i, all) => !(all.length === 1 && a === ""));
+      const entrypoint =
+        config.command.length > 0 ? config.command : [...(image.process.Entrypoint ?? [])].filter((a, i, all) => !(all.length === 1 && a === ""));
       const args = config.command.length > 0 || config.args.length > 0 ? config.args : [...(image.process.Cmd ?? [])];
       process.args = [...entrypoint, ...args];
       if (process.args.length === 0) throw new Error("failed to generate spec opts: no command specified");
       const hostname = input.sandboxConfig.hostname || (await import("node:os")).hostname();
-      process.env = replaceOrAppendEnv([defaultPath, `HOSTNAME=${hostname}`, ...(image.process.Env ?? [])], config.envs.map((e) => `${e.key}=${e.value}`));
+      process.env = replaceOrAppendEnv(
+        [defaultPath, `HOSTNAME=${hostname}`, ...(image.process.Env ?? [])],
+        config.envs.map((e) => `${e.key}=${e.value}`),
+      );
       process.cwd = config.workingDir || image.process.WorkingDir || "/";
       process.terminal = config.tty;
       delete process.rlimits;
@@ -249,7 +283,8 @@ export function containerSpecOpts(input: ContainerSpecInput): SpecOpt[] {
       sandboxFile("/etc/hosts", input.sandboxPaths.hosts);
       sandboxFile("/etc/resolv.conf", input.sandboxPaths.resolvConf);
       const ipcNode = security?.namespaceOptions?.ipc === NODE;
-      if (!covered.has("/dev/shm")) extra.push({ destination: "/dev/shm", type: "bind", source: ipcNode ? "/dev/shm" : input.sandboxPaths.shm, options: ["rbind", "rprivate", "rw"] });
+      if (!covered.has("/dev/shm"))
+        extra.push({ destination: "/dev/shm", type: "bind", source: ipcNode ? "/dev/shm" : input.sandboxPaths.shm, options: ["rbind", "rprivate", "rw"] });
       const all = [...criMounts, ...extra];
       const destinations = new Set(all.map((m) => m.destination));
       const privileged = security?.privileged ?? false;

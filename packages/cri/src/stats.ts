@@ -20,7 +20,15 @@ function cpuOf(id: string, usageNanos: number, timestamp: number): criV1.CpuUsag
 type Counter = bigint | undefined;
 
 /** containerd's memory figures: the working set is usage less inactive file pages; available is what the limit leaves of it. */
-function memoryOf(timestamp: number, usage: Counter, inactiveFile: Counter, limit: Counter, rss: Counter, faults: Counter, majorFaults: Counter): criV1.MemoryUsage {
+function memoryOf(
+  timestamp: number,
+  usage: Counter,
+  inactiveFile: Counter,
+  limit: Counter,
+  rss: Counter,
+  faults: Counter,
+  majorFaults: Counter,
+): criV1.MemoryUsage {
   const used = Number(usage ?? 0n);
   const workingSet = Math.max(0, used - Number(inactiveFile ?? 0n));
   const ceiling = Number(limit ?? 0n);
@@ -35,7 +43,12 @@ function memoryOf(timestamp: number, usage: Counter, inactiveFile: Counter, limi
   };
 }
 
-function statsOf(record: ContainerRecord, data: { typeUrl: string; value: Uint8Array } | undefined, timestamp: number, layer: criV1.FilesystemUsage): criV1.ContainerStats {
+function statsOf(
+  record: ContainerRecord,
+  data: { typeUrl: string; value: Uint8Array } | undefined,
+  timestamp: number,
+  layer: criV1.FilesystemUsage,
+): criV1.ContainerStats {
   const attributes = { id: record.id, metadata: record.config.metadata, labels: record.config.labels, annotations: record.config.annotations };
   const stats: criV1.ContainerStats = { attributes, cpu: undefined, memory: undefined, writableLayer: layer };
   if (data === undefined) return stats;
@@ -44,7 +57,15 @@ function statsOf(record: ContainerRecord, data: { typeUrl: string; value: Uint8A
     const metrics = cgroupsV1.Metrics.decode(data.value);
     stats.cpu = cpuOf(record.id, Number(metrics.cpu?.usage?.total ?? 0n), timestamp);
     const memory = metrics.memory;
-    stats.memory = memoryOf(timestamp, memory?.usage?.usage, memory?.totalInactiveFile, memory?.usage?.limit, memory?.totalRss, memory?.totalPgFault, memory?.totalPgMajFault);
+    stats.memory = memoryOf(
+      timestamp,
+      memory?.usage?.usage,
+      memory?.totalInactiveFile,
+      memory?.usage?.limit,
+      memory?.totalRss,
+      memory?.totalPgFault,
+      memory?.totalPgMajFault,
+    );
   } else if (type === "io.containerd.cgroups.v2.Metrics") {
     const metrics = cgroupsV2.Metrics.decode(data.value);
     stats.cpu = cpuOf(record.id, Number(metrics.cpu?.usageUsec ?? 0n) * 1000, timestamp);

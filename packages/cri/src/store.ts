@@ -65,7 +65,8 @@ export class IdIndex<T extends { readonly id: string; readonly name: string }> {
 
   reserve(name: string, id: string): void {
     const holder = this.#names.get(name);
-    if (holder !== undefined && holder !== id) throw new Error(`failed to reserve ${this.kind} name ${JSON.stringify(name)}: name ${JSON.stringify(name)} is reserved for ${JSON.stringify(holder)}`);
+    if (holder !== undefined && holder !== id)
+      throw new Error(`failed to reserve ${this.kind} name ${JSON.stringify(name)}: name ${JSON.stringify(name)} is reserved for ${JSON.stringify(holder)}`);
     this.#names.set(name, id);
   }
 

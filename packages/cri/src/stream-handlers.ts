@@ -12,7 +12,10 @@ const streamCreationTimeoutMs = 30_000;
 /** The HTTP upgrade to SPDY/3.1 with the first protocol the client offers that we speak. */
 function upgrade(http: IncomingMessage, socket: Duplex, head: Buffer, supported: readonly string[]): { session: SpdySession; protocol: string } | undefined {
   const offered = (http.headers["x-stream-protocol-version"] as string | string[] | undefined) ?? [];
-  const list = (Array.isArray(offered) ? offered : [offered]).flatMap((v) => v.split(",")).map((v) => v.trim()).filter(Boolean);
+  const list = (Array.isArray(offered) ? offered : [offered])
+    .flatMap((v) => v.split(","))
+    .map((v) => v.trim())
+    .filter(Boolean);
   if (list.length === 0) {
     socket.end("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n");
     return undefined;
@@ -100,7 +103,13 @@ export async function serveSpdyAttach(context: CriContext, request: criV1.Attach
 }
 
 /** Port forwarding over SPDY: per connection the client opens an `error` and a `data` stream with the same requestID. */
-export async function serveSpdyPortForward(context: CriContext, request: criV1.PortForwardRequest, http: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+export async function serveSpdyPortForward(
+  context: CriContext,
+  request: criV1.PortForwardRequest,
+  http: IncomingMessage,
+  socket: Duplex,
+  head: Buffer,
+): Promise<void> {
   const upgraded = upgrade(http, socket, head, portForwardProtocols);
   if (upgraded === undefined) return;
   const { session } = upgraded;

@@ -59,7 +59,12 @@ class ChannelCodec {
   }
 }
 
-async function wsChannels(http: IncomingMessage, socket: Duplex, head: Buffer, request: { stdin: boolean; stdout: boolean; stderr: boolean; tty: boolean }): Promise<RemoteChannels> {
+async function wsChannels(
+  http: IncomingMessage,
+  socket: Duplex,
+  head: Buffer,
+  request: { stdin: boolean; stdout: boolean; stderr: boolean; tty: boolean },
+): Promise<RemoteChannels> {
   const ws = await accept(http, socket, head, remoteCommandProtocols);
   const codec = new ChannelCodec(ws);
   const stdin = new PassThrough();
@@ -91,12 +96,24 @@ export async function serveWebSocketExec(context: CriContext, request: criV1.Exe
   await runExec(context, request, await wsChannels(http, socket, head, request));
 }
 
-export async function serveWebSocketAttach(context: CriContext, request: criV1.AttachRequest, http: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+export async function serveWebSocketAttach(
+  context: CriContext,
+  request: criV1.AttachRequest,
+  http: IncomingMessage,
+  socket: Duplex,
+  head: Buffer,
+): Promise<void> {
   await runAttach(context, request, await wsChannels(http, socket, head, request));
 }
 
 /** Port forwarding over WebSocket: the ports from `?port=`; channels 2i (data) and 2i+1 (error), each opened with the port as 2 bytes, little-endian. */
-export async function serveWebSocketPortForward(context: CriContext, request: criV1.PortForwardRequest, http: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+export async function serveWebSocketPortForward(
+  context: CriContext,
+  request: criV1.PortForwardRequest,
+  http: IncomingMessage,
+  socket: Duplex,
+  head: Buffer,
+): Promise<void> {
   const query = new URL(http.url ?? "/", "http://localhost").searchParams.getAll("port").map(Number);
   const ports = query.length > 0 ? query : request.port;
   const sandbox = context.sandboxes.get(request.podSandboxId);

@@ -3,7 +3,9 @@ import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type CriKit, type CritestResult, criKitMissing, runCritest, startCriKit, stockPassing } from "@berth/testkit";
 
-const ratchet = readFileSync(new URL("critest-passing.txt", import.meta.url), "utf8").split("\n").filter(Boolean);
+const ratchet = readFileSync(new URL("critest-passing.txt", import.meta.url), "utf8")
+  .split("\n")
+  .filter(Boolean);
 
 describe.skipIf(criKitMissing !== undefined)("critest against berthd", () => {
   let kit: CriKit;
@@ -21,7 +23,10 @@ describe.skipIf(criKitMissing !== undefined)("critest against berthd", () => {
 
   it("passes every spec stock containerd 1.6.20 passes (critest-passing.txt), and fails none", () => {
     const passed = new Set(result.passed);
-    expect(ratchet.filter((spec) => !passed.has(spec)), result.failures).toEqual([]);
+    expect(
+      ratchet.filter((spec) => !passed.has(spec)),
+      result.failures,
+    ).toEqual([]);
     expect(result.failed, result.failures).toEqual([]);
   });
 

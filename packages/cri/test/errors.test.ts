@@ -30,7 +30,9 @@ describe.skipIf(criKitMissing !== undefined)("CRI bad input", () => {
   /** What a pod or container could leave: netns, mounts, containerd records, snapshots, CRI dirs, IPAM leases. */
   async function footprint() {
     const ctx = { namespace: "k8s.io" };
-    const mounts = readFileSync("/proc/self/mounts", "utf8").split("\n").filter((l) => l.includes(kit.daemon.root) || l.includes(kit.daemon.state));
+    const mounts = readFileSync("/proc/self/mounts", "utf8")
+      .split("\n")
+      .filter((l) => l.includes(kit.daemon.root) || l.includes(kit.daemon.state));
     const netns = (await runCommand("ip", ["netns", "list"])).stdout.split("\n").filter(Boolean).length;
     const criRoot = join(kit.daemon.root, "io.containerd.grpc.v1.cri");
     const dirs = ["sandboxes", "containers"].flatMap((d) => {
@@ -42,7 +44,9 @@ describe.skipIf(criKitMissing !== undefined)("CRI bad input", () => {
     });
     let ipam: string[] = [];
     try {
-      ipam = readdirSync(join(kit.directory, "cri", "cni-ipam"), { recursive: true }).map(String).filter((f) => /^\d|\/\d/.test(f));
+      ipam = readdirSync(join(kit.directory, "cri", "cni-ipam"), { recursive: true })
+        .map(String)
+        .filter((f) => /^\d|\/\d/.test(f));
     } catch {
       // none yet
     }
@@ -59,7 +63,11 @@ describe.skipIf(criKitMissing !== undefined)("CRI bad input", () => {
     runtime = createServiceClient(criV1.RuntimeServiceDefinition, channel);
     images = createServiceClient(criV1.ImageServiceDefinition, channel);
     berth = await Client.connect({ address: kit.daemon.address, namespace: "k8s.io" });
-    podConfig = criV1.PodSandboxConfig.fromPartial({ metadata: { name: "bad-input", namespace: "errors", uid: "u-errors", attempt: 1 }, logDirectory: kit.logDirectory, linux: {} });
+    podConfig = criV1.PodSandboxConfig.fromPartial({
+      metadata: { name: "bad-input", namespace: "errors", uid: "u-errors", attempt: 1 },
+      logDirectory: kit.logDirectory,
+      linux: {},
+    });
     await images.pullImage({ image: { image: "busybox:1.28", annotations: {} }, auth: undefined, sandboxConfig: undefined });
   }, 600_000);
   afterAll(async () => {
@@ -75,7 +83,13 @@ describe.skipIf(criKitMissing !== undefined)("CRI bad input", () => {
     expect(await kindOfFailure(runtime.containerStatus({ containerId: unknownId, verbose: false }))).toBe("NotFound");
     expect(await kindOfFailure(runtime.stopContainer({ containerId: unknownId, timeout: 0 }))).toBe("NotFound");
     expect(await kindOfFailure(runtime.removeContainer({ containerId: unknownId }))).toBe("succeeded");
-    expect(await kindOfFailure(runtime.createContainer(criV1.CreateContainerRequest.fromPartial({ podSandboxId: unknownId, config: { metadata: { name: "c" }, image: { image: "busybox:1.28" } } })))).toBe("NotFound");
+    expect(
+      await kindOfFailure(
+        runtime.createContainer(
+          criV1.CreateContainerRequest.fromPartial({ podSandboxId: unknownId, config: { metadata: { name: "c" }, image: { image: "busybox:1.28" } } }),
+        ),
+      ),
+    ).toBe("NotFound");
     expect((await images.imageStatus({ image: { image: "docker.io/library/nothing-here:1", annotations: {} }, verbose: false })).image).toBeUndefined();
     expect(await kindOfFailure(images.removeImage({ image: { image: "docker.io/library/nothing-here:1", annotations: {} } }))).toBe("succeeded");
   });
@@ -96,7 +110,11 @@ describe.skipIf(criKitMissing !== undefined)("CRI bad input", () => {
 
   it("rolls a sandbox back whole when its spec fails after the network is up (a bad seccomp profile)", async () => {
     const before = await footprint();
-    const config = criV1.PodSandboxConfig.fromPartial({ ...podConfig, metadata: { ...podConfig.metadata!, name: "bad-seccomp" }, linux: { securityContext: { seccompProfilePath: "not-a-profile" } } });
+    const config = criV1.PodSandboxConfig.fromPartial({
+      ...podConfig,
+      metadata: { ...podConfig.metadata!, name: "bad-seccomp" },
+      linux: { securityContext: { seccompProfilePath: "not-a-profile" } },
+    });
     expect(await kindOfFailure(runtime.runPodSandbox({ config, runtimeHandler: "" }))).toBe("Unknown");
     expect(await footprint()).toEqual(before);
   });
@@ -108,7 +126,13 @@ describe.skipIf(criKitMissing !== undefined)("CRI bad input", () => {
       const profile = join(kit.directory, "profile.json");
       writeFileSync(profile, JSON.stringify({ defaultAction: "SCMP_ACT_ALLOW", syscalls: [{ names: ["chmod"], action: "SCMP_ACT_ERRNO" }] }));
       const create = (name: string, linux: object, image = "busybox:1.28") =>
-        runtime.createContainer(criV1.CreateContainerRequest.fromPartial({ podSandboxId, sandboxConfig: podConfig, config: { metadata: { name }, image: { image }, command: ["top"], linux } }));
+        runtime.createContainer(
+          criV1.CreateContainerRequest.fromPartial({
+            podSandboxId,
+            sandboxConfig: podConfig,
+            config: { metadata: { name }, image: { image }, command: ["top"], linux },
+          }),
+        );
       expect(await kindOfFailure(create("seccomp", { securityContext: { seccompProfilePath: profile } }))).toBe("Unknown");
       expect(await kindOfFailure(create("group", { securityContext: { runAsGroup: { value: 1002 } } }))).toBe("Unknown");
       expect(await kindOfFailure(create("image", {}, "docker.io/library/nothing-here:1"))).toBe("NotFound");

@@ -28,15 +28,28 @@ describe.skipIf(criKitMissing !== undefined)("CRI across a berthd kill -9", () =
   }
 
   const podStatus = async (id: string) => (JSON.parse(await crictl("inspectp", "-o", "json", id)) as { status: PodState }).status;
-  const containerStatus = async (id: string) => (JSON.parse(await crictl("inspect", "-o", "json", id)) as { status: { state: string; logPath: string } }).status;
+  const containerStatus = async (id: string) =>
+    (JSON.parse(await crictl("inspect", "-o", "json", id)) as { status: { state: string; logPath: string } }).status;
 
   it("keeps both pods Ready with their containers running, IPs and logs, and stops and removes them", async () => {
     const pods: { pod: string; container: string; ip: string }[] = [];
     for (const name of ["first", "second"]) {
       const podJson = join(kit.directory, `${name}-pod.json`);
       const ctrJson = join(kit.directory, `${name}-ctr.json`);
-      writeFileSync(podJson, JSON.stringify({ metadata: { name, namespace: "restart", uid: `uid-${name}`, attempt: 1 }, log_directory: join(kit.logDirectory, name), linux: {} }));
-      writeFileSync(ctrJson, JSON.stringify({ metadata: { name: `${name}-c` }, image: { image: "busybox:1.28" }, command: ["sh", "-c", `echo hello from ${name}; exec sleep 100000`], log_path: "c.log", linux: {} }));
+      writeFileSync(
+        podJson,
+        JSON.stringify({ metadata: { name, namespace: "restart", uid: `uid-${name}`, attempt: 1 }, log_directory: join(kit.logDirectory, name), linux: {} }),
+      );
+      writeFileSync(
+        ctrJson,
+        JSON.stringify({
+          metadata: { name: `${name}-c` },
+          image: { image: "busybox:1.28" },
+          command: ["sh", "-c", `echo hello from ${name}; exec sleep 100000`],
+          log_path: "c.log",
+          linux: {},
+        }),
+      );
       await crictl("pull", "busybox:1.28");
       const pod = await crictl("runp", podJson);
       const container = await crictl("create", pod, ctrJson, podJson);
@@ -44,7 +57,8 @@ describe.skipIf(criKitMissing !== undefined)("CRI across a berthd kill -9", () =
       pods.push({ pod, container, ip: (await podStatus(pod)).network.ip });
     }
     // The log line is there before the kill.
-    for (const { container } of pods) await expect.poll(async () => readFileSync((await containerStatus(container)).logPath, "utf8"), { timeout: 30_000 }).toContain("hello from");
+    for (const { container } of pods)
+      await expect.poll(async () => readFileSync((await containerStatus(container)).logPath, "utf8"), { timeout: 30_000 }).toContain("hello from");
 
     await kit.restartDaemon();
 

@@ -29,15 +29,31 @@ describe.skipIf(criKitMissing !== undefined)("CRI defaults shared with ctr", () 
     await kit?.cleanup();
   }, 300_000);
 
-  const specOf = async (id: string): Promise<OciSpec> => JSON.parse(Buffer.from((await berth.containers.get({ namespace: "k8s.io" }, id)).spec!.value).toString()) as OciSpec;
+  const specOf = async (id: string): Promise<OciSpec> =>
+    JSON.parse(Buffer.from((await berth.containers.get({ namespace: "k8s.io" }, id)).spec!.value).toString()) as OciSpec;
 
   it("gives runtime/default sandboxes and containers containerd's default profile for their capabilities", async () => {
     const seccomp = { profileType: runtimeDefault, localhostRef: "" };
-    const podConfig = criV1.PodSandboxConfig.fromPartial({ metadata: { name: "seccomp", namespace: "shared", uid: "u-seccomp", attempt: 1 }, logDirectory: kit.logDirectory, linux: { securityContext: { seccomp } } });
+    const podConfig = criV1.PodSandboxConfig.fromPartial({
+      metadata: { name: "seccomp", namespace: "shared", uid: "u-seccomp", attempt: 1 },
+      logDirectory: kit.logDirectory,
+      linux: { securityContext: { seccomp } },
+    });
     const { podSandboxId } = await runtime.runPodSandbox({ config: podConfig, runtimeHandler: "" });
     try {
       const create = (name: string, addCapabilities: string[]) =>
-        runtime.createContainer(criV1.CreateContainerRequest.fromPartial({ podSandboxId, sandboxConfig: podConfig, config: { metadata: { name }, image: { image: "busybox:1.28" }, command: ["top"], linux: { securityContext: { seccomp, capabilities: { addCapabilities } } } } }));
+        runtime.createContainer(
+          criV1.CreateContainerRequest.fromPartial({
+            podSandboxId,
+            sandboxConfig: podConfig,
+            config: {
+              metadata: { name },
+              image: { image: "busybox:1.28" },
+              command: ["top"],
+              linux: { securityContext: { seccomp, capabilities: { addCapabilities } } },
+            },
+          }),
+        );
       const plain = await create("plain", []);
       const admin = await create("admin", ["SYS_ADMIN"]);
       for (const id of [podSandboxId, plain.containerId, admin.containerId]) {
@@ -46,7 +62,10 @@ describe.skipIf(criKitMissing !== undefined)("CRI defaults shared with ctr", () 
         expect((spec.linux?.seccomp as OciSeccomp | undefined)?.defaultAction).toBe("SCMP_ACT_ERRNO");
       }
       // The capability opens the calls it guards, as containerd's profile does.
-      const allowed = async (id: string) => (((await specOf(id)).linux?.seccomp as OciSeccomp | undefined)?.syscalls ?? []).filter((rule) => rule.action === "SCMP_ACT_ALLOW").flatMap((rule) => rule.names);
+      const allowed = async (id: string) =>
+        (((await specOf(id)).linux?.seccomp as OciSeccomp | undefined)?.syscalls ?? [])
+          .filter((rule) => rule.action === "SCMP_ACT_ALLOW")
+          .flatMap((rule) => rule.names);
       expect(await allowed(plain.containerId)).not.toContain("mount");
       expect(await allowed(admin.containerId)).toContain("mount");
     } finally {
@@ -58,7 +77,9 @@ describe.skipIf(criKitMissing !== undefined)("CRI defaults shared with ctr", () 
   it("reports its networks as go-cni does in the verbose Status: loopback on lo, then the configured ones", async () => {
     const status = await runtime.status({ verbose: true });
     expect(status.status?.conditions.find((condition) => condition.type === "NetworkReady")?.status).toBe(true);
-    const cniconfig = JSON.parse(status.info.cniconfig!) as { Networks: { Config: { Name: string; Plugins: { Network: { type: string } }[] }; IFName: string }[] };
+    const cniconfig = JSON.parse(status.info.cniconfig!) as {
+      Networks: { Config: { Name: string; Plugins: { Network: { type: string } }[] }; IFName: string }[];
+    };
     expect(cniconfig.Networks.map((network) => network.IFName)).toEqual(["lo", "eth0"]);
     expect(cniconfig.Networks[0]!.Config).toMatchObject({ Name: "cni-loopback", Plugins: [{ Network: { type: "loopback" } }] });
   });

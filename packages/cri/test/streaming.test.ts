@@ -40,7 +40,10 @@ describe.skipIf(criKitMissing !== undefined)("CRI streaming over WebSocket", () 
     const ctrJson = join(kit.directory, "ctr.json");
     writeFileSync(podJson, JSON.stringify({ metadata: { name: "ws", namespace: "streaming", uid: "uid-ws", attempt: 1 }, linux: {} }));
     const serve = "mkdir -p /tmp/www && echo served-in-pod > /tmp/www/index.html && httpd -p 8080 -h /tmp/www && cat";
-    writeFileSync(ctrJson, JSON.stringify({ metadata: { name: "ws-c" }, image: { image: "busybox:1.28" }, command: ["sh", "-c", serve], stdin: true, linux: {} }));
+    writeFileSync(
+      ctrJson,
+      JSON.stringify({ metadata: { name: "ws-c" }, image: { image: "busybox:1.28" }, command: ["sh", "-c", serve], stdin: true, linux: {} }),
+    );
     await crictl("pull", "busybox:1.28");
     pod = await crictl("runp", podJson);
     container = await crictl("create", pod, ctrJson, podJson);
@@ -52,7 +55,14 @@ describe.skipIf(criKitMissing !== undefined)("CRI streaming over WebSocket", () 
   }, 300_000);
 
   it("runs an exec: stdout and stderr on their channels, the exit code in v4's status on the error channel", async () => {
-    const { url } = await runtime.exec({ containerId: container, cmd: ["sh", "-c", "echo out; echo err >&2; exit 3"], tty: false, stdin: false, stdout: true, stderr: true });
+    const { url } = await runtime.exec({
+      containerId: container,
+      cmd: ["sh", "-c", "echo out; echo err >&2; exit 3"],
+      tty: false,
+      stdin: false,
+      stdout: true,
+      stderr: true,
+    });
     const received = collect(new WebSocket(url.replace(/^http/, "ws"), ["v4.channel.k8s.io"]));
     await received.closed;
     expect(received.channels.get(1)?.toString()).toBe("out\n");
@@ -67,7 +77,10 @@ describe.skipIf(criKitMissing !== undefined)("CRI streaming over WebSocket", () 
     const messages: string[] = [];
     ws.on("message", (message: Buffer) => messages.push(message.toString()));
     await new Promise((resolve) => ws.once("close", resolve));
-    const stdout = messages.filter((m) => m.startsWith("1")).map((m) => Buffer.from(m.slice(1), "base64").toString()).join("");
+    const stdout = messages
+      .filter((m) => m.startsWith("1"))
+      .map((m) => Buffer.from(m.slice(1), "base64").toString())
+      .join("");
     expect(stdout).toBe("hello");
     expect(messages.find((m) => m.startsWith("3"))).toBe(`3${Buffer.from(JSON.stringify({ metadata: {}, status: "Success" })).toString("base64")}`);
   });

@@ -1,4 +1,14 @@
-import { ContentFetchObject, ContentPushObject, ImagesCheck, ImagesConvert, ImagesExport, ImagesImport, ImagesPush, ImagesRemove, ImagesTag } from "@berth/cli-kit/commands";
+import {
+  ContentFetchObject,
+  ContentPushObject,
+  ImagesCheck,
+  ImagesConvert,
+  ImagesExport,
+  ImagesImport,
+  ImagesPush,
+  ImagesRemove,
+  ImagesTag,
+} from "@berth/cli-kit/commands";
 import { ContainersCheckpoint, ContainersRestore } from "./commands/containers/checkpoint.js";
 import { ContainersCreate } from "./commands/containers/create.js";
 import { ContainersInfo } from "./commands/containers/info.js";

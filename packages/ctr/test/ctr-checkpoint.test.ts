@@ -59,11 +59,15 @@ describe.skipIf(!stockContainerdInstalled).each(daemons)("checkpoint, restore an
   const berth = (...args: string[]) => runCommand(process.execPath, [berthCtr, ...stock.args(...args)], { env: { PATH: process.env.PATH }, timeoutMs: 60_000 });
   const both = async (...args: string[]) => ({ stock: await stock.ctr(...args), berth: await berth(...args) });
   const bundleOf = (id: string) => join(daemon.state, "io.containerd.runtime.v2.task", namespace, id);
-  const criuFailure = (id: string) => `ctr: runc did not terminate successfully: exit status 1: criu failed: type DUMP errno 0 path= ${bundleOf(id)}/criu-dump.log: unknown\n`;
+  const criuFailure = (id: string) =>
+    `ctr: runc did not terminate successfully: exit status 1: criu failed: type DUMP errno 0 path= ${bundleOf(id)}/criu-dump.log: unknown\n`;
   const imageNames = async () => (await stock.ctr("images", "ls", "-q")).stdout.split("\n").filter(Boolean);
   const indexOf = async (ref: string) => {
     const target = (await client.images.get(client.context(), ref)).target;
-    return JSON.parse((await stock.ctr("content", "get", target.digest)).stdout) as { manifests: { mediaType: string; digest: string; platform?: unknown }[]; annotations?: Record<string, string> };
+    return JSON.parse((await stock.ctr("content", "get", target.digest)).stdout) as {
+      manifests: { mediaType: string; digest: string; platform?: unknown }[];
+      annotations?: Record<string, string>;
+    };
   };
 
   beforeAll(async () => {
@@ -92,31 +96,37 @@ describe.skipIf(!stockContainerdInstalled).each(daemons)("checkpoint, restore an
     await registry?.stop();
   });
 
-  it.skipIf(criu.works)("tasks checkpoint: runc checkpoint runs, CRIU's failure comes back as containerd's, the task runs on and no image is made", async () => {
-    const failed = await both("tasks", "checkpoint", "c1");
-    expect(failed.stock).toMatchObject({ code: 1, stdout: "", stderr: criuFailure("c1") });
-    expect(failed.berth).toMatchObject({ code: 1, stdout: "", stderr: criuFailure("c1") });
-    // CRIU's own log is kept in the bundle, and its work directory is gone.
-    expect(readFileSync(join(bundleOf("c1"), "criu-dump.log"), "utf8")).toContain("Error");
-    expect(existsSync(join(bundleOf("c1"), "work", "criu-work"))).toBe(false);
-    expect(await stock.taskStatuses()).toEqual({ c1: "RUNNING" });
-    expect(await imageNames()).toEqual([image]);
+  it.skipIf(criu.works)(
+    "tasks checkpoint: runc checkpoint runs, CRIU's failure comes back as containerd's, the task runs on and no image is made",
+    async () => {
+      const failed = await both("tasks", "checkpoint", "c1");
+      expect(failed.stock).toMatchObject({ code: 1, stdout: "", stderr: criuFailure("c1") });
+      expect(failed.berth).toMatchObject({ code: 1, stdout: "", stderr: criuFailure("c1") });
+      // CRIU's own log is kept in the bundle, and its work directory is gone.
+      expect(readFileSync(join(bundleOf("c1"), "criu-dump.log"), "utf8")).toContain("Error");
+      expect(existsSync(join(bundleOf("c1"), "work", "criu-work"))).toBe(false);
+      expect(await stock.taskStatuses()).toEqual({ c1: "RUNNING" });
+      expect(await imageNames()).toEqual([image]);
 
-    // --image-path and --work-path reach runc: CRIU logs into the work path, which is kept.
-    for (const [name, ctr] of [["stock", stock.ctr] as const, ["berth", berth] as const]) {
-      const work = join(base, `work-${name}`);
-      const given = await ctr("tasks", "checkpoint", "--image-path", join(base, `image-${name}`), "--work-path", work, "c1");
-      expect(given).toMatchObject({ code: 1, stderr: criuFailure("c1") });
-      expect(readFileSync(join(work, "dump.log"), "utf8")).toContain("Error");
-    }
-    expect(await stock.taskStatuses()).toEqual({ c1: "RUNNING" });
+      // --image-path and --work-path reach runc: CRIU logs into the work path, which is kept.
+      for (const [name, ctr] of [["stock", stock.ctr] as const, ["berth", berth] as const]) {
+        const work = join(base, `work-${name}`);
+        const given = await ctr("tasks", "checkpoint", "--image-path", join(base, `image-${name}`), "--work-path", work, "c1");
+        expect(given).toMatchObject({ code: 1, stderr: criuFailure("c1") });
+        expect(readFileSync(join(work, "dump.log"), "utf8")).toContain("Error");
+      }
+      expect(await stock.taskStatuses()).toEqual({ c1: "RUNNING" });
 
-    const missing = await both("tasks", "checkpoint", "nosuch");
-    expect(missing.berth).toEqual(missing.stock);
-  });
+      const missing = await both("tasks", "checkpoint", "nosuch");
+      expect(missing.berth).toEqual(missing.stock);
+    },
+  );
 
   it("containers checkpoint --rw --image records containerd's index (annotations, runtime options, image, rw layer); --task fails as CRIU does", async () => {
-    const made = { stock: await stock.ctr("containers", "checkpoint", "--rw", "--image", "c1", "ck-rw"), berth: await berth("containers", "checkpoint", "--rw", "--image", "c1", "ck-rw-berth") };
+    const made = {
+      stock: await stock.ctr("containers", "checkpoint", "--rw", "--image", "c1", "ck-rw"),
+      berth: await berth("containers", "checkpoint", "--rw", "--image", "c1", "ck-rw-berth"),
+    };
     expect(made.stock).toMatchObject({ code: 0, stdout: "", stderr: "" });
     expect(made.berth).toMatchObject({ code: 0, stdout: "", stderr: "" });
     const again = await both("containers", "checkpoint", "--rw", "c1", "ck-rw");
@@ -125,14 +135,32 @@ describe.skipIf(!stockContainerdInstalled).each(daemons)("checkpoint, restore an
 
     const [byStock, byBerth] = [await indexOf("ck-rw"), await indexOf("ck-rw-berth")];
     expect(byBerth.annotations).toEqual(byStock.annotations);
-    expect(byBerth.annotations).toMatchObject({ "io.containerd.checkpoint.runtime": "io.containerd.runc.v2", "io.containerd.checkpoint.snapshotter": "overlayfs", "org.opencontainers.image.ref.name": image });
+    expect(byBerth.annotations).toMatchObject({
+      "io.containerd.checkpoint.runtime": "io.containerd.runc.v2",
+      "io.containerd.checkpoint.snapshotter": "overlayfs",
+      "org.opencontainers.image.ref.name": image,
+    });
     const shape = (index: typeof byStock) => index.manifests.map((m) => ({ mediaType: m.mediaType, platform: m.platform }));
     expect(shape(byBerth)).toEqual(shape(byStock));
-    expect(shape(byBerth).map((m) => m.mediaType)).toEqual([checkpointMediaTypes.runtimeOptions, "application/vnd.oci.image.manifest.v1+json", "application/vnd.oci.image.layer.v1.tar+gzip"]);
+    expect(shape(byBerth).map((m) => m.mediaType)).toEqual([
+      checkpointMediaTypes.runtimeOptions,
+      "application/vnd.oci.image.manifest.v1+json",
+      "application/vnd.oci.image.layer.v1.tar+gzip",
+    ]);
     // The same runtime options and image; the rw layer holds the container's own files.
     expect(byBerth.manifests.slice(0, 2)).toEqual(byStock.manifests.slice(0, 2));
     const listed = (await stock.ctr("images", "ls")).stdout.split("\n").filter((line) => line.startsWith("ck-rw"));
-    expect(listed.map((line) => line.trim().split(/\s+/).filter((_, i) => i !== 0 && i !== 2 && i !== 3 && i !== 4))).toEqual([["application/vnd.oci.image.index.v1+json", "linux/amd64", "-"], ["application/vnd.oci.image.index.v1+json", "linux/amd64", "-"]]);
+    expect(
+      listed.map((line) =>
+        line
+          .trim()
+          .split(/\s+/)
+          .filter((_, i) => i !== 0 && i !== 2 && i !== 3 && i !== 4),
+      ),
+    ).toEqual([
+      ["application/vnd.oci.image.index.v1+json", "linux/amd64", "-"],
+      ["application/vnd.oci.image.index.v1+json", "linux/amd64", "-"],
+    ]);
 
     if (!criu.works) {
       const task = await both("containers", "checkpoint", "--task", "c1", "ck-task");
@@ -156,21 +184,46 @@ describe.skipIf(!stockContainerdInstalled).each(daemons)("checkpoint, restore an
     const index = await indexOf("ck-rw");
     await withLease(client, async (context) => {
       const spec = await writeBlob(client.content, context, "test-checkpoint-spec", google_protobuf_any.Any.encode(container.spec!).finish());
-      const criuImage = await writeBlob(client.content, context, "test-checkpoint-criu", tar([
-        // What runc reads itself before it hands the image to CRIU.
-        { path: "descriptors.json", type: "file", content: JSON.stringify(["/dev/null", "/dev/null", "/dev/null"]) },
-        { path: "inventory.img", type: "file", content: "not a CRIU image" },
-      ]));
+      const criuImage = await writeBlob(
+        client.content,
+        context,
+        "test-checkpoint-criu",
+        tar([
+          // What runc reads itself before it hands the image to CRIU.
+          { path: "descriptors.json", type: "file", content: JSON.stringify(["/dev/null", "/dev/null", "/dev/null"]) },
+          { path: "inventory.img", type: "file", content: "not a CRIU image" },
+        ]),
+      );
       const platform = { architecture: "amd64", os: "linux" };
-      const manifests = [...index.manifests, { mediaType: checkpointMediaTypes.criu, ...criuImage, platform }, { mediaType: checkpointMediaTypes.config, ...spec, platform }];
+      const manifests = [
+        ...index.manifests,
+        { mediaType: checkpointMediaTypes.criu, ...criuImage, platform },
+        { mediaType: checkpointMediaTypes.config, ...spec, platform },
+      ];
       const labels = Object.fromEntries(manifests.map((m, i) => [`containerd.io/gc.ref.content.${i}`, m.digest]));
-      const target = await writeBlob(client.content, context, "test-checkpoint-index", Buffer.from(JSON.stringify({ schemaVersion: 2, manifests, annotations: index.annotations })), { labels });
-      await client.images.create(context, { name: "ck-full", labels: {}, target: { mediaType: "application/vnd.oci.image.index.v1+json", ...target, annotations: {} } });
+      const target = await writeBlob(
+        client.content,
+        context,
+        "test-checkpoint-index",
+        Buffer.from(JSON.stringify({ schemaVersion: 2, manifests, annotations: index.annotations })),
+        { labels },
+      );
+      await client.images.create(context, {
+        name: "ck-full",
+        labels: {},
+        target: { mediaType: "application/vnd.oci.image.index.v1+json", ...target, annotations: {} },
+      });
     });
 
     const restored = await berth("containers", "restore", "--rw", "--fifo-dir", stock.fifoDir, "c2", "ck-full");
     expect(restored, restored.stderr).toMatchObject({ code: 0, stdout: "", stderr: "" });
-    const info = JSON.parse((await stock.ctr("containers", "info", "c2")).stdout) as { Image: string; Runtime: { Name: string }; Spec: unknown; Snapshotter: string; SnapshotKey: string };
+    const info = JSON.parse((await stock.ctr("containers", "info", "c2")).stdout) as {
+      Image: string;
+      Runtime: { Name: string };
+      Spec: unknown;
+      Snapshotter: string;
+      SnapshotKey: string;
+    };
     const original = JSON.parse((await stock.ctr("containers", "info", "c1")).stdout) as typeof info;
     expect(info).toMatchObject({ Image: image, Runtime: { Name: "io.containerd.runc.v2" }, Snapshotter: "overlayfs", SnapshotKey: "c2", Spec: original.Spec });
     await waitUntil("c2 running", async () => (await stock.taskStatuses()).c2 === "RUNNING");
@@ -180,7 +233,10 @@ describe.skipIf(!stockContainerdInstalled).each(daemons)("checkpoint, restore an
     // --live: the daemon unpacks the CRIU image and the shim runs `runc restore` at Start.
     const live = await berth("containers", "restore", "--live", "--fifo-dir", stock.fifoDir, "c3", "ck-full");
     if (!criu.works) {
-      expect(live).toMatchObject({ code: 1, stderr: `ctr: OCI runtime restore failed: criu failed: type RESTORE errno 0\nlog file: ${bundleOf("c3")}/work/restore.log: unknown\n` });
+      expect(live).toMatchObject({
+        code: 1,
+        stderr: `ctr: OCI runtime restore failed: criu failed: type RESTORE errno 0\nlog file: ${bundleOf("c3")}/work/restore.log: unknown\n`,
+      });
     }
     expect(Object.keys(await stock.taskStatuses()).sort()).toEqual(["c1", "c2"]);
     const missingConfig = await berth("containers", "restore", "--live", "c4", "ck-rw");
@@ -194,11 +250,20 @@ describe.skipIf(!stockContainerdInstalled).each(daemons)("checkpoint, restore an
     const before = Number((await stock.ctr("tasks", "exec", "--fifo-dir", stock.fifoDir, "--exec-id", "r1", "c1", "cat", "/counter")).stdout);
     const restored = await berth("containers", "restore", "--live", "--rw", "--fifo-dir", stock.fifoDir, "c5", "ck-live");
     expect(restored.code, restored.stderr).toBe(0);
-    await waitUntil("the restored counter to pass the checkpoint", async () => Number((await stock.ctr("tasks", "exec", "--fifo-dir", stock.fifoDir, "--exec-id", `r${Date.now()}`, "c5", "cat", "/counter")).stdout) > before);
+    await waitUntil(
+      "the restored counter to pass the checkpoint",
+      async () =>
+        Number((await stock.ctr("tasks", "exec", "--fifo-dir", stock.fifoDir, "--exec-id", `r${Date.now()}`, "c5", "cat", "/counter")).stdout) > before,
+    );
   });
 
   it("ctr shim state talks to the container's shim over ttrpc and prints its State as stock ctr does", async () => {
-    const pid = Number((await stock.ctr("tasks", "ls")).stdout.split("\n").find((line) => line.startsWith("c1 "))!.split(/\s+/)[1]);
+    const pid = Number(
+      (await stock.ctr("tasks", "ls")).stdout
+        .split("\n")
+        .find((line) => line.startsWith("c1 "))!
+        .split(/\s+/)[1],
+    );
     const state = await both("shim", "--id", "c1", "state");
     expect(state.berth.code, state.berth.stderr).toBe(0);
     const printed = JSON.parse(state.berth.stdout) as Record<string, unknown>;
@@ -230,11 +295,18 @@ describe.skipIf(!stockContainerdInstalled).each(daemons)("checkpoint, restore an
 
     // shim exec adds a process (a runtime-spec Process from --spec) and starts it.
     const processFile = join(base, "process.json");
-    writeFileSync(processFile, JSON.stringify({ args: ["sh", "-c", "echo from-shim-exec > /exec-ran"], cwd: "/", env: ["PATH=/bin"], user: { uid: 0, gid: 0 } }));
+    writeFileSync(
+      processFile,
+      JSON.stringify({ args: ["sh", "-c", "echo from-shim-exec > /exec-ran"], cwd: "/", env: ["PATH=/bin"], user: { uid: 0, gid: 0 } }),
+    );
     const executed = await berth("shim", "--id", "c6", "exec", "--spec", processFile, "e1");
     expect(executed.code, executed.stderr).toBe(0);
     expect(executed.stdout).toMatch(/^exec running with pid \d+\n$/);
-    await waitUntil("the exec's file", async () => (await stock.ctr("tasks", "exec", "--fifo-dir", stock.fifoDir, "--exec-id", `x${Date.now()}`, "c6", "cat", "/exec-ran")).stdout === "from-shim-exec\n");
+    await waitUntil(
+      "the exec's file",
+      async () =>
+        (await stock.ctr("tasks", "exec", "--fifo-dir", stock.fifoDir, "--exec-id", `x${Date.now()}`, "c6", "cat", "/exec-ran")).stdout === "from-shim-exec\n",
+    );
     expect(await berth("shim", "--id", "c6", "exec", "--spec", processFile)).toMatchObject({ code: 1, stderr: "ctr: exec id must be provided\n" });
   });
 
@@ -243,11 +315,19 @@ describe.skipIf(!stockContainerdInstalled).each(daemons)("checkpoint, restore an
     const { isKind, kindOf } = await import("@berth/api");
     const context = client.context();
     const contentBefore = (await stock.ctr("content", "ls", "-q")).stdout;
-    const wrongOptions = await client.tasks.checkpoint(context, "c1", { typeUrl: "containerd.runc.v1.Options", value: Buffer.alloc(0) }).catch((error: Error) => error);
+    const wrongOptions = await client.tasks
+      .checkpoint(context, "c1", { typeUrl: "containerd.runc.v1.Options", value: Buffer.alloc(0) })
+      .catch((error: Error) => error);
     const created = await berth("containers", "create", "--runc-root", stock.runcRoot, image, "c7", "true");
     expect(created.code, created.stderr).toBe(0);
     const layer = (await client.images.get(context, image)).target;
-    const wrongType = await createTask(client, context, await client.containers.get(context, "c7"), { stdin: "", stdout: "", stderr: "", terminal: false }, { checkpoint: layer }).catch((error: Error) => error);
+    const wrongType = await createTask(
+      client,
+      context,
+      await client.containers.get(context, "c7"),
+      { stdin: "", stdout: "", stderr: "", terminal: false },
+      { checkpoint: layer },
+    ).catch((error: Error) => error);
     // containerd's words; berthd gives them the kind of bad input, where containerd answers Unknown.
     expect((wrongOptions as Error).message).toContain("invalid task checkpoint option for io.containerd.runc.v2");
     expect((wrongType as Error).message).toContain(`unsupported checkpoint type "${layer.mediaType}"`);
@@ -259,4 +339,3 @@ describe.skipIf(!stockContainerdInstalled).each(daemons)("checkpoint, restore an
     expect((await stock.taskStatuses()).c1).toBe("RUNNING");
   });
 });
-

@@ -14,7 +14,10 @@ for (const { name, start } of daemons) {
   describe.skipIf(name !== "berthd" && !stockContainerdInstalled)(`Berth's ctr content and leases against ${name}`, () => {
     let daemon: RunningDaemon;
     const ctr = (args: string[], input?: string) =>
-      runCommand(process.execPath, [berthCtr, "--address", daemon.address, ...args], { env: { PATH: process.env.PATH }, ...(input === undefined ? {} : { input }) });
+      runCommand(process.execPath, [berthCtr, "--address", daemon.address, ...args], {
+        env: { PATH: process.env.PATH },
+        ...(input === undefined ? {} : { input }),
+      });
     beforeAll(async () => {
       daemon = (await start())!;
     });

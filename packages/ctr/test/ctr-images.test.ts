@@ -9,12 +9,18 @@ const berthCtr = fileURLToPath(new URL("../bin/run.js", import.meta.url));
 
 /** An image whose manifest and config are in the store but whose one layer is not. */
 async function partialImage(client: Client, context: CallContext): Promise<void> {
-  const put = async (data: Buffer, labels: Record<string, string> = {}) => (await writeBlob(client.content, context, `fixture-${digestOf(data)}`, data, { labels })).digest;
+  const put = async (data: Buffer, labels: Record<string, string> = {}) =>
+    (await writeBlob(client.content, context, `fixture-${digestOf(data)}`, data, { labels })).digest;
   const config = Buffer.from(JSON.stringify({ architecture: "amd64", os: "linux", rootfs: { type: "layers", diff_ids: [] } }));
   const configDigest = await put(config);
   const layer = { mediaType: "application/vnd.oci.image.layer.v1.tar", digest: digestOf(Buffer.from("absent layer")), size: 12 };
   const manifest = Buffer.from(
-    JSON.stringify({ schemaVersion: 2, mediaType: "application/vnd.oci.image.manifest.v1+json", config: { mediaType: "application/vnd.oci.image.config.v1+json", digest: configDigest, size: config.length }, layers: [layer] }),
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: "application/vnd.oci.image.manifest.v1+json",
+      config: { mediaType: "application/vnd.oci.image.config.v1+json", digest: configDigest, size: config.length },
+      layers: [layer],
+    }),
   );
   const manifestDigest = await put(manifest, { "containerd.io/gc.ref.content.config": configDigest });
   const target = { mediaType: "application/vnd.oci.image.manifest.v1+json", digest: manifestDigest, size: manifest.length, annotations: {} };
@@ -44,7 +50,12 @@ for (const { name, start } of daemons) {
       await daemon?.cleanup();
     });
 
-    for (const command of [["images", "ls"], ["images", "ls", "-q"], ["images", "check"], ["images", "ls", "labels.team==berth"]]) {
+    for (const command of [
+      ["images", "ls"],
+      ["images", "ls", "-q"],
+      ["images", "check"],
+      ["images", "ls", "labels.team==berth"],
+    ]) {
       it(`prints what stock ctr prints for '${command.join(" ")}'`, async () => {
         const [ours, theirs] = [await berth(command), await stock(command)];
         expect(ours.code).toBe(0);

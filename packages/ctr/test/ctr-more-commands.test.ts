@@ -31,7 +31,11 @@ function tree(root: string): string[] {
     for (const name of readdirSync(directory).sort()) {
       const path = join(directory, name);
       const stat = lstatSync(path);
-      const content = stat.isFile() ? createHash("sha256").update(readFileSync(path)).digest("hex") : stat.isSymbolicLink() ? `-> ${readlinkSync(path)}` : "dir";
+      const content = stat.isFile()
+        ? createHash("sha256").update(readFileSync(path)).digest("hex")
+        : stat.isSymbolicLink()
+          ? `-> ${readlinkSync(path)}`
+          : "dir";
       out.push(`${path.slice(root.length)} ${stat.mode.toString(8)} ${stat.uid}:${stat.gid} ${stat.isDirectory() ? "" : stat.mtimeMs} ${content}`);
       if (stat.isDirectory()) walk(path);
     }
@@ -56,8 +60,10 @@ for (const { name, start } of daemons) {
     let multiRef: string;
     // Each CLI works in its own namespace, so that neither sees what the other made.
     const tools = {
-      berth: (args: string[], env: NodeJS.ProcessEnv = {}) => runCommand(process.execPath, [berthCtr, "--address", daemon.address, "-n", "berth", ...args], { env: { PATH: process.env.PATH, ...env } }),
-      stock: (args: string[], env: NodeJS.ProcessEnv = {}) => runCommand(stockCtr!, ["--address", daemon.address, "-n", "stock", ...args], { env: { PATH: process.env.PATH, ...env } }),
+      berth: (args: string[], env: NodeJS.ProcessEnv = {}) =>
+        runCommand(process.execPath, [berthCtr, "--address", daemon.address, "-n", "berth", ...args], { env: { PATH: process.env.PATH, ...env } }),
+      stock: (args: string[], env: NodeJS.ProcessEnv = {}) =>
+        runCommand(stockCtr!, ["--address", daemon.address, "-n", "stock", ...args], { env: { PATH: process.env.PATH, ...env } }),
     };
     const both = async (args: string[], env: NodeJS.ProcessEnv = {}) => ({ berth: await tools.berth(args, env), stock: await tools.stock(args, env) });
     const binary = (tool: "berth" | "stock", args: string[]) => {
@@ -85,7 +91,15 @@ for (const { name, start } of daemons) {
       expect(fetched.berth.stderr).toBe("");
       expect(fetched.berth.code).toBe(0);
       // Stock ctr's display now and then repeats a line of its last frame: compared as sets.
-      const descriptorLines = (text: string) => [...new Set(text.replace(ansi, "").split("\n").filter((line) => /^(manifest|layer|config)-sha256/.test(line)))].sort();
+      const descriptorLines = (text: string) =>
+        [
+          ...new Set(
+            text
+              .replace(ansi, "")
+              .split("\n")
+              .filter((line) => /^(manifest|layer|config)-sha256/.test(line)),
+          ),
+        ].sort();
       expect(descriptorLines(fetched.berth.stdout)).toEqual(descriptorLines(fetched.stock.stdout));
       expect(descriptorLines(fetched.berth.stdout)).toHaveLength(3);
       const listed = await both(["images", "ls"]);
@@ -154,10 +168,18 @@ for (const { name, start } of daemons) {
       // The copies the editor works on go under $XDG_RUNTIME_DIR (stock ctr leaves them behind when the editor fails).
       const XDG_RUNTIME_DIR = scratch;
       const edited = await both(["content", "edit", config], { EDITOR: editor, XDG_RUNTIME_DIR });
-      const expected = `sha256:${createHash("sha256").update(Buffer.from(busybox.blobs.get(config)!).toString().replace("amd64", "arm64")).digest("hex")}`;
+      const expected = `sha256:${createHash("sha256")
+        .update(Buffer.from(busybox.blobs.get(config)!).toString().replace("amd64", "arm64"))
+        .digest("hex")}`;
       expect(edited.berth.stdout).toBe(`edited\n${expected}\n`);
       expect([edited.stock.stdout, edited.berth.code]).toEqual([edited.berth.stdout, 0]);
-      for (const [env, args] of [[{ EDITOR: "true" }, [config]], [{ EDITOR: failing }, [config]], [{}, [config]], [{ EDITOR: editor }, ["--validate", "json", config]], [{ EDITOR: editor }, ["bad"]]] as const) {
+      for (const [env, args] of [
+        [{ EDITOR: "true" }, [config]],
+        [{ EDITOR: failing }, [config]],
+        [{}, [config]],
+        [{ EDITOR: editor }, ["--validate", "json", config]],
+        [{ EDITOR: editor }, ["bad"]],
+      ] as const) {
         const failed = await both(["content", "edit", ...args], { ...env, XDG_RUNTIME_DIR });
         expect([failed.berth.stderr, failed.berth.code]).toEqual([failed.stock.stderr, failed.stock.code]);
         expect(failed.berth.code).not.toBe(0);
@@ -166,14 +188,27 @@ for (const { name, start } of daemons) {
 
     it("content prune references --dry logs the layer references it would remove", async () => {
       const pruned = await both(["content", "prune", "references", "--dry"]);
-      const lines = (text: string) => text.replace(/time="[^"]*" /g, "").split("\n").filter(Boolean).sort();
+      const lines = (text: string) =>
+        text
+          .replace(/time="[^"]*" /g, "")
+          .split("\n")
+          .filter(Boolean)
+          .sort();
       expect(lines(pruned.berth.stderr)).toEqual(lines(pruned.stock.stderr));
-      expect(lines(pruned.berth.stderr)).toContain(`level=debug msg="Removing label" digest="${busybox.manifest.digest}" label=containerd.io/gc.ref.content.l.0`);
+      expect(lines(pruned.berth.stderr)).toContain(
+        `level=debug msg="Removing label" digest="${busybox.manifest.digest}" label=containerd.io/gc.ref.content.l.0`,
+      );
       expect(pruned.berth.code).toBe(0);
     });
 
     it("images tag makes each target, refusing a taken one unless --force", async () => {
-      for (const args of [["images", "tag", ref, "example.com/t:1", "example.com/t:2"], ["images", "tag", ref, "example.com/t:1"], ["images", "tag", "--force", ref, "example.com/t:1"], ["images", "tag", "nope:1", "x:1"], ["images", "tag", ref]]) {
+      for (const args of [
+        ["images", "tag", ref, "example.com/t:1", "example.com/t:2"],
+        ["images", "tag", ref, "example.com/t:1"],
+        ["images", "tag", "--force", ref, "example.com/t:1"],
+        ["images", "tag", "nope:1", "x:1"],
+        ["images", "tag", ref],
+      ]) {
         const tagged = await both(args);
         expect([tagged.berth.stdout, tagged.berth.stderr, tagged.berth.code]).toEqual([tagged.stock.stdout, tagged.stock.stderr, tagged.stock.code]);
       }
@@ -189,17 +224,25 @@ for (const { name, start } of daemons) {
       try {
         for (const namespace of ["berth", "stock"]) {
           // Under a lease: a collection may run between storing the manifest and naming the image.
-          await withLease(client, async (context) => {
-            const docker = JSON.stringify({
-              schemaVersion: 2,
-              mediaType: "application/vnd.docker.distribution.manifest.v2+json",
-              config: { mediaType: "application/vnd.docker.container.image.v1+json", digest: busybox.config.digest, size: busybox.config.size },
-              layers: [{ mediaType: "application/vnd.docker.image.rootfs.diff.tar.gzip", digest: busybox.layers[0]!.digest, size: busybox.layers[0]!.size }],
-            });
-            const labels = { "containerd.io/gc.ref.content.config": busybox.config.digest, "containerd.io/gc.ref.content.l.0": busybox.layers[0]!.digest };
-            const written = await writeBlob(client.content, context, "docker-manifest", Buffer.from(docker), { labels });
-            await client.images.create(context, { name: "example.com/docker:1", labels: {}, target: { mediaType: "application/vnd.docker.distribution.manifest.v2+json", digest: written.digest, size: written.size, annotations: {} } });
-          }, namespace);
+          await withLease(
+            client,
+            async (context) => {
+              const docker = JSON.stringify({
+                schemaVersion: 2,
+                mediaType: "application/vnd.docker.distribution.manifest.v2+json",
+                config: { mediaType: "application/vnd.docker.container.image.v1+json", digest: busybox.config.digest, size: busybox.config.size },
+                layers: [{ mediaType: "application/vnd.docker.image.rootfs.diff.tar.gzip", digest: busybox.layers[0]!.digest, size: busybox.layers[0]!.size }],
+              });
+              const labels = { "containerd.io/gc.ref.content.config": busybox.config.digest, "containerd.io/gc.ref.content.l.0": busybox.layers[0]!.digest };
+              const written = await writeBlob(client.content, context, "docker-manifest", Buffer.from(docker), { labels });
+              await client.images.create(context, {
+                name: "example.com/docker:1",
+                labels: {},
+                target: { mediaType: "application/vnd.docker.distribution.manifest.v2+json", digest: written.digest, size: written.size, annotations: {} },
+              });
+            },
+            namespace,
+          );
         }
       } finally {
         client.close();
@@ -215,13 +258,30 @@ for (const { name, start } of daemons) {
         [ref],
       ]) {
         const converted = await both(["images", "convert", ...args]);
-        expect([converted.berth.stdout, converted.berth.stderr, converted.berth.code]).toEqual([converted.stock.stdout, converted.stock.stderr, converted.stock.code]);
+        expect([converted.berth.stdout, converted.berth.stderr, converted.berth.code]).toEqual([
+          converted.stock.stdout,
+          converted.stock.stderr,
+          converted.stock.code,
+        ]);
       }
       const listed = await both(["images", "ls"]);
       expect(listed.berth.stdout).toBe(listed.stock.stdout);
       expect(listed.berth.stdout).toMatch(/^example\.com\/c:oci +application\/vnd\.oci\.image\.manifest\.v1\+json /m);
       const content = await both(["content", "ls"]);
-      const digestsAndLabels = (text: string) => text.split("\n").slice(1).map((line) => line.split("\t")).map(([digest, size, , labels]) => `${digest} ${size} ${(labels ?? "").split(",").filter((l) => !l.startsWith("containerd.io/distribution.source")).sort().join(",")}`).sort();
+      const digestsAndLabels = (text: string) =>
+        text
+          .split("\n")
+          .slice(1)
+          .map((line) => line.split("\t"))
+          .map(
+            ([digest, size, , labels]) =>
+              `${digest} ${size} ${(labels ?? "")
+                .split(",")
+                .filter((l) => !l.startsWith("containerd.io/distribution.source"))
+                .sort()
+                .join(",")}`,
+          )
+          .sort();
       expect(digestsAndLabels(content.berth.stdout)).toEqual(digestsAndLabels(content.stock.stdout));
     });
 
@@ -239,7 +299,16 @@ for (const { name, start } of daemons) {
       expect(whole.berth.status).toBe(0);
       expect(Buffer.compare(whole.berth.stdout, whole.stock.stdout)).toBe(0);
       expect(whole.berth.stdout.subarray(0, 2)).toEqual(Buffer.from([0x1f, 0x8b]));
-      const plainDiff = (tool: "berth" | "stock") => ["snapshots", "diff", "--media-type", "application/vnd.oci.image.layer.v1.tar", "--ref", `diff-${tool}`, "work", chainId];
+      const plainDiff = (tool: "berth" | "stock") => [
+        "snapshots",
+        "diff",
+        "--media-type",
+        "application/vnd.oci.image.layer.v1.tar",
+        "--ref",
+        `diff-${tool}`,
+        "work",
+        chainId,
+      ];
       const plain = { berth: binary("berth", plainDiff("berth")), stock: binary("stock", plainDiff("stock")) };
       expect(Buffer.compare(plain.berth.stdout, plain.stock.stdout)).toBe(0);
       const keep = ["snapshots", "diff", "--keep", "--label", "team=berth", "--media-type", "application/vnd.oci.image.layer.v1.tar", chainId];
@@ -251,7 +320,12 @@ for (const { name, start } of daemons) {
         listing
           .split("\n")
           .filter((line) => line.startsWith(busybox.diffIds[0]!))
-          .map((line) => line.split("\t").at(-1)!.replace(/gc\.root=[^,]+/, "gc.root=<time>"));
+          .map((line) =>
+            line
+              .split("\t")
+              .at(-1)!
+              .replace(/gc\.root=[^,]+/, "gc.root=<time>"),
+          );
       const content = await both(["content", "ls"]);
       expect(labelsOf(content.berth.stdout)).toEqual(labelsOf(content.stock.stdout));
       const bad = await both(["snapshots", "diff", "nope"]);

@@ -6,7 +6,8 @@ import { runCommand, stockCtr } from "@berth/testkit";
 import { describe, expect, it } from "vitest";
 
 const berthCtr = fileURLToPath(new URL("../bin/run.js", import.meta.url));
-const ctr = (...args: string[]) => runCommand(process.execPath, [berthCtr, ...args], { env: { PATH: process.env.PATH, XDG_CACHE_HOME: process.env.XDG_CACHE_HOME } });
+const ctr = (...args: string[]) =>
+  runCommand(process.execPath, [berthCtr, ...args], { env: { PATH: process.env.PATH, XDG_CACHE_HOME: process.env.XDG_CACHE_HOME } });
 
 /** The `COMMANDS:` section of a stock help text as lists of names, primary first (`delete, del, remove, rm`). */
 async function stockCommands(...path: string[]): Promise<string[][]> {
@@ -23,9 +24,11 @@ async function stockCommands(...path: string[]): Promise<string[][]> {
 /** Runs `work` over `items` with a few processes at a time. */
 async function eachLimited<T>(items: readonly T[], work: (item: T) => Promise<void>): Promise<void> {
   const queue = [...items];
-  await Promise.all(Array.from({ length: 4 }, async () => {
-    for (let item = queue.shift(); item !== undefined; item = queue.shift()) await work(item);
-  }));
+  await Promise.all(
+    Array.from({ length: 4 }, async () => {
+      for (let item = queue.shift(); item !== undefined; item = queue.shift()) await work(item);
+    }),
+  );
 }
 
 describe("command names", () => {
@@ -78,7 +81,8 @@ describe("command names", () => {
     await eachLimited(pairs, async ({ alias, primary }) => {
       const flag = alias.includes("help") ? [] : [alias.length % 2 === 0 ? "-h" : "--help"];
       const result = await ctr(...alias, ...flag);
-      if (result.code !== 0 || result.stdout !== helpOf.get(primary.join(" "))) mismatches.push(`${alias.join(" ")}: ${result.stderr || result.stdout.split("\n")[0]}`);
+      if (result.code !== 0 || result.stdout !== helpOf.get(primary.join(" ")))
+        mismatches.push(`${alias.join(" ")}: ${result.stderr || result.stdout.split("\n")[0]}`);
     });
     expect(mismatches).toEqual([]);
   });

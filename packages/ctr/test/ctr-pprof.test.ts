@@ -47,7 +47,11 @@ describe.skipIf(!stockContainerdInstalled)("ctr pprof against berthd's and conta
   });
 
   it("fails as stock ctr for a Go-only profile on berthd and for a socket that is not there", () => {
-    for (const args of [["-d", join(scratch, "berthd-debug.sock"), "goroutines"], ["-d", join(scratch, "berthd-debug.sock"), "trace", "-s", "1s"], ["-d", join(scratch, "absent.sock"), "heap"]]) {
+    for (const args of [
+      ["-d", join(scratch, "berthd-debug.sock"), "goroutines"],
+      ["-d", join(scratch, "berthd-debug.sock"), "trace", "-s", "1s"],
+      ["-d", join(scratch, "absent.sock"), "heap"],
+    ]) {
       const [berth, stock] = [pprof("berth", args), pprof("stock", args)];
       expect([berth.stderr.toString(), berth.status]).toEqual([stock.stderr.toString(), stock.status]);
       expect(berth.status).toBe(1);

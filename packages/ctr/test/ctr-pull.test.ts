@@ -2,7 +2,18 @@ import { mkdirSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { mountPoints } from "@berth/mount";
-import { type RunningDaemon, type RunningRegistry, buildBusyboxImage, pushTestImage, runCommand, startBerthd, startRegistry, stockContainerdInstalled, stockCtr, testDirectory } from "@berth/testkit";
+import {
+  type RunningDaemon,
+  type RunningRegistry,
+  buildBusyboxImage,
+  pushTestImage,
+  runCommand,
+  startBerthd,
+  startRegistry,
+  stockContainerdInstalled,
+  stockCtr,
+  testDirectory,
+} from "@berth/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const berthCtr = fileURLToPath(new URL("../bin/run.js", import.meta.url));
@@ -23,7 +34,9 @@ describe("Berth's ctr images pull against berthd", () => {
 
   it("pulls and unpacks an image that stock ctr then sees complete and unpacked", async () => {
     const ref = `${registry.host}/library/busybox:1.35`;
-    const pulled = await runCommand(process.execPath, [berthCtr, "--address", berthd.address, "images", "pull", "--plain-http", ref], { env: { PATH: process.env.PATH } });
+    const pulled = await runCommand(process.execPath, [berthCtr, "--address", berthd.address, "images", "pull", "--plain-http", ref], {
+      env: { PATH: process.env.PATH },
+    });
     expect(pulled.stderr).toBe("");
     expect(pulled.code).toBe(0);
     // Stock ctr's layout: the progress display, then an unpack line per platform and the time it took.
@@ -42,7 +55,9 @@ describe("Berth's ctr images pull against berthd", () => {
   });
 
   it("says which reference it cannot parse", async () => {
-    const result = await runCommand(process.execPath, [berthCtr, "--address", berthd.address, "images", "pull", "busybox"], { env: { PATH: process.env.PATH } });
+    const result = await runCommand(process.execPath, [berthCtr, "--address", berthd.address, "images", "pull", "busybox"], {
+      env: { PATH: process.env.PATH },
+    });
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/^ctr: .*busybox.*\n$/);
   });
@@ -52,10 +67,14 @@ describe("Berth's ctr images pull against berthd", () => {
     const scratch = testDirectory("ctr-mount");
     try {
       const outputs: string[] = [];
-      for (const [name, command] of [["berth", [process.execPath, berthCtr]], ["stock", [stockCtr!]]] as const) {
+      for (const [name, command] of [
+        ["berth", [process.execPath, berthCtr]],
+        ["stock", [stockCtr!]],
+      ] as const) {
         const target = join(scratch, name);
         mkdirSync(target);
-        const run = (args: string[]) => runCommand(command[0], [...command.slice(1), "--address", berthd.address, ...args], { env: { PATH: process.env.PATH } });
+        const run = (args: string[]) =>
+          runCommand(command[0], [...command.slice(1), "--address", berthd.address, ...args], { env: { PATH: process.env.PATH } });
         const mounted = await run(["images", "mount", ref, target]);
         expect(mounted.code, mounted.stderr).toBe(0);
         expect(statSync(join(target, "bin/busybox")).isFile()).toBe(true);

@@ -146,7 +146,8 @@ describe.skipIf(!stockContainerdInstalled || !pluginsInstalled)("ctr run --cni w
     const runcRoot = () => join(base, "runc");
     const options = (...args: string[]) => ["--address", daemon.address, "-n", namespace, ...args];
     const runFlags = () => ["--fifo-dir", join(base, "fifo"), "--runc-root", runcRoot()];
-    const berth = (args: string[], env: NodeJS.ProcessEnv) => runCommand(process.execPath, [berthCtr, ...options(...args)], { env: { PATH: process.env.PATH, ...env }, timeoutMs: 60_000 });
+    const berth = (args: string[], env: NodeJS.ProcessEnv) =>
+      runCommand(process.execPath, [berthCtr, ...options(...args)], { env: { PATH: process.env.PATH, ...env }, timeoutMs: 60_000 });
     const cniEnv = () => ({ NETCONFPATH: confDir, CNI_PATH: debianPlugins });
 
     beforeAll(async () => {
@@ -196,7 +197,12 @@ describe.skipIf(!stockContainerdInstalled || !pluginsInstalled)("ctr run --cni w
       expect((await berth(["tasks", "rm", "-f", "cni3"], {})).code).toBe(0);
       expect((await berth(["containers", "rm", "cni3"], {})).code).toBe(0);
       // As stock ctr, a detached run leaves the address allocated, its result cached: release it by hand (CNI DEL).
-      expect(JSON.parse(readFileSync(cacheFile("cni3"), "utf8"))).toMatchObject({ kind: "cniCacheV1", containerId: `${namespace}-cni3`, ifName: "eth0", networkName });
+      expect(JSON.parse(readFileSync(cacheFile("cni3"), "utf8"))).toMatchObject({
+        kind: "cniCacheV1",
+        containerId: `${namespace}-cni3`,
+        ifName: "eth0",
+        networkName,
+      });
       const networks = await loadNetworkConfigs(confDir, 1);
       await removeNetwork(networks[0]!, { containerId: `${namespace}-cni3`, netns: "", pluginDirs: [debianPlugins], cacheDir: cniCacheDir });
       expect(existsSync(cacheFile("cni3"))).toBe(false);
@@ -213,7 +219,8 @@ describe.skipIf(!stockContainerdInstalled || !pluginsInstalled)("ctr run --cni w
       expect((await berth(["containers", "ls", "-q"], {})).stdout).toBe("");
       if (name === "stock containerd") {
         // With go-cni's default paths, Berth's ctr and stock ctr print the same.
-        const runBoth = (ctr: string, prefix: string[], id: string) => inDefaultCniPaths(base, empty, ctr, [...prefix, ...options("run", "--cni", "--rm", ...runFlags(), image, id, "true")]);
+        const runBoth = (ctr: string, prefix: string[], id: string) =>
+          inDefaultCniPaths(base, empty, ctr, [...prefix, ...options("run", "--cni", "--rm", ...runFlags(), image, id, "true")]);
         const stock = await runBoth(stockCtr!, [], "cni6");
         const ours = await runBoth(process.execPath, [berthCtr], "cni7");
         expect(stock).toMatchObject({ code: 1, stderr: "ctr: no network config found in /etc/cni/net.d: cni plugin not initialized\n" });
@@ -228,20 +235,27 @@ describe.skipIf(!stockContainerdInstalled || !pluginsInstalled)("ctr run --cni w
       writeOnePluginConflist(failingDir, { type: "bridge", bridge, ipam: { type: "host-local", dataDir: ipamDir, ranges: [[{ subnet: "not-a-subnet" }]] } });
       const missing = await berth(["run", "--cni", "--rm", ...runFlags(), image, "cni8", "true"], { NETCONFPATH: missingDir, CNI_PATH: debianPlugins });
       // As stock ctr, the failed ADD is followed by a DEL, whose failure is logged before the error.
-      const notFound = (command: string) => `plugin type="berth-test-no-such-plugin" failed (${command}): failed to find plugin "berth-test-no-such-plugin" in path [${debianPlugins}]`;
+      const notFound = (command: string) =>
+        `plugin type="berth-test-no-such-plugin" failed (${command}): failed to find plugin "berth-test-no-such-plugin" in path [${debianPlugins}]`;
       expect(missing.code).toBe(1);
       expect(timeless(missing.stderr)).toBe(`time="…" level=error msg="network review" error=${JSON.stringify(notFound("delete"))}\nctr: ${notFound("add")}\n`);
       const failing = await berth(["run", "--cni", "--rm", ...runFlags(), image, "cni9", "true"], { NETCONFPATH: failingDir, CNI_PATH: debianPlugins });
       expect(failing.code).toBe(1);
       // host-local's error result (`{"code": 7, "msg": …}`), passed on by bridge.
       const badSubnet = (command: string) => `plugin type="bridge" failed (${command}): invalid CIDR address: not-a-subnet`;
-      expect(timeless(failing.stderr)).toBe(`time="…" level=error msg="network review" error=${JSON.stringify(badSubnet("delete"))}\nctr: ${badSubnet("add")}\n`);
+      expect(timeless(failing.stderr)).toBe(
+        `time="…" level=error msg="network review" error=${JSON.stringify(badSubnet("delete"))}\nctr: ${badSubnet("add")}\n`,
+      );
       expect((await berth(["containers", "ls", "-q"], {})).stdout).toBe("");
       expect((await berth(["tasks", "ls", "-q"], {})).stdout).toBe("");
       expect(allocatedAddresses(ipamDir)).toEqual([]);
       if (name === "stock containerd") {
-        for (const [confDir, id] of [[missingDir, "cni10"], [failingDir, "cni11"]] as const) {
-          const runWith = (ctr: string, prefix: string[], container: string) => inDefaultCniPaths(base, confDir, ctr, [...prefix, ...options("run", "--cni", "--rm", ...runFlags(), image, container, "true")]);
+        for (const [confDir, id] of [
+          [missingDir, "cni10"],
+          [failingDir, "cni11"],
+        ] as const) {
+          const runWith = (ctr: string, prefix: string[], container: string) =>
+            inDefaultCniPaths(base, confDir, ctr, [...prefix, ...options("run", "--cni", "--rm", ...runFlags(), image, container, "true")]);
           const ours = await runWith(process.execPath, [berthCtr], `${id}-berth`);
           const stock = await runWith(stockCtr!, [], `${id}-stock`);
           // Stock ctr cannot delete the created task it could not start, and so leaves it and its container.

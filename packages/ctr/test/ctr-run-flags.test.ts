@@ -72,7 +72,11 @@ const rows: Row[] = [
   { name: "--platform", command: "run", flags: ["--platform", "linux/amd64"] },
   { name: "--config", command: "create", flags: ["--config", "{dir}/config.json", "--label", "x=y"], ref: "none" },
   { name: "--rootfs", command: "create", flags: ["--rootfs", "--label", "x=y"], ref: "rootfs" },
-  { name: "-t, --net-host, --read-only, --cwd with the new ones", command: "create", flags: ["-t", "--net-host", "--read-only", "--cwd", "/tmp", "--privileged", "--seccomp", "--memory-limit", "1000000"] },
+  {
+    name: "-t, --net-host, --read-only, --cwd with the new ones",
+    command: "create",
+    flags: ["-t", "--net-host", "--read-only", "--cwd", "/tmp", "--privileged", "--seccomp", "--memory-limit", "1000000"],
+  },
 ];
 
 /** Bad input: Berth's ctr fails as stock ctr does, with its words, and records nothing. */
@@ -101,9 +105,16 @@ describe.skipIf(!stockContainerdInstalled)("ctr run and containers create option
   let dir: string;
   const clients = new Map<RunningDaemon, Client>();
 
-  const argv = (daemon: RunningDaemon, args: readonly string[]) => ["--address", daemon.address, "-n", namespace, ...args.map((arg) => arg.replaceAll("{dir}", dir))];
+  const argv = (daemon: RunningDaemon, args: readonly string[]) => [
+    "--address",
+    daemon.address,
+    "-n",
+    namespace,
+    ...args.map((arg) => arg.replaceAll("{dir}", dir)),
+  ];
   // `--` ends node's options: node itself reads `--env-file` wherever it stands.
-  const berth = (daemon: RunningDaemon, ...args: string[]) => runCommand(process.execPath, ["--", berthCtr, ...argv(daemon, args)], { env: { PATH: process.env.PATH }, timeoutMs: 60_000 });
+  const berth = (daemon: RunningDaemon, ...args: string[]) =>
+    runCommand(process.execPath, ["--", berthCtr, ...argv(daemon, args)], { env: { PATH: process.env.PATH }, timeoutMs: 60_000 });
   const stock = (daemon: RunningDaemon, ...args: string[]) => runCommand(stockCtr!, argv(daemon, args), { timeoutMs: 60_000 });
   const timeless = (text: string) => text.replace(/time="[^"]+"/g, "");
 
@@ -125,7 +136,11 @@ describe.skipIf(!stockContainerdInstalled)("ctr run and containers create option
       specType: container.spec!.typeUrl,
       labels: container.labels,
       image: container.image,
-      runtime: { name: container.runtime?.name, typeUrl: container.runtime?.options?.typeUrl, options: Buffer.from(container.runtime?.options?.value ?? []).toString("base64") },
+      runtime: {
+        name: container.runtime?.name,
+        typeUrl: container.runtime?.options?.typeUrl,
+        options: Buffer.from(container.runtime?.options?.value ?? []).toString("base64"),
+      },
       snapshotter: container.snapshotter,
       snapshotKey: container.snapshotKey === id ? "ID" : container.snapshotKey,
       snapshot: snapshot && { parent: snapshot.parent, kind: snapshot.kind, labels: snapshot.labels },
@@ -151,7 +166,12 @@ describe.skipIf(!stockContainerdInstalled)("ctr run and containers create option
     );
     writeFileSync(
       join(dir, "config.json"),
-      JSON.stringify({ ociVersion: "1.0.2-dev", process: { user: { uid: 0, gid: 0 }, args: ["true"], cwd: "/" }, root: { path: join(dir, "rootfs") }, linux: { namespaces: [{ type: "pid" }, { type: "mount" }] } }),
+      JSON.stringify({
+        ociVersion: "1.0.2-dev",
+        process: { user: { uid: 0, gid: 0 }, args: ["true"], cwd: "/" },
+        root: { path: join(dir, "rootfs") },
+        linux: { namespaces: [{ type: "pid" }, { type: "mount" }] },
+      }),
     );
     mkdirSync(join(dir, "rootfs"));
     writeBusyboxRootfs(join(dir, "busybox"));
@@ -163,7 +183,11 @@ describe.skipIf(!stockContainerdInstalled)("ctr run and containers create option
     writeFileSync(join(dir, "logger.sh"), '#!/bin/sh\nexec 5>&-\nfor out; do :; done\ncat <&3 >>"$out" &\ncat <&4 >>"$out" &\nwait\n', { mode: 0o755 });
     // A directory of devices: /dev/null and /dev/zero seen through a bind mount would be the host's; a copy made with mknod is ours.
     mkdirSync(join(dir, "devices", "sub"), { recursive: true });
-    for (const [name, minor] of [["null", 3], ["sub/zero", 5]] as const) expect((await runCommand("mknod", ["-m", "0640", join(dir, "devices", name), "c", "1", String(minor)])).code).toBe(0);
+    for (const [name, minor] of [
+      ["null", 3],
+      ["sub/zero", 5],
+    ] as const)
+      expect((await runCommand("mknod", ["-m", "0640", join(dir, "devices", name), "c", "1", String(minor)])).code).toBe(0);
     writeFileSync(join(dir, "devices", "not-a-device"), "");
     registry = await startRegistry();
     await pushTestImage(buildBusyboxImage(), { url: registry.url, repository: "library/busybox", tag: "latest" });
@@ -233,7 +257,21 @@ describe.skipIf(!stockContainerdInstalled)("ctr run and containers create option
       const local = ["--runc-root", join(daemon.root, "..", "runc"), "--fifo-dir", join(dir, "fifo")];
       const log = join(dir, `${daemon.kind}.log`);
       const pidFile = join(dir, `${daemon.kind}.pid`);
-      const logged = await berth(daemon, "run", "--rm", ...local, "--log-uri", `file://${log}`, "--pid-file", pidFile, image, "logged", "sh", "-c", "echo out; echo err >&2");
+      const logged = await berth(
+        daemon,
+        "run",
+        "--rm",
+        ...local,
+        "--log-uri",
+        `file://${log}`,
+        "--pid-file",
+        pidFile,
+        image,
+        "logged",
+        "sh",
+        "-c",
+        "echo out; echo err >&2",
+      );
       expect(logged, daemon.kind).toMatchObject({ code: 0, stdout: "", stderr: "" });
       // Seen once on a loaded machine: stderr's copy into the file landed just after `run --rm` returned.
       const logLines = () => readFileSync(log, "utf8").split("\n").sort();
@@ -249,11 +287,35 @@ describe.skipIf(!stockContainerdInstalled)("ctr run and containers create option
       if (daemon === containerd) {
         // The stock shim starts a logging binary from a binary:// URI (Berth's shim: another change): the URI reaches it whole.
         const binaryLog = join(dir, "binary.log");
-        const viaBinary = await berth(daemon, "run", "--rm", ...local, "--log-uri", `binary://${dir}/logger.sh?out=${binaryLog}`, image, "binary", "echo", "through a binary");
+        const viaBinary = await berth(
+          daemon,
+          "run",
+          "--rm",
+          ...local,
+          "--log-uri",
+          `binary://${dir}/logger.sh?out=${binaryLog}`,
+          image,
+          "binary",
+          "echo",
+          "through a binary",
+        );
         expect(viaBinary, daemon.kind).toMatchObject({ code: 0, stdout: "", stderr: "" });
         expect(readFileSync(binaryLog, "utf8")).toBe("through a binary\n");
       }
-      const confined = await berth(daemon, "run", "--rm", ...local, "--seccomp", "--seccomp-profile", "{dir}/seccomp.json", image, "confined", "sh", "-c", "mkdir /tmp/x || echo refused");
+      const confined = await berth(
+        daemon,
+        "run",
+        "--rm",
+        ...local,
+        "--seccomp",
+        "--seccomp-profile",
+        "{dir}/seccomp.json",
+        image,
+        "confined",
+        "sh",
+        "-c",
+        "mkdir /tmp/x || echo refused",
+      );
       expect(confined.stdout, confined.stderr).toContain("refused");
       const privileged = await berth(daemon, "run", "--rm", ...local, "--privileged", image, "privileged", "cat", "/proc/self/status");
       const capabilities = (status: string) => /^CapEff:\s*(\S+)$/m.exec(status)?.[1];
@@ -265,7 +327,21 @@ describe.skipIf(!stockContainerdInstalled)("ctr run and containers create option
       expect(fromConfig, `${daemon.kind}: ${fromConfig.stderr}`).toMatchObject({ code: 0, stdout: "from a spec file\n" });
       // In a user namespace the image's files, shifted on the host, are root's again; the daemon's directory must let the mapped root through.
       chmodSync(join(daemon.root, ".."), 0o711);
-      const mapped = await berth(daemon, "run", "--rm", ...local, "--uidmap", "0:100000:65536", "--gidmap", "0:100000:65536", image, "mapped", "sh", "-c", "cat /proc/self/uid_map; ls -ln /bin/busybox");
+      const mapped = await berth(
+        daemon,
+        "run",
+        "--rm",
+        ...local,
+        "--uidmap",
+        "0:100000:65536",
+        "--gidmap",
+        "0:100000:65536",
+        image,
+        "mapped",
+        "sh",
+        "-c",
+        "cat /proc/self/uid_map; ls -ln /bin/busybox",
+      );
       expect(mapped.stdout.split(/\s+/).slice(1, 7), mapped.stderr).toEqual(["0", "100000", "65536", "-rwxr-xr-x", "1", "0"]);
       expect((await berth(daemon, "containers", "ls", "-q")).stdout).toBe("");
     }

@@ -53,13 +53,22 @@ describe.skipIf(!stockContainerdInstalled)("Berth's ctr beside stock ctr", () =>
     let client: Client;
 
     const options = (...args: string[]) => ["--address", daemon.address, "-n", namespace, ...args];
-    const ctr = (args: string[], input?: string) => runCommand(process.execPath, [berthCtr, ...options(...args)], { env: { PATH: process.env.PATH }, timeoutMs: 60_000, ...(input === undefined ? {} : { input }) });
+    const ctr = (args: string[], input?: string) =>
+      runCommand(process.execPath, [berthCtr, ...options(...args)], {
+        env: { PATH: process.env.PATH },
+        timeoutMs: 60_000,
+        ...(input === undefined ? {} : { input }),
+      });
     const stock = (...args: string[]) => runCommand(stockCtr!, options(...args), { timeoutMs: 60_000 });
     /** runc's state in the test's directory. */
     const runcFlags = () => ["--runc-root", runcRoot(daemon)];
     const runFlags = () => ["--fifo-dir", fifoDir, ...runcFlags()];
     const fifoDirsLeft = () => (existsSync(fifoDir) ? readdirSync(fifoDir) : []);
-    const statusOf = async (id: string) => (await ctr(["tasks", "ls"])).stdout.split("\n").find((line) => line.startsWith(`${id} `))?.split(/\s+/)[2];
+    const statusOf = async (id: string) =>
+      (await ctr(["tasks", "ls"])).stdout
+        .split("\n")
+        .find((line) => line.startsWith(`${id} `))
+        ?.split(/\s+/)[2];
     const until = async (what: string, probe: () => Promise<boolean>) => {
       const deadline = Date.now() + 15_000;
       while (!(await probe())) {
@@ -129,7 +138,18 @@ describe.skipIf(!stockContainerdInstalled)("Berth's ctr beside stock ctr", () =>
       // A word of the command that repeats the id (or another word) stays where it was typed.
       const repeated = await ctr(["run", "--rm", ...runFlags(), image, "c1f", "echo", "c1f", "echo"]);
       expect(repeated).toMatchObject({ code: 0, stdout: "c1f echo\n" });
-      const hostNet = await ctr(["run", "--rm", "--net-host", "--mount", `type=bind,src=${fifoDir},dst=/host,options=rbind:ro`, ...runFlags(), image, "c1e", "ls", "/host"]);
+      const hostNet = await ctr([
+        "run",
+        "--rm",
+        "--net-host",
+        "--mount",
+        `type=bind,src=${fifoDir},dst=/host,options=rbind:ro`,
+        ...runFlags(),
+        image,
+        "c1e",
+        "ls",
+        "/host",
+      ]);
       expect(hostNet.code, hostNet.stderr).toBe(0);
       expect((await ctr(["containers", "ls", "-q"])).stdout).toBe("");
       expect(fifoDirsLeft()).toEqual([]);
@@ -165,7 +185,11 @@ describe.skipIf(!stockContainerdInstalled)("Berth's ctr beside stock ctr", () =>
       const metrics = await ctr(["tasks", "metrics", "c2"]);
       expect(metrics.code, metrics.stderr).toBe(0);
       expect(metrics.stdout).toMatch(/^ID {4}TIMESTAMP +\nc2 {4}\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d+)? \+0000 UTC {4}\n\nMETRIC +VALUE +\n/);
-      const rows = (text: string) => text.split("\n\n")[1]!.split("\n").map((line) => line.split(/\s+/)[0]);
+      const rows = (text: string) =>
+        text
+          .split("\n\n")[1]!
+          .split("\n")
+          .map((line) => line.split(/\s+/)[0]);
       expect(rows(metrics.stdout)).toEqual(rows((await stock("tasks", "metrics", "c2")).stdout));
       expect(metrics.stdout).toMatch(/^(memory\.usage_in_bytes|memory\.usage) +[1-9]\d* +$/m);
       const json = await ctr(["tasks", "metrics", "--format", "json", "c2"]);
@@ -237,21 +261,30 @@ describe.skipIf(!stockContainerdInstalled)("Berth's ctr beside stock ctr", () =>
       expect(await stock("containers", "create", ...flags, image, "theirs", "echo", "hi")).toMatchObject({ code: 0 });
       const info = async (run: typeof stock, id: string) => {
         const text = (await run("containers", "info", id)).stdout;
-        return text.replace(/"(CreatedAt|UpdatedAt)": "[^"]+"/g, '"$1": "…"').replaceAll(`/${id}"`, '/ID"').replaceAll(`"${id}"`, '"ID"');
+        return text
+          .replace(/"(CreatedAt|UpdatedAt)": "[^"]+"/g, '"$1": "…"')
+          .replaceAll(`/${id}"`, '/ID"')
+          .replaceAll(`"${id}"`, '"ID"');
       };
       const theirs = await info(stock, "theirs");
       expect(await info((...args) => ctr(args), "ours")).toBe(theirs);
       expect(await info(stock, "ours")).toBe(theirs);
       expect((await ctr(["containers", "ls"])).stdout).toBe((await stock("containers", "ls")).stdout);
-      expect((await ctr(["containers", "ls", "labels.tier==web", "id==ours"])).stdout).toBe((await stock("containers", "ls", "labels.tier==web", "id==ours")).stdout);
-      expect((await ctr(["containers", "info", "--spec", "ours"])).stdout.replaceAll("/ours", "/ID")).toBe((await stock("containers", "info", "--spec", "theirs")).stdout.replaceAll("/theirs", "/ID"));
+      expect((await ctr(["containers", "ls", "labels.tier==web", "id==ours"])).stdout).toBe(
+        (await stock("containers", "ls", "labels.tier==web", "id==ours")).stdout,
+      );
+      expect((await ctr(["containers", "info", "--spec", "ours"])).stdout.replaceAll("/ours", "/ID")).toBe(
+        (await stock("containers", "info", "--spec", "theirs")).stdout.replaceAll("/theirs", "/ID"),
+      );
       const labelled = await ctr(["containers", "label", "ours", "tier=", "x=1"]);
       expect(labelled.stdout).toBe("io.containerd.image.config.stop-signal=SIGTERM,x=1\n");
       expect(await ctr(["containers", "rm", "ours", "theirs"])).toMatchObject({ code: 0, stdout: "", stderr: "" });
     });
 
     it.skipIf(!scriptInstalled)("run -t gives the process a terminal", async () => {
-      const command = [process.execPath, berthCtr, ...options("run", "--rm", "-t", ...runFlags(), image, "t1", "sh", "-c", "tty; exit 4")].map((part) => `'${part}'`).join(" ");
+      const command = [process.execPath, berthCtr, ...options("run", "--rm", "-t", ...runFlags(), image, "t1", "sh", "-c", "tty; exit 4")]
+        .map((part) => `'${part}'`)
+        .join(" ");
       const result = await runCommand("script", ["-qec", command, "/dev/null"], { timeoutMs: 60_000 });
       expect(result.code).toBe(4);
       expect(result.stdout).toMatch(/\/dev\/pts\/\d+/);
@@ -273,12 +306,15 @@ describe("Berth's ctr runs containers on berthd's btrfs snapshotter", () => {
     registry = await startRegistry();
     await pushTestImage(buildBusyboxImage(), { url: registry.url, repository: "library/busybox", tag: "latest" });
     image = `${registry.host}/library/busybox:latest`;
-    berthd = await startBerthd({ config: `version = 2\n[plugins."io.containerd.snapshotter.v1.btrfs"]\nroot_path = ${JSON.stringify(join(btrfs.mnt, "snapshots"))}\n` });
+    berthd = await startBerthd({
+      config: `version = 2\n[plugins."io.containerd.snapshotter.v1.btrfs"]\nroot_path = ${JSON.stringify(join(btrfs.mnt, "snapshots"))}\n`,
+    });
     expect((await ctr("images", "pull", "--plain-http", image)).code).toBe(0);
   });
   afterAll(async () => {
     await berthd?.stop();
-    if (berthd !== undefined) await reapRuntimeLeftovers({ directory: join(berthd.root, ".."), runcRoots: [join(berthd.state, "runc")], cgroups: [`/${namespace}`] });
+    if (berthd !== undefined)
+      await reapRuntimeLeftovers({ directory: join(berthd.root, ".."), runcRoots: [join(berthd.state, "runc")], cgroups: [`/${namespace}`] });
     await berthd?.cleanup();
     await registry?.stop();
     await btrfs?.dispose();

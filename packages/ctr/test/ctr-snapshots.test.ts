@@ -12,11 +12,17 @@ const daemons: { name: string; start: () => Promise<RunningDaemon | undefined> }
 for (const { name, start } of daemons) {
   describe.skipIf(!stockContainerdInstalled)(`Berth's ctr snapshots against ${name}, beside stock ctr`, () => {
     let daemon: RunningDaemon;
-    const berth = (...args: string[]) => runCommand(process.execPath, [berthCtr, "--address", daemon.address, "snapshots", ...args], { env: { PATH: process.env.PATH } });
+    const berth = (...args: string[]) =>
+      runCommand(process.execPath, [berthCtr, "--address", daemon.address, "snapshots", ...args], { env: { PATH: process.env.PATH } });
     const stock = (...args: string[]) => runCommand(stockCtr!, ["--address", daemon.address, "snapshots", ...args]);
     beforeAll(async () => {
       daemon = (await start())!;
-      for (const step of [["prepare", "k1"], ["commit", "c1", "k1"], ["prepare", "k2", "c1"], ["view", "v1", "c1"]]) {
+      for (const step of [
+        ["prepare", "k1"],
+        ["commit", "c1", "k1"],
+        ["prepare", "k2", "c1"],
+        ["view", "v1", "c1"],
+      ]) {
         expect((await berth(...step)).code).toBe(0);
       }
     });
@@ -24,7 +30,15 @@ for (const { name, start } of daemons) {
       await daemon?.cleanup();
     });
 
-    for (const command of [["ls"], ["tree"], ["usage"], ["usage", "k2"], ["mounts", "/tmp/somewhere", "k2"], ["mounts", "/tmp/somewhere", "v1"], ["info", "c1"]]) {
+    for (const command of [
+      ["ls"],
+      ["tree"],
+      ["usage"],
+      ["usage", "k2"],
+      ["mounts", "/tmp/somewhere", "k2"],
+      ["mounts", "/tmp/somewhere", "v1"],
+      ["info", "c1"],
+    ]) {
       it(`prints what stock ctr prints for 'snapshots ${command.join(" ")}'`, async () => {
         const [ours, theirs] = [await berth(...command), await stock(...command)];
         expect(ours.code).toBe(0);

@@ -31,7 +31,9 @@ async function ctr(...args: string[]) {
     env: { PATH: process.env.PATH, BERTH_RECORD_LOADS: record, XDG_CACHE_HOME: join(scratch, "cache") },
     timeoutMs: 30_000,
   });
-  const loaded = readFileSync(record, "utf8").split("\n").filter((url) => url !== "");
+  const loaded = readFileSync(record, "utf8")
+    .split("\n")
+    .filter((url) => url !== "");
   return { ...result, loaded, commandModules: loaded.filter((url) => commandModules.has(url)) };
 }
 
@@ -118,7 +120,11 @@ describe("ctr start-up: help from the manifest, each command loaded alone", () =
     expect(version.commandModules).toEqual([moduleOf("version")]);
     expect(version.loaded.filter((url) => /\/packages\/(remotes|diff|content|mount)\/|\/client\/dist\/(pull|unpack|push)\.js/.test(url))).toEqual([]);
     // Only the generated types of the services it calls: no events, shim, metrics or sandbox messages, nor semver.
-    expect(version.loaded.filter((url) => /\/gen\/(containerd\/events|containerd\/task|io\/containerd\/cgroups|containerd\/services\/sandbox)\/|\/node_modules\/semver\//.test(url))).toEqual([]);
+    expect(
+      version.loaded.filter((url) =>
+        /\/gen\/(containerd\/events|containerd\/task|io\/containerd\/cgroups|containerd\/services\/sandbox)\/|\/node_modules\/semver\//.test(url),
+      ),
+    ).toEqual([]);
   });
 
   it("lets the bin rewrite argv knowing every command's aliases and flags from the manifest, loading no command for it", async () => {
@@ -130,14 +136,19 @@ describe("ctr start-up: help from the manifest, each command loaded alone", () =
         return argv.map((word) => (word === "nsx" ? "namespaces" : word));
       });`;
     const record = join(scratch, "loads-rewrite");
-    const result = await runCommand(process.execPath, ["--import", recorder, "--input-type=module", "-e", code], { env: { PATH: process.env.PATH, BERTH_RECORD_LOADS: record }, timeoutMs: 30_000 });
+    const result = await runCommand(process.execPath, ["--import", recorder, "--input-type=module", "-e", code], {
+      env: { PATH: process.env.PATH, BERTH_RECORD_LOADS: record },
+      timeoutMs: 30_000,
+    });
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toContain("rewritten\n");
     const told = JSON.parse(result.stderr) as { ids: string[]; aliases: string[]; quiet: string };
     expect(told.ids).toEqual(commandIds);
     expect(told.aliases).toContain("namespaces:ls");
     expect(told.quiet).toBe("boolean");
-    const loaded = readFileSync(record, "utf8").split("\n").filter((url) => commandModules.has(url));
+    const loaded = readFileSync(record, "utf8")
+      .split("\n")
+      .filter((url) => commandModules.has(url));
     expect(loaded).toEqual([moduleOf("namespaces:list")]);
   });
 

@@ -33,7 +33,10 @@ function windowsImage(): TestImage {
       }),
     ),
   );
-  const manifest = add("application/vnd.oci.image.manifest.v1+json", Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: "application/vnd.oci.image.manifest.v1+json", config, layers: [layer] })));
+  const manifest = add(
+    "application/vnd.oci.image.manifest.v1+json",
+    Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: "application/vnd.oci.image.manifest.v1+json", config, layers: [layer] })),
+  );
   return { manifest, manifests: [manifest], config, layers: [layer], diffIds: [sha256(layerTar)], blobs, pushOrder: [layer, config, manifest] };
 }
 
@@ -74,12 +77,35 @@ describe("Berth's ctr with a Windows image", () => {
   });
 
   it("passes user args as args, and the Windows options", async () => {
-    const created = await ctr("containers", "create", "--snapshotter", "native", "--isolated", "--memory-limit", "536870912", "--cpu-count", "2", "--cwd", "C:\\work", ref, "w2", "ping", "-n", "1", "a b");
+    const created = await ctr(
+      "containers",
+      "create",
+      "--snapshotter",
+      "native",
+      "--isolated",
+      "--memory-limit",
+      "536870912",
+      "--cpu-count",
+      "2",
+      "--cwd",
+      "C:\\work",
+      ref,
+      "w2",
+      "ping",
+      "-n",
+      "1",
+      "a b",
+    );
     expect(created.code, created.stderr).toBe(0);
     const { spec } = await specOf("w2");
     expect(JSON.parse(spec)).toEqual({
       ociVersion: "1.0.2-dev",
-      process: { user: { uid: 0, gid: 0, username: "ContainerUser" }, args: ["ping", "-n", "1", "a b"], env: ["PATH=C:\\Windows\\system32;C:\\Windows"], cwd: "C:\\work" },
+      process: {
+        user: { uid: 0, gid: 0, username: "ContainerUser" },
+        args: ["ping", "-n", "1", "a b"],
+        env: ["PATH=C:\\Windows\\system32;C:\\Windows"],
+        cwd: "C:\\work",
+      },
       root: { path: "" },
       windows: { layerFolders: null, resources: { memory: { limit: 536870912 }, cpu: { count: 2 } }, hyperv: {} },
     });

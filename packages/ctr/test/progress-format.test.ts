@@ -4,7 +4,14 @@ import { goDuration } from "@berth/ctr";
 import { describe, expect, it } from "vitest";
 
 const descriptor = { mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", digest: `sha256:${"a".repeat(64)}`, size: 3 * 1024 * 1024 };
-const entry = (status: DescriptorProgress["status"], offset: number, moved: number): DescriptorProgress => ({ ref: `layer-${descriptor.digest}`, descriptor, status, offset, total: descriptor.size, moved });
+const entry = (status: DescriptorProgress["status"], offset: number, moved: number): DescriptorProgress => ({
+  ref: `layer-${descriptor.digest}`,
+  descriptor,
+  status,
+  offset,
+  total: descriptor.size,
+  moved,
+});
 
 describe("ctr's progress display", () => {
   it("draws containerd's 40-wide bar, green pluses only on a terminal", () => {
@@ -15,7 +22,10 @@ describe("ctr's progress display", () => {
   });
 
   it("lays out a frame as content.Display: bytes cut to Go's %8.8s and %7.6v, elapsed as %-4.1fs", () => {
-    const frame = renderProgress({ name: "example.com/a:1", resolved: true, entries: [entry("downloading", 1024 * 1024, 1024 * 1024)], moved: 72.7 * 1024 * 1024 }, 900);
+    const frame = renderProgress(
+      { name: "example.com/a:1", resolved: true, entries: [entry("downloading", 1024 * 1024, 1024 * 1024)], moved: 72.7 * 1024 * 1024 },
+      900,
+    );
     expect(frame.split("\n")).toEqual([
       // One tabwriter block, as in ctr: the elapsed line's cells widen the columns above them.
       `example.com/a:1:                                                               resolved       |${"+".repeat(38)}| `,
@@ -23,7 +33,10 @@ describe("ctr's progress display", () => {
       `elapsed: 0.9 s                                                                 total:  72.7 M (80.8 MiB/s)${" ".repeat(29)}`,
       "",
     ]);
-    const done = renderProgress({ name: "example.com/a:1", resolved: true, entries: [entry("exists", 0, 0)], moved: 0 }, 12_345, { header: false, words: { exists: "done" } });
+    const done = renderProgress({ name: "example.com/a:1", resolved: true, entries: [entry("exists", 0, 0)], moved: 0 }, 12_345, {
+      header: false,
+      words: { exists: "done" },
+    });
     expect(done).toContain(`layer-${descriptor.digest}: done           |${"+".repeat(38)}| `);
     expect(done).toContain("elapsed: 12.3s                                                                 total:   0.0 B (0.0 B/s) ");
   });

@@ -55,7 +55,12 @@ function recordOf(container: NewContainer): Omit<ContainerRecord, "createdAt" | 
 }
 
 /** Applies one update-mask path of `incoming` to `next`, or throws InvalidArgument for a path containerd refuses. */
-function applyPath(next: { -readonly [K in keyof ContainerRecord]: ContainerRecord[K] }, incoming: ReturnType<typeof recordOf>, path: string, id: string): void {
+function applyPath(
+  next: { -readonly [K in keyof ContainerRecord]: ContainerRecord[K] },
+  incoming: ReturnType<typeof recordOf>,
+  path: string,
+  id: string,
+): void {
   if (path.startsWith("labels.")) {
     const key = path.slice("labels.".length);
     next.labels = withoutEmpty({ ...next.labels, [key]: incoming.labels[key] ?? "" });

@@ -135,16 +135,18 @@ export class NamespacedContentStore implements ContentStore {
       if (shared === undefined) throw error;
       return new NamespacedWriter(this, namespace, options, context.lease, undefined, shared);
     }
-    await this.store.transaction(() => {
-      this.store.ensureNamespace(namespace);
-      if (context.lease) this.leases.attach(namespace, context.lease, { type: "ingests", id: options.ref });
-      this.ingests.put(namespace, options.ref, { expiresAt: context.lease ? 0 : Date.now() + ingestLifetimeMs });
-    }).catch(async (error: unknown) => {
-      await backend.close();
-      // an ingest no record names would never be collected
-      if (!resumed) await this.backend.abort({}, backendRef(namespace, options.ref)).catch(() => undefined);
-      throw error;
-    });
+    await this.store
+      .transaction(() => {
+        this.store.ensureNamespace(namespace);
+        if (context.lease) this.leases.attach(namespace, context.lease, { type: "ingests", id: options.ref });
+        this.ingests.put(namespace, options.ref, { expiresAt: context.lease ? 0 : Date.now() + ingestLifetimeMs });
+      })
+      .catch(async (error: unknown) => {
+        await backend.close();
+        // an ingest no record names would never be collected
+        if (!resumed) await this.backend.abort({}, backendRef(namespace, options.ref)).catch(() => undefined);
+        throw error;
+      });
     return new NamespacedWriter(this, namespace, options, context.lease, backend, undefined);
   }
 
@@ -173,7 +175,15 @@ export class NamespacedContentStore implements ContentStore {
   }
 
   /** Commits an ingest's bytes to the shared store and records the blob in the namespace. */
-  commitAndLink(namespace: string, backend: ContentWriter, size: number, expected: string, labels: Readonly<Record<string, string>>, ref: string, lease: string | undefined): Promise<void> {
+  commitAndLink(
+    namespace: string,
+    backend: ContentWriter,
+    size: number,
+    expected: string,
+    labels: Readonly<Record<string, string>>,
+    ref: string,
+    lease: string | undefined,
+  ): Promise<void> {
     return this.guard.run(async () => {
       const { offset } = await backend.status();
       const digest = await backend.digest();
@@ -194,7 +204,14 @@ export class NamespacedContentStore implements ContentStore {
     });
   }
 
-  async #link(namespace: string, digest: string, size: number, labels: Readonly<Record<string, string>>, ref: string, lease: string | undefined): Promise<void> {
+  async #link(
+    namespace: string,
+    digest: string,
+    size: number,
+    labels: Readonly<Record<string, string>>,
+    ref: string,
+    lease: string | undefined,
+  ): Promise<void> {
     const linked = await this.store.transaction(() => {
       this.ingests.remove(namespace, ref);
       // leased even when the namespace had the blob already (committed meanwhile by another writer)

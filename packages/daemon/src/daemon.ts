@@ -37,7 +37,9 @@ export class Daemon {
     // not even prom-client's modules.
     const metrics = config.metrics.address === "" ? undefined : new (await import("./metrics/registry.js")).DaemonMetrics();
     const outcomes = await initPlugins(config, plugins, logger, metrics);
-    const services = outcomes.filter((o) => o.plugin.type === pluginTypes.grpc && o.error === undefined).flatMap((o) => servicesOf(o.instance as GrpcService | GrpcServices));
+    const services = outcomes
+      .filter((o) => o.plugin.type === pluginTypes.grpc && o.error === undefined)
+      .flatMap((o) => servicesOf(o.instance as GrpcService | GrpcServices));
     let observer = requestLog(logger);
     if (metrics !== undefined) {
       const [{ registerProcessMetrics }, { registerDaemonCounts }, { grpcMetrics, observeAll }] = await Promise.all([
@@ -47,7 +49,14 @@ export class Daemon {
       ]);
       registerProcessMetrics(metrics.registry);
       registerDaemonCounts(metrics.registry, outcomes);
-      observer = observeAll([observer, grpcMetrics(metrics.registry, services.map((s) => s.definition), config.metrics.grpc_histogram)]);
+      observer = observeAll([
+        observer,
+        grpcMetrics(
+          metrics.registry,
+          services.map((s) => s.definition),
+          config.metrics.grpc_histogram,
+        ),
+      ]);
     }
     const ttrpcServices = services.flatMap((service) => (service.ttrpc === undefined ? [] : [service.ttrpc]));
     let server: RunningServer | undefined;
@@ -103,7 +112,10 @@ export class Daemon {
     await this.debugServer?.close();
     await this.server.close();
     await this.ttrpcServer.close();
-    await closePlugins(this.outcomes.filter((o) => o.plugin.type !== pluginTypes.event), this.logger);
+    await closePlugins(
+      this.outcomes.filter((o) => o.plugin.type !== pluginTypes.event),
+      this.logger,
+    );
     this.logger.info("stopped");
   }
 }

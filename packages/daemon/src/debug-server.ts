@@ -57,7 +57,9 @@ async function handle(request: IncomingMessage, response: ServerResponse, logger
       if (seconds > maxProfileSeconds) return fail(response, 400, `seconds: ${seconds} is more than ${maxProfileSeconds}`);
       logger.info({ seconds }, "CPU profile requested");
       const profile = await cpuProfile(seconds);
-      response.writeHead(200, { "content-type": "application/octet-stream", "content-disposition": 'attachment; filename="berthd.cpuprofile"' }).end(JSON.stringify(profile));
+      response
+        .writeHead(200, { "content-type": "application/octet-stream", "content-disposition": 'attachment; filename="berthd.cpuprofile"' })
+        .end(JSON.stringify(profile));
       return;
     }
     default:

@@ -35,7 +35,8 @@ export class Differ {
     try {
       // One overlay is written straight into its upper directory, as containerd does: no mount.
       const overlay = overlayTarget(mounts);
-      const apply = (root: string, overlayLowerdirs?: readonly string[]) => applyLayer(this.content.read(context, layer.digest), root, { mediaType: layer.mediaType, overlayLowerdirs });
+      const apply = (root: string, overlayLowerdirs?: readonly string[]) =>
+        applyLayer(this.content.read(context, layer.digest), root, { mediaType: layer.mediaType, overlayLowerdirs });
       applied = overlay !== undefined ? await apply(overlay.upperdir, overlay.lowerdirs) : await withMounts(mounts, (root) => apply(root), this.#mountOptions);
     } catch (error) {
       if (target !== undefined) this.sharing.failed(target);
@@ -46,38 +47,52 @@ export class Differ {
   }
 
   /** Writes the changes from `lower` to `upper` as a layer of `mediaType` (default gzip) into the content store. */
-  async diff(context: CallContext, lower: readonly Mount[], upper: readonly Mount[], mediaType: string, ref: string, labels: Readonly<Record<string, string>>): Promise<Descriptor> {
+  async diff(
+    context: CallContext,
+    lower: readonly Mount[],
+    upper: readonly Mount[],
+    mediaType: string,
+    ref: string,
+    labels: Readonly<Record<string, string>>,
+  ): Promise<Descriptor> {
     const type = mediaType === "" ? mediaTypes.ociLayerGzip : mediaType;
     if (!creatable.has(type)) throw notImplemented(`media type ${type}: cannot create layers of this type`);
     const compressed = layerCompression(type);
     const compression = compressed === "gzip" || compressed === "zstd" ? compressed : undefined;
-    const readOnly = (mounts: readonly Mount[]) => mounts.map((m) => ({ ...m, options: m.options.includes("ro") ? m.options : [...m.options.filter((o) => o !== "rw"), "ro"] }));
-    return withMounts(readOnly(lower), (lowerRoot) =>
-      withMounts(readOnly(upper), async (upperRoot) => {
-        const tar = computeLayer(lowerRoot, upperRoot);
-        const uncompressed = createHash("sha256");
-        const hashed = (async function* () {
-          for await (const chunk of tar) {
-            uncompressed.update(chunk);
-            yield chunk;
-          }
-        })();
-        const stream = compression === undefined ? hashed : compressStream(hashed, compression);
-        const writer = await this.content.writer(context, { ref: ref || `diff-${Date.now()}-${Math.random().toString(36).slice(2)}` });
-        try {
-          for await (const chunk of stream) await writer.write(chunk);
-          const digest = await writer.digest();
-          const { offset } = await writer.status();
-          const diffId = `sha256:${uncompressed.digest("hex")}`;
-          await writer.commit(offset, digest, { ...labels, "containerd.io/uncompressed": diffId }).catch((error: unknown) => {
-            // The same changes were computed before: the layer is already stored.
-            if (!isKind(error, "AlreadyExists")) throw error;
-          });
-          return { mediaType: type, digest, size: offset, annotations: {} };
-        } finally {
-          await writer.close();
-        }
-      }, this.#mountOptions),
+    const readOnly = (mounts: readonly Mount[]) =>
+      mounts.map((m) => ({ ...m, options: m.options.includes("ro") ? m.options : [...m.options.filter((o) => o !== "rw"), "ro"] }));
+    return withMounts(
+      readOnly(lower),
+      (lowerRoot) =>
+        withMounts(
+          readOnly(upper),
+          async (upperRoot) => {
+            const tar = computeLayer(lowerRoot, upperRoot);
+            const uncompressed = createHash("sha256");
+            const hashed = (async function* () {
+              for await (const chunk of tar) {
+                uncompressed.update(chunk);
+                yield chunk;
+              }
+            })();
+            const stream = compression === undefined ? hashed : compressStream(hashed, compression);
+            const writer = await this.content.writer(context, { ref: ref || `diff-${Date.now()}-${Math.random().toString(36).slice(2)}` });
+            try {
+              for await (const chunk of stream) await writer.write(chunk);
+              const digest = await writer.digest();
+              const { offset } = await writer.status();
+              const diffId = `sha256:${uncompressed.digest("hex")}`;
+              await writer.commit(offset, digest, { ...labels, "containerd.io/uncompressed": diffId }).catch((error: unknown) => {
+                // The same changes were computed before: the layer is already stored.
+                if (!isKind(error, "AlreadyExists")) throw error;
+              });
+              return { mediaType: type, digest, size: offset, annotations: {} };
+            } finally {
+              await writer.close();
+            }
+          },
+          this.#mountOptions,
+        ),
       this.#mountOptions,
     );
   }

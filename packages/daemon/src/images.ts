@@ -86,7 +86,11 @@ export class ImageService implements ImageStore {
       this.store.ensureNamespace(namespace);
       this.table.put(namespace, image.name, record);
     });
-    await this.publisher.publish(context, "/images/create", this.types.pack("containerd.services.images.v1.ImageCreate", { name: image.name, labels: record.labels }));
+    await this.publisher.publish(
+      context,
+      "/images/create",
+      this.types.pack("containerd.services.images.v1.ImageCreate", { name: image.name, labels: record.labels }),
+    );
     return { name: image.name, ...record };
   }
 
@@ -112,7 +116,11 @@ export class ImageService implements ImageStore {
       this.table.put(namespace, image.name, next);
       return next;
     });
-    await this.publisher.publish(context, "/images/update", this.types.pack("containerd.services.images.v1.ImageUpdate", { name: image.name, labels: updated.labels }));
+    await this.publisher.publish(
+      context,
+      "/images/update",
+      this.types.pack("containerd.services.images.v1.ImageUpdate", { name: image.name, labels: updated.labels }),
+    );
     return { name: image.name, ...updated };
   }
 

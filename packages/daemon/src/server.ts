@@ -78,7 +78,9 @@ export async function serveGrpc(services: readonly GrpcService[], options: GrpcS
 
 /** On Windows: the named pipe (containerd's `\\.\pipe\containerd-containerd`), with the pipe's default security descriptor, as containerd. */
 async function servePipe(server: grpc.Server, address: string): Promise<RunningServer> {
-  await new Promise<void>((resolve, reject) => server.bindAsync(`unix:${address}`, grpc.ServerCredentials.createInsecure(), (error) => (error ? reject(error) : resolve())));
+  await new Promise<void>((resolve, reject) =>
+    server.bindAsync(`unix:${address}`, grpc.ServerCredentials.createInsecure(), (error) => (error ? reject(error) : resolve())),
+  );
   return {
     async close(graceMs = 5000) {
       await shutdown(server, graceMs);

@@ -188,7 +188,14 @@ export class NamespacedSnapshotter implements Snapshotter {
         if (parent === undefined) return false;
       }
       this.store.ensureNamespace(namespace);
-      this.table.put(namespace, chainId, { backendKey: verified.backendKey, parent, kind: "committed", labels: withoutEmpty(labels), createdAt: now, updatedAt: now });
+      this.table.put(namespace, chainId, {
+        backendKey: verified.backendKey,
+        parent,
+        kind: "committed",
+        labels: withoutEmpty(labels),
+        createdAt: now,
+        updatedAt: now,
+      });
       if (context.lease) this.leases.attach(namespace, context.lease, { type: `snapshots/${this.name}`, id: chainId });
       return true;
     });
@@ -206,7 +213,14 @@ export class NamespacedSnapshotter implements Snapshotter {
     await this.store.transaction(() => {
       this.table.remove(namespace, key);
       // As containerd: the committed snapshot has the commit's labels, not the active one's.
-      this.table.put(namespace, name, { backendKey: backendName, parent: record.parent, kind: "committed", labels: withoutEmpty(labels), createdAt: now, updatedAt: now });
+      this.table.put(namespace, name, {
+        backendKey: backendName,
+        parent: record.parent,
+        kind: "committed",
+        labels: withoutEmpty(labels),
+        createdAt: now,
+        updatedAt: now,
+      });
       this.sharing.committed(this.name, name, record.backendKey, backendName);
       if (context.lease) this.leases.attach(namespace, context.lease, { type: `snapshots/${this.name}`, id: name });
     });

@@ -1,6 +1,15 @@
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { type Any, type CallContext, type ContainerStore, type ContentStore, checkpointMediaTypes, invalidArgument, isKind, requireNamespace } from "@berth/api";
+import {
+  type Any,
+  type CallContext,
+  type ContainerStore,
+  type ContentStore,
+  checkpointMediaTypes,
+  invalidArgument,
+  isKind,
+  requireNamespace,
+} from "@berth/api";
 import { google_protobuf_any, runcV1 } from "@berth/api/proto";
 import { applyLayer, computeLayer } from "@berth/diff";
 import type { Descriptor } from "@berth/oci";
@@ -66,7 +75,8 @@ export class TaskCheckpoints {
     const given = criuImagePath(container.runtime.name, request.options);
     const checkpoint = request.checkpoint;
     if (given !== "" || checkpoint === undefined || checkpoint.digest === "") return create(given);
-    if (checkpoint.mediaType !== checkpointMediaTypes.criu) throw invalidArgument(`checkpoint: unsupported checkpoint type ${JSON.stringify(checkpoint.mediaType)}`);
+    if (checkpoint.mediaType !== checkpointMediaTypes.criu)
+      throw invalidArgument(`checkpoint: unsupported checkpoint type ${JSON.stringify(checkpoint.mediaType)}`);
     const image = this.#restoreDirectory(context, request.containerId);
     await rm(image, { recursive: true, force: true });
     await mkdir(image, { recursive: true, mode: 0o700 });

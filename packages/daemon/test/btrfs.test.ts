@@ -11,7 +11,9 @@ let berthd: RunningDaemon;
 let client: Client;
 beforeAll(async () => {
   btrfs = await makeLoopBtrfs();
-  berthd = await startBerthd({ config: `version = 2\n[plugins."io.containerd.snapshotter.v1.btrfs"]\nroot_path = ${JSON.stringify(join(btrfs.mnt, "snapshots"))}\n` });
+  berthd = await startBerthd({
+    config: `version = 2\n[plugins."io.containerd.snapshotter.v1.btrfs"]\nroot_path = ${JSON.stringify(join(btrfs.mnt, "snapshots"))}\n`,
+  });
   client = await Client.connect({ address: berthd.address });
 });
 afterAll(async () => {

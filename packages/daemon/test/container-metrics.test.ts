@@ -26,7 +26,12 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const file = (directory: string, name: string) => readFileSync(join(directory, name), "utf8").trim();
-const keyed = (directory: string, name: string) => new Map(file(directory, name).split("\n").map((l) => [l.split(" ")[0]!, Number(l.split(" ")[1])] as const));
+const keyed = (directory: string, name: string) =>
+  new Map(
+    file(directory, name)
+      .split("\n")
+      .map((l) => [l.split(" ")[0]!, Number(l.split(" ")[1])] as const),
+  );
 
 /** A runtime stand-in that lists the tasks a test says are running: real processes in real cgroups. */
 class ListedTasks implements RunningTasks {
@@ -48,7 +53,10 @@ describe.skipIf(!cgroupV1Available())("per-container metrics from real cgroups, 
   beforeAll(async () => {
     base = testDirectory("container-metrics");
     try {
-      for (const [index, limits] of [{ memory: 128 << 20, pids: 16 }, { memory: 64 << 20, pids: 8 }].entries()) {
+      for (const [index, limits] of [
+        { memory: 128 << 20, pids: 16 },
+        { memory: 64 << 20, pids: 8 },
+      ].entries()) {
         const cgroup = createCgroupV1(`container-${index}`);
         cgroups.push(cgroup);
         cgroup.write("memory", "memory.limit_in_bytes", String(limits.memory));
@@ -87,7 +95,8 @@ describe.skipIf(!cgroupV1Available())("per-container metrics from real cgroups, 
   }
   afterAll(cleanup);
 
-  const of = (samples: PromSample[], name: string, id: string, extra: Record<string, string> = {}) => promSamples(samples, name, { container_id: id, ...extra });
+  const of = (samples: PromSample[], name: string, id: string, extra: Record<string, string> = {}) =>
+    promSamples(samples, name, { container_id: id, ...extra });
 
   // The kernel may still move a stopped process's memory (reclaim) between the scrape and the file
   // reads; a fresh scrape then agrees, so a mismatch must repeat to fail.
@@ -123,7 +132,10 @@ describe.skipIf(!cgroupV1Available())("per-container metrics from real cgroups, 
       expect(value("container_pids_current")).toBe(Number(file(cgroup.directories.get("pids")!, "pids.current")));
       expect(value("container_pids_limit")).toBe(Number(file(cgroup.directories.get("pids")!, "pids.max")));
     }
-    expect(promSamples(samples, "berth_tasks").map((s) => [s.labels.namespace, s.value])).toEqual([["ns-one", 1], ["ns-two", 1]]);
+    expect(promSamples(samples, "berth_tasks").map((s) => [s.labels.namespace, s.value])).toEqual([
+      ["ns-one", 1],
+      ["ns-two", 1],
+    ]);
   });
 
   it("drops a container's series once it is no longer running, and skips one whose cgroup is gone", async () => {
@@ -168,7 +180,12 @@ describe.skipIf(!stockContainerdInstalled || !cgroupV1Available())("per-containe
   });
 
   it("exports the same series for the same container, labelled container_id, namespace and runtime", async () => {
-    const pid = Number((await ctr("tasks", "ls")).stdout.split("\n").find((line) => line.startsWith(id))?.split(/\s+/)[1]);
+    const pid = Number(
+      (await ctr("tasks", "ls")).stdout
+        .split("\n")
+        .find((line) => line.startsWith(id))
+        ?.split(/\s+/)[1],
+    );
     const stock = (await scrapeProm(stockUrl)).samples.filter((s) => s.name.startsWith("container_") && s.labels.container_id === id);
 
     const metrics = new DaemonMetrics();
@@ -185,7 +202,13 @@ describe.skipIf(!stockContainerdInstalled || !cgroupV1Available())("per-containe
 
     // Values that hold still while the container sleeps are equal.
     const value = (samples: PromSample[], name: string) => promSamples(samples, name)[0]?.value;
-    for (const name of ["container_memory_usage_limit_bytes", "container_memory_hierarchical_memory_limit_bytes", "container_pids_limit", "container_pids_current", "container_memory_swap_limit_bytes"]) {
+    for (const name of [
+      "container_memory_usage_limit_bytes",
+      "container_memory_hierarchical_memory_limit_bytes",
+      "container_pids_limit",
+      "container_pids_current",
+      "container_memory_swap_limit_bytes",
+    ]) {
       expect(value(berth, name), name).toBe(value(stock, name));
     }
     expect(value(berth, "container_memory_usage_limit_bytes")).toBe(96 << 20);
@@ -195,16 +218,56 @@ describe.skipIf(!stockContainerdInstalled || !cgroupV1Available())("per-containe
 
 /** containerd 1.7's cgroup v2 task metrics (metrics/cgroups/v2: pids, cpu, memory, io), read from its source. */
 const containerdV2Names = [
-  "container_pids_limit", "container_pids_current",
-  "container_cpu_usage_usec_microseconds", "container_cpu_user_usec_microseconds", "container_cpu_system_usec_microseconds",
-  "container_cpu_nr_periods_total", "container_cpu_nr_throttled_total", "container_cpu_throttled_usec_microseconds",
-  "container_memory_usage_bytes", "container_memory_usage_limit_bytes", "container_memory_swap_usage_bytes", "container_memory_swap_limit_bytes",
-  ...["file_mapped", "file_dirty", "file_writeback", "pgactivate", "pgdeactivate", "pgfault", "pgmajfault", "pglazyfree", "pgrefill",
-    "pglazyfreed", "pgscan", "pgsteal", "inactive_anon", "active_anon", "inactive_file", "active_file", "unevictable", "anon", "file",
-    "kernel_stack", "slab", "sock", "shmem", "anon_thp", "slab_reclaimable", "slab_unreclaimable", "workingset_refault",
-    "workingset_activate", "workingset_nodereclaim", "thp_fault_alloc", "thp_collapse_alloc"].map((key) => `container_memory_${key}_bytes`),
+  "container_pids_limit",
+  "container_pids_current",
+  "container_cpu_usage_usec_microseconds",
+  "container_cpu_user_usec_microseconds",
+  "container_cpu_system_usec_microseconds",
+  "container_cpu_nr_periods_total",
+  "container_cpu_nr_throttled_total",
+  "container_cpu_throttled_usec_microseconds",
+  "container_memory_usage_bytes",
+  "container_memory_usage_limit_bytes",
+  "container_memory_swap_usage_bytes",
+  "container_memory_swap_limit_bytes",
+  ...[
+    "file_mapped",
+    "file_dirty",
+    "file_writeback",
+    "pgactivate",
+    "pgdeactivate",
+    "pgfault",
+    "pgmajfault",
+    "pglazyfree",
+    "pgrefill",
+    "pglazyfreed",
+    "pgscan",
+    "pgsteal",
+    "inactive_anon",
+    "active_anon",
+    "inactive_file",
+    "active_file",
+    "unevictable",
+    "anon",
+    "file",
+    "kernel_stack",
+    "slab",
+    "sock",
+    "shmem",
+    "anon_thp",
+    "slab_reclaimable",
+    "slab_unreclaimable",
+    "workingset_refault",
+    "workingset_activate",
+    "workingset_nodereclaim",
+    "thp_fault_alloc",
+    "thp_collapse_alloc",
+  ].map((key) => `container_memory_${key}_bytes`),
   "container_memory_oom_total",
-  "container_io_rbytes_bytes", "container_io_wbytes_bytes", "container_io_rios_total", "container_io_wios_total",
+  "container_io_rbytes_bytes",
+  "container_io_wbytes_bytes",
+  "container_io_rios_total",
+  "container_io_wios_total",
 ];
 
 describe("per-container metrics on a cgroup v2 host", () => {
@@ -243,7 +306,11 @@ describe("per-container metrics on a cgroup v2 host", () => {
     expect(value("container_memory_oom_total")).toBe(2);
     expect(value("container_pids_limit")).toBe(1024);
     expect(promSamples(samples, "container_io_rbytes_bytes")).toEqual([
-      { name: "container_io_rbytes_bytes", labels: { container_id: "redis", namespace: "k8s.io", runtime: "io.containerd.runc.v2", major: "254", minor: "0" }, value: 1855488 },
+      {
+        name: "container_io_rbytes_bytes",
+        labels: { container_id: "redis", namespace: "k8s.io", runtime: "io.containerd.runc.v2", major: "254", minor: "0" },
+        value: 1855488,
+      },
     ]);
   });
 });

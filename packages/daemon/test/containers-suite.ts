@@ -7,7 +7,8 @@ export interface ContainerStoreFixture {
   namespace(): string;
 }
 
-export const specAny = (args: string[] = ["sh"]): Any => packJson(jsonTypeUrls.runtimeSpec, { ociVersion: "1.0.2-dev", process: { args }, root: { path: "rootfs" } });
+export const specAny = (args: string[] = ["sh"]): Any =>
+  packJson(jsonTypeUrls.runtimeSpec, { ociVersion: "1.0.2-dev", process: { args }, root: { path: "rootfs" } });
 
 export function newContainer(id: string, overrides: Partial<NewContainer> = {}): NewContainer {
   return {
@@ -48,12 +49,24 @@ export function describeContainerStoreConformance(name: string, fixture: () => C
       const extension: Any = { typeUrl: "example.com/ext", value: Buffer.from([1, 2, 3]) };
       const created = await containers.create(
         context,
-        newContainer("full", { labels: { a: "1", empty: "" }, runtime: { name: "io.containerd.runc.v2", options }, snapshotter: "overlayfs", snapshotKey: "full-key", extensions: { ext: extension } }),
+        newContainer("full", {
+          labels: { a: "1", empty: "" },
+          runtime: { name: "io.containerd.runc.v2", options },
+          snapshotter: "overlayfs",
+          snapshotKey: "full-key",
+          extensions: { ext: extension },
+        }),
       );
       expect(created.createdAt.seconds).toBeGreaterThan(0);
       expect(created.updatedAt).toEqual(created.createdAt);
       const got = await containers.get(context, "full");
-      expect(got).toMatchObject({ id: "full", labels: { a: "1" }, image: "docker.io/library/busybox:latest", snapshotter: "overlayfs", snapshotKey: "full-key" });
+      expect(got).toMatchObject({
+        id: "full",
+        labels: { a: "1" },
+        image: "docker.io/library/busybox:latest",
+        snapshotter: "overlayfs",
+        snapshotKey: "full-key",
+      });
       expect(got.labels).not.toHaveProperty("empty");
       expect(got.runtime.name).toBe("io.containerd.runc.v2");
       expect(got.runtime.options?.typeUrl).toBe("containerd.runc.v1.Options");
@@ -95,11 +108,18 @@ export function describeContainerStoreConformance(name: string, fixture: () => C
     it("updates the fields a mask names and nothing else", async () => {
       const { containers, context } = setup();
       const created = await containers.create(context, newContainer("u", { labels: { keep: "1", drop: "2" }, snapshotter: "overlayfs", snapshotKey: "k1" }));
-      const labelled = await containers.update(context, newContainer("u", { labels: { drop: "", added: "3" }, image: "ignored" }), ["labels.drop", "labels.added"]);
+      const labelled = await containers.update(context, newContainer("u", { labels: { drop: "", added: "3" }, image: "ignored" }), [
+        "labels.drop",
+        "labels.added",
+      ]);
       expect(labelled.labels).toEqual({ keep: "1", added: "3" });
       expect(labelled.image).toBe("docker.io/library/busybox:latest");
       expect(labelled.createdAt).toEqual(created.createdAt);
-      const changed = await containers.update(context, newContainer("u", { image: "other", spec: specAny(["true"]), snapshotKey: "k2" }), ["image", "spec", "snapshotkey"]);
+      const changed = await containers.update(context, newContainer("u", { image: "other", spec: specAny(["true"]), snapshotKey: "k2" }), [
+        "image",
+        "spec",
+        "snapshotkey",
+      ]);
       expect(changed).toMatchObject({ image: "other", snapshotKey: "k2", snapshotter: "overlayfs", labels: { keep: "1", added: "3" } });
       expect(JSON.parse(Buffer.from(changed.spec!.value).toString()).process.args).toEqual(["true"]);
       const extension: Any = { typeUrl: "example.com/ext", value: Buffer.from("x") };
@@ -117,7 +137,11 @@ export function describeContainerStoreConformance(name: string, fixture: () => C
       const refusals: [string, () => Promise<unknown>][] = [
         ["unknown path", () => containers.update(context, newContainer("r", { labels: { a: "2" } }), ["labels.a", "runtime"])],
         ["snapshotter path", () => containers.update(context, newContainer("r", { snapshotter: "btrfs" }), ["snapshotter"])],
-        ["runtime changed on replace", () => containers.update(context, newContainer("r", { runtime: { name: "io.containerd.other.v1", options: undefined }, snapshotter: "overlayfs" }), [])],
+        [
+          "runtime changed on replace",
+          () =>
+            containers.update(context, newContainer("r", { runtime: { name: "io.containerd.other.v1", options: undefined }, snapshotter: "overlayfs" }), []),
+        ],
         ["snapshotter changed on replace", () => containers.update(context, newContainer("r", { snapshotter: "btrfs" }), [])],
         ["spec removed", () => containers.update(context, newContainer("r", { spec: undefined }), ["spec"])],
         ["no id", () => containers.update(context, newContainer(""), ["labels"])],

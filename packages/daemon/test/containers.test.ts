@@ -69,12 +69,20 @@ describe("berthd's Containers service", () => {
 
   it("names the offending field in its refusals", async () => {
     const context = { namespace: "messages" };
-    await expect(client.containers.create(context, newContainer("bad/id"))).rejects.toThrow(/container\.id: identifier "bad\/id" must match .*: invalid argument/);
-    await expect(client.containers.create(context, newContainer("c", { runtime: { name: "", options: undefined } }))).rejects.toThrow(/container\.runtime\.name: must be set: invalid argument/);
+    await expect(client.containers.create(context, newContainer("bad/id"))).rejects.toThrow(
+      /container\.id: identifier "bad\/id" must match .*: invalid argument/,
+    );
+    await expect(client.containers.create(context, newContainer("c", { runtime: { name: "", options: undefined } }))).rejects.toThrow(
+      /container\.runtime\.name: must be set: invalid argument/,
+    );
     await expect(client.containers.create(context, newContainer("c", { spec: undefined }))).rejects.toThrow(/container\.spec: must be set/);
-    await expect(client.containers.create(context, newContainer("c", { snapshotKey: "k" }))).rejects.toThrow(/container\.snapshotter: must be set if container\.snapshot_key is set/);
+    await expect(client.containers.create(context, newContainer("c", { snapshotKey: "k" }))).rejects.toThrow(
+      /container\.snapshotter: must be set if container\.snapshot_key is set/,
+    );
     await client.containers.create(context, newContainer("c"));
-    await expect(client.containers.update(context, newContainer("c"), ["runtime"])).rejects.toThrow(/update_mask: cannot update "runtime" field on "c": invalid argument/);
+    await expect(client.containers.update(context, newContainer("c"), ["runtime"])).rejects.toThrow(
+      /update_mask: cannot update "runtime" field on "c": invalid argument/,
+    );
     await expect(client.containers.create(context, newContainer("c"))).rejects.toThrow(/container "c": already exists/);
     await client.containers.delete(context, "c");
   });
@@ -116,7 +124,10 @@ describe("berthd's Containers service", () => {
     const blob = (await writeBlob(client.content, leased, "ref-kept", Buffer.from("kept by a container"))).digest;
     const loose = (await writeBlob(client.content, leased, "ref-loose", Buffer.from("kept by nothing"))).digest;
     const onDisk = (digest: string) => existsSync(join(berthd.root, "io.containerd.content.v1.content", "blobs", "sha256", digest.slice(7)));
-    await client.containers.create(context, newContainer("pinning", { snapshotter: "overlayfs", snapshotKey: "rootfs-key", labels: { "containerd.io/gc.ref.content.x": blob } }));
+    await client.containers.create(
+      context,
+      newContainer("pinning", { snapshotter: "overlayfs", snapshotKey: "rootfs-key", labels: { "containerd.io/gc.ref.content.x": blob } }),
+    );
     await client.leases.delete(context, lease.id, true);
 
     expect((await snapshotter.stat(context, "rootfs-key")).kind).toBe("active");
@@ -166,7 +177,9 @@ describe.skipIf(!stockContainerdInstalled)("stock ctr containers against berthd 
 
   /** Runs one ctr command against both daemons. */
   const both = async (...args: string[]) => {
-    const [ours, theirs] = await Promise.all([berthd, containerd!].map((daemon) => runCommand(stockCtr!, ["--address", daemon.address, "-n", "stockctr", ...args])));
+    const [ours, theirs] = await Promise.all(
+      [berthd, containerd!].map((daemon) => runCommand(stockCtr!, ["--address", daemon.address, "-n", "stockctr", ...args])),
+    );
     return { ours: ours!, theirs: theirs! };
   };
   /** `ctr containers info` without the times, which differ between any two runs. */
@@ -185,7 +198,12 @@ describe.skipIf(!stockContainerdInstalled)("stock ctr containers against berthd 
     expect(created.ours).toEqual(created.theirs);
     await both("containers", "create", "--env", "A=b", ref, "c2", "echo", "hi");
 
-    for (const args of [["containers", "ls"], ["containers", "ls", "-q"], ["containers", "ls", "labels.tier==web"], ["containers", "ls", "id==c2"]]) {
+    for (const args of [
+      ["containers", "ls"],
+      ["containers", "ls", "-q"],
+      ["containers", "ls", "labels.tier==web"],
+      ["containers", "ls", "id==c2"],
+    ]) {
       const listed = await both(...args);
       expect(listed.ours.code).toBe(0);
       expect(listed.ours.stdout).toBe(listed.theirs.stdout);

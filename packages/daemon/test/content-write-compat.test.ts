@@ -8,9 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 type WriteRequest = contentV1.WriteContentRequest;
 const { WriteAction } = contentV1;
 
-const daemons: [string, () => Promise<RunningDaemon | undefined>][] = [
-  ["berthd", () => startBerthd({ logLevel: "info" })],
-];
+const daemons: [string, () => Promise<RunningDaemon | undefined>][] = [["berthd", () => startBerthd({ logLevel: "info" })]];
 if (stockContainerdInstalled) daemons.push(["stock containerd", () => startStockContainerd()]);
 
 describe.each(daemons)("content writes as containerd's Go client makes them, on %s", (_name, start) => {
@@ -66,7 +64,14 @@ describe.each(daemons)("content writes as containerd's Go client makes them, on 
       const second = stream(context);
       expect((await second.send({ ref })).offset).toBe(4);
       const data = Buffer.from(`part${round}`);
-      await second.send({ action: WriteAction.COMMIT, offset: 4, total: data.length, data: data.subarray(4), expected: digestOf(data), labels: { "containerd.io/gc.root": "test" } });
+      await second.send({
+        action: WriteAction.COMMIT,
+        offset: 4,
+        total: data.length,
+        data: data.subarray(4),
+        expected: digestOf(data),
+        labels: { "containerd.io/gc.root": "test" },
+      });
       second.closeSend();
       closed.push(second.drain());
       // the ref is free again after a commit, for a new ingest

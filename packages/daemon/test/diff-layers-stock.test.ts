@@ -17,7 +17,11 @@ const bind = (source: string) => [{ type: "bind", source, options: ["rw", "rbind
  * temp dir, beside a sentinel directory; returns the root's tree (or the error kind) and whether
  * anything outside the root changed.
  */
-async function applyOnce(daemon: RunningDaemon, layer: Buffer, look: (root: string) => unknown = (root) => describeTree(root, { times: true })): Promise<{ result: unknown; outsideChanged: boolean }> {
+async function applyOnce(
+  daemon: RunningDaemon,
+  layer: Buffer,
+  look: (root: string) => unknown = (root) => describeTree(root, { times: true }),
+): Promise<{ result: unknown; outsideChanged: boolean }> {
   const client = await Client.connect({ address: daemon.address });
   const base = mkdtempSync(join(tmpdir(), "berth-test-layers-"));
   const root = join(base, "a", "b", "root");
@@ -93,7 +97,16 @@ function sparseLayer(dir: string, format: string): Buffer {
     closeSync(fd);
   }
   const [kind, version] = format.split(" ");
-  return execFileSync("tar", ["--sparse", `--format=${kind}`, ...(version === undefined ? [] : [`--sparse-version=${version}`]), "-C", dir, "-cf", "-", "sparse"]);
+  return execFileSync("tar", [
+    "--sparse",
+    `--format=${kind}`,
+    ...(version === undefined ? [] : [`--sparse-version=${version}`]),
+    "-C",
+    dir,
+    "-cf",
+    "-",
+    "sparse",
+  ]);
 }
 
 describe.skipIf(!stockContainerdInstalled)("layers beside stock containerd's Diff.Apply", () => {
@@ -120,9 +133,18 @@ describe.skipIf(!stockContainerdInstalled)("layers beside stock containerd's Dif
     expect(ours.outsideChanged).toBe(false);
     // Directories the layer names without a time get the time of the apply: the two applies may straddle a second.
     const applyTimes = (tree: unknown) =>
-      Object.fromEntries(Object.entries(tree as Record<string, string>).map(([path, detail]) => [path, detail.replace(/mtime=(\d+)/, (text, seconds: string) => (Number(seconds) >= since ? "mtime=<apply>" : text))]));
+      Object.fromEntries(
+        Object.entries(tree as Record<string, string>).map(([path, detail]) => [
+          path,
+          detail.replace(/mtime=(\d+)/, (text, seconds: string) => (Number(seconds) >= since ? "mtime=<apply>" : text)),
+        ]),
+      );
     expect(applyTimes(ours.result)).toEqual(applyTimes(theirs.result));
-    expect(ours.result).toMatchObject({ "etc/passwd": expect.stringContaining("file"), "sentinel/y": expect.stringContaining("file"), "q/f2": expect.stringContaining("file") });
+    expect(ours.result).toMatchObject({
+      "etc/passwd": expect.stringContaining("file"),
+      "sentinel/y": expect.stringContaining("file"),
+      "q/f2": expect.stringContaining("file"),
+    });
     expect(ours.result).not.toHaveProperty("sentinel/sub/file");
   });
 
@@ -130,7 +152,13 @@ describe.skipIf(!stockContainerdInstalled)("layers beside stock containerd's Dif
     const layer = sparseLayer(scratch, format);
     const sparseFile = (root: string) => {
       const stat = lstatSync(join(root, "sparse"));
-      return { size: stat.size, digest: createHash("sha256").update(readFileSync(join(root, "sparse"))).digest("hex"), blocks: stat.blocks };
+      return {
+        size: stat.size,
+        digest: createHash("sha256")
+          .update(readFileSync(join(root, "sparse")))
+          .digest("hex"),
+        blocks: stat.blocks,
+      };
     };
     const source = sparseFile(scratch);
     const ours = await applyOnce(berthd, layer, sparseFile);
@@ -141,6 +169,6 @@ describe.skipIf(!stockContainerdInstalled)("layers beside stock containerd's Dif
     // containerd 1.6's Go reader reads the old GNU format but its applier refuses type 'S'
     // ("unhandled tar header type 83"); Berth applies it. Containerd writes the holes as zeros.
     if (format === "gnu") expect(theirs.result).toBe("failed: Unknown");
-    else expect(theirs.result).toMatchObject({ size: source.size, digest: source.digest, blocks: 32 * MiB / 512 });
+    else expect(theirs.result).toMatchObject({ size: source.size, digest: source.digest, blocks: (32 * MiB) / 512 });
   });
 });

@@ -67,7 +67,14 @@ async function unpack(daemon: RunningDaemon, layers: Buffer[], since: number): P
         if (lgetxattr(path === "" ? upper : `${upper}/${path}`, "trusted.overlay.opaque") !== undefined) tree[path] = `${tree[path] ?? "root"} opaque`;
       }
       // Times the apply itself gave (directories written into, whiteouts) straddle a second between the daemons.
-      uppers.push(Object.fromEntries(Object.entries(tree).map(([path, detail]) => [path, detail.replace(/mtime=(\d+)/, (text, s: string) => (Number(s) >= since ? "mtime=<apply>" : text))])));
+      uppers.push(
+        Object.fromEntries(
+          Object.entries(tree).map(([path, detail]) => [
+            path,
+            detail.replace(/mtime=(\d+)/, (text, s: string) => (Number(s) >= since ? "mtime=<apply>" : text)),
+          ]),
+        ),
+      );
       await snapshots.commit(context, `layer-${i}`, `active-${i}`);
       parent = `layer-${i}`;
     }

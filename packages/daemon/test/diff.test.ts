@@ -101,13 +101,21 @@ describe("the diff service", () => {
       writeFileSync(join(sentinel, "victim"), "precious");
       const hostile = [
         [{ name: `../../../../../..${sentinel}/escaped`, body: "x" }],
-        [{ name: "up", type: "symlink", linkname: `../../../../../..${sentinel}` }, { name: "up/escaped2", body: "x" }],
+        [
+          { name: "up", type: "symlink", linkname: `../../../../../..${sentinel}` },
+          { name: "up/escaped2", body: "x" },
+        ],
         [{ name: "hl", type: "link", linkname: `../../../../../..${sentinel}/victim` }],
       ] as Entry[][];
       const results = [];
       for (const entries of hostile) {
         const { digest, size } = await writeBlob(client.content, context, `hostile-${Math.random()}`, await tarOf(entries));
-        results.push(await client.diff.apply(context, { mediaType: "application/vnd.oci.image.layer.v1.tar", digest, size }, bind(target)).then(() => "applied", (e: unknown) => kindOf(e)));
+        results.push(
+          await client.diff.apply(context, { mediaType: "application/vnd.oci.image.layer.v1.tar", digest, size }, bind(target)).then(
+            () => "applied",
+            (e: unknown) => kindOf(e),
+          ),
+        );
       }
       // The hard link's target is <target><sentinel>/victim, which the root does not have.
       expect(results).toEqual(["applied", "applied", "InvalidArgument"]);
@@ -127,7 +135,8 @@ describe("the diff service", () => {
       const context = { namespace: "diff", lease: (await client.leases.create({ namespace: "diff" }, { id: "", labels: {} })).id };
       const [first] = await layers();
       const base = await writeBlob(client.content, context, "base-layer", first!);
-      for (const dir of [lower!, upper!, replay!]) await client.diff.apply(context, { mediaType: "application/vnd.oci.image.layer.v1.tar", ...base }, bind(dir));
+      for (const dir of [lower!, upper!, replay!])
+        await client.diff.apply(context, { mediaType: "application/vnd.oci.image.layer.v1.tar", ...base }, bind(dir));
       const { writeFileSync, unlinkSync, chmodSync } = await import("node:fs");
       writeFileSync(join(upper!, "etc/new"), "added");
       writeFileSync(join(upper!, "data/keep"), "changed");
@@ -148,7 +157,9 @@ describe("the diff service", () => {
   it("refuses an unknown blob before mounting anything", async () => {
     const client = await Client.connect({ address: berthd.address });
     try {
-      const result = await client.diff.apply({ namespace: "diff" }, { mediaType: "application/vnd.oci.image.layer.v1.tar", digest: digestOf("absent"), size: 1 }, bind("/nonexistent")).catch((e: unknown) => e);
+      const result = await client.diff
+        .apply({ namespace: "diff" }, { mediaType: "application/vnd.oci.image.layer.v1.tar", digest: digestOf("absent"), size: 1 }, bind("/nonexistent"))
+        .catch((e: unknown) => e);
       expect(kindOf(result)).toBe("NotFound");
     } finally {
       client.close();

@@ -114,7 +114,10 @@ describe("a subscriber that stops reading", () => {
       readerDone.catch(() => undefined); // awaited below; a failure before then is the test's own
 
       await publishPids(publisher, "stall", 1, 4000);
-      await waitUntil("the stalled subscriber to be dropped", async () => (await metric(metrics, "berth_events_dropped_subscribers_total", { reason: "stopped_reading" })) === 1);
+      await waitUntil(
+        "the stalled subscriber to be dropped",
+        async () => (await metric(metrics, "berth_events_dropped_subscribers_total", { reason: "stopped_reading" })) === 1,
+      );
       await waitUntil("the reader to catch up", async () => readerReceived.length === 4000);
       expect(readerReceived).toEqual(oneTo(4000));
       // The dropped subscriber's queue is let go although its client is still connected.

@@ -55,7 +55,10 @@ describe.each([
 
   it.skipIf(skip)("streams SERVING from Watch, and SERVICE_UNKNOWN for an unknown service, holding the stream open", async () => {
     const health = client.service(healthV1.HealthDefinition, {});
-    for (const [service, status] of [["", SERVING], ["nope", SERVICE_UNKNOWN]] as const) {
+    for (const [service, status] of [
+      ["", SERVING],
+      ["nope", SERVICE_UNKNOWN],
+    ] as const) {
       const watch = health.watch({ service });
       const iterator = watch[Symbol.asyncIterator]();
       expect((await iterator.next()).value).toEqual({ status });

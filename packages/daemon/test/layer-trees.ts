@@ -24,7 +24,9 @@ export async function tarOf(entries: Entry[]): Promise<Buffer> {
   archive.on("data", (chunk) => chunks.push(chunk as Buffer));
   const done = new Promise<void>((resolve) => archive.on("end", () => resolve()));
   for (const { body, ...header } of entries) {
-    await new Promise<void>((resolve, reject) => archive.entry({ mtime: new Date(1_600_000_000_000), uid: 0, gid: 0, ...header }, body ?? "", (e) => (e ? reject(e) : resolve())));
+    await new Promise<void>((resolve, reject) =>
+      archive.entry({ mtime: new Date(1_600_000_000_000), uid: 0, gid: 0, ...header }, body ?? "", (e) => (e ? reject(e) : resolve())),
+    );
   }
   archive.finalize();
   await done;
@@ -42,7 +44,17 @@ export function describeTree(root: string, options: { times?: boolean } = {}): R
     for (const name of readdirSync(dir).sort()) {
       const path = join(dir, name);
       const stat = lstatSync(path);
-      const type = stat.isDirectory() ? "dir" : stat.isSymbolicLink() ? "link" : stat.isFile() ? "file" : stat.isFIFO() ? "fifo" : stat.isCharacterDevice() ? "char" : "other";
+      const type = stat.isDirectory()
+        ? "dir"
+        : stat.isSymbolicLink()
+          ? "link"
+          : stat.isFile()
+            ? "file"
+            : stat.isFIFO()
+              ? "fifo"
+              : stat.isCharacterDevice()
+                ? "char"
+                : "other";
       let detail = `${type} ${(stat.mode & 0o7777).toString(8)} ${stat.uid}:${stat.gid}`;
       if (options.times === true) detail += type === "link" ? ` size=${stat.size}` : ` size=${stat.size} mtime=${Math.floor(stat.mtimeMs / 1000)}`;
       if (type === "file") {

@@ -18,7 +18,7 @@ describe("berthd lifecycle", () => {
   });
 
   it("refuses a config with a wrongly typed field, naming it", () => {
-    expect(() => parseConfig('version = 2\n[grpc]\naddress = 5\n')).toThrow(/grpc\.address must be a string/);
+    expect(() => parseConfig("version = 2\n[grpc]\naddress = 5\n")).toThrow(/grpc\.address must be a string/);
     expect(() => parseConfig("version = 3\n")).toThrow(/version 3/);
     expect(() => parseConfig("root = \n")).toThrow(/config/);
   });

@@ -14,9 +14,7 @@ const longImage = `example.com/${"i".repeat(tenKiB)}`;
 const longLabel = { key: "y".repeat(tenKiB) };
 const target = { mediaType: "application/vnd.oci.image.manifest.v1+json", digest: digestOf("manifest"), size: 8, annotations: {} };
 
-const daemons: [string, () => Promise<RunningDaemon | undefined>][] = [
-  ["berthd", () => startBerthd({ logLevel: "info" })],
-];
+const daemons: [string, () => Promise<RunningDaemon | undefined>][] = [["berthd", () => startBerthd({ logLevel: "info" })]];
 if (stockContainerdInstalled) daemons.push(["stock containerd", () => startStockContainerd()]);
 
 /** The outcome of a call as containerd's error kind, or "ok". */
@@ -97,8 +95,16 @@ describe.each(daemons)("10 KiB identifiers, names, keys, refs and labels on %s",
       ["Containers.Delete id", () => client.containers.delete(context, long), "NotFound"],
       ["Tasks.Get container id", () => client.tasks.get(context, long), "NotFound"],
       // a container's image and snapshot key are not identifiers
-      ["Containers.Create image and snapshot key", () => client.containers.create(context, newContainer("long-fields", { image: longImage, snapshotter: "overlayfs", snapshotKey: long })), "ok"],
-      ["Containers.Get those back", async () => expect(await client.containers.get(context, "long-fields")).toMatchObject({ image: longImage, snapshotKey: long }), "ok"],
+      [
+        "Containers.Create image and snapshot key",
+        () => client.containers.create(context, newContainer("long-fields", { image: longImage, snapshotter: "overlayfs", snapshotKey: long })),
+        "ok",
+      ],
+      [
+        "Containers.Get those back",
+        async () => expect(await client.containers.get(context, "long-fields")).toMatchObject({ image: longImage, snapshotKey: long }),
+        "ok",
+      ],
       ["Containers.Delete it", () => client.containers.delete(context, "long-fields"), "ok"],
       // lease ids are not checked as identifiers by containerd 1.6
       ["Leases.Create id", () => client.leases.create(context, { id: long, labels: {} }), "ok"],
@@ -114,9 +120,21 @@ describe.each(daemons)("10 KiB identifiers, names, keys, refs and labels on %s",
       ["Images.Create name again", () => client.images.create(context, { name: longImage, labels: {}, target }), "AlreadyExists"],
       ["Images.Get name", async () => expect((await client.images.get(context, longImage)).name).toBe(longImage), "ok"],
       ["Images.List shows it", async () => expect((await client.images.list(context, [])).map((image) => image.name)).toContain(longImage), "ok"],
-      ["Images.Create a name alike but for its last character", () => client.images.create(context, { name: `${longImage.slice(0, -1)}j`, labels: {}, target }), "ok"],
-      ["Images.Create a name of two-byte characters", () => client.images.create(context, { name: `example.com/${"é".repeat(tenKiB / 2)}`, labels: {}, target }), "ok"],
-      ["Images.List shows all three", async () => expect((await client.images.list(context, [])).filter((image) => image.name.length > tenKiB / 2)).toHaveLength(3), "ok"],
+      [
+        "Images.Create a name alike but for its last character",
+        () => client.images.create(context, { name: `${longImage.slice(0, -1)}j`, labels: {}, target }),
+        "ok",
+      ],
+      [
+        "Images.Create a name of two-byte characters",
+        () => client.images.create(context, { name: `example.com/${"é".repeat(tenKiB / 2)}`, labels: {}, target }),
+        "ok",
+      ],
+      [
+        "Images.List shows all three",
+        async () => expect((await client.images.list(context, [])).filter((image) => image.name.length > tenKiB / 2)).toHaveLength(3),
+        "ok",
+      ],
       ["Images.Delete the alike one", () => client.images.delete(context, `${longImage.slice(0, -1)}j`), "ok"],
       ["Images.Delete the two-byte one", () => client.images.delete(context, `example.com/${"é".repeat(tenKiB / 2)}`), "ok"],
       ["Images.Get name, still there", async () => expect((await client.images.get(context, longImage)).name).toBe(longImage), "ok"],

@@ -18,7 +18,11 @@ const berthdMain = fileURLToPath(new URL("main.js", import.meta.resolve("@berth/
 const metricsConfig = (port: number, histogram: boolean) => `version = 2\n[metrics]\n  address = "127.0.0.1:${port}"\n  grpc_histogram = ${histogram}\n`;
 
 /** A series as text, for comparing two daemons' sets of series. */
-const seriesKey = (s: PromSample) => `${s.name}{${Object.entries(s.labels).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => `${k}=${v}`).join(",")}}`;
+const seriesKey = (s: PromSample) =>
+  `${s.name}{${Object.entries(s.labels)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([k, v]) => `${k}=${v}`)
+    .join(",")}}`;
 
 describe("berthd's metrics endpoint", () => {
   let berthd: RunningDaemon;
@@ -114,8 +118,7 @@ describe.skipIf(!stockContainerdInstalled)("gRPC metrics beside stock containerd
   });
 
   const services = ["containerd.services.namespaces.v1.Namespaces", "containerd.services.version.v1.Version", "containerd.services.events.v1.Events"];
-  const grpcSeries = (samples: PromSample[]) =>
-    samples.filter((s) => s.name.startsWith("grpc_server_") && services.includes(s.labels.grpc_service ?? ""));
+  const grpcSeries = (samples: PromSample[]) => samples.filter((s) => s.name.startsWith("grpc_server_") && services.includes(s.labels.grpc_service ?? ""));
 
   it("names and labels every series as go-grpc-prometheus, with the same counts", async () => {
     const berth = grpcSeries((await scrapeProm(urls.berthd!)).samples);
@@ -129,7 +132,11 @@ describe.skipIf(!stockContainerdInstalled)("gRPC metrics beside stock containerd
 
   it("counts a call per code, and a streamed message per event", async () => {
     const { samples } = await scrapeProm(urls.berthd!);
-    const labels = (service: string, method: string, type = "unary") => ({ grpc_service: `containerd.services.${service}`, grpc_method: method, grpc_type: type });
+    const labels = (service: string, method: string, type = "unary") => ({
+      grpc_service: `containerd.services.${service}`,
+      grpc_method: method,
+      grpc_type: type,
+    });
     const value = (name: string, l: Record<string, string>) => promSamples(samples, name, l)[0]?.value;
     expect(value("grpc_server_handled_total", { ...labels("namespaces.v1.Namespaces", "Create"), grpc_code: "OK" })).toBe(2);
     expect(value("grpc_server_handled_total", { ...labels("namespaces.v1.Namespaces", "Delete"), grpc_code: "NotFound" })).toBe(1);

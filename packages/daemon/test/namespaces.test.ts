@@ -61,7 +61,10 @@ describe("Namespaces service over gRPC: bad input changes nothing", () => {
   it("replaces all labels with an empty mask and sets one with labels.<key>", async () => {
     await client.namespaces.update(context, { name: "masked", labels: { a: "1", b: "2" } }, []);
     expect((await client.namespaces.get(context, "masked")).labels).toEqual({ a: "1", b: "2" });
-    await client.namespaces.update(context, { name: "masked", labels: { "containerd.io/defaults/snapshotter": "btrfs" } }, ["labels.containerd.io/defaults/snapshotter", "labels.a"]);
+    await client.namespaces.update(context, { name: "masked", labels: { "containerd.io/defaults/snapshotter": "btrfs" } }, [
+      "labels.containerd.io/defaults/snapshotter",
+      "labels.a",
+    ]);
     expect((await client.namespaces.get(context, "masked")).labels).toEqual({ b: "2", "containerd.io/defaults/snapshotter": "btrfs" });
     await client.namespaces.delete(context, "masked");
   });

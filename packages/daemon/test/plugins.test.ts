@@ -11,7 +11,15 @@ const plugin = (type: string, id: string, requires: string[] = [], init: Plugin[
 describe("plugin registry", () => {
   it("lists each platform's built-ins (containerd's builtins_<os>), with containerd's Windows ones skipping on Linux", () => {
     const keys = (platform: NodeJS.Platform) => builtinPluginsOf(platform).map(pluginKey);
-    const linuxOnly = ["snapshotter.v1.overlayfs", "snapshotter.v1.btrfs", "snapshotter.v1.native", "differ.v1.walking", "monitor.v1.cgroups", "runtime.v1.linux", "runtime.v2.task"];
+    const linuxOnly = [
+      "snapshotter.v1.overlayfs",
+      "snapshotter.v1.btrfs",
+      "snapshotter.v1.native",
+      "differ.v1.walking",
+      "monitor.v1.cgroups",
+      "runtime.v1.linux",
+      "runtime.v2.task",
+    ];
     const windows = ["snapshotter.v1.windows", "differ.v1.windows", "runtime.v2.runhcs"];
     const named = (names: string[]) => names.map((name) => `io.containerd.${name}`);
     expect(keys("linux")).toEqual(expect.arrayContaining(named([...linuxOnly, ...windows])));

@@ -83,7 +83,9 @@ describe.skipIf(!stockContainerdInstalled)("proxy plugins served by another proc
     beforeAll(async () => {
       proxy = new ProxyProcess(script, "snapshot", join(base, "mysnap"), join(base, "mysnap.sock"));
       await proxy.start();
-      berthd = await startBerthd({ config: `version = 2\n[proxy_plugins]\n  [proxy_plugins.mysnap]\n    type = "snapshot"\n    address = ${JSON.stringify(proxy.address)}\n` });
+      berthd = await startBerthd({
+        config: `version = 2\n[proxy_plugins]\n  [proxy_plugins.mysnap]\n    type = "snapshot"\n    address = ${JSON.stringify(proxy.address)}\n`,
+      });
       client = await Client.connect({ address: berthd.address, namespace });
       session = ctrSession(berthd, namespace);
     });
@@ -115,7 +117,10 @@ describe.skipIf(!stockContainerdInstalled)("proxy plugins served by another proc
 
       const ran = await session.ctr("run", "--rm", "--snapshotter", "mysnap", ...session.runFlags, image, "files", "cat", "/data/keep", "/data/new");
       expect(ran).toMatchObject({ code: 0, stdout: "kept\nadded in layer three\n" });
-      const ours = await runCommand(process.execPath, [berthCtr, ...session.args("run", "--rm", "--snapshotter", "mysnap", ...session.runFlags, image, "berth-ctr", "echo", "ours")]);
+      const ours = await runCommand(process.execPath, [
+        berthCtr,
+        ...session.args("run", "--rm", "--snapshotter", "mysnap", ...session.runFlags, image, "berth-ctr", "echo", "ours"),
+      ]);
       expect(ours, ours.stderr).toMatchObject({ code: 0, stdout: "ours\n" });
     });
 
@@ -186,7 +191,9 @@ describe.skipIf(!stockContainerdInstalled)("proxy plugins served by another proc
       await store.start();
       const pulled = await session.ctr("images", "pull", "--plain-http", "--snapshotter", "latesnap", image);
       expect(pulled.code, pulled.stderr).toBe(0);
-      expect(readdirSync(join(store.root, "blobs", "sha256")).sort()).toEqual([built.manifest, built.config, ...built.layers].map((d) => d.digest.slice("sha256:".length)).sort());
+      expect(readdirSync(join(store.root, "blobs", "sha256")).sort()).toEqual(
+        [built.manifest, built.config, ...built.layers].map((d) => d.digest.slice("sha256:".length)).sort(),
+      );
       expect(readdirSync(join(snapshots.root, "snapshots"))).toHaveLength(built.layers.length);
     } finally {
       await berthd.cleanup();
@@ -234,10 +241,14 @@ describe.skipIf(!stockContainerdInstalled)("proxy plugins served by another proc
     it("answers Unavailable while the proxy is down, and works again once it is back", async () => {
       const digest = built.config.digest;
       await proxy.kill();
-      const failed = await client.content.read({ namespace }, digest)[Symbol.asyncIterator]().next().then(
-        () => undefined,
-        (error: unknown) => error,
-      );
+      const failed = await client.content
+        .read({ namespace }, digest)
+        [Symbol.asyncIterator]()
+        .next()
+        .then(
+          () => undefined,
+          (error: unknown) => error,
+        );
       expect(isKind(failed, "Unavailable"), String(failed)).toBe(true);
       const stock = await session.ctr("content", "get", digest);
       expect(stock.code).not.toBe(0);

@@ -45,7 +45,12 @@ describe.skipIf(stockCtr === undefined)("berthd publish", () => {
     }
     await waitUntil("the published events", async () => seen.trim().split("\n").length === expected.length);
     // ctr prints: date time zone UTC namespace topic event.
-    expect(seen.trim().split("\n").map((line) => line.split(" ").slice(4).join(" "))).toEqual(expected);
+    expect(
+      seen
+        .trim()
+        .split("\n")
+        .map((line) => line.split(" ").slice(4).join(" ")),
+    ).toEqual(expected);
   });
 
   it("fails (exit 1, a message) without a topic or a namespace, or with no daemon at the address", async () => {
@@ -55,10 +60,16 @@ describe.skipIf(stockCtr === undefined)("berthd publish", () => {
     const noNamespace = await publishWith(berthdBin, ["--topic", "/tasks/oom"], oom("x"));
     expect(noNamespace.code).toBe(1);
     expect(noNamespace.stderr).toContain("namespace");
-    const noDaemon = await runCommand(berthdBin, ["--address", `${berthd.address}.none`, "publish", "--topic", "/tasks/oom", "--namespace", namespace], { input: oom("x") });
+    const noDaemon = await runCommand(berthdBin, ["--address", `${berthd.address}.none`, "publish", "--topic", "/tasks/oom", "--namespace", namespace], {
+      input: oom("x"),
+    });
     expect(noDaemon.code).toBe(1);
     if (existsSync(stockContainerd)) {
-      for (const args of [["--namespace", namespace], ["--topic", "/tasks/oom"]]) expect((await publishWith(stockContainerd, args, oom("x"))).code).toBe(1);
+      for (const args of [
+        ["--namespace", namespace],
+        ["--topic", "/tasks/oom"],
+      ])
+        expect((await publishWith(stockContainerd, args, oom("x"))).code).toBe(1);
     }
     expect(seen).not.toContain('"x"');
   });

@@ -3,7 +3,17 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Client, chainIds, pull } from "@berth/client";
 import { withMounts } from "@berth/mount";
-import { type RunningDaemon, type RunningRegistry, buildLargeImage, buildMultiLayerImage, pushTestImage, startBerthd, startRegistry, startRegistryProxy, waitUntil } from "@berth/testkit";
+import {
+  type RunningDaemon,
+  type RunningRegistry,
+  buildLargeImage,
+  buildMultiLayerImage,
+  pushTestImage,
+  startBerthd,
+  startRegistry,
+  startRegistryProxy,
+  waitUntil,
+} from "@berth/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 describe("pulling a multi-layer image", () => {
@@ -37,12 +47,16 @@ describe("pulling a multi-layer image", () => {
       const lease = await client.leases.create(client.context(), { id: "look", labels: {} });
       await client.snapshotter().view({ ...client.context(), lease: lease.id }, "look", chain.at(-1)!);
       try {
-        await withMounts(await client.snapshotter().mounts(client.context(), "look"), (root) => {
-          expect(readFileSync(join(root, "etc/hostname"), "utf8")).toBe("layer-four\n");
-          expect(existsSync(join(root, "tmp/remove-me"))).toBe(false);
-          expect(readFileSync(join(root, "data/keep"), "utf8")).toBe("kept\n");
-          expect(readFileSync(join(root, "data/new"), "utf8")).toBe("added in layer three\n");
-        }, { tempDir: scratch });
+        await withMounts(
+          await client.snapshotter().mounts(client.context(), "look"),
+          (root) => {
+            expect(readFileSync(join(root, "etc/hostname"), "utf8")).toBe("layer-four\n");
+            expect(existsSync(join(root, "tmp/remove-me"))).toBe(false);
+            expect(readFileSync(join(root, "data/keep"), "utf8")).toBe("kept\n");
+            expect(readFileSync(join(root, "data/new"), "utf8")).toBe("added in layer three\n");
+          },
+          { tempDir: scratch },
+        );
       } finally {
         await client.snapshotter().remove(client.context(), "look");
         await client.leases.delete(client.context(), lease.id);
@@ -73,7 +87,11 @@ describe("pulling a multi-layer image", () => {
         }
       };
       // Every layer but the held one is applied meanwhile; fetching all before unpacking never gets here.
-      await waitUntil("the layers below the held one to be unpacked", async () => (await Promise.all(chain.slice(0, -1).map(committed))).every(Boolean), 30_000);
+      await waitUntil(
+        "the layers below the held one to be unpacked",
+        async () => (await Promise.all(chain.slice(0, -1).map(committed))).every(Boolean),
+        30_000,
+      );
       expect(await committed(chain.at(-1)!)).toBe(false);
       await proxy.close(); // the held layer fails, and with it the pull, once its unpacks have stopped
       await expect(pulling).rejects.toThrow();

@@ -40,7 +40,10 @@ describe("pulling from a registry into berthd", () => {
       const image = await pull(client, ref, { plainHttp: true, progress: (e) => events.push(`${e.status} ${e.descriptor.digest}`) });
       expect(image).toMatchObject({ name: ref, target: { digest: busybox.manifest.digest } });
       const manifestInfo = await client.content.info(client.context(), busybox.manifest.digest);
-      expect(manifestInfo.labels).toMatchObject({ "containerd.io/gc.ref.content.config": busybox.config.digest, "containerd.io/gc.ref.content.l.0": busybox.layers[0]!.digest });
+      expect(manifestInfo.labels).toMatchObject({
+        "containerd.io/gc.ref.content.config": busybox.config.digest,
+        "containerd.io/gc.ref.content.l.0": busybox.layers[0]!.digest,
+      });
       const layerInfo = await client.content.info(client.context(), busybox.layers[0]!.digest);
       expect(layerInfo.labels["containerd.io/uncompressed"]).toBe(busybox.diffIds[0]);
       const top = busybox.diffIds[0]!;
@@ -51,10 +54,14 @@ describe("pulling from a registry into berthd", () => {
       const leased = { ...client.context(), lease: lease.id };
       await client.snapshotter().view(leased, "look", top);
       const mounts = await client.snapshotter().mounts(client.context(), "look");
-      await withMounts(mounts, (root) => {
-        expect(statSync(join(root, "bin/busybox")).mode & 0o111).not.toBe(0);
-        expect(readFileSync(join(root, "etc/passwd"), "utf8")).toContain("root:");
-      }, { tempDir: scratch });
+      await withMounts(
+        mounts,
+        (root) => {
+          expect(statSync(join(root, "bin/busybox")).mode & 0o111).not.toBe(0);
+          expect(readFileSync(join(root, "etc/passwd"), "utf8")).toContain("root:");
+        },
+        { tempDir: scratch },
+      );
       await client.snapshotter().remove(client.context(), "look");
       await client.leases.delete(client.context(), lease.id);
       expect(events.filter((e) => e.startsWith("done"))).toHaveLength(3);

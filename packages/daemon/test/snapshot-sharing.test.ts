@@ -190,7 +190,18 @@ describe.each([overlay(), btrfs()])("namespaces share the $snapshotter snapshots
     const first = await connect("stock-first");
     await pull(first, multiRef(), { plainHttp: true, unpack: snapshotter });
     const before = backendSnapshots();
-    const pulled = await runCommand(stockCtr!, ["--address", berthd.address, "-n", "stock-second", "images", "pull", "--snapshotter", snapshotter, "--plain-http", multiRef()]);
+    const pulled = await runCommand(stockCtr!, [
+      "--address",
+      berthd.address,
+      "-n",
+      "stock-second",
+      "images",
+      "pull",
+      "--snapshotter",
+      snapshotter,
+      "--plain-http",
+      multiRef(),
+    ]);
     expect(pulled.code, pulled.stderr).toBe(0);
     expect(backendSnapshots()).toBe(before);
     const listed = await runCommand(stockCtr!, ["--address", berthd.address, "-n", "stock-second", "snapshots", "--snapshotter", snapshotter, "ls"]);

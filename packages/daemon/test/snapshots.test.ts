@@ -39,14 +39,42 @@ describeSnapshotterConformance("gRPC proxy to berthd's overlayfs", async () => {
 
 describe("snapshots in berthd", () => {
   it("refuses an unknown snapshotter by name, as containerd does", async () => {
-    expect(kindOf(await client.snapshotter("zfs").stat(client.context(), "x").catch((e: unknown) => e))).toBe("InvalidArgument");
-    expect(kindOf(await client.snapshotter("").stat(client.context(), "x").catch((e: unknown) => e))).toBe("InvalidArgument");
+    expect(
+      kindOf(
+        await client
+          .snapshotter("zfs")
+          .stat(client.context(), "x")
+          .catch((e: unknown) => e),
+      ),
+    ).toBe("InvalidArgument");
+    expect(
+      kindOf(
+        await client
+          .snapshotter("")
+          .stat(client.context(), "x")
+          .catch((e: unknown) => e),
+      ),
+    ).toBe("InvalidArgument");
   });
 
   it("keeps nothing of a prepare under a lease that does not exist", async () => {
     const context = { namespace: "ghost-lease", lease: "no-such-lease" };
-    expect(kindOf(await client.snapshotter().prepare(context, "k", "").catch((e: unknown) => e))).toBe("NotFound");
-    expect(kindOf(await client.snapshotter().stat({ namespace: "ghost-lease" }, "k").catch((e: unknown) => e))).toBe("NotFound");
+    expect(
+      kindOf(
+        await client
+          .snapshotter()
+          .prepare(context, "k", "")
+          .catch((e: unknown) => e),
+      ),
+    ).toBe("NotFound");
+    expect(
+      kindOf(
+        await client
+          .snapshotter()
+          .stat({ namespace: "ghost-lease" }, "k")
+          .catch((e: unknown) => e),
+      ),
+    ).toBe("NotFound");
   });
 
   it("keeps each namespace's keys apart", async () => {

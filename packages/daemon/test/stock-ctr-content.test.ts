@@ -4,7 +4,6 @@ import { Client } from "@berth/client";
 import { digestOf } from "@berth/content";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
-
 /** Debian's stock ctr 1.6 managing content, leases and images in berthd. */
 describe.skipIf(!stockContainerdInstalled)("stock ctr: content, leases and images against berthd", () => {
   let berthd: RunningDaemon;
@@ -75,7 +74,9 @@ describe.skipIf(!stockContainerdInstalled)("stock ctr: content, leases and image
     const whole = Buffer.concat([half, Buffer.alloc(1 << 20, 9)]);
     const digest = digestOf(whole);
     // The writer sends the first half, then hangs on stdin until it is killed.
-    const writer = spawn(stockCtr!, ["--address", berthd.address, "content", "ingest", "--expected-digest", digest, "killed-ref"], { stdio: ["pipe", "ignore", "ignore"] });
+    const writer = spawn(stockCtr!, ["--address", berthd.address, "content", "ingest", "--expected-digest", digest, "killed-ref"], {
+      stdio: ["pipe", "ignore", "ignore"],
+    });
     writer.stdin.write(half);
     const client = await Client.connect({ address: berthd.address });
     try {

@@ -36,10 +36,14 @@ describe.skipIf(!stockContainerdInstalled)("stock ctr runs tasks through berthd 
   const btrfsSnapshots = async () => {
     const listed = await session.ctr("snapshots", "--snapshotter", "btrfs", "ls");
     expect(listed.code, listed.stderr).toBe(0);
-    return listed.stdout.split("\n").slice(1).filter(Boolean).map((line) => {
-      const fields = line.split(/\s+/);
-      return `${fields[0]} ${fields.at(-1) === "" ? fields.at(-2) : fields.at(-1)}`;
-    });
+    return listed.stdout
+      .split("\n")
+      .slice(1)
+      .filter(Boolean)
+      .map((line) => {
+        const fields = line.split(/\s+/);
+        return `${fields[0]} ${fields.at(-1) === "" ? fields.at(-2) : fields.at(-1)}`;
+      });
   };
 
   beforeAll(async () => {
@@ -83,7 +87,9 @@ describe.skipIf(!stockContainerdInstalled)("stock ctr runs tasks through berthd 
 
     // The rootfs is a btrfs mount of the loop device, not overlayfs.
     const rootfs = join(berthd.state, "io.containerd.runtime.v2.task", namespace, "c2", "rootfs");
-    const mount = readFileSync("/proc/self/mounts", "utf8").split("\n").find((line) => line.split(" ")[1] === rootfs);
+    const mount = readFileSync("/proc/self/mounts", "utf8")
+      .split("\n")
+      .find((line) => line.split(" ")[1] === rootfs);
     expect(mount?.split(" ").slice(0, 3)).toEqual([btrfs.device, rootfs, "btrfs"]);
     expect(await btrfsSnapshots()).toContain("c2 Active");
 

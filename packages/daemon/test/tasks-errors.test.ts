@@ -35,7 +35,11 @@ describe("Tasks service: bad input", () => {
   const createTask = (containerId: string, rootfsMounts = bindRootfs()) => client.tasks.create(context, { containerId, rootfs: rootfsMounts, ...io });
   /** What a task of `id` could have left behind. */
   const leftovers = (id: string) => [
-    ...[join(berthd.state, "io.containerd.runtime.v2.task", namespace, id), join(berthd.root, "io.containerd.runtime.v2.task", namespace, id), join(berthd.state, "runc", namespace, id)].filter(existsSync),
+    ...[
+      join(berthd.state, "io.containerd.runtime.v2.task", namespace, id),
+      join(berthd.root, "io.containerd.runtime.v2.task", namespace, id),
+      join(berthd.state, "runc", namespace, id),
+    ].filter(existsSync),
     ...mountPointsUnder(berthd.state).map((mount) => `mount ${mount}`),
     ...processesUnder(base).map((pid) => `process ${pid}`),
   ];

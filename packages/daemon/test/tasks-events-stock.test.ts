@@ -88,7 +88,10 @@ describe.skipIf(!stockContainerdInstalled)("ctr events shows the task topics in 
     try {
       const run = await session.ctr("run", "-d", ...session.runFlags, image, "c1", "sleep", "1000");
       expect(run.code, run.stderr).toBe(0);
-      for (const step of [["tasks", "pause", "c1"], ["tasks", "resume", "c1"]]) {
+      for (const step of [
+        ["tasks", "pause", "c1"],
+        ["tasks", "resume", "c1"],
+      ]) {
         const result = await session.ctr(...step);
         expect(result.code, `${step.join(" ")}: ${result.stderr}`).toBe(0);
       }
@@ -129,12 +132,21 @@ describe.skipIf(!stockContainerdInstalled)("ctr events shows the task topics in 
     expect(berthBare!()).toEqual(berthQuoted!());
 
     // The exec's exit names e1, the task's its own pid; both runs print the same fields.
-    const exits = berthQuoted!().filter((e) => e.topic === "/tasks/exit").map((e) => e.event);
-    expect(exits.map((exit) => [exit.id, exit.exit_status])).toEqual([["e1", undefined], ["c1", 137]]);
+    const exits = berthQuoted!()
+      .filter((e) => e.topic === "/tasks/exit")
+      .map((e) => e.event);
+    expect(exits.map((exit) => [exit.id, exit.exit_status])).toEqual([
+      ["e1", undefined],
+      ["c1", 137],
+    ]);
     const shapes = (events: Watcher["events"]) => events().map((e) => ({ topic: e.topic, event: shape(e.event) }));
     // Paths differ only by each daemon's own directory and ctr's random FIFO directory.
     const normalised = (events: Watcher["events"], daemon: RunningDaemon) =>
-      JSON.parse(JSON.stringify(shapes(events)).replaceAll(join(daemon.root, ".."), "<base>").replace(/\/fifo\/\d+\//g, "/fifo/<n>/")) as unknown;
+      JSON.parse(
+        JSON.stringify(shapes(events))
+          .replaceAll(join(daemon.root, ".."), "<base>")
+          .replace(/\/fifo\/\d+\//g, "/fifo/<n>/"),
+      ) as unknown;
     expect(normalised(berthQuoted!, daemons[0]!)).toEqual(normalised(containerd!, daemons[1]!));
   });
 });

@@ -71,7 +71,19 @@ describe.skipIf(!stockContainerdInstalled).each(daemons)("log URIs through $name
 
   it("binary:// starts the driver with the output on fds 3 and 4, its environment and arguments, and it has read everything when run --rm returns", async () => {
     const log = join(base, "binary");
-    const run = await ctr.ctr("run", "--rm", "--log-uri", `binary://${driver}?log=${log}`, "--runc-root", ctr.runcRoot, image, "logged", "sh", "-c", "echo out; echo err >&2; echo more");
+    const run = await ctr.ctr(
+      "run",
+      "--rm",
+      "--log-uri",
+      `binary://${driver}?log=${log}`,
+      "--runc-root",
+      ctr.runcRoot,
+      image,
+      "logged",
+      "sh",
+      "-c",
+      "echo out; echo err >&2; echo more",
+    );
     expect(run).toMatchObject({ code: 0, stdout: "", stderr: "" });
     expect(readFileSync(`${log}.meta`, "utf8")).toBe(`argv: log ${log}\nCONTAINER_ID=logged CONTAINER_NAMESPACE=${namespace} HOME=unset\n`);
     expect(readFileSync(`${log}.out`, "utf8")).toBe("out\nmore\n");

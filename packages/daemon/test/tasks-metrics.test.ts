@@ -37,7 +37,10 @@ describe.skipIf(!stockContainerdInstalled || !cgroupV1Available())("metrics of t
     writeFileSync(join(base, "busybox.tar"), ociArchive(buildBusyboxImage(), image));
     const imported = await ctr("images", "import", join(base, "busybox.tar"));
     expect(imported.code, imported.stderr).toBe(0);
-    for (const [id, memory] of [["c1", 64 << 20], ["c2", 48 << 20]] as const) {
+    for (const [id, memory] of [
+      ["c1", 64 << 20],
+      ["c2", 48 << 20],
+    ] as const) {
       const run = await ctr("run", "-d", "--fifo-dir", join(base, "fifo"), "--memory-limit", String(memory), image, id, "sleep", "1000");
       expect(run.code, run.stderr).toBe(0);
     }
@@ -62,7 +65,10 @@ describe.skipIf(!stockContainerdInstalled || !cgroupV1Available())("metrics of t
 
   it("shows both containers' series, with values equal to their cgroup files", async () => {
     const { samples } = await scrapeProm(url);
-    for (const [id, memory] of [["c1", 64 << 20], ["c2", 48 << 20]] as const) {
+    for (const [id, memory] of [
+      ["c1", 64 << 20],
+      ["c2", 48 << 20],
+    ] as const) {
       const value = (name: string) => {
         const found = promSamples(samples, name, { container_id: id, namespace, runtime: "io.containerd.runc.v2" });
         expect(found, `${name} of ${id}`).toHaveLength(1);

@@ -40,7 +40,12 @@ describe.skipIf(!stockContainerdInstalled || !existsSync(stockShimV1))("stock ct
   };
   const pidOf = async (id: string) => {
     const listed = await ctr("tasks", "ls");
-    return Number(listed.stdout.split("\n").find((line) => line.startsWith(`${id} `))!.split(/\s+/)[1]);
+    return Number(
+      listed.stdout
+        .split("\n")
+        .find((line) => line.startsWith(`${id} `))!
+        .split(/\s+/)[1],
+    );
   };
   /** ctr 1.6's `tasks rm` reports a non-zero exit as a warning and itself exits 0. */
   const expectRemovedWith137 = async (id: string) => {

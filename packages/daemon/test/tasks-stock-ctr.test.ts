@@ -43,14 +43,26 @@ describe.skipIf(!stockContainerdInstalled).each(shims)("stock ctr runs tasks thr
   const taskStatuses = async () => {
     const listed = await ctr("tasks", "ls");
     expect(listed.code, listed.stderr).toBe(0);
-    return Object.fromEntries(listed.stdout.trim().split("\n").slice(1).filter(Boolean).map((line) => {
-      const [id, , status] = line.split(/\s+/);
-      return [id, status];
-    }));
+    return Object.fromEntries(
+      listed.stdout
+        .trim()
+        .split("\n")
+        .slice(1)
+        .filter(Boolean)
+        .map((line) => {
+          const [id, , status] = line.split(/\s+/);
+          return [id, status];
+        }),
+    );
   };
   const pidOf = async (id: string) => {
     const listed = await ctr("tasks", "ls");
-    return Number(listed.stdout.split("\n").find((line) => line.startsWith(`${id} `))!.split(/\s+/)[1]);
+    return Number(
+      listed.stdout
+        .split("\n")
+        .find((line) => line.startsWith(`${id} `))!
+        .split(/\s+/)[1],
+    );
   };
   /** ctr 1.6's `tasks rm` reports a non-zero exit as a warning and itself exits 0. */
   const expectRemovedWith137 = async (id: string) => {
@@ -102,7 +114,10 @@ describe.skipIf(!stockContainerdInstalled).each(shims)("stock ctr runs tasks thr
       expect(await taskStatuses()).toEqual({});
       expect(bundles()).toEqual([]);
       await until("the delete event", async () => seen.includes("/tasks/delete"));
-      const topics = seen.trim().split("\n").map((line) => line.split(" ")[5]);
+      const topics = seen
+        .trim()
+        .split("\n")
+        .map((line) => line.split(" ")[5]);
       expect(topics).toEqual(["/tasks/create", "/tasks/start", "/tasks/exit", "/tasks/delete"]);
     } finally {
       await stopProcess(events as ChildProcess);

@@ -60,7 +60,10 @@ it("leaves a killed unpack's mount under <root>/tmpmounts, where the next start 
     let live: string[] = [];
     while (live.length === 0 && !finished) {
       const points = mountsOfRoot(root);
-      expect(points.filter((point) => !point.startsWith(`${tmpmounts}/`)), "the applier's mount is made under <root>/tmpmounts").toEqual([]);
+      expect(
+        points.filter((point) => !point.startsWith(`${tmpmounts}/`)),
+        "the applier's mount is made under <root>/tmpmounts",
+      ).toEqual([]);
       live = points;
       if (live.length === 0) await sleep(5);
     }

@@ -139,15 +139,16 @@ export class LayerWriter {
     let pendingBytes = 0;
     try {
       if (entry.sparse !== undefined) await writeSparse(file, entry.body, entry.sparse);
-      else for await (const chunk of entry.body) {
-        pending.push(chunk);
-        pendingBytes += chunk.length;
-        if (pendingBytes >= WRITE_BATCH) {
-          await writeAll(file, pending);
-          pending = [];
-          pendingBytes = 0;
+      else
+        for await (const chunk of entry.body) {
+          pending.push(chunk);
+          pendingBytes += chunk.length;
+          if (pendingBytes >= WRITE_BATCH) {
+            await writeAll(file, pending);
+            pending = [];
+            pendingBytes = 0;
+          }
         }
-      }
     } catch (error) {
       await file.close();
       throw error;

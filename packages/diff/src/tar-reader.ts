@@ -10,16 +10,7 @@
  */
 import { invalidArgument } from "@berth/api";
 import type { ByteReader } from "./byte-reader.js";
-import {
-  type SparseLayout,
-  checkLayout,
-  collectSparseRecord,
-  finishSparseRecords,
-  mapOfPax,
-  paxSparseOf,
-  readMap1x0,
-  readOldGnuSparse,
-} from "./sparse.js";
+import { type SparseLayout, checkLayout, collectSparseRecord, finishSparseRecords, mapOfPax, paxSparseOf, readMap1x0, readOldGnuSparse } from "./sparse.js";
 import { cString, parseNumber } from "./tar-fields.js";
 
 export type EntryType = "file" | "directory" | "symlink" | "link" | "char" | "block" | "fifo";
@@ -147,7 +138,13 @@ export async function* readTar(reader: ByteReader): AsyncGenerator<TarEntry> {
  * stream) or a PAX one (1.0's at the start of the data), set on `entry` with the name and real
  * size they carry; returns how many bytes of data are left to read.
  */
-async function readSparse(reader: ByteReader, entry: Omit<TarEntry, "body">, header: Buffer, pax: Map<string, Buffer> | undefined, dataSize: number): Promise<number> {
+async function readSparse(
+  reader: ByteReader,
+  entry: Omit<TarEntry, "body">,
+  header: Buffer,
+  pax: Map<string, Buffer> | undefined,
+  dataSize: number,
+): Promise<number> {
   const what = `tar entry ${JSON.stringify(entry.name)}`;
   const fromPax = pax === undefined ? undefined : paxSparseOf(pax, what);
   if (pax !== undefined && fromPax === undefined) return dataSize;

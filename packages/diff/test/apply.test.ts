@@ -421,7 +421,15 @@ describe("applyLayer: streams, compression and digests", () => {
   it("rejects entries that do not fit the tree: below a file, or a hard link to a directory", async () => {
     const r = join(tmp(), "r");
     mkdirSync(r);
-    await applyLayer([await makeTar([{ name: "file", content: "f" }, { name: "dir/", type: "directory" }])], r);
+    await applyLayer(
+      [
+        await makeTar([
+          { name: "file", content: "f" },
+          { name: "dir/", type: "directory" },
+        ]),
+      ],
+      r,
+    );
     expect(await kindOfFailure(async () => applyLayer([await makeTar([{ name: "file/below", content: "x" }])], r))).toBe("InvalidArgument");
     expect(await kindOfFailure(async () => applyLayer([await makeTar([{ name: "hl", type: "link", linkname: "dir" }])], r))).toBe("InvalidArgument");
     expect(await kindOfFailure(async () => applyLayer([await makeTar([{ name: "hl", type: "link", linkname: "nope" }])], r))).toBe("InvalidArgument");

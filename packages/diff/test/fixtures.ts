@@ -123,7 +123,19 @@ export function describeTree(root: string, options: { mtimes?: boolean } = {}): 
       const childRel = rel === "" ? name : `${rel}/${name}`;
       const path = join(root, childRel);
       const st = lstatSync(path);
-      const kind = st.isDirectory() ? "dir" : st.isSymbolicLink() ? "symlink" : st.isFile() ? "file" : st.isFIFO() ? "fifo" : st.isCharacterDevice() ? "char" : st.isBlockDevice() ? "block" : "other";
+      const kind = st.isDirectory()
+        ? "dir"
+        : st.isSymbolicLink()
+          ? "symlink"
+          : st.isFile()
+            ? "file"
+            : st.isFIFO()
+              ? "fifo"
+              : st.isCharacterDevice()
+                ? "char"
+                : st.isBlockDevice()
+                  ? "block"
+                  : "other";
       const parts = [kind, `mode=${(st.mode & 0o7777).toString(8)}`, `owner=${st.uid}:${st.gid}`];
       if (options.mtimes !== false && kind !== "symlink") parts.push(`mtime=${Math.floor(st.mtimeMs / 1000)}`);
       if (kind === "file") parts.push(`content=${sha256(readFileSync(path)).slice(7, 19)}`);

@@ -123,7 +123,10 @@ describe("applyLayer: GNU sparse files", () => {
     for (const [what, entries] of cases) {
       expect(await failureOf(async () => applyLayer([await makeTar(entries)], root)), what).toMatchObject({ kind: "InvalidArgument" });
     }
-    await applyLayer([await makeTar([{ name: "GNUSparseFile.0/real", content: "abc", pax: { "GNU.sparse.major": "2", "GNU.sparse.minor": "0", "GNU.sparse.name": "real" } }])], root);
+    await applyLayer(
+      [await makeTar([{ name: "GNUSparseFile.0/real", content: "abc", pax: { "GNU.sparse.major": "2", "GNU.sparse.minor": "0", "GNU.sparse.name": "real" } }])],
+      root,
+    );
     expect(readFileSync(join(root, "GNUSparseFile.0/real"), "utf8")).toBe("abc");
   });
 

@@ -75,10 +75,13 @@ export class Subscription {
    */
   recheckIn(delayMs: number, check: () => void): void {
     if (this.#recheck !== undefined) return;
-    this.#recheck = setTimeout(() => {
-      this.#recheck = undefined;
-      check();
-    }, Math.min(delayMs, longestTimerMs));
+    this.#recheck = setTimeout(
+      () => {
+        this.#recheck = undefined;
+        check();
+      },
+      Math.min(delayMs, longestTimerMs),
+    );
     this.#recheck.unref();
   }
 

@@ -16,7 +16,9 @@ const namespaceCreate = (name: string) => types.pack("containerd.events.Namespac
 async function take(stream: EventStream, count: number, timeoutMs = 5000): Promise<Envelope[]> {
   const received: Envelope[] = [];
   const iterator = stream[Symbol.asyncIterator]();
-  const deadline = new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`timed out after ${received.length} of ${count} events`)), timeoutMs).unref());
+  const deadline = new Promise<never>((_, reject) =>
+    setTimeout(() => reject(new Error(`timed out after ${received.length} of ${count} events`)), timeoutMs).unref(),
+  );
   while (received.length < count) {
     const next = await Promise.race([iterator.next(), deadline]);
     if (next.done) break;
@@ -24,7 +26,6 @@ async function take(stream: EventStream, count: number, timeoutMs = 5000): Promi
   }
   return received;
 }
-
 
 /**
  * The contract every Publisher/Forwarder/Subscriber must keep, run against the in-process exchange

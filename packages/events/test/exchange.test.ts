@@ -53,12 +53,21 @@ describe("exchange", () => {
     expect(readerReceived).toEqual(oneTo(200));
     await waitFor("the stalled subscriber to be dropped", () => exchange.stats().dropped === 1);
     expect(exchange.stats()).toMatchObject({ queued: 0, queuedBytes: 0 });
-    expect(await kindOfFailure(async () => {
-      for await (const _ of stalled);
-    })).toBe("Unavailable");
+    expect(
+      await kindOfFailure(async () => {
+        for await (const _ of stalled);
+      }),
+    ).toBe("Unavailable");
     expect(warnings).toHaveLength(1);
     expect(warnings[0]!.message).toBe("dropping event subscriber that stopped reading");
-    expect(warnings[0]!.fields).toMatchObject({ subscriber: 1, filters: ["namespace==ns"], queuedEvents: 200, lastReadAt: null, reason: "stopped_reading", maxQueuedBytes: 1024 });
+    expect(warnings[0]!.fields).toMatchObject({
+      subscriber: 1,
+      filters: ["namespace==ns"],
+      queuedEvents: 200,
+      lastReadAt: null,
+      reason: "stopped_reading",
+      maxQueuedBytes: 1024,
+    });
     expect(warnings[0]!.fields.queuedBytes).toBeGreaterThan(1024);
     expect(warnings[0]!.fields.stalledMs).toBeGreaterThanOrEqual(50);
   });

@@ -62,9 +62,7 @@ function field(scanner: Scanner): string {
   const name = scanner.fieldRun();
   if (name !== "") return name;
   const detail =
-    ch === "/" || ch === "|"
-      ? `a field may only be quoted with "...", not ${ch}...${ch}`
-      : `unexpected ${describe(ch)}; a field is [A-Za-z0-9_]+ or "quoted"`;
+    ch === "/" || ch === "|" ? `a field may only be quoted with "...", not ${ch}...${ch}` : `unexpected ${describe(ch)}; a field is [A-Za-z0-9_]+ or "quoted"`;
   return scanner.fail(scanner.pos, "field", detail);
 }
 

@@ -26,10 +26,7 @@ describe("parseFilter: selectors", () => {
     ["name==foo", [{ fieldpath: ["name"], operator: "==", value: "foo" }]],
     ["name!=foo", [{ fieldpath: ["name"], operator: "!=", value: "foo" }]],
     ["name~=^foo", [{ fieldpath: ["name"], operator: "~=", value: "^foo" }]],
-    [
-      "name==foo,labels.bar",
-      [{ fieldpath: ["name"], operator: "==", value: "foo" }, { fieldpath: ["labels", "bar"] }],
-    ],
+    ["name==foo,labels.bar", [{ fieldpath: ["name"], operator: "==", value: "foo" }, { fieldpath: ["labels", "bar"] }]],
     ["a_1.B2.c3", [{ fieldpath: ["a_1", "B2", "c3"] }]],
     ["labels.foo==omg_asdf.asdf-qwer", [{ fieldpath: ["labels", "foo"], operator: "==", value: "omg_asdf.asdf-qwer" }]],
     ["name==docker.io/library/alpine:latest", [{ fieldpath: ["name"], operator: "==", value: "docker.io/library/alpine:latest" }]],
@@ -43,9 +40,7 @@ describe("parseFilter: selectors", () => {
 
   it("quotes field segments with double quotes", () => {
     expect(selectors(`labels."containerd.io/gc.root"`)).toEqual([{ fieldpath: ["labels", "containerd.io/gc.root"] }]);
-    expect(selectors(`labels."very complex label"==something`)).toEqual([
-      { fieldpath: ["labels", "very complex label"], operator: "==", value: "something" },
-    ]);
+    expect(selectors(`labels."very complex label"==something`)).toEqual([{ fieldpath: ["labels", "very complex label"], operator: "==", value: "something" }]);
     expect(selectors(`labels."with \\\\ and \\"".post==present`)).toEqual([
       { fieldpath: ["labels", 'with \\ and "', "post"], operator: "==", value: "present" },
     ]);

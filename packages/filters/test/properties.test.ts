@@ -8,9 +8,42 @@ import { describe, expect, it } from "vitest";
 const specials = [".", ",", "=", "!", "~", '"', "/", "|", "\\", " ", "\t", "\n", "\0"];
 const tokens = [
   ...specials,
-  "==", "!=", "~=", "name", "labels", "a", "_1", "x.y", "(", ")", "[", "*", "+", "?", "^", "$",
-  "\\x4", "\\x41", "\\u00e9", "\\U0001F600", "\\377", "\\400", "\\n", "\\d", "\\/", "\\|", '\\"',
-  "é", "😀", "\u00a0", "\u3000", "\u200b", "\ud800", "\udc00", "\u0001", "(?i)",
+  "==",
+  "!=",
+  "~=",
+  "name",
+  "labels",
+  "a",
+  "_1",
+  "x.y",
+  "(",
+  ")",
+  "[",
+  "*",
+  "+",
+  "?",
+  "^",
+  "$",
+  "\\x4",
+  "\\x41",
+  "\\u00e9",
+  "\\U0001F600",
+  "\\377",
+  "\\400",
+  "\\n",
+  "\\d",
+  "\\/",
+  "\\|",
+  '\\"',
+  "é",
+  "😀",
+  "\u00a0",
+  "\u3000",
+  "\u200b",
+  "\ud800",
+  "\udc00",
+  "\u0001",
+  "(?i)",
 ];
 const codeUnit = fc.integer({ min: 0, max: 0xffff }).map((n) => String.fromCharCode(n));
 
@@ -109,7 +142,7 @@ const plainField = /^[A-Za-z0-9_]+$/;
 const valueChar = /^(?:(?!,)[\p{L}\p{M}\p{N}\p{P}\p{S}])+$/u;
 /** Text that may stand unquoted as a value after `operator`. */
 function unquotable(text: string, operator: Operator): boolean {
-  if (!valueChar.test(text) || ".,=!~\"".includes(text[0] ?? "")) return false;
+  if (!valueChar.test(text) || '.,=!~"'.includes(text[0] ?? "")) return false;
   return operator !== "~=" || !"/|".includes(text[0] ?? "");
 }
 const escapeRegExp = (text: string) => text.replace(/[\\^$.*+?()[\]{}|/-]/g, "\\$&");
@@ -151,8 +184,7 @@ const selectorArb: fc.Arbitrary<Generated> = fc
 
     const source = operator === "~=" ? (anchored ? "^" : "") + escapeRegExp(value) : value;
     const delimiter = operator === "~=" ? quote : quote === "none" ? "none" : '"';
-    const valueText =
-      delimiter === "none" && unquotable(source, operator) ? source : goQuote(source, delimiter === "none" ? '"' : delimiter, choices);
+    const valueText = delimiter === "none" && unquotable(source, operator) ? source : goQuote(source, delimiter === "none" ? '"' : delimiter, choices);
     return {
       selector: { fieldpath, operator, value: source },
       text: `${g2}${pathText}${g1}${operator}${g0}${valueText}${g3}`,

@@ -51,7 +51,12 @@ describe("@berth/libc", () => {
     }
     lsetxattr(file, "user.empty", new Uint8Array());
     expect(llistxattr(file).sort()).toEqual(["user.berth", "user.empty"]);
-    expect(lgetxattrs(file)).toEqual(new Map([["user.berth", Buffer.from([0, 1, 2, 255])], ["user.empty", Buffer.alloc(0)]]));
+    expect(lgetxattrs(file)).toEqual(
+      new Map([
+        ["user.berth", Buffer.from([0, 1, 2, 255])],
+        ["user.empty", Buffer.alloc(0)],
+      ]),
+    );
   });
 
   it("reads SO_PEERCRED of a connected unix socket: this process at both ends", async () => {

@@ -23,7 +23,9 @@ const koffiIn = (paths: readonly string[]) => paths.filter((path) => /koffi/i.te
 describe("loading", () => {
   it("importing @berth/libc (and the packages over it) maps no koffi; the first call does", () => {
     expect(koffiIn(mappedAfter(`await import("@berth/libc"); await import("@berth/mount"); await import("@berth/ttrpc");`))).toEqual([]);
-    const called = mappedAfter(`const { SyscallError, mkfifo } = await import("@berth/libc"); try { mkfifo("/"); } catch (error) { if (!(error instanceof SyscallError)) throw error; }`);
+    const called = mappedAfter(
+      `const { SyscallError, mkfifo } = await import("@berth/libc"); try { mkfifo("/"); } catch (error) { if (!(error instanceof SyscallError)) throw error; }`,
+    );
     expect(koffiIn(called).length).toBeGreaterThan(0);
   });
 
@@ -44,6 +46,8 @@ describe("loading", () => {
       }
     }
     expect(importers).toContain(join("libc", "src", "libc.ts"));
-    expect(importers.filter((file) => !file.startsWith(join("libc", "src") + "/") && !file.startsWith(join("runtime-windows", "src", "win32") + "/"))).toEqual([]);
+    expect(importers.filter((file) => !file.startsWith(join("libc", "src") + "/") && !file.startsWith(join("runtime-windows", "src", "win32") + "/"))).toEqual(
+      [],
+    );
   });
 });

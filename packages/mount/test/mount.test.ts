@@ -96,7 +96,9 @@ describe("bind mounts", () => {
     const source = dir("source");
     const target = dir("target");
     await mountAll([{ type: "bind", source, options: ["rbind", "rprivate"] }], target);
-    const line = readFileSync("/proc/self/mountinfo", "utf8").split("\n").find((entry) => entry.split(" ")[4] === target);
+    const line = readFileSync("/proc/self/mountinfo", "utf8")
+      .split("\n")
+      .find((entry) => entry.split(" ")[4] === target);
     expect(line).toBeDefined();
     expect(line).not.toMatch(/ shared:\d+/);
   });
@@ -155,7 +157,10 @@ describe("overlay and other filesystem types", () => {
   it("passes flags as flags and the rest as data to any other type (tmpfs)", async () => {
     const target = dir("tmpfs");
     await mountAll([{ type: "tmpfs", source: "berth-test-tmpfs", options: ["nosuid", "nodev", "size=1m", "mode=0710"] }], target);
-    const line = mountsTable().split("\n").find((entry) => entry.split(" ")[1] === target) ?? "";
+    const line =
+      mountsTable()
+        .split("\n")
+        .find((entry) => entry.split(" ")[1] === target) ?? "";
     expect(line.split(" ")[2]).toBe("tmpfs");
     const options = line.split(" ")[3]?.split(",") ?? [];
     expect(options).toEqual(expect.arrayContaining(["rw", "nosuid", "nodev", "size=1024k", "mode=710"]));
@@ -187,7 +192,9 @@ describe("errors", () => {
     const source = dir("source");
     const target = dir("target");
     const bad = { type: "overlay", source: "overlay", options: [`lowerdir=${join(base, "missing")}`] };
-    await expect(mountAll([{ type: "bind", source, options: ["rbind"] }, { type: "bind", source, options: ["ro", "rbind"] }, bad], target)).rejects.toThrow(MountError);
+    await expect(mountAll([{ type: "bind", source, options: ["rbind"] }, { type: "bind", source, options: ["ro", "rbind"] }, bad], target)).rejects.toThrow(
+      MountError,
+    );
     expect(mountPointsUnder(base)).toEqual([]);
   });
 
@@ -204,9 +211,19 @@ describe("unmountAll", () => {
     writeFileSync(join(one, "1"), "");
     writeFileSync(join(two, "2"), "");
     const target = dir("target");
-    await mountAll([{ type: "bind", source: one, options: ["rbind"] }, { type: "bind", source: two, options: ["rbind"] }], target);
+    await mountAll(
+      [
+        { type: "bind", source: one, options: ["rbind"] },
+        { type: "bind", source: two, options: ["rbind"] },
+      ],
+      target,
+    );
     expect(readdirSync(target)).toEqual(["2"]);
-    expect(mountsTable().split("\n").filter((line) => line.split(" ")[1] === target)).toHaveLength(2);
+    expect(
+      mountsTable()
+        .split("\n")
+        .filter((line) => line.split(" ")[1] === target),
+    ).toHaveLength(2);
     await unmountAll(target);
     expect(mountsTable()).not.toContain(target);
     await unmountAll(target);
@@ -244,11 +261,15 @@ describe("withMounts", () => {
     const source = dir("source");
     writeFileSync(join(source, "a"), "A");
     let seen = "";
-    const result = await withMounts([{ type: "bind", source, options: ["ro", "rbind"] }], async (root) => {
-      seen = root;
-      expect(mountsTable()).toContain(root);
-      return readFileSync(join(root, "a"), "utf8");
-    }, { tempDir: base });
+    const result = await withMounts(
+      [{ type: "bind", source, options: ["ro", "rbind"] }],
+      async (root) => {
+        seen = root;
+        expect(mountsTable()).toContain(root);
+        return readFileSync(join(root, "a"), "utf8");
+      },
+      { tempDir: base },
+    );
     expect(result).toBe("A");
     expect(seen.startsWith(join(base, "berth-mount-"))).toBe(true);
     expect(existsSync(seen)).toBe(false);
@@ -260,10 +281,14 @@ describe("withMounts", () => {
     let seen = "";
     const thrown = new Error("fn failed");
     await expect(
-      withMounts([{ type: "bind", source, options: ["rbind"] }], (root) => {
-        seen = root;
-        throw thrown;
-      }, { tempDir: base }),
+      withMounts(
+        [{ type: "bind", source, options: ["rbind"] }],
+        (root) => {
+          seen = root;
+          throw thrown;
+        },
+        { tempDir: base },
+      ),
     ).rejects.toBe(thrown);
     expect(seen).not.toBe("");
     expect(existsSync(seen)).toBe(false);

@@ -36,7 +36,11 @@ describe("chain IDs", () => {
       expect(pulled.code, pulled.stderr).toBe(0);
       expect(pulled.stdout).toContain(`image chain ID: ${chainId(image.diffIds)}\n`);
       const snapshots = await ctr("snapshots", "ls");
-      const names = snapshots.stdout.split("\n").slice(1).filter(Boolean).map((line) => line.split(/\s+/)[0]);
+      const names = snapshots.stdout
+        .split("\n")
+        .slice(1)
+        .filter(Boolean)
+        .map((line) => line.split(/\s+/)[0]);
       expect(names.sort()).toEqual([...chainIds(image.diffIds)].sort());
     } finally {
       await containerd?.cleanup();

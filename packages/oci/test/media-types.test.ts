@@ -22,14 +22,24 @@ describe("media types", () => {
     expect(isLayer(mediaType)).toBe(true);
   });
 
-  it.each([mediaTypes.ociManifest, mediaTypes.ociIndex, mediaTypes.ociConfig, mediaTypes.dockerConfig, "application/octet-stream", ""])("%j is no layer", (mediaType) => {
-    expect(layerCompression(mediaType)).toBeUndefined();
-    expect(isLayer(mediaType)).toBe(false);
-  });
+  it.each([mediaTypes.ociManifest, mediaTypes.ociIndex, mediaTypes.ociConfig, mediaTypes.dockerConfig, "application/octet-stream", ""])(
+    "%j is no layer",
+    (mediaType) => {
+      expect(layerCompression(mediaType)).toBeUndefined();
+      expect(isLayer(mediaType)).toBe(false);
+    },
+  );
 
   it("tells indexes, manifests and foreign layers", () => {
     expect([mediaTypes.ociIndex, mediaTypes.dockerManifestList, mediaTypes.ociManifest].map(isIndex)).toEqual([true, true, false]);
-    expect([mediaTypes.ociManifest, mediaTypes.dockerManifest, mediaTypes.dockerSchema1Manifest, mediaTypes.ociIndex].map(isManifest)).toEqual([true, true, false, false]);
-    expect([mediaTypes.dockerForeignLayerGzip, mediaTypes.ociNondistributableLayerZstd, mediaTypes.dockerLayerGzip, mediaTypes.ociLayer].map(isForeignLayer)).toEqual([true, true, false, false]);
+    expect([mediaTypes.ociManifest, mediaTypes.dockerManifest, mediaTypes.dockerSchema1Manifest, mediaTypes.ociIndex].map(isManifest)).toEqual([
+      true,
+      true,
+      false,
+      false,
+    ]);
+    expect(
+      [mediaTypes.dockerForeignLayerGzip, mediaTypes.ociNondistributableLayerZstd, mediaTypes.dockerLayerGzip, mediaTypes.ociLayer].map(isForeignLayer),
+    ).toEqual([true, true, false, false]);
   });
 });

@@ -73,16 +73,46 @@ describe("parsing and formatting platforms (containerd's platforms.Parse and For
 
 describe("normalizing platforms (containerd's platforms.Normalize)", () => {
   it.each([
-    [{ os: "Linux", architecture: "x86_64" }, { os: "linux", architecture: "amd64" }],
-    [{ os: "linux", architecture: "amd64", variant: "v1" }, { os: "linux", architecture: "amd64" }],
-    [{ os: "linux", architecture: "aarch64", variant: "v8" }, { os: "linux", architecture: "arm64" }],
-    [{ os: "linux", architecture: "arm64", variant: "8" }, { os: "linux", architecture: "arm64" }],
-    [{ os: "linux", architecture: "arm" }, { os: "linux", architecture: "arm", variant: "v7" }],
-    [{ os: "linux", architecture: "arm", variant: "6" }, { os: "linux", architecture: "arm", variant: "v6" }],
-    [{ os: "linux", architecture: "armhf" }, { os: "linux", architecture: "arm", variant: "v7" }],
-    [{ os: "linux", architecture: "armel" }, { os: "linux", architecture: "arm", variant: "v6" }],
-    [{ os: "linux", architecture: "i386" }, { os: "linux", architecture: "386" }],
-    [{ os: "macos", architecture: "arm64" }, { os: "darwin", architecture: "arm64" }],
+    [
+      { os: "Linux", architecture: "x86_64" },
+      { os: "linux", architecture: "amd64" },
+    ],
+    [
+      { os: "linux", architecture: "amd64", variant: "v1" },
+      { os: "linux", architecture: "amd64" },
+    ],
+    [
+      { os: "linux", architecture: "aarch64", variant: "v8" },
+      { os: "linux", architecture: "arm64" },
+    ],
+    [
+      { os: "linux", architecture: "arm64", variant: "8" },
+      { os: "linux", architecture: "arm64" },
+    ],
+    [
+      { os: "linux", architecture: "arm" },
+      { os: "linux", architecture: "arm", variant: "v7" },
+    ],
+    [
+      { os: "linux", architecture: "arm", variant: "6" },
+      { os: "linux", architecture: "arm", variant: "v6" },
+    ],
+    [
+      { os: "linux", architecture: "armhf" },
+      { os: "linux", architecture: "arm", variant: "v7" },
+    ],
+    [
+      { os: "linux", architecture: "armel" },
+      { os: "linux", architecture: "arm", variant: "v6" },
+    ],
+    [
+      { os: "linux", architecture: "i386" },
+      { os: "linux", architecture: "386" },
+    ],
+    [
+      { os: "macos", architecture: "arm64" },
+      { os: "darwin", architecture: "arm64" },
+    ],
   ] as const)("%j is %j", (platform, normal) => {
     expect(normalizePlatform(platform)).toEqual(normal);
   });
@@ -93,11 +123,31 @@ const onlyTable: readonly (readonly [string, readonly string[], readonly string[
   ["linux/amd64", ["linux/amd64", "linux/386"], ["linux/arm/v7", "linux/arm64", "windows/amd64", "windows/arm"]],
   ["linux/386", ["linux/386"], ["linux/amd64", "linux/arm/v7", "linux/arm64", "windows/amd64", "windows/arm"]],
   ["windows/amd64", ["windows/amd64"], ["linux/amd64", "linux/arm/v7", "linux/arm64", "windows/arm"]],
-  ["linux/arm/v8", ["linux/arm", "linux/arm/v5", "linux/arm/v6", "linux/arm/v7", "linux/arm/v8"], ["linux/amd64", "linux/arm/v4", "linux/arm64", "windows/amd64", "windows/arm"]],
-  ["linux/arm/v7", ["linux/arm", "linux/arm/v5", "linux/arm/v6", "linux/arm/v7"], ["linux/amd64", "linux/arm/v4", "linux/arm/v8", "linux/arm64", "windows/amd64", "windows/arm"]],
-  ["linux/arm/v6", ["linux/arm/v5", "linux/arm/v6"], ["linux/amd64", "linux/arm", "linux/arm/v4", "linux/arm/v7", "linux/arm/v8", "linux/arm64", "windows/amd64", "windows/arm"]],
-  ["linux/arm/v5", ["linux/arm/v5"], ["linux/amd64", "linux/arm", "linux/arm/v4", "linux/arm/v6", "linux/arm/v7", "linux/arm/v8", "linux/arm64", "windows/amd64", "windows/arm"]],
-  ["linux/arm/v4", ["linux/arm/v4"], ["linux/amd64", "linux/arm", "linux/arm/v5", "linux/arm/v6", "linux/arm/v7", "linux/arm/v8", "linux/arm64", "windows/amd64", "windows/arm"]],
+  [
+    "linux/arm/v8",
+    ["linux/arm", "linux/arm/v5", "linux/arm/v6", "linux/arm/v7", "linux/arm/v8"],
+    ["linux/amd64", "linux/arm/v4", "linux/arm64", "windows/amd64", "windows/arm"],
+  ],
+  [
+    "linux/arm/v7",
+    ["linux/arm", "linux/arm/v5", "linux/arm/v6", "linux/arm/v7"],
+    ["linux/amd64", "linux/arm/v4", "linux/arm/v8", "linux/arm64", "windows/amd64", "windows/arm"],
+  ],
+  [
+    "linux/arm/v6",
+    ["linux/arm/v5", "linux/arm/v6"],
+    ["linux/amd64", "linux/arm", "linux/arm/v4", "linux/arm/v7", "linux/arm/v8", "linux/arm64", "windows/amd64", "windows/arm"],
+  ],
+  [
+    "linux/arm/v5",
+    ["linux/arm/v5"],
+    ["linux/amd64", "linux/arm", "linux/arm/v4", "linux/arm/v6", "linux/arm/v7", "linux/arm/v8", "linux/arm64", "windows/amd64", "windows/arm"],
+  ],
+  [
+    "linux/arm/v4",
+    ["linux/arm/v4"],
+    ["linux/amd64", "linux/arm", "linux/arm/v5", "linux/arm/v6", "linux/arm/v7", "linux/arm/v8", "linux/arm64", "windows/amd64", "windows/arm"],
+  ],
   [
     "linux/arm64",
     ["linux/arm", "linux/arm/v5", "linux/arm/v6", "linux/arm/v7", "linux/arm/v8", "linux/arm64", "linux/arm64/v8"],
@@ -146,8 +196,21 @@ describe("matching platforms (containerd's platforms package)", () => {
 });
 
 describe("choosing manifests from an index", () => {
-  const entry = (digest: string, platform?: string) => ({ mediaType: "application/vnd.oci.image.manifest.v1+json", digest, size: 1, ...(platform ? { platform: parsePlatform(platform) } : {}) });
-  const index: Index = { manifests: [entry("sha256:1", "linux/arm/v6"), entry("sha256:2", "linux/amd64"), entry("sha256:3"), entry("sha256:4", "linux/arm/v7"), entry("sha256:5", "linux/arm64")] };
+  const entry = (digest: string, platform?: string) => ({
+    mediaType: "application/vnd.oci.image.manifest.v1+json",
+    digest,
+    size: 1,
+    ...(platform ? { platform: parsePlatform(platform) } : {}),
+  });
+  const index: Index = {
+    manifests: [
+      entry("sha256:1", "linux/arm/v6"),
+      entry("sha256:2", "linux/amd64"),
+      entry("sha256:3"),
+      entry("sha256:4", "linux/arm/v7"),
+      entry("sha256:5", "linux/arm64"),
+    ],
+  };
 
   it("keeps the matching entries and those without a platform, in the index's order", () => {
     expect(filterManifests(index, anyPlatform(parsePlatform("linux/arm/v7"))).map((m) => m.digest)).toEqual(["sha256:3", "sha256:4"]);

@@ -19,7 +19,8 @@ const plugin = (type: string, id: string, requires: string[] = [], init: Plugin[
 const load = <H>(plugins: readonly Plugin<any, any, H>[], host: () => H, more: { config?: Record<string, object>; disabled?: string[] } = {}) =>
   loadPlugins(plugins, { root: "/r", state: "/s", host, ...more });
 
-const statusOf = (outcomes: readonly PluginOutcome[]) => outcomes.map(({ plugin, error }) => `${plugin.id}:${error === undefined ? "ok" : isSkipPlugin(error) ? "skip" : "error"}`);
+const statusOf = (outcomes: readonly PluginOutcome[]) =>
+  outcomes.map(({ plugin, error }) => `${plugin.id}:${error === undefined ? "ok" : isSkipPlugin(error) ? "skip" : "error"}`);
 
 describe("orderPlugins", () => {
   it("puts each plugin after every plugin of each type it requires, '*' last, and keeps registration order otherwise", () => {
@@ -84,7 +85,10 @@ describe("loadPlugins", () => {
         seen.push({ root, state, config, facts });
       },
     };
-    const outcomes = await load([configured, plugin("t.store", "off")], () => ({ facts: "from the host" }), { config: { "t.store.one": { size: 2 } }, disabled: ["t.store.off"] });
+    const outcomes = await load([configured, plugin("t.store", "off")], () => ({ facts: "from the host" }), {
+      config: { "t.store.one": { size: 2 } },
+      disabled: ["t.store.off"],
+    });
     expect(seen).toEqual([{ root: "/r/t.store.one", state: "/s/t.store.one", config: { size: 2, name: "default" }, facts: "from the host" }]);
     expect(outcomes.map((o) => o.plugin.id)).toEqual(["one"]);
     expect(outcomes[0]!.exports).toEqual({ root: "/r/t.store.one" });
@@ -165,7 +169,10 @@ describe("lookup between plugins", () => {
     expect(statusOf(outcomes)).toEqual(["skipper:skip", "user:skip"]);
     expect(outcomes[1]!.error).toMatchObject({ kind: "NotFound", message: "no plugin t.counter is loaded: needs a Windows host: skip plugin" });
     expect(() => getPlugin(outcomes, counterType)).toThrow(PluginNotFoundError);
-    const failed = await load([plugin("t.counter", "broken", [], () => Promise.reject(new Error("cannot open device"))), plugin("t.user", "user", [], ({ get }) => get(counterType))], () => ({}));
+    const failed = await load(
+      [plugin("t.counter", "broken", [], () => Promise.reject(new Error("cannot open device"))), plugin("t.user", "user", [], ({ get }) => get(counterType))],
+      () => ({}),
+    );
     expect(statusOf(failed)).toEqual(["broken:error", "user:error"]);
     expect(failed[1]!.error).toMatchObject({ kind: "NotFound", message: "no plugin t.counter is loaded: cannot open device" });
   });

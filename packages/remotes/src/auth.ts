@@ -140,7 +140,11 @@ export class Authorizer {
     return false;
   }
 
-  async #requestToken(params: Readonly<Record<string, string>>, scopes: readonly string[], creds: Credentials | undefined): Promise<{ token: string; expires: number }> {
+  async #requestToken(
+    params: Readonly<Record<string, string>>,
+    scopes: readonly string[],
+    creds: Credentials | undefined,
+  ): Promise<{ token: string; expires: number }> {
     const realm = params["realm"];
     if (realm === undefined || !/^https?:\/\//.test(realm)) throw invalidArgument(`bearer challenge has no usable realm: ${JSON.stringify(realm)}`);
     const service = params["service"] ?? "";

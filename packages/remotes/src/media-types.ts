@@ -1,13 +1,7 @@
 import { mediaTypes } from "@berth/oci";
 
 /** containerd's resolver Accept header for HEAD/GET manifests by tag. */
-export const manifestAccept = [
-  mediaTypes.dockerManifest,
-  mediaTypes.dockerManifestList,
-  mediaTypes.ociManifest,
-  mediaTypes.ociIndex,
-  "*/*",
-].join(", ");
+export const manifestAccept = [mediaTypes.dockerManifest, mediaTypes.dockerManifestList, mediaTypes.ociManifest, mediaTypes.ociIndex, "*/*"].join(", ");
 
 const manifestTypes = new Set<string>([
   mediaTypes.dockerManifestList,

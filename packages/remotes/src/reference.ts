@@ -38,7 +38,10 @@ export function parseReference(ref: string): ParsedReference {
     if (object.startsWith(":")) object = object.slice(1);
     path = path.slice(0, split);
   }
-  const repository = path.split("/").filter((part) => part !== "").join("/");
+  const repository = path
+    .split("/")
+    .filter((part) => part !== "")
+    .join("/");
   const locator = repository === "" ? host : `${host}/${repository}`;
   // Like SplitObject: a suffix after the last `@` is a digest only when it parses as one.
   let tag: string | undefined = object === "" ? undefined : object;

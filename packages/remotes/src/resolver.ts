@@ -98,8 +98,7 @@ export class Resolver {
     this.#options = options;
     const given = options.credentials;
     const fromConfig = options.dockerConfig !== undefined ? dockerConfigCredentials(options.dockerConfig) : () => undefined;
-    const lookup: CredentialsSource =
-      given === undefined ? fromConfig : typeof given === "function" ? (host) => given(host) ?? fromConfig(host) : () => given;
+    const lookup: CredentialsSource = given === undefined ? fromConfig : typeof given === "function" ? (host) => given(host) ?? fromConfig(host) : () => given;
     let transport: Transport | undefined;
     const authorizer = new Authorizer(lookup, async (req) => {
       const response = await transport!.send({
@@ -146,7 +145,14 @@ export class Resolver {
         let method: "HEAD" | "GET" = "HEAD";
         let response: RegistryResponse;
         try {
-          response = await this.#transport.send({ method, host, refHost: parsed.hostname, path: `/${parsed.repository}/${path}`, headers: { accept: manifestAccept }, scopes });
+          response = await this.#transport.send({
+            method,
+            host,
+            refHost: parsed.hostname,
+            path: `/${parsed.repository}/${path}`,
+            headers: { accept: manifestAccept },
+            scopes,
+          });
         } catch (error) {
           // An unreachable endpoint (a mirror) is skipped for the next one.
           lastError = error as Error;
@@ -156,7 +162,14 @@ export class Resolver {
           // Some registries refuse HEAD on manifests.
           await response.body.dump();
           method = "GET";
-          response = await this.#transport.send({ method, host, refHost: parsed.hostname, path: `/${parsed.repository}/${path}`, headers: { accept: manifestAccept }, scopes });
+          response = await this.#transport.send({
+            method,
+            host,
+            refHost: parsed.hostname,
+            path: `/${parsed.repository}/${path}`,
+            headers: { accept: manifestAccept },
+            scopes,
+          });
         }
         if (response.status === 404) {
           await response.body.dump();
@@ -176,7 +189,14 @@ export class Resolver {
         if (digest === undefined || !Number.isSafeInteger(size)) {
           // Headers missing: hash the manifest itself.
           if (method === "HEAD") {
-            response = await this.#transport.send({ method: "GET", host, refHost: parsed.hostname, path: `/${parsed.repository}/${path}`, headers: { accept: manifestAccept }, scopes });
+            response = await this.#transport.send({
+              method: "GET",
+              host,
+              refHost: parsed.hostname,
+              path: `/${parsed.repository}/${path}`,
+              headers: { accept: manifestAccept },
+              scopes,
+            });
             if (response.status > 299) {
               lastError = await statusError(response, what);
               continue;
@@ -225,7 +245,8 @@ export class Resolver {
       if (length !== offset) throw invalidArgument(`${what}: prefix has ${length} bytes, offset is ${offset}`);
     }
     const manifest = isManifestType(descriptor.mediaType);
-    if (manifest && descriptor.size > maxManifestSize) throw errorOfKind("FailedPrecondition", `${what}: manifest of ${descriptor.size} bytes exceeds ${maxManifestSize}`);
+    if (manifest && descriptor.size > maxManifestSize)
+      throw errorOfKind("FailedPrecondition", `${what}: manifest of ${descriptor.size} bytes exceeds ${maxManifestSize}`);
     if (offset === descriptor.size) {
       if (!trusting) yield* verified([], descriptor, hash, offset, what);
       return;
@@ -295,14 +316,30 @@ export class Resolver {
       const bytes = await collect(content, maxManifestSize);
       const actual = sha256Digest(bytes);
       if (actual !== descriptor.digest || bytes.byteLength !== descriptor.size) throw digestMismatch(`${what}: content to push`, descriptor.digest, actual);
-      const put = await this.#transport.send({ method: "PUT", host, refHost, path: `/${parsed.repository}/manifests/${object}`, headers: { "content-type": descriptor.mediaType }, body: bytes, scopes });
+      const put = await this.#transport.send({
+        method: "PUT",
+        host,
+        refHost,
+        path: `/${parsed.repository}/manifests/${object}`,
+        headers: { "content-type": descriptor.mediaType },
+        body: bytes,
+        scopes,
+      });
       if (put.status !== 201 && put.status !== 200 && put.status !== 204) throw await statusError(put, `${what}: pushing manifest`);
       await put.body.dump();
       return "pushed";
     }
 
     const query: Record<string, string> = options.mountFrom !== undefined ? { mount: descriptor.digest, from: options.mountFrom } : {};
-    const start = await this.#transport.send({ method: "POST", host, refHost, path: `/${parsed.repository}/blobs/uploads/`, query, headers: { "content-length": "0" }, scopes });
+    const start = await this.#transport.send({
+      method: "POST",
+      host,
+      refHost,
+      path: `/${parsed.repository}/blobs/uploads/`,
+      query,
+      headers: { "content-length": "0" },
+      scopes,
+    });
     if (start.status === 201) {
       await start.body.dump();
       return "mounted";

@@ -5,7 +5,8 @@ import type { Descriptor } from "@berth/oci";
 const digestPattern = /^sha256:[a-f0-9]{64}$/;
 
 export function hasherFor(descriptor: Descriptor): Hash {
-  if (!digestPattern.test(descriptor.digest)) throw invalidArgument(`descriptor digest ${JSON.stringify(descriptor.digest)}: only sha256 digests are supported`);
+  if (!digestPattern.test(descriptor.digest))
+    throw invalidArgument(`descriptor digest ${JSON.stringify(descriptor.digest)}: only sha256 digests are supported`);
   return createHash("sha256");
 }
 
@@ -20,7 +21,13 @@ export const digestMismatch = (what: string, want: string, got: string) => error
  * the final bytes are released only after size and digest check out, so a consumer never sees a
  * complete but unverified blob. `hash` may already hold the bytes before `offset`.
  */
-export async function* verified(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, descriptor: Descriptor, hash: Hash, offset: number, what: string): AsyncGenerator<Uint8Array> {
+export async function* verified(
+  source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+  descriptor: Descriptor,
+  hash: Hash,
+  offset: number,
+  what: string,
+): AsyncGenerator<Uint8Array> {
   let received = offset;
   let held: Uint8Array | undefined;
   for await (const chunk of source) {

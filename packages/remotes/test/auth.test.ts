@@ -40,13 +40,21 @@ describe.skipIf(!canAuth)("basic auth (htpasswd registry)", () => {
   it("works with credentials from options and from a docker config.json", async () => {
     const dir = mkdtempSync(join(tmpdir(), "berth-remotes-dockercfg-"));
     cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-    writeFileSync(join(dir, "config.json"), JSON.stringify({ auths: { [registry.host]: { auth: Buffer.from(`${user.user}:${user.password}`).toString("base64") } } }));
-    for (const [i, r] of [resolver({ credentials: { username: user.user, password: user.password } }), resolver({ dockerConfig: join(dir, "config.json") })].entries()) {
+    writeFileSync(
+      join(dir, "config.json"),
+      JSON.stringify({ auths: { [registry.host]: { auth: Buffer.from(`${user.user}:${user.password}`).toString("base64") } } }),
+    );
+    for (const [i, r] of [
+      resolver({ credentials: { username: user.user, password: user.password } }),
+      resolver({ dockerConfig: join(dir, "config.json") }),
+    ].entries()) {
       const ref = `${registry.host}/private/busybox:1`;
       const resolved = await r.resolve(ref);
       expect(resolved.descriptor).toEqual(busybox.manifest);
       expect((await collect(r.fetcher(ref).fetch(busybox.layers[0]!))).byteLength).toBe(busybox.layers[0]!.size);
-      expect(await r.pusher(`${registry.host}/private/copy${i}:1`).push(busybox.config, busybox.blobs.get(busybox.config.digest)!, { mountFrom: "private/busybox" })).toBe("mounted");
+      expect(
+        await r.pusher(`${registry.host}/private/copy${i}:1`).push(busybox.config, busybox.blobs.get(busybox.config.digest)!, { mountFrom: "private/busybox" }),
+      ).toBe("mounted");
     }
   });
 });
@@ -64,13 +72,17 @@ describe("bearer token auth (token server in front of the registry)", () => {
             tokenRequests.push({ method: req.method ?? "", url: req.url ?? "", body });
             const form = new URLSearchParams(body);
             const ok = req.method === "GET" || form.get("password") === "tok-pass";
-            res.writeHead(ok ? 200 : 401, { "content-type": "application/json" }).end(JSON.stringify(ok ? { access_token: req.method === "GET" ? "anon" : "named", expires_in: 300 } : {}));
+            res
+              .writeHead(ok ? 200 : 401, { "content-type": "application/json" })
+              .end(JSON.stringify(ok ? { access_token: req.method === "GET" ? "anon" : "named", expires_in: 300 } : {}));
           });
           return true;
         }
         const authorization = req.headers.authorization;
         if (authorization !== "Bearer anon" && authorization !== "Bearer named") {
-          res.writeHead(401, { "www-authenticate": `Bearer realm="http://${front.host}/token",service="berth-test"`, "content-type": "application/json" }).end("{}");
+          res
+            .writeHead(401, { "www-authenticate": `Bearer realm="http://${front.host}/token",service="berth-test"`, "content-type": "application/json" })
+            .end("{}");
           return true;
         }
         // The registry behind wants its own (basic) credentials.
@@ -97,6 +109,12 @@ describe("bearer token auth (token server in front of the registry)", () => {
     const post = tokenRequests[1]!;
     expect(post.method).toBe("POST");
     const form = new URLSearchParams(post.body);
-    expect(Object.fromEntries(form)).toMatchObject({ grant_type: "password", username: "bob", client_id: "containerd-client", scope: "repository:private/busybox:pull,push", service: "berth-test" });
+    expect(Object.fromEntries(form)).toMatchObject({
+      grant_type: "password",
+      username: "bob",
+      client_id: "containerd-client",
+      scope: "repository:private/busybox:pull,push",
+      service: "berth-test",
+    });
   });
 });

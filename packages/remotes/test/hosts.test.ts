@@ -86,7 +86,9 @@ ca = "ca.pem"
 
 describe("auth helpers", () => {
   it("parses WWW-Authenticate challenges", () => {
-    expect(parseChallenges([`Bearer realm="https://auth.example/token",service="registry.example",scope="repository:a/b:pull,push"`, `Basic realm="x"`])).toEqual([
+    expect(
+      parseChallenges([`Bearer realm="https://auth.example/token",service="registry.example",scope="repository:a/b:pull,push"`, `Basic realm="x"`]),
+    ).toEqual([
       { scheme: "bearer", params: { realm: "https://auth.example/token", service: "registry.example", scope: "repository:a/b:pull,push" } },
       { scheme: "basic", params: { realm: "x" } },
     ]);

@@ -6,7 +6,10 @@ const digest = `sha256:${"a".repeat(64)}`;
 
 describe("parseReference (ctr semantics)", () => {
   it.each([
-    ["docker.io/library/alpine:latest", { hostname: "docker.io", repository: "library/alpine", locator: "docker.io/library/alpine", object: "latest", tag: "latest" }],
+    [
+      "docker.io/library/alpine:latest",
+      { hostname: "docker.io", repository: "library/alpine", locator: "docker.io/library/alpine", object: "latest", tag: "latest" },
+    ],
     ["127.0.0.1:5000/busybox:1", { hostname: "127.0.0.1:5000", repository: "busybox", object: "1", tag: "1" }],
     [`docker.io/library/alpine@${digest}`, { repository: "library/alpine", object: `@${digest}`, digest }],
     [`docker.io/library/alpine:3@${digest}`, { object: `3@${digest}`, tag: "3", digest }],

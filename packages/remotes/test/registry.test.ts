@@ -3,7 +3,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { isKind, kindOf } from "@berth/api";
 import { type Descriptor, Resolver } from "@berth/remotes";
-import { type RunningRegistry, type TestImage, buildBusyboxImage, buildMultiLayerImage, buildMultiPlatformIndex, pushTestImage, startRegistry } from "@berth/testkit";
+import {
+  type RunningRegistry,
+  type TestImage,
+  buildBusyboxImage,
+  buildMultiLayerImage,
+  buildMultiPlatformIndex,
+  pushTestImage,
+  startRegistry,
+} from "@berth/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { collect, type RunningProxy, startProxy } from "./proxy.js";
 
@@ -92,7 +100,10 @@ describe("against docker-registry", () => {
 
   it("round-trips the multi-layer and zstd images, and cross-mounts blobs", async () => {
     const r = resolver();
-    for (const [name, image] of [["multi-layer", buildMultiLayerImage()], ["zstd", buildBusyboxImage({ compression: "zstd" })]] as const) {
+    for (const [name, image] of [
+      ["multi-layer", buildMultiLayerImage()],
+      ["zstd", buildBusyboxImage({ compression: "zstd" })],
+    ] as const) {
       const ref = `${registry.host}/test/${name}:latest`;
       await pushAll(r, ref, image);
       const resolved = await r.resolve(ref);
@@ -113,7 +124,9 @@ describe("against docker-registry", () => {
     }
     const bad = Buffer.from(bytes);
     bad[0] = bad[0]! ^ 1;
-    await expect(r.pusher(`${registry.host}/test/stream:1`).push(layer, chunks(bad))).rejects.toSatisfy((e) => isKind(e, "DataLoss") || isKind(e, "InvalidArgument"));
+    await expect(r.pusher(`${registry.host}/test/stream:1`).push(layer, chunks(bad))).rejects.toSatisfy(
+      (e) => isKind(e, "DataLoss") || isKind(e, "InvalidArgument"),
+    );
     expect(await r.pusher(`${registry.host}/test/stream:1`).push(layer, chunks(bytes))).toBe("pushed");
   });
 
@@ -129,7 +142,8 @@ describe("against docker-registry", () => {
   it("fails a fetch through a tampering proxy with DataLoss and never yields the complete blob", async () => {
     const tamper = await proxy({
       rewrite(req, status, _headers, body) {
-        if (req.method === "GET" && status === 200 && body.byteLength > 0 && (req.url ?? "").includes("/blobs/")) body[Math.floor(body.byteLength / 2)]! ^= 0x01;
+        if (req.method === "GET" && status === 200 && body.byteLength > 0 && (req.url ?? "").includes("/blobs/"))
+          body[Math.floor(body.byteLength / 2)]! ^= 0x01;
         if (req.method === "GET" && status === 200 && (req.url ?? "").includes("/manifests/sha256:")) body[0] = 0x20;
         return body;
       },

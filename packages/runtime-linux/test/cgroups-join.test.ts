@@ -20,18 +20,21 @@ describe("joinCgroup", () => {
     busy = cgroup = base = undefined;
   });
 
-  it.skipIf(!cgroupV1Available() || hostCgroupMounts().version !== 1)("moves a process into the cgroup in every v1 hierarchy; a cgroup that is not there is refused", () => {
-    cgroup = createCgroupV1("join");
-    busy = startBusyProcess();
-    joinCgroup(cgroup.path, busy.pid);
-    const paths = cgroupsOf(busy.pid);
-    for (const controller of cgroup.directories.keys()) expect(paths.v1.get(controller), controller).toBe(cgroup.path);
-    // A relative path is taken from each hierarchy's root, as containerd's.
-    joinCgroup("/", busy.pid);
-    joinCgroup(cgroup.path.slice(1), busy.pid);
-    expect(cgroupsOf(busy.pid).v1.get("memory")).toBe(cgroup.path);
-    expect(() => joinCgroup(`${cgroup!.path}-missing`, busy!.pid)).toThrow(`failed to load cgroup ${cgroup.path}-missing: cgroup deleted`);
-  });
+  it.skipIf(!cgroupV1Available() || hostCgroupMounts().version !== 1)(
+    "moves a process into the cgroup in every v1 hierarchy; a cgroup that is not there is refused",
+    () => {
+      cgroup = createCgroupV1("join");
+      busy = startBusyProcess();
+      joinCgroup(cgroup.path, busy.pid);
+      const paths = cgroupsOf(busy.pid);
+      for (const controller of cgroup.directories.keys()) expect(paths.v1.get(controller), controller).toBe(cgroup.path);
+      // A relative path is taken from each hierarchy's root, as containerd's.
+      joinCgroup("/", busy.pid);
+      joinCgroup(cgroup.path.slice(1), busy.pid);
+      expect(cgroupsOf(busy.pid).v1.get("memory")).toBe(cgroup.path);
+      expect(() => joinCgroup(`${cgroup!.path}-missing`, busy!.pid)).toThrow(`failed to load cgroup ${cgroup.path}-missing: cgroup deleted`);
+    },
+  );
 
   it("moves a process into a cgroup2 cgroup; a cgroup that is not there is refused", async () => {
     base = testDirectory("cgroup-join");

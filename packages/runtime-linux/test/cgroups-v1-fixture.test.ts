@@ -31,7 +31,10 @@ describe("cgroup v1 fixture trees", () => {
   let base: string;
   beforeAll(() => {
     base = testDirectory("cgroup1-fixture");
-    for (const [controller, files] of [["hugetlb", hugetlbFiles], ["blkio", cfqFiles]] as const) {
+    for (const [controller, files] of [
+      ["hugetlb", hugetlbFiles],
+      ["blkio", cfqFiles],
+    ] as const) {
       mkdirSync(join(base, controller, "default", "redis"), { recursive: true });
       for (const [name, content] of Object.entries(files)) writeFileSync(join(base, controller, "default", "redis", name), content);
     }
@@ -43,7 +46,10 @@ describe("cgroup v1 fixture trees", () => {
 
   const mountinfo = () =>
     ["hugetlb", "blkio", "pids"]
-      .map((controller, i) => `${40 + i} 25 0:${30 + i} / ${join(base, controller)} rw,nosuid,nodev,noexec,relatime shared:${10 + i} - cgroup cgroup rw,${controller}`)
+      .map(
+        (controller, i) =>
+          `${40 + i} 25 0:${30 + i} / ${join(base, controller)} rw,nosuid,nodev,noexec,relatime shared:${10 + i} - cgroup cgroup rw,${controller}`,
+      )
       .join("\n");
   const host = { hugePageSizes: ["1GB", "2MB"], devices: () => parsePartitions("major minor  #blocks  name\n\n   8        0  1000 sda\n"), clockTicks: 100 };
 
@@ -57,7 +63,10 @@ describe("cgroup v1 fixture trees", () => {
     ]);
     expect(metrics.pids).toEqual({ current: 2n, limit: 0n });
     // cpu is always there, zero without its controllers; memory only with its controller.
-    expect(metrics.cpu).toEqual({ usage: { total: 0n, kernel: 0n, user: 0n, perCpu: [] }, throttling: { periods: 0n, throttledPeriods: 0n, throttledTime: 0n } });
+    expect(metrics.cpu).toEqual({
+      usage: { total: 0n, kernel: 0n, user: 0n, perCpu: [] },
+      throttling: { periods: 0n, throttledPeriods: 0n, throttledTime: 0n },
+    });
     expect(metrics.memory).toBeUndefined();
   });
 
@@ -96,7 +105,12 @@ describe("cgroup v1 fixture trees", () => {
     });
     expect(parseCgroupMounts("29 1 0:26 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw,nsdelegate,memory_recursiveprot").version).toBe(2);
     expect(parseProcCgroup("12:pids:/default/a\n4:cpu,cpuacct:/default/a\n1:name=systemd:/init.scope\n0::/system.slice/x\n")).toEqual({
-      v1: new Map([["pids", "/default/a"], ["cpu", "/default/a"], ["cpuacct", "/default/a"], ["name=systemd", "/init.scope"]]),
+      v1: new Map([
+        ["pids", "/default/a"],
+        ["cpu", "/default/a"],
+        ["cpuacct", "/default/a"],
+        ["name=systemd", "/init.scope"],
+      ]),
       v2: "/system.slice/x",
     });
     expect(() => locateCgroup("default/a", hybrid)).toThrow(/must be absolute/);

@@ -9,9 +9,18 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 const text = (directory: string, file: string) => readFileSync(join(directory, file), "utf8").trim();
 const uint = (directory: string, file: string) => BigInt(text(directory, file));
 const keyed = (directory: string, file: string) =>
-  new Map(text(directory, file).split("\n").map((line) => [line.split(" ")[0]!, BigInt(line.split(" ")[1]!)] as const));
+  new Map(
+    text(directory, file)
+      .split("\n")
+      .map((line) => [line.split(" ")[0]!, BigInt(line.split(" ")[1]!)] as const),
+  );
 
-const firstDisk = () => readFileSync("/proc/partitions", "utf8").split("\n").slice(2).map((l) => l.trim().split(/\s+/)).find((f) => f.length === 4);
+const firstDisk = () =>
+  readFileSync("/proc/partitions", "utf8")
+    .split("\n")
+    .slice(2)
+    .map((l) => l.trim().split(/\s+/))
+    .find((f) => f.length === 4);
 
 describe.skipIf(!cgroupV1Available())("cgroup v1 statistics of a real cgroup", () => {
   let cgroup: TestCgroup;
@@ -116,7 +125,11 @@ describe.skipIf(!cgroupV1Available())("cgroup v1 statistics of a real cgroup", (
     expect(metrics.memory!.hierarchicalSwapLimit).toBe(stat.get("hierarchical_memsw_limit") ?? 0n);
     expect(metrics.memory!.totalInactiveFile).toBe(stat.get("total_inactive_file"));
     const oom = keyed(memory, "memory.oom_control");
-    expect(metrics.memoryOomControl).toEqual({ oomKillDisable: oom.get("oom_kill_disable"), underOom: oom.get("under_oom"), oomKill: oom.get("oom_kill") ?? 0n });
+    expect(metrics.memoryOomControl).toEqual({
+      oomKillDisable: oom.get("oom_kill_disable"),
+      underOom: oom.get("under_oom"),
+      oomKill: oom.get("oom_kill") ?? 0n,
+    });
   }
 
   it("reads pids with their limit", () => {

@@ -89,7 +89,9 @@ export function shimServers(address: string): number[] {
   for (const entry of readdirSync("/proc")) {
     if (!/^\d+$/.test(entry)) continue;
     try {
-      const args = readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0").filter((arg) => arg !== "");
+      const args = readFileSync(`/proc/${entry}/cmdline`, "utf8")
+        .split("\0")
+        .filter((arg) => arg !== "");
       if (args.at(-1) === "serve" && isShimOf(args, address)) pids.push(Number(entry));
     } catch {
       // gone meanwhile

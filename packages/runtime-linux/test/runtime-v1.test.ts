@@ -93,8 +93,14 @@ describe.skipIf(!existsSync(stockShimV1))("runtime v1 options", () => {
     const runcRoot = join(fixture.scratch, "custom-runc");
     const id = `opts-${process.pid}`;
     await create(id, {
-      runtimeOptions: any("containerd.linux.runc.RuncOptions", linuxRunc.RuncOptions.encode(linuxRunc.RuncOptions.fromPartial({ runtimeRoot: runcRoot })).finish()),
-      taskOptions: any("containerd.linux.runc.CreateOptions", linuxRunc.CreateOptions.encode(linuxRunc.CreateOptions.fromPartial({ shimCgroup: cgroup.path })).finish()),
+      runtimeOptions: any(
+        "containerd.linux.runc.RuncOptions",
+        linuxRunc.RuncOptions.encode(linuxRunc.RuncOptions.fromPartial({ runtimeRoot: runcRoot })).finish(),
+      ),
+      taskOptions: any(
+        "containerd.linux.runc.CreateOptions",
+        linuxRunc.CreateOptions.encode(linuxRunc.CreateOptions.fromPartial({ shimCgroup: cgroup.path })).finish(),
+      ),
     });
     expect(readdirSync(join(runcRoot, context.namespace!))).toEqual([id]);
     const shimPid = readFileSync(join(fixture.options.state, context.namespace!, id, "shim.pid"), "utf8");

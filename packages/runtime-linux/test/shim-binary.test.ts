@@ -90,7 +90,11 @@ describe("Berth's shim binary", () => {
     expect(readFileSync(join(directory, "bundles", "one", "b", "address"), "utf8")).toBe(b);
     expect(shimsOf(address).length).toBeGreaterThanOrEqual(3);
     // Told to shut down while serving nothing, each server ends the caller's connection and leaves.
-    for (const [shimAddress, namespace] of [[a, "one"], [c, "two"], [d, "one"]] as const) {
+    for (const [shimAddress, namespace] of [
+      [a, "one"],
+      [c, "two"],
+      [d, "one"],
+    ] as const) {
       const client = await TtrpcClient.connect(shimAddress);
       await ttrpcServiceClient(taskV2.TaskDefinition, client, { namespace }).shutdown({ id: "x", now: false });
       await client.closed;
@@ -193,8 +197,16 @@ describe("Berth's shim binary", () => {
     const execProcess = async (execId: string, requestTerminal: boolean, specTerminal: boolean) => {
       const stdout = join(directory, `${execId}.out`);
       writeFileSync(stdout, "");
-      const spec = { ...testRuntimeSpec({ args: ["sh", "-c", "tty; exit 3"], cgroupsPath: "" }).process as object, terminal: specTerminal };
-      await shim.exec({ id: "execs", execId, terminal: requestTerminal, stdin: "", stdout, stderr: "", spec: packJson("types.containerd.io/opencontainers/runtime-spec/1/Process", spec) });
+      const spec = { ...(testRuntimeSpec({ args: ["sh", "-c", "tty; exit 3"], cgroupsPath: "" }).process as object), terminal: specTerminal };
+      await shim.exec({
+        id: "execs",
+        execId,
+        terminal: requestTerminal,
+        stdin: "",
+        stdout,
+        stderr: "",
+        spec: packJson("types.containerd.io/opencontainers/runtime-spec/1/Process", spec),
+      });
       const exited = shim.wait({ id: "execs", execId });
       await shim.start({ id: "execs", execId });
       expect((await exited).exitStatus).toBe(3);

@@ -33,7 +33,10 @@ describe.each(shims)("shim_cgroup with $shim", ({ shim, binary }) => {
     await fixture?.cleanup();
   });
 
-  const runcOptions = (shimCgroup: string) => ({ typeUrl: "containerd.runc.v1.Options", value: Buffer.from(runcV1.Options.encode(runcV1.Options.fromPartial({ shimCgroup })).finish()) });
+  const runcOptions = (shimCgroup: string) => ({
+    typeUrl: "containerd.runc.v1.Options",
+    value: Buffer.from(runcV1.Options.encode(runcV1.Options.fromPartial({ shimCgroup })).finish()),
+  });
   const create = (id: string, shimCgroup?: string) =>
     fixture.runtime.create(context, id, {
       spec: packJson("types.containerd.io/opencontainers/runtime-spec/1/Spec", fixture.spec(id, ["sleep", "1000"])),

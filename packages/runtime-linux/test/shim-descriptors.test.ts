@@ -32,7 +32,12 @@ describe("Berth's shim and the descriptors it closes", () => {
       await task.start(context);
       const fifo = join(fixture.scratch, "exec-output");
       execFileSync("mkfifo", [fifo]);
-      const process = packJson("types.containerd.io/opencontainers/runtime-spec/1/Process", { args: ["echo", "delivered"], cwd: "/", env: ["PATH=/bin"], user: { uid: 0, gid: 0 } });
+      const process = packJson("types.containerd.io/opencontainers/runtime-spec/1/Process", {
+        args: ["echo", "delivered"],
+        cwd: "/",
+        env: ["PATH=/bin"],
+        user: { uid: 0, gid: 0 },
+      });
       const exec = await task.exec(context, "e1", { spec: process, io: { ...noIO, stdout: fifo, stderr: fifo } });
       await exec.start(context);
       expect((await exec.wait(context)).status).toBe(0);

@@ -21,8 +21,7 @@ describe.skipIf(!stockContainerdInstalled)("Berth's shim memory", () => {
   });
 
   test(`with ${containers} sleeping containers the shim takes less than 10 MB RSS per container`, { timeout: 180_000 }, async () => {
-    const runDetached = (id: string) =>
-      setup.ctr(["run", "-d", "--runtime", berthShimPath, ...setup.session.runFlags, setup.image, id, "sleep", "1000"]);
+    const runDetached = (id: string) => setup.ctr(["run", "-d", "--runtime", berthShimPath, ...setup.session.runFlags, setup.image, id, "sleep", "1000"]);
     expect((await runDetached("m0")).code).toBe(0);
     const [shim] = shimServers(setup.daemon.address);
     const one = residentBytes(shim!);

@@ -21,7 +21,8 @@ function recordSpawns(): { readonly spawned: { args: string[]; pid: number | und
 }
 
 const shimStarts = (spawned: { args: string[] }[]) => spawned.filter(({ args }) => args.includes(berthShimPath) && args.at(-1) === "start");
-const shimServers = (spawned: { args: string[]; pid: number | undefined }[]) => spawned.filter(({ args }) => args.includes(berthShimPath) && args.at(-1) === "serve");
+const shimServers = (spawned: { args: string[]; pid: number | undefined }[]) =>
+  spawned.filter(({ args }) => args.includes(berthShimPath) && args.at(-1) === "serve");
 
 describe("berthd's shim manager with Berth's own shim", () => {
   let fixture: Awaited<ReturnType<typeof managerFixture>>;

@@ -76,7 +76,9 @@ describe.skipIf(!stockContainerdInstalled).each<DaemonKind>(["containerd", "bert
 
   test("all containers of a namespace share one shim process, which leaves once none is left", async () => {
     for (const id of ["g1", "g2", "g3"]) expect(await run(["-d", setup.image, id, "sleep", "1000"])).toMatchObject({ code: 0 });
-    const addresses = new Set(["g1", "g2", "g3"].map((id) => readFileSync(join(setup.daemon.state, "io.containerd.runtime.v2.task", namespace, id, "address"), "utf8")));
+    const addresses = new Set(
+      ["g1", "g2", "g3"].map((id) => readFileSync(join(setup.daemon.state, "io.containerd.runtime.v2.task", namespace, id, "address"), "utf8")),
+    );
     expect(addresses.size).toBe(1);
     const [address] = addresses;
     expect(address).toMatch(new RegExp(`^unix://${setup.base}/s/[0-9a-f]{64}$`));
@@ -97,7 +99,8 @@ describe.skipIf(!stockContainerdInstalled).each<DaemonKind>(["containerd", "bert
     const failed = await run(["--rm", setup.image, "missing", "/nonexistent"]);
     expect(failed.code).toBe(1);
     expect(failed.stdout).toBe("");
-    const runcSays = 'OCI runtime create failed: runc create failed: unable to start container process: exec: "/nonexistent": stat /nonexistent: no such file or directory: unknown\n';
+    const runcSays =
+      'OCI runtime create failed: runc create failed: unable to start container process: exec: "/nonexistent": stat /nonexistent: no such file or directory: unknown\n';
     expect(failed.stderr).toBe(`ctr: failed to create shim task: ${runcSays}`);
     expect(readFileSync("/proc/self/mounts", "utf8")).not.toContain(join(namespace, "missing"));
     expect((await setup.ctr(["tasks", "ls", "-q"])).stdout).toBe("");
@@ -107,7 +110,18 @@ describe.skipIf(!stockContainerdInstalled).each<DaemonKind>(["containerd", "bert
   test("a user namespace: ctr run --uidmap/--gidmap runs as the mapped root, through a bundle that root may traverse", async () => {
     // The daemon's directories must let others through (0711, as /run/containerd); the test's is 0700.
     chmodSync(setup.base, 0o711);
-    const ran = await run(["--rm", "--uidmap", "0:100000:65536", "--gidmap", "0:100000:65536", setup.image, "userns", "sh", "-c", "id; cat /proc/self/uid_map"]);
+    const ran = await run([
+      "--rm",
+      "--uidmap",
+      "0:100000:65536",
+      "--gidmap",
+      "0:100000:65536",
+      setup.image,
+      "userns",
+      "sh",
+      "-c",
+      "id; cat /proc/self/uid_map",
+    ]);
     expect(ran.stderr).toBe("");
     expect(ran.code).toBe(0);
     expect(ran.stdout.split("\n")[0]).toBe("uid=0(root) gid=0(root) groups=0(root)");
@@ -116,7 +130,10 @@ describe.skipIf(!stockContainerdInstalled).each<DaemonKind>(["containerd", "bert
 
   test("--log-uri file:// appends the output to a file", async () => {
     const log = join(setup.base, "logs", "out.log");
-    expect(await run(["--rm", "--log-uri", `file://${log}`, setup.image, "logged", "sh", "-c", "echo one; echo two >&2"])).toMatchObject({ code: 0, stdout: "" });
+    expect(await run(["--rm", "--log-uri", `file://${log}`, setup.image, "logged", "sh", "-c", "echo one; echo two >&2"])).toMatchObject({
+      code: 0,
+      stdout: "",
+    });
     expect(readFileSync(log, "utf8")).toBe("one\ntwo\n");
   });
 

@@ -9,7 +9,15 @@
 export type { LayerDescriptor } from "./layers/differ.js";
 export { WindowsDiffer, importLayerTar } from "./layers/differ.js";
 export type { BackupRecord, ExtendedAttribute, ReparsePoint } from "./layers/backup-stream.js";
-export { decodeBackupStream, decodeExtendedAttributes, decodeReparsePoint, encodeBackupRecord, encodeExtendedAttributes, encodeReparsePoint, streamIds } from "./layers/backup-stream.js";
+export {
+  decodeBackupStream,
+  decodeExtendedAttributes,
+  decodeReparsePoint,
+  encodeBackupRecord,
+  encodeExtendedAttributes,
+  encodeReparsePoint,
+  streamIds,
+} from "./layers/backup-stream.js";
 export type { LayerOps, LayerWriter } from "./layers/layer-ops.js";
 export type { MountShape } from "./layers/mounts.js";
 export { mountWindowsLayer, parentLayerPaths, unmountWindowsLayer, windowsLayerMount, windowsLayerMountType } from "./layers/mounts.js";

@@ -30,9 +30,17 @@ const filetime = (value: bigint) => `{${value & 0xffffffffn} ${value >> 32n}}`;
 
 describe("layer tar → backup stream (go-winio backuptar, built for Windows)", () => {
   it("reads the file information from the PAX records", () => {
-    const [, name, size, attributes, creation, write] = line("fileinfo").join(" ").match(/^fileinfo (\S+) (\d+) (\d+) (\{\d+ \d+\}) (\{\d+ \d+\})/)!;
+    const [, name, size, attributes, creation, write] = line("fileinfo")
+      .join(" ")
+      .match(/^fileinfo (\S+) (\d+) (\d+) (\{\d+ \d+\}) (\{\d+ \d+\})/)!;
     const read = fileInfoFromHeader(hello);
-    expect([read.name, String(read.size), String(read.info.fileAttributes), filetime(read.info.creationTime), filetime(read.info.lastWriteTime)]).toEqual([name, size, attributes, creation, write]);
+    expect([read.name, String(read.size), String(read.info.fileAttributes), filetime(read.info.creationTime), filetime(read.info.lastWriteTime)]).toEqual([
+      name,
+      size,
+      attributes,
+      creation,
+      write,
+    ]);
   });
 
   it("writes the backup stream byte for byte: security, data, then the alternate stream", () => {
@@ -69,7 +77,14 @@ describe("layer tar → backup stream (go-winio backuptar, built for Windows)", 
     ]) {
       expect(decodeReparsePoint(encodeReparsePoint(point))).toEqual(point);
     }
-    const link: LayerTarHeader = { name: "Files/j", type: "symlink", size: 0, mtime: 0n, linkname: "C:\\target", pax: { "MSWINDOWS.fileattr": String(0x10 | 0x400), "MSWINDOWS.mountpoint": "1", "MSWINDOWS.xattr.user.one": "AQID" } };
+    const link: LayerTarHeader = {
+      name: "Files/j",
+      type: "symlink",
+      size: 0,
+      mtime: 0n,
+      linkname: "C:\\target",
+      pax: { "MSWINDOWS.fileattr": String(0x10 | 0x400), "MSWINDOWS.mountpoint": "1", "MSWINDOWS.xattr.user.one": "AQID" },
+    };
     const [entry] = tarEntriesFromBackupStream("Files/j", fileInfoFromHeader(link).info, backupStreamFromTarEntry(link, Buffer.alloc(0)));
     expect(entry!.header).toMatchObject({ type: "symlink", linkname: "C:\\target", pax: { "MSWINDOWS.mountpoint": "1", "MSWINDOWS.xattr.user.one": "AQID" } });
   });

@@ -5,7 +5,15 @@ import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 import type { Mount } from "@berth/api";
 import { mountAll, unmountAll } from "@berth/mount";
-import { type LayerOps, type LayerWriter, decodeBackupStream, fileAttributeDirectory, mountWindowsLayer, streamIds, unmountWindowsLayer } from "@berth/runtime-windows";
+import {
+  type LayerOps,
+  type LayerWriter,
+  decodeBackupStream,
+  fileAttributeDirectory,
+  mountWindowsLayer,
+  streamIds,
+  unmountWindowsLayer,
+} from "@berth/runtime-windows";
 
 const run = promisify(execFile);
 const sourceStream = "containerd.io-source";

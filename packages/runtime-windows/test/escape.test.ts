@@ -5,7 +5,9 @@ import { describe, expect, it } from "vitest";
 
 describe("escapeArg", () => {
   it("quotes as Go's EscapeArg built for Windows (wingold.out)", () => {
-    const line = readFileSync(new URL("fixtures/wingold.out", import.meta.url), "utf8").split("\n").find((l) => l.startsWith("escape "))!;
+    const line = readFileSync(new URL("fixtures/wingold.out", import.meta.url), "utf8")
+      .split("\n")
+      .find((l) => l.startsWith("escape "))!;
     expect(`escape ${[`a b`, `c:\\x y\\`, `q"uote`].map(escapeArg).join(" ")}`).toBe(line);
   });
 
@@ -43,7 +45,13 @@ describe("image config args, ArgsEscaped false", () => {
     { name: "Entrypoint_EmptyCmd_EmptyArgs", entrypoint: ["entrypoint", "args"], args_: ["entrypoint", "args"] },
     { name: "Entrypoint_EmptyCmd_Args", entrypoint: ["entrypoint", "args"], args: ["additional", "args"], args_: ["entrypoint", "args", "additional", "args"] },
     { name: "Entrypoint_Cmd_EmptyArgs", entrypoint: ["entrypoint", "args"], cmd: ["cmd", "args"], args_: ["entrypoint", "args", "cmd", "args"] },
-    { name: "Entrypoint_Cmd_Args", entrypoint: ["entrypoint", "args"], cmd: ["cmd", "args"], args: ["additional", "args"], args_: ["entrypoint", "args", "additional", "args"] },
+    {
+      name: "Entrypoint_Cmd_Args",
+      entrypoint: ["entrypoint", "args"],
+      cmd: ["cmd", "args"],
+      args: ["additional", "args"],
+      args_: ["entrypoint", "args", "additional", "args"],
+    },
   ];
   it.each(rows.map((row) => [row.name, row] as const))("%s", (_, row) => {
     expect(process(false, row)).toEqual(row.error ? "error" : { args: row.args_, commandLine: "" });
@@ -63,7 +71,13 @@ describe("image config args, ArgsEscaped true", () => {
     { name: "Entrypoint_EmptyCmd_EmptyArgs", entrypoint: [exe], commandLine: exe },
     { name: "Entrypoint_EmptyCmd_Args", entrypoint: [exe], args: ["additional", "args with spaces"], commandLine: `${exe} additional "args with spaces"` },
     { name: "Entrypoint_Cmd_EmptyArgs", entrypoint: [exe], cmd: [cmd], commandLine: `${exe} "cmd -args \\"hello world\\""` },
-    { name: "Entrypoint_Cmd_Args", entrypoint: [exe], cmd: [cmd], args: ["additional", "args with spaces"], commandLine: `${exe} additional "args with spaces"` },
+    {
+      name: "Entrypoint_Cmd_Args",
+      entrypoint: [exe],
+      cmd: [cmd],
+      args: ["additional", "args with spaces"],
+      commandLine: `${exe} additional "args with spaces"`,
+    },
   ];
   it.each(rows.map((row) => [row.name, row] as const))("%s", (_, row) => {
     expect(process(true, row)).toEqual(row.error ? "error" : { args: row.args_, commandLine: row.commandLine });
@@ -73,7 +87,11 @@ describe("image config args, ArgsEscaped true", () => {
 // containerd's TestWithProcessArgsOverwritesWithImageArgsEscaped and its three siblings: whichever
 // of image config and process args comes last wins.
 describe("image config and process args in either order", () => {
-  const escaped = { Entrypoint: ['powershell.exe -Command "C:\\My Data\\MyExe.exe" -arg1 "-arg2 value2"'], Cmd: ['cmd.exe /S /C "C:\\test path\\test.exe"'], ArgsEscaped: true };
+  const escaped = {
+    Entrypoint: ['powershell.exe -Command "C:\\My Data\\MyExe.exe" -arg1 "-arg2 value2"'],
+    Cmd: ['cmd.exe /S /C "C:\\test path\\test.exe"'],
+    ArgsEscaped: true,
+  };
   const plain = { Entrypoint: ["powershell.exe", "-Command"], Cmd: ["Write-Host", "echo Hello"] };
   const userArgs = ["cmd.exe", "echo", "should be set"];
   const run = (...opts: WindowsSpecOpt[]) => {
@@ -83,7 +101,11 @@ describe("image config and process args in either order", () => {
   it.each([
     ["args after a plain image", [withImageConfig(plain), withProcessArgs(...userArgs)], { args: userArgs, commandLine: "" }],
     ["args after an escaped image", [withImageConfig(escaped), withProcessArgs(...userArgs)], { args: userArgs, commandLine: "" }],
-    ["a plain image after args", [withProcessArgs(...userArgs), withImageConfig(plain)], { args: ["powershell.exe", "-Command", "Write-Host", "echo Hello"], commandLine: "" }],
+    [
+      "a plain image after args",
+      [withProcessArgs(...userArgs), withImageConfig(plain)],
+      { args: ["powershell.exe", "-Command", "Write-Host", "echo Hello"], commandLine: "" },
+    ],
     [
       "an escaped image after args",
       [withProcessArgs(...userArgs), withImageConfig(escaped)],

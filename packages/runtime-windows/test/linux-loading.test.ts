@@ -33,7 +33,10 @@ describe("on Linux", () => {
       if (typeof windows.WindowsSnapshotter !== "function") throw new Error("not loaded");
       await windows.loadWin32LayerOps().then(() => { throw new Error("loaded on Linux"); }, (error) => { if (error.kind !== "Unavailable") throw error; });
     `);
-    expect(modules.some((url) => url.includes("runtime-windows/dist/index.js")), "the package was loaded").toBe(true);
+    expect(
+      modules.some((url) => url.includes("runtime-windows/dist/index.js")),
+      "the package was loaded",
+    ).toBe(true);
     expect(mentionsKoffi(modules)).toEqual([]);
     expect(mentionsKoffi(mapped)).toEqual([]);
   });
@@ -46,11 +49,15 @@ describe("on Linux", () => {
 
   it("only src/win32/ imports koffi", () => {
     const sources = readdirSync(join(packageRoot, "src"), { recursive: true, encoding: "utf8" }).filter((file) => file.endsWith(".ts"));
-    const importers = sources.filter((file) => /from\s+["']koffi["']|import\(\s*["']koffi["']\s*\)|require\(\s*["']koffi["']\s*\)/.test(readFileSync(join(packageRoot, "src", file), "utf8")));
+    const importers = sources.filter((file) =>
+      /from\s+["']koffi["']|import\(\s*["']koffi["']\s*\)|require\(\s*["']koffi["']\s*\)/.test(readFileSync(join(packageRoot, "src", file), "utf8")),
+    );
     expect(importers.length).toBeGreaterThan(0);
     for (const file of importers) expect(relative("win32", file).startsWith(".."), `${file} imports koffi outside src/win32/`).toBe(false);
     // And nothing outside src/win32/ imports src/win32/ statically: only the lazy loader does, dynamically.
-    const staticWin32 = sources.filter((file) => !file.startsWith("win32") && /from\s+["']\.\.?\/(?:.*\/)?win32\//.test(readFileSync(join(packageRoot, "src", file), "utf8")));
+    const staticWin32 = sources.filter(
+      (file) => !file.startsWith("win32") && /from\s+["']\.\.?\/(?:.*\/)?win32\//.test(readFileSync(join(packageRoot, "src", file), "utf8")),
+    );
     expect(staticWin32).toEqual([]);
   });
 });

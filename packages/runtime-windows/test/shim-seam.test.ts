@@ -45,7 +45,12 @@ describe("the shim v2 core with the Windows seam, driving Berth's shim over pipe
     const context = { namespace: "winrules" };
     const spec = (id: string) => packJson("types.containerd.io/opencontainers/runtime-spec/1/Spec", fixture.spec(id, ["sleep", "1000"]));
     const create = (id: string, runtime = "io.containerd.runc.v2") =>
-      fixture.runtime.create(context, id, { spec: spec(id), rootfs: [{ type: "bind", source: fixture.rootfs, options: ["rbind", "rw"] }], io: { stdin: "", stdout: "", stderr: "", terminal: false }, runtime });
+      fixture.runtime.create(context, id, {
+        spec: spec(id),
+        rootfs: [{ type: "bind", source: fixture.rootfs, options: ["rbind", "rw"] }],
+        io: { stdin: "", stdout: "", stderr: "", terminal: false },
+        runtime,
+      });
 
     beforeAll(async () => {
       fixture = await windowsSeamFixture("runtime-winrules");

@@ -35,15 +35,33 @@ function sections(file: string): Map<string, string> {
 }
 
 // The images and options of the generator (reference/windows/generators/winspec.go), case by case.
-const imageConfig: WindowsImageConfig = { Env: ["PATH=C:\\Windows\\system32;C:\\Windows", "FOO=image"], Cmd: ["cmd", "/S", "/C", "echo hello world"], WorkingDir: "C:\\app", User: "ContainerUser" };
+const imageConfig: WindowsImageConfig = {
+  Env: ["PATH=C:\\Windows\\system32;C:\\Windows", "FOO=image"],
+  Cmd: ["cmd", "/S", "/C", "echo hello world"],
+  WorkingDir: "C:\\app",
+  User: "ContainerUser",
+};
 const cases: Record<string, () => WindowsSpecOpt[]> = {
   default: () => [],
   "image-config": () => [withImageConfig(imageConfig)],
-  "image-config+user-args+env+hostname+tty": () => [withImageConfigArgs(imageConfig, ["ping", "-n", "1", "a b"]), withEnv(["FOO=user", "BAR=1"]), withHostname("winhost"), withTty, withTtySize(80, 24)],
+  "image-config+user-args+env+hostname+tty": () => [
+    withImageConfigArgs(imageConfig, ["ping", "-n", "1", "a b"]),
+    withEnv(["FOO=user", "BAR=1"]),
+    withHostname("winhost"),
+    withTty,
+    withTtySize(80, 24),
+  ],
   "entrypoint+cmd": () => [withImageConfig({ Entrypoint: ["powershell.exe"], Cmd: ["-Command", "Write-Host hi"] })],
   "no-args-error": () => [withImageConfig({})],
   "argsescaped-cmd-only,user-args": () => [withImageConfigArgs({ Cmd: ["ping -n 1 localhost"], ArgsEscaped: true }, ["x y"])],
-  "memory+cpu+hyperv+user": () => [withMemoryLimit(512 * 1024 * 1024), withHyperV, withUser("ContainerAdministrator"), withAnnotations({ a: "b" }), withProcessArgs("cmd", "/c", "dir"), withProcessCwd("C:\\work")],
+  "memory+cpu+hyperv+user": () => [
+    withMemoryLimit(512 * 1024 * 1024),
+    withHyperV,
+    withUser("ContainerAdministrator"),
+    withAnnotations({ a: "b" }),
+    withProcessArgs("cmd", "/c", "dir"),
+    withProcessCwd("C:\\work"),
+  ],
   "linux-platform-for-comparison": () => [],
 };
 

@@ -43,8 +43,12 @@ describe("windows-layer mounts, as containerd's windows snapshotter returns them
   it("1.6.20–1.7.1: always parentLayerPaths (null for none); a view mounts its parent over the rest", async () => {
     const { snapshotter, dir } = await image("1.6");
     expect(await snapshotter.prepare(context, "fresh", "")).toEqual([{ type: "windows-layer", source: dir(3), options: ["rw", "parentLayerPaths=null"] }]);
-    expect(await snapshotter.prepare(context, "container", "top")).toEqual([{ type: "windows-layer", source: dir(4), options: ["rw", `parentLayerPaths=${JSON.stringify([dir(2), dir(1)])}`] }]);
-    expect(await snapshotter.view(context, "look", "top")).toEqual([{ type: "windows-layer", source: dir(2), options: ["ro", `parentLayerPaths=${JSON.stringify([dir(1)])}`] }]);
+    expect(await snapshotter.prepare(context, "container", "top")).toEqual([
+      { type: "windows-layer", source: dir(4), options: ["rw", `parentLayerPaths=${JSON.stringify([dir(2), dir(1)])}`] },
+    ]);
+    expect(await snapshotter.view(context, "look", "top")).toEqual([
+      { type: "windows-layer", source: dir(2), options: ["ro", `parentLayerPaths=${JSON.stringify([dir(1)])}`] },
+    ]);
     expect(await snapshotter.view(context, "look-base", "base")).toEqual([{ type: "windows-layer", source: dir(1), options: ["ro", "parentLayerPaths=null"] }]);
     expect(await snapshotter.mounts(context, "container")).toEqual(await snapshotter.mounts(context, "container"));
   });
@@ -52,8 +56,12 @@ describe("windows-layer mounts, as containerd's windows snapshotter returns them
   it("1.7.2+: the snapshot's own directory, parentLayerPaths only with parents", async () => {
     const { snapshotter, dir } = await image("1.7");
     expect(await snapshotter.prepare(context, "fresh", "")).toEqual([{ type: "windows-layer", source: dir(3), options: ["rw"] }]);
-    expect(await snapshotter.prepare(context, "container", "top")).toEqual([{ type: "windows-layer", source: dir(4), options: ["rw", `parentLayerPaths=${JSON.stringify([dir(2), dir(1)])}`] }]);
-    expect(await snapshotter.view(context, "look", "top")).toEqual([{ type: "windows-layer", source: dir(5), options: ["ro", `parentLayerPaths=${JSON.stringify([dir(2), dir(1)])}`] }]);
+    expect(await snapshotter.prepare(context, "container", "top")).toEqual([
+      { type: "windows-layer", source: dir(4), options: ["rw", `parentLayerPaths=${JSON.stringify([dir(2), dir(1)])}`] },
+    ]);
+    expect(await snapshotter.view(context, "look", "top")).toEqual([
+      { type: "windows-layer", source: dir(5), options: ["ro", `parentLayerPaths=${JSON.stringify([dir(2), dir(1)])}`] },
+    ]);
   });
 
   it("writes the paths as Go's json.Marshal does (<, >, & escaped)", async () => {
@@ -85,7 +93,11 @@ describe("the windows snapshotter's layer directories", () => {
     writeFileSync(join(dir(1), "UtilityVM", "SystemTemplate.vhdx"), "uvm");
     ops.calls.length = 0;
     await snapshotter.prepare(context, "gb", "top", { [windowsSnapshotLabels.rootfsSizeGb]: "2" });
-    await snapshotter.prepare(context, "bytes", "top", { [windowsSnapshotLabels.rootfsSizeGb]: "2", [windowsSnapshotLabels.rootfsSizeBytes]: "4096", [windowsSnapshotLabels.uvmScratch]: "true" });
+    await snapshotter.prepare(context, "bytes", "top", {
+      [windowsSnapshotLabels.rootfsSizeGb]: "2",
+      [windowsSnapshotLabels.rootfsSizeBytes]: "4096",
+      [windowsSnapshotLabels.uvmScratch]: "true",
+    });
     expect(ops.calls.filter((call) => call.startsWith("expandSandboxSize")).map((call) => call.replace(/^.*, /, ""))).toEqual([`${2 * 1024 ** 3})`, "4096)"]);
     expect(readFileSync(join(dir(4), "sandbox.size"), "utf8")).toBe("4096");
     expect(readFileSync(join(dir(4), "vm", "sandbox.vhdx"), "utf8")).toBe("uvm");
@@ -102,7 +114,10 @@ describe("the windows snapshotter's layer directories", () => {
 
   it("commits a parentless scratch as a base layer and a child as a read-only layer", async () => {
     const { dir, ops } = await image("1.6");
-    expect(ops.calls.filter((call) => call.startsWith("convert"))).toEqual([`convertToBaseLayer(${JSON.stringify(dir(1))})`, `convertScratchToReadOnlyLayer(${JSON.stringify(dir(2))}, ${JSON.stringify([dir(1)])})`]);
+    expect(ops.calls.filter((call) => call.startsWith("convert"))).toEqual([
+      `convertToBaseLayer(${JSON.stringify(dir(1))})`,
+      `convertScratchToReadOnlyLayer(${JSON.stringify(dir(2))}, ${JSON.stringify([dir(1)])})`,
+    ]);
   });
 
   it("removes by renaming to rm-<id> and destroying that", async () => {
@@ -152,8 +167,17 @@ describe("the windows differ", () => {
     const blob = await writeBlob(content, context, "layer", tar);
     const mounts = await snapshotter.prepare(context, "extract-2-layer", "top");
     const differ = new WindowsDiffer(content, ops);
-    const applied = await differ.apply(context, { mediaType: "application/vnd.oci.image.layer.v1.tar", digest: blob.digest, size: blob.size, annotations: {} }, mounts);
-    expect(applied).toEqual({ mediaType: "application/vnd.oci.image.layer.v1.tar", digest: `sha256:${createHash("sha256").update(tar).digest("hex")}`, size: tar.length, annotations: {} });
+    const applied = await differ.apply(
+      context,
+      { mediaType: "application/vnd.oci.image.layer.v1.tar", digest: blob.digest, size: blob.size, annotations: {} },
+      mounts,
+    );
+    expect(applied).toEqual({
+      mediaType: "application/vnd.oci.image.layer.v1.tar",
+      digest: `sha256:${createHash("sha256").update(tar).digest("hex")}`,
+      size: tar.length,
+      annotations: {},
+    });
     const files = join(dir(3), "Files");
     expect(readFileSync(join(files, "app", "hello.txt"), "utf8")).toBe("hello");
     expect(readFileSync(join(files, "app", "hello.txt:ads"), "utf8")).toBe("ads");

@@ -98,9 +98,7 @@ function runShim(invocation: ShimInvocation, extra: readonly string[], input: Ui
     // this call open for long after the command itself exited.
     child.once("exit", (code) => {
       clearTimeout(timer);
-      void Promise.race([stdoutEnded, new Promise((done) => setTimeout(done, 1000))]).then(() =>
-        resolve({ code, stdout: Buffer.concat(stdout), stderr }),
-      );
+      void Promise.race([stdoutEnded, new Promise((done) => setTimeout(done, 1000))]).then(() => resolve({ code, stdout: Buffer.concat(stdout), stderr }));
     });
     child.stdin.on("error", () => undefined);
     child.stdin.end(Buffer.from(input));

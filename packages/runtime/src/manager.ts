@@ -101,24 +101,26 @@ export class ShimManager implements Runtime {
       await bundle.write("shim-binary-path", binary);
       await bundle.write(runtimeNameFile, options.runtime);
       client = (await connectShim(address, namespace, taskId, undefined, (to, ms) => platform.dial(to, ms, "start"))).client;
-      const created = await ttrpcServiceClient(taskV2.TaskDefinition, client, { namespace }).create(
-        {
-          id: taskId,
-          bundle: bundle.path,
-          rootfs: options.rootfs.map((mount) => ({ type: mount.type, source: mount.source, target: mount.target ?? "", options: [...mount.options] })),
-          terminal: options.io.terminal,
-          stdin: options.io.stdin,
-          stdout: options.io.stdout,
-          stderr: options.io.stderr,
-          checkpoint: options.checkpoint ?? "",
-          parentCheckpoint: "",
-          options: shimOptions,
-        },
-        { signal: context.signal },
-      ).catch((error: unknown) => {
-        // containerd's words for a shim that could not create the task; the kind stays.
-        throw new BerthError(kindOf(error), `failed to create shim task: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
-      });
+      const created = await ttrpcServiceClient(taskV2.TaskDefinition, client, { namespace })
+        .create(
+          {
+            id: taskId,
+            bundle: bundle.path,
+            rootfs: options.rootfs.map((mount) => ({ type: mount.type, source: mount.source, target: mount.target ?? "", options: [...mount.options] })),
+            terminal: options.io.terminal,
+            stdin: options.io.stdin,
+            stdout: options.io.stdout,
+            stderr: options.io.stderr,
+            checkpoint: options.checkpoint ?? "",
+            parentCheckpoint: "",
+            options: shimOptions,
+          },
+          { signal: context.signal },
+        )
+        .catch((error: unknown) => {
+          // containerd's words for a shim that could not create the task; the kind stays.
+          throw new BerthError(kindOf(error), `failed to create shim task: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+        });
       handle = new ShimHandle(bundle, invocation, client, stopLog, options.runtime, created.pid);
     } catch (error) {
       await this.#undoCreate(bundle, invocation, client, stopLog);
@@ -132,7 +134,9 @@ export class ShimManager implements Runtime {
   /** Leaves nothing of a failed create: the shim is asked to exit, then cleaned up by its own `delete`. */
   async #undoCreate(bundle: Bundle, invocation: ShimInvocation, client: TtrpcClient | undefined, stopLog: (() => void) | undefined): Promise<void> {
     if (client !== undefined) {
-      await ttrpcServiceClient(taskV2.TaskDefinition, client, { namespace: bundle.namespace }).delete({ id: bundle.id, execId: "" }, { timeoutMs: 10_000 }).catch(() => undefined);
+      await ttrpcServiceClient(taskV2.TaskDefinition, client, { namespace: bundle.namespace })
+        .delete({ id: bundle.id, execId: "" }, { timeoutMs: 10_000 })
+        .catch(() => undefined);
       await shutdownShim(client, bundle.namespace, bundle.id);
     }
     stopLog?.();
@@ -272,7 +276,9 @@ export class ShimManager implements Runtime {
     }
     let stopLog: (() => void) | undefined;
     try {
-      const { client, taskPid } = await connectShim(address.trim(), bundle.namespace, bundle.id, undefined, (to, ms) => this.options.platform.dial(to, ms, "reconnect"));
+      const { client, taskPid } = await connectShim(address.trim(), bundle.namespace, bundle.id, undefined, (to, ms) =>
+        this.options.platform.dial(to, ms, "reconnect"),
+      );
       stopLog = followLog(this.options.platform, bundle, this.options.logger);
       this.#track(new ShimHandle(bundle, invocation, client, stopLog, runtime, taskPid));
       this.options.logger?.info({ namespace: bundle.namespace, id: bundle.id, pid: taskPid }, "reconnected to shim");

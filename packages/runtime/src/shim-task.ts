@@ -33,7 +33,10 @@ export function taskStatusOf(status: taskTypes.Status): TaskStatus {
 }
 
 /** What the runc shims' State responses (v1 and v2) say of a process, as a ProcessState of process `id`. */
-export function processStateOf(id: string, state: Omit<ProcessState, "id" | "status" | "exitedAt"> & { status: taskTypes.Status; exitedAt?: ProcessState["exitedAt"] | undefined }): ProcessState {
+export function processStateOf(
+  id: string,
+  state: Omit<ProcessState, "id" | "status" | "exitedAt"> & { status: taskTypes.Status; exitedAt?: ProcessState["exitedAt"] | undefined },
+): ProcessState {
   return {
     id,
     status: taskStatusOf(state.status),
@@ -132,7 +135,15 @@ export class ShimTask extends ShimProcess implements RuntimeTask {
     const state = await this.state(context);
     if (state.status !== "running") throw failedPrecondition(`cannot exec in a ${state.status} task ${this.taskId}`);
     await this.shim.exec(
-      { id: this.taskId, execId, terminal: options.io.terminal, stdin: options.io.stdin, stdout: options.io.stdout, stderr: options.io.stderr, spec: options.spec },
+      {
+        id: this.taskId,
+        execId,
+        terminal: options.io.terminal,
+        stdin: options.io.stdin,
+        stdout: options.io.stdout,
+        stderr: options.io.stderr,
+        spec: options.spec,
+      },
       this.options(context),
     );
     return new ShimExecProcess(this.shim, this.namespace, this.taskId, execId);

@@ -68,7 +68,9 @@ export class ShimHandle {
 
 /** Shutdown{id}: the shim exits once it serves no task; waits (bounded) for the connection to end. */
 export async function shutdownShim(client: TtrpcClient, namespace: string, id: string): Promise<void> {
-  await ttrpcServiceClient(taskV2.TaskDefinition, client, { namespace }).shutdown({ id, now: false }, { timeoutMs: 10_000 }).catch(() => undefined);
+  await ttrpcServiceClient(taskV2.TaskDefinition, client, { namespace })
+    .shutdown({ id, now: false }, { timeoutMs: 10_000 })
+    .catch(() => undefined);
   await Promise.race([client.closed, new Promise((resolve) => setTimeout(resolve, 5_000))]);
   client.close();
 }

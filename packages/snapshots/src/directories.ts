@@ -29,7 +29,12 @@ export class SnapshotDirectories {
    * Commits active `key` as `name`. Its usage is fixed now: `measure(id)` runs outside the
    * transaction, which checks that `key` is still the snapshot measured.
    */
-  async commit(key: string, name: string, labels: Readonly<Record<string, string>> | undefined, measure: (id: number) => Promise<SnapshotUsage>): Promise<void> {
+  async commit(
+    key: string,
+    name: string,
+    labels: Readonly<Record<string, string>> | undefined,
+    measure: (id: number) => Promise<SnapshotUsage>,
+  ): Promise<void> {
     const { id, info } = this.store.view((tx) => tx.getInfo(key));
     const usage = info.kind === "active" ? await measure(id) : noUsage;
     this.store.update((tx) => {

@@ -35,7 +35,12 @@ export abstract class DirectorySnapshotter implements Snapshotter {
   protected abstract mountsOf(snapshot: StoredSnapshot): Mount[];
 
   /** Records a new snapshot and makes its directory; a failure keeps neither. */
-  protected abstract create(kind: "active" | "view", key: string, parent: string, labels: Readonly<Record<string, string>> | undefined): StoredSnapshot | Promise<StoredSnapshot>;
+  protected abstract create(
+    kind: "active" | "view",
+    key: string,
+    parent: string,
+    labels: Readonly<Record<string, string>> | undefined,
+  ): StoredSnapshot | Promise<StoredSnapshot>;
 
   async stat(_context: CallContext, key: string): Promise<SnapshotInfo> {
     return this.store.view((tx) => tx.getInfo(key)).info;

@@ -1,6 +1,17 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
-import { type SnapshotInfo, type SnapshotKind, type SnapshotUsage, type Timestamp, alreadyExists, failedPrecondition, invalidArgument, notFound, nowTimestamp, validateLabels } from "@berth/api";
+import {
+  type SnapshotInfo,
+  type SnapshotKind,
+  type SnapshotUsage,
+  type Timestamp,
+  alreadyExists,
+  failedPrecondition,
+  invalidArgument,
+  notFound,
+  nowTimestamp,
+  validateLabels,
+} from "@berth/api";
 import { adaptObject, parseFilters } from "@berth/filters";
 import { type Database, type RootDatabase, open } from "lmdb";
 
@@ -165,7 +176,15 @@ export class Metastore {
       if (this.#snapshots.get(name) !== undefined) throw alreadyExists(`snapshot ${JSON.stringify(name)}`);
       const now = nowTimestamp();
       this.#snapshots.removeSync(key);
-      this.#snapshots.putSync(name, { ...record, kind: "committed", labels: Object.entries(stored), createdAt: now, updatedAt: now, size: usage.size, inodes: usage.inodes });
+      this.#snapshots.putSync(name, {
+        ...record,
+        kind: "committed",
+        labels: Object.entries(stored),
+        createdAt: now,
+        updatedAt: now,
+        size: usage.size,
+        inodes: usage.inodes,
+      });
       return record.id;
     },
     remove: (key) => {
@@ -212,7 +231,7 @@ export class Metastore {
 
   #parentIds(record: SnapshotRecord): number[] {
     const ids: number[] = [];
-    for (let parent = record.parent; parent !== ""; ) {
+    for (let parent = record.parent; parent !== "";) {
       const next = this.#snapshots.get(parent);
       if (next === undefined) break;
       ids.push(next.id);
@@ -233,5 +252,12 @@ function withoutEmpty(labels: Readonly<Record<string, string>>): Record<string, 
 }
 
 function toInfo(name: string, record: SnapshotRecord): SnapshotInfo {
-  return { name, parent: record.parent, kind: record.kind, labels: Object.fromEntries(record.labels), createdAt: record.createdAt, updatedAt: record.updatedAt };
+  return {
+    name,
+    parent: record.parent,
+    kind: record.kind,
+    labels: Object.fromEntries(record.labels),
+    createdAt: record.createdAt,
+    updatedAt: record.updatedAt,
+  };
 }

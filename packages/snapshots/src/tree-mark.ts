@@ -63,7 +63,9 @@ async function fingerprint(root: string): Promise<{ digest: string; newestCtime:
   const visit = async (path: string, relative: string): Promise<void> => {
     const stats = await lstat(path, { bigint: true });
     if (stats.ctimeNs > newestCtime) newestCtime = stats.ctimeNs;
-    hash.update(`${JSON.stringify(relative)} ${stats.ino} ${stats.mode} ${stats.uid}:${stats.gid} ${stats.rdev} ${stats.size} ${stats.mtimeNs} ${stats.ctimeNs}\n`);
+    hash.update(
+      `${JSON.stringify(relative)} ${stats.ino} ${stats.mode} ${stats.uid}:${stats.gid} ${stats.rdev} ${stats.size} ${stats.mtimeNs} ${stats.ctimeNs}\n`,
+    );
     if (!stats.isDirectory()) return;
     for (const name of (await readdir(path)).sort()) await visit(join(path, name), `${relative}/${name}`);
   };

@@ -47,14 +47,23 @@ describe("Metastore", () => {
     expect(store.view((tx) => tx.getSnapshot("a"))).toEqual(active);
     const view = store.update((tx) => tx.createSnapshot("view", "v", ""));
     expect(view).toEqual({ id: 5, kind: "view", parentIds: [] });
-    expect(store.view((tx) => tx.ids())).toEqual(new Map([[1, "c1"], [2, "c2"], [3, "c3"], [4, "a"], [5, "v"]]));
+    expect(store.view((tx) => tx.ids())).toEqual(
+      new Map([
+        [1, "c1"],
+        [2, "c2"],
+        [3, "c3"],
+        [4, "a"],
+        [5, "v"],
+      ]),
+    );
   });
 
   it("throws the contract's kinds from createSnapshot, and a failure keeps nothing", () => {
     chain();
     store.update((tx) => tx.createSnapshot("active", "a", "c1"));
     store.update((tx) => tx.createSnapshot("view", "v", "c1"));
-    const create = (key: string, parent: string, labels?: Record<string, string>) => kindOfThrow(() => store.update((tx) => tx.createSnapshot("active", key, parent, labels)));
+    const create = (key: string, parent: string, labels?: Record<string, string>) =>
+      kindOfThrow(() => store.update((tx) => tx.createSnapshot("active", key, parent, labels)));
     expect(create("a", "")).toBe("AlreadyExists");
     expect(create("c1", "")).toBe("AlreadyExists");
     expect(create("new", "missing")).toBe("NotFound");
@@ -132,7 +141,11 @@ describe("Metastore", () => {
     expect(kindOfThrow(() => store.update((tx) => tx.updateInfo({ name: "missing", labels: {} }, [])))).toBe("NotFound");
     const odd = JSON.parse('{"__proto__":"p","constructor":"c"}') as Record<string, string>;
     const entries = (labels: Record<string, string>) => Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : 1));
-    const expected = [["__proto__", "p"], ["constructor", "c"], ["z", "1"]];
+    const expected = [
+      ["__proto__", "p"],
+      ["constructor", "c"],
+      ["z", "1"],
+    ];
     expect(entries(update(odd, ["labels.__proto__", "labels.constructor"])), "any key is just a key").toEqual(expected);
     expect(entries(store.view((tx) => tx.getInfo("a")).info.labels)).toEqual(expected);
   });

@@ -22,7 +22,11 @@ export class Layout {
 
   /** The directories of the three kinds, each with its kind. */
   kinds(): [SnapshotKind, string][] {
-    return [["active", this.active], ["view", this.view], ["committed", this.snapshots]];
+    return [
+      ["active", this.active],
+      ["view", this.view],
+      ["committed", this.snapshots],
+    ];
   }
 
   kindDir(kind: SnapshotKind): string {

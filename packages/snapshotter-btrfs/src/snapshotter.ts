@@ -155,7 +155,8 @@ export class BtrfsSnapshotter implements Snapshotter {
         if (existsSync(path)) failures.push(error);
       }
     }
-    if (failures.length > 0) throw errorOfKind("Internal", `btrfs snapshotter cleanup: ${failures.map((e) => (e as Error).message).join("; ")}`, { cause: failures[0] });
+    if (failures.length > 0)
+      throw errorOfKind("Internal", `btrfs snapshotter cleanup: ${failures.map((e) => (e as Error).message).join("; ")}`, { cause: failures[0] });
   }
 
   async close(): Promise<void> {

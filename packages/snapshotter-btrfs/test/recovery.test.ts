@@ -20,7 +20,11 @@ function open(): BtrfsSnapshotter {
 
 const at = (...parts: string[]) => join(root, ...parts);
 /** The subvolumes under this test's root, relative to it. */
-const subvolumes = () => [...subvolumePaths(fs.mnt).values()].map((path) => relative(root, join(fs.mnt, path))).filter((path) => !path.startsWith("..")).sort();
+const subvolumes = () =>
+  [...subvolumePaths(fs.mnt).values()]
+    .map((path) => relative(root, join(fs.mnt, path)))
+    .filter((path) => !path.startsWith(".."))
+    .sort();
 
 beforeAll(async () => {
   fs = await makeLoopBtrfs();

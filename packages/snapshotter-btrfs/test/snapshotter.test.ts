@@ -71,7 +71,10 @@ describe("BtrfsSnapshotter layout", () => {
     expect(existsSync(at("active", "1")), "the active subvolume is deleted").toBe(false);
     expect(readonlyProperty(at("snapshots", "1")), "commit keeps the id").toBe("ro=true");
     expect(readFileSync(at("snapshots", "1", "file"), "utf8")).toBe("one");
-    expect(erofs(() => writeFileSync(at("snapshots", "1", "file"), "changed")), "a committed subvolume refuses writes").toBe("EROFS");
+    expect(
+      erofs(() => writeFileSync(at("snapshots", "1", "file"), "changed")),
+      "a committed subvolume refuses writes",
+    ).toBe("EROFS");
     expect(erofs(() => writeFileSync(at("snapshots", "1", "new"), "x"))).toBe("EROFS");
 
     await s.view(context, "v1", "c1");
@@ -102,7 +105,9 @@ describe("BtrfsSnapshotter mounts", () => {
   it("returns containerd's shape: type btrfs, the filesystem's device, subvolid=<id>, and ro unless active", async () => {
     const s = open();
     expect(s.device).toBe(fs.device);
-    const mount = (kind: string, id: number, ...ro: string[]) => [{ type: "btrfs", source: fs.device, options: [`subvolid=${rootId(at(kind, String(id)))}`, ...ro] }];
+    const mount = (kind: string, id: number, ...ro: string[]) => [
+      { type: "btrfs", source: fs.device, options: [`subvolid=${rootId(at(kind, String(id)))}`, ...ro] },
+    ];
     expect(await s.prepare(context, "k1", "")).toEqual(mount("active", 1));
     expect(await s.view(context, "v0", "")).toEqual(mount("view", 2, "ro"));
     await s.commit(context, "c1", "k1");
@@ -117,18 +122,29 @@ describe("BtrfsSnapshotter mounts", () => {
   it("mounts the snapshot's own subvolume, writable for active snapshots and read-only for views", async () => {
     const s = open();
     const mounts = await s.prepare(context, "k1", "");
-    await withMounts(mounts, (dir) => {
-      const line = readFileSync("/proc/self/mountinfo", "utf8").split("\n").find((entry) => entry.split(" ")[4] === dir) ?? "";
-      expect(line).toContain(` - btrfs ${fs.device} `);
-      expect(line).toContain(`subvolid=${rootId(at("active", "1"))}`);
-      writeFileSync(join(dir, "written"), "through the mount");
-    }, { tempDir: scratch });
+    await withMounts(
+      mounts,
+      (dir) => {
+        const line =
+          readFileSync("/proc/self/mountinfo", "utf8")
+            .split("\n")
+            .find((entry) => entry.split(" ")[4] === dir) ?? "";
+        expect(line).toContain(` - btrfs ${fs.device} `);
+        expect(line).toContain(`subvolid=${rootId(at("active", "1"))}`);
+        writeFileSync(join(dir, "written"), "through the mount");
+      },
+      { tempDir: scratch },
+    );
     expect(readFileSync(at("active", "1", "written"), "utf8")).toBe("through the mount");
     await s.commit(context, "c1", "k1");
-    await withMounts(await s.view(context, "v1", "c1"), (dir) => {
-      expect(readFileSync(join(dir, "written"), "utf8")).toBe("through the mount");
-      expect(erofs(() => writeFileSync(join(dir, "x"), "x"))).toBe("EROFS");
-    }, { tempDir: scratch });
+    await withMounts(
+      await s.view(context, "v1", "c1"),
+      (dir) => {
+        expect(readFileSync(join(dir, "written"), "utf8")).toBe("through the mount");
+        expect(erofs(() => writeFileSync(join(dir, "x"), "x"))).toBe("EROFS");
+      },
+      { tempDir: scratch },
+    );
     expect(mountPointsUnder(scratch)).toEqual([]);
   });
 });
@@ -180,7 +196,10 @@ describe("BtrfsSnapshotter usage", () => {
     }
     await s.commit(context, "c1", "k1");
     await s.prepare(context, "k2", "c1");
-    for (const [name, content] of [["same", "0123456789"], ["differs", "9876543210"]] as const) {
+    for (const [name, content] of [
+      ["same", "0123456789"],
+      ["differs", "9876543210"],
+    ] as const) {
       writeFileSync(at("active", "2", name), content);
       utimesSync(at("active", "2", name), whole, whole);
     }

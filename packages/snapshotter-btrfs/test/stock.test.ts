@@ -72,14 +72,27 @@ it.skipIf(!stockContainerdInstalled)("returns exactly what stock containerd's bt
       return result.stdout;
     };
     const context = {};
-    const steps = [["prepare", "k1", ""], ["view", "v0", ""], ["commit", "c1", "k1"], ["prepare", "k2", "c1"], ["view", "v1", "c1"], ["commit", "c2", "k2"], ["prepare", "k3", "c2"], ["view", "v2", "c2"]] as const;
+    const steps = [
+      ["prepare", "k1", ""],
+      ["view", "v0", ""],
+      ["commit", "c1", "k1"],
+      ["prepare", "k2", "c1"],
+      ["view", "v1", "c1"],
+      ["commit", "c2", "k2"],
+      ["prepare", "k3", "c2"],
+      ["view", "v2", "c2"],
+    ] as const;
     for (const [step, a, b] of steps) {
       if (step === "commit") {
         await snapshots(step, a, b);
         await ours.commit(context, a, b);
         continue;
       }
-      const stock = (JSON.parse(await snapshots(step, "--mounts", a, b)) as { Type: string; Source: string; Options: string[] }[]).map((m) => ({ type: m.Type, source: m.Source, options: m.Options }));
+      const stock = (JSON.parse(await snapshots(step, "--mounts", a, b)) as { Type: string; Source: string; Options: string[] }[]).map((m) => ({
+        type: m.Type,
+        source: m.Source,
+        options: m.Options,
+      }));
       const mine = normalized(await ours[step](context, a, b), fs.mnt, ours.root);
       expect(mine, `${step} ${a} ${b}`).toEqual(normalized(stock, fs.mnt, stockRoot));
       expect(mine[0]?.options[0], "the subvolid names the snapshot's subvolume").toMatch(/^subvolid=<root>\/(active|view)\/[0-9]+$/);

@@ -1,5 +1,22 @@
 import { createHash } from "node:crypto";
-import { chmodSync, chownSync, lchownSync, linkSync, lstatSync, lutimesSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, symlinkSync, truncateSync, utimesSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  chownSync,
+  lchownSync,
+  linkSync,
+  lstatSync,
+  lutimesSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  readlinkSync,
+  rmSync,
+  symlinkSync,
+  truncateSync,
+  utimesSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { kindOf } from "@berth/api";
@@ -72,7 +89,19 @@ function describeTree(root: string): Record<string, string> {
   const visit = (relative: string) => {
     const path = relative === "." ? root : join(root, relative);
     const stat = lstatSync(path, { bigint: true });
-    const type = stat.isDirectory() ? "dir" : stat.isSymbolicLink() ? "link" : stat.isFile() ? "file" : stat.isFIFO() ? "fifo" : stat.isSocket() ? "sock" : stat.isCharacterDevice() ? "char" : "other";
+    const type = stat.isDirectory()
+      ? "dir"
+      : stat.isSymbolicLink()
+        ? "link"
+        : stat.isFile()
+          ? "file"
+          : stat.isFIFO()
+            ? "fifo"
+            : stat.isSocket()
+              ? "sock"
+              : stat.isCharacterDevice()
+                ? "char"
+                : "other";
     let detail = `${type} ${(stat.mode & 0o7777n).toString(8)} ${stat.uid}:${stat.gid} [${xattrsOf(path)}]`;
     if (type !== "dir") detail += ` size=${stat.size} mtime=${stat.mtimeNs}`;
     if (type === "file") detail += ` ${createHash("sha256").update(readFileSync(path)).digest("hex").slice(0, 12)}`;
@@ -209,7 +238,13 @@ it.skipIf(!stockContainerdInstalled)("returns the mounts and copies the trees st
       return result.stdout;
     };
     const ours = open();
-    const steps = [["prepare", "k1", ""], ["view", "v0", ""], ["commit", "c1", "k1"], ["prepare", "k2", "c1"], ["view", "v1", "c1"]] as const;
+    const steps = [
+      ["prepare", "k1", ""],
+      ["view", "v0", ""],
+      ["commit", "c1", "k1"],
+      ["prepare", "k2", "c1"],
+      ["view", "v1", "c1"],
+    ] as const;
     for (const [step, a, b] of steps) {
       if (step === "commit") {
         fillParent(join(stockRoot, "snapshots", "1"));
@@ -218,7 +253,11 @@ it.skipIf(!stockContainerdInstalled)("returns the mounts and copies the trees st
         await ours.commit(context, a, b);
         continue;
       }
-      const theirs = (JSON.parse(await snapshots(step, "--mounts", a, b)) as { Type: string; Source: string; Options: string[] }[]).map((m) => ({ type: m.Type, source: m.Source, options: m.Options }));
+      const theirs = (JSON.parse(await snapshots(step, "--mounts", a, b)) as { Type: string; Source: string; Options: string[] }[]).map((m) => ({
+        type: m.Type,
+        source: m.Source,
+        options: m.Options,
+      }));
       expect(normalized(await ours[step](context, a, b), root), `${step} ${a} ${b}`).toEqual(normalized(theirs, stockRoot));
     }
     expect(describeTree(at("snapshots", "3")), "the copy in k2").toEqual(describeTree(join(stockRoot, "snapshots", "3")));

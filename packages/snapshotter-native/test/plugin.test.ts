@@ -30,7 +30,12 @@ describe("nativePlugin, loaded without a daemon", () => {
     }
 
     const elsewhere = join(base, "elsewhere");
-    const moved = await loadPlugins([nativePlugin], { root: join(base, "root"), state: join(base, "state"), config: { "io.containerd.snapshotter.v1.native": { root_path: elsewhere } }, host: () => ({}) });
+    const moved = await loadPlugins([nativePlugin], {
+      root: join(base, "root"),
+      state: join(base, "state"),
+      config: { "io.containerd.snapshotter.v1.native": { root_path: elsewhere } },
+      host: () => ({}),
+    });
     try {
       expect(moved[0]!.exports).toEqual({ root: elsewhere });
       expect(existsSync(join(elsewhere, "metadata.db"))).toBe(true);

@@ -97,7 +97,17 @@ describe("OverlaySnapshotter layout and mounts", () => {
       };
       const stockRoot = join(daemon.root, "io.containerd.snapshotter.v1.overlayfs");
       const s = open();
-      const steps = [["prepare", "k1", ""], ["view", "v0", ""], ["commit", "c1", "k1"], ["prepare", "k2", "c1"], ["view", "v1", "c1"], ["commit", "c2", "k2"], ["prepare", "k3", "c2"], ["view", "v2", "c2"], ["prepare", "k4", "c1"]] as const;
+      const steps = [
+        ["prepare", "k1", ""],
+        ["view", "v0", ""],
+        ["commit", "c1", "k1"],
+        ["prepare", "k2", "c1"],
+        ["view", "v1", "c1"],
+        ["commit", "c2", "k2"],
+        ["prepare", "k3", "c2"],
+        ["view", "v2", "c2"],
+        ["prepare", "k4", "c1"],
+      ] as const;
       for (const [step, first, second] of steps) {
         if (step === "commit") {
           await ctr(step, first, second);

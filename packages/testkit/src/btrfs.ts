@@ -19,7 +19,10 @@ export interface LoopBtrfs {
 
 /** The loop devices backed by `image` (losetup -j). */
 function loopDevicesOf(image: string): string[] {
-  return run("losetup", "--noheadings", "--output", "NAME", "-j", image).split("\n").map((line) => line.trim()).filter((line) => line !== "");
+  return run("losetup", "--noheadings", "--output", "NAME", "-j", image)
+    .split("\n")
+    .map((line) => line.trim())
+    .filter((line) => line !== "");
 }
 
 /**

@@ -35,7 +35,8 @@ async function acquireHostLock(): Promise<void> {
         owner = Number(readFileSync(join(lockPath, "pid"), "utf8"));
         process.kill(owner, 0);
       } catch {
-        if (!Number.isNaN(owner) || Date.now() - statSync(lockPath, { throwIfNoEntry: false })!.mtimeMs > 10_000) rmSync(lockPath, { recursive: true, force: true });
+        if (!Number.isNaN(owner) || Date.now() - statSync(lockPath, { throwIfNoEntry: false })!.mtimeMs > 10_000)
+          rmSync(lockPath, { recursive: true, force: true });
       }
       await new Promise((resolve) => setTimeout(resolve, 1000));
     }
@@ -52,7 +53,11 @@ async function must(command: string, args: readonly string[], options: { env?: N
   return result.stdout;
 }
 
-const netnsNames = async () => (await runCommand("ip", ["netns", "list"])).stdout.split("\n").map((l) => l.split(" ")[0]!).filter(Boolean);
+const netnsNames = async () =>
+  (await runCommand("ip", ["netns", "list"])).stdout
+    .split("\n")
+    .map((l) => l.split(" ")[0]!)
+    .filter(Boolean);
 const chainExists = async (chain: string) => (await runCommand("iptables", ["-t", "nat", "-S", chain])).code === 0;
 
 export interface CriKit {
@@ -84,11 +89,15 @@ export async function startCriKit(): Promise<CriKit> {
   const subnet = `10.254.${100 + Math.floor(Math.random() * 100)}.0/24`;
   let registry = "";
   let daemon: RunningDaemon | undefined;
-  const config = (streamPort: number) => `version = 2\n${readFileSync(join(directory, "cri-plugin.toml"), "utf8").replace(/stream_server_port = ".*"/, `stream_server_port = "${streamPort}"`)}`;
+  const config = (streamPort: number) =>
+    `version = 2\n${readFileSync(join(directory, "cri-plugin.toml"), "utf8").replace(/stream_server_port = ".*"/, `stream_server_port = "${streamPort}"`)}`;
 
   const cleanup = async () => {
     if (daemon !== undefined && daemon.process.exitCode === null) {
-      const crictl = (args: string[]) => runCommand(join(kit, "bin", "crictl"), ["-r", `unix://${daemon!.address}`, "-i", `unix://${daemon!.address}`, "-t", "60s", ...args], { timeoutMs: 120_000 });
+      const crictl = (args: string[]) =>
+        runCommand(join(kit, "bin", "crictl"), ["-r", `unix://${daemon!.address}`, "-i", `unix://${daemon!.address}`, "-t", "60s", ...args], {
+          timeoutMs: 120_000,
+        });
       for (const pod of (await crictl(["pods", "-q"])).stdout.split("\n").filter(Boolean)) {
         await crictl(["stopp", pod]);
         await crictl(["rmp", "-f", pod]);
@@ -107,7 +116,10 @@ export async function startCriKit(): Promise<CriKit> {
         // gone
       }
     }
-    const mounts = readFileSync("/proc/self/mounts", "utf8").split("\n").map((l) => l.split(" ")[1] ?? "").filter((m) => roots.some((r) => m.startsWith(r)));
+    const mounts = readFileSync("/proc/self/mounts", "utf8")
+      .split("\n")
+      .map((l) => l.split(" ")[1] ?? "")
+      .filter((m) => roots.some((r) => m.startsWith(r)));
     for (const mount of mounts.reverse()) await runCommand("umount", ["-l", mount]);
     // Only pod network namespaces with an address in this run's subnet.
     const prefix = subnet.split(".").slice(0, 3).join(".") + ".";
@@ -121,7 +133,18 @@ export async function startCriKit(): Promise<CriKit> {
     if (!chainsBefore[0] && dnat.code === 0 && !dnat.stdout.includes("-A ")) {
       await runCommand("iptables", ["-t", "nat", "-D", "PREROUTING", "-m", "addrtype", "--dst-type", "LOCAL", "-j", "CNI-HOSTPORT-DNAT"]);
       await runCommand("iptables", ["-t", "nat", "-D", "OUTPUT", "-m", "addrtype", "--dst-type", "LOCAL", "-j", "CNI-HOSTPORT-DNAT"]);
-      await runCommand("iptables", ["-t", "nat", "-D", "POSTROUTING", "-m", "comment", "--comment", "CNI portfwd requiring masquerade", "-j", "CNI-HOSTPORT-MASQ"]);
+      await runCommand("iptables", [
+        "-t",
+        "nat",
+        "-D",
+        "POSTROUTING",
+        "-m",
+        "comment",
+        "--comment",
+        "CNI portfwd requiring masquerade",
+        "-j",
+        "CNI-HOSTPORT-MASQ",
+      ]);
       for (const chain of hostportChains) {
         await runCommand("iptables", ["-t", "nat", "-F", chain]);
         await runCommand("iptables", ["-t", "nat", "-X", chain]);
@@ -153,7 +176,8 @@ export async function startCriKit(): Promise<CriKit> {
     bridge,
     subnet,
     logDirectory: join(directory, "logs"),
-    crictl: (...args) => runCommand(join(kit, "bin", "crictl"), ["-r", `unix://${daemon!.address}`, "-i", `unix://${daemon!.address}`, ...args], { timeoutMs: 120_000 }),
+    crictl: (...args) =>
+      runCommand(join(kit, "bin", "crictl"), ["-r", `unix://${daemon!.address}`, "-i", `unix://${daemon!.address}`, ...args], { timeoutMs: 120_000 }),
     async restartDaemon() {
       await daemon!.kill();
       daemon = await startBerthd({ reuse: daemon!, config: config(await freePort()), logLevel: "info" });
@@ -181,7 +205,9 @@ export async function runCritestOn(address: string, directory: string, ...flags:
   await runCommand(join(criKitDirectory!, "run-critest.sh"), [address, ...flags], { env: { ...process.env, OUT: out }, timeoutMs: 1_800_000 });
   const lines = existsSync(join(out, "results.txt")) ? readFileSync(join(out, "results.txt"), "utf8").split("\n") : [];
   const pick = (state: string) => lines.filter((l) => l.startsWith(`${state} `)).map((l) => l.slice(state.length + 1));
-  const failures = existsSync(join(out, "failures.txt")) ? readFileSync(join(out, "failures.txt"), "utf8") : readFileSync(join(out, "critest.log"), "utf8").slice(-4000);
+  const failures = existsSync(join(out, "failures.txt"))
+    ? readFileSync(join(out, "failures.txt"), "utf8")
+    : readFileSync(join(out, "critest.log"), "utf8").slice(-4000);
   return { passed: pick("PASS"), failed: pick("FAIL"), skipped: pick("SKIP"), failures };
 }
 

@@ -31,7 +31,11 @@ export interface CtrSession {
 
 const baseOf = (daemon: Pick<RunningDaemon, "root">): string => join(daemon.root, "..");
 
-export function ctrSession(daemon: Pick<RunningDaemon, "address" | "root" | "state">, namespace: string, options: { ctr?: string; timeoutMs?: number } = {}): CtrSession {
+export function ctrSession(
+  daemon: Pick<RunningDaemon, "address" | "root" | "state">,
+  namespace: string,
+  options: { ctr?: string; timeoutMs?: number } = {},
+): CtrSession {
   const ctrPath = options.ctr ?? stockCtr;
   if (ctrPath === undefined) throw new Error("stock ctr is not installed");
   const fifoDir = join(baseOf(daemon), "fifo");
@@ -44,7 +48,10 @@ export function ctrSession(daemon: Pick<RunningDaemon, "address" | "root" | "sta
     return result.stdout;
   };
   const lines = (text: string) => text.split("\n").filter((line) => line.trim() !== "");
-  const taskRows = async () => lines(await succeeded("tasks", "ls")).slice(1).map((line) => line.split(/\s+/));
+  const taskRows = async () =>
+    lines(await succeeded("tasks", "ls"))
+      .slice(1)
+      .map((line) => line.split(/\s+/));
   return {
     command: ctrPath,
     address: daemon.address,

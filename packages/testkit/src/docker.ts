@@ -60,19 +60,28 @@ export async function startDockerd(options: DockerdOptions): Promise<RunningDock
   mkdirSync(clientConfig);
 
   const child = spawnTracked(dockerdBinary, [
-    "--containerd", options.containerd,
-    "--data-root", join(directory, "data"),
-    "--exec-root", execRoot,
-    "--host", `unix://${socket}`,
-    "--pidfile", join(directory, "docker.pid"),
-    "--config-file", configFile,
-    "--bridge", "none",
+    "--containerd",
+    options.containerd,
+    "--data-root",
+    join(directory, "data"),
+    "--exec-root",
+    execRoot,
+    "--host",
+    `unix://${socket}`,
+    "--pidfile",
+    join(directory, "docker.pid"),
+    "--config-file",
+    configFile,
+    "--bridge",
+    "none",
     "--iptables=false",
     "--ip6tables=false",
     "--ip-masq=false",
     "--userland-proxy=false",
-    "--exec-opt", "native.cgroupdriver=cgroupfs",
-    "--cgroup-parent", cgroupParent,
+    "--exec-opt",
+    "native.cgroupdriver=cgroupfs",
+    "--cgroup-parent",
+    cgroupParent,
   ]);
   let output = "";
   child.stdout?.on("data", (chunk: Buffer) => (output += chunk));

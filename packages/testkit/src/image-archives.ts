@@ -10,7 +10,9 @@ export function ociArchive(image: TestImage, name: string): Uint8Array {
   const index = {
     schemaVersion: 2,
     mediaType: mediaType.index,
-    manifests: [{ ...image.manifest, annotations: { "io.containerd.image.name": name, "org.opencontainers.image.ref.name": name.slice(name.lastIndexOf(":") + 1) } }],
+    manifests: [
+      { ...image.manifest, annotations: { "io.containerd.image.name": name, "org.opencontainers.image.ref.name": name.slice(name.lastIndexOf(":") + 1) } },
+    ],
   };
   const entries: TarEntry[] = [
     { path: "oci-layout", type: "file", content: JSON.stringify({ imageLayoutVersion: "1.0.0" }) },

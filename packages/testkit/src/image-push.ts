@@ -10,7 +10,8 @@ export async function pushTestImage(
   image: TestImage,
   target: { url: string; repository: string; tag: string; auth?: { user: string; password: string } },
 ): Promise<void> {
-  const headers: Record<string, string> = target.auth === undefined ? {} : { authorization: `Basic ${Buffer.from(`${target.auth.user}:${target.auth.password}`).toString("base64")}` };
+  const headers: Record<string, string> =
+    target.auth === undefined ? {} : { authorization: `Basic ${Buffer.from(`${target.auth.user}:${target.auth.password}`).toString("base64")}` };
   const base = `${target.url}/v2/${target.repository}`;
   for (const descriptor of image.pushOrder) {
     const bytes = image.blobs.get(descriptor.digest)!;

@@ -33,7 +33,11 @@ export const mediaType = {
   index: "application/vnd.oci.image.index.v1+json",
   manifest: "application/vnd.oci.image.manifest.v1+json",
   config: "application/vnd.oci.image.config.v1+json",
-  layer: { none: "application/vnd.oci.image.layer.v1.tar", gzip: "application/vnd.oci.image.layer.v1.tar+gzip", zstd: "application/vnd.oci.image.layer.v1.tar+zstd" },
+  layer: {
+    none: "application/vnd.oci.image.layer.v1.tar",
+    gzip: "application/vnd.oci.image.layer.v1.tar+gzip",
+    zstd: "application/vnd.oci.image.layer.v1.tar+zstd",
+  },
 } as const;
 
 const sha256 = (bytes: Uint8Array) => `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
@@ -184,7 +188,11 @@ export function buildLargeImage(options: { layerBytes: readonly number[]; filesP
         [
           { path: "data", type: "dir" },
           { path: `data/layer-${i}`, type: "dir" },
-          ...Array.from({ length: files }, (_, f): TarEntry => ({ path: `data/layer-${i}/random-${f}`, type: "file", content: randomBytes(Math.floor(bytes / files)) })),
+          ...Array.from({ length: files }, (_, f): TarEntry => ({
+            path: `data/layer-${i}/random-${f}`,
+            type: "file",
+            content: randomBytes(Math.floor(bytes / files)),
+          })),
         ],
         compression,
         1,

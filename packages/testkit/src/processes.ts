@@ -15,7 +15,12 @@ process.once("exit", () => {
 });
 
 /** Starts a long-running process that is killed when this process exits, if not before. */
-export function spawnTracked(command: string, args: readonly string[], env: NodeJS.ProcessEnv = process.env, options: { stdin?: "pipe" | "ignore" } = {}): ChildProcess {
+export function spawnTracked(
+  command: string,
+  args: readonly string[],
+  env: NodeJS.ProcessEnv = process.env,
+  options: { stdin?: "pipe" | "ignore" } = {},
+): ChildProcess {
   const child = spawn(command, args, { env, stdio: [options.stdin ?? "ignore", "pipe", "pipe"] });
   children.add(child);
   child.once("exit", () => children.delete(child));

@@ -21,7 +21,10 @@ export function parsePromText(text: string): PromSample[] {
         labels[match[1]!] = match[2]!.replace(/\\(.)/g, (_, c: string) => (c === "n" ? "\n" : c));
       }
     }
-    const raw = line.slice(space + 1).trim().split(" ")[0]!;
+    const raw = line
+      .slice(space + 1)
+      .trim()
+      .split(" ")[0]!;
     samples.push({ name, labels, value: raw === "+Inf" ? Infinity : raw === "-Inf" ? -Infinity : Number(raw) });
   }
   return samples;

@@ -41,37 +41,40 @@ export async function startRegistryProxy(upstream: string, options: RegistryProx
     open.add(res);
     res.once("close", () => open.delete(res));
     const digest = /\/blobs\/(sha256:[a-f0-9]{64})$/.exec(req.url ?? "")?.[1];
-    const forward = request({ host: upstreamHost, port: Number(upstreamPort), method: req.method, path: req.url, headers: { ...req.headers, host: upstream } }, (upstreamRes) => {
-      record.status = upstreamRes.statusCode ?? 500;
-      const headers = { ...upstreamRes.headers };
-      // Redirects and upload locations must come back through the proxy.
-      if (typeof headers.location === "string") headers.location = headers.location.replace(`//${upstream}`, `//${proxyHost}`);
-      res.writeHead(record.status, headers);
-      let first = true;
-      upstreamRes.on("data", (chunk: Buffer) => {
-        let out = chunk;
-        if (first && digest !== undefined && digest === options.corrupt && req.method === "GET" && out.length > 0) {
-          out = Buffer.from(out);
-          out[0] = out[0]! ^ 0xff;
-        }
-        first = false;
-        const limit = digest === undefined ? undefined : stalls.get(digest);
-        if (limit !== undefined) {
-          if (record.bytes >= limit) {
-            upstreamRes.pause();
-            return;
+    const forward = request(
+      { host: upstreamHost, port: Number(upstreamPort), method: req.method, path: req.url, headers: { ...req.headers, host: upstream } },
+      (upstreamRes) => {
+        record.status = upstreamRes.statusCode ?? 500;
+        const headers = { ...upstreamRes.headers };
+        // Redirects and upload locations must come back through the proxy.
+        if (typeof headers.location === "string") headers.location = headers.location.replace(`//${upstream}`, `//${proxyHost}`);
+        res.writeHead(record.status, headers);
+        let first = true;
+        upstreamRes.on("data", (chunk: Buffer) => {
+          let out = chunk;
+          if (first && digest !== undefined && digest === options.corrupt && req.method === "GET" && out.length > 0) {
+            out = Buffer.from(out);
+            out[0] = out[0]! ^ 0xff;
           }
-          out = out.subarray(0, limit - record.bytes);
-        }
-        record.bytes += out.length;
-        if (!res.write(out)) {
-          upstreamRes.pause();
-          res.once("drain", () => upstreamRes.resume());
-        }
-      });
-      upstreamRes.on("end", () => res.end());
-      upstreamRes.on("error", () => res.destroy());
-    });
+          first = false;
+          const limit = digest === undefined ? undefined : stalls.get(digest);
+          if (limit !== undefined) {
+            if (record.bytes >= limit) {
+              upstreamRes.pause();
+              return;
+            }
+            out = out.subarray(0, limit - record.bytes);
+          }
+          record.bytes += out.length;
+          if (!res.write(out)) {
+            upstreamRes.pause();
+            res.once("drain", () => upstreamRes.resume());
+          }
+        });
+        upstreamRes.on("end", () => res.end());
+        upstreamRes.on("error", () => res.destroy());
+      },
+    );
     forward.on("error", () => res.destroy());
     req.pipe(forward);
   });

@@ -49,7 +49,9 @@ function freePort(): Promise<number> {
 export async function bcryptHash(password: string): Promise<string | undefined> {
   const htpasswd = await runCommand("htpasswd", ["-nbB", "x", password]).catch(() => undefined);
   if (htpasswd?.code === 0) return htpasswd.stdout.trim().slice(2);
-  const python = await runCommand("python3", ["-c", "import crypt,sys; print(crypt.crypt(sys.stdin.read(), crypt.mksalt(crypt.METHOD_BLOWFISH)))"], { input: password }).catch(() => undefined);
+  const python = await runCommand("python3", ["-c", "import crypt,sys; print(crypt.crypt(sys.stdin.read(), crypt.mksalt(crypt.METHOD_BLOWFISH)))"], {
+    input: password,
+  }).catch(() => undefined);
   const hash = python?.stdout.trim() ?? "";
   return python?.code === 0 && hash.startsWith("$2") ? hash : undefined;
 }

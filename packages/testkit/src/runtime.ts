@@ -16,8 +16,20 @@ export function writeBusyboxRootfs(directory: string): void {
 }
 
 const defaultCapabilities = [
-  "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD", "CAP_NET_RAW", "CAP_SETGID",
-  "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE",
+  "CAP_CHOWN",
+  "CAP_DAC_OVERRIDE",
+  "CAP_FSETID",
+  "CAP_FOWNER",
+  "CAP_MKNOD",
+  "CAP_NET_RAW",
+  "CAP_SETGID",
+  "CAP_SETUID",
+  "CAP_SETFCAP",
+  "CAP_SETPCAP",
+  "CAP_NET_BIND_SERVICE",
+  "CAP_SYS_CHROOT",
+  "CAP_KILL",
+  "CAP_AUDIT_WRITE",
 ];
 
 export interface TestSpecOptions {
@@ -57,7 +69,18 @@ export function testRuntimeSpec(options: TestSpecOptions): Record<string, unknow
       resources: { devices: [{ allow: false, access: "rwm" }] },
       cgroupsPath: options.cgroupsPath,
       namespaces: [{ type: "pid" }, { type: "ipc" }, { type: "uts" }, { type: "mount" }, { type: "network" }],
-      maskedPaths: ["/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/sys/firmware", "/proc/scsi"],
+      maskedPaths: [
+        "/proc/acpi",
+        "/proc/asound",
+        "/proc/kcore",
+        "/proc/keys",
+        "/proc/latency_stats",
+        "/proc/timer_list",
+        "/proc/timer_stats",
+        "/proc/sched_debug",
+        "/sys/firmware",
+        "/proc/scsi",
+      ],
       readonlyPaths: ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"],
     },
   };
@@ -130,7 +153,12 @@ function shimSockets(directory: string, depth = 6): string[] {
   for (const entry of readdirSync(directory, { withFileTypes: true })) {
     const path = join(directory, entry.name);
     if (entry.isDirectory()) sockets.push(...shimSockets(path, depth - 1));
-    else if (entry.name === "address" && entry.isFile()) sockets.push(readFileSync(path, "utf8").trim().replace(/^unix:\/\//, ""));
+    else if (entry.name === "address" && entry.isFile())
+      sockets.push(
+        readFileSync(path, "utf8")
+          .trim()
+          .replace(/^unix:\/\//, ""),
+      );
   }
   return sockets;
 }
@@ -142,7 +170,13 @@ function shimSockets(directory: string, depth = 6): string[] {
 export async function reapRuntimeLeftovers(leftovers: RuntimeLeftovers): Promise<void> {
   const sockets = shimSockets(leftovers.directory);
   // Shims run in their bundles, or (one serving many containers) anywhere with the daemon's address in their arguments.
-  const named = processesWhere((pid) => Number(pid) !== process.pid && readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").some((arg) => arg.startsWith(`${leftovers.directory}/`)));
+  const named = processesWhere(
+    (pid) =>
+      Number(pid) !== process.pid &&
+      readFileSync(`/proc/${pid}/cmdline`, "utf8")
+        .split("\0")
+        .some((arg) => arg.startsWith(`${leftovers.directory}/`)),
+  );
   for (const pid of new Set([...processesUnder(leftovers.directory), ...named])) {
     try {
       process.kill(pid, "SIGKILL");

@@ -48,7 +48,8 @@ export class TtrpcClient {
     this.#socket = socket;
     const decoder = new FrameDecoder(
       (frame) => this.#receive(frame),
-      (frame) => this.#fail(frame.streamId, errorOfKind("ResourceExhausted", `ttrpc: response of ${frame.length} bytes exceeds the maximum of ${maxMessageLength}`)),
+      (frame) =>
+        this.#fail(frame.streamId, errorOfKind("ResourceExhausted", `ttrpc: response of ${frame.length} bytes exceeds the maximum of ${maxMessageLength}`)),
     );
     socket.on("data", (chunk: Buffer) => decoder.push(chunk));
     this.closed = new Promise((resolve) => {

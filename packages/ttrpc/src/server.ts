@@ -104,7 +104,12 @@ export class TtrpcServer {
       (frame) => this.#dispatch(socket, frame, controllers),
       (frame) => {
         if (frame.type !== messageTypes.request) return;
-        this.#respond(socket, frame.streamId, undefined, errorOfKind("ResourceExhausted", `message length ${frame.length} exceed maximum message size of ${maxMessageLength}`));
+        this.#respond(
+          socket,
+          frame.streamId,
+          undefined,
+          errorOfKind("ResourceExhausted", `message length ${frame.length} exceed maximum message size of ${maxMessageLength}`),
+        );
       },
     );
     socket.on("data", (chunk: Buffer) => decoder.push(chunk));

@@ -16,4 +16,3 @@ export function errorOfTtrpcStatus(status: Status | undefined): BerthError | und
   if (status === undefined || status.code === 0) return undefined;
   return errorOfKind(kindOfGrpcCode(status.code), status.message);
 }
-

@@ -17,7 +17,9 @@ describe("ttrpc over any duplex stream", () => {
     const [near, far] = duplexPair();
     server.serve(far);
     const client = new TtrpcClient(near);
-    await ttrpcServiceClient(eventsTtrpcV1.EventsDefinition, client).forward({ envelope: { timestamp: undefined, namespace: "n", topic: "/tasks/exit", event: undefined } });
+    await ttrpcServiceClient(eventsTtrpcV1.EventsDefinition, client).forward({
+      envelope: { timestamp: undefined, namespace: "n", topic: "/tasks/exit", event: undefined },
+    });
     expect(topics).toEqual(["/tasks/exit"]);
     client.close();
     await client.closed;
@@ -27,7 +29,9 @@ describe("ttrpc over any duplex stream", () => {
 
   it("reads Windows pipe addresses as net.connect dials them", () => {
     expect(socketPathOf("npipe://./pipe/containerd-shim-default-w1-pipe")).toBe("\\\\.\\pipe\\containerd-shim-default-w1-pipe");
-    expect(socketPathOf("\\\\.\\pipe\\ProtectedPrefix\\Administrators\\containerd-shim-ns-id-pipe")).toBe("\\\\.\\pipe\\ProtectedPrefix\\Administrators\\containerd-shim-ns-id-pipe");
+    expect(socketPathOf("\\\\.\\pipe\\ProtectedPrefix\\Administrators\\containerd-shim-ns-id-pipe")).toBe(
+      "\\\\.\\pipe\\ProtectedPrefix\\Administrators\\containerd-shim-ns-id-pipe",
+    );
     expect(socketPathOf("unix:///run/x.sock")).toBe("/run/x.sock");
     expect(isNamedPipe("\\\\.\\pipe\\containerd-containerd.ttrpc")).toBe(true);
     expect(isNamedPipe("/run/berth/berthd.sock.ttrpc")).toBe(false);

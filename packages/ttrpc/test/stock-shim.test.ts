@@ -78,13 +78,19 @@ describe.skipIf(!existsSync(shimBinary))("the stock containerd-shim-runc-v2 over
     const connected = await task.connect({ id });
     expect(connected.shimPid).toBeGreaterThan(0);
     expect(connected.taskPid).toBe(0);
-    const failure = await task.state({ id, execId: "" }).then(() => undefined, (error: unknown) => error);
+    const failure = await task.state({ id, execId: "" }).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
     expect(kindOf(failure)).toBe("NotFound");
   });
 
   test("a task runs to completion; the shim forwards its events to our server; Shutdown ends the shim and its socket", async () => {
     const task = ttrpcServiceClient(taskV2.TaskDefinition, client!, { namespace, timeoutMs: 20_000 });
-    const options = { typeUrl: "containerd.runc.v1.Options", value: Buffer.from(runcV1.Options.encode(runcV1.Options.fromPartial({ root: join(directory, "runc") })).finish()) };
+    const options = {
+      typeUrl: "containerd.runc.v1.Options",
+      value: Buffer.from(runcV1.Options.encode(runcV1.Options.fromPartial({ root: join(directory, "runc") })).finish()),
+    };
     const created = await task.create(taskV2.CreateTaskRequest.fromPartial({ id, bundle, options }));
     expect(created.pid).toBeGreaterThan(0);
     expect((await task.state({ id, execId: "" })).status).toBe(1); // CREATED

@@ -77,7 +77,10 @@ async function rawConnection(): Promise<{ socket: Socket; responses: Map<number,
   const socket = connect(socketPath);
   await new Promise((resolve) => socket.once("connect", resolve));
   const responses = new Map<number, ttrpc.Response>();
-  const decoder = new FrameDecoder((frame) => responses.set(frame.streamId, ttrpc.Response.decode(frame.payload)), () => undefined);
+  const decoder = new FrameDecoder(
+    (frame) => responses.set(frame.streamId, ttrpc.Response.decode(frame.payload)),
+    () => undefined,
+  );
   socket.on("data", (chunk: Buffer) => decoder.push(chunk));
   return { socket, responses };
 }
@@ -115,11 +118,14 @@ describe("ttrpc client and server", () => {
     const seen: number[] = [];
     const probePath = join(directory, "probe.sock");
     const raw = createServer((connection) => {
-      const decoder = new FrameDecoder((frame) => {
-        seen.push(frame.streamId);
-        const payload = ttrpc.Response.encode({ status: { code: 0, message: "", details: [] }, payload: Buffer.alloc(0) }).finish();
-        connection.write(encodeFrame(frame.streamId, messageTypes.response, payload));
-      }, () => undefined);
+      const decoder = new FrameDecoder(
+        (frame) => {
+          seen.push(frame.streamId);
+          const payload = ttrpc.Response.encode({ status: { code: 0, message: "", details: [] }, payload: Buffer.alloc(0) }).finish();
+          connection.write(encodeFrame(frame.streamId, messageTypes.response, payload));
+        },
+        () => undefined,
+      );
       connection.on("data", (chunk: Buffer) => decoder.push(chunk));
     });
     await new Promise<void>((resolve) => raw.listen(probePath, resolve));

@@ -45,14 +45,23 @@ export async function seedContainers(client: Client, namespace: string, options:
     });
     return Math.ceil(count / labelEvery);
   };
-  return withTimeout(run(), timeoutMs, () => `creating ${count} containers (${created} created)`, () => abort.abort());
+  return withTimeout(
+    run(),
+    timeoutMs,
+    () => `creating ${count} containers (${created} created)`,
+    () => abort.abort(),
+  );
 }
 
 /**
  * Median wall time in ms of `runs` runs of `ctr containers ls [filters...]` in the session's
  * namespace, after one untimed run; each run must list `expected` containers.
  */
-export function ctrContainersLsMs(session: CtrSession, filters: readonly string[], options: { expected: number; runs?: number; timeoutMs?: number }): Promise<number> {
+export function ctrContainersLsMs(
+  session: CtrSession,
+  filters: readonly string[],
+  options: { expected: number; runs?: number; timeoutMs?: number },
+): Promise<number> {
   const args = session.args("containers", "ls", ...filters);
   const check = (result: CommandResult) => {
     const listed = result.stdout.split("\n").filter((line) => line.startsWith("bench-container-")).length;

@@ -25,7 +25,7 @@ export function createIngestBlob(size = 200e6): IngestBlob {
     const fd = openSync(path, "w");
     try {
       const chunk = Buffer.alloc(1 << 20);
-      for (let written = 0; written < size; ) {
+      for (let written = 0; written < size;) {
         const length = Math.min(chunk.length, size - written);
         randomFillSync(chunk, 0, length);
         written += writeSync(fd, chunk, 0, length, written);

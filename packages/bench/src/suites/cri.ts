@@ -15,7 +15,11 @@ export interface CriFigures {
 const rssMb = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0) / 1024;
 
 function podConfig(kit: CriKit, name: string): criV1.PodSandboxConfig {
-  return criV1.PodSandboxConfig.fromPartial({ metadata: { name, namespace: "bench", uid: `uid-${name}`, attempt: 1 }, logDirectory: kit.logDirectory, linux: {} });
+  return criV1.PodSandboxConfig.fromPartial({
+    metadata: { name, namespace: "bench", uid: `uid-${name}`, attempt: 1 },
+    logDirectory: kit.logDirectory,
+    linux: {},
+  });
 }
 
 /** RunPodSandbox + CreateContainer + StartContainer (median of `runs`), then 20 pods for the RSS, then critest. */
@@ -37,7 +41,11 @@ async function measure(kit: CriKit, address: string, pid: number, runs: number):
           const { podSandboxId } = await runtime.runPodSandbox({ config, runtimeHandler: "" });
           pods.push(podSandboxId);
           const { containerId } = await runtime.createContainer(
-            criV1.CreateContainerRequest.fromPartial({ podSandboxId, sandboxConfig: config, config: { metadata: { name: "c" }, image: { image: "busybox:1.28" }, command: ["sleep", "3600"], linux: {} } }),
+            criV1.CreateContainerRequest.fromPartial({
+              podSandboxId,
+              sandboxConfig: config,
+              config: { metadata: { name: "c" }, image: { image: "busybox:1.28" }, command: ["sleep", "3600"], linux: {} },
+            }),
           );
           await runtime.startContainer({ containerId });
         }),

@@ -63,7 +63,11 @@ export async function eventRate(client: Client, options: EventRateOptions): Prom
     return performance.now() - start;
   };
   try {
-    const ms = await withTimeout(run(), timeoutMs, () => `${subscribers} subscriber(s) receiving ${events} events (${received} of ${events * subscribers} deliveries)`);
+    const ms = await withTimeout(
+      run(),
+      timeoutMs,
+      () => `${subscribers} subscriber(s) receiving ${events} events (${received} of ${events * subscribers} deliveries)`,
+    );
     return (events * subscribers) / (ms / 1000);
   } finally {
     abort.abort();

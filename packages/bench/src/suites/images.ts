@@ -46,7 +46,12 @@ async function writeBlob(client: Client, context: CallContext, ref: string, blob
     }
   } catch (error) {
     if (!isKind(error, "AlreadyExists")) throw error;
-    if (Object.keys(labels).length > 0) await client.content.update(context, { digest: blob.digest, labels }, Object.keys(labels).map((key) => `labels.${key}`));
+    if (Object.keys(labels).length > 0)
+      await client.content.update(
+        context,
+        { digest: blob.digest, labels },
+        Object.keys(labels).map((key) => `labels.${key}`),
+      );
   }
 }
 
@@ -90,7 +95,12 @@ export async function seedImages(client: Client, namespace: string, options: See
     }
     return created;
   };
-  return withTimeout(run(), timeoutMs, () => `creating ${count} images (${created} created)`, () => abort.abort());
+  return withTimeout(
+    run(),
+    timeoutMs,
+    () => `creating ${count} images (${created} created)`,
+    () => abort.abort(),
+  );
 }
 
 export interface ListOptions {
@@ -139,7 +149,9 @@ export async function ctrImagesLsMs(ctr: string, address: string, namespace: str
   };
   const result = await medianWallMs(ctr, args, runs, { timeoutMs, check });
   if (problems.length > 0) {
-    throw new Error(`${command}: ${problems.length} of ${runs + 1} runs logged errors (median ${result.toFixed(0)} ms regardless); the first logged ${problems[0]}`);
+    throw new Error(
+      `${command}: ${problems.length} of ${runs + 1} runs logged errors (median ${result.toFixed(0)} ms regardless); the first logged ${problems[0]}`,
+    );
   }
   return result;
 }

@@ -28,7 +28,9 @@ function processTable(): ProcessEntry[] {
       const stat = readFileSync(`/proc/${name}/stat`, "utf8");
       // "pid (comm) state ppid ...": comm may hold spaces and parentheses, so read after the last ")".
       const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-      const args = readFileSync(`/proc/${name}/cmdline`, "utf8").split("\0").filter((arg) => arg !== "");
+      const args = readFileSync(`/proc/${name}/cmdline`, "utf8")
+        .split("\0")
+        .filter((arg) => arg !== "");
       entries.push({ pid: Number(name), ppid, args, pidNamespace: readlinkSync(`/proc/${name}/ns/pid`) });
     } catch {
       // gone meanwhile

@@ -54,7 +54,11 @@ export async function scrapeMs(url: string, options: { containers: number; sampl
     if (response.status !== 200) throw new Error(`GET ${url}: ${response.status}`);
   };
   const check = () => {
-    const ids = new Set(parsePromText(text).filter((s) => s.name === "container_pids_current").map((s) => s.labels.container_id));
+    const ids = new Set(
+      parsePromText(text)
+        .filter((s) => s.name === "container_pids_current")
+        .map((s) => s.labels.container_id),
+    );
     if (ids.size !== options.containers) throw new Error(`the scrape shows ${ids.size} containers, not ${options.containers}`);
   };
   return withTimeout(
@@ -74,12 +78,7 @@ export async function scrapeMs(url: string, options: { containers: number; sampl
 }
 
 /** Starts `count` containers, times the scrape of all of them, and removes them again, whatever happens. */
-export async function scrapeWithContainersMs(
-  ctr: string,
-  address: string,
-  url: string,
-  options: ContainersOptions & { samples: number },
-): Promise<number> {
+export async function scrapeWithContainersMs(ctr: string, address: string, url: string, options: ContainersOptions & { samples: number }): Promise<number> {
   try {
     await runSleepingContainers(ctr, address, options);
     return await scrapeMs(url, { containers: options.count, samples: options.samples, timeoutMs: options.timeoutMs });

@@ -3,7 +3,7 @@ import { timeMs } from "../measure.js";
 
 /** Seconds of a Go time.Duration string ("1.25s", "812.4ms", "1m2.5s", "950µs"). */
 export function goDurationSeconds(text: string): number {
-  const units: Record<string, number> = { h: 3600, m: 60, s: 1, ms: 1e-3, "µs": 1e-6, us: 1e-6, ns: 1e-9 };
+  const units: Record<string, number> = { h: 3600, m: 60, s: 1, ms: 1e-3, µs: 1e-6, us: 1e-6, ns: 1e-9 };
   let seconds = 0;
   const rest = text.replace(/(\d+(?:\.\d+)?)(h|ms|m|s|µs|us|ns)/g, (_, value: string, unit: string) => {
     seconds += Number(value) * units[unit]!;

@@ -71,7 +71,12 @@ export async function leasedRun<T>(
       if (leaseId !== undefined) await client.leases.delete(context, leaseId, true);
     };
     try {
-      await withTimeout(cleanup(), cleanupTimeoutMs, () => `cleaning up ${namespace} (${total - stack.length} of ${total} snapshots removed)`, () => cleanupAbort.abort());
+      await withTimeout(
+        cleanup(),
+        cleanupTimeoutMs,
+        () => `cleaning up ${namespace} (${total - stack.length} of ${total} snapshots removed)`,
+        () => cleanupAbort.abort(),
+      );
     } catch (error) {
       problems.push(error instanceof Error ? error.message : String(error));
     }

@@ -59,7 +59,12 @@ export async function memoryPerTask(session: CtrSession, daemonPid: number, opti
   };
   const starting = start();
   try {
-    await withTimeout(starting, timeoutMs, () => `starting ${tasks} tasks (${started} started)`, () => (stop = true));
+    await withTimeout(
+      starting,
+      timeoutMs,
+      () => `starting ${tasks} tasks (${started} started)`,
+      () => (stop = true),
+    );
     const statuses = Object.values(await session.taskStatuses());
     const running = statuses.filter((status) => status === "RUNNING").length;
     if (running !== tasks) throw new Error(`${running} of ${tasks} tasks are RUNNING`);
@@ -82,7 +87,8 @@ export async function memoryPerTask(session: CtrSession, daemonPid: number, opti
     stop = true;
     await starting.catch(() => undefined);
     // Whatever is still left goes with the daemon (disposeTaskDaemon); the measurement's own error matters more.
-    await session.removeAll().catch((error: unknown) => console.error(`bench: removing the ${tasks} tasks: ${error instanceof Error ? error.message : String(error)}`));
+    await session
+      .removeAll()
+      .catch((error: unknown) => console.error(`bench: removing the ${tasks} tasks: ${error instanceof Error ? error.message : String(error)}`));
   }
 }
-

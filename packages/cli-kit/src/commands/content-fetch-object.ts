@@ -5,7 +5,8 @@ import { registryFlags, resolverOptions } from "../flags.js";
 export class ContentFetchObject extends CtrCommand {
   static override summary = "retrieve objects from a remote";
   static override streamsLayers = true;
-  static override description = "Resolve a reference (a tag, or `name@digest` for any manifest or blob) and write the object, digest-verified, to standard output. Talks only to the registry.";
+  static override description =
+    "Resolve a reference (a tag, or `name@digest` for any manifest or blob) and write the object, digest-verified, to standard output. Talks only to the registry.";
   static override usage = "content fetch-object [flags] <remote> <object> [<hint>, ...]";
   static override strict = false;
   static override args = { ref: Args.string({ required: true, description: "e.g. docker.io/library/redis:latest or docker.io/library/redis@sha256:…" }) };

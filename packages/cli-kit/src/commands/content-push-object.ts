@@ -6,7 +6,8 @@ import { registryFlags, resolverOptions } from "../flags.js";
 export class ContentPushObject extends CtrCommand {
   static override summary = "push an object to a remote";
   static override streamsLayers = true;
-  static override description = "Push one blob of the content store, by digest and with the given media type, to the repository of a reference (a manifest type is pushed as the reference's tag). A blob the registry already has is an error, as in stock ctr.";
+  static override description =
+    "Push one blob of the content store, by digest and with the given media type, to the repository of a reference (a manifest type is pushed as the reference's tag). A blob the registry already has is an error, as in stock ctr.";
   static override usage = "content push-object [flags] <remote> <object> <type>";
   static override args = {
     remote: Args.string({ required: true, description: "the reference to push to" }),

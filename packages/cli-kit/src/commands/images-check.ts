@@ -28,10 +28,12 @@ export class ImagesCheck extends CtrCommand {
       const check = await checkImage(client.content, client.context(), image.target);
       const complete = check.available && check.missing.length === 0;
       const sum = (list: readonly { size: number }[]) => list.reduce((total, d) => total + d.size, 0);
-      const unpacked = (await isUnpacked(client, client.context(), image, snapshotter));
+      const unpacked = await isUnpacked(client, client.context(), image, snapshotter);
       if (complete && unpacked) ready.push(image.name);
       const status = `${complete ? "complete" : "incomplete"} (${check.present.length}/${check.required.length})`;
-      rows.push(`${image.name}\t${image.target.mediaType}\t${image.target.digest}\t${status}\t${progressBytes(sum(check.present))}/${progressBytes(sum(check.required))}\t${unpacked}`);
+      rows.push(
+        `${image.name}\t${image.target.mediaType}\t${image.target.digest}\t${status}\t${progressBytes(sum(check.present))}/${progressBytes(sum(check.required))}\t${unpacked}`,
+      );
     }
     this.print(flags.quiet ? ready.map((name) => `${name}\n`).join("") : tabwriter(rows));
   }

@@ -9,7 +9,8 @@ import { registryFlags, resolverOptions } from "../flags.js";
 export class ImagesPush extends CtrCommand {
   static override summary = "push an image to a remote";
   static override streamsLayers = true;
-  static override description = "Pushes an image reference from containerd: every blob, then the manifests, then the index, children first; blobs that came from another repository of the same registry are mounted from it.";
+  static override description =
+    "Pushes an image reference from containerd: every blob, then the manifests, then the index, children first; blobs that came from another repository of the same registry are mounted from it.";
   static override usage = "images push [flags] <remote> [<local>]";
   static override aliases = aliases(["images", "image", "i"], ["push"]);
   static override args = {

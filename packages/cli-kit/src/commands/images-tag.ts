@@ -5,7 +5,8 @@ import { aliases } from "../words.js";
 
 export class ImagesTag extends CtrCommand {
   static override summary = "tag an image";
-  static override description = "Tag an image for use in containerd: records the source image's target and labels under each target reference, printing each as it is made. A target that exists is an error unless --force, which replaces it.";
+  static override description =
+    "Tag an image for use in containerd: records the source image's target and labels under each target reference, printing each as it is made. A target that exists is an error unless --force, which replaces it.";
   static override usage = "images tag [flags] <source_ref> <target_ref> [<target_ref>, ...]";
   static override aliases = aliases(["images", "image", "i"], ["tag"]);
   static override strict = false;

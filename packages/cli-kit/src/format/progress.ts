@@ -31,7 +31,8 @@ export interface RenderOptions {
  */
 export function renderProgress(snapshot: ProgressSnapshot, elapsedMs: number, options: RenderOptions = {}): string {
   const color = options.color ?? false;
-  const lines = options.header === false ? [] : [`${snapshot.name}:\t${snapshot.resolved ? "resolved" : "resolving"}\t${progressBar(snapshot.resolved ? 1 : 0, color)}\t`];
+  const lines =
+    options.header === false ? [] : [`${snapshot.name}:\t${snapshot.resolved ? "resolved" : "resolving"}\t${progressBar(snapshot.resolved ? 1 : 0, color)}\t`];
   for (const entry of snapshot.entries) {
     const word = options.words?.[entry.status] ?? entry.status;
     if (entry.status === "downloading" || entry.status === "uploading") {

@@ -47,7 +47,8 @@ export const withApparmorDefaultProfile =
     const loaded = await readFile(path, "utf8").catch((error: unknown) => {
       throw new Error(goPathError("open", path, error));
     });
-    if (!loaded.split("\n").some((line) => line.split(" ")[0] === name)) throw notImplemented(`apparmor profile ${JSON.stringify(name)} is not loaded; load it first (Berth does not generate containerd's default profile)`);
+    if (!loaded.split("\n").some((line) => line.split(" ")[0] === name))
+      throw notImplemented(`apparmor profile ${JSON.stringify(name)} is not loaded; load it first (Berth does not generate containerd's default profile)`);
     return withApparmorProfile(name)(spec, target);
   };
 
@@ -111,7 +112,8 @@ export function parseIdMapping(text: string): OciIdMapping {
   if (parts.length !== 3) throw invalidArgument("user namespace mappings require the format `container-id:host-id:size`");
   const [containerID, hostID, size] = parts.map((part, i) => {
     const value = /^(0x[0-9a-f]+|0o?[0-7]*|[1-9]\d*)$/i.test(part) ? Number(part.replace(/^0(?=[0-7])/, "0o")) : Number.NaN;
-    if (!Number.isInteger(value) || value > 0xffffffff) throw invalidArgument(`invalid ${["container id", "host id", "size"][i]} for user namespace remapping: ${JSON.stringify(part)}`);
+    if (!Number.isInteger(value) || value > 0xffffffff)
+      throw invalidArgument(`invalid ${["container id", "host id", "size"][i]} for user namespace remapping: ${JSON.stringify(part)}`);
     return value;
   }) as [number, number, number];
   return { containerID, hostID, size };

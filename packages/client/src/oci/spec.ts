@@ -131,7 +131,17 @@ const defaultMounts = (): OciMount[] => [
 ];
 
 // null, zero, random, full, tty, urandom, console, ptmx, pts/* and tty0: what every container may use.
-const allowedCharDevices: [number, number | undefined][] = [[1, 3], [1, 8], [1, 7], [5, 0], [1, 5], [1, 9], [5, 1], [136, undefined], [5, 2]];
+const allowedCharDevices: [number, number | undefined][] = [
+  [1, 3],
+  [1, 8],
+  [1, 7],
+  [5, 0],
+  [1, 5],
+  [1, 9],
+  [5, 1],
+  [136, undefined],
+  [5, 2],
+];
 
 /**
  * containerd 1.6's default Linux spec for container `id` in `namespace` (oci.populateDefaultUnixSpec
@@ -154,11 +164,31 @@ export function defaultSpec(namespace: string, id: string): OciSpec {
     mounts: defaultMounts(),
     linux: {
       resources: {
-        devices: [{ allow: false, access: "rwm" }, ...allowedCharDevices.map(([major, minor]): OciDeviceRule => ({ allow: true, type: "c", major, ...(minor === undefined ? {} : { minor }), access: "rwm" }))],
+        devices: [
+          { allow: false, access: "rwm" },
+          ...allowedCharDevices.map(([major, minor]): OciDeviceRule => ({
+            allow: true,
+            type: "c",
+            major,
+            ...(minor === undefined ? {} : { minor }),
+            access: "rwm",
+          })),
+        ],
       },
       cgroupsPath: `/${namespace}/${id}`,
       namespaces: ["pid", "ipc", "uts", "mount", "network"].map((type) => ({ type })),
-      maskedPaths: ["/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/sys/firmware", "/proc/scsi"],
+      maskedPaths: [
+        "/proc/acpi",
+        "/proc/asound",
+        "/proc/kcore",
+        "/proc/keys",
+        "/proc/latency_stats",
+        "/proc/timer_list",
+        "/proc/timer_stats",
+        "/proc/sched_debug",
+        "/sys/firmware",
+        "/proc/scsi",
+      ],
       readonlyPaths: ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"],
     },
   };
@@ -169,8 +199,34 @@ export function defaultSpec(namespace: string, id: string): OciSpec {
  * same as one containerd writes when printed as stored. Fields not listed keep their place after.
  */
 const goFieldOrder: Readonly<Record<string, readonly (readonly [string, string?])[]>> = {
-  Spec: [["ociVersion"], ["process", "Process"], ["root", "Root"], ["hostname"], ["mounts", "Mount"], ["hooks"], ["annotations", "Map"], ["linux", "Linux"], ["solaris"], ["windows"], ["vm"]],
-  Process: [["terminal"], ["consoleSize", "ConsoleSize"], ["user", "User"], ["args"], ["commandLine"], ["env"], ["cwd"], ["capabilities", "Capabilities"], ["rlimits", "Rlimit"], ["noNewPrivileges"], ["apparmorProfile"], ["oomScoreAdj"], ["selinuxLabel"]],
+  Spec: [
+    ["ociVersion"],
+    ["process", "Process"],
+    ["root", "Root"],
+    ["hostname"],
+    ["mounts", "Mount"],
+    ["hooks"],
+    ["annotations", "Map"],
+    ["linux", "Linux"],
+    ["solaris"],
+    ["windows"],
+    ["vm"],
+  ],
+  Process: [
+    ["terminal"],
+    ["consoleSize", "ConsoleSize"],
+    ["user", "User"],
+    ["args"],
+    ["commandLine"],
+    ["env"],
+    ["cwd"],
+    ["capabilities", "Capabilities"],
+    ["rlimits", "Rlimit"],
+    ["noNewPrivileges"],
+    ["apparmorProfile"],
+    ["oomScoreAdj"],
+    ["selinuxLabel"],
+  ],
   ConsoleSize: [["height"], ["width"]],
   User: [["uid"], ["gid"], ["umask"], ["additionalGids"], ["username"]],
   Capabilities: [["bounding"], ["effective"], ["inheritable"], ["permitted"], ["ambient"]],

@@ -76,7 +76,16 @@ export function describeBlobs(harness: () => Harness): void {
     it("rejects malformed digests as InvalidArgument everywhere", async () => {
       const h = harness();
       const hex = sha256(randomData(8)).slice("sha256:".length);
-      const malformed = ["", "sha256:", `sha256:${hex.slice(1)}`, `sha256:${hex.toUpperCase()}`, `sha512:${hex}${hex}`, `sha256:${"g".repeat(64)}`, `sha256:${hex}\n`, hex];
+      const malformed = [
+        "",
+        "sha256:",
+        `sha256:${hex.slice(1)}`,
+        `sha256:${hex.toUpperCase()}`,
+        `sha512:${hex}${hex}`,
+        `sha256:${"g".repeat(64)}`,
+        `sha256:${hex}\n`,
+        hex,
+      ];
       for (const digest of malformed) {
         const label = JSON.stringify(digest);
         expect(await kindOfFailure(() => h.info(digest)), `info ${label}`).toBe("InvalidArgument");

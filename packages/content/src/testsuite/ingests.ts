@@ -123,7 +123,10 @@ export function describeIngests(harness: () => Harness): void {
     it("lists ingests with ref filters, aborts them, and answers NotFound for unknown refs", async () => {
       const h = harness();
       const [a, b] = [uniqueRef("list-a"), uniqueRef("list-b")];
-      for (const [ref, size] of [[a, 10], [b, 20]] as const) {
+      for (const [ref, size] of [
+        [a, 10],
+        [b, 20],
+      ] as const) {
         const writer = await h.writer({ ref });
         await writer.write(randomData(size));
         await writer.close();
@@ -132,8 +135,18 @@ export function describeIngests(harness: () => Harness): void {
       expect(offsets(await h.store.listStatuses(h.context, [`ref==${a}`]))).toEqual([[a, 10]]);
       const both = offsets(await h.store.listStatuses(h.context, [`ref==${a}`, `ref==${b}`]));
       expect(both).toHaveLength(2);
-      expect(both).toEqual(expect.arrayContaining([[a, 10], [b, 20]]));
-      expect(offsets(await h.store.listStatuses(h.context, [""]))).toEqual(expect.arrayContaining([[a, 10], [b, 20]]));
+      expect(both).toEqual(
+        expect.arrayContaining([
+          [a, 10],
+          [b, 20],
+        ]),
+      );
+      expect(offsets(await h.store.listStatuses(h.context, [""]))).toEqual(
+        expect.arrayContaining([
+          [a, 10],
+          [b, 20],
+        ]),
+      );
       expect(offsets(await h.store.listStatuses(h.context, [`ref~=${b.slice(-12)}$`]))).toEqual([[b, 20]]);
       expect(await kindOfFailure(() => h.store.listStatuses(h.context, ["ref=="]))).toBe("InvalidArgument");
 

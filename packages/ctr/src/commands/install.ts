@@ -3,7 +3,8 @@ import { CtrCommand } from "@berth/cli-kit";
 
 export class Install extends CtrCommand {
   static override summary = "install a new package";
-  static override description = "Installs the files directly under `bin/` (and `lib/` with --libs) of an image's layers into the daemon's opt directory (its `opt` plugin's path) or --path.";
+  static override description =
+    "Installs the files directly under `bin/` (and `lib/` with --libs) of an image's layers into the daemon's opt directory (its `opt` plugin's path) or --path.";
   static override usage = "install [flags] <ref>";
   static override args = { ref: Args.string({ required: true, description: "the image to install from" }) };
   static override flags = {

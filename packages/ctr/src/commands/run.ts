@@ -44,7 +44,10 @@ export class Run extends CtrCommand {
       });
     } finally {
       if (flags.rm) {
-        await client.snapshotter(container.snapshotter).remove(client.context(), container.snapshotKey).catch(() => undefined);
+        await client
+          .snapshotter(container.snapshotter)
+          .remove(client.context(), container.snapshotKey)
+          .catch(() => undefined);
         await client.containers.delete(client.context(), container.id).catch(() => undefined);
       }
     }

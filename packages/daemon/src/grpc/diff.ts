@@ -3,7 +3,8 @@ import { diffV1 } from "@berth/api/proto";
 import type { ServiceHandlers } from "@berth/api/services";
 import type { Differ } from "../diff.js";
 
-const mountsOf = (mounts: readonly diffV1.ApplyRequest["mounts"][number][]): Mount[] => mounts.map((m) => ({ type: m.type, source: m.source, target: m.target, options: m.options }));
+const mountsOf = (mounts: readonly diffV1.ApplyRequest["mounts"][number][]): Mount[] =>
+  mounts.map((m) => ({ type: m.type, source: m.source, target: m.target, options: m.options }));
 
 export function diffHandlers(differ: Differ): ServiceHandlers<typeof diffV1.DiffDefinition> {
   return {

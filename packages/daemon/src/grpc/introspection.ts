@@ -33,7 +33,10 @@ function describePlugin(outcome: PluginOutcome): introspectionV1.Plugin {
   };
 }
 
-export function introspectionHandlers(plugins: () => readonly PluginOutcome[], identity: ServerIdentity): ServiceHandlers<typeof introspectionV1.IntrospectionDefinition> {
+export function introspectionHandlers(
+  plugins: () => readonly PluginOutcome[],
+  identity: ServerIdentity,
+): ServiceHandlers<typeof introspectionV1.IntrospectionDefinition> {
   return {
     plugins: async ({ filters }) => {
       const filter = parseFilters(filters);

@@ -8,7 +8,9 @@ const { Kind } = snapshotsV1;
 const kindToWire: Record<SnapshotKind, snapshotsV1.Kind> = { view: Kind.VIEW, active: Kind.ACTIVE, committed: Kind.COMMITTED };
 
 const infoMessage = (info: SnapshotInfo): snapshotsV1.Info => ({ ...info, kind: kindToWire[info.kind], labels: { ...info.labels } });
-const mountMessages = (mounts: Mount[]) => ({ mounts: mounts.map((m) => ({ type: m.type, source: m.source, target: m.target ?? "", options: [...m.options] })) });
+const mountMessages = (mounts: Mount[]) => ({
+  mounts: mounts.map((m) => ({ type: m.type, source: m.source, target: m.target ?? "", options: [...m.options] })),
+});
 
 /** Snapshots of every loaded snapshotter, chosen per request by name as containerd does. */
 export function snapshotsHandlers(snapshotters: ReadonlyMap<string, Snapshotter>): ServiceHandlers<typeof snapshotsV1.SnapshotsDefinition> {

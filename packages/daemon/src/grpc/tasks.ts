@@ -45,7 +45,14 @@ export function tasksHandlers(tasks: TaskService, checkpoints: TaskCheckpoints):
       if (request.containerId === "") throw invalidArgument("container_id: must be set");
       const rootfs = request.rootfs.map((mount) => ({ type: mount.type, source: mount.source, target: mount.target, options: mount.options }));
       return checkpoints.withRestorePath(context, request, (checkpoint) =>
-        tasks.create(context, { containerId: request.containerId, rootfs, io: ioOf(request), options: request.options, runtimePath: request.runtimePath, checkpoint }),
+        tasks.create(context, {
+          containerId: request.containerId,
+          rootfs,
+          io: ioOf(request),
+          options: request.options,
+          runtimePath: request.runtimePath,
+          checkpoint,
+        }),
       );
     },
     start: async ({ containerId, execId }, context) => {

@@ -21,23 +21,46 @@ const cpu: ContainerMetric<Metrics>[] = [
 
 // memory.stat entries: [field, key in containerd's metric name, whether its help says "amount used"].
 const memoryStatFields: ReadonlyArray<readonly [keyof MemoryStat, string, boolean]> = [
-  ["cache", "cache", true], ["rss", "rss", true], ["rssHuge", "rss_huge", true], ["mappedFile", "mapped_file", true],
-  ["dirty", "dirty", false], ["writeback", "writeback", false], ["pgPgIn", "pgpgin", false], ["pgPgOut", "pgpgout", false],
-  ["pgFault", "pgfault", false], ["pgMajFault", "pgmajfault", false], ["inactiveAnon", "inactive_anon", false],
-  ["activeAnon", "active_anon", false], ["inactiveFile", "inactive_file", false], ["activeFile", "active_file", false],
-  ["unevictable", "unevictable", false], ["hierarchicalMemoryLimit", "hierarchical_memory_limit", false],
-  ["hierarchicalSwapLimit", "hierarchical_memsw_limit", false], ["totalCache", "total_cache", true], ["totalRss", "total_rss", true],
-  ["totalRssHuge", "total_rss_huge", true], ["totalMappedFile", "total_mapped_file", true], ["totalDirty", "total_dirty", false],
-  ["totalWriteback", "total_writeback", false], ["totalPgPgIn", "total_pgpgin", false], ["totalPgPgOut", "total_pgpgout", false],
-  ["totalPgFault", "total_pgfault", false], ["totalPgMajFault", "total_pgmajfault", false],
-  ["totalInactiveAnon", "total_inactive_anon", false], ["totalActiveAnon", "total_active_anon", false],
-  ["totalInactiveFile", "total_inactive_file", false], ["totalActiveFile", "total_active_file", false],
+  ["cache", "cache", true],
+  ["rss", "rss", true],
+  ["rssHuge", "rss_huge", true],
+  ["mappedFile", "mapped_file", true],
+  ["dirty", "dirty", false],
+  ["writeback", "writeback", false],
+  ["pgPgIn", "pgpgin", false],
+  ["pgPgOut", "pgpgout", false],
+  ["pgFault", "pgfault", false],
+  ["pgMajFault", "pgmajfault", false],
+  ["inactiveAnon", "inactive_anon", false],
+  ["activeAnon", "active_anon", false],
+  ["inactiveFile", "inactive_file", false],
+  ["activeFile", "active_file", false],
+  ["unevictable", "unevictable", false],
+  ["hierarchicalMemoryLimit", "hierarchical_memory_limit", false],
+  ["hierarchicalSwapLimit", "hierarchical_memsw_limit", false],
+  ["totalCache", "total_cache", true],
+  ["totalRss", "total_rss", true],
+  ["totalRssHuge", "total_rss_huge", true],
+  ["totalMappedFile", "total_mapped_file", true],
+  ["totalDirty", "total_dirty", false],
+  ["totalWriteback", "total_writeback", false],
+  ["totalPgPgIn", "total_pgpgin", false],
+  ["totalPgPgOut", "total_pgpgout", false],
+  ["totalPgFault", "total_pgfault", false],
+  ["totalPgMajFault", "total_pgmajfault", false],
+  ["totalInactiveAnon", "total_inactive_anon", false],
+  ["totalActiveAnon", "total_active_anon", false],
+  ["totalInactiveFile", "total_inactive_file", false],
+  ["totalActiveFile", "total_active_file", false],
   ["totalUnevictable", "total_unevictable", false],
 ];
 
 // The usage/swap/kernel/kernel-tcp entries, with the word containerd's help uses for each.
 const memoryEntries: ReadonlyArray<readonly [keyof MemoryStat, string, string]> = [
-  ["usage", "usage", "memory"], ["swap", "swap", "swap"], ["kernel", "kernel", "kernel"], ["kernelTcp", "kerneltcp", "kerneltcp"],
+  ["usage", "usage", "memory"],
+  ["swap", "swap", "swap"],
+  ["kernel", "kernel", "kernel"],
+  ["kernelTcp", "kerneltcp", "kerneltcp"],
 ];
 
 const memory: ContainerMetric<Metrics>[] = [

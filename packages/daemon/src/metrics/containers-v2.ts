@@ -15,20 +15,46 @@ const cpu: ContainerMetric<Metrics>[] = [
   single("container_cpu_system_usec_microseconds", "Current cpu usage in kernel space (cgroup v2)", (s) => s.cpu?.systemUsec),
   single("container_cpu_nr_periods_total", "Current cpu number of periods (only if controller is enabled)", (s) => s.cpu?.nrPeriods),
   single("container_cpu_nr_throttled_total", "Total number of times tasks have been throttled (only if controller is enabled)", (s) => s.cpu?.nrThrottled),
-  single("container_cpu_throttled_usec_microseconds", "Total time duration for which tasks have been throttled. (only if controller is enabled)", (s) => s.cpu?.throttledUsec),
+  single(
+    "container_cpu_throttled_usec_microseconds",
+    "Total time duration for which tasks have been throttled. (only if controller is enabled)",
+    (s) => s.cpu?.throttledUsec,
+  ),
 ];
 
 // memory.stat fields containerd exports on v2, by the key in its metric names.
 const memoryStatFields: ReadonlyArray<readonly [keyof MemoryStat, string]> = [
-  ["fileMapped", "file_mapped"], ["fileDirty", "file_dirty"], ["fileWriteback", "file_writeback"], ["pgactivate", "pgactivate"],
-  ["pgdeactivate", "pgdeactivate"], ["pgfault", "pgfault"], ["pgmajfault", "pgmajfault"], ["pglazyfree", "pglazyfree"],
-  ["pgrefill", "pgrefill"], ["pglazyfreed", "pglazyfreed"], ["pgscan", "pgscan"], ["pgsteal", "pgsteal"],
-  ["inactiveAnon", "inactive_anon"], ["activeAnon", "active_anon"], ["inactiveFile", "inactive_file"], ["activeFile", "active_file"],
-  ["unevictable", "unevictable"], ["anon", "anon"], ["file", "file"], ["kernelStack", "kernel_stack"], ["slab", "slab"],
-  ["sock", "sock"], ["shmem", "shmem"], ["anonThp", "anon_thp"], ["slabReclaimable", "slab_reclaimable"],
-  ["slabUnreclaimable", "slab_unreclaimable"], ["workingsetRefault", "workingset_refault"],
-  ["workingsetActivate", "workingset_activate"], ["workingsetNodereclaim", "workingset_nodereclaim"],
-  ["thpFaultAlloc", "thp_fault_alloc"], ["thpCollapseAlloc", "thp_collapse_alloc"],
+  ["fileMapped", "file_mapped"],
+  ["fileDirty", "file_dirty"],
+  ["fileWriteback", "file_writeback"],
+  ["pgactivate", "pgactivate"],
+  ["pgdeactivate", "pgdeactivate"],
+  ["pgfault", "pgfault"],
+  ["pgmajfault", "pgmajfault"],
+  ["pglazyfree", "pglazyfree"],
+  ["pgrefill", "pgrefill"],
+  ["pglazyfreed", "pglazyfreed"],
+  ["pgscan", "pgscan"],
+  ["pgsteal", "pgsteal"],
+  ["inactiveAnon", "inactive_anon"],
+  ["activeAnon", "active_anon"],
+  ["inactiveFile", "inactive_file"],
+  ["activeFile", "active_file"],
+  ["unevictable", "unevictable"],
+  ["anon", "anon"],
+  ["file", "file"],
+  ["kernelStack", "kernel_stack"],
+  ["slab", "slab"],
+  ["sock", "sock"],
+  ["shmem", "shmem"],
+  ["anonThp", "anon_thp"],
+  ["slabReclaimable", "slab_reclaimable"],
+  ["slabUnreclaimable", "slab_unreclaimable"],
+  ["workingsetRefault", "workingset_refault"],
+  ["workingsetActivate", "workingset_activate"],
+  ["workingsetNodereclaim", "workingset_nodereclaim"],
+  ["thpFaultAlloc", "thp_fault_alloc"],
+  ["thpCollapseAlloc", "thp_collapse_alloc"],
 ];
 
 const memory: ContainerMetric<Metrics>[] = [
@@ -36,7 +62,9 @@ const memory: ContainerMetric<Metrics>[] = [
   single("container_memory_usage_limit_bytes", "Current memory usage limit (cgroup v2)", (s) => s.memory?.usageLimit),
   single("container_memory_swap_usage_bytes", "Current swap usage (cgroup v2)", (s) => s.memory?.swapUsage),
   single("container_memory_swap_limit_bytes", "Current swap usage limit (cgroup v2)", (s) => s.memory?.swapLimit),
-  ...memoryStatFields.map(([field, key]) => single<Metrics>(`container_memory_${key}_bytes`, `The ${key} amount`, (s) => s.memory?.[field] as bigint | undefined)),
+  ...memoryStatFields.map(([field, key]) =>
+    single<Metrics>(`container_memory_${key}_bytes`, `The ${key} amount`, (s) => s.memory?.[field] as bigint | undefined),
+  ),
   single("container_memory_oom_total", "The number of times a container has received an oom event", (s) => s.memoryEvents?.oom),
 ];
 

@@ -32,7 +32,14 @@ export function registerCounts(registry: Registry, sources: CountSources): void 
     });
   if (sources.namespaces) {
     const read = sources.namespaces;
-    new Gauge({ name: "berth_namespaces", help: "Namespaces in the metadata store.", registers, collect() { this.set(read()); } });
+    new Gauge({
+      name: "berth_namespaces",
+      help: "Namespaces in the metadata store.",
+      registers,
+      collect() {
+        this.set(read());
+      },
+    });
   }
   if (sources.images) byNamespace("berth_images", "Images, by namespace.", sources.images);
   if (sources.containers) byNamespace("berth_containers", "Containers, by namespace.", sources.containers);
@@ -52,9 +59,30 @@ export function registerCounts(registry: Registry, sources: CountSources): void 
   }
   if (sources.events) {
     const read = sources.events;
-    new Gauge({ name: "berth_events_subscribers", help: "Open event subscriptions.", registers, collect() { this.set(read().subscribers); } });
-    new Gauge({ name: "berth_events_queued", help: "Events waiting in subscribers' queues.", registers, collect() { this.set(read().queued); } });
-    new Gauge({ name: "berth_events_queued_bytes", help: "Bytes of the events waiting in subscribers' queues.", registers, collect() { this.set(read().queuedBytes); } });
+    new Gauge({
+      name: "berth_events_subscribers",
+      help: "Open event subscriptions.",
+      registers,
+      collect() {
+        this.set(read().subscribers);
+      },
+    });
+    new Gauge({
+      name: "berth_events_queued",
+      help: "Events waiting in subscribers' queues.",
+      registers,
+      collect() {
+        this.set(read().queued);
+      },
+    });
+    new Gauge({
+      name: "berth_events_queued_bytes",
+      help: "Bytes of the events waiting in subscribers' queues.",
+      registers,
+      collect() {
+        this.set(read().queuedBytes);
+      },
+    });
     const counter = (name: string, help: string, pick: (stats: ExchangeStats) => number, labels: Record<string, string> = {}) =>
       new Counter({
         name,
@@ -68,8 +96,13 @@ export function registerCounts(registry: Registry, sources: CountSources): void 
       });
     counter("berth_events_published_total", "Events published or forwarded to the exchange.", (s) => s.published);
     // The one reason today; a label, so that another can be told apart.
-    counter("berth_events_dropped_subscribers_total", "Subscribers dropped, by reason (stopped_reading: over the queue bound and taking no event for the stall timeout).", (s) => s.dropped, {
-      reason: "stopped_reading",
-    });
+    counter(
+      "berth_events_dropped_subscribers_total",
+      "Subscribers dropped, by reason (stopped_reading: over the queue bound and taking no event for the stall timeout).",
+      (s) => s.dropped,
+      {
+        reason: "stopped_reading",
+      },
+    );
   }
 }

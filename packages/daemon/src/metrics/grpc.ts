@@ -3,8 +3,22 @@ import { Counter, Histogram, type Registry } from "prom-client";
 
 /** grpc-go's names for status codes, by number: the grpc_code label. */
 const codeNames = [
-  "OK", "Canceled", "Unknown", "InvalidArgument", "DeadlineExceeded", "NotFound", "AlreadyExists", "PermissionDenied",
-  "ResourceExhausted", "FailedPrecondition", "Aborted", "OutOfRange", "Unimplemented", "Internal", "Unavailable", "DataLoss",
+  "OK",
+  "Canceled",
+  "Unknown",
+  "InvalidArgument",
+  "DeadlineExceeded",
+  "NotFound",
+  "AlreadyExists",
+  "PermissionDenied",
+  "ResourceExhausted",
+  "FailedPrecondition",
+  "Aborted",
+  "OutOfRange",
+  "Unimplemented",
+  "Internal",
+  "Unavailable",
+  "DataLoss",
   "Unauthenticated",
 ] as const;
 
@@ -37,7 +51,12 @@ export function grpcMetrics(registry: Registry, services: readonly ServiceDefini
     labelNames: [...labelNames, "grpc_code"],
     registers,
   });
-  const received = new Counter({ name: "grpc_server_msg_received_total", help: "Total number of RPC stream messages received on the server.", labelNames, registers });
+  const received = new Counter({
+    name: "grpc_server_msg_received_total",
+    help: "Total number of RPC stream messages received on the server.",
+    labelNames,
+    registers,
+  });
   const sent = new Counter({ name: "grpc_server_msg_sent_total", help: "Total number of gRPC stream messages sent by the server.", labelNames, registers });
   const seconds = histogram
     ? new Histogram({

@@ -18,13 +18,17 @@ function selfStat(): { cpuSeconds: number; startTicks: number; virtualBytes: num
 }
 
 function bootTimeSeconds(): number {
-  const line = readFileSync("/proc/stat", "latin1").split("\n").find((l) => l.startsWith("btime "));
+  const line = readFileSync("/proc/stat", "latin1")
+    .split("\n")
+    .find((l) => l.startsWith("btime "));
   return Number(line?.split(" ")[1] ?? 0);
 }
 
 /** "Max open files  1024  1048576  files" → the soft limit; NaN when unlimited. */
 function limit(name: string): number {
-  const line = readFileSync("/proc/self/limits", "latin1").split("\n").find((l) => l.startsWith(name));
+  const line = readFileSync("/proc/self/limits", "latin1")
+    .split("\n")
+    .find((l) => l.startsWith(name));
   const soft = line?.slice(name.length).trim().split(/\s+/)[0];
   return soft === undefined || soft === "unlimited" ? Number.NaN : Number(soft);
 }

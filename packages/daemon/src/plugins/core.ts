@@ -44,7 +44,8 @@ export const exchangePlugin: Plugin<Exchange, { subscriber_max_queued_bytes: num
   config: { subscriber_max_queued_bytes: 64 << 20, subscriber_stall_timeout_ms: 30_000 },
   init: ({ config, logger }) => {
     for (const [key, value] of Object.entries(config)) {
-      if (!Number.isSafeInteger(value) || (value as number) < 0) throw invalidArgument(`plugins."${pluginTypes.event}.exchange".${key}: must be a non-negative integer`);
+      if (!Number.isSafeInteger(value) || (value as number) < 0)
+        throw invalidArgument(`plugins."${pluginTypes.event}.exchange".${key}: must be a non-negative integer`);
     }
     return new Exchange({ maxQueuedBytes: config.subscriber_max_queued_bytes, stallTimeoutMs: config.subscriber_stall_timeout_ms, logger, types });
   },
@@ -82,7 +83,10 @@ export const metadataPlugin: Plugin<Metadata, { gc_schedule_delay_ms: number }> 
     const sharing = new SnapshotSharing(store);
     const containers = new ContainerService(store, exchange, types, gc);
     const snapshotters = new Map(
-      [...getAll<Snapshotter>(pluginTypes.snapshotter)].map(([name, snapshotter]) => [name, new NamespacedSnapshotter(name, snapshotter, store, leases, exchange, types, sharing)]),
+      [...getAll<Snapshotter>(pluginTypes.snapshotter)].map(([name, snapshotter]) => [
+        name,
+        new NamespacedSnapshotter(name, snapshotter, store, leases, exchange, types, sharing),
+      ]),
     );
     tables = () => ({
       images: images.table,

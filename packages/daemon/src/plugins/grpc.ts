@@ -1,7 +1,20 @@
 import { randomUUID } from "node:crypto";
 import { mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { containersV1, contentV1, diffV1, eventsTtrpcV1, eventsV1, healthV1, imagesV1, introspectionV1, leasesV1, namespacesV1, snapshotsV1, versionV1 } from "@berth/api/proto";
+import {
+  containersV1,
+  contentV1,
+  diffV1,
+  eventsTtrpcV1,
+  eventsV1,
+  healthV1,
+  imagesV1,
+  introspectionV1,
+  leasesV1,
+  namespacesV1,
+  snapshotsV1,
+  versionV1,
+} from "@berth/api/proto";
 import type { Exchange } from "@berth/events";
 import type { Differ } from "../diff.js";
 import { containersHandlers } from "../grpc/containers.js";
@@ -39,7 +52,10 @@ export const eventsGrpcPlugin: Plugin<GrpcService> = {
   init: (context) => {
     const exchange = context.get<Exchange>(pluginTypes.event);
     // As containerd's events service, it also serves Forward on the ttrpc socket, for shims.
-    return { ...grpcService(eventsV1.EventsDefinition, eventsHandlers(exchange)), ttrpc: ttrpcService(eventsTtrpcV1.EventsDefinition, eventsTtrpcHandlers(exchange)) };
+    return {
+      ...grpcService(eventsV1.EventsDefinition, eventsHandlers(exchange)),
+      ttrpc: ttrpcService(eventsTtrpcV1.EventsDefinition, eventsTtrpcHandlers(exchange)),
+    };
   },
 };
 

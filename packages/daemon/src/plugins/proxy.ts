@@ -52,11 +52,15 @@ export function checkProxyPlugins(proxies: Record<string, unknown>, source: stri
     }
     if (proxyTypes[entry.type] === pluginTypes.content) contentProxies.push(name);
   }
-  if (contentProxies.length > 1) throw invalidArgument(`${source}: proxy_plugins: only one content proxy can replace the content store (${contentProxies.join(", ")})`);
+  if (contentProxies.length > 1)
+    throw invalidArgument(`${source}: proxy_plugins: only one content proxy can replace the content store (${contentProxies.join(", ")})`);
 }
 
 /** The content proxy that replaces the local content store, if one is configured (and not disabled). */
-export function contentProxyOf(config: { readonly proxy_plugins?: Readonly<Record<string, ProxyPluginSettings>>; readonly disabled_plugins: readonly string[] }): string | undefined {
+export function contentProxyOf(config: {
+  readonly proxy_plugins?: Readonly<Record<string, ProxyPluginSettings>>;
+  readonly disabled_plugins: readonly string[];
+}): string | undefined {
   return Object.entries(config.proxy_plugins ?? {}).find(
     ([name, entry]) => proxyTypes[entry.type] === pluginTypes.content && !config.disabled_plugins.includes(`${pluginTypes.content}.${name}`),
   )?.[0];
@@ -66,7 +70,8 @@ export function contentProxyOf(config: { readonly proxy_plugins?: Readonly<Recor
 export function proxyPlugins(proxies: Readonly<Record<string, ProxyPluginSettings>>, builtins: readonly Plugin<any, any>[]): Plugin<any, any>[] {
   return Object.entries(proxies).map(([name, settings]) => {
     const type = proxyTypes[settings.type]!;
-    if (builtins.some((plugin) => plugin.type === type && plugin.id === name)) throw invalidArgument(`proxy_plugins.${name}: plugin ${type}.${name} is built in`);
+    if (builtins.some((plugin) => plugin.type === type && plugin.id === name))
+      throw invalidArgument(`proxy_plugins.${name}: plugin ${type}.${name} is built in`);
     return type === pluginTypes.snapshotter
       ? // As containerd's: requests carry the plugin's own name; the proxy serves them whatever it is.
         proxyPlugin<Snapshotter>(type, name, settings, (channel) => new SnapshotsProxy(channel.service(snapshotsV1.SnapshotsDefinition), name))
@@ -126,7 +131,12 @@ class ProxyChannel {
         client[key] = (options?: CallOptions) => {
           const { channel, call } = current();
           const bidi = call(options) as AsyncIterable<unknown> & { send(request: unknown): void; end(): void; cancel(): void };
-          return { send: (r: unknown) => bidi.send(r), end: () => bidi.end(), cancel: () => bidi.cancel(), [Symbol.asyncIterator]: () => this.#watch(channel, bidi) };
+          return {
+            send: (r: unknown) => bidi.send(r),
+            end: () => bidi.end(),
+            cancel: () => bidi.cancel(),
+            [Symbol.asyncIterator]: () => this.#watch(channel, bidi),
+          };
         };
       }
     }

@@ -18,12 +18,23 @@ export interface CgroupMounts {
 }
 
 /** A cgroup on disk: one directory per v1 controller, or the one v2 directory. */
-export type CgroupLocation =
-  | { readonly version: 1; readonly directories: CgroupV1Directories }
-  | { readonly version: 2; readonly directory: string };
+export type CgroupLocation = { readonly version: 1; readonly directories: CgroupV1Directories } | { readonly version: 2; readonly directory: string };
 
 const controllerNames = new Set([
-  "cpuset", "cpu", "cpuacct", "blkio", "memory", "devices", "freezer", "net_cls", "perf_event", "net_prio", "hugetlb", "pids", "rdma", "misc",
+  "cpuset",
+  "cpu",
+  "cpuacct",
+  "blkio",
+  "memory",
+  "devices",
+  "freezer",
+  "net_cls",
+  "perf_event",
+  "net_prio",
+  "hugetlb",
+  "pids",
+  "rdma",
+  "misc",
 ]);
 
 /** mountinfo escapes space, tab, newline and backslash as \ooo. */

@@ -9,9 +9,7 @@ import { readCgroupV2Metrics } from "./v2.js";
 // Apart from location.ts, so that what only locates cgroups (the shim's OOM watch, joining a
 // cgroup) does not load the metrics types, most of the shim server's code.
 
-export type CgroupStats =
-  | { readonly version: 1; readonly metrics: cgroupsV1.Metrics }
-  | { readonly version: 2; readonly metrics: cgroupsV2.Metrics };
+export type CgroupStats = { readonly version: 1; readonly metrics: cgroupsV1.Metrics } | { readonly version: 2; readonly metrics: cgroupsV2.Metrics };
 
 /** Reads the statistics of a located cgroup, in the message of its version. */
 export function readCgroupStats(location: CgroupLocation, host?: HostFacts): CgroupStats {

@@ -59,7 +59,12 @@ function cpuacct(directory: string, metrics: Metrics, host: HostFacts): void {
   const total = readOptional(directory, "cpuacct.usage");
   if (total !== undefined) usage.total = parseUint(total, join(directory, "cpuacct.usage"));
   const perCpu = readOptional(directory, "cpuacct.usage_percpu");
-  if (perCpu !== undefined) usage.perCpu = perCpu.trim().split(/\s+/).filter(Boolean).map((v) => parseUint(v, join(directory, "cpuacct.usage_percpu")));
+  if (perCpu !== undefined)
+    usage.perCpu = perCpu
+      .trim()
+      .split(/\s+/)
+      .filter(Boolean)
+      .map((v) => parseUint(v, join(directory, "cpuacct.usage_percpu")));
 }
 
 function cpu(directory: string, metrics: Metrics): void {
@@ -202,4 +207,3 @@ export function readCgroupV1Metrics(directories: CgroupV1Directories, host: Host
   if (present === 0) throw notFound(`cgroup ${[...new Set(directories.values())].join(", ")} not found`);
   return metrics;
 }
-

@@ -108,15 +108,17 @@ export class Container {
 
   async #createInit(): Promise<void> {
     const pidFile = join(this.bundle, "init.pid");
-    await this.#launch(this.init, (stdio, consoleSocket) =>
-      this.runc.create(this.id, {
-        bundle: this.bundle,
-        pidFile,
-        stdio,
-        ...(consoleSocket === undefined ? {} : { consoleSocket }),
-        noPivot: this.options.noPivotRoot,
-        noNewKeyring: this.options.noNewKeyring,
-      }),
+    await this.#launch(
+      this.init,
+      (stdio, consoleSocket) =>
+        this.runc.create(this.id, {
+          bundle: this.bundle,
+          pidFile,
+          stdio,
+          ...(consoleSocket === undefined ? {} : { consoleSocket }),
+          noPivot: this.options.noPivotRoot,
+          noNewKeyring: this.options.noNewKeyring,
+        }),
       pidFile,
       "OCI runtime create failed",
     );
@@ -127,7 +129,14 @@ export class Container {
     await this.#launch(
       this.init,
       (stdio, consoleSocket) =>
-        this.runc.restore(this.id, { bundle: this.bundle, pidFile, stdio, ...(consoleSocket === undefined ? {} : { consoleSocket }), noPivot: this.options.noPivotRoot, criu: restore }),
+        this.runc.restore(this.id, {
+          bundle: this.bundle,
+          pidFile,
+          stdio,
+          ...(consoleSocket === undefined ? {} : { consoleSocket }),
+          noPivot: this.options.noPivotRoot,
+          criu: restore,
+        }),
       pidFile,
       "OCI runtime restore failed",
     );

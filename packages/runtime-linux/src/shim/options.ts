@@ -19,7 +19,10 @@ export function decodeRuncOptions(any: Any | undefined): RuncOptions {
 /** Written into the bundle, as containerd's shim does, for the `delete` command of a dead shim. */
 export function writeOptions(bundle: string, options: RuncOptions): void {
   // Go's field names (snake_case), as containerd's shim writes them.
-  const json = Object.entries(runcV1.Options.toJSON(options) as Record<string, unknown>).map(([key, value]) => [key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`), value]);
+  const json = Object.entries(runcV1.Options.toJSON(options) as Record<string, unknown>).map(([key, value]) => [
+    key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`),
+    value,
+  ]);
   writeFileSync(join(bundle, "options.json"), JSON.stringify(Object.fromEntries(json)));
   writeFileSync(join(bundle, "runtime"), options.binaryName);
 }

@@ -64,7 +64,8 @@ export class TaskService implements ContainerHost {
     // From Start on: a restored init has no pid before.
     if (process.isInit) this.#oom.watch(container.id, process.pid);
     if (process.isInit) this.#publish("/tasks/start", "TaskStart", events.TaskStart, { containerId: container.id, pid: process.pid });
-    else this.#publish("/tasks/exec-started", "TaskExecStarted", events.TaskExecStarted, { containerId: container.id, execId: process.execId, pid: process.pid });
+    else
+      this.#publish("/tasks/exec-started", "TaskExecStarted", events.TaskExecStarted, { containerId: container.id, execId: process.execId, pid: process.pid });
   }
 
   exited(container: Container, process: ShimProcess, exit: Exit): void {

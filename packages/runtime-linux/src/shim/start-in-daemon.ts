@@ -36,7 +36,18 @@ export async function startInDaemon(invocation: StartInvocation, options: Uint8A
   try {
     if (!(await socketAnswers(socket))) {
       rmSync(socket, { force: true });
-      const flags = parseFlags(["-namespace", invocation.namespace, "-address", invocation.address, "-publish-binary", invocation.publishBinary, "-id", invocation.id, ...(invocation.debug ? ["-debug"] : []), "start"]);
+      const flags = parseFlags([
+        "-namespace",
+        invocation.namespace,
+        "-address",
+        invocation.address,
+        "-publish-binary",
+        invocation.publishBinary,
+        "-id",
+        invocation.id,
+        ...(invocation.debug ? ["-debug"] : []),
+        "start",
+      ]);
       const env = { ...process.env, TTRPC_ADDRESS: invocation.ttrpcAddress, GOMAXPROCS: "2" };
       await launchServer(flags, berthShimPath, socket, shimCgroup, { cwd: invocation.bundle, env, daemonPid: process.pid }).catch((error: unknown) => {
         throw new Error(`${shimName} start: ${error instanceof Error ? error.message : String(error)}`);

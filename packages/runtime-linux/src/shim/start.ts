@@ -70,7 +70,13 @@ export interface Launcher {
  * Launches the server and waits for its word on descriptor 3: "ready", or why it failed. Its
  * stdio is /dev/null: nothing it writes may fail once this process has gone.
  */
-export function launchServer(flags: ShimFlags, script: string, socket: string, shimCgroup: string, launcher: Launcher = { cwd: process.cwd(), env: process.env, daemonPid: process.ppid }): Promise<void> {
+export function launchServer(
+  flags: ShimFlags,
+  script: string,
+  socket: string,
+  shimCgroup: string,
+  launcher: Launcher = { cwd: process.cwd(), env: process.env, daemonPid: process.ppid },
+): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [...serverNodeOptions, script, ...serverArguments(flags, socket, shimCgroup)], {
       cwd: launcher.cwd,

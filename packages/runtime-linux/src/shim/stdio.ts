@@ -84,8 +84,7 @@ export class ProcessIO {
       return;
     }
     const stdout = this.request.stdout === "" ? undefined : this.#addOutput(this.request.stdout);
-    const stderr =
-      this.request.stderr === "" ? undefined : this.request.stderr === this.request.stdout ? stdout : this.#addOutput(this.request.stderr);
+    const stderr = this.request.stderr === "" ? undefined : this.request.stderr === this.request.stdout ? stdout : this.#addOutput(this.request.stderr);
     const stdin = this.#stdin === undefined ? null : this.#pipe(owner, "in");
     const out = stdout === undefined ? null : this.#pipe(owner, "out", stdout);
     const err = stderr === undefined ? null : this.#pipe(owner, "out", stderr);

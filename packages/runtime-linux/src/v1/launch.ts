@@ -31,7 +31,9 @@ const socketPathLimit = 106;
  * as containerd 1.6 names it under `/run/containerd/s`.
  */
 export function shimAddress(socketDirectory: string, daemonAddress: string, namespace: string, id: string): string {
-  const digest = createHash("sha256").update(join(daemonAddress, namespace, id)).digest("hex");
+  const digest = createHash("sha256")
+    .update(join(daemonAddress, namespace, id))
+    .digest("hex");
   return `unix://${join(socketDirectory, digest)}`;
 }
 

@@ -285,7 +285,9 @@ export class LinuxRuntime implements Runtime {
     const exit = { pid, exitStatus: 128 + 9, exitedAt: nowTimestamp() };
     await this.#publishTaskEvent(context, "/tasks/exit", eventAny("TaskExit", events.TaskExit, { containerId: bundle.id, id: bundle.id, ...exit }));
     const shimPid = await readPid(bundle, "shim.pid");
-    await deleteBundle(bundle).catch((error: unknown) => this.options.logger?.warn({ namespace: bundle.namespace, id: bundle.id, err: error }, "delete bundle"));
+    await deleteBundle(bundle).catch((error: unknown) =>
+      this.options.logger?.warn({ namespace: bundle.namespace, id: bundle.id, err: error }, "delete bundle"),
+    );
     if (shimPid !== undefined) killProcess(shimPid);
     await this.#publishTaskEvent(context, "/tasks/delete", eventAny("TaskDelete", events.TaskDelete, { containerId: bundle.id, ...exit }));
     this.options.logger?.warn({ namespace: bundle.namespace, id: bundle.id }, "cleaned up after dead v1 shim");
@@ -322,4 +324,3 @@ export class LinuxRuntime implements Runtime {
     }
   }
 }
-

@@ -126,7 +126,10 @@ export class V1Task extends V1Process implements RuntimeTask {
     const state = await this.state(context);
     if (state.status !== "running") throw failedPrecondition(`cannot exec in a ${state.status} task ${this.id}`);
     const { io } = options;
-    await this.shim.exec({ id: execId, terminal: io.terminal, stdin: io.stdin, stdout: io.stdout, stderr: io.stderr, spec: options.spec }, this.options(context));
+    await this.shim.exec(
+      { id: execId, terminal: io.terminal, stdin: io.stdin, stdout: io.stdout, stderr: io.stderr, spec: options.spec },
+      this.options(context),
+    );
     return new V1ExecProcess(this.shim, this.publish, this.namespace, this.id, execId);
   }
 

@@ -92,7 +92,11 @@ export function decodeExtendedAttributes(data: Buffer): ExtendedAttribute[] {
     const valueLength = data.readUInt16LE(at + 6);
     const valueAt = at + 9 + nameLength;
     if (valueAt + valueLength > data.length) throw invalidArgument("extended attributes: entry runs past the end");
-    attributes.push({ flags: data.readUInt8(at + 4), name: data.subarray(at + 8, at + 8 + nameLength).toString("latin1"), value: Buffer.from(data.subarray(valueAt, valueAt + valueLength)) });
+    attributes.push({
+      flags: data.readUInt8(at + 4),
+      name: data.subarray(at + 8, at + 8 + nameLength).toString("latin1"),
+      value: Buffer.from(data.subarray(valueAt, valueAt + valueLength)),
+    });
     if (next === 0) break;
     at += next;
   }

@@ -12,7 +12,12 @@ import { type LayerEntryType, type LayerTarHeader, backupStreamFromTarEntry, fil
 export type LayerDescriptor = Descriptor & { readonly annotations: Readonly<Record<string, string>> };
 
 /** By the layer's compression; Docker's plain layer type ("unknown") is taken as a plain tar. */
-const decompressors: Record<LayerCompression, (() => NodeJS.ReadWriteStream) | null> = { uncompressed: null, unknown: null, gzip: createGunzip, zstd: createZstdDecompress };
+const decompressors: Record<LayerCompression, (() => NodeJS.ReadWriteStream) | null> = {
+  uncompressed: null,
+  unknown: null,
+  gzip: createGunzip,
+  zstd: createZstdDecompress,
+};
 const whiteoutPrefix = ".wh.";
 
 /**
@@ -73,7 +78,13 @@ interface ReadEntry {
   readonly data: Buffer;
 }
 
-const entryTypes: Record<string, LayerEntryType | undefined> = { file: "file", "contiguous-file": "file", directory: "directory", symlink: "symlink", link: "link" };
+const entryTypes: Record<string, LayerEntryType | undefined> = {
+  file: "file",
+  "contiguous-file": "file",
+  directory: "directory",
+  symlink: "symlink",
+  link: "link",
+};
 
 /** Reads `tar` and hands its entries to `writer` in order, each file with the alternate streams after it. */
 export async function importLayerTar(tar: NodeJS.ReadableStream, writer: LayerWriter): Promise<void> {

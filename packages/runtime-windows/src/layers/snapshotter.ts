@@ -172,11 +172,14 @@ export class WindowsSnapshotter implements Snapshotter {
    */
   async #create(kind: "active" | "view", key: string, parent: string, labels: Readonly<Record<string, string>> | undefined): Promise<StoredSnapshot> {
     const size = scratchSize(labels ?? {});
-    const parents = parent === "" ? [] : this.#store.view((tx) => {
-      const found = tx.getInfo(parent);
-      if (found.info.kind !== "committed") return undefined;
-      return [found.id, ...parentIdsOf(tx, parent)];
-    });
+    const parents =
+      parent === ""
+        ? []
+        : this.#store.view((tx) => {
+            const found = tx.getInfo(parent);
+            if (found.info.kind !== "committed") return undefined;
+            return [found.id, ...parentIdsOf(tx, parent)];
+          });
     const made = await mkdtemp(join(this.snapshots, "new-"));
     try {
       if (parents !== undefined && !key.includes(unpackKeyPrefix)) {
@@ -185,7 +188,8 @@ export class WindowsSnapshotter implements Snapshotter {
       }
       return this.#store.update((tx) => {
         const snapshot = tx.createSnapshot(kind, key, parent, labels);
-        if (parents !== undefined && snapshot.parentIds.join() !== parents.join()) throw failedPrecondition(`parent ${JSON.stringify(parent)} changed while the scratch was made`);
+        if (parents !== undefined && snapshot.parentIds.join() !== parents.join())
+          throw failedPrecondition(`parent ${JSON.stringify(parent)} changed while the scratch was made`);
         renameSync(made, this.dir(snapshot.id));
         return snapshot;
       });

@@ -1,5 +1,14 @@
 import { invalidArgument, notImplemented } from "@berth/api";
-import { type BackupRecord, decodeBackupStream, decodeExtendedAttributes, decodeReparsePoint, encodeBackupRecord, encodeExtendedAttributes, encodeReparsePoint, streamIds } from "./backup-stream.js";
+import {
+  type BackupRecord,
+  decodeBackupStream,
+  decodeExtendedAttributes,
+  decodeReparsePoint,
+  encodeBackupRecord,
+  encodeExtendedAttributes,
+  encodeReparsePoint,
+  streamIds,
+} from "./backup-stream.js";
 
 /**
  * The Windows layer tar ⇄ backup stream codec (go-winio's backuptar, which containerd's windows
@@ -76,12 +85,19 @@ export function fileInfoFromHeader(header: LayerTarHeader): { name: string; size
   let fileAttributes: number;
   if (attributes !== undefined) {
     fileAttributes = Number(attributes);
-    if (!Number.isInteger(fileAttributes) || fileAttributes < 0 || fileAttributes > 0xffffffff) throw invalidArgument(`${header.name}: ${paxKeys.fileAttributes} ${JSON.stringify(attributes)} is not a 32-bit number`);
+    if (!Number.isInteger(fileAttributes) || fileAttributes < 0 || fileAttributes > 0xffffffff)
+      throw invalidArgument(`${header.name}: ${paxKeys.fileAttributes} ${JSON.stringify(attributes)} is not a 32-bit number`);
   } else fileAttributes = header.type === "directory" ? fileAttributeDirectory : 0;
   return {
     name: header.name,
     size,
-    info: { creationTime: created === undefined ? written : toFiletime(paxTimeUnits(created)), lastAccessTime: written, lastWriteTime: written, changeTime: written, fileAttributes },
+    info: {
+      creationTime: created === undefined ? written : toFiletime(paxTimeUnits(created)),
+      lastAccessTime: written,
+      lastWriteTime: written,
+      changeTime: written,
+      fileAttributes,
+    },
   };
 }
 
@@ -100,13 +116,19 @@ export function backupStreamFromTarEntry(header: LayerTarHeader, data: Buffer, a
   const records: BackupRecord[] = [];
   const raw = header.pax[paxKeys.rawSecurityDescriptor];
   if (raw !== undefined) records.push({ id: streamIds.security, attributes: 0, name: "", data: Buffer.from(raw, "base64") });
-  else if (header.pax[paxKeys.securityDescriptor] !== undefined) throw notImplemented(`${header.name}: ${paxKeys.securityDescriptor} (SDDL) needs Windows to convert`);
+  else if (header.pax[paxKeys.securityDescriptor] !== undefined)
+    throw notImplemented(`${header.name}: ${paxKeys.securityDescriptor} (SDDL) needs Windows to convert`);
   const attributes = Object.entries(header.pax)
     .filter(([key]) => key.startsWith(paxKeys.extendedAttributePrefix))
     .map(([key, value]) => ({ name: key.slice(paxKeys.extendedAttributePrefix.length), flags: 0, value: Buffer.from(value, "base64") }));
   if (attributes.length > 0) records.push({ id: streamIds.eaData, attributes: 0, name: "", data: encodeExtendedAttributes(attributes) });
   if (header.type === "symlink") {
-    records.push({ id: streamIds.reparseData, attributes: 0, name: "", data: encodeReparsePoint({ target: header.linkname ?? "", mountPoint: header.pax[paxKeys.mountPoint] !== undefined }) });
+    records.push({
+      id: streamIds.reparseData,
+      attributes: 0,
+      name: "",
+      data: encodeReparsePoint({ target: header.linkname ?? "", mountPoint: header.pax[paxKeys.mountPoint] !== undefined }),
+    });
   }
   if (header.type === "file") {
     if (data.length !== header.size) throw invalidArgument(`${header.name}: ${data.length} bytes of data for a size of ${header.size}`);
@@ -127,14 +149,19 @@ export interface LayerTarEntry {
  * its header with the PAX records above, then an entry per alternate data stream.
  */
 export function tarEntriesFromBackupStream(name: string, info: WindowsFileInfo, stream: Buffer): LayerTarEntry[] {
-  const pax: Record<string, string> = { [paxKeys.fileAttributes]: String(info.fileAttributes), [paxKeys.creationTime]: unitsToPaxTime(fromFiletime(info.creationTime)) };
+  const pax: Record<string, string> = {
+    [paxKeys.fileAttributes]: String(info.fileAttributes),
+    [paxKeys.creationTime]: unitsToPaxTime(fromFiletime(info.creationTime)),
+  };
   const mtime = fromFiletime(info.lastWriteTime);
   let data = Buffer.alloc(0);
   let link: { target: string; mountPoint: boolean } | undefined;
   const alternates: LayerTarEntry[] = [];
   for (const record of decodeBackupStream(stream)) {
     if (record.id === streamIds.security) pax[paxKeys.rawSecurityDescriptor] = record.data.toString("base64");
-    else if (record.id === streamIds.eaData) for (const attribute of decodeExtendedAttributes(record.data)) pax[`${paxKeys.extendedAttributePrefix}${attribute.name}`] = attribute.value.toString("base64");
+    else if (record.id === streamIds.eaData)
+      for (const attribute of decodeExtendedAttributes(record.data))
+        pax[`${paxKeys.extendedAttributePrefix}${attribute.name}`] = attribute.value.toString("base64");
     else if (record.id === streamIds.reparseData) link = decodeReparsePoint(record.data);
     else if (record.id === streamIds.data) data = Buffer.from(record.data);
     else if (record.id === streamIds.alternateData) {

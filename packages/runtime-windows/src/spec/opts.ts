@@ -70,8 +70,9 @@ export const withImageConfigArgs =
     else delete process.env;
     const fromImage = args.length === 0;
     const command = [...(config.Entrypoint ?? []), ...(fromImage ? (config.Cmd ?? []) : args)];
-    if (command.length === 0) // containerd returns a plain Go error here (kind Unknown), not an errdefs one.
-    throw errorOfKind("Unknown", "no arguments specified");
+    if (command.length === 0)
+      // containerd returns a plain Go error here (kind Unknown), not an errdefs one.
+      throw errorOfKind("Unknown", "no arguments specified");
     if (config.ArgsEscaped && ((config.Entrypoint ?? []).length > 0 || fromImage)) {
       delete process.args;
       process.commandLine = command.length > 1 ? `${command[0]} ${escapeAndCombineArgs(command.slice(1))}` : command[0]!;

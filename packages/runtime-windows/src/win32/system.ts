@@ -12,9 +12,13 @@ function bind() {
   koffi.pointer("berth_HANDLE", koffi.opaque("berth_handle"));
   return {
     GetLastError: kernel32.func("uint32 __stdcall GetLastError()"),
-    CreateFileW: kernel32.func("berth_HANDLE __stdcall CreateFileW(str16 name, uint32 access, uint32 share, void *security, uint32 disposition, uint32 flags, void *template)"),
+    CreateFileW: kernel32.func(
+      "berth_HANDLE __stdcall CreateFileW(str16 name, uint32 access, uint32 share, void *security, uint32 disposition, uint32 flags, void *template)",
+    ),
     CloseHandle: kernel32.func("bool __stdcall CloseHandle(berth_HANDLE handle)"),
-    BackupWrite: kernel32.func("bool __stdcall BackupWrite(berth_HANDLE file, uint8 *buffer, uint32 length, _Out_ uint32 *written, bool abort, bool security, _Inout_ void **context)"),
+    BackupWrite: kernel32.func(
+      "bool __stdcall BackupWrite(berth_HANDLE file, uint8 *buffer, uint32 length, _Out_ uint32 *written, bool abort, bool security, _Inout_ void **context)",
+    ),
     GetVolumeInformationW: kernel32.func(
       "bool __stdcall GetVolumeInformationW(str16 root, void *name, uint32 nameSize, void *serial, void *maxComponent, void *flags, _Out_ uint16 *fsName, uint32 fsNameSize)",
     ),
@@ -22,8 +26,12 @@ function bind() {
     OpenProcessToken: advapi32.func("bool __stdcall OpenProcessToken(void *process, uint32 access, _Out_ berth_HANDLE *token)"),
     GetCurrentProcess: kernel32.func("void * __stdcall GetCurrentProcess()"),
     LookupPrivilegeValueW: advapi32.func("bool __stdcall LookupPrivilegeValueW(str16 system, str16 name, _Out_ int64 *luid)"),
-    AdjustTokenPrivileges: advapi32.func("bool __stdcall AdjustTokenPrivileges(berth_HANDLE token, bool disableAll, uint8 *state, uint32 length, void *previous, void *returned)"),
-    BfSetupFilter: bindflt.func("int32 __stdcall BfSetupFilter(void *job, uint32 flags, str16 virtualizationRoot, str16 virtualizationTarget, void *exceptions, uint32 exceptionCount)"),
+    AdjustTokenPrivileges: advapi32.func(
+      "bool __stdcall AdjustTokenPrivileges(berth_HANDLE token, bool disableAll, uint8 *state, uint32 length, void *previous, void *returned)",
+    ),
+    BfSetupFilter: bindflt.func(
+      "int32 __stdcall BfSetupFilter(void *job, uint32 flags, str16 virtualizationRoot, str16 virtualizationTarget, void *exceptions, uint32 exceptionCount)",
+    ),
     BfRemoveMapping: bindflt.func("int32 __stdcall BfRemoveMapping(void *job, str16 virtualizationRoot)"),
   };
 }

@@ -43,7 +43,8 @@ export const activateLayer = (layer: string): void => checkHresult("ActivateLaye
 export const deactivateLayer = (layer: string): void => checkHresult("DeactivateLayer", api().DeactivateLayer(info(layer), basename(layer)));
 export const unprepareLayer = (layer: string): void => checkHresult("UnprepareLayer", api().UnprepareLayer(info(layer), basename(layer)));
 export const destroyLayer = (layer: string): void => checkHresult("DestroyLayer", api().DestroyLayer(info(layer), basename(layer)));
-export const expandSandboxSize = (layer: string, bytes: number): void => checkHresult("ExpandSandboxSize", api().ExpandSandboxSize(info(layer), basename(layer), BigInt(bytes)));
+export const expandSandboxSize = (layer: string, bytes: number): void =>
+  checkHresult("ExpandSandboxSize", api().ExpandSandboxSize(info(layer), basename(layer), BigInt(bytes)));
 export const processBaseImage = (layer: string): void => checkHresult("ProcessBaseImage", api().ProcessBaseImage(layer));
 
 export function prepareLayer(layer: string, parents: readonly string[]): void {

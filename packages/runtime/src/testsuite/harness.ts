@@ -34,7 +34,6 @@ export const specAny = (spec: unknown) => packJson("types.containerd.io/opencont
 export const processAny = (process: unknown) => packJson("types.containerd.io/opencontainers/runtime-spec/1/Process", process);
 export const resourcesAny = (resources: unknown) => packJson("types.containerd.io/opencontainers/runtime-spec/1/LinuxResources", resources);
 
-
 export const rootfsMounts = (fixture: RuntimeFixture): Mount[] => [{ type: "bind", source: fixture.rootfs, options: ["rbind", "rw"] }];
 
 let sequence = 0;

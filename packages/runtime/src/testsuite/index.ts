@@ -172,7 +172,9 @@ export function describeRuntimeConformance(name: string, create: () => Promise<R
       const base = { spec, rootfs: rootfsMounts(fixture), io: io(), runtime: fixture.runtimeName };
       expect(await kindOfFailure(() => fixture.runtime.create({}, id, base))).toBe("FailedPrecondition");
       expect(await kindOfFailure(() => fixture.runtime.create(context, "bad/id", base))).toBe("InvalidArgument");
-      expect(await kindOfFailure(() => fixture.runtime.create(context, id, { ...base, spec: { typeUrl: spec.typeUrl, value: Buffer.from("{not json") } }))).toBe("InvalidArgument");
+      expect(
+        await kindOfFailure(() => fixture.runtime.create(context, id, { ...base, spec: { typeUrl: spec.typeUrl, value: Buffer.from("{not json") } })),
+      ).toBe("InvalidArgument");
       const badMapping = { ...fixture.spec(id, ["true"]), linux: { gidMappings: [{ containerID: 0, hostID: -1, size: 1 }] } };
       expect(await kindOfFailure(() => fixture.runtime.create(context, id, { ...base, spec: specAny(badMapping) }))).toBe("InvalidArgument");
       expect(await kindOfFailure(() => fixture.runtime.create(context, id, { ...base, runtime: "io.containerd.nosuch.v9" }))).toBe("NotFound");
@@ -231,7 +233,10 @@ export function describeRuntimeConformance(name: string, create: () => Promise<R
       await task.start(context);
       process.kill(shimPidOf(task), "SIGKILL");
       await until(async () => ((await kindOfFailure(() => fixture.runtime.get(context, id))) === "NotFound" ? true : undefined), "task forgotten");
-      const topics = () => fixture.published!().filter((event) => event.namespace === context.namespace).map((event) => event.topic);
+      const topics = () =>
+        fixture.published!()
+          .filter((event) => event.namespace === context.namespace)
+          .map((event) => event.topic);
       await until(() => (topics().at(-1) === "/tasks/delete" ? true : undefined), "the delete event");
       expect(topics().slice(-2)).toEqual(["/tasks/exit", "/tasks/delete"]);
       expect(leftovers(fixture, id)).toEqual([]);

@@ -16,7 +16,10 @@ export function describeErrors(harness: () => Harness): void {
       await h.view(view, committed);
       const before = await h.list();
       const attempted: string[] = [];
-      for (const [what, create] of [["prepare", h.prepare.bind(h)], ["view", h.view.bind(h)]] as const) {
+      for (const [what, create] of [
+        ["prepare", h.prepare.bind(h)],
+        ["view", h.view.bind(h)],
+      ] as const) {
         for (const taken of [active, view, committed]) {
           expect(await kindOfFailure(() => create(taken, "")), `${what} of taken ${taken}`).toBe("AlreadyExists");
           expect(await kindOfFailure(() => create(taken, committed)), `${what} of taken ${taken} on a parent`).toBe("AlreadyExists");
@@ -76,7 +79,10 @@ export function describeErrors(harness: () => Harness): void {
       await h.view(view, middle);
       const active = h.key("active");
       await h.prepare(active, middle);
-      const children: [string, string][] = [[view, "a view child"], [active, "an active child"]];
+      const children: [string, string][] = [
+        [view, "a view child"],
+        [active, "an active child"],
+      ];
       for (const [child, what] of children) {
         expect(await kindOfFailure(() => h.snapshotter.remove(h.context, middle)), `with ${what}`).toBe("FailedPrecondition");
         expect(await kindOfFailure(() => h.snapshotter.remove(h.context, base)), `grandparent, with ${what}`).toBe("FailedPrecondition");

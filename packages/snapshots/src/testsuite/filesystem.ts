@@ -55,7 +55,18 @@ export function describeFilesystems(harness: () => Harness): void {
         await writeFile(join(root, "e/y"), "Y2");
         await writeFiles(root, { "e/z": "Z", new: "N" });
       });
-      const changed: Tree = { ".": dir(), b2: file("B"), c: file("C", "600"), d2: dir(), "d2/x": file("X"), e: dir(), "e/y": file("Y2"), "e/z": file("Z"), f: dir("700"), new: file("N") };
+      const changed: Tree = {
+        ".": dir(),
+        b2: file("B"),
+        c: file("C", "600"),
+        d2: dir(),
+        "d2/x": file("X"),
+        e: dir(),
+        "e/y": file("Y2"),
+        "e/z": file("Z"),
+        f: dir("700"),
+        new: file("N"),
+      };
       expect(await h.tree(childKey)).toEqual(changed);
       const child = h.key("child-committed");
       await h.commit(child, childKey);
@@ -134,7 +145,14 @@ export function describeFilesystems(harness: () => Harness): void {
       });
       expect(await h.committedTree(l3)).toEqual({ ".": dir(), file: dir(), "file/inside": file("i"), link: file("now a file"), other: file("back") });
       expect(await h.committedTree(l1), "the bottom layer").toEqual({
-        ".": dir(), dir: dir(), "dir/a": file("a"), "dir/sub": dir(), "dir/sub/b": file("b"), file: file("f"), link: "link -> other", other: file("o"),
+        ".": dir(),
+        dir: dir(),
+        "dir/a": file("a"),
+        "dir/sub": dir(),
+        "dir/sub/b": file("b"),
+        file: file("f"),
+        link: "link -> other",
+        other: file("o"),
       });
     });
 

@@ -30,7 +30,6 @@ export type MountRunner = <T>(mounts: readonly Mount[], fn: (dir: string) => T |
 /** A tree as the suite compares it: relative path → "dir 755", "file 644 <content>" or "link -> <target>". */
 export type Tree = Record<string, string>;
 
-
 export async function drain<T>(iterable: AsyncIterable<T>): Promise<T[]> {
   const items: T[] = [];
   for await (const item of iterable) items.push(item);

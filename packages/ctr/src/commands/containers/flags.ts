@@ -24,12 +24,17 @@ export const containerFlags = {
   gpus: Flags.integer({ ...many, description: "add gpus to the container" }),
   "allow-new-privs": Flags.boolean({ description: "turn off OCI spec's NoNewPrivileges feature flag" }),
   "memory-limit": Flags.integer({ min: 0, default: 0, description: "memory limit (in bytes) for the container" }),
-  device: Flags.string({ ...many, description: "file path to a device to add to the container; or a path to a directory tree of devices to add to the container" }),
+  device: Flags.string({
+    ...many,
+    description: "file path to a device to add to the container; or a path to a directory tree of devices to add to the container",
+  }),
   "cap-add": Flags.string({ ...many, description: "add Linux capabilities (Set capabilities with 'CAP_' prefix)" }),
   "cap-drop": Flags.string({ ...many, description: "drop Linux capabilities (Set capabilities with 'CAP_' prefix)" }),
   seccomp: Flags.boolean({ description: "enable the default seccomp profile" }),
   "seccomp-profile": Flags.string({ description: "file path to custom seccomp profile. seccomp must be set to true, before using seccomp-profile" }),
-  "apparmor-default-profile": Flags.string({ description: 'enable AppArmor with the default profile with the specified name, e.g. "cri-containerd.apparmor.d"' }),
+  "apparmor-default-profile": Flags.string({
+    description: 'enable AppArmor with the default profile with the specified name, e.g. "cri-containerd.apparmor.d"',
+  }),
   "apparmor-profile": Flags.string({ description: "enable AppArmor with an existing custom profile" }),
   "rdt-class": Flags.string({
     description: "name of the RDT class to associate the container with. Specifies a Class of Service (CLOS) for cache and memory bandwidth management.",
@@ -54,8 +59,12 @@ export const runOnlyFlags = {
   cgroup: Flags.string({ description: 'cgroup path (To disable use of cgroup, set to "" explicitly)' }),
   platform: Flags.string({ description: "run image for specific platform" }),
   cni: Flags.boolean({ description: "enable cni networking for the container" }),
-  uidmap: Flags.string({ description: "run inside a user namespace with the specified UID mapping range; specified with the format container-uid:host-uid:length" }),
-  gidmap: Flags.string({ description: "run inside a user namespace with the specified GID mapping range; specified with the format container-gid:host-gid:length" }),
+  uidmap: Flags.string({
+    description: "run inside a user namespace with the specified UID mapping range; specified with the format container-uid:host-uid:length",
+  }),
+  gidmap: Flags.string({
+    description: "run inside a user namespace with the specified GID mapping range; specified with the format container-gid:host-gid:length",
+  }),
   "remap-labels": Flags.boolean({ description: "provide the user namespace ID remapping to the snapshotter via label options; requires snapshotter support" }),
   cpus: Flags.string({ description: "set the CFS cpu quota", default: "0" }),
   "cpu-shares": Flags.integer({ description: "set the cpu shares", default: 1024 }),

@@ -3,7 +3,8 @@ import type { Any, Container } from "@berth/api";
 import { aliases, CtrCommand } from "@berth/cli-kit";
 import { goIndentedJson, goRfc3339Nano } from "../../format/go-values.js";
 
-const anyJson = (any: Any | undefined) => (any === undefined ? null : { type_url: any.typeUrl, ...(any.value.length > 0 ? { value: Buffer.from(any.value).toString("base64") } : {}) });
+const anyJson = (any: Any | undefined) =>
+  any === undefined ? null : { type_url: any.typeUrl, ...(any.value.length > 0 ? { value: Buffer.from(any.value).toString("base64") } : {}) };
 
 /** Go writes the keys of a map sorted. */
 const sortedKeys = <T>(map: Readonly<Record<string, T>>) => Object.fromEntries(Object.entries(map).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));

@@ -18,9 +18,12 @@ async function deleteContainer(client: Client, id: string, keepSnapshot: boolean
     await deleteTask(client, id);
   }
   if (!keepSnapshot && container.snapshotKey !== "" && container.snapshotter !== "") {
-    await client.snapshotter(container.snapshotter).remove(context, container.snapshotKey).catch((error: unknown) => {
-      if (!isKind(error, "NotFound")) throw error;
-    });
+    await client
+      .snapshotter(container.snapshotter)
+      .remove(context, container.snapshotKey)
+      .catch((error: unknown) => {
+        if (!isKind(error, "NotFound")) throw error;
+      });
   }
   await client.containers.delete(context, id);
 }

@@ -46,7 +46,13 @@ async function findOnPath(name: string): Promise<string | undefined> {
   const { access, constants } = await import("node:fs/promises");
   for (const directory of (process.env.PATH ?? "").split(":")) {
     const candidate = resolve(directory || ".", name);
-    if (await access(candidate, constants.X_OK).then(() => true, () => false)) return candidate;
+    if (
+      await access(candidate, constants.X_OK).then(
+        () => true,
+        () => false,
+      )
+    )
+      return candidate;
   }
   return undefined;
 }
@@ -60,7 +66,8 @@ async function linuxSpecOpts(flags: ContainerFlagValues, args: readonly string[]
   if (flags.cwd) spec.push(berth.withProcessCwd(flags.cwd));
   if (flags.tty) spec.push(berth.withTty);
   if (flags.privileged) spec.push(...berth.withPrivilegedHost);
-  if (flags["net-host"]) spec.push(berth.withHostNamespace("network"), berth.withHostHostsFile, berth.withHostResolvconf, berth.withEnv([`HOSTNAME=${hostname()}`]));
+  if (flags["net-host"])
+    spec.push(berth.withHostNamespace("network"), berth.withHostHostsFile, berth.withHostResolvconf, berth.withEnv([`HOSTNAME=${hostname()}`]));
   if (flags.annotation?.length) spec.push(berth.withAnnotations(parseAnnotations(flags.annotation)));
   if (flags["cap-add"]?.length) spec.push(berth.withAddedCapabilities(flags["cap-add"]));
   if (flags["cap-drop"]?.length) spec.push(berth.withDroppedCapabilities(flags["cap-drop"]));
@@ -102,7 +109,11 @@ async function runtimeOptions(flags: ContainerFlagValues): Promise<Any | undefin
     throw new Error(`specifying runc-binary and runc-systemd-cgroup is only supported for "${defaultRuntime}" runtime`);
   }
   if (flags.runtime === defaultRuntime) {
-    const options = runcV1.Options.fromPartial({ binaryName: flags["runc-binary"] ?? "", root: flags["runc-root"] ?? "", systemdCgroup: flags["runc-systemd-cgroup"] });
+    const options = runcV1.Options.fromPartial({
+      binaryName: flags["runc-binary"] ?? "",
+      root: flags["runc-root"] ?? "",
+      systemdCgroup: flags["runc-systemd-cgroup"],
+    });
     return { typeUrl: "containerd.runc.v1.Options", value: Buffer.from(runcV1.Options.encode(options).finish()) };
   }
   if (!flags["runtime-config-path"]) return undefined;
@@ -166,7 +177,14 @@ export async function createFromFlags(client: Client, flags: ContainerFlagValues
 }
 
 /** ctr 1.6's NewContainer on Windows (run_windows.go): the Windows spec, runhcs and the windows snapshotter by default. */
-async function createWindowsFromFlags(client: Client, flags: ContainerFlagValues, image: ImageRunConfig, id: string, args: readonly string[], labels: Record<string, string>): Promise<Container> {
+async function createWindowsFromFlags(
+  client: Client,
+  flags: ContainerFlagValues,
+  image: ImageRunConfig,
+  id: string,
+  args: readonly string[],
+  labels: Record<string, string>,
+): Promise<Container> {
   const berth = await import("@berth/client");
   const windows = berth.windowsSpecOpts;
   if (flags["net-host"]) throw new Error("Cannot use host mode networking with Windows containers");

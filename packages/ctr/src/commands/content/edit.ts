@@ -18,7 +18,8 @@ class EditorExit extends Error {
 
 export class ContentEdit extends CtrCommand {
   static override summary = "edit a blob and return a new digest";
-  static override description = "Copies a blob to a temporary file, runs the editor on it (`sh -c '<editor> <file>'`, with ctr's standard streams), and writes the edited file as a new blob, printing its digest. An unchanged blob is an error (it exists already), as in stock ctr.";
+  static override description =
+    "Copies a blob to a temporary file, runs the editor on it (`sh -c '<editor> <file>'`, with ctr's standard streams), and writes the edited file as a new blob, printing its digest. An unchanged blob is an error (it exists already), as in stock ctr.";
   static override usage = "content edit [flags] <digest>";
   static override args = { digest: Args.string({ description: "digest of the blob" }) };
   static override flags = {

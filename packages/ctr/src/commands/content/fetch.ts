@@ -11,7 +11,8 @@ const metadataFlags = {
 export class ContentFetch extends CtrCommand {
   static override summary = "fetch all content for an image into containerd";
   static override streamsLayers = true;
-  static override description = "Fetch an image into containerd: every blob of the chosen platforms goes into the content store and the image is recorded, with ctr's progress display; nothing is unpacked.";
+  static override description =
+    "Fetch an image into containerd: every blob of the chosen platforms goes into the content store and the image is recorded, with ctr's progress display; nothing is unpacked.";
   static override usage = "content fetch [flags] <remote> <object>";
   static override args = { ref: Args.string({ required: true, description: "a fully qualified reference, e.g. docker.io/library/redis:latest" }) };
   static override flags = { ...fetchFlags, ...metadataFlags };

@@ -4,7 +4,8 @@ import { aliases, CtrCommand } from "@berth/cli-kit";
 export class ContentIngest extends CtrCommand {
   static override summary = "accept content into the store";
   static override streamsLayers = true;
-  static override description = "Ingest objects into the content store from standard input. An interrupted ingest resumes where it stopped when run again with the same key.";
+  static override description =
+    "Ingest objects into the content store from standard input. An interrupted ingest resumes where it stopped when run again with the same key.";
   static override aliases = aliases(["content"], ["ingest"]);
   static override args = { key: Args.string({ required: true, description: "the ingest's ref" }) };
   static override flags = {

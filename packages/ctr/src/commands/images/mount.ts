@@ -4,7 +4,8 @@ import { aliases, CtrCommand, snapshotterFlag } from "@berth/cli-kit";
 
 export class ImagesMount extends CtrCommand {
   static override summary = "mount an image to a target path";
-  static override description = "Mount an image rootfs to a specified path: the image is unpacked if need be, and a view (or with --rw an active snapshot) of its top chain ID, keyed and leased by the target path, is mounted there.";
+  static override description =
+    "Mount an image rootfs to a specified path: the image is unpacked if need be, and a view (or with --rw an active snapshot) of its top chain ID, keyed and leased by the target path, is mounted there.";
   static override usage = "images mount [flags] <ref> <target>";
   static override aliases = aliases(["images", "image", "i"], ["mount"]);
   static override args = {
@@ -29,13 +30,19 @@ export class ImagesMount extends CtrCommand {
     try {
       await client.leases.create(client.context(), {
         id: args.target,
-        labels: { "containerd.io/gc.expire": new Date(Date.now() + 86_400_000).toISOString(), [`containerd.io/gc.ref.snapshot.${snapshotterName}`]: args.target },
+        labels: {
+          "containerd.io/gc.expire": new Date(Date.now() + 86_400_000).toISOString(),
+          [`containerd.io/gc.ref.snapshot.${snapshotterName}`]: args.target,
+        },
       });
     } catch (error) {
       if (!isKind(error, "AlreadyExists")) throw error;
     }
     const image = await client.images.get(client.context(), args.ref);
-    const rootfs = await unpackImage(client, image.target, { platform: flags.platform ? parsePlatform(flags.platform) : hostPlatform(), snapshotter: snapshotterName });
+    const rootfs = await unpackImage(client, image.target, {
+      platform: flags.platform ? parsePlatform(flags.platform) : hostPlatform(),
+      snapshotter: snapshotterName,
+    });
     this.print(`${rootfs.chainId}\n`);
     const snapshotter = client.snapshotter(snapshotterName);
     let mounts;
@@ -48,7 +55,9 @@ export class ImagesMount extends CtrCommand {
     try {
       await mountAll(mounts, args.target);
     } catch (error) {
-      await snapshotter.remove(context, args.target).catch((cleanup: Error) => process.stderr.write(`Error cleaning up snapshot after mount error: ${cleanup.message}\n`));
+      await snapshotter
+        .remove(context, args.target)
+        .catch((cleanup: Error) => process.stderr.write(`Error cleaning up snapshot after mount error: ${cleanup.message}\n`));
       throw error;
     }
     this.print(`${args.target}\n`);

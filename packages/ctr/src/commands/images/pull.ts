@@ -6,7 +6,8 @@ import { goDuration } from "../../format/go-values.js";
 export class ImagesPull extends CtrCommand {
   static override summary = "pull an image from a remote";
   static override streamsLayers = true;
-  static override description = "Fetch and prepare an image for use in containerd: all its content for the chosen platform goes into the content store, the image is recorded, and its layers are unpacked into the snapshotter.";
+  static override description =
+    "Fetch and prepare an image for use in containerd: all its content for the chosen platform goes into the content store, the image is recorded, and its layers are unpacked into the snapshotter.";
   static override usage = "images pull [flags] <ref>";
   static override aliases = aliases(["images", "image", "i"], ["pull"]);
   static override args = { ref: Args.string({ required: true, description: "a fully qualified reference, e.g. docker.io/library/busybox:latest" }) };

@@ -3,7 +3,8 @@ import { goIndentedJson } from "../../format/go-values.js";
 
 export class OciSpec extends CtrCommand {
   static override summary = "see the output of the default OCI spec";
-  static override description = "Prints containerd's default OCI runtime spec for a container with no id in the current namespace, as JSON indented as stock ctr prints it. Talks to no daemon.";
+  static override description =
+    "Prints containerd's default OCI runtime spec for a container with no id in the current namespace, as JSON indented as stock ctr prints it. Talks to no daemon.";
   static override usage = "oci spec";
 
   async run(): Promise<void> {

@@ -41,5 +41,11 @@ function detailed(plugin: PluginInfo): string {
   const exports = Object.entries(plugin.exports);
   if (exports.length > 0) rows.push("Exports:\t", ...exports.map(([key, value]) => `\t${key}\t${value}`));
   if (plugin.initErr !== undefined) rows.push("Error:\t", `\tCode:\t${plugin.initErr.code}`, `\tMessage:\t${plugin.initErr.message}`);
-  return tabwriter(rows.map((row) => row + "\t"), 4, 8) + "\n";
+  return (
+    tabwriter(
+      rows.map((row) => row + "\t"),
+      4,
+      8,
+    ) + "\n"
+  );
 }

@@ -27,7 +27,13 @@ abstract class PprofCommand extends CtrCommand {
         response.once("end", () => resolve());
         response.once("error", reject);
       });
-      call.once("error", (error) => reject(new Error(`Get "http://.${path}": dial unix ${socketPath}: ${(error as NodeJS.ErrnoException).code === "ENOENT" ? "connect: no such file or directory" : error.message}`)));
+      call.once("error", (error) =>
+        reject(
+          new Error(
+            `Get "http://.${path}": dial unix ${socketPath}: ${(error as NodeJS.ErrnoException).code === "ENOENT" ? "connect: no such file or directory" : error.message}`,
+          ),
+        ),
+      );
       call.end();
     });
   }
@@ -38,7 +44,8 @@ const goSeconds = (ms: number) => String(ms / 1000);
 
 export class PprofHeap extends PprofCommand {
   static override summary = "dump heap profile";
-  static override description = "Against berthd: a V8 heap snapshot of the daemon (.heapsnapshot, for Chrome DevTools' Memory tab). Against containerd: Go's heap profile.";
+  static override description =
+    "Against berthd: a V8 heap snapshot of the daemon (.heapsnapshot, for Chrome DevTools' Memory tab). Against containerd: Go's heap profile.";
   static override usage = "pprof heap [--debug-socket <path>]";
   static override flags = debugSocketFlag;
 
@@ -50,7 +57,8 @@ export class PprofHeap extends PprofCommand {
 
 export class PprofProfile extends PprofCommand {
   static override summary = "CPU profile";
-  static override description = "Against berthd: a V8 CPU profile of the daemon over --seconds (.cpuprofile, for Chrome DevTools' Performance tab). Against containerd: Go's CPU profile.";
+  static override description =
+    "Against berthd: a V8 CPU profile of the daemon over --seconds (.cpuprofile, for Chrome DevTools' Performance tab). Against containerd: Go's CPU profile.";
   static override usage = "pprof profile [--debug-socket <path>] [--seconds <duration>]";
   static override flags = {
     ...debugSocketFlag,

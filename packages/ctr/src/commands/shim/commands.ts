@@ -20,7 +20,10 @@ async function asRpcError(error: unknown): Promise<Error> {
 
 /** A command that talks containerd.task.v2.Task to a container's shim; the daemon is asked only to find a grouped shim. */
 abstract class ShimCommand extends CtrCommand {
-  protected async withShim<T>(flags: { id?: string | undefined; address?: string | undefined; namespace?: string | undefined }, call: (service: ShimService) => Promise<T>): Promise<T> {
+  protected async withShim<T>(
+    flags: { id?: string | undefined; address?: string | undefined; namespace?: string | undefined },
+    call: (service: ShimService) => Promise<T>,
+  ): Promise<T> {
     const { resolveAddress, resolveNamespace } = await import("@berth/client");
     const target = { address: resolveAddress(flags.address), namespace: resolveNamespace(flags.namespace), connect: () => this.connect(flags) };
     const { connection, service } = await shimTaskService(target, flags.id);
@@ -88,7 +91,12 @@ export class ShimExec extends ShimCommand {
     const spec = await readFile(flags.spec ?? "");
     const { pid } = await this.withShim(flags, async (service) => {
       const io = { stdin: flags.stdin ?? "", stdout: flags.stdout ?? "", stderr: flags.stderr ?? "", terminal: flags.tty };
-      await service.exec({ id: flags.id!, execId: args.execId!, spec: { typeUrl: "types.containerd.io/opencontainers/runtime-spec/1/Process", value: spec }, ...io });
+      await service.exec({
+        id: flags.id!,
+        execId: args.execId!,
+        spec: { typeUrl: "types.containerd.io/opencontainers/runtime-spec/1/Process", value: spec },
+        ...io,
+      });
       return service.start({ id: flags.id!, execId: args.execId! });
     });
     this.print(`exec running with pid ${pid}\n`);

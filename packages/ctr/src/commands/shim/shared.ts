@@ -19,7 +19,8 @@ function* shimSockets(target: ShimTarget, id: string): Generator<string | (() =>
   const address = target.address.replace(/^unix:\/\//, "");
   const namespace = target.namespace;
   yield join("/run/containerd/s", hash(join(address, namespace, id)));
-  const berthSocket = (group: string, shimCgroup = "") => join(dirname(address), "s", hash(`${address}/${namespace}/${group}${shimCgroup === "" ? "" : `\nshim_cgroup=${shimCgroup}`}`));
+  const berthSocket = (group: string, shimCgroup = "") =>
+    join(dirname(address), "s", hash(`${address}/${namespace}/${group}${shimCgroup === "" ? "" : `\nshim_cgroup=${shimCgroup}`}`));
   yield berthSocket(namespace);
   // Only then the daemon is asked for the container's group (its spec's annotations) and shim cgroup.
   yield async () => {
@@ -43,7 +44,10 @@ export interface ShimTarget {
 }
 
 /** The containerd.task.v2.Task service of the shim serving container `id` (ctr's getTaskService), and its connection. */
-export async function shimTaskService(target: ShimTarget, id: string | undefined): Promise<{ connection: TtrpcClient; service: TtrpcServiceClient<typeof taskV2.TaskDefinition> }> {
+export async function shimTaskService(
+  target: ShimTarget,
+  id: string | undefined,
+): Promise<{ connection: TtrpcClient; service: TtrpcServiceClient<typeof taskV2.TaskDefinition> }> {
   const proto = await import("@berth/api/proto");
   const { ttrpcServiceClient } = await import("@berth/ttrpc");
   const connection = await connectToShim(target, id);

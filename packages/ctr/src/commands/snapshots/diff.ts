@@ -7,7 +7,13 @@ import { CtrCommand, parseLabels, snapshotterFlag } from "@berth/cli-kit";
 import { defaultSnapshotter, snapshotAliases } from "./shared.js";
 
 /** The mounts of snapshot `key`: its own when active, else those of a temporary view, removed after `use`. */
-async function withMounts<T>(snapshotter: SnapshotsProxy, context: CallContext, key: string, viewKey: string, use: (mounts: Mount[]) => Promise<T>): Promise<T> {
+async function withMounts<T>(
+  snapshotter: SnapshotsProxy,
+  context: CallContext,
+  key: string,
+  viewKey: string,
+  use: (mounts: Mount[]) => Promise<T>,
+): Promise<T> {
   const info = await snapshotter.stat(context, key);
   if (info.kind === "active") return use(await snapshotter.mounts(context, key));
   const mounts = await snapshotter.view(context, viewKey, key);
@@ -20,7 +26,8 @@ async function withMounts<T>(snapshotter: SnapshotsProxy, context: CallContext, 
 
 export class SnapshotsDiff extends CtrCommand {
   static override summary = "get the diff of two snapshots. the default second snapshot is the first snapshot's parent.";
-  static override description = "Makes a layer of the changes between two snapshots through the Diff service (Compare) and writes the layer's bytes to stdout. With one snapshot, the changes from its parent. The layer stays in the content store only with --keep (a GC root).";
+  static override description =
+    "Makes a layer of the changes between two snapshots through the Diff service (Compare) and writes the layer's bytes to stdout. With one snapshot, the changes from its parent. The layer stays in the content store only with --keep (a GC root).";
   static override usage = "snapshots diff [flags] <idA> [<idB>]";
   static override aliases = snapshotAliases(["diff"]);
   static override args = { idA: Args.string({ required: true }), idB: Args.string() };

@@ -17,9 +17,15 @@ type CreateFlags = { snapshotter?: string | undefined; target?: string | undefin
 async function create(client: Client, kind: "prepare" | "view", key: string, parent: string, flags: CreateFlags): Promise<string> {
   const labels = { "containerd.io/gc.root": rfc3339Seconds() };
   const snapshotter = client.snapshotter(flags.snapshotter || defaultSnapshotter);
-  const mounts: Mount[] = kind === "prepare" ? await snapshotter.prepare(client.context(), key, parent, labels) : await snapshotter.view(client.context(), key, parent, labels);
+  const mounts: Mount[] =
+    kind === "prepare" ? await snapshotter.prepare(client.context(), key, parent, labels) : await snapshotter.view(client.context(), key, parent, labels);
   let text = flags.target ? mounts.map((m) => mountCommand(m, flags.target!)).join("") : "";
-  if (flags.mounts) text += `${JSON.stringify(mounts.map((m) => ({ Type: m.type, Source: m.source, Options: m.options })), null, 4)}\n`;
+  if (flags.mounts)
+    text += `${JSON.stringify(
+      mounts.map((m) => ({ Type: m.type, Source: m.source, Options: m.options })),
+      null,
+      4,
+    )}\n`;
   return text;
 }
 

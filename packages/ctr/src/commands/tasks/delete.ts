@@ -23,7 +23,8 @@ export class TasksDelete extends CtrCommand {
       await loadTask(client, ids[0]!);
       const { removeFifos } = await import("@berth/client");
       const process = await client.tasks.get(client.context(), ids[0]!, execId);
-      if (process.status === "running" || process.status === "paused" || process.status === "pausing") throw new Error(`current process state: ${process.status}, process must be stopped before deletion`);
+      if (process.status === "running" || process.status === "paused" || process.status === "pausing")
+        throw new Error(`current process state: ${process.status}, process must be stopped before deletion`);
       const deleted = await client.tasks.deleteProcess(client.context(), ids[0]!, execId);
       await removeFifos(process);
       if (deleted.exitStatus !== 0) this.exit(deleted.exitStatus);

@@ -9,9 +9,14 @@ const integer = (value: bigint | number) => String(value);
 function cgroupV1Rows(data: cgroupsV1.Metrics): string[] {
   const rows: string[] = [];
   if (data.memory) {
-    rows.push(`memory.usage_in_bytes\t${integer(data.memory.usage?.usage ?? 0)}\t`, `memory.limit_in_bytes\t${integer(data.memory.usage?.limit ?? 0)}\t`, `memory.stat.cache\t${integer(data.memory.totalCache)}\t`);
+    rows.push(
+      `memory.usage_in_bytes\t${integer(data.memory.usage?.usage ?? 0)}\t`,
+      `memory.limit_in_bytes\t${integer(data.memory.usage?.limit ?? 0)}\t`,
+      `memory.stat.cache\t${integer(data.memory.totalCache)}\t`,
+    );
   }
-  if (data.cpu) rows.push(`cpuacct.usage\t${integer(data.cpu.usage?.total ?? 0)}\t`, `cpuacct.usage_percpu\t[${(data.cpu.usage?.perCpu ?? []).map(integer).join(" ")}]\t`);
+  if (data.cpu)
+    rows.push(`cpuacct.usage\t${integer(data.cpu.usage?.total ?? 0)}\t`, `cpuacct.usage_percpu\t[${(data.cpu.usage?.perCpu ?? []).map(integer).join(" ")}]\t`);
   if (data.pids) rows.push(`pids.current\t${integer(data.pids.current)}\t`, `pids.limit\t${integer(data.pids.limit)}\t`);
   return rows;
 }
@@ -22,11 +27,20 @@ function cgroupV2Rows(data: cgroupsV2.Metrics): string[] {
   if (data.cpu) {
     const cpu = data.cpu;
     rows.push(`cpu.usage_usec\t${integer(cpu.usageUsec)}\t`, `cpu.user_usec\t${integer(cpu.userUsec)}\t`, `cpu.system_usec\t${integer(cpu.systemUsec)}\t`);
-    rows.push(`cpu.nr_periods\t${integer(cpu.nrPeriods)}\t`, `cpu.nr_throttled\t${integer(cpu.nrThrottled)}\t`, `cpu.throttled_usec\t${integer(cpu.throttledUsec)}\t`);
+    rows.push(
+      `cpu.nr_periods\t${integer(cpu.nrPeriods)}\t`,
+      `cpu.nr_throttled\t${integer(cpu.nrThrottled)}\t`,
+      `cpu.throttled_usec\t${integer(cpu.throttledUsec)}\t`,
+    );
   }
   if (data.memory) {
     const memory = data.memory;
-    rows.push(`memory.usage\t${integer(memory.usage)}\t`, `memory.usage_limit\t${integer(memory.usageLimit)}\t`, `memory.swap_usage\t${integer(memory.swapUsage)}\t`, `memory.swap_limit\t${integer(memory.swapLimit)}\t`);
+    rows.push(
+      `memory.usage\t${integer(memory.usage)}\t`,
+      `memory.usage_limit\t${integer(memory.usageLimit)}\t`,
+      `memory.swap_usage\t${integer(memory.swapUsage)}\t`,
+      `memory.swap_limit\t${integer(memory.swapLimit)}\t`,
+    );
   }
   return rows;
 }

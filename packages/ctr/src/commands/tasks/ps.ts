@@ -17,7 +17,9 @@ export class TasksPs extends CtrCommand {
       if (info === undefined) return `${pid}\t-`;
       // ctr prints the decoded message with %+v, i.e. gogo's String(): `&ProcessDetails{ExecID:e1,XXX_unrecognized:[],}`.
       const details = types.unpack<{ execId?: string }>(info);
-      return info.typeUrl.endsWith("ProcessDetails") ? `${pid}\t&ProcessDetails{ExecID:${details.execId ?? ""},XXX_unrecognized:[],}` : `${pid}\t${JSON.stringify(details)}`;
+      return info.typeUrl.endsWith("ProcessDetails")
+        ? `${pid}\t&ProcessDetails{ExecID:${details.execId ?? ""},XXX_unrecognized:[],}`
+        : `${pid}\t${JSON.stringify(details)}`;
     });
     this.print(tabwriter(["PID\tINFO", ...rows], 1, 4));
   }

@@ -46,7 +46,8 @@ export async function deleteTask(client: Client, id: string, options: { force?: 
     }
   }
   const task = await client.tasks.get(context, id);
-  if (task.status !== "stopped" && task.status !== "created" && task.status !== "unknown") throw failedPrecondition(`task must be stopped before deletion: ${task.status}`);
+  if (task.status !== "stopped" && task.status !== "created" && task.status !== "unknown")
+    throw failedPrecondition(`task must be stopped before deletion: ${task.status}`);
   const deleted = await client.tasks.delete(context, id);
   await removeFifos(task);
   return deleted;
