@@ -152,6 +152,12 @@ export function acceptPathAuthorities(socket: Socket): Duplex {
     write(chunk: Buffer, _encoding, callback) {
       socket.write(chunk, callback);
     },
+    // The session writes a response as several chunks: one syscall for them all.
+    writev(chunks, callback) {
+      socket.cork();
+      chunks.forEach(({ chunk }, index) => socket.write(chunk, index === chunks.length - 1 ? callback : undefined));
+      socket.uncork();
+    },
     final(callback) {
       socket.end(callback);
     },
@@ -168,7 +174,8 @@ export function acceptPathAuthorities(socket: Socket): Duplex {
       wrapped.destroy(error as Error);
       return;
     }
-    for (const frame of frames) if (!wrapped.push(frame)) socket.pause();
+    // One push per read, not per frame: each push is a separate hand-over to the HTTP/2 session.
+    if (frames.length > 0 && !wrapped.push(frames.length === 1 ? frames[0] : Buffer.concat(frames))) socket.pause();
   });
   socket.on("end", () => wrapped.push(null));
   socket.on("error", (error) => wrapped.destroy(error));
