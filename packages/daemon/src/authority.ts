@@ -52,19 +52,21 @@ class HeaderBlockRewriter {
     });
   }
 
-  rewrite(block: Buffer): Buffer {
+  decode(block: Buffer): HeaderField[] {
     this.decoder.write(block);
     this.decoder.execute();
     if (this.failure !== undefined) throw this.failure;
     const fields: HeaderField[] = [];
     for (let field = this.decoder.read(); field !== null; field = this.decoder.read()) {
       const { name, value, neverIndex } = field as HeaderField;
-      const rewritten = name === ":authority" ? normaliseAuthority(value) : value;
-      // Fields too large to stay in the table are sent without indexing, as nghttp2 does.
-      const incremental = name.length + rewritten.length + 32 <= (TABLE_SIZE * 3) / 4;
-      fields.push({ name, value: rewritten, neverIndex, incremental });
+      fields.push({ name, value, neverIndex });
     }
-    this.encoder.write(fields);
+    return fields;
+  }
+
+  encode(fields: readonly HeaderField[]): Buffer {
+    // Fields too large to stay in the table are sent without indexing, as nghttp2 does.
+    this.encoder.write(fields.map((field) => ({ ...field, incremental: field.name.length + field.value.length + 32 <= (TABLE_SIZE * 3) / 4 })));
     const chunks: Buffer[] = [];
     for (let chunk = this.encoder.read(); chunk !== null; chunk = this.encoder.read()) chunks.push(chunk as Buffer);
     return Buffer.concat(chunks);
@@ -80,14 +82,20 @@ function frameHeader(length: number, type: number, flags: number, streamId: numb
   return header;
 }
 
-/** The client-to-server byte stream of one HTTP/2 connection, with header blocks rewritten. */
+/**
+ * The client-to-server byte stream of one HTTP/2 connection, with header blocks rewritten. A grpc-go
+ * connection sends one authority on every stream, so the first header block decides: if it needs no
+ * rewrite, the rest of the connection passes through untouched (no HPACK work per request).
+ */
 class ClientFrameFilter {
   private pending: Buffer = Buffer.alloc(0);
   private prefaceSeen = false;
+  private mode: "undecided" | "rewrite" | "pass" = "undecided";
   private readonly rewriter = new HeaderBlockRewriter();
-  private open?: { streamId: number; endStream: boolean; fragments: Buffer[] };
+  private open?: { streamId: number; endStream: boolean; fragments: Buffer[]; frames: Buffer[] };
 
   push(data: Buffer): Buffer[] {
+    if (this.passingThrough()) return [data];
     this.pending = this.pending.length === 0 ? data : Buffer.concat([this.pending, data]);
     const out: Buffer[] = [];
     if (!this.prefaceSeen) {
@@ -102,8 +110,16 @@ class ClientFrameFilter {
       const frame = this.pending.subarray(0, FRAME_HEADER + length);
       this.pending = this.pending.subarray(FRAME_HEADER + length);
       out.push(...this.frame(frame));
+      if (this.passingThrough()) {
+        if (this.pending.length > 0) out.push(this.pending);
+        this.pending = Buffer.alloc(0);
+      }
     }
     return out;
+  }
+
+  private passingThrough(): boolean {
+    return this.mode === "pass";
   }
 
   private frame(frame: Buffer): Buffer[] {
@@ -114,16 +130,22 @@ class ClientFrameFilter {
     if (type === HEADERS) {
       if (flags & PADDED) payload = payload.subarray(1, payload.length - payload[0]!);
       if (flags & PRIORITY) payload = payload.subarray(5);
-      this.open = { streamId, endStream: (flags & END_STREAM) !== 0, fragments: [payload] };
+      this.open = { streamId, endStream: (flags & END_STREAM) !== 0, fragments: [payload], frames: [frame] };
     } else if (type === CONTINUATION && this.open !== undefined) {
       this.open.fragments.push(payload);
+      this.open.frames.push(frame);
     } else {
       return [frame];
     }
     if (!(flags & END_HEADERS)) return [];
-    const { endStream, fragments } = this.open!;
+    const { endStream, fragments, frames } = this.open!;
     this.open = undefined;
-    return this.encodeHeaders(streamId, endStream, this.rewriter.rewrite(Buffer.concat(fragments)));
+    const fields = this.rewriter.decode(Buffer.concat(fragments));
+    const rewritten = fields.map((field) => (field.name === ":authority" ? { ...field, value: normaliseAuthority(field.value) } : field));
+    if (this.mode === "undecided") this.mode = rewritten.some((field, index) => field.value !== fields[index]!.value) ? "rewrite" : "pass";
+    // Passing through, the server's HPACK state follows the client's as if no filter were there.
+    if (this.mode === "pass") return frames;
+    return this.encodeHeaders(streamId, endStream, this.rewriter.encode(rewritten));
   }
 
   private encodeHeaders(streamId: number, endStream: boolean, block: Buffer): Buffer[] {
