@@ -16,7 +16,7 @@ export class ImagesList extends CtrCommand {
       this.print(images.map((image) => `${image.name}\n`).join(""));
       return;
     }
-    const { describeImages } = await import("@berth/client");
+    const { describeImages } = await import("@berth/client/images");
     const summaries = await describeImages(
       client.content,
       client.context(),
