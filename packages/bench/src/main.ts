@@ -17,6 +17,7 @@ import { type Both, type OnBoth, type Side, type Target, optionValue, row, selec
 import { type Outcome, attempt, sleep } from "./measure.js";
 import { runtimeRows, taskNamespaces } from "./runtime.js";
 import { cliRows } from "./cli-rows.js";
+import { berthCtr } from "./suites/cli.js";
 import { type IngestBlob, createIngestBlob, ingestMbPerSecond } from "./suites/content.js";
 import { eventRate } from "./suites/events.js";
 import { unaryLatency } from "./suites/grpc.js";
@@ -202,16 +203,24 @@ async function main(): Promise<void> {
         ifSeeded(({ client }) => imagesListRpcMs(client, imagesNamespace, { expected: imageCount, samples: 10, timeoutMs: 30_000 })),
       );
       let imagesLs: Both<number> = { berth: "-", containerd: undefined };
+      let ownCtrImagesLs: Both<number> = { berth: "-", containerd: undefined };
       if (stockCtr !== undefined) {
         const ctr = stockCtr;
+        const lsOptions = { expected: imageCount, samples: 5, timeoutMs: 20_000 };
         imagesLs = await both(
           `${ctr} images ls`,
-          ifSeeded(({ client }) => ctrImagesLsMs(ctr, client.address, imagesNamespace, { expected: imageCount, samples: 5, timeoutMs: 20_000 })),
+          ifSeeded(({ client }) => ctrImagesLsMs(ctr, client.address, imagesNamespace, lsOptions)),
+        );
+        // Each side's own ctr: Berth's reads what it lists through its own client.
+        ownCtrImagesLs = await both(
+          "own ctr images ls",
+          ifSeeded(({ side, client }) => ctrImagesLsMs(side === "berth" ? [process.execPath, berthCtr] : ctr, client.address, imagesNamespace, lsOptions)),
         );
       }
       rows.push(
         row(`images list RPC, ${imageCount} images, median (ms)`, true, 1, imagesRpc, (ms) => ms),
-        row(`ctr images ls, ${imageCount} images, median (ms)`, true, 0, imagesLs, (ms) => ms),
+        row(`ctr images ls, ${imageCount} images, stock ctr into each daemon, median (ms)`, true, 0, imagesLs, (ms) => ms),
+        row(`ctr images ls, ${imageCount} images, own ctr, median (ms)`, true, 0, ownCtrImagesLs, (ms) => ms),
       );
     }
 

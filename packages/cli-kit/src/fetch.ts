@@ -15,7 +15,7 @@ export async function fetchWithProgress(
   flags: FetchFlagValues,
   unpack: string | false = false,
 ): Promise<{ image: Image; platforms: Platform[] }> {
-  const { ProgressBoard, pull } = await import("@berth/client");
+  const { ProgressBoard, pull } = await import("@berth/client/images");
   const platforms = (flags.platform ?? []).map(parsePlatform);
   const board = new ProgressBoard(ref);
   const printer = new ProgressPrinter(() => board.snapshot());

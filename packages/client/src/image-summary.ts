@@ -1,6 +1,15 @@
 import { type CallContext, type ContentStore, type ImageTarget, isKind } from "@berth/api";
 import { type Descriptor, type Manifest, type Platform, hostPlatform, isIndex, isManifest, platformMatches, platformText } from "@berth/oci";
+import { runLimited } from "./concurrency.js";
 import { readJson } from "./image-formats.js";
+
+/** Reads and parses the JSON blob `digest`. */
+type JsonReader = <T>(digest: string) => Promise<T>;
+
+const readerOf =
+  (content: ContentStore, context: CallContext): JsonReader =>
+  (digest) =>
+    readJson(content, context, digest);
 
 /** The manifest an image means on this host: the target itself, or the index's entry for this platform. */
 export async function hostManifest(
@@ -8,17 +17,24 @@ export async function hostManifest(
   context: CallContext,
   target: ImageTarget,
 ): Promise<{ descriptors: Descriptor[]; platforms: string[]; manifest: Manifest | undefined }> {
+  return findHostManifest(readerOf(content, context), target);
+}
+
+async function findHostManifest(
+  read: JsonReader,
+  target: ImageTarget,
+): Promise<{ descriptors: Descriptor[]; platforms: string[]; manifest: Manifest | undefined }> {
   const descriptors: Descriptor[] = [target];
   let platforms: string[] = [];
   let chosen: Descriptor | undefined = target;
   if (isIndex(target.mediaType)) {
-    const index = await readJson<{ manifests: Descriptor[] }>(content, context, target.digest);
+    const index = await read<{ manifests: Descriptor[] }>(target.digest);
     platforms = index.manifests.filter((m) => m.platform).map((m) => platformText(m.platform!));
     chosen = index.manifests.find((m) => platformMatches([hostPlatform()], m.platform));
     if (chosen !== undefined) descriptors.push(chosen);
   }
   if (chosen === undefined || !isManifest(chosen.mediaType)) return { descriptors, platforms, manifest: undefined };
-  return { descriptors, platforms, manifest: await readJson<Manifest>(content, context, chosen.digest) };
+  return { descriptors, platforms, manifest: await read<Manifest>(chosen.digest) };
 }
 
 export interface ImageSummary {
@@ -30,15 +46,37 @@ export interface ImageSummary {
 
 /** What `ctr images ls` shows of an image: its size on this platform and the platforms it has. */
 export async function describeImage(content: ContentStore, context: CallContext, target: ImageTarget): Promise<ImageSummary> {
+  return summarize(readerOf(content, context), target);
+}
+
+/**
+ * describeImage for every target, in order, `concurrency` images at a time. A blob is read once
+ * however many images share it: content is addressed by its digest, so a second read would return the same.
+ */
+export async function describeImages(content: ContentStore, context: CallContext, targets: readonly ImageTarget[], concurrency = 16): Promise<ImageSummary[]> {
+  const reads = new Map<string, Promise<unknown>>();
+  const readOnce: JsonReader = <T>(digest: string) => {
+    let read = reads.get(digest);
+    if (read === undefined) reads.set(digest, (read = readJson<T>(content, context, digest)));
+    return read as Promise<T>;
+  };
+  const summaries: ImageSummary[] = new Array(targets.length);
+  await runLimited([...targets.keys()], concurrency, async (index) => {
+    summaries[index] = await summarize(readOnce, targets[index]!);
+  });
+  return summaries;
+}
+
+async function summarize(read: JsonReader, target: ImageTarget): Promise<ImageSummary> {
   let size = target.size;
   let platforms: string[] = [];
   try {
-    const found = await hostManifest(content, context, target);
+    const found = await findHostManifest(read, target);
     platforms = found.platforms;
     size = found.descriptors.reduce((sum, d) => sum + d.size, 0);
     if (found.manifest !== undefined) {
       size += found.manifest.config.size + found.manifest.layers.reduce((sum, layer) => sum + layer.size, 0);
-      if (platforms.length === 0) platforms = [platformText(await readJson<Platform>(content, context, found.manifest.config.digest))];
+      if (platforms.length === 0) platforms = [platformText(await read<Platform>(found.manifest.config.digest))];
     }
   } catch {
     // Content not (yet) in the store: as ctr, count what was found.

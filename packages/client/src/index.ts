@@ -11,7 +11,7 @@ export { LeasesProxy } from "./leases.js";
 export { NamespacesProxy } from "./namespaces.js";
 export { SnapshotsProxy } from "./snapshots.js";
 export type { ImageCheck, ImageSummary } from "./image-summary.js";
-export { checkImage, describeImage } from "./image-summary.js";
+export { checkImage, describeImage, describeImages } from "./image-summary.js";
 export type { PullOptions } from "./pull.js";
 export { pull, recordImage } from "./pull.js";
 export type { ImageRootfs } from "./unpack.js";

@@ -131,15 +131,16 @@ export async function imagesListRpcMs(client: Client, namespace: string, options
 }
 
 /**
- * Median wall time in ms of `runs` runs of `ctr --address <address> -n <namespace> images ls`,
- * after one untimed run. Each run must list `expected` images and log no error: ctr logs a failure
+ * Median wall time in ms of `runs` runs of `ctr --address <address> -n <namespace> images ls`
+ * (`ctr` a command, or a command and its leading arguments such as node and Berth's ctr), after one untimed run. Each run must list `expected` images and log no error: ctr logs a failure
  * to read an image's manifest or config but still exits 0, with "-" in its row. All runs are made
  * either way; if any logged an error, the result is an error that gives the median nonetheless.
  */
-export async function ctrImagesLsMs(ctr: string, address: string, namespace: string, options: ListOptions): Promise<number> {
+export async function ctrImagesLsMs(ctr: string | readonly string[], address: string, namespace: string, options: ListOptions): Promise<number> {
   const { expected, samples: runs = 5, timeoutMs = 20_000 } = options;
-  const args = ["--address", address, "-n", namespace, "images", "ls"];
-  const command = `${ctr} ${args.join(" ")}`;
+  const [program, ...prefix] = typeof ctr === "string" ? [ctr] : ctr;
+  const args = [...prefix, "--address", address, "-n", namespace, "images", "ls"];
+  const command = `${program} ${args.join(" ")}`;
   const problems: string[] = [];
   const check = (result: CommandResult) => {
     const listed = result.stdout.split("\n").filter((line) => line.startsWith("bench.local/images/")).length;
@@ -147,7 +148,7 @@ export async function ctrImagesLsMs(ctr: string, address: string, namespace: str
     const errors = result.stderr.split("\n").filter((line) => /level=(error|fatal)/.test(line));
     if (errors.length > 0) problems.push(`${errors.length} error(s), the first: ${errors[0]}`);
   };
-  const result = await medianWallMs(ctr, args, runs, { timeoutMs, check });
+  const result = await medianWallMs(program!, args, runs, { timeoutMs, check });
   if (problems.length > 0) {
     throw new Error(
       `${command}: ${problems.length} of ${runs + 1} runs logged errors (median ${result.toFixed(0)} ms regardless); the first logged ${problems[0]}`,

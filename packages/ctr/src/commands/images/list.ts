@@ -16,10 +16,15 @@ export class ImagesList extends CtrCommand {
       this.print(images.map((image) => `${image.name}\n`).join(""));
       return;
     }
-    const { describeImage } = await import("@berth/client");
+    const { describeImages } = await import("@berth/client/images");
+    const summaries = await describeImages(
+      client.content,
+      client.context(),
+      images.map((image) => image.target),
+    );
     const rows = ["REF\tTYPE\tDIGEST\tSIZE\tPLATFORMS\tLABELS\t"];
-    for (const image of images) {
-      const { size, platforms } = await describeImage(client.content, client.context(), image.target);
+    for (const [index, image] of images.entries()) {
+      const { size, platforms } = summaries[index]!;
       const platformText = platforms.length === 0 ? "-" : platforms.join(",");
       rows.push(`${image.name}\t${image.target.mediaType}\t${image.target.digest}\t${progressBytes(size)}\t${platformText}\t${labelList(image.labels)}\t`);
     }

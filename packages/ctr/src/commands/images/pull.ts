@@ -23,7 +23,7 @@ export class ImagesPull extends CtrCommand {
   async run(): Promise<void> {
     const { args, flags } = await this.parse(ImagesPull);
     const client = await this.connect(flags);
-    const { ProgressBoard, describeImage, pull, unpackImage } = await import("@berth/client");
+    const { ProgressBoard, describeImage, pull, unpackImage } = await import("@berth/client/images");
     const wanted = (flags.platform ?? []).map(parsePlatform);
     const board = new ProgressBoard(args.ref);
     const printer = new ProgressPrinter(() => board.snapshot());
