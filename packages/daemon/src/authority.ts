@@ -2,6 +2,7 @@ import { type Socket, createServer } from "node:net";
 import { Duplex } from "node:stream";
 import { grpc } from "@berth/api/services";
 import hpack from "hpack.js";
+import { type FirstRequest, emptySettingsFrame, readFirstRequest } from "./first-request.js";
 
 /*
  * grpc-go clients on a unix socket (kubelet, crictl, critest) send the socket's path as the
@@ -16,7 +17,9 @@ import hpack from "hpack.js";
 const PREFACE_LENGTH = 24;
 const FRAME_HEADER = 9;
 const HEADERS = 0x1;
+const SETTINGS = 0x4;
 const CONTINUATION = 0x9;
+const ACK = 0x1;
 const END_STREAM = 0x1;
 const END_HEADERS = 0x4;
 const PADDED = 0x8;
@@ -94,6 +97,9 @@ class ClientFrameFilter {
   private readonly rewriter = new HeaderBlockRewriter();
   private open?: { streamId: number; endStream: boolean; fragments: Buffer[]; frames: Buffer[] };
 
+  /** `dropSettingsAck`: take out the client's first SETTINGS ACK (of settings the session never sent). */
+  constructor(private dropSettingsAck = false) {}
+
   push(data: Buffer): Buffer[] {
     if (this.passingThrough()) return [data];
     this.pending = this.pending.length === 0 ? data : Buffer.concat([this.pending, data]);
@@ -119,7 +125,7 @@ class ClientFrameFilter {
   }
 
   private passingThrough(): boolean {
-    return this.mode === "pass";
+    return this.mode === "pass" && !this.dropSettingsAck;
   }
 
   private frame(frame: Buffer): Buffer[] {
@@ -127,6 +133,10 @@ class ClientFrameFilter {
     const flags = frame[4]!;
     const streamId = frame.readUInt32BE(5) & 0x7fffffff;
     let payload = frame.subarray(FRAME_HEADER);
+    if (type === SETTINGS && flags & ACK && this.dropSettingsAck) {
+      this.dropSettingsAck = false;
+      return [];
+    }
     if (type === HEADERS) {
       if (flags & PADDED) payload = payload.subarray(1, payload.length - payload[0]!);
       if (flags & PRIORITY) payload = payload.subarray(5);
@@ -165,8 +175,8 @@ class ClientFrameFilter {
  * Wraps an accepted HTTP/2 connection so that path-shaped `:authority` values reach the server as
  * `localhost`. Writes from the server go to the socket untouched.
  */
-export function acceptPathAuthorities(socket: Socket): Duplex {
-  const filter = new ClientFrameFilter();
+export function acceptPathAuthorities(socket: Socket, read: { bytes?: Buffer; dropSettingsAck?: boolean } = {}): Duplex {
+  const filter = new ClientFrameFilter(read.dropSettingsAck);
   const wrapped = new Duplex({
     read() {
       socket.resume();
@@ -188,7 +198,7 @@ export function acceptPathAuthorities(socket: Socket): Duplex {
       callback(error);
     },
   });
-  socket.on("data", (data: Buffer) => {
+  const onData = (data: Buffer) => {
     let frames: Buffer[];
     try {
       frames = filter.push(data);
@@ -198,11 +208,46 @@ export function acceptPathAuthorities(socket: Socket): Duplex {
     }
     // One push per read, not per frame: each push is a separate hand-over to the HTTP/2 session.
     if (frames.length > 0 && !wrapped.push(frames.length === 1 ? frames[0] : Buffer.concat(frames))) socket.pause();
-  });
+  };
+  if (read.bytes !== undefined && read.bytes.length > 0) onData(read.bytes);
+  socket.on("data", onData);
   socket.on("end", () => wrapped.push(null));
   socket.on("error", (error) => wrapped.destroy(error));
   socket.on("close", () => wrapped.destroy());
   return wrapped;
+}
+
+/** How long an idle new connection may wait for its first request before it goes through the filter anyway. */
+const FIRST_REQUEST_WAIT_MS = 2000;
+
+function needsAuthorityRewrite(headerBlock: Buffer): boolean {
+  try {
+    return new HeaderBlockRewriter().decode(headerBlock).some((field) => field.name === ":authority" && normaliseAuthority(field.value) !== field.value);
+  } catch {
+    return true;
+  }
+}
+
+/**
+ * A connection whose first request needs no rewrite (containerd's Go client, Docker, grpc-js) is
+ * handed to the server as the socket itself, with what was read put back: no JavaScript stream in
+ * its path. Any other goes through acceptPathAuthorities.
+ */
+async function accept(injector: grpc.ConnectionInjector, socket: Socket): Promise<void> {
+  socket.write(emptySettingsFrame);
+  let first: FirstRequest;
+  try {
+    first = await readFirstRequest(socket, FIRST_REQUEST_WAIT_MS);
+  } catch {
+    socket.destroy();
+    return;
+  }
+  if (first.headerBlock !== undefined && first.acknowledged && !needsAuthorityRewrite(first.headerBlock)) {
+    socket.unshift(first.bytes);
+    injector.injectConnection(socket);
+    return;
+  }
+  injector.injectConnection(acceptPathAuthorities(socket, { bytes: first.bytes, dropSettingsAck: !first.acknowledged }));
 }
 
 /**
@@ -211,7 +256,7 @@ export function acceptPathAuthorities(socket: Socket): Duplex {
  */
 export async function listenAcceptingPathAuthorities(server: grpc.Server, path: string): Promise<void> {
   const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
-  const listener = createServer((socket) => injector.injectConnection(acceptPathAuthorities(socket)));
+  const listener = createServer((socket) => void accept(injector, socket));
   await new Promise<void>((resolve, reject) => {
     listener.once("error", reject);
     listener.listen(path, () => {

@@ -46,3 +46,31 @@ describe("berthd's socket and path-shaped :authority (kubelet, crictl, critest)"
     expect((await checkWithAuthority(channel)).status).toBe(SERVING);
   });
 });
+
+describe("berthd's socket and a connection's first request", () => {
+  let daemon: RunningDaemon;
+
+  beforeAll(async () => {
+    daemon = await startBerthd();
+  });
+  afterAll(async () => {
+    await daemon?.cleanup();
+  });
+
+  // berthd reads a connection up to its first request before it hands it on; one that stays idle
+  // longer than that wait goes through the filter, with either authority.
+  for (const authority of ["localhost", "path"]) {
+    it(`answers a connection (authority ${authority}) that is idle for a while before its first request, then many`, async () => {
+      const channel = new grpc.Client(`unix://${daemon.address}`, grpc.credentials.createInsecure(), {
+        "grpc.default_authority": authority === "path" ? daemon.address : "localhost",
+      });
+      try {
+        await new Promise<void>((resolve, reject) => channel.waitForReady(Date.now() + 10_000, (error) => (error ? reject(error) : resolve())));
+        await new Promise((resolve) => setTimeout(resolve, 2500));
+        for (let i = 0; i < 5; i++) expect((await checkWithAuthority(channel)).status).toBe(SERVING);
+      } finally {
+        channel.close();
+      }
+    });
+  }
+});
