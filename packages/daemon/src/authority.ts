@@ -8,10 +8,12 @@ import { type FirstRequest, emptySettingsFrame, readFirstRequest } from "./first
  * grpc-go clients on a unix socket (kubelet, crictl, critest) send the socket's path as the
  * HTTP/2 `:authority`. nghttp2, inside Node, rejects an authority holding `/` and resets the
  * stream before any JavaScript sees it, and Node has no option to turn that check off. So each
- * accepted connection passes through this filter: it decodes every request header block with the
- * client's HPACK state, replaces an authority that is not a valid host with `localhost` (what
- * containerd's own Go client sends), and re-encodes the block with a second HPACK state that
- * mirrors nghttp2's decoder. Every other frame passes through byte for byte.
+ * accepted connection is read up to its first request (`readFirstRequest`); when that request's
+ * authority is a valid host (containerd's Go client sends `localhost`), the socket itself goes to the
+ * server. Otherwise the connection passes through this filter: it decodes every request header block
+ * with the client's HPACK state, replaces an authority that is not a valid host with `localhost`,
+ * and re-encodes the block with a second HPACK state that mirrors nghttp2's decoder. Every other
+ * frame passes through byte for byte.
  */
 
 const PREFACE_LENGTH = 24;
