@@ -23,7 +23,7 @@ import { type ShimInvocation, resolveShimBinary, startShim } from "./binary.js";
 import { Bundle } from "./bundle.js";
 import { heldTask, heldTasks } from "./held-tasks.js";
 import type { ShimPlatform } from "./platform.js";
-import { type RuntimeLogger, ShimHandle, cleanupDeadShim, connectShim, followLog, shimGone, shutdownShim } from "./shim.js";
+import { type RuntimeLogger, ShimHandle, cleanupDeadShim, connectShim, followLog, shimDialTimeoutMs, shimGone, shutdownShim } from "./shim.js";
 
 export interface ShimManagerOptions {
   /** Bundles live under `<state>/<namespace>/<id>` (e.g. `<berthd state>/io.containerd.runtime.v2.task`). */
@@ -100,7 +100,9 @@ export class ShimManager implements Runtime {
       const address = await startShim(invocation, shimOptions, undefined, platform.startInDaemon);
       await bundle.write("shim-binary-path", binary);
       await bundle.write(runtimeNameFile, options.runtime);
-      client = (await connectShim(address, namespace, taskId, undefined, (to, ms) => platform.dial(to, ms, "start"))).client;
+      // Dialled only, as containerd does: Create is the first call, so a shim server just started
+      // answers one request before the task exists instead of two (Connect is for reconnecting).
+      client = await platform.dial(address, shimDialTimeoutMs, "start");
       const created = await ttrpcServiceClient(taskV2.TaskDefinition, client, { namespace })
         .create(
           {

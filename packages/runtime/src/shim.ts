@@ -80,12 +80,15 @@ export function followLog(platform: ShimPlatform, bundle: Bundle, logger: Runtim
   return platform.followLog(bundle, (line) => logger?.debug({ namespace: bundle.namespace, id: bundle.id, shim: line }, "shim log"));
 }
 
+/** How long dialling a shim's ttrpc address may take. */
+export const shimDialTimeoutMs = 5_000;
+
 /** Connects to a shim's ttrpc address and checks it answers for `id` (Connect). */
 export async function connectShim(
   address: string,
   namespace: string,
   id: string,
-  timeoutMs = 5_000,
+  timeoutMs = shimDialTimeoutMs,
   dial: (address: string, timeoutMs: number) => Promise<TtrpcClient> = (to, ms) => TtrpcClient.connect(to, ms),
 ): Promise<{ client: TtrpcClient; taskPid: number }> {
   const client = await dial(address, timeoutMs);
