@@ -101,4 +101,31 @@ describe("pulling a multi-layer image", () => {
       client.close();
     }
   });
+
+  it("prepares a layer's snapshot once its parent is committed, before the layer has arrived, and removes it when the pull fails", async () => {
+    const image = buildLargeImage({ layerBytes: [200_000, 200_000], filesPerLayer: 4 });
+    await pushTestImage(image, { url: registry.url, repository: "library/prepared", tag: "latest" });
+    const client = await Client.connect({ address: berthd.address, namespace: "multi-prepared" });
+    const proxy = await startRegistryProxy(registry.host);
+    const activeOnTopOf = async (parent: string) => {
+      const snapshots: string[] = [];
+      for await (const info of client.snapshotter().list(client.context(), [])) if (info.kind === "active" && info.parent === parent) snapshots.push(info.name);
+      return snapshots;
+    };
+    try {
+      const last = image.layers.at(-1)!;
+      proxy.stall(last.digest, 0); // the last layer's body never comes
+      const pulling = pull(client, `${proxy.host}/library/prepared:latest`, { plainHttp: true });
+      pulling.catch(() => undefined);
+      const parent = chainIds(image.diffIds).at(-2)!;
+      // Waiting for the layer before preparing its snapshot never gets here.
+      await waitUntil("the held layer's snapshot to be prepared", async () => (await activeOnTopOf(parent)).length === 1, 30_000);
+      await proxy.close();
+      await expect(pulling).rejects.toThrow();
+      expect(await activeOnTopOf(parent)).toEqual([]);
+    } finally {
+      await proxy.close();
+      client.close();
+    }
+  });
 });
