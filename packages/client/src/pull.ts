@@ -155,7 +155,9 @@ async function fetchTree(
     const whole = withLayers(descriptor);
     const blobs = whole ? [manifest.config, ...manifest.layers] : [manifest.config];
     for (const blob of blobs) waiting(blob);
-    await store(descriptor, childLabels(descriptor.mediaType, manifest), loaded);
+    // The manifest goes into the store while its blobs are fetched (all under the pull's lease).
+    const manifestStored = store(descriptor, childLabels(descriptor.mediaType, manifest), loaded);
+    manifestStored.catch(() => undefined); // awaited below
     const stored = new Map<string, { promise: Promise<void>; resolve: () => void; reject: (error: unknown) => void }>();
     for (const blob of blobs) stored.set(blob.digest, Promise.withResolvers<void>());
     // Whoever waits for a blob hears of a failed fetch through the fetch itself.
@@ -169,8 +171,10 @@ async function fetchTree(
       });
     } catch (error) {
       for (const { reject } of stored.values()) reject(error);
+      await manifestStored.catch(() => undefined);
       throw error;
     }
+    await manifestStored;
     if (whole) manifests.push({ descriptor, manifest });
   }
   return { manifests };
@@ -186,8 +190,11 @@ async function fetchTree(
 export async function pull(client: Client, ref: string, options: PullOptions = {}): Promise<Image> {
   const resolver = new Resolver(options);
   try {
+    // The reference is resolved while the lease is created.
+    const resolving = resolver.resolve(ref);
+    resolving.catch(() => undefined); // awaited under the lease
     return await withLease(client, async (context) => {
-      const { descriptor: root } = await resolver.resolve(ref);
+      const { descriptor: root } = await resolving;
       options.resolved?.(root);
       // Each layer is unpacked as soon as it and its parent are there, as containerd 1.7's unpacker does.
       const snapshotter = options.unpack === false ? undefined : (options.unpack ?? defaultSnapshotterFor());
