@@ -11,6 +11,11 @@ export interface StoreBlobOptions {
   /** The blob itself when the caller already has it (a manifest it read); else fetched. */
   readonly bytes?: Uint8Array;
   readonly progress?: ProgressListener;
+  /**
+   * The caller's turn to move bytes (its download limit), awaited once the writer is open, so that
+   * opening it overlaps the transfers before; the caller gives it back.
+   */
+  readonly turn?: Promise<() => void>;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -65,6 +70,7 @@ export async function storeBlob(
       }
       resumedAt = attempt.resume && options.bytes === undefined ? offset : 0;
       if (offset > 0 && resumedAt === 0) await writer.truncate(0);
+      await options.turn;
       report("downloading", resumedAt, 0);
       // The store checks the digest at commit: the bytes are hashed there, not here as well.
       const source = options.bytes !== undefined ? [options.bytes] : fetcher.fetch(descriptor, { offset: resumedAt, verifiedByConsumer: true });

@@ -1,7 +1,7 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Client, chainIds, pull } from "@berth/client";
+import { Client, chainIds, pull, refKey } from "@berth/client";
 import { withMounts } from "@berth/mount";
 import {
   type RunningDaemon,
@@ -123,6 +123,36 @@ describe("pulling a multi-layer image", () => {
       await proxy.close();
       await expect(pulling).rejects.toThrow();
       expect(await activeOnTopOf(parent)).toEqual([]);
+    } finally {
+      await proxy.close();
+      client.close();
+    }
+  });
+
+  it("opens every blob's ingest at once, the download limit holding back only the transfers", async () => {
+    const image = buildLargeImage({ layerBytes: [200_000, 200_000], filesPerLayer: 4 });
+    await pushTestImage(image, { url: registry.url, repository: "library/opened", tag: "latest" });
+    const client = await Client.connect({ address: berthd.address, namespace: "multi-opened" });
+    const proxy = await startRegistryProxy(registry.host);
+    try {
+      // The first layer (busybox's) another test stored; the second holds the only turn, its body never coming.
+      const [, held, ...later] = image.layers;
+      proxy.stall(held!.digest, 0);
+      const pulling = pull(client, `${proxy.host}/library/opened:latest`, { plainHttp: true, concurrency: 1, unpack: false });
+      pulling.catch(() => undefined);
+      const ingests = async () => await client.content.listStatuses(client.context(), []);
+      // Opening a writer only with its turn never gets here.
+      await waitUntil(
+        "the later layers' ingests to be open",
+        async () => {
+          const refs = (await ingests()).map((status) => status.ref);
+          return later.every((layer) => refs.includes(refKey(layer)));
+        },
+        30_000,
+      );
+      for (const layer of later) expect((await ingests()).find((status) => status.ref === refKey(layer))?.offset).toBe(0);
+      await proxy.close();
+      await expect(pulling).rejects.toThrow();
     } finally {
       await proxy.close();
       client.close();
