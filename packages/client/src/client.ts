@@ -85,32 +85,24 @@ export class Client {
   /** Dials the daemon and waits until the connection is up. */
   static async connect(options: ClientOptions = {}): Promise<Client> {
     const address = resolveAddress(options.address);
-    const channelOptions = {
+    const channel = new grpc.Client(grpcTarget(address), grpc.credentials.createInsecure(), {
       "grpc.max_receive_message_length": maxMessageSize,
       "grpc.max_send_message_length": maxMessageSize,
       // The authority of a unix socket is meaningless; Go clients send "localhost" too.
       "grpc.default_authority": "localhost",
-    };
-    const channel = new grpc.Client(grpcTarget(address), grpc.credentials.createInsecure(), channelOptions);
-    // Blob bytes get a connection of their own (dialled at its first call): queued behind the
-    // megabytes a pull streams into the Content service, a snapshot or diff call would wait.
-    const bulk = new grpc.Client(grpcTarget(address), grpc.credentials.createInsecure(), { ...channelOptions, "grpc.use_local_subchannel_pool": 1 });
+    });
     const timeout = options.connectTimeoutMs ?? 10_000;
     try {
       await new Promise<void>((resolve, reject) => channel.waitForReady(Date.now() + timeout, (error) => (error ? reject(error) : resolve())));
     } catch {
       channel.close();
-      bulk.close();
       throw unavailable(`failed to dial ${JSON.stringify(address)}: no daemon answered within ${timeout} ms`);
     }
     return new Client(
       address,
       resolveNamespace(options.namespace),
-      (definition, defaults) => createServiceClient(definition, definition.fullName === contentV1.ContentDefinition.fullName ? bulk : channel, defaults),
-      () => {
-        channel.close();
-        bulk.close();
-      },
+      (definition, defaults) => createServiceClient(definition, channel, defaults),
+      () => channel.close(),
     );
   }
 
