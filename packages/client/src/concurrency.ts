@@ -7,3 +7,32 @@ export async function runLimited<T>(items: readonly T[], limit: number, work: (i
     }),
   );
 }
+
+/** Turns handed out first come, first served, at most `limit` held at once; a turn is given back by calling it. */
+export class Turns {
+  #free: number;
+  readonly #waiting: (() => void)[] = [];
+
+  constructor(limit: number) {
+    this.#free = Math.max(1, limit);
+  }
+
+  take(): Promise<() => void> {
+    return new Promise((resolve) => {
+      const grant = () => {
+        let given = false;
+        resolve(() => {
+          if (given) return;
+          given = true;
+          const next = this.#waiting.shift();
+          if (next !== undefined) next();
+          else this.#free++;
+        });
+      };
+      if (this.#free > 0) {
+        this.#free--;
+        grant();
+      } else this.#waiting.push(grant);
+    });
+  }
+}

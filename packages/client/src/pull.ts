@@ -13,8 +13,8 @@ import {
 } from "@berth/oci";
 import { type Fetcher, Resolver, type ResolverOptions, parseReference } from "@berth/remotes";
 import type { Client } from "./client.js";
-import { runLimited } from "./concurrency.js";
-import { childLabels, distributionSourceKey, readJson, refKey } from "./image-formats.js";
+import { Turns } from "./concurrency.js";
+import { childLabels, distributionSourceKey, refKey } from "./image-formats.js";
 import { withLease } from "./lease.js";
 import type { ProgressListener } from "./progress.js";
 import { storeBlob } from "./store-blob.js";
@@ -88,8 +88,11 @@ interface Fetched {
   readonly manifests: { readonly descriptor: Descriptor; readonly manifest: Manifest }[];
 }
 
-/** Told of each manifest as soon as its blobs start to be stored, with a promise of each blob's being stored. */
-type OnBlobs = (manifest: Manifest, stored: (descriptor: Descriptor) => Promise<void>) => void;
+/**
+ * Told of each manifest as soon as its blobs start to be stored, with a promise of each blob's being
+ * stored and of the config's bytes (read as fetched, not back from the store).
+ */
+type OnBlobs = (manifest: Manifest, stored: (descriptor: Descriptor) => Promise<void>, config: Promise<Uint8Array>) => void;
 
 /**
  * Fetches the tree under `root` for the chosen platforms into the content store; the manifests come
@@ -112,7 +115,7 @@ async function fetchTree(
     const bytes = existing !== undefined ? Buffer.from(await readBlob(client.content, context, descriptor.digest)) : await collect(fetcher.fetch(descriptor));
     return { existing, bytes };
   };
-  const store = async (descriptor: Descriptor, labels: Record<string, string>, loaded?: Loaded) => {
+  const store = async (descriptor: Descriptor, labels: Record<string, string>, loaded?: Loaded, turn?: Promise<() => void>) => {
     const existing = loaded !== undefined ? loaded.existing : await infoIfPresent(client, context, descriptor.digest);
     const all = { ...sourceLabel(existing, parsed.hostname, parsed.repository), ...labels };
     // A blob this namespace already has gets no Write stream (opened only to hear AlreadyExists).
@@ -122,6 +125,7 @@ async function fetchTree(
         labels: all,
         ...(loaded ? { bytes: loaded.bytes } : {}),
         ...(options.progress ? { progress: options.progress } : {}),
+        ...(turn ? { turn } : {}),
       });
     } else {
       options.progress?.({ ref: refKey(descriptor), descriptor, status: "exists", offset: 0, total: descriptor.size, moved: 0 });
@@ -155,22 +159,45 @@ async function fetchTree(
     const whole = withLayers(descriptor);
     const blobs = whole ? [manifest.config, ...manifest.layers] : [manifest.config];
     for (const blob of blobs) waiting(blob);
-    await store(descriptor, childLabels(descriptor.mediaType, manifest), loaded);
+    // The manifest goes into the store while its blobs are fetched (all under the pull's lease).
+    const manifestStored = store(descriptor, childLabels(descriptor.mediaType, manifest), loaded);
+    manifestStored.catch(() => undefined); // awaited below
     const stored = new Map<string, { promise: Promise<void>; resolve: () => void; reject: (error: unknown) => void }>();
     for (const blob of blobs) stored.set(blob.digest, Promise.withResolvers<void>());
     // Whoever waits for a blob hears of a failed fetch through the fetch itself.
     for (const { promise } of stored.values()) promise.catch(() => undefined);
     // Only an image's own platforms are unpacked; metadata-only manifests bring just their config.
-    if (whole) onBlobs?.(manifest, (blob) => stored.get(blob.digest)?.promise ?? Promise.resolve());
+    const config = Promise.withResolvers<Uint8Array>();
+    config.promise.catch(() => undefined);
+    if (whole) onBlobs?.(manifest, (blob) => stored.get(blob.digest)?.promise ?? Promise.resolve(), config.promise);
     try {
-      await runLimited(blobs, options.concurrency ?? 3, async (blob) => {
-        await store(blob, {});
-        stored.get(blob.digest)?.resolve();
-      });
+      // Every blob's writer opens at once; the download limit holds back only the transfers, in manifest order.
+      const turns = new Turns(options.concurrency ?? 3);
+      await Promise.all(
+        blobs.map(async (blob) => {
+          const turn = turns.take();
+          try {
+            if (blob !== manifest.config) await store(blob, {}, undefined, turn);
+            else {
+              const loaded = await load(blob).catch((error: unknown) => {
+                config.reject(error);
+                throw error;
+              });
+              config.resolve(loaded.bytes);
+              await store(blob, {}, loaded, turn);
+            }
+          } finally {
+            (await turn)();
+          }
+          stored.get(blob.digest)?.resolve();
+        }),
+      );
     } catch (error) {
       for (const { reject } of stored.values()) reject(error);
+      await manifestStored.catch(() => undefined);
       throw error;
     }
+    await manifestStored;
     if (whole) manifests.push({ descriptor, manifest });
   }
   return { manifests };
@@ -186,16 +213,19 @@ async function fetchTree(
 export async function pull(client: Client, ref: string, options: PullOptions = {}): Promise<Image> {
   const resolver = new Resolver(options);
   try {
+    // The reference is resolved while the lease is created.
+    const resolving = resolver.resolve(ref);
+    resolving.catch(() => undefined); // awaited under the lease
     return await withLease(client, async (context) => {
-      const { descriptor: root } = await resolver.resolve(ref);
+      const { descriptor: root } = await resolving;
       options.resolved?.(root);
       // Each layer is unpacked as soon as it and its parent are there, as containerd 1.7's unpacker does.
       const snapshotter = options.unpack === false ? undefined : (options.unpack ?? defaultSnapshotterFor());
       const unpacking: Promise<void>[] = [];
-      const unpackWhileFetching: OnBlobs = (manifest, stored) => {
+      const unpackWhileFetching: OnBlobs = (manifest, stored, configBytes) => {
         const unpacked = (async () => {
           await stored(manifest.config);
-          const config = await readJson<{ rootfs?: { diff_ids?: string[] } }>(client.content, context, manifest.config.digest);
+          const config = JSON.parse(Buffer.from(await configBytes).toString("utf8")) as { rootfs?: { diff_ids?: string[] } };
           const diffIds = config.rootfs?.diff_ids ?? [];
           if (diffIds.length > 0 && diffIds.length === manifest.layers.length)
             await unpack(client, context, manifest.config, manifest.layers, diffIds, snapshotter!, stored);

@@ -1,4 +1,4 @@
-import { type CallContext, type ContentWriter, isKind } from "@berth/api";
+import { type CallContext, type ContentWriter, errorOfKind, isKind } from "@berth/api";
 import type { Descriptor } from "@berth/oci";
 import type { Fetcher } from "@berth/remotes";
 import type { Client } from "./client.js";
@@ -11,6 +11,11 @@ export interface StoreBlobOptions {
   /** The blob itself when the caller already has it (a manifest it read); else fetched. */
   readonly bytes?: Uint8Array;
   readonly progress?: ProgressListener;
+  /**
+   * The caller's turn to move bytes (its download limit), awaited once the writer is open, so that
+   * opening it overlaps the transfers before; the caller gives it back.
+   */
+  readonly turn?: Promise<() => void>;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -31,9 +36,10 @@ async function openWriter(client: Client, context: CallContext, descriptor: Desc
 /**
  * Writes one blob into the content store as containerd's fetch handler does: a blob already there
  * (or committed by another namespace) moves no byte; an ingest an interrupted pull left is resumed
- * from its offset with a Range request, the store checking the whole blob's digest at commit. A
- * resumed ingest that fails that check is discarded and fetched once more from the start, fully
- * verified on the way; a blob whose bytes are wrong leaves no ingest behind.
+ * from its offset with a Range request. The store checks the whole blob's digest at commit (the
+ * bytes are not hashed here too, as containerd's ctr does not). A resumed ingest that fails that
+ * check is discarded and fetched once more from the start; a blob whose bytes are wrong leaves no
+ * ingest behind.
  */
 export async function storeBlob(
   client: Client,
@@ -64,9 +70,10 @@ export async function storeBlob(
       }
       resumedAt = attempt.resume && options.bytes === undefined ? offset : 0;
       if (offset > 0 && resumedAt === 0) await writer.truncate(0);
+      await options.turn;
       report("downloading", resumedAt, 0);
-      const source =
-        options.bytes !== undefined ? [options.bytes] : fetcher.fetch(descriptor, resumedAt > 0 ? { offset: resumedAt, verifiedByConsumer: true } : {});
+      // The store checks the digest at commit: the bytes are hashed there, not here as well.
+      const source = options.bytes !== undefined ? [options.bytes] : fetcher.fetch(descriptor, { offset: resumedAt, verifiedByConsumer: true });
       let position = resumedAt;
       for await (const chunk of batched(options.bytes !== undefined ? source : readAhead(source as AsyncIterable<Uint8Array>))) {
         await writer.write(chunk, position);
@@ -74,7 +81,12 @@ export async function storeBlob(
         moved += chunk.byteLength;
         report("downloading", position, moved);
       }
-      await writer.commit(descriptor.size, descriptor.digest, options.labels ?? {});
+      await writer.commit(descriptor.size, descriptor.digest, options.labels ?? {}).catch((error: unknown) => {
+        // The store refused bytes fetched whole and unhashed here: the registry sent wrong ones.
+        throw isKind(error, "FailedPrecondition") && options.bytes === undefined
+          ? errorOfKind("DataLoss", `${descriptor.digest}: digest mismatch: ${(error as Error).message}`)
+          : error;
+      });
       report("done", descriptor.size, moved);
       return "done";
     } catch (error) {

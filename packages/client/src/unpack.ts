@@ -22,7 +22,9 @@ const targetRefLabel = "containerd.io/snapshot.ref";
 /**
  * containerd's unpack: apply each layer onto its parent chain unless that chain is already there.
  * `layerStored`, when given, is awaited before a layer is used: a pull unpacks each layer as soon
- * as it and its parent are there, while the later layers are still being fetched.
+ * as it and its parent are there, while the later layers are still being fetched. A layer's
+ * snapshot is prepared as soon as its parent is committed, before the layer has arrived, and the
+ * layers' labels are written beside the chain, not in it: only the applies take turns.
  */
 export async function unpack(
   client: Client,
@@ -35,38 +37,49 @@ export async function unpack(
 ): Promise<string> {
   const snapshotter = client.snapshotter(snapshotterName);
   const chain = chainIds(diffIds);
-  for (const [i, layer] of layers.entries()) {
-    const chainId = chain[i]!;
-    const parent = i === 0 ? "" : chain[i - 1]!;
-    await layerStored?.(layer);
-    try {
-      await snapshotter.stat(context, chainId);
-      continue;
-    } catch (error) {
-      if (!isKind(error, "NotFound")) throw error;
-    }
-    const key = `extract-${process.hrtime.bigint()}-${randomBytes(6).toString("base64url")} ${chainId}`;
-    let mounts;
-    try {
-      // The label lets the daemon link a snapshot it verified in another namespace instead (AlreadyExists).
-      mounts = await snapshotter.prepare(context, key, parent, { [targetRefLabel]: chainId });
-    } catch (error) {
-      if (!isKind(error, "AlreadyExists")) throw error;
-    }
-    if (mounts !== undefined) {
-      try {
-        const applied = await client.diff.apply(context, layer, mounts);
-        if (applied.digest !== diffIds[i]) throw failedPrecondition(`layer ${layer.digest}: wrong diff ID ${applied.digest}, expected ${diffIds[i]}`);
-        await snapshotter.commit(context, chainId, key);
-      } catch (error) {
-        await snapshotter.remove(context, key).catch(() => undefined);
-        if (!isKind(error, "AlreadyExists")) throw error;
+  const labelled: Promise<unknown>[] = [];
+  try {
+    for (const [i, layer] of layers.entries()) {
+      const chainId = chain[i]!;
+      const parent = i === 0 ? "" : chain[i - 1]!;
+      const present = await snapshotter.stat(context, chainId).then(
+        () => true,
+        (error: unknown) => (isKind(error, "NotFound") ? false : Promise.reject(error)),
+      );
+      let mounts;
+      if (!present) {
+        const key = `extract-${process.hrtime.bigint()}-${randomBytes(6).toString("base64url")} ${chainId}`;
+        try {
+          // The label lets the daemon link a snapshot it verified in another namespace instead (AlreadyExists).
+          mounts = await snapshotter.prepare(context, key, parent, { [targetRefLabel]: chainId });
+        } catch (error) {
+          if (!isKind(error, "AlreadyExists")) throw error;
+        }
+        if (mounts !== undefined) {
+          try {
+            await layerStored?.(layer);
+            const applied = await client.diff.apply(context, layer, mounts);
+            if (applied.digest !== diffIds[i]) throw failedPrecondition(`layer ${layer.digest}: wrong diff ID ${applied.digest}, expected ${diffIds[i]}`);
+            await snapshotter.commit(context, chainId, key);
+          } catch (error) {
+            await snapshotter.remove(context, key).catch(() => undefined);
+            if (!isKind(error, "AlreadyExists")) throw error;
+          }
+        }
       }
+      // A layer whose chain was there is still one of this image: it must be stored before it is labelled.
+      if (mounts === undefined) await layerStored?.(layer);
+      if (present) continue;
+      const label = client.content.update(context, { digest: layer.digest, labels: { "containerd.io/uncompressed": diffIds[i]! } }, [
+        "labels.containerd.io/uncompressed",
+      ]);
+      label.catch(() => undefined); // awaited below
+      labelled.push(label);
     }
-    await client.content.update(context, { digest: layer.digest, labels: { "containerd.io/uncompressed": diffIds[i]! } }, [
-      "labels.containerd.io/uncompressed",
-    ]);
+  } finally {
+    await Promise.allSettled(labelled);
   }
+  await Promise.all(labelled);
   const top = chain.at(-1)!;
   await client.content.update(context, { digest: config.digest, labels: { [`containerd.io/gc.ref.snapshot.${snapshotterName}`]: top } }, [
     `labels.containerd.io/gc.ref.snapshot.${snapshotterName}`,

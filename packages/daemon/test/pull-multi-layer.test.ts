@@ -1,7 +1,7 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Client, chainIds, pull } from "@berth/client";
+import { Client, chainIds, pull, refKey } from "@berth/client";
 import { withMounts } from "@berth/mount";
 import {
   type RunningDaemon,
@@ -96,6 +96,63 @@ describe("pulling a multi-layer image", () => {
       await proxy.close(); // the held layer fails, and with it the pull, once its unpacks have stopped
       await expect(pulling).rejects.toThrow();
       expect(await committed(chain.at(-1)!)).toBe(false);
+    } finally {
+      await proxy.close();
+      client.close();
+    }
+  });
+
+  it("prepares a layer's snapshot once its parent is committed, before the layer has arrived, and removes it when the pull fails", async () => {
+    const image = buildLargeImage({ layerBytes: [200_000, 200_000], filesPerLayer: 4 });
+    await pushTestImage(image, { url: registry.url, repository: "library/prepared", tag: "latest" });
+    const client = await Client.connect({ address: berthd.address, namespace: "multi-prepared" });
+    const proxy = await startRegistryProxy(registry.host);
+    const activeOnTopOf = async (parent: string) => {
+      const snapshots: string[] = [];
+      for await (const info of client.snapshotter().list(client.context(), [])) if (info.kind === "active" && info.parent === parent) snapshots.push(info.name);
+      return snapshots;
+    };
+    try {
+      const last = image.layers.at(-1)!;
+      proxy.stall(last.digest, 0); // the last layer's body never comes
+      const pulling = pull(client, `${proxy.host}/library/prepared:latest`, { plainHttp: true });
+      pulling.catch(() => undefined);
+      const parent = chainIds(image.diffIds).at(-2)!;
+      // Waiting for the layer before preparing its snapshot never gets here.
+      await waitUntil("the held layer's snapshot to be prepared", async () => (await activeOnTopOf(parent)).length === 1, 30_000);
+      await proxy.close();
+      await expect(pulling).rejects.toThrow();
+      expect(await activeOnTopOf(parent)).toEqual([]);
+    } finally {
+      await proxy.close();
+      client.close();
+    }
+  });
+
+  it("opens every blob's ingest at once, the download limit holding back only the transfers", async () => {
+    const image = buildLargeImage({ layerBytes: [200_000, 200_000], filesPerLayer: 4 });
+    await pushTestImage(image, { url: registry.url, repository: "library/opened", tag: "latest" });
+    const client = await Client.connect({ address: berthd.address, namespace: "multi-opened" });
+    const proxy = await startRegistryProxy(registry.host);
+    try {
+      // The first layer (busybox's) another test stored; the second holds the only turn, its body never coming.
+      const [, held, ...later] = image.layers;
+      proxy.stall(held!.digest, 0);
+      const pulling = pull(client, `${proxy.host}/library/opened:latest`, { plainHttp: true, concurrency: 1, unpack: false });
+      pulling.catch(() => undefined);
+      const ingests = async () => await client.content.listStatuses(client.context(), []);
+      // Opening a writer only with its turn never gets here.
+      await waitUntil(
+        "the later layers' ingests to be open",
+        async () => {
+          const refs = (await ingests()).map((status) => status.ref);
+          return later.every((layer) => refs.includes(refKey(layer)));
+        },
+        30_000,
+      );
+      for (const layer of later) expect((await ingests()).find((status) => status.ref === refKey(layer))?.offset).toBe(0);
+      await proxy.close();
+      await expect(pulling).rejects.toThrow();
     } finally {
       await proxy.close();
       client.close();

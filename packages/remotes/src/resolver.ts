@@ -26,11 +26,15 @@ export interface Resolved {
 export interface FetchOptions {
   /**
    * Resume from this byte. With `prefix` (the bytes before it) the whole blob is verified here;
-   * with `verifiedByConsumer` only the length is, and the consumer must check the digest of the
-   * whole blob itself (a content store does at commit).
+   * with `verifiedByConsumer` only the length is.
    */
   readonly offset?: number;
   readonly prefix?: Uint8Array | AsyncIterable<Uint8Array>;
+  /**
+   * Check only the length, not the digest (from any offset, without `prefix`): the consumer checks
+   * the digest of the whole blob itself, as a content store does at commit, and the bytes are not
+   * hashed twice.
+   */
   readonly verifiedByConsumer?: boolean;
 }
 
@@ -234,7 +238,7 @@ export class Resolver {
     const offset = options.offset ?? 0;
     const what = `${parsed.locator}@${descriptor.digest}`;
     if (offset < 0 || offset > descriptor.size) throw invalidArgument(`${what}: offset ${offset} outside 0..${descriptor.size}`);
-    const trusting = offset > 0 && options.prefix === undefined && options.verifiedByConsumer === true;
+    const trusting = options.prefix === undefined && options.verifiedByConsumer === true;
     if (offset > 0 && !trusting) {
       if (options.prefix === undefined) throw invalidArgument(`${what}: resuming at ${offset} needs the prefix bytes to verify the digest`);
       let length = 0;

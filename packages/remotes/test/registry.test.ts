@@ -164,6 +164,26 @@ describe("against docker-registry", () => {
     }
   });
 
+  it("leaves the digest to a consumer that verifies it, checking only the length, from the first byte", async () => {
+    const tamper = await proxy({
+      rewrite(req, status, _headers, body) {
+        if (req.method === "GET" && status === 200 && body.byteLength > 0 && (req.url ?? "").includes("/blobs/")) body[0]! ^= 0x01;
+        return body;
+      },
+    });
+    const r = resolver();
+    await pushAll(r, `${registry.host}/test/trusting:1`, busybox);
+    const layer = busybox.layers[0]!;
+    const bytes = await collect(r.fetcher(`${tamper.host}/test/trusting:1`).fetch(layer, { verifiedByConsumer: true }));
+    expect(bytes.byteLength).toBe(layer.size);
+    expect(bytes[0]).toBe(busybox.blobs.get(layer.digest)![0]! ^ 0x01);
+    // A blob longer than its descriptor still fails here.
+    const longer = { ...layer, size: layer.size - 1 };
+    await expect(collect(r.fetcher(`${registry.host}/test/trusting:1`).fetch(longer, { verifiedByConsumer: true }))).rejects.toSatisfy((e) =>
+      isKind(e, "DataLoss"),
+    );
+  });
+
   it("retries 5xx and 429, falls back to GET when HEAD lacks digest headers, sends containerd's headers", async () => {
     let failures = 0;
     const flaky = await proxy({
