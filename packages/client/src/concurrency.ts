@@ -1,9 +1,14 @@
-/** Runs `work` over `items`, at most `limit` at a time (containerd's download limiter). */
+/** Runs `work` over `items`, at most `limit` at a time, in order (containerd's download limiter). */
 export async function runLimited<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
-  const queue = [...items];
+  const turns = new Turns(limit);
   await Promise.all(
-    Array.from({ length: Math.min(limit, queue.length) }, async () => {
-      for (let item = queue.shift(); item !== undefined; item = queue.shift()) await work(item);
+    items.map(async (item) => {
+      const giveBack = await turns.take();
+      try {
+        await work(item);
+      } finally {
+        giveBack();
+      }
     }),
   );
 }

@@ -3,6 +3,7 @@ import { Duplex } from "node:stream";
 import { grpc } from "@berth/api/services";
 import hpack from "hpack.js";
 import { type FirstRequest, emptySettingsFrame, readFirstRequest } from "./first-request.js";
+import { ACK, CONTINUATION, END_HEADERS, END_STREAM, FRAME_HEADER, HEADERS, PREFACE, SETTINGS, frameHeader, headerFragment } from "./http2-frames.js";
 
 /*
  * grpc-go clients on a unix socket (kubelet, crictl, critest) send the socket's path as the
@@ -16,16 +17,6 @@ import { type FirstRequest, emptySettingsFrame, readFirstRequest } from "./first
  * frame passes through byte for byte.
  */
 
-const PREFACE_LENGTH = 24;
-const FRAME_HEADER = 9;
-const HEADERS = 0x1;
-const SETTINGS = 0x4;
-const CONTINUATION = 0x9;
-const ACK = 0x1;
-const END_STREAM = 0x1;
-const END_HEADERS = 0x4;
-const PADDED = 0x8;
-const PRIORITY = 0x20;
 /** The smallest SETTINGS_MAX_FRAME_SIZE a peer may have; Node's server keeps it. */
 const MAX_FRAME = 16384;
 /** nghttp2's default SETTINGS_HEADER_TABLE_SIZE, which Node's server advertises. */
@@ -78,38 +69,23 @@ class HeaderBlockRewriter {
   }
 }
 
-function frameHeader(length: number, type: number, flags: number, streamId: number): Buffer {
-  const header = Buffer.alloc(FRAME_HEADER);
-  header.writeUIntBE(length, 0, 3);
-  header[3] = type;
-  header[4] = flags;
-  header.writeUInt32BE(streamId, 5);
-  return header;
-}
-
-/**
- * The client-to-server byte stream of one HTTP/2 connection, with header blocks rewritten. A grpc-go
- * connection sends one authority on every stream, so the first header block decides: if it needs no
- * rewrite, the rest of the connection passes through untouched (no HPACK work per request).
- */
+/** The client-to-server byte stream of one HTTP/2 connection, with header blocks rewritten. */
 class ClientFrameFilter {
   private pending: Buffer = Buffer.alloc(0);
   private prefaceSeen = false;
-  private mode: "undecided" | "rewrite" | "pass" = "undecided";
   private readonly rewriter = new HeaderBlockRewriter();
-  private open?: { streamId: number; endStream: boolean; fragments: Buffer[]; frames: Buffer[] };
+  private open?: { streamId: number; endStream: boolean; fragments: Buffer[] };
 
   /** `dropSettingsAck`: take out the client's first SETTINGS ACK (of settings the session never sent). */
   constructor(private dropSettingsAck = false) {}
 
   push(data: Buffer): Buffer[] {
-    if (this.passingThrough()) return [data];
     this.pending = this.pending.length === 0 ? data : Buffer.concat([this.pending, data]);
     const out: Buffer[] = [];
     if (!this.prefaceSeen) {
-      if (this.pending.length < PREFACE_LENGTH) return out;
-      out.push(this.pending.subarray(0, PREFACE_LENGTH));
-      this.pending = this.pending.subarray(PREFACE_LENGTH);
+      if (this.pending.length < PREFACE.length) return out;
+      out.push(this.pending.subarray(0, PREFACE.length));
+      this.pending = this.pending.subarray(PREFACE.length);
       this.prefaceSeen = true;
     }
     while (this.pending.length >= FRAME_HEADER) {
@@ -118,45 +94,30 @@ class ClientFrameFilter {
       const frame = this.pending.subarray(0, FRAME_HEADER + length);
       this.pending = this.pending.subarray(FRAME_HEADER + length);
       out.push(...this.frame(frame));
-      if (this.passingThrough()) {
-        if (this.pending.length > 0) out.push(this.pending);
-        this.pending = Buffer.alloc(0);
-      }
     }
     return out;
-  }
-
-  private passingThrough(): boolean {
-    return this.mode === "pass" && !this.dropSettingsAck;
   }
 
   private frame(frame: Buffer): Buffer[] {
     const type = frame[3]!;
     const flags = frame[4]!;
     const streamId = frame.readUInt32BE(5) & 0x7fffffff;
-    let payload = frame.subarray(FRAME_HEADER);
     if (type === SETTINGS && flags & ACK && this.dropSettingsAck) {
       this.dropSettingsAck = false;
       return [];
     }
     if (type === HEADERS) {
-      if (flags & PADDED) payload = payload.subarray(1, payload.length - payload[0]!);
-      if (flags & PRIORITY) payload = payload.subarray(5);
-      this.open = { streamId, endStream: (flags & END_STREAM) !== 0, fragments: [payload], frames: [frame] };
+      this.open = { streamId, endStream: (flags & END_STREAM) !== 0, fragments: [headerFragment(frame)] };
     } else if (type === CONTINUATION && this.open !== undefined) {
-      this.open.fragments.push(payload);
-      this.open.frames.push(frame);
+      this.open.fragments.push(headerFragment(frame));
     } else {
       return [frame];
     }
     if (!(flags & END_HEADERS)) return [];
-    const { endStream, fragments, frames } = this.open!;
+    const { endStream, fragments } = this.open!;
     this.open = undefined;
     const fields = this.rewriter.decode(Buffer.concat(fragments));
     const rewritten = fields.map((field) => (field.name === ":authority" ? { ...field, value: normaliseAuthority(field.value) } : field));
-    if (this.mode === "undecided") this.mode = rewritten.some((field, index) => field.value !== fields[index]!.value) ? "rewrite" : "pass";
-    // Passing through, the server's HPACK state follows the client's as if no filter were there.
-    if (this.mode === "pass") return frames;
     return this.encodeHeaders(streamId, endStream, this.rewriter.encode(rewritten));
   }
 

@@ -1,19 +1,20 @@
 import type { Socket } from "node:net";
-
-const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
-const FRAME_HEADER = 9;
-const HEADERS = 0x1;
-const PRIORITY_FRAME = 0x2;
-const SETTINGS = 0x4;
-const WINDOW_UPDATE = 0x8;
-const CONTINUATION = 0x9;
-const ACK = 0x1;
-const END_HEADERS = 0x4;
-const PADDED = 0x8;
-const PRIORITY = 0x20;
+import {
+  ACK,
+  CONTINUATION,
+  END_HEADERS,
+  FRAME_HEADER,
+  HEADERS,
+  PREFACE,
+  PRIORITY_FRAME,
+  SETTINGS,
+  WINDOW_UPDATE,
+  frameHeader,
+  headerFragment,
+} from "./http2-frames.js";
 
 /** A SETTINGS frame with no parameters: the server keeps every default until its session sends its own. */
-export const emptySettingsFrame = Buffer.from([0, 0, 0, SETTINGS, 0, 0, 0, 0, 0]);
+export const emptySettingsFrame = frameHeader(0, SETTINGS, 0, 0);
 
 export interface FirstRequest {
   /** Everything read so far, without the client's ACK of `emptySettingsFrame` when that came. */
@@ -57,13 +58,11 @@ export function readFirstRequest(socket: Socket, timeoutMs: number): Promise<Fir
         if (type === SETTINGS && flags & ACK && ack === undefined) {
           ack = { start: offset, end };
         } else if (headerBlock === undefined) {
-          let payload = received.subarray(offset + FRAME_HEADER, end);
+          const frame = received.subarray(offset, end);
           if (type === HEADERS && fragments === undefined) {
-            if (flags & PADDED) payload = payload.subarray(1, payload.length - payload[0]!);
-            if (flags & PRIORITY) payload = payload.subarray(5);
-            fragments = [payload];
+            fragments = [headerFragment(frame)];
           } else if (type === CONTINUATION && fragments !== undefined) {
-            fragments.push(payload);
+            fragments.push(headerFragment(frame));
           } else if (type !== SETTINGS && type !== WINDOW_UPDATE && type !== PRIORITY_FRAME) {
             return finish(false);
           }

@@ -147,16 +147,11 @@ export class Resolver {
       for (const path of paths) {
         const what = `${ref}: ${host.host}`;
         let method: "HEAD" | "GET" = "HEAD";
+        const send = () =>
+          this.#transport.send({ method, host, refHost: parsed.hostname, path: `/${parsed.repository}/${path}`, headers: { accept: manifestAccept }, scopes });
         let response: RegistryResponse;
         try {
-          response = await this.#transport.send({
-            method,
-            host,
-            refHost: parsed.hostname,
-            path: `/${parsed.repository}/${path}`,
-            headers: { accept: manifestAccept },
-            scopes,
-          });
+          response = await send();
         } catch (error) {
           // An unreachable endpoint (a mirror) is skipped for the next one.
           lastError = error as Error;
@@ -166,14 +161,7 @@ export class Resolver {
           // Some registries refuse HEAD on manifests.
           await response.body.dump();
           method = "GET";
-          response = await this.#transport.send({
-            method,
-            host,
-            refHost: parsed.hostname,
-            path: `/${parsed.repository}/${path}`,
-            headers: { accept: manifestAccept },
-            scopes,
-          });
+          response = await send();
         }
         if (response.status === 404) {
           await response.body.dump();
