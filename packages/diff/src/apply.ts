@@ -10,7 +10,6 @@ import { errorOfKind, invalidArgument, notImplemented } from "@berth/api";
 import { ByteReader } from "./byte-reader.js";
 import { type ByteStream, openDecompressed } from "./compression.js";
 import { LayerWriter } from "./extract.js";
-import { trimHeapSoon } from "./heap-trim.js";
 import { readTar } from "./tar-reader.js";
 
 export interface ApplyOptions {
@@ -66,8 +65,6 @@ export async function applyLayer(stream: ByteStream, root: string, options: Appl
     await writer.settle().catch(() => {});
     await reader.close().catch(() => {});
     throw error;
-  } finally {
-    trimHeapSoon();
   }
   return { digest: `sha256:${hash.digest("hex")}`, size };
 }
