@@ -28,3 +28,5 @@ export type { Suite } from "./harness.js";
 export { selectedSuites, suiteNames } from "./harness.js";
 export type { PullOptions, PullSuite, PullTiming } from "./suites/pull.js";
 export { ctrPull, goDurationSeconds, pullSuite } from "./suites/pull.js";
+export type { ProfileSummary } from "./profile.js";
+export { moduleOf, profileReport, summariseDirectory, summariseProfile } from "./profile.js";

@@ -1,6 +1,6 @@
-import { writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { Client } from "@berth/client";
 import {
   type RunningDaemon,
@@ -27,6 +27,7 @@ import { criFigures } from "./suites/cri.js";
 import { residentMb } from "./suites/memory.js";
 import { scrapeWithContainersMs } from "./suites/metrics.js";
 import { pullRows } from "./pull-rows.js";
+import { profileReport } from "./profile.js";
 import { type SnapshotLatencyStats, prepareCommitLatency } from "./suites/snapshots.js";
 import { type Row, formatTable, ratio } from "./table.js";
 
@@ -89,11 +90,28 @@ async function connect(daemon: RunningDaemon): Promise<Client> {
   return client;
 }
 
+const nodeOptions = process.env.NODE_OPTIONS ?? "";
+
+/**
+ * With `--profile <dir>`, every Node process started from here on (Berth's ctr, berthd and its shims)
+ * writes a V8 CPU profile into `<dir>/<phase>`; the figures of a profiled run are slower than a plain one.
+ */
+function profilePhase(root: string | undefined, phase: string): void {
+  if (root === undefined) return;
+  const directory = join(root, phase);
+  mkdirSync(directory, { recursive: true });
+  process.env.NODE_OPTIONS = `${nodeOptions} --cpu-prof --cpu-prof-dir=${directory}`.trim();
+}
+
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const json = jsonPath(args);
   const suites = selectedSuites(args);
+  const profiles = optionValue(args, "profile");
+  const profileRoot = profiles === undefined ? undefined : resolve(profiles);
+  const phase = (name: string) => profilePhase(profileRoot, name);
   try {
+    phase("berthd");
     console.error(`bench: starting berthd${stockContainerdInstalled ? " and stock containerd" : " (stock containerd is not installed)"}`);
     const start = <T extends RunningDaemon | undefined>(starter: () => Promise<T>): Promise<T> => {
       if (interrupted) throw new Error("interrupted");
@@ -154,6 +172,7 @@ async function main(): Promise<void> {
     const rows: Row[] = [row("idle RSS (MB)", true, 1, memory, (mb) => mb)];
 
     if (suites.has("grpc")) {
+      phase("grpc");
       // A burst of 1,000 unary calls, 50 at a time, then the daemon's RSS.
       const afterCalls = await both("RSS after 1,000 unary calls", async ({ client, daemon }) => {
         const context = client.context();
@@ -170,6 +189,7 @@ async function main(): Promise<void> {
     }
 
     if (suites.has("events")) {
+      phase("events");
       const eventsOf =
         (subscribers: number) =>
         ({ client, subscriptionsReady }: Target) =>
@@ -185,9 +205,13 @@ async function main(): Promise<void> {
       );
     }
 
-    if (suites.has("cli")) rows.push(...(await cliRows(targets)));
+    if (suites.has("cli")) {
+      phase("cli");
+      rows.push(...(await cliRows(targets)));
+    }
 
     if (suites.has("images")) {
+      phase("images");
       // 1,000 images in a namespace of each daemon, all of one small manifest; then listing them.
       const imagesNamespace = "bench-images";
       const imageCount = 1000;
@@ -225,6 +249,7 @@ async function main(): Promise<void> {
     }
 
     if (suites.has("snapshots")) {
+      phase("snapshots");
       // Snapshots on overlayfs: a chain of prepare+commit pairs, each namespace and lease of its own, removed afterwards.
       const snapshotSamples = 50;
       const snapshotLatency = await both(`snapshot prepare+commit, ${snapshotSamples} chained`, ({ client }) =>
@@ -237,6 +262,7 @@ async function main(): Promise<void> {
     }
 
     if (suites.has("layers")) {
+      phase("layers");
       // Layer apply: one gzipped tar of 600 files of 100 kB, applied by the Diff service onto fresh overlayfs snapshots.
       if (interrupted) throw new Error("interrupted");
       console.error("bench: building a 60 MB layer");
@@ -254,11 +280,13 @@ async function main(): Promise<void> {
     }
 
     if (suites.has("pull")) {
+      phase("pull");
       if (interrupted) throw new Error("interrupted");
       rows.push(...(await pullRows(targets, both, async () => (registry = await startRegistry()))));
     }
 
     // Containers and tasks through stock ctr: ctr run latency, ctr containers ls, memory per running task.
+    phase("runtime");
     rows.push(
       ...(await runtimeRows({
         suites,
@@ -272,6 +300,7 @@ async function main(): Promise<void> {
 
     // Kubernetes' CRI, with the offline conformance kit: its own berthd and stock containerd.
     if (suites.has("cri")) {
+      phase("cri");
       console.error("bench: CRI (pods, containers, critest)");
       const cri = await criFigures();
       rows.push(
@@ -283,6 +312,7 @@ async function main(): Promise<void> {
 
     // Content ingest through stock ctr, last: the blobs it leaves to garbage collection would disturb the others.
     if (suites.has("content")) {
+      phase("content");
       const ingestBytes = 200e6;
       let ingest: Both<number> = { berth: "-", containerd: undefined };
       if (stockCtr !== undefined) {
@@ -339,6 +369,10 @@ async function main(): Promise<void> {
     }
   } finally {
     await cleanup();
+    if (profileRoot !== undefined) {
+      writeFileSync(join(profileRoot, "summary.txt"), `${profileReport(profileRoot)}\n`);
+      console.error(`bench: CPU profiles in ${profileRoot}, summarised in ${join(profileRoot, "summary.txt")}`);
+    }
   }
 }
 
