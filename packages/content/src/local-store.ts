@@ -15,7 +15,7 @@ import {
   validateDigest,
 } from "@berth/api";
 import { type Filter, adaptObject, parseFilters } from "@berth/filters";
-import type { BigIntStats } from "node:fs";
+import { type BigIntStats, closeSync, fstatSync, openSync, readSync } from "node:fs";
 import { mkdir, open, readdir, stat, unlink } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -29,6 +29,40 @@ import { KeyedSerial } from "./serial.js";
 import { LocalContentWriter } from "./writer.js";
 
 const readChunkSize = 1 << 20;
+
+/**
+ * Ranges up to this size (manifests, indexes, configs) are read with blocking calls: four thread-pool
+ * round trips cost a small read ~30-50 µs, the blocking calls ~3 µs, and a client listing images reads
+ * thousands of them one after another.
+ */
+const smallReadSize = 64 << 10;
+
+/** The byte range a read covers; OutOfRange when it starts past the end. */
+function readRange(digest: string, size: number, offset: number, length: number): { start: number; end: number } {
+  const start = Number.isFinite(offset) && offset > 0 ? Math.trunc(offset) : 0;
+  if (start > size) throw outOfRange(`read offset ${start} beyond size ${size} of ${digest}`);
+  const end = Number.isFinite(length) && length > 0 ? Math.min(size, start + Math.trunc(length)) : size;
+  return { start, end };
+}
+
+/** The whole range when it is small, read at once; undefined for a larger one. */
+function readSmallRange(path: string, digest: string, offset: number, length: number): Uint8Array | undefined {
+  const fd = openSync(path, "r");
+  try {
+    const { start, end } = readRange(digest, fstatSync(fd).size, offset, length);
+    if (end - start > smallReadSize) return undefined;
+    const bytes = Buffer.allocUnsafe(end - start);
+    let filled = 0;
+    while (filled < bytes.length) {
+      const read = readSync(fd, bytes, filled, bytes.length - filled, start + filled);
+      if (read === 0) break;
+      filled += read;
+    }
+    return bytes.subarray(0, filled);
+  } finally {
+    closeSync(fd);
+  }
+}
 
 /**
  * How often a held ref is tried before the writer gives up with Unavailable, sleeping a random
@@ -212,18 +246,28 @@ export class LocalContentStore implements ContentStore {
   }
 
   async *#read(digest: string, offset: number, length: number): AsyncGenerator<Uint8Array> {
+    const path = this.#layout.blobPath(digest);
+    let small: Uint8Array | undefined;
+    try {
+      small = readSmallRange(path, digest, offset, length);
+    } catch (error) {
+      if (isNotFound(error)) throw notFound(`content digest ${digest}`);
+      throw error;
+    }
+    if (small !== undefined) {
+      if (small.length > 0) yield small;
+      return;
+    }
     let handle;
     try {
-      handle = await open(this.#layout.blobPath(digest), "r");
+      handle = await open(path, "r");
     } catch (error) {
       if (isNotFound(error)) throw notFound(`content digest ${digest}`);
       throw error;
     }
     try {
       const size = (await handle.stat()).size;
-      const start = Number.isFinite(offset) && offset > 0 ? Math.trunc(offset) : 0;
-      if (start > size) throw outOfRange(`read offset ${start} beyond size ${size} of ${digest}`);
-      const end = Number.isFinite(length) && length > 0 ? Math.min(size, start + Math.trunc(length)) : size;
+      const { start, end } = readRange(digest, size, offset, length);
       for (let position = start; position < end;) {
         // a fresh buffer per chunk: the consumer may keep it
         const chunk = Buffer.allocUnsafe(Math.min(readChunkSize, end - position));
