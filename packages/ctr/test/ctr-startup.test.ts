@@ -169,6 +169,43 @@ describe("ctr start-up: help from the manifest, each command loaded alone", () =
     ]);
   });
 
+  it("prints from its bundle what it prints from its sources: help, output and errors, byte for byte", async () => {
+    // The same `main` from dist, unbundled: oclif and every module from node_modules and dist.
+    const fromSources = (args: readonly string[]) =>
+      runCommand(
+        process.execPath,
+        [
+          "--input-type=module",
+          "-e",
+          `const { main } = await import(${JSON.stringify(pathToFileURL(join(packageRoot, "dist/main.js")).href)});
+           await main(${JSON.stringify(pathToFileURL(berthCtr).href)}, process.argv.slice(1));`,
+          "--",
+          ...args,
+        ],
+        { env: { PATH: process.env.PATH, XDG_CACHE_HOME: join(scratch, "sources-cache") }, timeoutMs: 30_000 },
+      );
+    await ctr("--address", daemon.address, "namespaces", "create", "same-bytes");
+    for (const args of [
+      ["--help"],
+      ["images", "--help"],
+      ["run", "--help"],
+      ["c", "rm", "-h"],
+      ["--address", daemon.address, "namespaces", "ls"],
+      ["--address", daemon.address, "plugins", "ls"],
+      ["--address", daemon.address, "images", "rm", "no.such/image:1"],
+      ["--address", daemon.address, "snapshots", "ls", "--snapshotter", "nope"],
+      ["--address", daemon.address, "version"],
+      ["no-such-command"],
+    ]) {
+      const [bundled, sources] = await Promise.all([ctr(...args), fromSources(args)]);
+      expect({ code: bundled.code, stdout: bundled.stdout, stderr: bundled.stderr }, args.join(" ")).toEqual({
+        code: sources.code,
+        stdout: sources.stdout,
+        stderr: sources.stderr,
+      });
+    }
+  });
+
   it("runs every command from its own module, an alias too", async () => {
     // Commands that never dial the daemon: they succeed without one.
     const daemonless = new Set(["oci:spec"]);
