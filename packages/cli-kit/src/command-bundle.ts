@@ -9,7 +9,7 @@
  */
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { dirname, join, resolve } from "node:path";
+import { dirname, join, relative, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { Plugin } from "esbuild";
 import { type CommandSource, bundledCommandPath, commandSourceKey } from "./launch.js";
@@ -70,25 +70,27 @@ function isCommonJs(file: string): boolean {
  * gives the CommonJS module's names too (`const { Agent } = await import("undici")`). Such an
  * import is pointed at a module re-exporting each name Node finds, as Node would.
  */
-const commonJsDynamicImports: Plugin = {
+const commonJsDynamicImports = (root: string): Plugin => ({
   name: "berth-commonjs-dynamic-imports",
   setup(build) {
     build.onResolve({ filter: /^[^./]/ }, async (args) => {
       if (args.kind !== "dynamic-import" || args.namespace === "berth-commonjs") return undefined;
       const resolved = await build.resolve(args.path, { kind: args.kind, resolveDir: args.resolveDir, namespace: "berth-commonjs" });
       if (resolved.errors.length > 0 || resolved.external || !isCommonJs(resolved.path)) return undefined;
-      return { path: resolved.path, namespace: "berth-commonjs" };
+      // Named relative to the package, as esbuild names every other module in the bundle's comments.
+      return { path: relative(root, resolved.path), namespace: "berth-commonjs", pluginData: resolved.path };
     });
     build.onLoad({ filter: /.*/, namespace: "berth-commonjs" }, async (args) => {
-      const names = Object.keys((await import(pathToFileURL(args.path).href)) as object).filter(
+      const file = args.pluginData as string;
+      const names = Object.keys((await import(pathToFileURL(file).href)) as object).filter(
         (name) => name !== "default" && name !== "__esModule" && /^[A-Za-z_$][\w$]*$/.test(name),
       );
       // `require`: module.exports itself, whatever its `__esModule` says, as Node's default export is.
-      const contents = `const module = require(${JSON.stringify(args.path)});\nexport default module;\nexport const { ${names.join(", ")} } = module;\n`;
-      return { contents, resolveDir: dirname(args.path), loader: "js" };
+      const contents = `const module = require(${JSON.stringify(file)});\nexport default module;\nexport const { ${names.join(", ")} } = module;\n`;
+      return { contents, resolveDir: dirname(file), loader: "js" };
     });
   },
-};
+});
 
 /**
  * oclif sorts a plugin's commands with `localeCompare` as it loads them, for every command run:
@@ -135,6 +137,8 @@ export async function bundleCommands(root: string = process.cwd()): Promise<stri
   const result = await build({
     entryPoints: entries,
     outdir,
+    // Modules are named relative to the package in the bundle's comments and its metafile.
+    absWorkingDir: root,
     bundle: true,
     splitting: true,
     format: "esm",
@@ -143,7 +147,7 @@ export async function bundleCommands(root: string = process.cwd()): Promise<stri
     external,
     // CommonJS dependencies (oclif, grpc-js) require Node's built-ins: give each chunk a `require`.
     banner: { js: 'import { createRequire as __berthCreateRequire } from "node:module";\nconst require = __berthCreateRequire(import.meta.url);' },
-    plugins: [commandEntries, commonJsDynamicImports, oclifCommandSort],
+    plugins: [commandEntries, commonJsDynamicImports(root), oclifCommandSort],
     metafile: true,
     logLevel: "warning",
   });
