@@ -26,7 +26,7 @@ const restrictImports = (...patterns) => ({
 
 export default defineConfig(
   {
-    ignores: ["**/node_modules/", "**/dist/", ".tools/", ".turbo/", "coverage/", "packages/api/src/gen/"],
+    ignores: ["**/node_modules/", "**/dist/", "packages/*/bundle/", ".tools/", ".turbo/", "coverage/", "packages/api/src/gen/"],
   },
   {
     files: ["**/*.{ts,mts,cts,js,mjs,cjs}"],

@@ -3,8 +3,9 @@
  * `oclif.manifest.json` (written at build time by `writeCommandManifest`), so help needs no
  * command class; running a command imports only the module that exports its class, which the
  * manifest names beside each command (`berthSource`). Without a manifest (a build that did not
- * write one), oclif loads every command through `src/commands.ts`, as before. Help printed once
- * is kept and printed again without oclif (help-cache.ts).
+ * write one), oclif loads every command through `src/commands.ts`, as before. A bundled package
+ * (command-bundle.ts) names its bundle's commands directory, and each command loads from there.
+ * Help printed once is kept and printed again without oclif (help-cache.ts).
  */
 import { readFileSync } from "node:fs";
 import { enableCompileCache } from "node:module";
@@ -24,16 +25,32 @@ export interface CommandSource {
 /** The manifest key that holds a command's `CommandSource`. */
 export const commandSourceKey = "berthSource";
 
+/** The module path of command `id` in a bundle's commands directory (`content:prune:references` → `content/prune/references`). */
+export function bundledCommandPath(id: string): string {
+  return id.split(":").join("/");
+}
+
 function moduleUrl(root: string, module: string): string {
   return module.startsWith(".") ? pathToFileURL(join(root, module)).href : module;
 }
 
 type FindCommand = (this: Plugin, id: string, opts?: { must: boolean }) => Promise<Command.Class | undefined>;
 
+/** The bundle's commands directory (a URL ending in `/`) of each plugin root that has one. */
+const bundledCommands = new Map<string, string>();
+
+/** Loads command `id` from a bundle's commands directory, where each command's module exports it as `command`. */
+async function bundledCommand(directory: string, id: string): Promise<Command.Class> {
+  const url = new URL(`${bundledCommandPath(id)}.js`, directory).href;
+  const command = ((await import(url)) as { command?: Command.Class }).command;
+  if (command === undefined) throw new Error(`${url} exports no command ${id}: rebuild the package`);
+  return command;
+}
+
 /**
- * Makes oclif load a command of a plugin with a manifest from the one module named there. oclif's
- * explicit strategy would import the whole command registry (and through it every command, the
- * gRPC client and the generated API) for any command.
+ * Makes oclif load a command of a plugin with a manifest from the one module named there (or from
+ * its bundle). oclif's explicit strategy would import the whole command registry (and through it
+ * every command, the gRPC client and the generated API) for any command.
  */
 function loadCommandsFromTheirModules(plugin: typeof Plugin): void {
   const prototype = plugin.prototype as unknown as { findCommand: FindCommand; berthLazy?: true };
@@ -42,6 +59,13 @@ function loadCommandsFromTheirModules(plugin: typeof Plugin): void {
   prototype.berthLazy = true;
   prototype.findCommand = async function (this: Plugin, id: string, opts?: { must: boolean }) {
     const cached = this.hasManifest ? (this.manifest.commands[id] as { [commandSourceKey]?: CommandSource } | undefined) : undefined;
+    const bundle = cached === undefined ? undefined : bundledCommands.get(this.root);
+    if (bundle !== undefined) {
+      const command = await bundledCommand(bundle, id);
+      command.id = id;
+      command.plugin = this;
+      return command;
+    }
     const source = cached?.[commandSourceKey];
     if (source === undefined) return findCommand.call(this, id, opts);
     const module = (await import(moduleUrl(this.root, source.module))) as Record<string, Command.Class | undefined>;
@@ -80,12 +104,17 @@ async function commandSummaries(binUrl: string): Promise<Record<string, CommandS
   return ((await import(pathToFileURL(join(root, target)).href)) as Record<string, Record<string, CommandSummary>>)[identifier] ?? {};
 }
 
+export interface LaunchOptions {
+  /** The package's bundled commands directory (a URL ending in `/`, see command-bundle.ts), when it runs from its bundle. */
+  readonly bundledCommands?: string;
+}
+
 /**
  * Runs the oclif CLI whose bin is `binUrl` (`import.meta.url`) with `argv`: ctr's global options
  * taken off the front, then `rewrite` (e.g. stock ctr's command names as Berth's ids), told every
  * command's aliases and flags from the manifest.
  */
-export async function launch(binUrl: string, argv: readonly string[], rewrite?: ArgvRewrite): Promise<void> {
+export async function launch(binUrl: string, argv: readonly string[], rewrite?: ArgvRewrite, options: LaunchOptions = {}): Promise<void> {
   const hoisted = hoistGlobalOptions(argv);
   // Help asked for before prints as oclif printed it then, without loading oclif (see help-cache.ts).
   const helpEntry = mayAskForHelp(hoisted) ? helpCacheEntry(binUrl, hoisted) : undefined;
@@ -100,6 +129,7 @@ export async function launch(binUrl: string, argv: readonly string[], rewrite?: 
   const { Plugin } = await import("@oclif/core/config");
   const { execute } = await import("@oclif/core/execute");
   loadCommandsFromTheirModules(Plugin);
+  if (options.bundledCommands !== undefined) bundledCommands.set(fileURLToPath(new URL("..", binUrl)).replace(/\/$/, ""), options.bundledCommands);
   if (helpEntry === undefined || !isHelpRequest(args)) {
     await execute({ args, dir: binUrl });
     return;

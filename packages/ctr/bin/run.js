@@ -1,11 +1,7 @@
 #!/usr/bin/env -S node --
 // `--` ends node's own options: node reads `--env-file` anywhere on its command line, even after the script (ctr run --env-file).
-const { launch } = await import("@berth/cli-kit/launch");
+// The package's bundle (src/main.ts and one module per command, gathered by the build): a few chunks
+// instead of some 370 modules to resolve and load.
+const { main } = await import("../bundle/main.js");
 
-// Global options may come before the command (`ctr -n foo images ls`), and every name stock ctr has
-// for a command (`ctr c rm`) is spelled as Berth's id; only the command run is loaded (and help
-// printed before, not even oclif).
-await launch(import.meta.url, process.argv.slice(2), async (argv, commands) => {
-  const [{ canonicalArgv }, { ctrOptionsAfterSubcommand }] = await Promise.all([import("../dist/command-names.js"), import("../dist/global-options.js")]);
-  return canonicalArgv(ctrOptionsAfterSubcommand(argv), commands);
-});
+await main(import.meta.url, process.argv.slice(2), { bundledCommands: new URL("../bundle/commands/", import.meta.url).href });

@@ -1,7 +1,6 @@
-import { createRequire } from "node:module";
 import { mkdtempSync, readFileSync, rmSync, utimesSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { commands } from "@berth/ctr";
 import { type RunningDaemon, runCommand, startBerthd } from "@berth/testkit";
@@ -14,27 +13,40 @@ const manifest = JSON.parse(readFileSync(join(packageRoot, "oclif.manifest.json"
   commands: Record<string, { aliases: string[]; berthSource?: { module: string; exportName: string } }>;
 };
 const commandIds = Object.keys(commands).sort();
-/** The module of each command's class, as a file URL (a package specifier resolved from ctr's bin). */
-const moduleOf = (id: string) => {
-  const module = manifest.commands[id]!.berthSource!.module;
-  return module.startsWith(".") ? pathToFileURL(join(packageRoot, module)).href : pathToFileURL(createRequire(berthCtr).resolve(module)).href;
-};
+
+/**
+ * The bin runs the package's bundle (@berth/cli-kit/command-bundle): each file in it gathers
+ * modules, as esbuild's metafile lists them. A command's entry is `berth-command:<id>`; every
+ * other module is named by its file URL, so that what a run loaded reads as modules.
+ */
+const bundleMeta = JSON.parse(readFileSync(join(packageRoot, "bundle.meta.json"), "utf8")) as { outputs: Record<string, { inputs: Record<string, unknown> }> };
+const inputUrl = (input: string) =>
+  input.startsWith("berth-command:") ? input : pathToFileURL(resolve(packageRoot, input.replace(/^berth-commonjs:/, ""))).href;
+const bundleFiles = new Map(
+  Object.entries(bundleMeta.outputs).map(([output, { inputs }]) => [pathToFileURL(join(packageRoot, output)).href, Object.keys(inputs).map(inputUrl)]),
+);
+/** The entry of command `id` in the bundle, among the modules a run loaded. */
+const moduleOf = (id: string) => `berth-command:${id}`;
 const commandModules = new Set(commandIds.map(moduleOf));
 
 let scratch: string;
 let runs = 0;
 
-/** Runs Berth's ctr as a user does, and returns its result with every module URL it loaded. */
+/**
+ * Runs Berth's ctr as a user does, and returns its result with every file URL it loaded, and the
+ * modules those hold (a bundle file stands for the modules it gathers).
+ */
 async function ctr(...args: string[]) {
   const record = join(scratch, `loads-${runs++}`);
   const result = await runCommand(process.execPath, ["--import", recorder, berthCtr, ...args], {
     env: { PATH: process.env.PATH, BERTH_RECORD_LOADS: record, XDG_CACHE_HOME: join(scratch, "cache") },
     timeoutMs: 30_000,
   });
-  const loaded = readFileSync(record, "utf8")
+  const files = readFileSync(record, "utf8")
     .split("\n")
     .filter((url) => url !== "");
-  return { ...result, loaded, commandModules: loaded.filter((url) => commandModules.has(url)) };
+  const loaded = files.flatMap((url) => bundleFiles.get(url) ?? [url]);
+  return { ...result, files, loaded, commandModules: loaded.filter((url) => commandModules.has(url)) };
 }
 
 const words = (id: string) => id.split(":").join(" ");
@@ -118,6 +130,8 @@ describe("ctr start-up: help from the manifest, each command loaded alone", () =
     expect(version.code).toBe(0);
     expect(version.stdout).toMatch(/^Server:\n {2}Version: /m);
     expect(version.commandModules).toEqual([moduleOf("version")]);
+    // All from the bundle (one copy of oclif for the launcher and the command): nothing from dist or node_modules.
+    expect(version.files.filter((url) => !url.startsWith("node:") && !bundleFiles.has(url))).toEqual([pathToFileURL(berthCtr).href]);
     expect(version.loaded.filter((url) => /\/packages\/(remotes|diff|content|mount)\/|\/client\/dist\/(pull|unpack|push)\.js/.test(url))).toEqual([]);
     // Only the generated types of the services it calls: no events, shim, metrics or sandbox messages, nor semver.
     expect(
@@ -146,10 +160,50 @@ describe("ctr start-up: help from the manifest, each command loaded alone", () =
     expect(told.ids).toEqual(commandIds);
     expect(told.aliases).toContain("namespaces:ls");
     expect(told.quiet).toBe("boolean");
-    const loaded = readFileSync(record, "utf8")
-      .split("\n")
-      .filter((url) => commandModules.has(url));
-    expect(loaded).toEqual([moduleOf("namespaces:list")]);
+    // The launcher from dist, unbundled: the command from the module the manifest names.
+    const source = manifest.commands["namespaces:list"]!.berthSource!;
+    const loaded = readFileSync(record, "utf8").split("\n");
+    expect(loaded).toContain(pathToFileURL(join(packageRoot, source.module)).href);
+    expect(loaded.filter((url) => url.startsWith(pathToFileURL(join(packageRoot, "dist/commands/")).href))).toEqual([
+      pathToFileURL(join(packageRoot, source.module)).href,
+    ]);
+  });
+
+  it("prints from its bundle what it prints from its sources: help, output and errors, byte for byte", async () => {
+    // The same `main` from dist, unbundled: oclif and every module from node_modules and dist.
+    const fromSources = (args: readonly string[]) =>
+      runCommand(
+        process.execPath,
+        [
+          "--input-type=module",
+          "-e",
+          `const { main } = await import(${JSON.stringify(pathToFileURL(join(packageRoot, "dist/main.js")).href)});
+           await main(${JSON.stringify(pathToFileURL(berthCtr).href)}, process.argv.slice(1));`,
+          "--",
+          ...args,
+        ],
+        { env: { PATH: process.env.PATH, XDG_CACHE_HOME: join(scratch, "sources-cache") }, timeoutMs: 30_000 },
+      );
+    await ctr("--address", daemon.address, "namespaces", "create", "same-bytes");
+    for (const args of [
+      ["--help"],
+      ["images", "--help"],
+      ["run", "--help"],
+      ["c", "rm", "-h"],
+      ["--address", daemon.address, "namespaces", "ls"],
+      ["--address", daemon.address, "plugins", "ls"],
+      ["--address", daemon.address, "images", "rm", "no.such/image:1"],
+      ["--address", daemon.address, "snapshots", "ls", "--snapshotter", "nope"],
+      ["--address", daemon.address, "version"],
+      ["no-such-command"],
+    ]) {
+      const [bundled, sources] = await Promise.all([ctr(...args), fromSources(args)]);
+      expect({ code: bundled.code, stdout: bundled.stdout, stderr: bundled.stderr }, args.join(" ")).toEqual({
+        code: sources.code,
+        stdout: sources.stdout,
+        stderr: sources.stderr,
+      });
+    }
   });
 
   it("runs every command from its own module, an alias too", async () => {
@@ -168,7 +222,7 @@ describe("ctr start-up: help from the manifest, each command loaded alone", () =
           expect(result.stderr, id).not.toMatch(/not found|exports no/);
           expect(result.code, id).toBe(1);
         }
-        expect(result.commandModules, id).toContain(moduleOf(id));
+        expect(result.commandModules, id).toEqual([moduleOf(id)]);
       }
     };
     await Promise.all([runOne(), runOne(), runOne()]);

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-const { launch } = await import("@berth/cli-kit/launch");
+// The package's bundle (src/main.ts and one module per command, gathered by the build): a few chunks
+// instead of hundreds of modules to resolve and load.
+const { main } = await import("../bundle/main.js");
 
-// Global options may come before the command (`ctr -n foo images ls`); only the command run is loaded.
-await launch(import.meta.url, process.argv.slice(2));
+await main(import.meta.url, process.argv.slice(2), { bundledCommands: new URL("../bundle/commands/", import.meta.url).href });
