@@ -88,7 +88,7 @@ describe("Berth's ctr images pull through the daemon's Transfer service", () => 
   });
 
   it.skipIf(!stockContainerdInstalled)("falls back to the client-side pull against stock containerd 1.6, without a word about it", async () => {
-    const containerd = await startStockContainerd();
+    const containerd = (await startStockContainerd())!;
     try {
       const ref = `${registry.host}/library/busybox:1`;
       const pulled = await ctr(containerd.address, ["-n", "fallback", "images", "pull", "--plain-http", ref]);

@@ -178,12 +178,12 @@ describe("berthd's Transfer and Streaming services", () => {
   it.skipIf(!stockContainerdInstalled)("lists the transfer and streaming plugins as containerd 1.7 does", async () => {
     const listed = await runCommand(stockCtr!, ["--address", berthd.address, "plugins", "ls"]);
     expect(listed.code, listed.stderr).toBe(0);
-    for (const [type, id] of [
+    const rows: [string, string][] = [
       ["io.containerd.streaming.v1", "manager"],
       ["io.containerd.transfer.v1", "local"],
       ["io.containerd.grpc.v1", "streaming"],
       ["io.containerd.grpc.v1", "transfer"],
-    ])
-      expect(listed.stdout).toMatch(new RegExp(`^${type.replace(/\./g, "\\.")} +${id} +\\S+ +ok\\s*$`, "m"));
+    ];
+    for (const [type, id] of rows) expect(listed.stdout).toMatch(new RegExp(`^${type.replace(/\./g, "\\.")} +${id} +\\S+ +ok\\s*$`, "m"));
   });
 });
