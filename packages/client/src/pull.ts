@@ -173,11 +173,12 @@ async function fetchTree(
     config.promise.catch(() => undefined);
     if (whole) onBlobs?.(manifest, (blob) => stored.get(blob.digest)?.promise ?? Promise.resolve(), config.promise);
     try {
-      // Every blob's writer opens at once; the download limit holds back only the transfers, in manifest order.
+      // Every blob's writer opens at once; the download limit holds back only the layers' transfers, in
+      // manifest order. The config, read whole before it is stored, takes no turn from a layer.
       const turns = new Turns(options.concurrency ?? 3);
       await Promise.all(
         blobs.map(async (blob) => {
-          const turn = turns.take();
+          const turn = blob === manifest.config ? undefined : turns.take();
           try {
             if (blob !== manifest.config) await store(blob, {}, undefined, turn);
             else {
@@ -189,7 +190,7 @@ async function fetchTree(
               await store(blob, {}, loaded, turn);
             }
           } finally {
-            (await turn)();
+            (await turn)?.();
           }
           stored.get(blob.digest)?.resolve();
         }),
