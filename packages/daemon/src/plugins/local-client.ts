@@ -8,7 +8,7 @@ import type { GrpcService } from "./types.js";
  * client code as a remote caller. The client library is loaded here, not with the daemon.
  */
 export async function localClient(services: Iterable<GrpcService>, options: { namespace: string; address: string }, owner: string): Promise<Client> {
-  const [{ createLocalServiceClient }, { Client }] = await Promise.all([import("@berth/api/services"), import("@berth/client")]);
+  const [{ createLocalServiceClient }, { Client }] = await Promise.all([import("@berth/api/services"), import("@berth/client/connect")]);
   const byName = new Map<string, GrpcService>();
   for (const service of services) byName.set(service.definition.fullName, service);
   return Client.local((definition, defaults) => {

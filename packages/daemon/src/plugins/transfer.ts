@@ -5,7 +5,7 @@ import type { Differ } from "../diff.js";
 import { streamingHandlers } from "../grpc/streaming.js";
 import { transferHandlers } from "../grpc/transfer.js";
 import { StreamManager } from "../streams.js";
-import { LocalTransferService } from "../transfer.js";
+import { LocalTransferService, type TransferDependencies } from "../transfer.js";
 import { diffService, metadataServices } from "./grpc.js";
 import { localClient } from "./local-client.js";
 import type { Plugin } from "./registry.js";
@@ -40,7 +40,7 @@ export const transferLocalPlugin: Plugin<Transferrer> = {
     const metadata = context.get(pluginTypes.metadata);
     const differ = context.get<Differ>(pluginTypes.differ);
     let client: Promise<Client> | undefined;
-    return new LocalTransferService({
+    const dependencies: TransferDependencies = {
       streams: context.get(pluginTypes.streaming, "manager"),
       client: () =>
         (client ??= localClient(
@@ -56,7 +56,8 @@ export const transferLocalPlugin: Plugin<Transferrer> = {
         )),
       hasSnapshotter: (name) => metadata.snapshotters.has(name),
       pull: async () => (await import("@berth/client/images")).pull,
-    });
+    };
+    return new LocalTransferService(dependencies);
   },
 };
 
