@@ -3,6 +3,7 @@ import {
   type RunningDaemon,
   type RunningRegistry,
   buildBusyboxImage,
+  buildMultiPlatformIndex,
   htpasswdSupported,
   pushTestImage,
   runCommand,
@@ -15,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const berthCtr = fileURLToPath(new URL("../bin/run.js", import.meta.url));
 const image = buildBusyboxImage();
+const multi = buildMultiPlatformIndex();
 const user = { user: "dave", password: "pa:ss" };
 const canAuth = await htpasswdSupported();
 
@@ -44,6 +46,7 @@ describe("Berth's ctr images pull through the daemon's Transfer service", () => 
     if (canAuth) privateRegistry = await startRegistry({ htpasswd: user });
     berthd = await startBerthd();
     await pushTestImage(image, { url: registry.url, repository: "library/busybox", tag: "1" });
+    await pushTestImage(multi, { url: registry.url, repository: "library/multi", tag: "1" });
     if (privateRegistry) await pushTestImage(image, { url: privateRegistry.url, repository: "private/busybox", tag: "1", auth: user });
   });
   afterAll(async () => {
@@ -70,6 +73,22 @@ describe("Berth's ctr images pull through the daemon's Transfer service", () => 
     const local = await ctr(berthd.address, ["-n", "client-side", ...args, "--local"]);
     expect(local.stderr).toBe("");
     expect(transferCalls(berthd)).toBe(before + 1);
+    expect(layout(pulled.stdout)).toBe(layout(local.stdout));
+  });
+
+  it("pulls every platform into another snapshotter through the daemon, as the client-side pull does", async () => {
+    const ref = `${registry.host}/library/multi:1`;
+    const before = transferCalls(berthd);
+    const args = ["images", "pull", "--all-platforms", "--snapshotter", "native", ref];
+    const pulled = await ctr(berthd.address, ["-n", "multi-daemon", ...args]);
+    expect(pulled.stderr).toBe("");
+    expect(pulled.code).toBe(0);
+    expect(transferCalls(berthd)).toBe(before + 1);
+    expect(pulled.stdout).toContain(`\nunpacking linux/amd64 ${multi.manifest.digest}...\nunpacking linux/arm64 ${multi.manifest.digest}...\n`);
+    const snapshots = await ctr(berthd.address, ["-n", "multi-daemon", "snapshots", "ls", "--snapshotter", "native"]);
+    expect(snapshots.stdout).toMatch(new RegExp(`^${multi.diffIds[0]}\\s+\\s+Committed`, "m"));
+    const local = await ctr(berthd.address, ["-n", "multi-local", ...args, "--local"]);
+    expect(local.code, local.stderr).toBe(0);
     expect(layout(pulled.stdout)).toBe(layout(local.stdout));
   });
 
