@@ -50,4 +50,5 @@ export type { Container, ContainerRuntime, ContainerStore, NewContainer } from "
 export type { Mount, SnapshotInfo, SnapshotKind, SnapshotUsage, Snapshotter } from "./snapshots.js";
 export { pristineMarksCapability } from "./snapshots.js";
 export type { RunningTask, RunningTasks } from "./monitor.js";
+export type { Stream, StreamGetter, TransferRequest, Transferrer } from "./transfer.js";
 export { isRunningTasks } from "./monitor.js";

@@ -14,6 +14,8 @@ export type { ImageCheck, ImageSummary } from "./image-summary.js";
 export { checkImage, describeImage, describeImages } from "./image-summary.js";
 export type { PullOptions } from "./pull.js";
 export { pull, recordImage } from "./pull.js";
+export type { TransferPullOptions } from "./transfer.js";
+export { transferPull } from "./transfer.js";
 export type { ImageRootfs } from "./unpack.js";
 export { imageRootfs, unpack, unpackImage } from "./unpack.js";
 export type { PushOptions, PushReport } from "./push.js";

@@ -18,6 +18,8 @@ export interface DescriptorProgress {
   readonly total: number;
   /** Bytes this transfer itself moved (for throughput). */
   readonly moved: number;
+  /** On `waiting`: the index or manifest that named this descriptor (none for the root). */
+  readonly parent?: Descriptor;
 }
 
 export type ProgressListener = (progress: DescriptorProgress) => void;

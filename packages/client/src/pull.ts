@@ -41,6 +41,8 @@ export interface PullOptions extends ResolverOptions {
   readonly concurrency?: number;
   /** Labels of the image record. */
   readonly labels?: Readonly<Record<string, string>>;
+  /** Name of the image record (default: the reference). */
+  readonly name?: string;
 }
 
 async function collect(stream: AsyncIterable<Uint8Array>): Promise<Buffer> {
@@ -138,8 +140,8 @@ async function fetchTree(
         Object.keys(all).map((key) => `labels.${key}`),
       );
   };
-  const waiting = (descriptor: Descriptor) =>
-    options.progress?.({ ref: refKey(descriptor), descriptor, status: "waiting", offset: 0, total: descriptor.size, moved: 0 });
+  const waiting = (descriptor: Descriptor, parent?: Descriptor) =>
+    options.progress?.({ ref: refKey(descriptor), descriptor, status: "waiting", offset: 0, total: descriptor.size, moved: 0, ...(parent ? { parent } : {}) });
   // As containerd's platform filters: a manifest named without a platform (the image itself) is always wanted whole.
   const withLayers = (m: Descriptor) => m.platform === undefined || (!options.metadataOnly && (options.allPlatforms || platformMatches(wanted, m.platform)));
   let manifestDescriptors: Descriptor[] = [root];
@@ -153,12 +155,12 @@ async function fetchTree(
   }
   const manifests: Fetched["manifests"][number][] = [];
   for (const descriptor of manifestDescriptors) {
-    waiting(descriptor);
+    waiting(descriptor, descriptor === root ? undefined : root);
     const loaded = await load(descriptor);
     const manifest = JSON.parse(loaded.bytes.toString("utf8")) as Manifest;
     const whole = withLayers(descriptor);
     const blobs = whole ? [manifest.config, ...manifest.layers] : [manifest.config];
-    for (const blob of blobs) waiting(blob);
+    for (const blob of blobs) waiting(blob, descriptor);
     // The manifest goes into the store while its blobs are fetched (all under the pull's lease).
     const manifestStored = store(descriptor, childLabels(descriptor.mediaType, manifest), loaded);
     manifestStored.catch(() => undefined); // awaited below
@@ -171,11 +173,12 @@ async function fetchTree(
     config.promise.catch(() => undefined);
     if (whole) onBlobs?.(manifest, (blob) => stored.get(blob.digest)?.promise ?? Promise.resolve(), config.promise);
     try {
-      // Every blob's writer opens at once; the download limit holds back only the transfers, in manifest order.
+      // Every blob's writer opens at once; the download limit holds back only the layers' transfers, in
+      // manifest order. The config, read whole before it is stored, takes no turn from a layer.
       const turns = new Turns(options.concurrency ?? 3);
       await Promise.all(
         blobs.map(async (blob) => {
-          const turn = turns.take();
+          const turn = blob === manifest.config ? undefined : turns.take();
           try {
             if (blob !== manifest.config) await store(blob, {}, undefined, turn);
             else {
@@ -187,7 +190,7 @@ async function fetchTree(
               await store(blob, {}, loaded, turn);
             }
           } finally {
-            (await turn)();
+            (await turn)?.();
           }
           stored.get(blob.digest)?.resolve();
         }),
@@ -240,7 +243,7 @@ export async function pull(client: Client, ref: string, options: PullOptions = {
         throw error;
       }
       const target: ImageTarget = { mediaType: root.mediaType, digest: root.digest, size: root.size, annotations: root.annotations ?? {} };
-      const image = await recordImage(client, ref, target, options.labels);
+      const image = await recordImage(client, options.name ?? ref, target, options.labels);
       for (const unpacked of unpacking) await unpacked;
       return image;
     });

@@ -13,7 +13,8 @@ export interface StoreBlobOptions {
   readonly progress?: ProgressListener;
   /**
    * The caller's turn to move bytes (its download limit), awaited once the writer is open, so that
-   * opening it overlaps the transfers before; the caller gives it back.
+   * opening it overlaps the transfers before; given back once the bytes are written (the caller gives
+   * it back too, when the blob needed no transfer or failed; giving back twice is harmless).
    */
   readonly turn?: Promise<() => void>;
 }
@@ -81,6 +82,8 @@ export async function storeBlob(
         moved += chunk.byteLength;
         report("downloading", position, moved);
       }
+      // The bytes are in: the next transfer need not wait for this commit (its digest check and sync).
+      (await options.turn)?.();
       await writer.commit(descriptor.size, descriptor.digest, options.labels ?? {}).catch((error: unknown) => {
         // The store refused bytes fetched whole and unhashed here: the registry sent wrong ones.
         throw isKind(error, "FailedPrecondition") && options.bytes === undefined

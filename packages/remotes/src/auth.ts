@@ -8,8 +8,12 @@ export interface Credentials {
   readonly password: string;
 }
 
-/** Credentials for a registry host (as in the ref, e.g. `docker.io`, `127.0.0.1:5000`), or none. */
-export type CredentialsSource = (host: string) => Credentials | undefined;
+/**
+ * Credentials for a registry host (as in the ref, e.g. `docker.io`, `127.0.0.1:5000`), or none. It
+ * is asked when a host first challenges (`challenges`: its `WWW-Authenticate` values) and may answer
+ * later (berthd's Transfer service asks its client over a stream); an answer is kept per host.
+ */
+export type CredentialsSource = (host: string, challenges?: readonly string[]) => Credentials | undefined | Promise<Credentials | undefined>;
 
 export interface Challenge {
   readonly scheme: string;
@@ -80,6 +84,8 @@ export type TokenFetcher = (request: {
 interface HostAuth {
   scheme: "basic" | "bearer";
   params: Readonly<Record<string, string>>;
+  /** What the credentials source answered for the ref's host when this host challenged. */
+  creds: Credentials | undefined;
 }
 
 /**
@@ -99,7 +105,7 @@ export class Authorizer {
   async header(host: string, refHost: string, scopes: readonly string[]): Promise<string | undefined> {
     const auth = this.#hosts.get(host);
     if (auth === undefined) return undefined;
-    const creds = this.credentials(refHost);
+    const creds = auth.creds;
     if (auth.scheme === "basic") {
       return creds === undefined ? undefined : `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString("base64")}`;
     }
@@ -116,11 +122,13 @@ export class Authorizer {
    * Records a 401's challenges. Returns true when a retry may succeed; false when the host already
    * had this scheme and the answer is still 401 (bad or missing credentials, denied scope).
    */
-  unauthorized(host: string, refHost: string, challengeHeaders: readonly string[], sentAuthorization: boolean): boolean {
+  async unauthorized(host: string, refHost: string, challengeHeaders: readonly string[], sentAuthorization: boolean): Promise<boolean> {
     const challenges = parseChallenges(challengeHeaders);
     const bearer = challenges.find((c) => c.scheme === "bearer");
     const basic = challenges.find((c) => c.scheme === "basic");
     const previous = this.#hosts.get(host);
+    if (bearer === undefined && basic === undefined) return false;
+    const creds = previous !== undefined ? previous.creds : await this.credentials(refHost, challengeHeaders);
     if (bearer !== undefined) {
       if (previous?.scheme === "bearer" && sentAuthorization) {
         // A token was sent and refused: only a new scope in the challenge can help.
@@ -128,16 +136,13 @@ export class Authorizer {
         const wanted = (bearer.params["scope"] ?? "").split(" ").filter((s) => s !== "");
         if (bearer.params["error"] !== undefined || wanted.every((s) => known.has(s))) return false;
       }
-      this.#hosts.set(host, { scheme: "bearer", params: bearer.params });
+      this.#hosts.set(host, { scheme: "bearer", params: bearer.params, creds });
       return true;
     }
-    if (basic !== undefined) {
-      if (this.credentials(refHost) === undefined) return false;
-      if (previous?.scheme === "basic" && sentAuthorization) return false;
-      this.#hosts.set(host, { scheme: "basic", params: basic.params });
-      return true;
-    }
-    return false;
+    if (creds === undefined) return false;
+    if (previous?.scheme === "basic" && sentAuthorization) return false;
+    this.#hosts.set(host, { scheme: "basic", params: basic!.params, creds });
+    return true;
   }
 
   async #requestToken(

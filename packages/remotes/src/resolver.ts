@@ -16,6 +16,8 @@ export interface ResolverOptions extends HostOptions {
   readonly hosts?: (refHost: string) => RegistryHost[];
   readonly userAgent?: string;
   readonly retry?: RetryOptions;
+  /** Headers sent to every host (containerd's ResolverOptions.Headers); a host's own `header` entries win. */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 export interface Resolved {
@@ -102,7 +104,12 @@ export class Resolver {
     this.#options = options;
     const given = options.credentials;
     const fromConfig = options.dockerConfig !== undefined ? dockerConfigCredentials(options.dockerConfig) : () => undefined;
-    const lookup: CredentialsSource = given === undefined ? fromConfig : typeof given === "function" ? (host) => given(host) ?? fromConfig(host) : () => given;
+    const lookup: CredentialsSource =
+      given === undefined
+        ? fromConfig
+        : typeof given === "function"
+          ? async (host, challenges) => (await given(host, challenges)) ?? fromConfig(host)
+          : () => given;
     let transport: Transport | undefined;
     const authorizer = new Authorizer(lookup, async (req) => {
       const response = await transport!.send({
@@ -130,7 +137,10 @@ export class Resolver {
 
   #hosts(parsed: ParsedReference, capability: Capability): RegistryHost[] {
     const all = this.#options.hosts?.(parsed.hostname) ?? configureHosts(parsed.hostname, this.#options);
-    const hosts = all.filter((host) => host.capabilities.includes(capability));
+    const extra = Object.entries(this.#options.headers ?? {}).map(([key, value]) => [key, [value]] as const);
+    const hosts = all
+      .filter((host) => host.capabilities.includes(capability))
+      .map((host) => (extra.length === 0 ? host : { ...host, headers: { ...Object.fromEntries(extra), ...host.headers } }));
     if (hosts.length === 0) throw notFound(`no registry host with ${capability} capability for ${parsed.hostname}`);
     return hosts;
   }

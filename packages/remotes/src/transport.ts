@@ -124,7 +124,7 @@ export class Transport {
       if (response.statusCode === 401 && sameOrigin && authAttempts < 2) {
         const challenge = response.headers["www-authenticate"];
         const challenges = challenge === undefined ? [] : Array.isArray(challenge) ? challenge : [challenge];
-        if (this.authorizer.unauthorized(req.host.host, req.refHost, challenges, authorization !== undefined) && !sentStream) {
+        if ((await this.authorizer.unauthorized(req.host.host, req.refHost, challenges, authorization !== undefined)) && !sentStream) {
           await response.body.dump();
           authAttempts++;
           attempt--;

@@ -19,6 +19,7 @@ import { proxyPlugins } from "./proxy.js";
 import type { Plugin } from "./registry.js";
 import type { Config } from "../config.js";
 import { tasksGrpcPlugin } from "./runtime.js";
+import { streamingGrpcPlugin, streamingManagerPlugin, transferGrpcPlugin, transferLocalPlugin } from "./transfer.js";
 
 /**
  * A platform's own built-in plugins (containerd's `builtins_<os>.go`), by the place they take
@@ -54,6 +55,8 @@ export function builtinPluginsOf(platform: NodeJS.Platform): Plugin<any, any>[] 
     metadataPlugin,
     ...own.differs,
     ...own.monitors,
+    streamingManagerPlugin,
+    transferLocalPlugin,
     namespacesGrpcPlugin,
     contentGrpcPlugin,
     imagesGrpcPlugin,
@@ -64,6 +67,8 @@ export function builtinPluginsOf(platform: NodeJS.Platform): Plugin<any, any>[] 
     snapshotsGrpcPlugin,
     diffGrpcPlugin,
     eventsGrpcPlugin,
+    streamingGrpcPlugin,
+    transferGrpcPlugin,
     healthGrpcPlugin,
     versionGrpcPlugin,
     introspectionGrpcPlugin,

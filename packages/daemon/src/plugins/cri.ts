@@ -2,6 +2,7 @@ import { join } from "node:path";
 import type { CriServer } from "@berth/cri";
 import { type CriConfig, defaultCriConfig } from "@berth/cri/config";
 import { berthVersion } from "../version.js";
+import { localClient } from "./local-client.js";
 import type { Plugin } from "./registry.js";
 import { type GrpcService, type GrpcServices, grpcService, pluginTypes, servicesOf } from "./types.js";
 
@@ -21,24 +22,9 @@ export const criPlugin: Plugin<CriInstance, CriConfig> = {
   init: async ({ root, state, config, daemon, getAll }) => {
     // Loaded here, not with the daemon: the CRI and its client are a large part of berthd's
     // modules and memory, which a daemon with the CRI disabled should not carry.
-    const [{ criV1 }, { createLocalServiceClient }, { Client }, { startCri }] = await Promise.all([
-      import("@berth/api/cri"),
-      import("@berth/api/services"),
-      import("@berth/client"),
-      import("@berth/cri"),
-    ]);
-    const services = new Map<string, GrpcService>();
-    for (const instance of getAll<GrpcService | GrpcServices>(pluginTypes.grpc).values()) {
-      for (const service of servicesOf(instance)) services.set(service.definition.fullName, service);
-    }
-    const client = Client.local(
-      (definition, defaults) => {
-        const service = services.get(definition.fullName);
-        if (service === undefined) throw new Error(`cri: the daemon serves no ${definition.fullName}`);
-        return createLocalServiceClient(definition, service.handlers as never, defaults);
-      },
-      { namespace: "k8s.io", address: daemon.grpc.address },
-    );
+    const [{ criV1 }, { startCri }] = await Promise.all([import("@berth/api/cri"), import("@berth/cri")]);
+    const services = [...getAll<GrpcService | GrpcServices>(pluginTypes.grpc).values()].flatMap(servicesOf);
+    const client = await localClient(services, { namespace: "k8s.io", address: daemon.grpc.address }, "cri");
     const cri = await startCri({
       client,
       config,

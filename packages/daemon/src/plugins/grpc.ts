@@ -38,12 +38,20 @@ function metadataService(id: string, serve: (metadata: Metadata) => GrpcService)
   return { type: pluginTypes.grpc, id, requires: [pluginTypes.metadata], init: (context) => serve(context.get(pluginTypes.metadata)) };
 }
 
+/** The metadata's services as the gRPC plugins serve them (and the transfer service uses them in-process). */
+export const metadataServices = {
+  content: (m: Metadata) => grpcService(contentV1.ContentDefinition, contentHandlers(m.content)),
+  images: (m: Metadata) => grpcService(imagesV1.ImagesDefinition, imagesHandlers(m.images)),
+  snapshots: (m: Metadata) => grpcService(snapshotsV1.SnapshotsDefinition, snapshotsHandlers(m.snapshotters)),
+  leases: (m: Metadata) => grpcService(leasesV1.LeasesDefinition, leasesHandlers(m.leases)),
+};
+
 export const namespacesGrpcPlugin = metadataService("namespaces", (m) => grpcService(namespacesV1.NamespacesDefinition, namespacesHandlers(m.namespaces)));
-export const contentGrpcPlugin = metadataService("content", (m) => grpcService(contentV1.ContentDefinition, contentHandlers(m.content)));
-export const imagesGrpcPlugin = metadataService("images", (m) => grpcService(imagesV1.ImagesDefinition, imagesHandlers(m.images)));
+export const contentGrpcPlugin = metadataService("content", metadataServices.content);
+export const imagesGrpcPlugin = metadataService("images", metadataServices.images);
 export const containersGrpcPlugin = metadataService("containers", (m) => grpcService(containersV1.ContainersDefinition, containersHandlers(m.containers)));
-export const snapshotsGrpcPlugin = metadataService("snapshots", (m) => grpcService(snapshotsV1.SnapshotsDefinition, snapshotsHandlers(m.snapshotters)));
-export const leasesGrpcPlugin = metadataService("leases", (m) => grpcService(leasesV1.LeasesDefinition, leasesHandlers(m.leases)));
+export const snapshotsGrpcPlugin = metadataService("snapshots", metadataServices.snapshots);
+export const leasesGrpcPlugin = metadataService("leases", metadataServices.leases);
 
 export const eventsGrpcPlugin: Plugin<GrpcService> = {
   type: pluginTypes.grpc,
@@ -59,11 +67,13 @@ export const eventsGrpcPlugin: Plugin<GrpcService> = {
   },
 };
 
+export const diffService = (differ: Differ): GrpcService => grpcService(diffV1.DiffDefinition, diffHandlers(differ));
+
 export const diffGrpcPlugin: Plugin<GrpcService> = {
   type: pluginTypes.grpc,
   id: "diff",
   requires: [pluginTypes.differ],
-  init: (context) => grpcService(diffV1.DiffDefinition, diffHandlers(context.get<Differ>(pluginTypes.differ))),
+  init: (context) => diffService(context.get<Differ>(pluginTypes.differ)),
 };
 
 export const versionGrpcPlugin: Plugin<GrpcService> = {

@@ -1,10 +1,11 @@
-import type { ContentStore, Runtime } from "@berth/api";
+import type { ContentStore, Runtime, Transferrer } from "@berth/api";
 import type { ServiceDefinition, ServiceHandlers } from "@berth/api/services";
 import type { Exchange } from "@berth/events";
 import { pluginType } from "@berth/plugin";
 import { snapshotterPluginType } from "@berth/snapshots";
 import type { TtrpcHandlers } from "@berth/ttrpc";
 import type { Differ } from "../diff.js";
+import type { StreamManager } from "../streams.js";
 import type { Metadata } from "./core.js";
 
 /** containerd's plugin types, each typed with what its plugins give (`get(pluginTypes.metadata)` is a `Metadata`). */
@@ -20,6 +21,8 @@ export const pluginTypes = {
   monitor: pluginType<unknown>("io.containerd.monitor.v1"),
   runtime: pluginType<Runtime>("io.containerd.runtime.v2"),
   runtimeV1: pluginType<Runtime>("io.containerd.runtime.v1"),
+  streaming: pluginType<StreamManager>("io.containerd.streaming.v1"),
+  transfer: pluginType<Transferrer>("io.containerd.transfer.v1"),
 } as const;
 
 /** The platform of the plugins that serve only this host, in containerd's names. */

@@ -1,0 +1,123 @@
+import { fileURLToPath } from "node:url";
+import {
+  type RunningDaemon,
+  type RunningRegistry,
+  buildBusyboxImage,
+  buildMultiPlatformIndex,
+  htpasswdSupported,
+  pushTestImage,
+  runCommand,
+  startBerthd,
+  startRegistry,
+  startStockContainerd,
+  stockContainerdInstalled,
+} from "@berth/testkit";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+const berthCtr = fileURLToPath(new URL("../bin/run.js", import.meta.url));
+const image = buildBusyboxImage();
+const multi = buildMultiPlatformIndex();
+const user = { user: "dave", password: "pa:ss" };
+const canAuth = await htpasswdSupported();
+
+const ctr = (address: string, args: string[]) => runCommand(process.execPath, [berthCtr, "--address", address, ...args], { env: { PATH: process.env.PATH } });
+
+/** The Transfer calls berthd logged (at debug level, one line per request). */
+const transferCalls = (daemon: RunningDaemon) =>
+  daemon
+    .logs()
+    .split("\n")
+    .filter((line) => line.includes('"method":"Transfer"')).length;
+
+/** The output with what changes from run to run masked: times, bytes moved, and whether a blob was already there. */
+const layout = (output: string) =>
+  output
+    .replace(/elapsed: .*\n/, "elapsed: <elapsed>\n")
+    .replace(/done: [0-9.]+(ms|s|µs)/, "done: <time>")
+    .replace(/[ \t]+/g, " ")
+    .replace(/ (done|exists) \|/g, " <stored> |");
+
+describe("Berth's ctr images pull through the daemon's Transfer service", () => {
+  let registry: RunningRegistry;
+  let privateRegistry: RunningRegistry | undefined;
+  let berthd: RunningDaemon;
+  beforeAll(async () => {
+    registry = await startRegistry();
+    if (canAuth) privateRegistry = await startRegistry({ htpasswd: user });
+    berthd = await startBerthd();
+    await pushTestImage(image, { url: registry.url, repository: "library/busybox", tag: "1" });
+    await pushTestImage(multi, { url: registry.url, repository: "library/multi", tag: "1" });
+    if (privateRegistry) await pushTestImage(image, { url: privateRegistry.url, repository: "private/busybox", tag: "1", auth: user });
+  });
+  afterAll(async () => {
+    await berthd?.cleanup();
+    await registry?.stop();
+    await privateRegistry?.stop();
+  });
+
+  it("lets berthd pull, and prints what the client-side pull (--local) prints", async () => {
+    const ref = `${registry.host}/library/busybox:1`;
+    const before = transferCalls(berthd);
+    const args = ["images", "pull", "--plain-http", "--platform", "linux/amd64", "--label", "origin=test", "--print-chainid", ref];
+    const pulled = await ctr(berthd.address, ["-n", "through-daemon", ...args]);
+    expect(pulled.stderr).toBe("");
+    expect(pulled.code).toBe(0);
+    expect(transferCalls(berthd)).toBe(before + 1);
+    expect(pulled.stdout).toMatch(new RegExp(`^layer-${image.layers[0]!.digest}: +done +\\|\\+{38}\\| *$`, "m"));
+    expect(pulled.stdout).toMatch(
+      new RegExp(`\nunpacking linux/amd64 ${image.manifest.digest}\\.\\.\\.\nimage chain ID: ${image.diffIds[0]}\ndone: [0-9.]+(ms|s)\t\n$`),
+    );
+    const listed = await ctr(berthd.address, ["-n", "through-daemon", "images", "ls"]);
+    expect(listed.stdout).toContain("origin=test");
+
+    const local = await ctr(berthd.address, ["-n", "client-side", ...args, "--local"]);
+    expect(local.stderr).toBe("");
+    expect(transferCalls(berthd)).toBe(before + 1);
+    expect(layout(pulled.stdout)).toBe(layout(local.stdout));
+  });
+
+  it("pulls every platform into another snapshotter through the daemon, as the client-side pull does", async () => {
+    const ref = `${registry.host}/library/multi:1`;
+    const before = transferCalls(berthd);
+    const args = ["images", "pull", "--all-platforms", "--snapshotter", "native", ref];
+    const pulled = await ctr(berthd.address, ["-n", "multi-daemon", ...args]);
+    expect(pulled.stderr).toBe("");
+    expect(pulled.code).toBe(0);
+    expect(transferCalls(berthd)).toBe(before + 1);
+    expect(pulled.stdout).toContain(`\nunpacking linux/amd64 ${multi.manifest.digest}...\nunpacking linux/arm64 ${multi.manifest.digest}...\n`);
+    const snapshots = await ctr(berthd.address, ["-n", "multi-daemon", "snapshots", "ls", "--snapshotter", "native"]);
+    expect(snapshots.stdout).toMatch(new RegExp(`^${multi.diffIds[0]}\\s+\\s+Committed`, "m"));
+    const local = await ctr(berthd.address, ["-n", "multi-local", ...args, "--local"]);
+    expect(local.code, local.stderr).toBe(0);
+    expect(layout(pulled.stdout)).toBe(layout(local.stdout));
+  });
+
+  it.skipIf(!canAuth)("sends -u credentials over the auth stream", async () => {
+    const ref = `${privateRegistry!.host}/private/busybox:1`;
+    const before = transferCalls(berthd);
+    const pulled = await ctr(berthd.address, ["-n", "private", "images", "pull", "-u", `${user.user}:${user.password}`, ref]);
+    expect(pulled.stderr).toBe("");
+    expect(pulled.code).toBe(0);
+    expect(transferCalls(berthd)).toBe(before + 1);
+    // The credentials never travel in the request, so berthd's logs cannot hold them.
+    expect(berthd.logs()).not.toContain(user.password);
+    const refused = await ctr(berthd.address, ["-n", "private-refused", "images", "pull", ref]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/^ctr: .*unauthorized.*\n$/);
+  });
+
+  it.skipIf(!stockContainerdInstalled)("falls back to the client-side pull against stock containerd 1.6, without a word about it", async () => {
+    const containerd = (await startStockContainerd())!;
+    try {
+      const ref = `${registry.host}/library/busybox:1`;
+      const pulled = await ctr(containerd.address, ["-n", "fallback", "images", "pull", "--plain-http", ref]);
+      expect(pulled.stderr).toBe("");
+      expect(pulled.code).toBe(0);
+      const local = await ctr(containerd.address, ["-n", "fallback-local", "images", "pull", "--local", "--plain-http", ref]);
+      expect(local.code, local.stderr).toBe(0);
+      expect(layout(pulled.stdout)).toBe(layout(local.stdout));
+    } finally {
+      await containerd.cleanup();
+    }
+  });
+});
