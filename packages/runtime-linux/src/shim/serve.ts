@@ -1,4 +1,5 @@
 import { closeSync, writeSync } from "node:fs";
+import { flushCompileCache } from "node:module";
 import { type Socket, createServer } from "node:net";
 import { join } from "node:path";
 import { setFlagsFromString } from "node:v8";
@@ -12,7 +13,7 @@ import { ShimLog } from "./log.js";
 import { PipeLog } from "./log-pipe.js";
 import { Reaper } from "./reaper.js";
 import { TaskService } from "./service.js";
-import { lockGroup, readyWord, releaseGroup } from "./start.js";
+import { lockGroup, readyWord, releaseGroup } from "./group-lock.js";
 
 /** How long the server lingers with no container and no connection before it exits. */
 const idleGraceMs = 1_000;
@@ -45,7 +46,6 @@ export async function serveCommand(flags: ShimFlags): Promise<void> {
   process.chdir("/");
 
   const reaper = new Reaper();
-  reaper.start();
   const ttrpcAddress = process.env.TTRPC_ADDRESS ?? `${flags.address}.ttrpc`;
   const events = new EventQueue(flags.namespace, forwardOverTtrpc(ttrpcAddress, flags.namespace), (event, error) =>
     log.write("warning", "event dropped", { topic: event.topic, error: (error as Error).message }),
@@ -170,6 +170,22 @@ export async function serveCommand(flags: ShimFlags): Promise<void> {
   checkIdle(unusedGraceMs);
   writeSync(readyFd, `${readyWord}\n`);
   closeSync(readyFd);
+  // Once the word is out, in the same turn, so that no request is read before it: loading the
+  // native libc binding (~8 ms) overlaps the daemon's dialling and sending of the first Create.
+  try {
+    reaper.start();
+  } catch (error) {
+    log.write("error", `cannot reap children: ${(error as Error).message}`);
+    process.exit(1);
+  }
+  setImmediate(() => {
+    // Node writes its compile cache when the process exits; a server may serve for days, and the
+    // next namespace's server should start from this one's compiled code.
+    flushCompileCache();
+    // Loads perf_hooks while the daemon sends the first Create: its reply would otherwise wait
+    // for it, as the task's first event takes its timestamp from performance.
+    performance.now();
+  });
   // No compiler beyond the interpreter from here on (see serverNodeOptions): the work is copying
   // bytes between pipes, and compiled code is memory every server would keep.
   for (const flag of ["--no-opt", "--no-maglev", "--no-sparkplug"]) setFlagsFromString(flag);
