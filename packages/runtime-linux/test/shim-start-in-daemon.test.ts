@@ -73,7 +73,7 @@ describe("berthd's shim manager with Berth's own shim", () => {
     const task = await createSleeper(fixture, first, "one");
     await task.start(first);
     expect((await task.state(first)).status).toBe("running");
-    // Written once the server listens (Node would write it only when the server exits).
+    // Written once the server created its first task (Node would write it only when the server exits).
     const files = cacheFiles();
     expect(files.length).toBeGreaterThan(0);
     for (const name of files) writeFileSync(join(cache, name), "not a code cache");

@@ -46,6 +46,7 @@ export async function serveCommand(flags: ShimFlags): Promise<void> {
   process.chdir("/");
 
   const reaper = new Reaper();
+  reaper.start();
   const ttrpcAddress = process.env.TTRPC_ADDRESS ?? `${flags.address}.ttrpc`;
   const events = new EventQueue(flags.namespace, forwardOverTtrpc(ttrpcAddress, flags.namespace), (event, error) =>
     log.write("warning", "event dropped", { topic: event.topic, error: (error as Error).message }),
@@ -55,6 +56,7 @@ export async function serveCommand(flags: ShimFlags): Promise<void> {
   // Until it has served a container or been told to shut down, a connection that closes (another
   // `start` checking that this server answers) leaves it waiting for its first container.
   let engaged = false;
+  let compileCacheWritten = false;
   const service = new TaskService({
     namespace: flags.namespace,
     daemonAddress: flags.address,
@@ -72,6 +74,12 @@ export async function serveCommand(flags: ShimFlags): Promise<void> {
     state: (request) => service.state(request),
     create: async (request) => {
       const response = await service.create(request);
+      if (!compileCacheWritten) {
+        // Node writes its compile cache when the process exits, and a server may serve for days:
+        // the next namespace's server starts from this one's compiled code. After the reply.
+        compileCacheWritten = true;
+        setImmediate(flushCompileCache);
+      }
       engaged = true;
       followBundles();
       log.write("debug", "task created", { id: request.id, pid: response.pid });
@@ -170,22 +178,6 @@ export async function serveCommand(flags: ShimFlags): Promise<void> {
   checkIdle(unusedGraceMs);
   writeSync(readyFd, `${readyWord}\n`);
   closeSync(readyFd);
-  // Once the word is out, in the same turn, so that no request is read before it: loading the
-  // native libc binding (~8 ms) overlaps the daemon's dialling and sending of the first Create.
-  try {
-    reaper.start();
-  } catch (error) {
-    log.write("error", `cannot reap children: ${(error as Error).message}`);
-    process.exit(1);
-  }
-  setImmediate(() => {
-    // Node writes its compile cache when the process exits; a server may serve for days, and the
-    // next namespace's server should start from this one's compiled code.
-    flushCompileCache();
-    // Loads perf_hooks while the daemon sends the first Create: its reply would otherwise wait
-    // for it, as the task's first event takes its timestamp from performance.
-    performance.now();
-  });
   // No compiler beyond the interpreter from here on (see serverNodeOptions): the work is copying
   // bytes between pipes, and compiled code is memory every server would keep.
   for (const flag of ["--no-opt", "--no-maglev", "--no-sparkplug"]) setFlagsFromString(flag);
