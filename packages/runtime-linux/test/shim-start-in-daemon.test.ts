@@ -1,6 +1,6 @@
 import type { ChildProcess } from "node:child_process";
 import { subscribe, unsubscribe } from "node:diagnostics_channel";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { berthShimPath } from "@berth/runtime-linux";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -63,5 +63,25 @@ describe("berthd's shim manager with Berth's own shim", () => {
     await removeTask(fixture, other, "three");
     await removeTask(fixture, context, "two");
     await removeTask(fixture, context, "one");
+  });
+
+  it("keeps the server's compiled code under the manager's root, and a server still serves when that cache is damaged", async () => {
+    const cache = join(fixture.options.root, ".shim-cache");
+    const cacheFiles = () =>
+      existsSync(cache) ? readdirSync(cache, { recursive: true, encoding: "utf8" }).filter((name) => statSync(join(cache, name)).isFile()) : [];
+    const first = { namespace: "cache-first" };
+    const task = await createSleeper(fixture, first, "one");
+    await task.start(first);
+    expect((await task.state(first)).status).toBe("running");
+    // Written once the server created its first task (Node would write it only when the server exits).
+    const files = cacheFiles();
+    expect(files.length).toBeGreaterThan(0);
+    for (const name of files) writeFileSync(join(cache, name), "not a code cache");
+    const second = { namespace: "cache-damaged" };
+    const other = await createSleeper(fixture, second, "two");
+    await other.start(second);
+    expect((await other.state(second)).status).toBe("running");
+    await removeTask(fixture, second, "two");
+    await removeTask(fixture, first, "one");
   });
 });

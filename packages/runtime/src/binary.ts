@@ -64,6 +64,11 @@ export interface ShimInvocation {
   readonly deleteDirectory?: string;
   /** Added to the daemon's environment for every shim command. */
   readonly env?: Readonly<Record<string, string>>;
+  /**
+   * A directory of the daemon's where a shim it starts itself may keep what it can always rebuild
+   * (Berth's shim: Node's compile cache), so that nothing of it lands in the temp dir.
+   */
+  readonly cacheDirectory?: string;
 }
 
 interface CommandOutput {

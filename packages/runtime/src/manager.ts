@@ -227,6 +227,8 @@ export class ShimManager implements Runtime {
       debug: this.options.debug,
       deleteDirectory: this.options.platform.deleteDirectory(bundle.path),
       env: this.options.platform.env?.(bundle),
+      // Beside the namespaces' work directories; no namespace name starts with a dot.
+      cacheDirectory: join(this.options.root, ".shim-cache"),
     };
   }
 

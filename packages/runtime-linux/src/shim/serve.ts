@@ -1,4 +1,5 @@
 import { closeSync, writeSync } from "node:fs";
+import { flushCompileCache } from "node:module";
 import { type Socket, createServer } from "node:net";
 import { join } from "node:path";
 import { setFlagsFromString } from "node:v8";
@@ -12,7 +13,7 @@ import { ShimLog } from "./log.js";
 import { PipeLog } from "./log-pipe.js";
 import { Reaper } from "./reaper.js";
 import { TaskService } from "./service.js";
-import { lockGroup, readyWord, releaseGroup } from "./start.js";
+import { lockGroup, readyWord, releaseGroup } from "./group-lock.js";
 
 /** How long the server lingers with no container and no connection before it exits. */
 const idleGraceMs = 1_000;
@@ -55,6 +56,7 @@ export async function serveCommand(flags: ShimFlags): Promise<void> {
   // Until it has served a container or been told to shut down, a connection that closes (another
   // `start` checking that this server answers) leaves it waiting for its first container.
   let engaged = false;
+  let compileCacheWritten = false;
   const service = new TaskService({
     namespace: flags.namespace,
     daemonAddress: flags.address,
@@ -72,6 +74,12 @@ export async function serveCommand(flags: ShimFlags): Promise<void> {
     state: (request) => service.state(request),
     create: async (request) => {
       const response = await service.create(request);
+      if (!compileCacheWritten) {
+        // Node writes its compile cache when the process exits, and a server may serve for days:
+        // the next namespace's server starts from this one's compiled code. After the reply.
+        compileCacheWritten = true;
+        setImmediate(flushCompileCache);
+      }
       engaged = true;
       followBundles();
       log.write("debug", "task created", { id: request.id, pid: response.pid });

@@ -4,7 +4,8 @@ import { shimGroup, shimSocketPath, socketAnswers } from "./address.js";
 import { parseFlags } from "./flags.js";
 import { shimName } from "./cli.js";
 import { berthShimPath } from "./paths.js";
-import { launchServer, lockGroup, releaseGroup } from "./start.js";
+import { lockGroup, releaseGroup } from "./group-lock.js";
+import { launchServer } from "./start.js";
 import { shimCgroupOf } from "./start-options.js";
 
 /** What the daemon would give `<shim> start`: its flags, directory (the bundle) and environment. */
@@ -17,6 +18,8 @@ export interface StartInvocation {
   readonly bundle: string;
   readonly debug?: boolean | undefined;
   readonly ttrpcAddress: string;
+  /** Where the server keeps Node's compile cache (`NODE_COMPILE_CACHE`); Node's default, in the temp dir, without it. */
+  readonly cacheDirectory?: string | undefined;
 }
 
 /**
@@ -48,7 +51,12 @@ export async function startInDaemon(invocation: StartInvocation, options: Uint8A
         ...(invocation.debug ? ["-debug"] : []),
         "start",
       ]);
-      const env = { ...process.env, TTRPC_ADDRESS: invocation.ttrpcAddress, GOMAXPROCS: "2" };
+      const env = {
+        ...process.env,
+        TTRPC_ADDRESS: invocation.ttrpcAddress,
+        GOMAXPROCS: "2",
+        ...(invocation.cacheDirectory === undefined ? {} : { NODE_COMPILE_CACHE: invocation.cacheDirectory }),
+      };
       await launchServer(flags, berthShimPath, socket, shimCgroup, { cwd: invocation.bundle, env, daemonPid: process.pid }).catch((error: unknown) => {
         throw new Error(`${shimName} start: ${error instanceof Error ? error.message : String(error)}`);
       });

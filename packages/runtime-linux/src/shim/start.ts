@@ -1,9 +1,9 @@
 import { spawn } from "node:child_process";
-import { closeSync, fstatSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { shimGroup, shimSocketPath, socketAnswers } from "./address.js";
 import { type ShimFlags, serverArguments } from "./flags.js";
-import { lockExclusive } from "./libc.js";
+import { lockGroup, readyWord, releaseGroup } from "./group-lock.js";
 import { shimCgroupOf } from "./start-options.js";
 
 /**
@@ -109,42 +109,6 @@ export function launchServer(
     child.once("error", (error) => settle(error));
   });
 }
-
-/** The lock `start` holds while it looks for and launches a group's server, and a server while it exits. */
-const lockPath = (socket: string): string => `${socket}.lock`;
-
-/**
- * Locks the group of `socket` (`<socket>.lock`, made if need be): the descriptor, or undefined
- * when `wait` is false and someone holds it. Whoever holds the lock removes the file before letting
- * go (see releaseGroup), so a lock taken on a file no longer at the path guards nothing: it is
- * taken again on the file there now. Throws when the file cannot be opened.
- */
-export function lockGroup(socket: string, wait = true): number | undefined {
-  const path = lockPath(socket);
-  for (;;) {
-    const lock = openSync(path, "a", 0o600);
-    if (!lockExclusive(lock, wait)) {
-      closeSync(lock);
-      return undefined;
-    }
-    const held = fstatSync(lock);
-    const current = statSync(path, { throwIfNoEntry: false });
-    if (current !== undefined && current.ino === held.ino && current.dev === held.dev) return lock;
-    closeSync(lock);
-  }
-}
-
-/** Removes the group's lock file, then lets go of it: no lock file outlives its holder. */
-export function releaseGroup(socket: string, lock: number): void {
-  try {
-    rmSync(lockPath(socket), { force: true });
-  } finally {
-    closeSync(lock);
-  }
-}
-
-/** What the server says on descriptor 3 once it listens. */
-export const readyWord = "ready";
 
 /** Makes the server's OOM score one more than the daemon's, as containerd's shim does. */
 export function followDaemonOomScore(serverPid: number, daemonPid: number): void {
