@@ -1,8 +1,29 @@
-import { type RunningDaemon, runCommand, startBerthd, stockContainerdInstalled, stockCtr } from "@berth/testkit";
+import { rmSync } from "node:fs";
+import { request } from "node:http";
+import { join } from "node:path";
+import { type RunningDaemon, runCommand, startBerthd, stockContainerdInstalled, stockCtr, testDirectory } from "@berth/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+/** The module files a running berthd holds, read from a heap snapshot of its `[debug]` endpoint (V8 keeps every loaded module's script). */
+async function modulesHeldBy(debugSocket: string): Promise<string[]> {
+  const body = await new Promise<string>((resolve, reject) => {
+    request({ socketPath: debugSocket, path: "/debug/pprof/heap" }, (response) => {
+      const chunks: Buffer[] = [];
+      response.on("data", (chunk: Buffer) => chunks.push(chunk));
+      response.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
+      response.on("error", reject);
+    })
+      .on("error", reject)
+      .end();
+  });
+  const snapshot = JSON.parse(body) as { strings: string[] };
+  return snapshot.strings.filter((text) => text.startsWith("file:///") && text.endsWith(".js"));
+}
 
 describe.skipIf(!stockContainerdInstalled)("containerd's Windows plugins in berthd on Linux", () => {
   let berthd: RunningDaemon;
+  const directory = testDirectory("windows-plugins");
+  const debugSocket = join(directory, "debug.sock");
   const ctr = async (...args: string[]) => {
     const result = await runCommand(stockCtr!, ["--address", berthd.address, ...args]);
     expect(result.code, result.stderr).toBe(0);
@@ -10,10 +31,11 @@ describe.skipIf(!stockContainerdInstalled)("containerd's Windows plugins in bert
   };
 
   beforeAll(async () => {
-    berthd = await startBerthd();
+    berthd = await startBerthd({ config: `version = 2\n[debug]\n  address = ${JSON.stringify(debugSocket)}\n` });
   });
   afterAll(async () => {
     await berthd?.cleanup();
+    rmSync(directory, { recursive: true, force: true });
   });
 
   it("are registered and skip themselves, as stock ctr plugins ls shows", async () => {
@@ -35,5 +57,14 @@ describe.skipIf(!stockContainerdInstalled)("containerd's Windows plugins in bert
     const details = await ctr("plugins", "ls", "-d", "id==windows");
     expect(details).toContain("windows plugins need a Windows host");
     expect(details).toContain("skip plugin");
+  });
+
+  it("are registered without loading the package's layer, shim or win32 code", async () => {
+    await ctr("plugins", "ls");
+    const modules = await modulesHeldBy(debugSocket);
+    // What the daemon holds is visible: its Linux runtime, and the Windows registrations themselves.
+    expect(modules.some((url) => url.includes("/runtime-linux/dist/"))).toBe(true);
+    expect(modules.some((url) => url.endsWith("/runtime-windows/dist/plugins.js"))).toBe(true);
+    expect(modules.filter((url) => /\/runtime-windows\/dist\/(index\.js|layers\/|shim\/|win32)/.test(url))).toEqual([]);
   });
 });
