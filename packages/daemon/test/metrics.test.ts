@@ -1,4 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
+import { rmSync } from "node:fs";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import {
   type PromSample,
@@ -11,8 +13,10 @@ import {
   startStockContainerd,
   stockContainerdInstalled,
   stockCtr,
+  testDirectory,
 } from "@berth/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { modulesHeldBy } from "./held-modules.js";
 
 const berthdMain = fileURLToPath(new URL("main.js", import.meta.resolve("@berth/daemon")));
 const metricsConfig = (port: number, histogram: boolean) => `version = 2\n[metrics]\n  address = "127.0.0.1:${port}"\n  grpc_histogram = ${histogram}\n`;
@@ -177,5 +181,30 @@ describe("metrics configuration", () => {
 
   it("refuses an address that is not host:port, naming the setting", async () => {
     await expect(startBerthd({ config: 'version = 2\n[metrics]\n  address = "nowhere"\n' })).rejects.toThrow(/metrics\.address/);
+  });
+});
+
+describe("berthd serving metrics", () => {
+  let berthd: RunningDaemon;
+  const directory = testDirectory("metrics-modules");
+  const debugSocket = join(directory, "debug.sock");
+
+  beforeAll(async () => {
+    const port = await freePort();
+    berthd = await startBerthd({ config: `${metricsConfig(port, true)}[debug]\n  address = ${JSON.stringify(debugSocket)}\n`, logLevel: "info" });
+    expect((await scrapeProm(`http://127.0.0.1:${port}/v1/metrics`)).samples.length).toBeGreaterThan(100);
+  });
+  afterAll(async () => {
+    await berthd?.cleanup();
+    rmSync(directory, { recursive: true, force: true });
+  });
+
+  it("holds prom-client's metric classes and none of its default metrics, Summary, Pushgateway or cluster code (nor @opentelemetry/api)", async () => {
+    const modules = await modulesHeldBy(debugSocket);
+    const promClient = modules.filter((path) => path.includes("/node_modules/prom-client/"));
+    expect(promClient.some((path) => path.endsWith("/prom-client/lib/registry.js"))).toBe(true);
+    expect(promClient.some((path) => path.endsWith("/prom-client/lib/histogram.js"))).toBe(true);
+    expect(promClient.filter((path) => /\/prom-client\/(index\.js|lib\/(defaultMetrics|summary|pushgateway|cluster|metrics\/))/.test(path))).toEqual([]);
+    expect(modules.filter((path) => path.includes("/@opentelemetry/"))).toEqual([]);
   });
 });

@@ -1,24 +1,8 @@
 import { rmSync } from "node:fs";
-import { request } from "node:http";
 import { join } from "node:path";
 import { type RunningDaemon, runCommand, startBerthd, stockContainerdInstalled, stockCtr, testDirectory } from "@berth/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-
-/** The module files a running berthd holds, read from a heap snapshot of its `[debug]` endpoint (V8 keeps every loaded module's script). */
-async function modulesHeldBy(debugSocket: string): Promise<string[]> {
-  const body = await new Promise<string>((resolve, reject) => {
-    request({ socketPath: debugSocket, path: "/debug/pprof/heap" }, (response) => {
-      const chunks: Buffer[] = [];
-      response.on("data", (chunk: Buffer) => chunks.push(chunk));
-      response.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
-      response.on("error", reject);
-    })
-      .on("error", reject)
-      .end();
-  });
-  const snapshot = JSON.parse(body) as { strings: string[] };
-  return snapshot.strings.filter((text) => text.startsWith("file:///") && text.endsWith(".js"));
-}
+import { modulesHeldBy } from "./held-modules.js";
 
 describe.skipIf(!stockContainerdInstalled)("containerd's Windows plugins in berthd on Linux", () => {
   let berthd: RunningDaemon;
