@@ -3,7 +3,7 @@ import { request } from "node:http";
 /**
  * The module files a running berthd holds, read from a heap snapshot of its `[debug]` endpoint: V8
  * keeps the script of every module loaded, named by its file (a file:// URL for an ES module, a
- * path for a CommonJS one). Returned as paths.
+ * path for a CommonJS one, `node:…` for Node's own). Returned as paths and `node:` names.
  */
 export async function modulesHeldBy(debugSocket: string): Promise<string[]> {
   const body = await new Promise<string>((resolve, reject) => {
@@ -17,6 +17,6 @@ export async function modulesHeldBy(debugSocket: string): Promise<string[]> {
       .end();
   });
   const { strings } = JSON.parse(body) as { strings: string[] };
-  const files = strings.filter((text) => /^(file:\/\/)?\/\S+\.[cm]?js$/.test(text)).map((text) => text.replace(/^file:\/\//, ""));
+  const files = strings.filter((text) => /^(file:\/\/)?\/\S+\.[cm]?js$|^node:[\w/]+$/.test(text)).map((text) => text.replace(/^file:\/\//, ""));
   return [...new Set(files)];
 }

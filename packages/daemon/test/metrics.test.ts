@@ -207,4 +207,11 @@ describe("berthd serving metrics", () => {
     expect(promClient.filter((path) => /\/prom-client\/(index\.js|lib\/(defaultMetrics|summary|pushgateway|cluster|metrics\/))/.test(path))).toEqual([]);
     expect(modules.filter((path) => path.includes("/@opentelemetry/"))).toEqual([]);
   });
+
+  it("has not loaded Node's undici, which only an ES import of node:http's facade would have", async () => {
+    const modules = await modulesHeldBy(debugSocket);
+    expect(modules).toContain("node:internal/http2/core");
+    expect(modules).toContain("node:_http_server");
+    expect(modules.filter((name) => name.includes("undici"))).toEqual([]);
+  });
 });
