@@ -1,6 +1,4 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { rmSync } from "node:fs";
-import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import {
   type PromSample,
@@ -13,10 +11,9 @@ import {
   startStockContainerd,
   stockContainerdInstalled,
   stockCtr,
-  testDirectory,
 } from "@berth/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { modulesHeldBy } from "./held-modules.js";
+import { type InspectableBerthd, startInspectableBerthd } from "./held-modules.js";
 
 const berthdMain = fileURLToPath(new URL("main.js", import.meta.resolve("@berth/daemon")));
 const metricsConfig = (port: number, histogram: boolean) => `version = 2\n[metrics]\n  address = "127.0.0.1:${port}"\n  grpc_histogram = ${histogram}\n`;
@@ -185,22 +182,19 @@ describe("metrics configuration", () => {
 });
 
 describe("berthd serving metrics", () => {
-  let berthd: RunningDaemon;
-  const directory = testDirectory("metrics-modules");
-  const debugSocket = join(directory, "debug.sock");
+  let berthd: InspectableBerthd;
 
   beforeAll(async () => {
     const port = await freePort();
-    berthd = await startBerthd({ config: `${metricsConfig(port, true)}[debug]\n  address = ${JSON.stringify(debugSocket)}\n`, logLevel: "info" });
+    berthd = await startInspectableBerthd(metricsConfig(port, true), { logLevel: "info" });
     expect((await scrapeProm(`http://127.0.0.1:${port}/v1/metrics`)).samples.length).toBeGreaterThan(100);
   });
   afterAll(async () => {
     await berthd?.cleanup();
-    rmSync(directory, { recursive: true, force: true });
   });
 
   it("holds prom-client's metric classes and none of its default metrics, Summary, Pushgateway or cluster code (nor @opentelemetry/api)", async () => {
-    const modules = await modulesHeldBy(debugSocket);
+    const modules = await berthd.modules();
     const promClient = modules.filter((path) => path.includes("/node_modules/prom-client/"));
     expect(promClient.some((path) => path.endsWith("/prom-client/lib/registry.js"))).toBe(true);
     expect(promClient.some((path) => path.endsWith("/prom-client/lib/histogram.js"))).toBe(true);
@@ -209,7 +203,7 @@ describe("berthd serving metrics", () => {
   });
 
   it("has not loaded Node's undici, which only an ES import of node:http's facade would have", async () => {
-    const modules = await modulesHeldBy(debugSocket);
+    const modules = await berthd.modules();
     expect(modules).toContain("node:internal/http2/core");
     expect(modules).toContain("node:_http_server");
     expect(modules.filter((name) => name.includes("undici"))).toEqual([]);

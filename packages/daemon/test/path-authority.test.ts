@@ -1,10 +1,8 @@
-import { rmSync } from "node:fs";
-import { join } from "node:path";
 import { healthV1 } from "@berth/api/proto";
 import { grpc } from "@berth/api/services";
-import { type RunningDaemon, startBerthd, testDirectory } from "@berth/testkit";
+import { type RunningDaemon, startBerthd } from "@berth/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { modulesHeldBy } from "./held-modules.js";
+import { type InspectableBerthd, startInspectableBerthd } from "./held-modules.js";
 
 const { SERVING } = healthV1.HealthCheckResponse_ServingStatus;
 
@@ -79,28 +77,25 @@ describe("berthd's socket and a connection's first request", () => {
 });
 
 describe("berthd's socket before any client", () => {
-  const directory = testDirectory("authority-idle");
-  const debugSocket = join(directory, "debug.sock");
-  let daemon: RunningDaemon;
+  let berthd: InspectableBerthd;
 
   beforeAll(async () => {
-    daemon = await startBerthd({ config: `version = 2\n[debug]\n  address = ${JSON.stringify(debugSocket)}\n` });
+    berthd = await startInspectableBerthd();
   });
   afterAll(async () => {
-    await daemon?.cleanup();
-    rmSync(directory, { recursive: true, force: true });
+    await berthd?.cleanup();
   });
 
   it("holds no HPACK code until a connection's first request needs it", async () => {
     const hpack = (modules: string[]) => modules.filter((path) => path.includes("/node_modules/hpack.js/"));
     // testkit saw the socket answer (a connect, then close), which sends no request.
-    expect(hpack(await modulesHeldBy(debugSocket))).toEqual([]);
-    const channel = new grpc.Client(`unix://${daemon.address}`, grpc.credentials.createInsecure());
+    expect(hpack(await berthd.modules())).toEqual([]);
+    const channel = new grpc.Client(`unix://${berthd.daemon.address}`, grpc.credentials.createInsecure());
     try {
       expect((await checkWithAuthority(channel)).status).toBe(SERVING);
     } finally {
       channel.close();
     }
-    expect(hpack(await modulesHeldBy(debugSocket)).length).toBeGreaterThan(0);
+    expect(hpack(await berthd.modules()).length).toBeGreaterThan(0);
   });
 });

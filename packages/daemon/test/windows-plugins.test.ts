@@ -1,25 +1,20 @@
-import { rmSync } from "node:fs";
-import { join } from "node:path";
-import { type RunningDaemon, runCommand, startBerthd, stockContainerdInstalled, stockCtr, testDirectory } from "@berth/testkit";
+import { runCommand, stockContainerdInstalled, stockCtr } from "@berth/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { modulesHeldBy } from "./held-modules.js";
+import { type InspectableBerthd, startInspectableBerthd } from "./held-modules.js";
 
 describe.skipIf(!stockContainerdInstalled)("containerd's Windows plugins in berthd on Linux", () => {
-  let berthd: RunningDaemon;
-  const directory = testDirectory("windows-plugins");
-  const debugSocket = join(directory, "debug.sock");
+  let berthd: InspectableBerthd;
   const ctr = async (...args: string[]) => {
-    const result = await runCommand(stockCtr!, ["--address", berthd.address, ...args]);
+    const result = await runCommand(stockCtr!, ["--address", berthd.daemon.address, ...args]);
     expect(result.code, result.stderr).toBe(0);
     return result.stdout;
   };
 
   beforeAll(async () => {
-    berthd = await startBerthd({ config: `version = 2\n[debug]\n  address = ${JSON.stringify(debugSocket)}\n` });
+    berthd = await startInspectableBerthd();
   });
   afterAll(async () => {
     await berthd?.cleanup();
-    rmSync(directory, { recursive: true, force: true });
   });
 
   it("are registered and skip themselves, as stock ctr plugins ls shows", async () => {
@@ -45,7 +40,7 @@ describe.skipIf(!stockContainerdInstalled)("containerd's Windows plugins in bert
 
   it("are registered without loading the package's layer, shim or win32 code", async () => {
     await ctr("plugins", "ls");
-    const modules = await modulesHeldBy(debugSocket);
+    const modules = await berthd.modules();
     // What the daemon holds is visible: its Linux runtime, and the Windows registrations themselves.
     expect(modules.some((url) => url.includes("/runtime-linux/dist/"))).toBe(true);
     expect(modules.some((url) => url.endsWith("/runtime-windows/dist/plugins.js"))).toBe(true);
