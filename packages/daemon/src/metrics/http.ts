@@ -5,7 +5,7 @@ import type { DaemonMetrics } from "./registry.js";
 
 // `import { … } from "node:http"` in an ES module builds http's ESM facade, which reads every export,
 // among them the lazy WebSocket, CloseEvent and MessageEvent getters: that loads all of Node's bundled
-// undici (~2.3 MB of heap) into a daemon that never uses it. The CommonJS module alone does not.
+// undici (~1.2 MB of berthd's heap) into a daemon that never uses it. The CommonJS module alone does not.
 const { createServer } = process.getBuiltinModule("node:http");
 
 /** containerd's `[metrics] address`: "host:port", "[v6]:port" or ":port" (every interface). */
