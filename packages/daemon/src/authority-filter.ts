@@ -3,7 +3,7 @@ import { Duplex } from "node:stream";
 import hpack from "hpack.js";
 import { ACK, CONTINUATION, END_HEADERS, END_STREAM, FRAME_HEADER, HEADERS, PREFACE, SETTINGS, frameHeader, headerFragment } from "./http2-frames.js";
 
-// The HPACK half of authority.ts (see there): loaded with the first connection, not with the daemon.
+// The HPACK half of authority.ts (see there): loaded with the first request a client sends, not with the daemon.
 
 /** The smallest SETTINGS_MAX_FRAME_SIZE a peer may have; Node's server keeps it. */
 const MAX_FRAME = 16384;

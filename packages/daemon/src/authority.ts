@@ -11,8 +11,8 @@ import { type FirstRequest, emptySettingsFrame, readFirstRequest } from "./first
  * server. Otherwise the connection passes through this filter: it decodes every request header block
  * with the client's HPACK state, replaces an authority that is not a valid host with `localhost`,
  * and re-encodes the block with a second HPACK state that mirrors nghttp2's decoder. Every other
- * frame passes through byte for byte. The HPACK code (authority-filter.ts) loads with the first
- * connection: a daemon no client has talked to does not hold it.
+ * frame passes through byte for byte. The HPACK code (authority-filter.ts) loads with the first request
+ * a client sends: a daemon no client has talked to does not hold it.
  */
 
 /** How long an idle new connection may wait for its first request before it goes through the filter anyway. */
