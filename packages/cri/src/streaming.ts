@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { type IncomingMessage, type Server, createServer } from "node:http";
+import type { IncomingMessage, Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import { errorOfKind, failedPrecondition, invalidArgument } from "@berth/api";
@@ -8,6 +8,11 @@ import { containerState } from "./containers.js";
 import type { CriContext } from "./context.js";
 import { serveSpdyAttach, serveSpdyExec, serveSpdyPortForward } from "./stream-handlers.js";
 import { serveWebSocketAttach, serveWebSocketExec, serveWebSocketPortForward } from "./websocket.js";
+
+// `import { … } from "node:http"` in an ES module builds http's ESM facade, which reads every export,
+// among them the lazy WebSocket, CloseEvent and MessageEvent getters: that loads all of Node's bundled
+// undici (~1.2 MB of berthd's heap) into a daemon that never uses it. The CommonJS module alone does not.
+const { createServer } = process.getBuiltinModule("node:http");
 
 export type StreamRequest =
   | { readonly kind: "exec"; readonly request: criV1.ExecRequest }

@@ -1,10 +1,13 @@
-import { type IncomingMessage, type Server, type ServerResponse, createServer } from "node:http";
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import { Session } from "node:inspector";
 import { chmod, chown, mkdir, rm } from "node:fs/promises";
 import { dirname } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { getHeapSnapshot } from "node:v8";
 import type { Logger } from "./log.js";
+
+// As in metrics/http.ts: http without its ESM facade, which would load undici.
+const { createServer } = process.getBuiltinModule("node:http");
 
 /**
  * berthd's answer to containerd's `[debug] address`: containerd serves Go's pprof there; berthd is a

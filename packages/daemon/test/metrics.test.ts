@@ -13,6 +13,7 @@ import {
   stockCtr,
 } from "@berth/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type InspectableBerthd, startInspectableBerthd } from "./held-modules.js";
 
 const berthdMain = fileURLToPath(new URL("main.js", import.meta.resolve("@berth/daemon")));
 const metricsConfig = (port: number, histogram: boolean) => `version = 2\n[metrics]\n  address = "127.0.0.1:${port}"\n  grpc_histogram = ${histogram}\n`;
@@ -177,5 +178,34 @@ describe("metrics configuration", () => {
 
   it("refuses an address that is not host:port, naming the setting", async () => {
     await expect(startBerthd({ config: 'version = 2\n[metrics]\n  address = "nowhere"\n' })).rejects.toThrow(/metrics\.address/);
+  });
+});
+
+describe("berthd serving metrics", () => {
+  let berthd: InspectableBerthd;
+
+  beforeAll(async () => {
+    const port = await freePort();
+    berthd = await startInspectableBerthd(metricsConfig(port, true), { logLevel: "info" });
+    expect((await scrapeProm(`http://127.0.0.1:${port}/v1/metrics`)).samples.length).toBeGreaterThan(100);
+  });
+  afterAll(async () => {
+    await berthd?.cleanup();
+  });
+
+  it("holds prom-client's metric classes and none of its default metrics, Summary, Pushgateway or cluster code (nor @opentelemetry/api)", async () => {
+    const modules = await berthd.modules();
+    const promClient = modules.filter((path) => path.includes("/node_modules/prom-client/"));
+    expect(promClient.some((path) => path.endsWith("/prom-client/lib/registry.js"))).toBe(true);
+    expect(promClient.some((path) => path.endsWith("/prom-client/lib/histogram.js"))).toBe(true);
+    expect(promClient.filter((path) => /\/prom-client\/(index\.js|lib\/(defaultMetrics|summary|pushgateway|cluster|metrics\/))/.test(path))).toEqual([]);
+    expect(modules.filter((path) => path.includes("/@opentelemetry/"))).toEqual([]);
+  });
+
+  it("has not loaded Node's undici, which only an ES import of node:http's facade would have", async () => {
+    const modules = await berthd.modules();
+    expect(modules).toContain("node:internal/http2/core");
+    expect(modules).toContain("node:_http_server");
+    expect(modules.filter((name) => name.includes("undici"))).toEqual([]);
   });
 });

@@ -2,6 +2,7 @@ import { healthV1 } from "@berth/api/proto";
 import { grpc } from "@berth/api/services";
 import { type RunningDaemon, startBerthd } from "@berth/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type InspectableBerthd, startInspectableBerthd } from "./held-modules.js";
 
 const { SERVING } = healthV1.HealthCheckResponse_ServingStatus;
 
@@ -73,4 +74,28 @@ describe("berthd's socket and a connection's first request", () => {
       }
     });
   }
+});
+
+describe("berthd's socket before any client", () => {
+  let berthd: InspectableBerthd;
+
+  beforeAll(async () => {
+    berthd = await startInspectableBerthd();
+  });
+  afterAll(async () => {
+    await berthd?.cleanup();
+  });
+
+  it("holds no HPACK code until a connection's first request needs it", async () => {
+    const hpack = (modules: string[]) => modules.filter((path) => path.includes("/node_modules/hpack.js/"));
+    // testkit saw the socket answer (a connect, then close), which sends no request.
+    expect(hpack(await berthd.modules())).toEqual([]);
+    const channel = new grpc.Client(`unix://${berthd.daemon.address}`, grpc.credentials.createInsecure());
+    try {
+      expect((await checkWithAuthority(channel)).status).toBe(SERVING);
+    } finally {
+      channel.close();
+    }
+    expect(hpack(await berthd.modules()).length).toBeGreaterThan(0);
+  });
 });

@@ -1,16 +1,17 @@
-import { type RunningDaemon, runCommand, startBerthd, stockContainerdInstalled, stockCtr } from "@berth/testkit";
+import { runCommand, stockContainerdInstalled, stockCtr } from "@berth/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type InspectableBerthd, startInspectableBerthd } from "./held-modules.js";
 
 describe.skipIf(!stockContainerdInstalled)("containerd's Windows plugins in berthd on Linux", () => {
-  let berthd: RunningDaemon;
+  let berthd: InspectableBerthd;
   const ctr = async (...args: string[]) => {
-    const result = await runCommand(stockCtr!, ["--address", berthd.address, ...args]);
+    const result = await runCommand(stockCtr!, ["--address", berthd.daemon.address, ...args]);
     expect(result.code, result.stderr).toBe(0);
     return result.stdout;
   };
 
   beforeAll(async () => {
-    berthd = await startBerthd();
+    berthd = await startInspectableBerthd();
   });
   afterAll(async () => {
     await berthd?.cleanup();
@@ -35,5 +36,14 @@ describe.skipIf(!stockContainerdInstalled)("containerd's Windows plugins in bert
     const details = await ctr("plugins", "ls", "-d", "id==windows");
     expect(details).toContain("windows plugins need a Windows host");
     expect(details).toContain("skip plugin");
+  });
+
+  it("are registered without loading the package's layer, shim or win32 code", async () => {
+    await ctr("plugins", "ls");
+    const modules = await berthd.modules();
+    // What the daemon holds is visible: its Linux runtime, and the Windows registrations themselves.
+    expect(modules.some((url) => url.includes("/runtime-linux/dist/"))).toBe(true);
+    expect(modules.some((url) => url.endsWith("/runtime-windows/dist/plugins.js"))).toBe(true);
+    expect(modules.filter((url) => /\/runtime-windows\/dist\/(index\.js|layers\/|shim\/|win32)/.test(url))).toEqual([]);
   });
 });

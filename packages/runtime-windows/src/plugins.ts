@@ -1,15 +1,15 @@
 import type { ContentStore, Snapshotter } from "@berth/api";
 import { type Plugin, type PluginPlatform, SkipPlugin, hostPlatform, pluginType } from "@berth/plugin";
 import { snapshotterPluginType } from "@berth/snapshots";
-import { WindowsDiffer } from "./layers/differ.js";
-import { WindowsSnapshotter } from "./layers/snapshotter.js";
+import type { WindowsDiffer } from "./layers/differ.js";
 import { windowsDefaults, windowsSupport } from "./platform.js";
-import { loadWin32LayerOps } from "./win32-loader.js";
 
 /**
  * containerd's Windows plugins: the `windows` snapshotter and differ (the runhcs runtime needs the
  * daemon's shim manager, so berthd registers it itself). Each skips itself anywhere but on
- * Windows, with a reason `ctr plugins ls` shows (status skip).
+ * Windows, with a reason `ctr plugins ls` shows (status skip). Also alone as
+ * `@berth/runtime-windows/plugins`: registering them loads none of the layer code (tar codec,
+ * snapshotter, differ), which their `init` imports only on Windows, so a Linux berthd never holds it.
  */
 export const windowsPluginPlatform: PluginPlatform = { os: "windows", architecture: hostPlatform.architecture };
 
@@ -36,6 +36,7 @@ export const windowsSnapshotterPlugin: Plugin<Snapshotter, { root_path: string }
     skipUnlessWindows();
     const path = config.root_path || root;
     exports.root = path;
+    const [{ WindowsSnapshotter }, { loadWin32LayerOps }] = await Promise.all([import("./layers/snapshotter.js"), import("./win32-loader.js")]);
     return WindowsSnapshotter.open(path, await loadWin32LayerOps(), { log: (message, error) => logger.warn({ err: error }, message) });
   },
   close: (snapshotter) => snapshotter.close(),
@@ -48,6 +49,7 @@ export const windowsDifferPlugin: Plugin<WindowsDiffer> = {
   platforms: [windowsPluginPlatform],
   init: async ({ get }) => {
     skipUnlessWindows();
+    const [{ WindowsDiffer }, { loadWin32LayerOps }] = await Promise.all([import("./layers/differ.js"), import("./win32-loader.js")]);
     return new WindowsDiffer(get(metadataPluginType).content, await loadWin32LayerOps());
   },
 };

@@ -41,6 +41,16 @@ describe("on Linux", () => {
     expect(mentionsKoffi(mapped)).toEqual([]);
   });
 
+  it("loading @berth/runtime-windows/plugins (what berthd registers) loads none of the layer, shim or win32 code", () => {
+    const { modules } = loadedBy(`
+      const plugins = await import("@berth/runtime-windows/plugins");
+      if (plugins.windowsSnapshotterPlugin.id !== "windows") throw new Error("not loaded");
+    `);
+    expect(modules.some((url) => url.endsWith("runtime-windows/dist/plugins.js"))).toBe(true);
+    expect(modules.filter((url) => /runtime-windows\/dist\/(index\.js|layers\/|shim\/|win32)/.test(url))).toEqual([]);
+    expect(modules.filter((url) => /tar-stream|koffi/.test(url))).toEqual([]);
+  });
+
   it("would see koffi if src/win32/ were loaded (the check above can fail)", () => {
     const { modules, mapped } = loadedBy(`await import("./dist/win32/koffi.js");`);
     expect(mentionsKoffi(modules).length).toBeGreaterThan(0);

@@ -8,7 +8,7 @@ import {
   locateCgroupOfPid,
   readCgroupStats,
 } from "@berth/runtime-linux";
-import { Gauge, type Registry } from "prom-client";
+import { Gauge, type Registry } from "./prom.js";
 import type { Logger } from "../log.js";
 import type { ContainerMetric } from "./container-metric.js";
 import { containerMetricsV1 } from "./containers-v1.js";

@@ -1,4 +1,4 @@
-import { Counter, Gauge, type Registry } from "prom-client";
+import { Counter, Gauge, type Registry } from "./prom.js";
 import type { ExchangeStats } from "@berth/events";
 
 /** What the daemon's object counts are read from at scrape time; absent parts are not reported. */

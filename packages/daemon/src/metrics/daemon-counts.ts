@@ -1,6 +1,6 @@
 import type { Exchange } from "@berth/events";
 import type { PluginOutcome } from "@berth/plugin";
-import type { Registry } from "prom-client";
+import type { Registry } from "./prom.js";
 import type { Metadata } from "../plugins/core.js";
 import { pluginTypes } from "../plugins/types.js";
 import { type CountSources, registerCounts } from "./counts.js";

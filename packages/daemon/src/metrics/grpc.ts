@@ -1,5 +1,5 @@
 import type { CallObserver, ServiceDefinition } from "@berth/api/services";
-import { Counter, Histogram, type Registry } from "prom-client";
+import { Counter, Histogram, type Registry } from "./prom.js";
 
 /** grpc-go's names for status codes, by number: the grpc_code label. */
 const codeNames = [

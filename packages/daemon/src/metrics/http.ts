@@ -1,7 +1,12 @@
-import { type Server, createServer } from "node:http";
+import type { Server } from "node:http";
 import { invalidArgument } from "@berth/api";
 import type { Logger } from "../log.js";
 import type { DaemonMetrics } from "./registry.js";
+
+// `import { … } from "node:http"` in an ES module builds http's ESM facade, which reads every export,
+// among them the lazy WebSocket, CloseEvent and MessageEvent getters: that loads all of Node's bundled
+// undici (~1.2 MB of berthd's heap) into a daemon that never uses it. The CommonJS module alone does not.
+const { createServer } = process.getBuiltinModule("node:http");
 
 /** containerd's `[metrics] address`: "host:port", "[v6]:port" or ":port" (every interface). */
 export function parseListenAddress(address: string): { host: string | undefined; port: number } {

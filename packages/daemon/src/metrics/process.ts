@@ -1,5 +1,5 @@
 import { readFileSync, readdirSync } from "node:fs";
-import { Counter, Gauge, type Registry } from "prom-client";
+import { Counter, Gauge, type Registry } from "./prom.js";
 
 const pageSize = 4096;
 const ticksPerSecond = 100;

@@ -1,4 +1,4 @@
-import { Registry } from "prom-client";
+import { Registry } from "./prom.js";
 import { Mutex } from "../mutex.js";
 
 /** Something that reads what it reports just before a scrape (the cgroups of running containers). */

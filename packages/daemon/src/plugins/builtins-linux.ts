@@ -1,4 +1,4 @@
-import { windowsDifferPlugin, windowsSnapshotterPlugin } from "@berth/runtime-windows";
+import { windowsDifferPlugin, windowsSnapshotterPlugin } from "@berth/runtime-windows/plugins";
 import { btrfsPlugin } from "@berth/snapshotter-btrfs";
 import { nativePlugin } from "@berth/snapshotter-native";
 import { overlayPlugin } from "@berth/snapshotter-overlay";

@@ -1,4 +1,4 @@
-import { windowsDifferPlugin, windowsSnapshotterPlugin } from "@berth/runtime-windows";
+import { windowsDifferPlugin, windowsSnapshotterPlugin } from "@berth/runtime-windows/plugins";
 import type { PlatformBuiltins } from "./builtins.js";
 import { windowsRuntimePlugin } from "./windows.js";
 

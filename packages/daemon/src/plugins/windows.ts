@@ -1,6 +1,5 @@
 import type { ShimManager } from "@berth/runtime-linux";
-import { loadWin32LayerOps, skipUnlessWindows, unmountWindowsLayer, windowsPluginPlatform } from "@berth/runtime-windows";
-import { windowsShimPlatform } from "@berth/runtime-windows/shim";
+import { skipUnlessWindows, windowsPluginPlatform } from "@berth/runtime-windows/plugins";
 import type { Plugin } from "./registry.js";
 import { openShimManager } from "./runtime.js";
 import { hostPlatform, pluginTypes } from "./types.js";
@@ -17,6 +16,8 @@ export interface WindowsRuntimeConfig {
  * reversed log pipe): containerd's runtime v2 on Windows, skipping itself anywhere else. It opens
  * the daemon's shim manager, so it stays in the daemon; the Windows snapshotter and differ come
  * with @berth/runtime-windows. Listed before the Linux one, so that the Tasks service uses it where it loads.
+ * The package's layer and shim code is imported only once the host is Windows: berthd on Linux registers
+ * this plugin (`ctr plugins ls` lists it, skipped) without holding that code.
  */
 export const windowsRuntimePlugin: Plugin<ShimManager, WindowsRuntimeConfig> = {
   type: pluginTypes.runtime,
@@ -26,6 +27,10 @@ export const windowsRuntimePlugin: Plugin<ShimManager, WindowsRuntimeConfig> = {
   config: { platforms: [`windows/${hostPlatform.architecture}`, "linux/amd64"], shims: {} },
   init: async (context) => {
     skipUnlessWindows();
+    const [{ loadWin32LayerOps, unmountWindowsLayer }, { windowsShimPlatform }] = await Promise.all([
+      import("@berth/runtime-windows"),
+      import("@berth/runtime-windows/shim"),
+    ]);
     const ops = await loadWin32LayerOps();
     // A rootfs runhcs left mounted is a windows-layer mount; one never mounted is no error.
     return openShimManager(context, windowsShimPlatform({ unmountRootfs: (rootfs) => unmountWindowsLayer(ops, rootfs).catch(() => undefined) }));
