@@ -1,5 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, readdirSync, readlinkSync, rmSync, rmdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
+import { defaultSpec } from "@berth/client";
 import { unmountUnder } from "@berth/mount";
 import { busyboxLayerEntries } from "./images.js";
 import { runCommand } from "./processes.js";
@@ -15,23 +16,6 @@ export function writeBusyboxRootfs(directory: string): void {
   for (const mountpoint of ["proc", "dev", "sys", "run", "tmp"]) mkdirSync(join(directory, mountpoint), { recursive: true });
 }
 
-const defaultCapabilities = [
-  "CAP_CHOWN",
-  "CAP_DAC_OVERRIDE",
-  "CAP_FSETID",
-  "CAP_FOWNER",
-  "CAP_MKNOD",
-  "CAP_NET_RAW",
-  "CAP_SETGID",
-  "CAP_SETUID",
-  "CAP_SETFCAP",
-  "CAP_SETPCAP",
-  "CAP_NET_BIND_SERVICE",
-  "CAP_SYS_CHROOT",
-  "CAP_KILL",
-  "CAP_AUDIT_WRITE",
-];
-
 export interface TestSpecOptions {
   readonly args: readonly string[];
   /** linux.cgroupsPath, e.g. `/berth-test-<id>`; tests remove it with `removeTestCgroups`. */
@@ -41,48 +25,22 @@ export interface TestSpecOptions {
   readonly rootPath?: string;
 }
 
-/** An OCI runtime spec shaped as containerd's default for Linux (namespaces, mounts, capabilities, masked paths). */
+/**
+ * containerd's default Linux spec (the client's `defaultSpec`: namespaces, mounts, capabilities,
+ * masked paths) running `args`, with every device denied and the cgroup the test names.
+ */
 export function testRuntimeSpec(options: TestSpecOptions): Record<string, unknown> {
+  const base = defaultSpec("", "");
   return {
-    ociVersion: "1.0.2-dev",
+    ...base,
     process: {
       terminal: options.terminal ?? false,
-      user: { uid: 0, gid: 0 },
+      ...base.process,
       args: options.args,
       env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],
-      cwd: "/",
-      capabilities: { bounding: defaultCapabilities, effective: defaultCapabilities, permitted: defaultCapabilities },
-      rlimits: [{ type: "RLIMIT_NOFILE", hard: 1024, soft: 1024 }],
-      noNewPrivileges: true,
     },
     root: { path: options.rootPath ?? "rootfs" },
-    mounts: [
-      { destination: "/proc", type: "proc", source: "proc", options: ["nosuid", "noexec", "nodev"] },
-      { destination: "/dev", type: "tmpfs", source: "tmpfs", options: ["nosuid", "strictatime", "mode=755", "size=65536k"] },
-      { destination: "/dev/pts", type: "devpts", source: "devpts", options: ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"] },
-      { destination: "/dev/shm", type: "tmpfs", source: "shm", options: ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"] },
-      { destination: "/dev/mqueue", type: "mqueue", source: "mqueue", options: ["nosuid", "noexec", "nodev"] },
-      { destination: "/sys", type: "sysfs", source: "sysfs", options: ["nosuid", "noexec", "nodev", "ro"] },
-      { destination: "/run", type: "tmpfs", source: "tmpfs", options: ["nosuid", "strictatime", "mode=755", "size=65536k"] },
-    ],
-    linux: {
-      resources: { devices: [{ allow: false, access: "rwm" }] },
-      cgroupsPath: options.cgroupsPath,
-      namespaces: [{ type: "pid" }, { type: "ipc" }, { type: "uts" }, { type: "mount" }, { type: "network" }],
-      maskedPaths: [
-        "/proc/acpi",
-        "/proc/asound",
-        "/proc/kcore",
-        "/proc/keys",
-        "/proc/latency_stats",
-        "/proc/timer_list",
-        "/proc/timer_stats",
-        "/proc/sched_debug",
-        "/sys/firmware",
-        "/proc/scsi",
-      ],
-      readonlyPaths: ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"],
-    },
+    linux: { ...base.linux, resources: { devices: [{ allow: false, access: "rwm" }] }, cgroupsPath: options.cgroupsPath },
   };
 }
 
