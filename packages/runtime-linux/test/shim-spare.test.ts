@@ -124,3 +124,18 @@ describe.skipIf(stockCtr === undefined)("berthd's spare shim", () => {
     expect(await oneSpare(daemon.address)).not.toBe(spare);
   });
 });
+
+describe.skipIf(stockCtr === undefined)("berthd's spare_shims", () => {
+  const withSpares = (value: string) => `version = 2\n[plugins."io.containerd.runtime.v2.task"]\nspare_shims = ${value}\n`;
+
+  it("a value that is not a count fails the runtime plugin, naming the key", async () => {
+    const daemon = await startBerthd({ config: withSpares("-1") });
+    try {
+      const listed = await ctrSession(daemon, "default").ctr("plugins", "ls", "-d", "id==task");
+      expect(listed.stdout).toContain("spare_shims: -1 is not a count (0 or more): invalid argument");
+      expect(sparesOf(daemon.address)).toEqual([]);
+    } finally {
+      await disposeTaskDaemon(daemon, []);
+    }
+  });
+});
