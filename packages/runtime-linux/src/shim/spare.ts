@@ -14,6 +14,9 @@ const SIGKILL = 9;
  */
 export async function awaitHandover(): Promise<ShimFlags | undefined> {
   setParentDeathSignal(SIGKILL);
+  // Node loads perf_hooks on the first use of `performance` (the events' timestamps): some 3 ms of
+  // the first task, paid here instead.
+  performance.now();
   // A second descriptor for Node's stream, so that descriptor 3 stays this process's to say "ready" on (see serve).
   const line = await readLine(new Socket({ fd: duplicateFd(handoverFd), readable: true, writable: false }));
   if (line === undefined) return undefined;
