@@ -24,7 +24,7 @@ import { unaryLatency } from "./suites/grpc.js";
 import { ctrImagesLsMs, imagesListRpcMs, seedImages } from "./suites/images.js";
 import { type Layer, createLayer, layerApplyMbPerSecond } from "./suites/layers.js";
 import { criFigures } from "./suites/cri.js";
-import { residentMb } from "./suites/memory.js";
+import { type MemoryTotal, memoryOf, residentMb, spareShimsOf } from "./suites/memory.js";
 import { scrapeWithContainersMs } from "./suites/metrics.js";
 import { pullRows } from "./pull-rows.js";
 import { profileReport } from "./profile.js";
@@ -134,6 +134,15 @@ async function main(): Promise<void> {
       berth: await attempt("idle RSS (berth)", () => rss(berthd)),
       containerd: containerd === undefined ? undefined : await attempt("idle RSS (containerd)", () => rss(containerd)),
     };
+    // What berthd keeps beside itself for the next namespace's first task (containerd keeps nothing).
+    const spare: Both<MemoryTotal> = {
+      berth: await attempt("spare shim memory (berth)", async () => {
+        const spares = spareShimsOf(berthd.process.pid ?? Number.NaN, berthd.address);
+        if (spares.length === 0) throw new Error("berthd keeps no spare shim");
+        return memoryOf(spares);
+      }),
+      containerd: undefined,
+    };
 
     const targets: Target[] = [
       { side: "berth", daemon: berthd, client: await connect(berthd), subscriptionsReady: true, metricsUrl: `http://127.0.0.1:${berthPort}/v1/metrics` },
@@ -169,7 +178,11 @@ async function main(): Promise<void> {
       return { berth: results.berth ?? "failed", containerd: results.containerd };
     };
 
-    const rows: Row[] = [row("idle RSS (MB)", true, 1, memory, (mb) => mb)];
+    const rows: Row[] = [
+      row("idle RSS (MB)", true, 1, memory, (mb) => mb),
+      row("spare shim, idle RSS (MB)", true, 1, spare, (total) => total.rssKb / 1024),
+      row("spare shim, idle PSS (MB)", true, 1, spare, (total) => total.pssKb / 1024),
+    ];
 
     if (suites.has("grpc")) {
       phase("grpc");

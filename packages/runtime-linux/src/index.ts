@@ -14,6 +14,7 @@ export type { RuntimeLogger, ShimInvocation, ShimPlatform } from "@berth/runtime
 export { Bundle, resolveShimBinary, runShimDelete, shimBinaryName, startShim } from "@berth/runtime";
 export type { ShimManagerOptions } from "./v2/linux-manager.js";
 export { ShimManager } from "./v2/linux-manager.js";
-export { linuxShimPlatform } from "./v2/linux-platform.js";
+export type { SpareShimsOf } from "./v2/linux-platform.js";
+export { linuxShimPlatform, linuxShimPlatformWithSpares } from "./v2/linux-platform.js";
 export type { LinuxRuntimeOptions } from "./v1/runtime.js";
 export { LinuxRuntime, linuxRuntimeName } from "./v1/runtime.js";

@@ -11,7 +11,7 @@ export { Bundle } from "./bundle.js";
 export type { HeldTask } from "./held-tasks.js";
 export { heldTask, heldTasks } from "./held-tasks.js";
 export type { ShimManagerOptions } from "./manager.js";
-export { ShimManager, subdirectories, validateSpec } from "./manager.js";
+export { ShimManager, shimCacheDirectory, subdirectories, validateSpec } from "./manager.js";
 export type { ShimPlatform } from "./platform.js";
 export type { RuntimeLogger } from "./shim.js";
 export { removeDeadSocket } from "./shim.js";

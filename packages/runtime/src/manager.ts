@@ -192,6 +192,7 @@ export class ShimManager implements Runtime {
   /** Lets go of every shim without stopping any: their containers keep running for the next daemon. */
   close(): void {
     this.#closed = true;
+    this.options.platform.close?.();
     for (const handle of this.#shims.values()) handle.detach();
     this.#shims.clear();
   }
@@ -227,8 +228,7 @@ export class ShimManager implements Runtime {
       debug: this.options.debug,
       deleteDirectory: this.options.platform.deleteDirectory(bundle.path),
       env: this.options.platform.env?.(bundle),
-      // Beside the namespaces' work directories; no namespace name starts with a dot.
-      cacheDirectory: join(this.options.root, ".shim-cache"),
+      cacheDirectory: shimCacheDirectory(this.options.root),
     };
   }
 
@@ -298,6 +298,11 @@ export class ShimManager implements Runtime {
       if (!this.#shims.has(`${namespace}/${id}`)) await rm(join(this.options.root, namespace, id), { recursive: true, force: true });
     }
   }
+}
+
+/** Where Berth's shim keeps Node's compile cache: beside the namespaces' work directories (no namespace name starts with a dot). */
+export function shimCacheDirectory(root: string): string {
+  return join(root, ".shim-cache");
 }
 
 /** InvalidArgument unless the spec is a JSON object. */

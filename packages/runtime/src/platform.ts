@@ -34,4 +34,6 @@ export interface ShimPlatform {
    * encoded `Any` that `start` reads on stdin.
    */
   startInDaemon?(invocation: ShimInvocation, options: Uint8Array): Promise<string | undefined>;
+  /** Lets go of what the platform keeps for the manager (Linux: its spare shims) when the manager closes. */
+  close?(): void;
 }

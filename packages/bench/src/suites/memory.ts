@@ -105,3 +105,13 @@ export async function memoryOf(pids: readonly number[]): Promise<MemoryTotal> {
   }
   return { processes, rssKb, pssKb };
 }
+
+/**
+ * The spare shim servers a daemon keeps started ahead of need (Berth's shim, its `spare` action:
+ * children of the daemon started with `-address <its socket>` whose last arguments say so).
+ */
+export function spareShimsOf(daemonPid: number, address: string): number[] {
+  return processTable()
+    .filter((entry) => entry.ppid === daemonPid && isShimOf(entry.args, address) && entry.args.includes("spare"))
+    .map(({ pid }) => pid);
+}

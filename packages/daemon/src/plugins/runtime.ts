@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import type { Runtime } from "@berth/api";
+import { type Runtime, invalidArgument } from "@berth/api";
 import { tasksV1 } from "@berth/api/proto";
 import type { Exchange } from "@berth/events";
 import { ShimManager, type ShimPlatform, berthShimPath } from "@berth/runtime-linux";
@@ -20,6 +20,11 @@ export interface RuntimeConfig {
    * resolve as containerd's do (`io.containerd.<name>.<version>` → `containerd-shim-<name>-<version>`).
    */
   shims: Record<string, string>;
+  /**
+   * How many of Berth's shim servers berthd keeps started ahead of need, so that a namespace's
+   * first task finds its server booted (0: none). Only when a runtime is served by Berth's shim.
+   */
+  spare_shims: number;
 }
 
 /**
@@ -27,9 +32,11 @@ export interface RuntimeConfig {
  * debug level, and `platform` (Linux's unless given): what the Linux and Windows runtime plugins share.
  */
 export function openShimManager(
-  { root, state, config, daemon, logger, exports, get }: InitContext<{ shims: Record<string, string> }>,
+  { root, state, config, daemon, logger, exports, get }: InitContext<{ shims: Record<string, string>; spare_shims?: number }>,
   platform?: ShimPlatform,
 ): Promise<ShimManager> {
+  const spareShims = config.spare_shims ?? 0;
+  if (!Number.isSafeInteger(spareShims) || spareShims < 0) throw invalidArgument(`spare_shims: ${JSON.stringify(spareShims)} is not a count (0 or more)`);
   exports.root = root;
   exports.state = state;
   return ShimManager.open({
@@ -43,6 +50,7 @@ export function openShimManager(
     logger,
     debug: daemon.debug.level === "debug" || daemon.debug.level === "trace",
     platform,
+    spareShims: Object.values(config.shims).includes(berthShimPath) ? spareShims : 0,
   });
 }
 
@@ -57,6 +65,8 @@ export const runtimePlugin: Plugin<ShimManager, RuntimeConfig> = {
     // Berth's own shim: one process serves a namespace's containers. `"containerd-shim-runc-v2"`
     // (Debian's stock shim) works too.
     shims: { "io.containerd.runc.v2": berthShimPath },
+    // One of Berth's shim servers kept booted: the next namespace's first task skips ~55 ms of Node start.
+    spare_shims: 1,
   },
   init: (context) => openShimManager(context),
   // The daemon lets go of its shims; their containers keep running.

@@ -1,15 +1,16 @@
-import { parseFlags } from "./flags.js";
+import { type ShimFlags, parseFlags } from "./flags.js";
+import { spareAction } from "./handover.js";
 
 export const shimName = "containerd-shim-berth-v2";
 
 /**
  * The shim binary's entry: `start` and `delete` as containerd's shim v2 protocol calls them,
- * plus the hidden `serve` that `start` launches. `script` is the file Node runs (the bin), so
+ * plus the hidden `serve` that `start` launches and `spare`, a server the daemon starts ahead of need. `script` is the file Node runs (the bin), so
  * that `start` can launch the server from it. Each action loads only its own modules: containerd
  * waits for `start` on every task it creates.
  */
 export async function main(argv: readonly string[], script: string): Promise<number> {
-  let flags;
+  let flags: ShimFlags;
   try {
     flags = parseFlags(argv);
   } catch (error) {
@@ -31,6 +32,15 @@ export async function main(argv: readonly string[], script: string): Promise<num
       case "serve":
         await (await import("./serve.js")).serveCommand(flags);
         return -1;
+      case spareAction: {
+        // Everything the server needs loaded before the wait, which is the point of a spare.
+        const [{ awaitHandover }, { serveCommand }] = await Promise.all([import("./spare.js"), import("./serve.js")]);
+        const handed = await awaitHandover();
+        if (handed === undefined) return 0;
+        flags = handed;
+        await serveCommand(flags);
+        return -1;
+      }
       default:
         process.stderr.write(`${shimName}: unknown action ${JSON.stringify(flags.action)} (start, delete)\n`);
         return 2;

@@ -13,6 +13,13 @@ export function becomeChildSubreaper(): void {
   check(load().prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0), "prctl(PR_SET_CHILD_SUBREAPER)");
 }
 
+const PR_SET_PDEATHSIG = 1;
+
+/** The signal this process gets when the thread that started it dies (0: none). */
+export function setParentDeathSignal(signal: number): void {
+  check(load().prctl(PR_SET_PDEATHSIG, signal, 0, 0, 0), "prctl(PR_SET_PDEATHSIG)");
+}
+
 const WNOHANG = 1;
 const WEXITED = 4;
 const WNOWAIT = 0x01000000;

@@ -5,6 +5,7 @@ import { parseFlags } from "./flags.js";
 import { shimName } from "./cli.js";
 import { berthShimPath } from "./paths.js";
 import { lockGroup, releaseGroup } from "./group-lock.js";
+import { type SpareShims, adoptSpare } from "./spare-pool.js";
 import { launchServer } from "./start.js";
 import { shimCgroupOf } from "./start-options.js";
 
@@ -27,9 +28,9 @@ export interface StartInvocation {
  * group lock, server launch (in a session of its own, outliving the daemon) and bundle `address`,
  * without a Node process started only to do it. Undefined when another `start` holds the group's
  * lock: the daemon then runs the binary, which waits for it. The server's failure reads as
- * `start`'s would.
+ * `start`'s would. A spare of `spares`, when there is one, becomes the server.
  */
-export async function startInDaemon(invocation: StartInvocation, options: Uint8Array): Promise<string | undefined> {
+export async function startInDaemon(invocation: StartInvocation, options: Uint8Array, spares?: SpareShims): Promise<string | undefined> {
   const spec = JSON.parse(readFileSync(join(invocation.bundle, "config.json"), "utf8")) as { annotations?: Record<string, string> };
   const shimCgroup = shimCgroupOf(options);
   const socket = shimSocketPath(invocation.address, invocation.namespace, shimGroup(spec.annotations, invocation.namespace), shimCgroup);
@@ -51,15 +52,14 @@ export async function startInDaemon(invocation: StartInvocation, options: Uint8A
         ...(invocation.debug ? ["-debug"] : []),
         "start",
       ]);
-      const env = {
-        ...process.env,
-        TTRPC_ADDRESS: invocation.ttrpcAddress,
-        GOMAXPROCS: "2",
-        ...(invocation.cacheDirectory === undefined ? {} : { NODE_COMPILE_CACHE: invocation.cacheDirectory }),
-      };
-      await launchServer(flags, berthShimPath, socket, shimCgroup, { cwd: invocation.bundle, env, daemonPid: process.pid }).catch((error: unknown) => {
+      const launcher = { cwd: invocation.bundle, env: serverLaunchEnv(invocation), daemonPid: process.pid };
+      try {
+        const spare = spares?.take();
+        const adopted = spare !== undefined && (await adoptSpare(spare, flags, socket, shimCgroup, launcher)) === "ready";
+        if (!adopted) await launchServer(flags, berthShimPath, socket, shimCgroup, launcher);
+      } catch (error) {
         throw new Error(`${shimName} start: ${error instanceof Error ? error.message : String(error)}`);
-      });
+      }
     }
     const address = `unix://${socket}`;
     writeFileSync(join(invocation.bundle, "address"), address);
@@ -67,4 +67,14 @@ export async function startInDaemon(invocation: StartInvocation, options: Uint8A
   } finally {
     releaseGroup(socket, lock);
   }
+}
+
+/** The environment the daemon starts Berth's shim servers with (spares too). */
+export function serverLaunchEnv(invocation: Pick<StartInvocation, "ttrpcAddress" | "cacheDirectory">): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    TTRPC_ADDRESS: invocation.ttrpcAddress,
+    GOMAXPROCS: "2",
+    ...(invocation.cacheDirectory === undefined ? {} : { NODE_COMPILE_CACHE: invocation.cacheDirectory }),
+  };
 }

@@ -1,5 +1,6 @@
-import { spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import type { Socket } from "node:net";
 import { dirname, join } from "node:path";
 import { shimGroup, shimSocketPath, socketAnswers } from "./address.js";
 import { type ShimFlags, serverArguments } from "./flags.js";
@@ -66,35 +67,49 @@ export interface Launcher {
   readonly daemonPid: number;
 }
 
+/** The environment a server runs with, from its launcher's. */
+export function serverEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return { ...env, ...serverEnvironment };
+}
+
 /**
  * Launches the server and waits for its word on descriptor 3: "ready", or why it failed. Its
  * stdio is /dev/null: nothing it writes may fail once this process has gone.
  */
-export function launchServer(
+export async function launchServer(
   flags: ShimFlags,
   script: string,
   socket: string,
   shimCgroup: string,
   launcher: Launcher = { cwd: process.cwd(), env: process.env, daemonPid: process.ppid },
 ): Promise<void> {
+  const child = spawn(process.execPath, [...serverNodeOptions, script, ...serverArguments(flags, socket, shimCgroup)], {
+    cwd: launcher.cwd,
+    detached: true,
+    stdio: ["ignore", "ignore", "ignore", "pipe"],
+    env: serverEnv(launcher.env),
+  });
+  await serverReady(child, launcher.daemonPid);
+}
+
+/**
+ * Waits for a server's word on descriptor 3 and lets it go (it runs on without this process), or
+ * kills it when it fails. "gone" when it exited without a word and `silentExit` says so (a spare
+ * that died before its handover: the caller launches a server instead).
+ */
+export function serverReady(child: ChildProcess, daemonPid: number, silentExit: "fails" | "gone" = "fails"): Promise<"ready" | "gone"> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...serverNodeOptions, script, ...serverArguments(flags, socket, shimCgroup)], {
-      cwd: launcher.cwd,
-      detached: true,
-      stdio: ["ignore", "ignore", "ignore", "pipe"],
-      env: { ...launcher.env, ...serverEnvironment },
-    });
-    const word = child.stdio[3] as NodeJS.ReadableStream & { destroy(): void };
+    const word = child.stdio[3] as Socket;
     let said = "";
     const timer = setTimeout(() => settle(new Error(`shim server did not become ready within ${readyTimeoutMs} ms`)), readyTimeoutMs);
-    const settle = (error?: Error) => {
+    const settle = (error?: Error, outcome: "ready" | "gone" = "ready") => {
       clearTimeout(timer);
       word.destroy();
       child.removeAllListeners();
       if (error === undefined) {
-        if (child.pid !== undefined) followDaemonOomScore(child.pid, launcher.daemonPid);
+        if (outcome === "ready" && child.pid !== undefined) followDaemonOomScore(child.pid, daemonPid);
         child.unref();
-        resolve();
+        resolve(outcome);
       } else {
         child.kill("SIGKILL");
         reject(error);
@@ -105,7 +120,12 @@ export function launchServer(
       const line = said.split("\n")[0]!;
       if (said.includes("\n")) settle(line === readyWord ? undefined : new Error(`shim server failed: ${line}`));
     });
-    child.once("exit", (code, signal) => settle(new Error(`shim server exited (${code ?? signal}) before serving: ${said.trim()}`)));
+    // A write to a spare that has gone fails here; its exit says the rest.
+    word.on("error", () => undefined);
+    child.once("exit", (code, signal) => {
+      if (said === "" && silentExit === "gone") settle(undefined, "gone");
+      else settle(new Error(`shim server exited (${code ?? signal}) before serving: ${said.trim()}`));
+    });
     child.once("error", (error) => settle(error));
   });
 }
