@@ -124,9 +124,11 @@ export class Daemon {
 function requestLog(logger: Logger): CallObserver {
   let next = 0;
   return {
-    finished(service, method, code, seconds) {
-      if (logger.isLevelEnabled("debug")) logger.debug({ request: ++next, service, method, code, seconds }, "request");
-    },
+    forMethod: (service, method) => ({
+      finished(code, seconds) {
+        if (logger.isLevelEnabled("debug")) logger.debug({ request: ++next, service, method, code, seconds }, "request");
+      },
+    }),
   };
 }
 
