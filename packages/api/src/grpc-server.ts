@@ -154,7 +154,7 @@ export interface CallObserver {
  * answered: grpc-js reports even a finished call as cancelled once its stream closes, and aborting
  * then (an AbortError with its stack, and the abort listeners) cost every unary call ~25 µs. The
  * signal is made when a handler first asks for it: most unary handlers never do, and its
- * AbortController and the listener on the call were a tenth of the daemon's own time per call.
+ * AbortController and the listener on the call were about a tenth of the daemon's own time per call.
  */
 function contextOf(call: {
   readonly metadata: grpc.Metadata;

@@ -56,26 +56,24 @@ export function grpcMetrics(registry: Registry, services: readonly ServiceDefini
   const labelNames = ["grpc_type", "grpc_service", "grpc_method"] as const;
   const registers = [registry];
   const methods = new Map<string, MethodCounts>();
-  const flush = (pick: (counts: MethodCounts) => number, reset: (counts: MethodCounts) => void, counter: Counter<string>) => {
-    for (const counts of methods.values()) {
-      const delta = pick(counts);
-      if (delta === 0) continue;
-      reset(counts);
-      counter.inc(counts.labels, delta);
-    }
+  // A counter of one of MethodCounts' fields; each scrape adds what the calls counted since the last.
+  const methodCounter = (field: "started" | "received" | "sent", name: string, help: string): Counter<string> => {
+    const counter: Counter<string> = new Counter({
+      name,
+      help,
+      labelNames,
+      registers,
+      collect() {
+        for (const counts of methods.values()) {
+          if (counts[field] === 0) continue;
+          counter.inc(counts.labels, counts[field]);
+          counts[field] = 0;
+        }
+      },
+    });
+    return counter;
   };
-  const started: Counter<string> = new Counter({
-    name: "grpc_server_started_total",
-    help: "Total number of RPCs started on the server.",
-    labelNames,
-    registers,
-    collect: () =>
-      flush(
-        (c) => c.started,
-        (c) => (c.started = 0),
-        started,
-      ),
-  });
+  const started = methodCounter("started", "grpc_server_started_total", "Total number of RPCs started on the server.");
   const handled: Counter<string> = new Counter({
     name: "grpc_server_handled_total",
     help: "Total number of RPCs completed on the server, regardless of success or failure.",
@@ -91,30 +89,8 @@ export function grpcMetrics(registry: Registry, services: readonly ServiceDefini
       }
     },
   });
-  const received: Counter<string> = new Counter({
-    name: "grpc_server_msg_received_total",
-    help: "Total number of RPC stream messages received on the server.",
-    labelNames,
-    registers,
-    collect: () =>
-      flush(
-        (c) => c.received,
-        (c) => (c.received = 0),
-        received,
-      ),
-  });
-  const sent: Counter<string> = new Counter({
-    name: "grpc_server_msg_sent_total",
-    help: "Total number of gRPC stream messages sent by the server.",
-    labelNames,
-    registers,
-    collect: () =>
-      flush(
-        (c) => c.sent,
-        (c) => (c.sent = 0),
-        sent,
-      ),
-  });
+  const received = methodCounter("received", "grpc_server_msg_received_total", "Total number of RPC stream messages received on the server.");
+  const sent = methodCounter("sent", "grpc_server_msg_sent_total", "Total number of gRPC stream messages sent by the server.");
   const seconds = histogram
     ? new Histogram({
         name: "grpc_server_handling_seconds",
