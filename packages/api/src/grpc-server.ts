@@ -66,10 +66,14 @@ export function serializerOf(type: WireMessageType): (message: unknown) => Buffe
   };
 }
 
+/** Streamed messages up to this size are kept for other streams sending the same message object. */
+const sharedMessageBytes = 16 << 10;
+
 /**
  * A serializer that encodes a message object once however many streams send it: an event the
  * exchange fans out to ten subscribers is one envelope object, encoded for the first and reused
- * for the others. Keyed weakly, so the bytes go when the message does.
+ * for the others. Keyed weakly, so the bytes go when the message does; a large message (a
+ * Content read's chunk) is never shared, so that no chunk waits in the table for a full GC.
  */
 function sharedSerializerOf(type: WireMessageType): (message: unknown) => Buffer {
   const serialize = serializerOf(type);
@@ -79,7 +83,7 @@ function sharedSerializerOf(type: WireMessageType): (message: unknown) => Buffer
     let bytes = encoded.get(message);
     if (bytes === undefined) {
       bytes = serialize(message);
-      encoded.set(message, bytes);
+      if (bytes.byteLength <= sharedMessageBytes) encoded.set(message, bytes);
     }
     return bytes;
   };
