@@ -322,32 +322,37 @@ function stream(
   });
 }
 
-/** Writes responses with backpressure; resolves to an error status, or undefined when done. */
+/**
+ * Writes responses with backpressure; resolves to an error status, or undefined when done. One
+ * listener each for 'drain' and the abort serves every wait: adding and removing them per wait was
+ * a fifth of an event subscription's own cost.
+ */
 async function pump(
   responses: AsyncIterable<unknown>,
   call: grpc.ServerWritableStream<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>,
   signal: AbortSignal,
   sent: () => void,
 ): Promise<grpc.StatusObject | undefined> {
+  let waiting: (() => void) | undefined;
+  const resume = () => {
+    const resolve = waiting;
+    waiting = undefined;
+    resolve?.();
+  };
+  call.on("drain", resume);
+  signal.addEventListener("abort", resume);
   try {
     for await (const response of responses) {
       if (signal.aborted) return undefined;
       const flowing = call.write(response);
       sent();
-      if (!flowing) {
-        await new Promise<void>((resolve) => {
-          const done = () => {
-            call.off("drain", done);
-            signal.removeEventListener("abort", done);
-            resolve();
-          };
-          call.on("drain", done);
-          signal.addEventListener("abort", done);
-        });
-      }
+      if (!flowing) await new Promise<void>((resolve) => (waiting = resolve));
     }
     return undefined;
   } catch (error) {
     return statusOfError(error);
+  } finally {
+    call.off("drain", resume);
+    signal.removeEventListener("abort", resume);
   }
 }
