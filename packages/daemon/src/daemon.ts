@@ -4,6 +4,7 @@ import { cleanupTempMounts } from "@berth/mount";
 import { type PluginOutcome, closePlugins as closeEach, loadPlugins, pluginKey } from "@berth/plugin";
 import { type Config, tempMountsOf, ttrpcAddressOf } from "./config.js";
 import type { Logger } from "./log.js";
+import { trimHeapWhenQuiet } from "./heap-trim.js";
 import { type GrpcService, type GrpcServices, pluginTypes, servicesOf } from "./plugins/types.js";
 import type { Plugin } from "./plugins/registry.js";
 import { type RunningServer, serveGrpc } from "./server.js";
@@ -120,13 +121,19 @@ export class Daemon {
   }
 }
 
-/** One debug line per finished call, with an id to tie it to whatever else the call logged. */
+/**
+ * One debug line per finished call, with an id to tie it to whatever else the call logged; and,
+ * once calls go quiet, a trim of what their buffers left in glibc's heaps.
+ */
 function requestLog(logger: Logger): CallObserver {
   let next = 0;
   return {
-    finished(service, method, code, seconds) {
-      if (logger.isLevelEnabled("debug")) logger.debug({ request: ++next, service, method, code, seconds }, "request");
-    },
+    forMethod: (service, method) => ({
+      finished(code, seconds) {
+        trimHeapWhenQuiet();
+        if (logger.isLevelEnabled("debug")) logger.debug({ request: ++next, service, method, code, seconds }, "request");
+      },
+    }),
   };
 }
 

@@ -1,10 +1,12 @@
 import { createHash } from "node:crypto";
 import { type CallContext, type ContentStore, type Mount, invalidArgument, isKind, notImplemented } from "@berth/api";
-import { applyLayer, compressStream, computeLayer, overlayTarget } from "@berth/diff";
 import { trimHeapSoon } from "./heap-trim.js";
 import { type WithMountsOptions, withMounts } from "@berth/mount";
 import { type Descriptor, layerCompression, mediaTypes } from "@berth/oci";
 import type { SnapshotSharing } from "./sharing.js";
+
+/** The tar and compression code, loaded with the first apply or diff: an idle daemon needs none of it. */
+export const diffModule = () => import("@berth/diff");
 
 /** The layer types the differ writes (containerd's walking differ writes the OCI ones; Berth also Docker's). */
 const creatable = new Set<string>([mediaTypes.ociLayer, mediaTypes.ociLayerGzip, mediaTypes.ociLayerZstd, mediaTypes.dockerLayer, mediaTypes.dockerLayerGzip]);
@@ -35,6 +37,7 @@ export class Differ {
     let applied;
     try {
       // One overlay is written straight into its upper directory, as containerd does: no mount.
+      const { applyLayer, overlayTarget } = await diffModule();
       const overlay = overlayTarget(mounts);
       const apply = (root: string, overlayLowerdirs?: readonly string[]) =>
         applyLayer(this.content.read(context, layer.digest), root, { mediaType: layer.mediaType, overlayLowerdirs });
@@ -62,6 +65,7 @@ export class Differ {
     if (!creatable.has(type)) throw notImplemented(`media type ${type}: cannot create layers of this type`);
     const compressed = layerCompression(type);
     const compression = compressed === "gzip" || compressed === "zstd" ? compressed : undefined;
+    const { compressStream, computeLayer } = await diffModule();
     const readOnly = (mounts: readonly Mount[]) =>
       mounts.map((m) => ({ ...m, options: m.options.includes("ro") ? m.options : [...m.options.filter((o) => o !== "rw"), "ro"] }));
     return withMounts(

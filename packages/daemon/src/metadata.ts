@@ -7,6 +7,9 @@ export interface NamespaceRecord {
   labels: Record<string, string>;
 }
 
+/** Namespaces whose decoded records are kept; far more than a host has. */
+const maxDecodedNamespaces = 1024;
+
 /**
  * Berth's metadata in one lmdb environment. Namespaces have their own table; every other kind of
  * object lives in a table of its kind keyed by namespace and id (see ScopedTable).
@@ -15,6 +18,8 @@ export class MetadataStore {
   readonly #root: RootDatabase;
   readonly namespaces: Database<NamespaceRecord, string>;
   readonly #scoped = new Map<string, { table: ScopedTable<unknown>; describe: string | undefined }>();
+  /** Namespace records by name with the bytes they were decoded from (see `namespace`). */
+  readonly #decodedNamespaces = new Map<string, { bytes: Buffer; record: NamespaceRecord }>();
 
   private constructor(root: RootDatabase) {
     this.#root = root;
@@ -39,6 +44,27 @@ export class MetadataStore {
       this.#scoped.set(kind, entry);
     }
     return entry.table as ScopedTable<V>;
+  }
+
+  /**
+   * A namespace's record, as `namespaces.get` reads it. Decoding its msgpack took half of a
+   * Namespaces.Get, so a record is decoded again only when its stored bytes changed; the bytes
+   * are read every time, so what a transaction wrote (or rolled back) is always what is seen.
+   * The record is shared between callers: read it, never change it.
+   */
+  namespace(name: string): Readonly<NamespaceRecord> | undefined {
+    const bytes = this.namespaces.getBinary(name);
+    if (bytes === undefined) {
+      this.#decodedNamespaces.delete(name);
+      return undefined;
+    }
+    const decoded = this.#decodedNamespaces.get(name);
+    if (decoded !== undefined && decoded.bytes.equals(bytes)) return decoded.record;
+    const record = this.namespaces.get(name);
+    if (record === undefined) return undefined;
+    if (this.#decodedNamespaces.size >= maxDecodedNamespaces) this.#decodedNamespaces.clear();
+    this.#decodedNamespaces.set(name, { bytes, record });
+    return record;
   }
 
   /** A table that belongs to no namespace (what namespaces share). */

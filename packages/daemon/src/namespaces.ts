@@ -32,8 +32,8 @@ export class NamespaceService implements NamespaceStore {
 
   /** As containerd: any name answers, with no labels when there is no such namespace (and one that is no identifier never is). */
   async get(_context: CallContext, name: string): Promise<Namespace> {
-    const record = isValidIdentifier(name) ? this.store.namespaces.get(name) : undefined;
-    return { name, labels: record?.labels ?? {} };
+    const record = isValidIdentifier(name) ? this.store.namespace(name) : undefined;
+    return { name, labels: { ...record?.labels } };
   }
 
   async list(_context: CallContext): Promise<Namespace[]> {

@@ -11,9 +11,9 @@ import {
   requireNamespace,
 } from "@berth/api";
 import { google_protobuf_any, runcV1 } from "@berth/api/proto";
-import { applyLayer, computeLayer } from "@berth/diff";
 import type { Descriptor } from "@berth/oci";
 import type { TaskService } from "./tasks.js";
+import { diffModule } from "./diff.js";
 
 /** A blob of a checkpoint, with annotations always present (as on the wire). */
 export type CheckpointDescriptor = Descriptor & { readonly annotations: Record<string, string> };
@@ -51,6 +51,7 @@ export class TaskCheckpoints {
     try {
       await task.checkpoint(context, image, options);
       // The whole directory as a layer over nothing (a lower that does not exist), as containerd's archive.Diff("", image).
+      const { computeLayer } = await diffModule();
       const criu = await this.#store(context, checkpointMediaTypes.criu, image, computeLayer(`${image}.none`, image));
       const spec = container.spec === undefined ? new Uint8Array() : google_protobuf_any.Any.encode(container.spec).finish();
       const config = await this.#store(context, checkpointMediaTypes.config, join(image, "spec"), [spec]);
@@ -81,6 +82,7 @@ export class TaskCheckpoints {
     await rm(image, { recursive: true, force: true });
     await mkdir(image, { recursive: true, mode: 0o700 });
     try {
+      const { applyLayer } = await diffModule();
       await applyLayer(this.content.read(context, checkpoint.digest), image);
       return await create(image);
     } catch (error) {

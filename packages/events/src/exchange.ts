@@ -107,19 +107,14 @@ export class Exchange implements Publisher, Forwarder, Subscriber {
     };
     if (signal?.aborted) stop();
     signal?.addEventListener("abort", stop, { once: true });
-    const subscriptions = this.#subscriptions;
-    return {
-      ready: Promise.resolve(),
-      async *[Symbol.asyncIterator]() {
-        try {
-          yield* subscription.drain();
-        } finally {
-          subscriptions.delete(subscription);
-          subscription.close();
-          signal?.removeEventListener("abort", stop);
-        }
-      },
+    // The subscription's own generator is the stream (a wrapping one cost each event a few more
+    // promises per subscriber); it ends the subscription however the reading stops.
+    const ended = () => {
+      this.#subscriptions.delete(subscription);
+      subscription.close();
+      signal?.removeEventListener("abort", stop);
     };
+    return { ready: Promise.resolve(), [Symbol.asyncIterator]: () => subscription.drain(ended) };
   }
 
   stats(): ExchangeStats {

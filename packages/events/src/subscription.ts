@@ -123,19 +123,26 @@ export class Subscription {
     wake?.();
   }
 
-  /** The envelopes, in order. The gRPC adapter asks for the next one only once the client's stream has room for it. */
-  async *drain(): AsyncGenerator<Envelope> {
-    for (;;) {
-      if (this.#failure !== undefined) throw this.#failure;
-      const next = this.#queue.shift();
-      if (next !== undefined) {
-        this.#bytes -= envelopeBytes(next);
-        this.#lastReadAt = this.#progressAt = performance.now();
-        yield next;
-        continue;
+  /**
+   * The envelopes, in order, then `ended` however the reading stops. The gRPC adapter asks for the
+   * next one only once the client's stream has room for it.
+   */
+  async *drain(ended?: () => void): AsyncGenerator<Envelope> {
+    try {
+      for (;;) {
+        if (this.#failure !== undefined) throw this.#failure;
+        const next = this.#queue.shift();
+        if (next !== undefined) {
+          this.#bytes -= envelopeBytes(next);
+          this.#lastReadAt = this.#progressAt = performance.now();
+          yield next;
+          continue;
+        }
+        if (this.#closed) return;
+        await new Promise<void>((resolve) => (this.#wake = resolve));
       }
-      if (this.#closed) return;
-      await new Promise<void>((resolve) => (this.#wake = resolve));
+    } finally {
+      ended?.();
     }
   }
 }

@@ -4,7 +4,7 @@ import { type AddressInfo, connect, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { spawnTracked, stopProcess } from "./processes.js";
+import { type LoggedProcess, spawnLogged, stopProcess } from "./processes.js";
 
 /** A daemon started for a test, on its own root, state directory and socket. */
 export interface RunningDaemon {
@@ -44,17 +44,14 @@ async function waitForSocket(path: string, child: ChildProcess, logs: () => stri
   throw new Error(`daemon did not serve ${path} within ${timeoutMs} ms:\n${logs()}`);
 }
 
-function track(kind: RunningDaemon["kind"], child: ChildProcess, base: string, root: string, state: string, address: string): RunningDaemon {
-  let output = "";
-  child.stdout?.on("data", (chunk: Buffer) => (output += chunk));
-  child.stderr?.on("data", (chunk: Buffer) => (output += chunk));
+function track(kind: RunningDaemon["kind"], { child, logs }: LoggedProcess, base: string, root: string, state: string, address: string): RunningDaemon {
   const daemon: RunningDaemon = {
     kind,
     address,
     root,
     state,
     process: child,
-    logs: () => output,
+    logs,
     async kill() {
       if (child.exitCode === null && child.signalCode === null) {
         const exited = new Promise((resolve) => child.once("exit", resolve));
@@ -67,6 +64,7 @@ function track(kind: RunningDaemon["kind"], child: ChildProcess, base: string, r
     },
     async cleanup() {
       await stopProcess(child);
+      logs(); // kept for a failing test's message after the directory goes
       rmSync(base, { recursive: true, force: true });
     },
   };
@@ -74,16 +72,20 @@ function track(kind: RunningDaemon["kind"], child: ChildProcess, base: string, r
 }
 
 /** Tracks a started daemon until its socket answers; one that never serves is cleaned up. */
-async function launch(kind: RunningDaemon["kind"], child: ChildProcess, base: string, root: string, state: string, address: string): Promise<RunningDaemon> {
-  const daemon = track(kind, child, base, root, state, address);
+async function launch(kind: RunningDaemon["kind"], logged: LoggedProcess, base: string, root: string, state: string, address: string): Promise<RunningDaemon> {
+  const daemon = track(kind, logged, base, root, state, address);
   try {
-    await waitForSocket(address, child, daemon.logs);
+    await waitForSocket(address, logged.child, daemon.logs);
   } catch (error) {
     await daemon.cleanup();
     throw error;
   }
   return daemon;
 }
+
+/** A log file of its own for each start of a daemon in `base` (a restart reuses the directory). */
+let launches = 0;
+const logFileIn = (base: string, kind: RunningDaemon["kind"]) => join(base, `${kind}-${process.pid}-${++launches}.log`);
 
 /** A fresh directory under the system's temp dir, named for Berth tests so that leftovers are easy to spot. */
 export function testDirectory(label: string): string {
@@ -113,7 +115,7 @@ export async function startBerthd(options: BerthdOptions = {}): Promise<RunningD
   } else {
     args.push("--config", join(base, "no-config.toml"));
   }
-  return launch("berthd", spawnTracked(process.execPath, args), base, root, state, address);
+  return launch("berthd", spawnLogged(process.execPath, args, logFileIn(base, "berthd")), base, root, state, address);
 }
 
 /**
@@ -184,7 +186,7 @@ export async function startStockContainerd(options: StockContainerdOptions = {})
       "",
     ].join("\n"),
   );
-  return launch("containerd", spawnTracked(stockContainerd!, ["--config", config]), base, root, state, address);
+  return launch("containerd", spawnLogged(stockContainerd!, ["--config", config], logFileIn(base, "containerd")), base, root, state, address);
 }
 
 /** A TCP port on 127.0.0.1 that nothing listens on right now (for daemons that cannot report theirs). */

@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
+import { closeSync, openSync, readFileSync } from "node:fs";
 
 export interface CommandResult {
   readonly code: number | null;
@@ -25,6 +26,40 @@ export function spawnTracked(
   children.add(child);
   child.once("exit", () => children.delete(child));
   return child;
+}
+
+/** A long-running process whose stdout and stderr go to a file. */
+export interface LoggedProcess {
+  readonly child: ChildProcess;
+  /** Everything it wrote so far (what it had written when its file went, once the file is removed). */
+  logs(): string;
+}
+
+/**
+ * `spawnTracked` with stdout and stderr appended to `logFile` instead of piped to this process. A
+ * daemon writing its log to a pipe stops serving once the pipe is full, and a test blocked in
+ * `spawnSync` on a client of that daemon never reads the pipe: both wait for ever. A file never fills.
+ */
+export function spawnLogged(command: string, args: readonly string[], logFile: string, env: NodeJS.ProcessEnv = process.env): LoggedProcess {
+  const output = openSync(logFile, "a");
+  let child: ChildProcess;
+  try {
+    child = spawn(command, args, { env, stdio: ["ignore", output, output] });
+  } finally {
+    closeSync(output);
+  }
+  children.add(child);
+  child.once("exit", () => children.delete(child));
+  let last = "";
+  const logs = () => {
+    try {
+      last = readFileSync(logFile, "utf8");
+    } catch {
+      // removed with its directory: what was read last
+    }
+    return last;
+  };
+  return { child, logs };
 }
 
 /** Runs a command to completion and collects its output; it is killed after `timeoutMs`. */

@@ -1,4 +1,4 @@
-import type { CallObserver, ServiceDefinition } from "@berth/api/services";
+import type { CallObserver, MethodObserver, ServiceDefinition } from "@berth/api/services";
 import { Counter, Histogram, type Registry } from "./prom.js";
 
 /** grpc-go's names for status codes, by number: the grpc_code label. */
@@ -29,35 +29,68 @@ function grpcType(method: ServiceDefinition["methods"][string]): GrpcType {
   return method.responseStream ? "server_stream" : "unary";
 }
 
-interface MethodLabels {
+type MethodLabels = {
   grpc_type: GrpcType;
   grpc_service: string;
   grpc_method: string;
+};
+
+/** One method's counts since the last scrape: a call adds to plain numbers, a scrape moves them into prom-client. */
+class MethodCounts {
+  started = 0;
+  received = 0;
+  sent = 0;
+  readonly handled: number[] = codeNames.map(() => 0);
+
+  constructor(readonly labels: MethodLabels) {}
 }
 
 /**
  * Server-side gRPC metrics named and labelled as go-grpc-prometheus names them on containerd:
  * started, handled (by code), messages received and sent, and, with `histogram` (containerd's
  * `[metrics] grpc_histogram`), handling seconds. Every method of every served service starts at
- * zero for every code, as go-grpc-prometheus's Register does.
+ * zero for every code, as go-grpc-prometheus's Register does. prom-client hashes a call's labels on
+ * every increment, so calls count into plain numbers that each scrape adds to the counters.
  */
 export function grpcMetrics(registry: Registry, services: readonly ServiceDefinition[], histogram: boolean): CallObserver {
   const labelNames = ["grpc_type", "grpc_service", "grpc_method"] as const;
   const registers = [registry];
-  const started = new Counter({ name: "grpc_server_started_total", help: "Total number of RPCs started on the server.", labelNames, registers });
-  const handled = new Counter({
+  const methods = new Map<string, MethodCounts>();
+  // A counter of one of MethodCounts' fields; each scrape adds what the calls counted since the last.
+  const methodCounter = (field: "started" | "received" | "sent", name: string, help: string): Counter<string> => {
+    const counter: Counter<string> = new Counter({
+      name,
+      help,
+      labelNames,
+      registers,
+      collect() {
+        for (const counts of methods.values()) {
+          if (counts[field] === 0) continue;
+          counter.inc(counts.labels, counts[field]);
+          counts[field] = 0;
+        }
+      },
+    });
+    return counter;
+  };
+  const started = methodCounter("started", "grpc_server_started_total", "Total number of RPCs started on the server.");
+  const handled: Counter<string> = new Counter({
     name: "grpc_server_handled_total",
     help: "Total number of RPCs completed on the server, regardless of success or failure.",
     labelNames: [...labelNames, "grpc_code"],
     registers,
+    collect() {
+      for (const counts of methods.values()) {
+        counts.handled.forEach((delta, code) => {
+          if (delta === 0) return;
+          counts.handled[code] = 0;
+          handled.inc({ ...counts.labels, grpc_code: codeNames[code]! }, delta);
+        });
+      }
+    },
   });
-  const received = new Counter({
-    name: "grpc_server_msg_received_total",
-    help: "Total number of RPC stream messages received on the server.",
-    labelNames,
-    registers,
-  });
-  const sent = new Counter({ name: "grpc_server_msg_sent_total", help: "Total number of gRPC stream messages sent by the server.", labelNames, registers });
+  const received = methodCounter("received", "grpc_server_msg_received_total", "Total number of RPC stream messages received on the server.");
+  const sent = methodCounter("sent", "grpc_server_msg_sent_total", "Total number of gRPC stream messages sent by the server.");
   const seconds = histogram
     ? new Histogram({
         name: "grpc_server_handling_seconds",
@@ -69,30 +102,40 @@ export function grpcMetrics(registry: Registry, services: readonly ServiceDefini
       })
     : undefined;
 
-  // Label objects are built once per method, so that a call costs a map lookup and the increments.
-  const methods = new Map<string, MethodLabels>();
-  for (const service of services) {
-    for (const method of Object.values(service.methods)) {
-      const labels: MethodLabels = { grpc_type: grpcType(method), grpc_service: service.fullName, grpc_method: method.name };
-      methods.set(`${service.fullName}/${method.name}`, labels);
+  const countsOf = (labels: MethodLabels): MethodCounts => {
+    const key = `${labels.grpc_service}/${labels.grpc_method}`;
+    let counts = methods.get(key);
+    if (counts === undefined) {
+      counts = new MethodCounts(labels);
+      methods.set(key, counts);
       started.inc(labels, 0);
       received.inc(labels, 0);
       sent.inc(labels, 0);
       for (const code of codeNames) handled.inc({ ...labels, grpc_code: code }, 0);
       seconds?.zero(labels);
     }
+    return counts;
+  };
+  for (const service of services) {
+    for (const method of Object.values(service.methods)) {
+      countsOf({ grpc_type: grpcType(method), grpc_service: service.fullName, grpc_method: method.name });
+    }
   }
-  const labelsOf = (service: string, method: string): MethodLabels =>
-    methods.get(`${service}/${method}`) ?? { grpc_type: "unary", grpc_service: service, grpc_method: method };
 
   return {
-    started: (service, method) => started.inc(labelsOf(service, method)),
-    received: (service, method) => received.inc(labelsOf(service, method)),
-    sent: (service, method) => sent.inc(labelsOf(service, method)),
-    finished(service, method, code, elapsed) {
-      const labels = labelsOf(service, method);
-      handled.inc({ ...labels, grpc_code: codeNames[code] ?? String(code) });
-      seconds?.observe(labels, elapsed);
+    forMethod(service, method): MethodObserver {
+      const counts = countsOf(methods.get(`${service}/${method}`)?.labels ?? { grpc_type: "unary", grpc_service: service, grpc_method: method });
+      const { labels, handled: byCode } = counts;
+      return {
+        started: () => void counts.started++,
+        received: () => void counts.received++,
+        sent: () => void counts.sent++,
+        finished(code, elapsed) {
+          if (code >= 0 && code < byCode.length) byCode[code]!++;
+          else handled.inc({ ...labels, grpc_code: String(code) });
+          seconds?.observe(labels, elapsed);
+        },
+      };
     },
   };
 }
@@ -100,9 +143,16 @@ export function grpcMetrics(registry: Registry, services: readonly ServiceDefini
 /** One observer that tells each of `observers`. */
 export function observeAll(observers: readonly CallObserver[]): CallObserver {
   return {
-    started: (service, method) => observers.forEach((o) => o.started?.(service, method)),
-    received: (service, method) => observers.forEach((o) => o.received?.(service, method)),
-    sent: (service, method) => observers.forEach((o) => o.sent?.(service, method)),
-    finished: (service, method, code, elapsed) => observers.forEach((o) => o.finished(service, method, code, elapsed)),
+    forMethod(service, method) {
+      const each = observers.map((observer) => observer.forMethod(service, method));
+      const hooked = (hook: "started" | "received" | "sent") => each.flatMap((o) => (o[hook] === undefined ? [] : [o[hook].bind(o)]));
+      const [started, received, sent] = [hooked("started"), hooked("received"), hooked("sent")];
+      return {
+        started: () => started.forEach((tell) => tell()),
+        received: () => received.forEach((tell) => tell()),
+        sent: () => sent.forEach((tell) => tell()),
+        finished: (code, elapsed) => each.forEach((o) => o.finished(code, elapsed)),
+      };
+    },
   };
 }

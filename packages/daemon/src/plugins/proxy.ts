@@ -1,7 +1,6 @@
 import { type ContentStore, type Snapshotter, invalidArgument, isKind } from "@berth/api";
 import { contentV1, snapshotsV1 } from "@berth/api/proto";
 import { type CallOptions, type ServiceClient, type ServiceDefinition, createServiceClient, grpc } from "@berth/api/services";
-import { ContentProxy, SnapshotsProxy } from "@berth/client";
 import type { Plugin, PluginPlatform } from "./registry.js";
 import { hostPlatform, pluginTypes } from "./types.js";
 
@@ -66,6 +65,9 @@ export function contentProxyOf(config: {
   )?.[0];
 }
 
+/** Berth's client, which has the proxies: loaded only by a daemon that has a proxy plugin, as few do. */
+const clientModule = () => import("@berth/client");
+
 /** A plugin for each `[proxy_plugins]` entry; one whose type and id a built-in plugin has is an error. */
 export function proxyPlugins(proxies: Readonly<Record<string, ProxyPluginSettings>>, builtins: readonly Plugin<any, any>[]): Plugin<any, any>[] {
   return Object.entries(proxies).map(([name, settings]) => {
@@ -74,18 +76,28 @@ export function proxyPlugins(proxies: Readonly<Record<string, ProxyPluginSetting
       throw invalidArgument(`proxy_plugins.${name}: plugin ${type}.${name} is built in`);
     return type === pluginTypes.snapshotter
       ? // As containerd's: requests carry the plugin's own name; the proxy serves them whatever it is.
-        proxyPlugin<Snapshotter>(type, name, settings, (channel) => new SnapshotsProxy(channel.service(snapshotsV1.SnapshotsDefinition), name))
-      : proxyPlugin<ContentStore>(type, name, settings, (channel) => new ContentProxy(channel.service(contentV1.ContentDefinition)));
+        proxyPlugin<Snapshotter>(
+          type,
+          name,
+          settings,
+          async (channel) => new (await clientModule()).SnapshotsProxy(channel.service(snapshotsV1.SnapshotsDefinition), name),
+        )
+      : proxyPlugin<ContentStore>(
+          type,
+          name,
+          settings,
+          async (channel) => new (await clientModule()).ContentProxy(channel.service(contentV1.ContentDefinition)),
+        );
   });
 }
 
-function proxyPlugin<T>(type: string, name: string, settings: ProxyPluginSettings, serviceOf: (channel: ProxyChannel) => T): Plugin<T> {
+function proxyPlugin<T>(type: string, name: string, settings: ProxyPluginSettings, serviceOf: (channel: ProxyChannel) => Promise<T>): Plugin<T> {
   const channel = new ProxyChannel(settings.address);
   return {
     type,
     id: name,
     platforms: [platformOf(settings.platform, name)],
-    init: ({ exports }) => {
+    init: async ({ exports }) => {
       Object.assign(exports, settings.exports, { address: settings.address });
       return serviceOf(channel);
     },
