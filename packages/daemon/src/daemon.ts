@@ -131,7 +131,7 @@ function requestLog(logger: Logger): CallObserver {
     forMethod: (service, method) => ({
       finished(code, seconds) {
         trimHeapWhenQuiet();
-        if (logger.isLevelEnabled("debug")) logger.debug({ request: ++next, service, method, code, seconds }, "request");
+        if (logger.isLevelEnabled("debug")) logger.debug({ request: ++next, service, method, code, seconds: Math.round(seconds * 1e6) / 1e6 }, "request");
       },
     }),
   };
