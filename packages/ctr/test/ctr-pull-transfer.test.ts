@@ -29,6 +29,13 @@ const transferCalls = (daemon: RunningDaemon) =>
     .split("\n")
     .filter((line) => line.includes('"method":"Transfer"')).length;
 
+/** The calls of `service`'s `method` berthd logged. */
+const calls = (daemon: RunningDaemon, service: string, method: string) =>
+  daemon
+    .logs()
+    .split("\n")
+    .filter((line) => line.includes(`"service":"containerd.services.${service}"`) && line.includes(`"method":"${method}"`)).length;
+
 /** The output with what changes from run to run masked: times, bytes moved, and whether a blob was already there. */
 const layout = (output: string) =>
   output
@@ -58,6 +65,8 @@ describe("Berth's ctr images pull through the daemon's Transfer service", () => 
   it("lets berthd pull, and prints what the client-side pull (--local) prints", async () => {
     const ref = `${registry.host}/library/busybox:1`;
     const before = transferCalls(berthd);
+    const writes = () => [calls(berthd, "leases.v1.Leases", "Create"), calls(berthd, "content.v1.Content", "Update")];
+    const writesBefore = writes();
     const args = ["images", "pull", "--plain-http", "--platform", "linux/amd64", "--label", "origin=test", "--print-chainid", ref];
     const pulled = await ctr(berthd.address, ["-n", "through-daemon", ...args]);
     expect(pulled.stderr).toBe("");
@@ -67,6 +76,8 @@ describe("Berth's ctr images pull through the daemon's Transfer service", () => 
     expect(pulled.stdout).toMatch(
       new RegExp(`\nunpacking linux/amd64 ${image.manifest.digest}\\.\\.\\.\nimage chain ID: ${image.diffIds[0]}\ndone: [0-9.]+(ms|s)\t\n$`),
     );
+    // ctr's unpack after the Transfer only reads what the daemon unpacked: no lease, no label written again.
+    expect(writes()).toEqual(writesBefore);
     const listed = await ctr(berthd.address, ["-n", "through-daemon", "images", "ls"]);
     expect(listed.stdout).toContain("origin=test");
 
