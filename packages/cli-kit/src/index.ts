@@ -15,4 +15,4 @@ export { logInfo } from "./format/log.js";
 export { aliases, parseDigest, parseLabels } from "./words.js";
 export type { FetchFlagValues, RegistryFlagValues } from "./flags.js";
 export { fetchFlags, registryFlags, resolverOptions, snapshotterFlag } from "./flags.js";
-export { fetchWithProgress, pulledByDaemon } from "./fetch.js";
+export { fetchWithProgress } from "./fetch.js";

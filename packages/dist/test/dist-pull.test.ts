@@ -130,29 +130,3 @@ describe.skipIf(!stockContainerdInstalled)("dist pull --platform and --all-platf
     expect((await dist(berthd.address, ["images", "ls", "-q"], "none")).stdout).toBe("");
   });
 });
-
-describe("dist pull against berthd, through its Transfer service", () => {
-  let berthd: RunningDaemon;
-  beforeAll(async () => {
-    berthd = await startBerthd();
-  });
-  afterAll(async () => {
-    await berthd?.cleanup();
-  });
-
-  it("lets berthd fetch, record and unpack, printing what the client-side pull prints", async () => {
-    const transfers = () => berthd.logs().split("\n").filter((line) => line.includes('"method":"Transfer"')).length;
-    const ref = `${registry.host}/library/busybox:1.36`;
-    const pulled = await dist(berthd.address, ["pull", "--plain-http", ref], "through-daemon");
-    expect(pulled.code, pulled.stderr).toBe(0);
-    expect(transfers()).toBe(1);
-    const bar = escapeRegExp(`|${"+".repeat(38)}|`);
-    for (const [kind, descriptor] of [["manifest", busybox.manifest], ["config", busybox.config], ["layer", busybox.layers[0]!]] as const) {
-      expect(pulled.stdout).toMatch(new RegExp(`^${kind}-${descriptor.digest}: +done +${bar} *$`, "m"));
-    }
-    expect(pulled.stderr).toMatch(/^INFO\[\d{4}\] unpacking rootfs\nINFO\[\d{4}\] Unpacked chain id: sha256:[a-f0-9]{64}\n$/);
-    expect(pulled.stderr).toContain(`Unpacked chain id: ${busybox.diffIds[0]}`);
-    const snapshots = await dist(berthd.address, ["images", "ls", "-q"], "through-daemon");
-    expect(snapshots.stdout).toBe(`${ref}\n`);
-  });
-});

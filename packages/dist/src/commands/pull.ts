@@ -18,7 +18,7 @@ export class Pull extends CtrCommand {
     const client = await this.connect(flags);
     const { describeImage, unpackImage } = await import("@berth/client");
     // Layers are unpacked while the others are fetched; the unpack below finds them there.
-    const { image, platforms: wanted } = await fetchWithProgress(client, args.ref, flags, flags.snapshotter || defaultSnapshotterFor(), { throughDaemon: true });
+    const { image, platforms: wanted } = await fetchWithProgress(client, args.ref, flags, flags.snapshotter || defaultSnapshotterFor());
     let platforms = wanted;
     if (flags["all-platforms"]) platforms = (await describeImage(client.content, client.context(), image.target)).platforms.map(parsePlatform);
     if (platforms.length === 0) platforms = [hostPlatform()];

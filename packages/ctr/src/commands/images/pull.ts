@@ -1,6 +1,7 @@
 import { Args, Flags } from "@oclif/core";
+import { isKind } from "@berth/api";
 import { type Platform, defaultSnapshotterFor, hostPlatform, parsePlatform, platformText } from "@berth/oci";
-import { aliases, CtrCommand, parseLabels, ProgressPrinter, pulledByDaemon, registryFlags, resolverOptions, snapshotterFlag } from "@berth/cli-kit";
+import { aliases, CtrCommand, parseLabels, ProgressPrinter, registryFlags, resolverOptions, snapshotterFlag } from "@berth/cli-kit";
 import { goDuration } from "../../format/go-values.js";
 
 export class ImagesPull extends CtrCommand {
@@ -76,5 +77,16 @@ export class ImagesPull extends CtrCommand {
       if (flags["print-chainid"]) this.print(`image chain ID: ${rootfs.chainId}\n`);
     }
     this.print(`done: ${goDuration(process.hrtime.bigint() - started)}\t\n`);
+  }
+}
+
+/** Runs `transfer`; false when the daemon cannot (containerd 1.6 has no Transfer service), so that the pull runs here instead. */
+async function pulledByDaemon(transfer: () => Promise<void>): Promise<boolean> {
+  try {
+    await transfer();
+    return true;
+  } catch (error) {
+    if (isKind(error, "NotImplemented")) return false;
+    throw error;
   }
 }
