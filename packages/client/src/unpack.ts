@@ -133,15 +133,33 @@ export async function imageRootfs(
   };
 }
 
-/** containerd's Image.Unpack for one platform: the image's layers into `snapshotter`, under a lease; returns the rootfs. */
+/**
+ * Whether `rootfs` is already unpacked into `snapshotter` as an unpack leaves it: its top chain is
+ * committed (so are its parents) and its config references that chain for the GC.
+ */
+async function alreadyUnpacked(client: Client, context: CallContext, rootfs: ImageRootfs, snapshotterName: string): Promise<boolean> {
+  const notFoundAsUndefined = (error: unknown) => (isKind(error, "NotFound") ? undefined : Promise.reject(error));
+  const [config, top] = await Promise.all([
+    client.content.info(context, rootfs.config.digest).catch(notFoundAsUndefined),
+    client.snapshotter(snapshotterName).stat(context, rootfs.chainId).catch(notFoundAsUndefined),
+  ]);
+  return top?.kind === "committed" && config?.labels[`containerd.io/gc.ref.snapshot.${snapshotterName}`] === rootfs.chainId;
+}
+
+/**
+ * containerd's Image.Unpack for one platform: the image's layers into `snapshotter`, under a lease; returns the rootfs.
+ * An image a pull has just unpacked (its top chain committed and referenced) is only read: no lease, no write.
+ */
 export async function unpackImage(
   client: Client,
   target: ImageTarget | Descriptor,
   options: { platform?: Platform; snapshotter?: string } = {},
 ): Promise<ImageRootfs> {
+  const snapshotter = options.snapshotter ?? defaultSnapshotterFor();
+  const known = await imageRootfs(client, client.context(), target, options.platform);
+  if (known.layers.length === 0 || (await alreadyUnpacked(client, client.context(), known, snapshotter))) return known;
   return withLease(client, async (context) => {
-    const rootfs = await imageRootfs(client, context, target, options.platform);
-    if (rootfs.layers.length > 0) await unpack(client, context, rootfs.config, rootfs.layers, rootfs.diffIds, options.snapshotter ?? defaultSnapshotterFor());
-    return rootfs;
+    await unpack(client, context, known.config, known.layers, known.diffIds, snapshotter);
+    return known;
   });
 }

@@ -1,22 +1,32 @@
 import { fileURLToPath } from "node:url";
+import { Client, refKey } from "@berth/client";
 import {
   type RunningDaemon,
   type RunningRegistry,
   buildBusyboxImage,
+  buildLargeImage,
   buildMultiPlatformIndex,
   htpasswdSupported,
   pushTestImage,
   runCommand,
+  spawnTracked,
   startBerthd,
   startRegistry,
+  startRegistryProxy,
   startStockContainerd,
   stockContainerdInstalled,
+  stopProcess,
+  waitUntil,
 } from "@berth/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const berthCtr = fileURLToPath(new URL("../bin/run.js", import.meta.url));
 const image = buildBusyboxImage();
 const multi = buildMultiPlatformIndex();
+const mib = 1 << 20;
+/** busybox and a layer of 24 MiB of random bytes, whose download a proxy can hold half-way. */
+const large = buildLargeImage({ layerBytes: [24 * mib] });
+const bigLayer = large.layers.at(-1)!;
 const user = { user: "dave", password: "pa:ss" };
 const canAuth = await htpasswdSupported();
 
@@ -28,6 +38,13 @@ const transferCalls = (daemon: RunningDaemon) =>
     .logs()
     .split("\n")
     .filter((line) => line.includes('"method":"Transfer"')).length;
+
+/** The calls of `service`'s `method` berthd logged. */
+const calls = (daemon: RunningDaemon, service: string, method: string) =>
+  daemon
+    .logs()
+    .split("\n")
+    .filter((line) => line.includes(`"service":"containerd.services.${service}"`) && line.includes(`"method":"${method}"`)).length;
 
 /** The output with what changes from run to run masked: times, bytes moved, and whether a blob was already there. */
 const layout = (output: string) =>
@@ -47,6 +64,7 @@ describe("Berth's ctr images pull through the daemon's Transfer service", () => 
     berthd = await startBerthd();
     await pushTestImage(image, { url: registry.url, repository: "library/busybox", tag: "1" });
     await pushTestImage(multi, { url: registry.url, repository: "library/multi", tag: "1" });
+    await pushTestImage(large, { url: registry.url, repository: "library/large", tag: "1" });
     if (privateRegistry) await pushTestImage(image, { url: privateRegistry.url, repository: "private/busybox", tag: "1", auth: user });
   });
   afterAll(async () => {
@@ -58,6 +76,8 @@ describe("Berth's ctr images pull through the daemon's Transfer service", () => 
   it("lets berthd pull, and prints what the client-side pull (--local) prints", async () => {
     const ref = `${registry.host}/library/busybox:1`;
     const before = transferCalls(berthd);
+    const writes = () => [calls(berthd, "leases.v1.Leases", "Create"), calls(berthd, "content.v1.Content", "Update")];
+    const writesBefore = writes();
     const args = ["images", "pull", "--plain-http", "--platform", "linux/amd64", "--label", "origin=test", "--print-chainid", ref];
     const pulled = await ctr(berthd.address, ["-n", "through-daemon", ...args]);
     expect(pulled.stderr).toBe("");
@@ -67,6 +87,8 @@ describe("Berth's ctr images pull through the daemon's Transfer service", () => 
     expect(pulled.stdout).toMatch(
       new RegExp(`\nunpacking linux/amd64 ${image.manifest.digest}\\.\\.\\.\nimage chain ID: ${image.diffIds[0]}\ndone: [0-9.]+(ms|s)\t\n$`),
     );
+    // ctr's unpack after the Transfer only reads what the daemon unpacked: no lease, no label written again.
+    expect(writes()).toEqual(writesBefore);
     const listed = await ctr(berthd.address, ["-n", "through-daemon", "images", "ls"]);
     expect(listed.stdout).toContain("origin=test");
 
@@ -90,6 +112,38 @@ describe("Berth's ctr images pull through the daemon's Transfer service", () => 
     const local = await ctr(berthd.address, ["-n", "multi-local", ...args, "--local"]);
     expect(local.code, local.stderr).toBe(0);
     expect(layout(pulled.stdout)).toBe(layout(local.stdout));
+  });
+
+  it("stops the daemon's pull when ctr goes away: no image, no lease, no ingest left, and the next pull succeeds", async () => {
+    const proxy = await startRegistryProxy(registry.host);
+    const client = await Client.connect({ address: berthd.address, namespace: "cancelled" });
+    try {
+      const ref = `${proxy.host}/library/large:1`;
+      proxy.stall(bigLayer.digest, 12 * mib);
+      const pulling = spawnTracked(process.execPath, [berthCtr, "--address", berthd.address, "-n", "cancelled", "images", "pull", "--plain-http", ref], {
+        PATH: process.env.PATH,
+      });
+      const ingestOffset = async () => (await client.content.listStatuses(client.context(), [])).find((status) => status.ref === refKey(bigLayer))?.offset ?? 0;
+      try {
+        await waitUntil("the big layer's ingest", async () => (await ingestOffset()) >= 8 * mib);
+      } finally {
+        pulling.kill("SIGKILL");
+        await stopProcess(pulling);
+      }
+      // The Transfer is cancelled with its caller: the daemon's registry traffic stops, and its lease goes
+      // with the ingest it held (as containerd's GC removes a lease's ingests with the lease).
+      await waitUntil("the pull's lease to go", async () => (await client.leases.list(client.context(), [])).length === 0);
+      expect(await client.images.list(client.context(), [])).toEqual([]);
+      await waitUntil("the ingest to go", async () => (await client.content.listStatuses(client.context(), [])).length === 0);
+
+      proxy.stall(bigLayer.digest, undefined);
+      const again = await ctr(berthd.address, ["-n", "cancelled", "images", "pull", "--plain-http", ref]);
+      expect(again.code, again.stderr).toBe(0);
+      expect((await client.images.list(client.context(), [])).map((image) => image.name)).toEqual([ref]);
+    } finally {
+      client.close();
+      await proxy.close();
+    }
   });
 
   it.skipIf(!canAuth)("sends -u credentials over the auth stream", async () => {

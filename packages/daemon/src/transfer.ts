@@ -107,6 +107,8 @@ export class LocalTransferService implements Transferrer {
         ...(resolver?.hostDir ? { hostsDir: resolver.hostDir } : {}),
         ...(resolver !== undefined && Object.keys(resolver.headers).length > 0 ? { headers: resolver.headers } : {}),
         ...(authStream !== undefined ? { credentials: streamCredentials(authStream, ref) } : {}),
+        // A client that goes away (ctr killed, Ctrl-C) cancels the registry traffic, as containerd's context does.
+        ...(context.signal !== undefined ? { signal: context.signal } : {}),
         resolved: () => {
           resolved = true;
           progress?.event(`Pulling from ${described}`);

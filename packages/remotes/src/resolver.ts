@@ -18,6 +18,8 @@ export interface ResolverOptions extends HostOptions {
   readonly retry?: RetryOptions;
   /** Headers sent to every host (containerd's ResolverOptions.Headers); a host's own `header` entries win. */
   readonly headers?: Readonly<Record<string, string>>;
+  /** Aborts every registry request of this resolver, and the reading of every body, once fired. */
+  readonly signal?: AbortSignal;
 }
 
 export interface Resolved {
@@ -131,7 +133,7 @@ export class Resolver {
       }
       return { status: response.status, json };
     });
-    transport = new Transport(authorizer, options.userAgent, options.retry);
+    transport = new Transport(authorizer, options.userAgent, options.retry, options.signal);
     this.#transport = transport;
   }
 

@@ -57,6 +57,8 @@ export class Transport {
     readonly authorizer: Authorizer,
     readonly userAgent = defaultUserAgent,
     retry: RetryOptions = {},
+    /** Aborts every request, and the reading of every body, once fired (a cancelled pull). */
+    private readonly signal?: AbortSignal,
   ) {
     this.#attempts = Math.max(1, retry.attempts ?? 5);
     this.#baseDelayMs = retry.baseDelayMs ?? 200;
@@ -113,9 +115,11 @@ export class Transport {
           method: req.method,
           headers,
           dispatcher: this.#agent(req.host, http),
+          ...(this.signal !== undefined ? { signal: this.signal } : {}),
           ...(req.body !== undefined ? { body: req.body instanceof Uint8Array ? req.body : toReadable(req.body) } : {}),
         });
       } catch (error) {
+        if (this.signal?.aborted) throw errorOfKind("Canceled", `${req.method} ${url}: canceled`, { cause: error });
         if (attempt >= this.#attempts || sentStream) throw unavailable(`${req.method} ${url}: ${(error as Error).message}`);
         await sleep(this.#backoff(attempt));
         continue;
