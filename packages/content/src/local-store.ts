@@ -193,7 +193,7 @@ export class LocalContentStore implements ContentStore {
   }
 
   async status(_context: CallContext, ref: string): Promise<IngestStatus> {
-    const status = ref === "" ? undefined : await readIngestStatus(this.#layout.ingestDir(ref));
+    const status = ref === "" ? undefined : readIngestStatus(this.#layout.ingestDir(ref));
     if (status === undefined || status.ref !== ref) throw notFound(`ingest ref ${JSON.stringify(ref)}`);
     return status;
   }
@@ -202,7 +202,7 @@ export class LocalContentStore implements ContentStore {
     const filter = parseFilters(filters);
     const statuses: IngestStatus[] = [];
     for (const name of await this.#entries(this.#layout.ingestRoot)) {
-      const status = await readIngestStatus(join(this.#layout.ingestRoot, name));
+      const status = readIngestStatus(join(this.#layout.ingestRoot, name));
       if (status !== undefined && filter.match(adaptObject({ ref: status.ref }))) statuses.push(status);
     }
     return statuses.sort((a, b) => (a.ref < b.ref ? -1 : a.ref > b.ref ? 1 : 0));
@@ -219,8 +219,8 @@ export class LocalContentStore implements ContentStore {
       if (lock === undefined) throw notFound(`ingest ref ${JSON.stringify(ref)}`);
       let removed = false;
       try {
-        if ((await readOptionalText(join(dir, ingestFiles.ref))) !== ref) throw notFound(`ingest ref ${JSON.stringify(ref)}`);
-        await removeDirAtomic(dir); // the lock goes with it
+        if (readOptionalText(join(dir, ingestFiles.ref)) !== ref) throw notFound(`ingest ref ${JSON.stringify(ref)}`);
+        removeDirAtomic(dir); // the lock goes with it
         removed = true;
       } finally {
         if (!removed) await lock.release();
