@@ -185,11 +185,14 @@ export class LocalContentWriter implements ContentWriter {
     const createdAt = timestampFromNs(fstatSync(fd, { bigint: true }).mtimeNs);
     const labelsPath = layout.labelsPath(digest);
     // the labels sidecar is written and synced beside the blob's data, and renamed in once the blob is visible
-    const [, staged] = await Promise.all([
+    const [synced, staging] = await Promise.allSettled([
       this.#handle.sync(),
       Object.keys(labels).length > 0 ? stageFile(labelsPath, blobLabelsText({ labels, updatedAt: createdAt })) : undefined,
     ]);
+    const staged = staging.status === "fulfilled" ? staging.value : undefined;
     try {
+      if (synced.status === "rejected") throw synced.reason;
+      if (staging.status === "rejected") throw staging.reason;
       this.#link(digest, data, target);
       await Promise.all([fsyncDir(layout.blobsDir), this.#closeHandle()]);
       // a sidecar left by an earlier blob of this digest (deleted mid-way) must not resurface
