@@ -1,5 +1,5 @@
 import { type Timestamp, errorOfKind, invalidArgument, validateLabels } from "@berth/api";
-import { rm } from "node:fs/promises";
+import { rmSync } from "node:fs";
 import { readOptionalText, writeFileAtomic } from "./fs-util.js";
 import { formatRfc3339Nano, parseRfc3339Nano } from "./rfc3339.js";
 
@@ -11,7 +11,7 @@ export interface BlobLabels {
 
 /** undefined when the blob has no sidecar (no labels, never updated). */
 export async function readBlobLabels(path: string): Promise<BlobLabels | undefined> {
-  const text = await readOptionalText(path);
+  const text = readOptionalText(path);
   if (text === undefined) return undefined;
   let parsed: unknown;
   try {
@@ -28,12 +28,17 @@ export async function readBlobLabels(path: string): Promise<BlobLabels | undefin
   return { labels: { ...(labels as Record<string, string>) }, updatedAt };
 }
 
-export async function writeBlobLabels(path: string, value: BlobLabels): Promise<void> {
-  await writeFileAtomic(path, `${JSON.stringify({ labels: value.labels, updatedAt: formatRfc3339Nano(value.updatedAt) })}\n`);
+/** The sidecar's content. */
+export function blobLabelsText(value: BlobLabels): string {
+  return `${JSON.stringify({ labels: value.labels, updatedAt: formatRfc3339Nano(value.updatedAt) })}\n`;
 }
 
-export async function removeBlobLabels(path: string): Promise<void> {
-  await rm(path, { force: true });
+export async function writeBlobLabels(path: string, value: BlobLabels): Promise<void> {
+  await writeFileAtomic(path, blobLabelsText(value));
+}
+
+export function removeBlobLabels(path: string): void {
+  rmSync(path, { force: true });
 }
 
 /** Labels as stored: empty values mean "no such label" and are dropped. */

@@ -1,6 +1,16 @@
 import { randomBytes } from "node:crypto";
-import { mkdir, open, rename, rm } from "node:fs/promises";
+import { closeSync, fsync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
+import { promisify } from "node:util";
+
+/*
+ * Metadata calls (open, stat, rename, link, unlink, mkdir, small reads and writes) are blocking
+ * calls here: each costs microseconds, while a thread-pool round trip costs that plus a turn of a
+ * busy main thread, and a commit makes a dozen of them in a row. Only fsync, which waits for the
+ * disk, runs off the main thread.
+ */
+
+const fsyncAsync = promisify(fsync);
 
 export function errnoCode(error: unknown): string | undefined {
   const code = (error as { code?: unknown } | null)?.code;
@@ -14,45 +24,70 @@ export function uniqueSuffix(): string {
   return `${process.pid}.${randomBytes(6).toString("hex")}`;
 }
 
+/** Flushes an open file (or directory) to disk, off the main thread. */
+export async function syncFd(fd: number): Promise<void> {
+  await fsyncAsync(fd);
+}
+
 /** Makes a directory's entries (a rename, a new link) durable. */
 export async function fsyncDir(path: string): Promise<void> {
-  const handle = await open(path, "r");
+  const fd = openSync(path, "r");
   try {
-    await handle.sync();
+    await syncFd(fd);
   } finally {
-    await handle.close();
+    closeSync(fd);
   }
 }
 
-/** Writes a whole file so that readers see the old or the new content, never a mix. */
-export async function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o644): Promise<void> {
+/** A whole file written and synced under a temp name beside `path`, waiting to be renamed into place. */
+export interface StagedFile {
+  readonly path: string;
+  readonly temp: string;
+}
+
+/** Writes `data` to a temp file beside `path` and syncs it; `placeStaged` or `discardStaged` ends it. */
+export async function stageFile(path: string, data: string | Uint8Array, mode = 0o644): Promise<StagedFile> {
   const dir = dirname(path);
-  await mkdir(dir, { recursive: true });
+  mkdirSync(dir, { recursive: true });
   const temp = join(dir, `.${basename(path)}.${uniqueSuffix()}.tmp`);
   try {
-    const handle = await open(temp, "wx", mode);
+    const fd = openSync(temp, "wx", mode);
     try {
-      await handle.writeFile(data);
-      await handle.sync();
+      writeFileSync(fd, data);
+      await syncFd(fd);
     } finally {
-      await handle.close();
+      closeSync(fd);
     }
-    await rename(temp, path);
   } catch (error) {
-    await rm(temp, { force: true });
+    rmSync(temp, { force: true });
+    throw error;
+  }
+  return { path, temp };
+}
+
+/** Renames a staged file into place: readers see the old or the new content, never a mix. */
+export function placeStaged(staged: StagedFile): void {
+  try {
+    renameSync(staged.temp, staged.path);
+  } catch (error) {
+    discardStaged(staged);
     throw error;
   }
 }
 
+export function discardStaged(staged: StagedFile): void {
+  rmSync(staged.temp, { force: true });
+}
+
+/** Writes a whole file so that readers see the old or the new content, never a mix. */
+export async function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o644): Promise<void> {
+  placeStaged(await stageFile(path, data, mode));
+}
+
 /** Reads a small text file; undefined when it does not exist. */
-export async function readOptionalText(path: string): Promise<string | undefined> {
+export function readOptionalText(path: string): string | undefined {
   try {
-    const handle = await open(path, "r");
-    try {
-      return await handle.readFile("utf8");
-    } finally {
-      await handle.close();
-    }
+    return readFileSync(path, "utf8");
   } catch (error) {
     if (isNotFound(error)) return undefined;
     throw error;
@@ -63,13 +98,13 @@ export async function readOptionalText(path: string): Promise<string | undefined
  * Removes a directory tree atomically as far as other readers go: it is first renamed aside
  * (names that are not 64 hex digits are skipped by listings), then deleted.
  */
-export async function removeDirAtomic(path: string): Promise<void> {
+export function removeDirAtomic(path: string): void {
   const aside = join(dirname(path), `.${basename(path)}.${uniqueSuffix()}.removing`);
   try {
-    await rename(path, aside);
+    renameSync(path, aside);
   } catch (error) {
     if (isNotFound(error)) return;
     throw error;
   }
-  await rm(aside, { recursive: true, force: true });
+  rmSync(aside, { recursive: true, force: true });
 }

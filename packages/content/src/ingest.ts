@@ -1,6 +1,7 @@
 import { type IngestStatus, type Timestamp, failedPrecondition, nowTimestamp } from "@berth/api";
 import { type Hash, createHash } from "node:crypto";
-import { type FileHandle, open, rm, stat, writeFile } from "node:fs/promises";
+import { rmSync, statSync, writeFileSync } from "node:fs";
+import { type FileHandle, open } from "node:fs/promises";
 import { join } from "node:path";
 import { isNotFound, readOptionalText, writeFileAtomic } from "./fs-util.js";
 import { ingestFiles } from "./layout.js";
@@ -26,12 +27,12 @@ export interface OpenIngest {
  */
 export async function openIngest(dir: string, ref: string, total: number, expected: string): Promise<OpenIngest> {
   const path = (name: string) => join(dir, name);
-  const storedRef = await readOptionalText(path(ingestFiles.ref));
+  const storedRef = readOptionalText(path(ingestFiles.ref));
   if (storedRef !== undefined && storedRef !== ref) {
     throw failedPrecondition(`ingest directory for ref ${JSON.stringify(ref)} belongs to ref ${JSON.stringify(storedRef)}`);
   }
-  if (total > 0) await writeFile(path(ingestFiles.total), String(total));
-  if (expected !== "") await writeFile(path(ingestFiles.expected), expected);
+  if (total > 0) writeFileSync(path(ingestFiles.total), String(total));
+  if (expected !== "") writeFileSync(path(ingestFiles.expected), expected);
 
   if (storedRef === undefined) {
     // New (or never fully created): `ref` is written last, so its presence marks a usable ingest.
@@ -39,10 +40,10 @@ export async function openIngest(dir: string, ref: string, total: number, expect
     const handle = await open(path(ingestFiles.data), "w+", 0o644);
     try {
       // leftovers of a half-created ingest must not leak into this one
-      if (total === 0) await rm(path(ingestFiles.total), { force: true });
-      if (expected === "") await rm(path(ingestFiles.expected), { force: true });
-      await writeFile(path(ingestFiles.startedAt), formatRfc3339Nano(now));
-      await writeFile(path(ingestFiles.updatedAt), formatRfc3339Nano(now));
+      if (total === 0) rmSync(path(ingestFiles.total), { force: true });
+      if (expected === "") rmSync(path(ingestFiles.expected), { force: true });
+      writeFileSync(path(ingestFiles.startedAt), formatRfc3339Nano(now));
+      writeFileSync(path(ingestFiles.updatedAt), formatRfc3339Nano(now));
       await writeFileAtomic(path(ingestFiles.ref), ref);
     } catch (error) {
       await handle.close();
@@ -51,7 +52,7 @@ export async function openIngest(dir: string, ref: string, total: number, expect
     return { handle, hash: createHash("sha256"), offset: 0, total, expected, startedAt: now, updatedAt: now };
   }
 
-  const status = await readIngestStatus(dir);
+  const status = readIngestStatus(dir);
   const handle = await openData(path(ingestFiles.data));
   try {
     const size = (await handle.stat()).size;
@@ -92,29 +93,29 @@ export async function hashRange(handle: FileHandle, hash: Hash, start: number, e
   }
 }
 
-export async function touchUpdatedAt(dir: string, at: Timestamp): Promise<void> {
-  await writeFile(join(dir, ingestFiles.updatedAt), formatRfc3339Nano(at));
+export function touchUpdatedAt(dir: string, at: Timestamp): void {
+  writeFileSync(join(dir, ingestFiles.updatedAt), formatRfc3339Nano(at));
 }
 
 /** The status of the ingest in `dir`; undefined when there is none (or it is being created or removed). */
-export async function readIngestStatus(dir: string): Promise<IngestStatus | undefined> {
+export function readIngestStatus(dir: string): IngestStatus | undefined {
   const path = (name: string) => join(dir, name);
-  const ref = await readOptionalText(path(ingestFiles.ref));
+  const ref = readOptionalText(path(ingestFiles.ref));
   if (ref === undefined) return undefined;
   let data;
   try {
-    data = await stat(path(ingestFiles.data), { bigint: true });
+    data = statSync(path(ingestFiles.data), { bigint: true });
   } catch (error) {
     if (isNotFound(error)) return undefined;
     throw error;
   }
   const mtime = timestampFromNs(data.mtimeNs);
   const startedAt =
-    parseRfc3339Nano((await readOptionalText(path(ingestFiles.startedAt))) ?? "") ?? timestampFromNs(data.birthtimeNs > 0n ? data.birthtimeNs : data.mtimeNs);
-  const written = parseRfc3339Nano((await readOptionalText(path(ingestFiles.updatedAt))) ?? "");
+    parseRfc3339Nano(readOptionalText(path(ingestFiles.startedAt)) ?? "") ?? timestampFromNs(data.birthtimeNs > 0n ? data.birthtimeNs : data.mtimeNs);
+  const written = parseRfc3339Nano(readOptionalText(path(ingestFiles.updatedAt)) ?? "");
   // The data file's mtime may be newer than the last `updatedat` written, as in containerd.
   const updatedAt = written !== undefined && compareTimestamps(written, mtime) >= 0 ? written : mtime;
-  const total = Number.parseInt((await readOptionalText(path(ingestFiles.total))) ?? "", 10);
-  const expected = ((await readOptionalText(path(ingestFiles.expected))) ?? "").trim();
+  const total = Number.parseInt(readOptionalText(path(ingestFiles.total)) ?? "", 10);
+  const expected = (readOptionalText(path(ingestFiles.expected)) ?? "").trim();
   return { ref, offset: Number(data.size), total: Number.isSafeInteger(total) && total > 0 ? total : 0, expected, startedAt, updatedAt };
 }

@@ -15,7 +15,7 @@ import {
   validateDigest,
 } from "@berth/api";
 import { type Filter, adaptObject, parseFilters } from "@berth/filters";
-import { type BigIntStats, closeSync, fstatSync, openSync, readSync } from "node:fs";
+import { type BigIntStats, closeSync, fstatSync, openSync, readSync, statSync } from "node:fs";
 import { mkdir, open, readdir, stat, unlink } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -114,14 +114,14 @@ export class LocalContentStore implements ContentStore {
 
   async info(_context: CallContext, digest: string): Promise<ContentInfo> {
     validateDigest(digest);
-    return this.#infoOf(digest, await this.#statBlob(digest));
+    return this.#infoOf(digest, this.#statBlob(digest));
   }
 
   async update(_context: CallContext, info: Pick<ContentInfo, "digest" | "labels">, fieldpaths: readonly string[]): Promise<ContentInfo> {
     const { digest } = info;
     validateDigest(digest);
     return this.#labelQueue.run(digest, async () => {
-      const stats = await this.#statBlob(digest);
+      const stats = this.#statBlob(digest);
       const path = this.#layout.labelsPath(digest);
       const current = await readBlobLabels(path);
       const labels = updatedLabels(current?.labels ?? {}, info.labels ?? {}, fieldpaths);
@@ -182,7 +182,7 @@ export class LocalContentStore implements ContentStore {
     if (this.#held.has(ref)) throw unavailable(`ref ${JSON.stringify(ref)} locked`);
     this.#held.add(ref);
     try {
-      if (expected !== "" && (await this.#blobExists(expected))) throw alreadyExists(`content ${expected}`);
+      if (expected !== "" && this.#blobExists(expected)) throw alreadyExists(`content ${expected}`);
       const lock = await acquireRefLock(dir, ref, true);
       if (lock === undefined) throw unavailable(`ref ${JSON.stringify(ref)}: ingest directory vanished`);
       return lock;
@@ -193,7 +193,7 @@ export class LocalContentStore implements ContentStore {
   }
 
   async status(_context: CallContext, ref: string): Promise<IngestStatus> {
-    const status = ref === "" ? undefined : await readIngestStatus(this.#layout.ingestDir(ref));
+    const status = ref === "" ? undefined : readIngestStatus(this.#layout.ingestDir(ref));
     if (status === undefined || status.ref !== ref) throw notFound(`ingest ref ${JSON.stringify(ref)}`);
     return status;
   }
@@ -202,7 +202,7 @@ export class LocalContentStore implements ContentStore {
     const filter = parseFilters(filters);
     const statuses: IngestStatus[] = [];
     for (const name of await this.#entries(this.#layout.ingestRoot)) {
-      const status = await readIngestStatus(join(this.#layout.ingestRoot, name));
+      const status = readIngestStatus(join(this.#layout.ingestRoot, name));
       if (status !== undefined && filter.match(adaptObject({ ref: status.ref }))) statuses.push(status);
     }
     return statuses.sort((a, b) => (a.ref < b.ref ? -1 : a.ref > b.ref ? 1 : 0));
@@ -219,8 +219,8 @@ export class LocalContentStore implements ContentStore {
       if (lock === undefined) throw notFound(`ingest ref ${JSON.stringify(ref)}`);
       let removed = false;
       try {
-        if ((await readOptionalText(join(dir, ingestFiles.ref))) !== ref) throw notFound(`ingest ref ${JSON.stringify(ref)}`);
-        await removeDirAtomic(dir); // the lock goes with it
+        if (readOptionalText(join(dir, ingestFiles.ref)) !== ref) throw notFound(`ingest ref ${JSON.stringify(ref)}`);
+        removeDirAtomic(dir); // the lock goes with it
         removed = true;
       } finally {
         if (!removed) await lock.release();
@@ -287,23 +287,17 @@ export class LocalContentStore implements ContentStore {
     return { digest, size: Number(stats.size), createdAt, updatedAt: stored?.updatedAt ?? createdAt, labels: stored?.labels ?? {} };
   }
 
-  async #statBlob(digest: string): Promise<BigIntStats> {
+  #statBlob(digest: string): BigIntStats {
     try {
-      return await stat(this.#layout.blobPath(digest), { bigint: true });
+      return statSync(this.#layout.blobPath(digest), { bigint: true });
     } catch (error) {
       if (isNotFound(error)) throw notFound(`content digest ${digest}`);
       throw error;
     }
   }
 
-  async #blobExists(digest: string): Promise<boolean> {
-    try {
-      await stat(this.#layout.blobPath(digest));
-      return true;
-    } catch (error) {
-      if (isNotFound(error)) return false;
-      throw error;
-    }
+  #blobExists(digest: string): boolean {
+    return statSync(this.#layout.blobPath(digest), { throwIfNoEntry: false }) !== undefined;
   }
 
   /** Our entries of a directory (64-hex names), sorted; none when it does not exist yet. */

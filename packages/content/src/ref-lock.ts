@@ -1,6 +1,7 @@
 import { unavailable } from "@berth/api";
 import { randomBytes } from "node:crypto";
-import { link, mkdir, open, readFile, rename, rm } from "node:fs/promises";
+import { linkSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { link, readFile, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { errnoCode, isNotFound, readOptionalText, uniqueSuffix } from "./fs-util.js";
 import { ingestFiles } from "./layout.js";
@@ -20,7 +21,7 @@ export class RefLock {
 
   /** Removes the lock file if it is still ours. */
   async release(): Promise<void> {
-    if ((await readOptionalText(this.path)) === this.token) await rm(this.path, { force: true });
+    if (readOptionalText(this.path) === this.token) rmSync(this.path, { force: true });
   }
 }
 
@@ -32,14 +33,14 @@ export async function acquireRefLock(dir: string, ref: string, createDir: boolea
   const path = join(dir, ingestFiles.lock);
   const token = `${process.pid} ${(await ownStartTime()) ?? "-"} ${randomBytes(8).toString("hex")}\n`;
   for (let attempt = 0; attempt < 8; attempt++) {
-    const outcome = await createExclusive(dir, path, token);
+    const outcome = createExclusive(dir, path, token);
     if (outcome === "created") return new RefLock(path, token);
     if (outcome === "no-dir") {
       if (!createDir) return undefined;
-      await mkdir(dir, { recursive: true });
+      mkdirSync(dir, { recursive: true });
       continue;
     }
-    const seen = await readOptionalText(path);
+    const seen = readOptionalText(path);
     if (seen === undefined) continue; // released in the meantime
     if (await ownerAlive(seen)) throw unavailable(`ref ${JSON.stringify(ref)} locked by process ${seen.split(" ")[0] ?? "?"}`);
     await removeStale(path, seen, ref);
@@ -51,28 +52,23 @@ export async function acquireRefLock(dir: string, ref: string, createDir: boolea
  * O_EXCL creation, done as link(2) of a fully written temp file: equally atomic and no-clobber,
  * but the lock never exists empty, so a reader never has to guess whether it is being written.
  */
-async function createExclusive(dir: string, path: string, token: string): Promise<"created" | "exists" | "no-dir"> {
+function createExclusive(dir: string, path: string, token: string): "created" | "exists" | "no-dir" {
   const temp = join(dir, `.lock.${uniqueSuffix()}.tmp`);
   try {
-    const handle = await open(temp, "wx", 0o644);
-    try {
-      await handle.writeFile(token);
-    } finally {
-      await handle.close();
-    }
+    writeFileSync(temp, token, { flag: "wx", mode: 0o644 });
   } catch (error) {
     if (isNotFound(error)) return "no-dir";
     throw error;
   }
   try {
-    await link(temp, path);
+    linkSync(temp, path);
     return "created";
   } catch (error) {
     if (errnoCode(error) === "EEXIST") return "exists";
     if (isNotFound(error)) return "no-dir"; // the directory was removed under us (abort, commit)
     throw error;
   } finally {
-    await rm(temp, { force: true });
+    rmSync(temp, { force: true });
   }
 }
 
@@ -88,7 +84,7 @@ export async function removeStale(path: string, seen: string, ref: string): Prom
     if (isNotFound(error)) return;
     throw error;
   }
-  const moved = await readOptionalText(aside);
+  const moved = readOptionalText(aside);
   if (moved === seen) {
     await rm(aside, { force: true });
     return;

@@ -12,10 +12,10 @@ import {
 } from "@berth/api";
 import { type Hash, createHash } from "node:crypto";
 import type { FileHandle } from "node:fs/promises";
-import { chmod, link, lstat, mkdir, rename, stat } from "node:fs/promises";
+import { chmodSync, fchmodSync, fstatSync, futimesSync, linkSync, lstatSync, mkdirSync, renameSync } from "node:fs";
 import { join } from "node:path";
-import { removeBlobLabels, withoutEmptyValues, writeBlobLabels } from "./blob-labels.js";
-import { errnoCode, fsyncDir, isNotFound, removeDirAtomic } from "./fs-util.js";
+import { blobLabelsText, removeBlobLabels, withoutEmptyValues } from "./blob-labels.js";
+import { discardStaged, errnoCode, fsyncDir, placeStaged, removeDirAtomic, stageFile } from "./fs-util.js";
 import { type OpenIngest, hashRange, touchUpdatedAt } from "./ingest.js";
 import { type Layout, ingestFiles } from "./layout.js";
 import type { RefLock } from "./ref-lock.js";
@@ -130,10 +130,17 @@ export class LocalContentWriter implements ContentWriter {
       try {
         validateLabels(labels);
         if (expected !== "") validateDigest(expected, "expected");
-        await this.#handle.sync();
-        if (size > 0 && size !== this.#offset) throw failedPrecondition(`unexpected commit size ${this.#offset}, expected ${size}`);
         const digest = this.#digest();
-        if (expected !== "" && expected !== digest) throw failedPrecondition(`unexpected commit digest ${digest}, expected ${expected}`);
+        const mismatch =
+          size > 0 && size !== this.#offset
+            ? `unexpected commit size ${this.#offset}, expected ${size}`
+            : expected !== "" && expected !== digest
+              ? `unexpected commit digest ${digest}, expected ${expected}`
+              : undefined;
+        if (mismatch !== undefined) {
+          await this.#handle.sync(); // the ingest stays, for a later writer
+          throw failedPrecondition(mismatch);
+        }
         await this.#publish(digest, withoutEmptyValues(labels));
       } finally {
         await this.#end();
@@ -146,50 +153,77 @@ export class LocalContentWriter implements ContentWriter {
       if (this.#ended) return;
       this.#ended = true;
       await this.#handle.sync().catch(() => undefined);
-      if (this.#touched) await touchUpdatedAt(this.#dir, this.#updatedAt).catch(() => undefined);
+      if (this.#touched) {
+        try {
+          touchUpdatedAt(this.#dir, this.#updatedAt);
+        } catch {
+          // only a status field; the data file's mtime stands in for it
+        }
+      }
       await this.#end();
     });
   }
 
-  /** Makes the verified ingest the blob `digest`: durable first, then visible, never half-written. */
+  /**
+   * Makes the verified ingest the blob `digest`: durable first, then visible, never half-written.
+   * Metadata calls are blocking (see fs-util); the syncs run off the main thread, two at a time.
+   */
   async #publish(digest: string, labels: Record<string, string>): Promise<void> {
     const { layout } = this.#host;
     const target = layout.blobPath(digest);
-    if (await exists(target)) {
-      await removeDirAtomic(this.#dir);
+    if (lstatSync(target, { throwIfNoEntry: false }) !== undefined) {
+      removeDirAtomic(this.#dir);
       throw alreadyExists(`content ${digest}`);
     }
-    await mkdir(layout.blobsDir, { recursive: true });
+    mkdirSync(layout.blobsDir, { recursive: true });
     const data = join(this.#dir, ingestFiles.data);
     // createdAt is the blob file's mtime, so stamp it with the commit time
     const now = Date.now() / 1000;
-    await this.#handle.chmod(0o444);
-    await this.#handle.utimes(now, now);
-    await this.#handle.sync();
-    await this.#closeHandle();
+    const fd = this.#handle.fd;
+    fchmodSync(fd, 0o444);
+    futimesSync(fd, now, now);
+    const createdAt = timestampFromNs(fstatSync(fd, { bigint: true }).mtimeNs);
+    const labelsPath = layout.labelsPath(digest);
+    // the labels sidecar is written and synced beside the blob's data, and renamed in once the blob is visible
+    const [synced, staging] = await Promise.allSettled([
+      this.#handle.sync(),
+      Object.keys(labels).length > 0 ? stageFile(labelsPath, blobLabelsText({ labels, updatedAt: createdAt })) : undefined,
+    ]);
+    const staged = staging.status === "fulfilled" ? staging.value : undefined;
     try {
-      // link(2) never replaces an existing blob, so a concurrent commit elsewhere shows as AlreadyExists
-      await link(data, target);
+      if (synced.status === "rejected") throw synced.reason;
+      if (staging.status === "rejected") throw staging.reason;
+      this.#link(digest, data, target);
+      await Promise.all([fsyncDir(layout.blobsDir), this.#closeHandle()]);
+      // a sidecar left by an earlier blob of this digest (deleted mid-way) must not resurface
+      await this.#host.labelQueue.run(digest, async () => (staged !== undefined ? placeStaged(staged) : removeBlobLabels(labelsPath)));
+    } catch (error) {
+      if (staged !== undefined) discardStaged(staged);
+      throw error;
+    }
+    removeDirAtomic(this.#dir);
+  }
+
+  /** link(2) never replaces an existing blob, so a concurrent commit elsewhere shows as AlreadyExists. */
+  #link(digest: string, data: string, target: string): void {
+    try {
+      linkSync(data, target);
     } catch (error) {
       const code = errnoCode(error);
       if (code === "EEXIST") {
-        await removeDirAtomic(this.#dir);
+        removeDirAtomic(this.#dir);
         throw alreadyExists(`content ${digest}`);
       }
       if (code === undefined || !noLinkCodes.has(code)) {
-        await chmod(data, 0o644).catch(() => undefined);
+        try {
+          chmodSync(data, 0o644);
+        } catch {
+          // the ingest stays usable for reading either way
+        }
         throw error;
       }
-      await rename(data, target);
+      renameSync(data, target);
     }
-    await fsyncDir(layout.blobsDir);
-    const createdAt = timestampFromNs((await stat(target, { bigint: true })).mtimeNs);
-    const labelsPath = layout.labelsPath(digest);
-    // a sidecar left by an earlier blob of this digest (deleted mid-way) must not resurface
-    await this.#host.labelQueue.run(digest, () =>
-      Object.keys(labels).length > 0 ? writeBlobLabels(labelsPath, { labels, updatedAt: createdAt }) : removeBlobLabels(labelsPath),
-    );
-    await removeDirAtomic(this.#dir);
   }
 
   async #truncateTo(size: number): Promise<void> {
@@ -228,15 +262,5 @@ export class LocalContentWriter implements ContentWriter {
     } finally {
       this.#host.released();
     }
-  }
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await lstat(path);
-    return true;
-  } catch (error) {
-    if (isNotFound(error)) return false;
-    throw error;
   }
 }
