@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { type Snapshotter, isKind } from "@berth/api";
 import type { Logger } from "./log.js";
 
@@ -5,8 +6,9 @@ import type { Logger } from "./log.js";
  * Removes backend snapshots whose last metadata record is gone, one at a time in the order asked
  * (a child's removal is asked before its parent's, and the backend refuses a parent with children).
  * As containerd, a Snapshots.Remove answers once its metadata commit is made; the backend snapshot
- * and its directory go afterwards, here. A crash before that leaves a backend snapshot no record
- * names, which `removeOrphans` finds when the daemon starts.
+ * and its directory go afterwards, here, `delayMs` later (as containerd's GC), so that the backend's
+ * commit and the directory's deletion do not hold up the calls a client makes next. A crash before
+ * that leaves a backend snapshot no record names, which `removeOrphans` finds when the daemon starts.
  */
 export class BackendRemovals {
   #queue: Promise<unknown> = Promise.resolve();
@@ -15,23 +17,28 @@ export class BackendRemovals {
     private readonly snapshotter: string,
     private readonly backend: Snapshotter,
     private readonly logger: Logger | undefined,
+    private readonly delayMs = 0,
   ) {}
 
   /**
-   * Queues the removal of `backendKey`; resolves when it is done: true if it removed the snapshot,
-   * false if the backend had no such snapshot or failed (then logged, not thrown).
+   * Queues the removal of `backendKey`, made `delayMs` from now at the earliest when `deferred`;
+   * resolves when it is done: true if it removed the snapshot, false if the backend had no such
+   * snapshot or failed (then logged, not thrown).
    */
-  remove(backendKey: string): Promise<boolean> {
-    const removal = this.#queue.then(() =>
-      this.backend.remove({}, backendKey).then(
+  remove(backendKey: string, deferred = false): Promise<boolean> {
+    const due = deferred ? performance.now() + this.delayMs : 0;
+    const removal = this.#queue.then(async () => {
+      const wait = due - performance.now();
+      if (wait > 0) await sleep(wait);
+      return this.backend.remove({}, backendKey).then(
         () => true,
         (error: unknown) => {
           // NotFound: gone already, a removal after a crash finishing one that had started.
           if (!isKind(error, "NotFound")) this.logger?.warn({ err: error, snapshotter: this.snapshotter, backendKey }, "could not remove backend snapshot");
           return false;
         },
-      ),
-    );
+      );
+    });
     this.#queue = removal;
     return removal;
   }

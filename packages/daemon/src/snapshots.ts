@@ -81,10 +81,10 @@ export class NamespacedSnapshotter implements Snapshotter {
     private readonly publisher: Publisher,
     private readonly types: TypeRegistry,
     private readonly sharing: SnapshotSharing,
-    logger?: Logger,
+    options: { logger?: Logger; removalDelayMs?: number } = {},
   ) {
     this.table = store.scoped<SnapshotRecord>(`snapshots/${name}`, `snapshots on ${JSON.stringify(name)} snapshotter`);
-    this.removals = new BackendRemovals(name, backend, logger);
+    this.removals = new BackendRemovals(name, backend, options.logger, options.removalDelayMs);
   }
 
   /** Removes the backend snapshots no record names (what a crash after a removal's commit left); only at start. */
@@ -256,7 +256,7 @@ export class NamespacedSnapshotter implements Snapshotter {
       this.table.remove(namespace, key);
       return last ? record.backendKey : undefined;
     });
-    if (orphaned !== undefined) void this.removals.remove(orphaned);
+    if (orphaned !== undefined) void this.removals.remove(orphaned, true);
     await this.publisher.publish(context, "/snapshot/remove", this.types.pack("containerd.events.SnapshotRemove", { key, snapshotter: this.name }));
   }
 

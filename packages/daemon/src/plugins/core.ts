@@ -85,7 +85,7 @@ export const metadataPlugin: Plugin<Metadata, { gc_schedule_delay_ms: number }> 
     const snapshotters = new Map(
       [...getAll<Snapshotter>(pluginTypes.snapshotter)].map(([name, snapshotter]) => [
         name,
-        new NamespacedSnapshotter(name, snapshotter, store, leases, exchange, types, sharing, logger),
+        new NamespacedSnapshotter(name, snapshotter, store, leases, exchange, types, sharing, { logger, removalDelayMs: config.gc_schedule_delay_ms }),
       ]),
     );
     tables = () => ({
