@@ -1,4 +1,5 @@
-import { type ContentStore, type Snapshotter, isKind } from "@berth/api";
+import { type ContentStore, isKind } from "@berth/api";
+import type { BackendRemovals } from "./backend-removals.js";
 import type { ScopedTable } from "./scoped-table.js";
 import type { ContainerRecord } from "./containers.js";
 import type { BlobRecord, IngestRecord } from "./content.js";
@@ -39,8 +40,8 @@ export interface GcTables {
   readonly blobs: ScopedTable<BlobRecord>;
   readonly ingests: ScopedTable<IngestRecord>;
   readonly leases: ScopedTable<LeaseRecord>;
-  /** Each snapshotter's records and its backend, by snapshotter name. */
-  readonly snapshots: ReadonlyMap<string, { table: ScopedTable<SnapshotRecord>; backend: Snapshotter }>;
+  /** Each snapshotter's records and the queue that removes its backend snapshots, by snapshotter name. */
+  readonly snapshots: ReadonlyMap<string, { table: ScopedTable<SnapshotRecord>; removals: BackendRemovals }>;
   readonly sharing: SnapshotSharing;
 }
 
@@ -106,11 +107,8 @@ export class GarbageCollector implements Collector {
       }
       let snapshotsRemoved = 0;
       for (const { snapshotter, backendKey } of removedSnapshots) {
-        const backend = this.tables().snapshots.get(snapshotter)?.backend;
-        await backend?.remove({}, backendKey).then(
-          () => snapshotsRemoved++,
-          (error: unknown) => this.logger.warn({ err: error, snapshotter, backendKey }, "could not remove collected snapshot"),
-        );
+        // Behind the removals Snapshots.Remove queued: a child removed there goes before its parent here.
+        if (await this.tables().snapshots.get(snapshotter)?.removals.remove(backendKey)) snapshotsRemoved++;
       }
       let blobsRemoved = 0;
       for await (const info of this.backend.list({}, [])) {

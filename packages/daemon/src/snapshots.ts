@@ -11,16 +11,17 @@ import {
   type TypeRegistry,
   alreadyExists,
   failedPrecondition,
-  isKind,
   notFound,
   nowTimestamp,
   requireNamespace,
   validateLabels,
 } from "@berth/api";
 import { adaptObject, parseFilters } from "@berth/filters";
+import { BackendRemovals } from "./backend-removals.js";
 import type { ScopedTable } from "./scoped-table.js";
 import { applyMapPaths, checkPaths, withoutEmpty } from "./labels.js";
 import type { LeaseService } from "./leases.js";
+import type { Logger } from "./log.js";
 import type { MetadataStore } from "./metadata.js";
 import type { SnapshotSharing } from "./sharing.js";
 
@@ -64,10 +65,13 @@ function newBackendKey(namespace: string, name: string): string {
  * `containerd.io/snapshot.ref=<chain ID>` in another namespace, onto the same parent, links the
  * existing backend snapshot under that name and answers AlreadyExists, as containerd does for
  * remote snapshotters, so the unpacker applies nothing. A backend snapshot goes when no
- * namespace's record refers to it any more.
+ * namespace's record refers to it any more: after the commit that drops the last record, as
+ * containerd leaves it to its GC (see BackendRemovals).
  */
 export class NamespacedSnapshotter implements Snapshotter {
   readonly table: ScopedTable<SnapshotRecord>;
+  /** Where backend snapshots without a record go, in order; the GC's removals too. */
+  readonly removals: BackendRemovals;
 
   constructor(
     readonly name: string,
@@ -77,8 +81,17 @@ export class NamespacedSnapshotter implements Snapshotter {
     private readonly publisher: Publisher,
     private readonly types: TypeRegistry,
     private readonly sharing: SnapshotSharing,
+    options: { logger?: Logger; removalDelayMs?: number } = {},
   ) {
     this.table = store.scoped<SnapshotRecord>(`snapshots/${name}`, `snapshots on ${JSON.stringify(name)} snapshotter`);
+    this.removals = new BackendRemovals(name, backend, options.logger, options.removalDelayMs);
+  }
+
+  /** Removes the backend snapshots no record names (what a crash after a removal's commit left); only at start. */
+  removeOrphans(): Promise<number> {
+    const named = new Set<string>();
+    for (const { value } of this.table.everywhere()) named.add(value.backendKey);
+    return this.removals.removeOrphans(named);
   }
 
   #record(namespace: string, key: string): SnapshotRecord {
@@ -227,25 +240,23 @@ export class NamespacedSnapshotter implements Snapshotter {
     await this.publisher.publish(context, "/snapshot/commit", this.types.pack("containerd.events.SnapshotCommit", { key, name, snapshotter: this.name }));
   }
 
+  /**
+   * One commit drops the record (and, for the last record of a backend snapshot, its sharing, so
+   * that no namespace links it meanwhile); the backend snapshot goes after the answer, in order.
+   */
   async remove(context: CallContext, key: string): Promise<void> {
     const namespace = requireNamespace(context);
-    const record = this.#record(namespace, key);
-    for (const { value } of this.table.inNamespace(namespace)) {
-      if (value.parent === key) throw failedPrecondition(`cannot remove snapshot ${JSON.stringify(key)} with child`);
-    }
-    // Unshared first, in one transaction with the count, so that no namespace links it meanwhile.
-    const last = await this.store.transaction(() => {
-      if (this.#references(record.backendKey) > 1) return false;
-      this.sharing.removed(this.name, record.backendKey);
-      return true;
+    const orphaned = await this.store.transaction(() => {
+      const record = this.#record(namespace, key);
+      for (const { value } of this.table.inNamespace(namespace)) {
+        if (value.parent === key) throw failedPrecondition(`cannot remove snapshot ${JSON.stringify(key)} with child`);
+      }
+      const last = this.#references(record.backendKey) === 1;
+      if (last) this.sharing.removed(this.name, record.backendKey);
+      this.table.remove(namespace, key);
+      return last ? record.backendKey : undefined;
     });
-    if (last) {
-      await this.backend.remove({}, record.backendKey).catch((error: unknown) => {
-        // Gone from the backend already (a crash between the two steps): finish the removal.
-        if (!isKind(error, "NotFound")) throw error;
-      });
-    }
-    await this.store.transaction(() => this.table.remove(namespace, key));
+    if (orphaned !== undefined) void this.removals.remove(orphaned, true);
     await this.publisher.publish(context, "/snapshot/remove", this.types.pack("containerd.events.SnapshotRemove", { key, snapshotter: this.name }));
   }
 
@@ -270,6 +281,7 @@ export class NamespacedSnapshotter implements Snapshotter {
   }
 
   async close(): Promise<void> {
+    await this.removals.settled();
     await this.backend.close();
   }
 }

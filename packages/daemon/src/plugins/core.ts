@@ -85,7 +85,7 @@ export const metadataPlugin: Plugin<Metadata, { gc_schedule_delay_ms: number }> 
     const snapshotters = new Map(
       [...getAll<Snapshotter>(pluginTypes.snapshotter)].map(([name, snapshotter]) => [
         name,
-        new NamespacedSnapshotter(name, snapshotter, store, leases, exchange, types, sharing),
+        new NamespacedSnapshotter(name, snapshotter, store, leases, exchange, types, sharing, { logger, removalDelayMs: config.gc_schedule_delay_ms }),
       ]),
     );
     tables = () => ({
@@ -94,10 +94,19 @@ export const metadataPlugin: Plugin<Metadata, { gc_schedule_delay_ms: number }> 
       blobs: content.blobs,
       ingests: content.ingests,
       leases: leases.table,
-      snapshots: new Map([...snapshotters].map(([name, s]) => [name, { table: s.table, backend: s.backend }])),
+      snapshots: new Map([...snapshotters].map(([name, s]) => [name, { table: s.table, removals: s.removals }])),
       sharing,
     });
     const namespaces = new NamespaceService(store, exchange, types);
+    // Backend snapshots whose removal a crash cut short (after the commit that dropped their last
+    // record), before anyone can prepare.
+    for (const [name, snapshotter] of snapshotters) {
+      const removed = await snapshotter.removeOrphans().catch((error: unknown) => {
+        logger.warn({ err: error, snapshotter: name }, "could not look for orphaned backend snapshots at start");
+        return 0;
+      });
+      if (removed > 0) logger.info({ snapshotter: name, removed }, "removed backend snapshots no record names");
+    }
     // Whatever was left unreferenced when the daemon stopped goes before it serves anyone; a
     // content proxy not up yet leaves that to the next collection rather than fail the daemon.
     await gc.collect().catch((error: unknown) => {
