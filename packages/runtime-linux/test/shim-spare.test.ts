@@ -1,7 +1,6 @@
 // Spare shim servers: Berth's shim started ahead of need, which a namespace's first task adopts,
 // and which never outlives its daemon nor shows up as anyone's shim.
 import { existsSync, readFileSync, readdirSync } from "node:fs";
-import { constants, getPriority } from "node:os";
 import { join } from "node:path";
 import { packJson } from "@berth/api";
 import { runcV1 } from "@berth/api/proto";
@@ -72,20 +71,6 @@ describe("a shim manager that keeps a spare of Berth's shim", () => {
     // Served nothing any more: the adopted server leaves, as a launched one does; the next spare stays.
     expect(await waitFor(() => gone(spare))).toBe(true);
     expect(sparesOf(fixture.address)).toEqual([next]);
-  });
-
-  it("boots its spare at the lowest CPU priority, and the server the spare becomes runs at the daemon's", async () => {
-    const spare = await oneSpare(fixture.address);
-    expect(getPriority(spare)).toBe(constants.priority.PRIORITY_LOW);
-    const context = { namespace: "prioritised" };
-    const task = await createSleeper(fixture, context, "one");
-    try {
-      await task.start(context);
-      const threads = readdirSync(`/proc/${spare}/task`).map(Number);
-      expect(threads.map((thread) => getPriority(thread))).toEqual(threads.map(() => getPriority()));
-    } finally {
-      await removeTask(fixture, context, "one");
-    }
   });
 
   it("ends a spare whose handover fails, and the create fails as with a launched server", async () => {

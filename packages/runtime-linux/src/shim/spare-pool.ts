@@ -1,6 +1,4 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { readdirSync } from "node:fs";
-import { constants, getPriority, setPriority } from "node:os";
 import type { Socket } from "node:net";
 import { serverArguments, type ShimFlags } from "./flags.js";
 import { type Handover, commandLineRoom, spareAction } from "./handover.js";
@@ -14,31 +12,6 @@ export interface SpareShimOptions {
   readonly address: string;
   /** The environment of every server: the daemon's, `TTRPC_ADDRESS`, `NODE_COMPILE_CACHE`. */
   readonly env: NodeJS.ProcessEnv;
-}
-
-/**
- * A spare boots at the lowest CPU priority, so that its ~50 ms of a core is only what the task just
- * created (its Start, its output, the client's next calls) leaves; the next spare starts at once
- * after an adoption, ready for a burst of new groups (a kubelet's pods). Its threads get the daemon's
- * priority back when it is adopted.
- */
-const sparePriority = constants.priority.PRIORITY_LOW;
-
-/** Sets the CPU priority of every thread of `pid` (Linux's setpriority reaches one thread); one that has ended is skipped. */
-function setThreadsPriority(pid: number, priority: number): void {
-  let threads: string[] = [];
-  try {
-    threads = readdirSync(`/proc/${pid}/task`);
-  } catch {
-    // The spare has gone: its adoption or its exit handler says so.
-  }
-  for (const thread of threads) {
-    try {
-      setPriority(Number(thread), priority);
-    } catch {
-      // The thread ended meanwhile.
-    }
-  }
 }
 
 /**
@@ -61,6 +34,9 @@ export class SpareShims {
     const [spare] = [...this.#spares].filter((child) => child.exitCode === null && child.signalCode === null);
     if (spare === undefined) return undefined;
     this.#spares.delete(spare);
+    // The next one starts at once (off this call's stack): a burst of new groups, a kubelet's pods
+    // one after another, then finds one booted each time, where a delay had every other one wait
+    // for a Node shim to start; the task just created is none the slower for it (the bench's run rows).
     this.#schedule(0);
     return spare;
   }
@@ -88,8 +64,6 @@ export class SpareShims {
         env: serverEnv(this.options.env),
       });
       this.#spares.add(spare);
-      // Its threads so far (likely only the first; those it starts later inherit the priority).
-      if (spare.pid !== undefined) setThreadsPriority(spare.pid, sparePriority);
       const forget = () => this.#spares.delete(spare);
       spare.once("exit", forget);
       spare.once("error", forget);
@@ -106,8 +80,6 @@ export class SpareShims {
  */
 export function adoptSpare(spare: ChildProcess, flags: ShimFlags, socket: string, shimCgroup: string, launcher: Launcher): Promise<"ready" | "gone"> {
   spare.removeAllListeners();
-  // A server runs at the daemon's priority, as one it launches does.
-  if (spare.pid !== undefined) setThreadsPriority(spare.pid, getPriority());
   spare.ref();
   const word = spare.stdio[3] as Socket;
   word.ref();
