@@ -3,6 +3,7 @@ import { execFile } from "node:child_process";
 import { mkdir, open, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { unmountAll } from "@berth/mount";
 
 const run = promisify(execFile);
 
@@ -64,9 +65,9 @@ export async function netnsOpen(path: string): Promise<boolean> {
   }
 }
 
-/** Unmounts (detached) and removes the namespace's file; a missing one is fine. */
+/** Unmounts (detached, by umount2(2)) and removes the namespace's file; a missing one is fine. */
 export async function removeNetns(path: string): Promise<void> {
   if (path === "") return;
-  await run("umount", ["-l", path]).catch(() => undefined);
+  await unmountAll(path, { detach: true }).catch(() => undefined);
   await rm(path, { force: true });
 }

@@ -75,16 +75,19 @@ export class PodNetworks {
     return { containerId: pod.id, netns: pod.netns, pluginDirs: [this.binDir], args, capabilityArgs };
   }
 
-  /** CNI ADD of every network; the first network's result is the pod's (`eth0`). */
+  /**
+   * CNI ADD of every network, all at once as go-cni's Setup does (each network's plugins still in
+   * turn), the first failure reported once all have ended; the first network's result is the pod's (`eth0`).
+   */
   async setup(pod: PodNetwork): Promise<{ ip: string; additionalIps: string[]; result: CniResult }> {
     const networks = await this.networks().catch(() => {
       throw new Error(`failed to setup network for sandbox ${JSON.stringify(pod.id)}: cni plugin not initialized`);
     });
     const attachment = this.#attachment(pod);
-    await addNetwork(loopbackNetwork(), attachment);
-    const results: CniResult[] = [];
-    for (const network of networks) results.push(await addNetwork(network, attachment));
-    const first = results[0]!;
+    const settled = await Promise.allSettled([loopbackNetwork(), ...networks].map((network) => addNetwork(network, attachment)));
+    const failure = settled.find((outcome) => outcome.status === "rejected");
+    if (failure !== undefined) throw failure.reason;
+    const first = (settled[1] as PromiseFulfilledResult<CniResult>).value;
     const ips = interfaceAddresses(first, networks[0]!.ifName);
     if (ips.length === 0) throw new Error(`failed to find network info for sandbox ${JSON.stringify(pod.id)}`);
     const v4 = ips.find((ip) => !ip.includes(":")) ?? ips[0]!;

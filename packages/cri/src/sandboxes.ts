@@ -1,12 +1,11 @@
 import { randomBytes } from "node:crypto";
-import { execFile } from "node:child_process";
 import { copyFile, mkdir, rm, writeFile } from "node:fs/promises";
 import { hostname as nodeHostname } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
-import { type Any, isKind } from "@berth/api";
+import { type Any, type Mount, isKind } from "@berth/api";
 import { criV1 } from "@berth/api/cri";
 import { createContainer, createTask, readImageConfig } from "@berth/client";
+import { mountAll, unmountAll } from "@berth/mount";
 import { runtimeOptions } from "./config.js";
 import type { Containers } from "./containers.js";
 import type { CriContext } from "./context.js";
@@ -14,8 +13,10 @@ import { createNetns, netnsOpen, removeNetns } from "./netns.js";
 import { type SandboxPaths, sandboxSpecOpts } from "./spec.js";
 import { type SandboxRecord, labelsMatch } from "./store.js";
 
-const run = promisify(execFile);
 const NODE = 2;
+
+/** The pod's /dev/shm, as containerd mounts it (mount(2) in the daemon, not a `mount` process). */
+const sandboxShm: Mount = { type: "tmpfs", source: "shm", options: ["nosuid", "nodev", "noexec", "mode=1777", "size=67108864"] };
 
 export const sandboxMetadataType = "github.com/containerd/cri/pkg/store/sandbox/Metadata";
 export const kindLabel = "io.cri-containerd.kind";
@@ -108,8 +109,8 @@ export class Sandboxes {
       const options = config.linux?.securityContext?.namespaceOptions;
       if (options?.ipc !== NODE) {
         await mkdir(paths.shm, { recursive: true, mode: 0o700 });
-        await run("mount", ["-t", "tmpfs", "-o", "nosuid,nodev,noexec,mode=1777,size=67108864", "shm", paths.shm]);
-        undo.push(() => run("umount", ["-l", paths.shm]).catch(() => undefined));
+        await mountAll([sandboxShm], paths.shm);
+        undo.push(() => unmountAll(paths.shm, { detach: true }).catch(() => undefined));
       }
       if (options?.network !== NODE) {
         record.netnsPath = await createNetns(context.config.netns_mounts_under_state_dir ? join(context.state, "netns") : "/var/run/netns");
@@ -185,7 +186,7 @@ export class Sandboxes {
     const record = context.sandboxes.get(id);
     for (const container of context.containers.list().filter((c) => c.sandboxId === record.id)) await this.containers.stop(container.id, 0);
     const paths = sandboxPaths(context, record.id);
-    await run("umount", ["-l", paths.shm]).catch(() => undefined);
+    await unmountAll(paths.shm, { detach: true }).catch(() => undefined);
     if (record.state === "ready") {
       await context.client.tasks.kill(context.client.context(), record.id, 9, { all: true }).catch((error) => {
         if (!isKind(error, "NotFound") && !isKind(error, "Unavailable")) throw error;

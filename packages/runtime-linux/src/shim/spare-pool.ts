@@ -15,12 +15,6 @@ export interface SpareShimOptions {
 }
 
 /**
- * After an adoption, how long the daemon leaves the CPU to the task just created (its Start, its
- * output, ctr's next calls) before it starts the next spare: ~50 ms of a core.
- */
-const refillDelayMs = 250;
-
-/**
  * Berth's shim servers started ahead of need: Node booted and the server's code loaded (some 55 ms
  * of a namespace's first task), waiting on descriptor 3 for whom to serve. A spare serves nothing,
  * holds no socket, namespace or cgroup, and is nobody's task; it exits when the daemon does, dies,
@@ -40,7 +34,10 @@ export class SpareShims {
     const [spare] = [...this.#spares].filter((child) => child.exitCode === null && child.signalCode === null);
     if (spare === undefined) return undefined;
     this.#spares.delete(spare);
-    this.#schedule(refillDelayMs);
+    // The next one starts at once (off this call's stack): a burst of new groups, a kubelet's pods
+    // one after another, then finds one booted each time, where a delay had every other one wait
+    // for a Node shim to start; the task just created is none the slower for it (the bench's run rows).
+    this.#schedule(0);
     return spare;
   }
 
