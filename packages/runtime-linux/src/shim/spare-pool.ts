@@ -29,7 +29,7 @@ export class SpareShims {
     this.#schedule(0);
   }
 
-  /** A spare, if one is running; the next is started a little later. */
+  /** A spare, if one is running; the next one starts at once. */
   take(): ChildProcess | undefined {
     const [spare] = [...this.#spares].filter((child) => child.exitCode === null && child.signalCode === null);
     if (spare === undefined) return undefined;
