@@ -2,7 +2,7 @@ import type { ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync, rmSync, rmdirSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { testDirectory } from "./daemons.js";
-import { type CommandResult, runCommand, spawnTracked, stopProcess } from "./processes.js";
+import { type CommandResult, runCommand, spawnLogged, stopProcess } from "./processes.js";
 import { reapRuntimeLeftovers } from "./runtime.js";
 
 /**
@@ -59,33 +59,34 @@ export async function startDockerd(options: DockerdOptions): Promise<RunningDock
   const clientConfig = join(directory, "client");
   mkdirSync(clientConfig);
 
-  const child = spawnTracked(dockerdBinary, [
-    "--containerd",
-    options.containerd,
-    "--data-root",
-    join(directory, "data"),
-    "--exec-root",
-    execRoot,
-    "--host",
-    `unix://${socket}`,
-    "--pidfile",
-    join(directory, "docker.pid"),
-    "--config-file",
-    configFile,
-    "--bridge",
-    "none",
-    "--iptables=false",
-    "--ip6tables=false",
-    "--ip-masq=false",
-    "--userland-proxy=false",
-    "--exec-opt",
-    "native.cgroupdriver=cgroupfs",
-    "--cgroup-parent",
-    cgroupParent,
-  ]);
-  let output = "";
-  child.stdout?.on("data", (chunk: Buffer) => (output += chunk));
-  child.stderr?.on("data", (chunk: Buffer) => (output += chunk));
+  const { child, logs } = spawnLogged(
+    dockerdBinary,
+    [
+      "--containerd",
+      options.containerd,
+      "--data-root",
+      join(directory, "data"),
+      "--exec-root",
+      execRoot,
+      "--host",
+      `unix://${socket}`,
+      "--pidfile",
+      join(directory, "docker.pid"),
+      "--config-file",
+      configFile,
+      "--bridge",
+      "none",
+      "--iptables=false",
+      "--ip6tables=false",
+      "--ip-masq=false",
+      "--userland-proxy=false",
+      "--exec-opt",
+      "native.cgroupdriver=cgroupfs",
+      "--cgroup-parent",
+      cgroupParent,
+    ],
+    join(directory, "dockerd.log"),
+  );
   const env = { ...process.env, DOCKER_HOST: `unix://${socket}`, DOCKER_CONFIG: clientConfig };
 
   const dockerd: RunningDockerd = {
@@ -93,11 +94,12 @@ export async function startDockerd(options: DockerdOptions): Promise<RunningDock
     socket,
     process: child,
     cgroupParent,
-    logs: () => output,
+    logs,
     docker: (args, timeoutMs = 60_000) => runCommand(dockerBinary, args, { env, timeoutMs }),
     async cleanup() {
       await stopProcess(child, 30_000);
       await reapRuntimeLeftovers({ directory, runcRoots: [join(execRoot, "runtime-runc")], cgroups: [cgroupParent] });
+      logs(); // kept for a failing test's message after the directory goes
       rmSync(directory, { recursive: true, force: true });
       if (madeRunDocker) {
         for (const made of [pluginsRunDirectory, "/run/docker"]) {
@@ -114,9 +116,9 @@ export async function startDockerd(options: DockerdOptions): Promise<RunningDock
   try {
     const deadline = Date.now() + (options.startTimeoutMs ?? 120_000);
     for (;;) {
-      if (child.exitCode !== null || child.signalCode !== null) throw new Error(`dockerd exited before serving:\n${output}`);
+      if (child.exitCode !== null || child.signalCode !== null) throw new Error(`dockerd exited before serving:\n${logs()}`);
       if ((await dockerd.docker(["version"], 10_000)).code === 0) break;
-      if (Date.now() > deadline) throw new Error(`dockerd did not serve ${socket} in time:\n${output}`);
+      if (Date.now() > deadline) throw new Error(`dockerd did not serve ${socket} in time:\n${logs()}`);
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
   } catch (error) {

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { runCommand, spawnTracked, stopProcess } from "./processes.js";
+import { runCommand, spawnLogged, stopProcess } from "./processes.js";
 
 /** A docker-registry (distribution 2.8) serving on 127.0.0.1 from a temporary directory. */
 export interface RunningRegistry {
@@ -109,10 +109,7 @@ http:
   secret: berth-test-secret
 ${auth}`,
       );
-      const child = spawnTracked(registryBinary, ["serve", config]);
-      let output = "";
-      child.stdout?.on("data", (chunk: Buffer) => (output += chunk));
-      child.stderr?.on("data", (chunk: Buffer) => (output += chunk));
+      const { child, logs } = spawnLogged(registryBinary, ["serve", config], join(directory, "registry.log"));
       const deadline = Date.now() + 15_000;
       let ready = false;
       while (Date.now() < deadline && child.exitCode === null && child.signalCode === null) {
@@ -128,15 +125,16 @@ ${auth}`,
           url,
           directory,
           process: child,
-          logs: () => output,
+          logs,
           async stop() {
             await stopProcess(child, 5_000);
+            logs(); // kept for a failing test's message after the directory goes
             remove();
           },
         };
       }
       await stopProcess(child, 1_000);
-      if (attempt >= 2) throw new Error(`docker-registry did not serve ${url}:\n${output}`);
+      if (attempt >= 2) throw new Error(`docker-registry did not serve ${url}:\n${logs()}`);
     }
   } catch (error) {
     remove();
