@@ -1,6 +1,5 @@
 import { createHash } from "node:crypto";
 import { type CallContext, type ContentStore, type Mount, invalidArgument, isKind, notImplemented } from "@berth/api";
-import { trimHeapSoon } from "./heap-trim.js";
 import { type WithMountsOptions, withMounts } from "@berth/mount";
 import { type Descriptor, layerCompression, mediaTypes } from "@berth/oci";
 import type { SnapshotSharing } from "./sharing.js";
@@ -45,8 +44,6 @@ export class Differ {
     } catch (error) {
       if (target !== undefined) this.sharing.failed(target);
       throw error;
-    } finally {
-      trimHeapSoon();
     }
     if (target !== undefined) await this.sharing.applied(target, applied.digest);
     return { mediaType: mediaTypes.ociLayer, digest: applied.digest, size: applied.size, annotations: {} };

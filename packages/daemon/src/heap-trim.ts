@@ -4,8 +4,9 @@ import { mallocTrim } from "@berth/libc";
 // file data), and a burst of calls its HTTP/2 sessions' buffers (~20 MB after 1,000 calls, 50 at
 // a time). glibc keeps freed memory in its heaps, so the daemon's RSS stayed that far above what it
 // uses; a trim (a few ms; 0.04 ms when there is nothing to give back) returns it.
+// Every apply and every pull runs inside a call (Diff.Apply, Transfer, the CRI's PullImage), so
+// trimming once calls go quiet covers them too.
 const TRIM_AFTER_MS = 250;
-let pending: NodeJS.Timeout | undefined;
 
 function trim(): void {
   try {
@@ -13,16 +14,6 @@ function trim(): void {
   } catch {
     // Not glibc: nothing to give back this way.
   }
-}
-
-/** Trims glibc's heaps once, shortly after the first call since the last trim: at most one trim per 250 ms. */
-export function trimHeapSoon(): void {
-  if (pending !== undefined) return;
-  pending = setTimeout(() => {
-    pending = undefined;
-    trim();
-  }, TRIM_AFTER_MS);
-  pending.unref();
 }
 
 let calls = 0;

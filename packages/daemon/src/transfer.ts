@@ -14,7 +14,6 @@ import {
 import { transferTypes } from "@berth/api/proto";
 import type { Client, PullOptions } from "@berth/client";
 import { defaultSnapshotterFor } from "@berth/oci";
-import { trimHeapSoon } from "./heap-trim.js";
 import { ProgressFrames, streamCredentials } from "./transfer-streams.js";
 
 const ociRegistryType = `${transferTypes.protobufPackage}.OCIRegistry`;
@@ -123,8 +122,6 @@ export class LocalTransferService implements Transferrer {
       throw errorOfKind(kindOf(error), `failed to resolve image: ${(error as Error).message}`, { cause: error });
     } finally {
       progressStream?.close();
-      // The registry's bodies went through glibc's heaps too (as an apply's buffers do): give them back.
-      trimHeapSoon();
     }
   }
 }

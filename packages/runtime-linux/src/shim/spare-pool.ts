@@ -1,9 +1,9 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import type { Socket } from "node:net";
 import { serverArguments, type ShimFlags } from "./flags.js";
 import { type Handover, commandLineRoom, spareAction } from "./handover.js";
 import { berthShimPath } from "./paths.js";
-import { type Launcher, serverEnv, serverNodeOptions, serverReady } from "./start.js";
+import { type Launcher, serverReady, spawnServer } from "./start.js";
 
 export interface SpareShimOptions {
   /** How many spares to keep started (at least 1). */
@@ -57,12 +57,7 @@ export class SpareShims {
 
   #fill(): void {
     while (!this.#closed && this.#spares.size < this.options.count) {
-      const spare = spawn(process.execPath, [...serverNodeOptions, berthShimPath, "-address", this.options.address, spareAction, commandLineRoom], {
-        cwd: "/",
-        detached: true,
-        stdio: ["ignore", "ignore", "ignore", "pipe"],
-        env: serverEnv(this.options.env),
-      });
+      const spare = spawnServer(berthShimPath, ["-address", this.options.address, spareAction, commandLineRoom], "/", this.options.env);
       this.#spares.add(spare);
       const forget = () => this.#spares.delete(spare);
       spare.once("exit", forget);

@@ -14,7 +14,7 @@ import { shimCgroupOf } from "./start-options.js";
  * and compile its own modules from source, ~35 ms of every namespace's first task. The server
  * turns the JIT off itself once it is ready (serve), which keeps most of lite mode's saving.
  */
-export const serverNodeOptions = ["--max-semi-space-size=2"];
+const serverNodeOptions = ["--max-semi-space-size=2"];
 
 /**
  * glibc keeps freed 64 KiB read buffers in its arenas, fragmented: after copying a few hundred MB
@@ -67,15 +67,21 @@ export interface Launcher {
   readonly daemonPid: number;
 }
 
-/** The environment a server runs with, from its launcher's. */
-export function serverEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  return { ...env, ...serverEnvironment };
+/**
+ * Starts a server process (`script` with `args`): its own session, outliving its launcher; stdio
+ * /dev/null, so that nothing it writes may fail once the launcher has gone; descriptor 3 a pipe
+ * for its word (and a spare's handover).
+ */
+export function spawnServer(script: string, args: readonly string[], cwd: string, env: NodeJS.ProcessEnv): ChildProcess {
+  return spawn(process.execPath, [...serverNodeOptions, script, ...args], {
+    cwd,
+    detached: true,
+    stdio: ["ignore", "ignore", "ignore", "pipe"],
+    env: { ...env, ...serverEnvironment },
+  });
 }
 
-/**
- * Launches the server and waits for its word on descriptor 3: "ready", or why it failed. Its
- * stdio is /dev/null: nothing it writes may fail once this process has gone.
- */
+/** Launches the server and waits for its word on descriptor 3: "ready", or why it failed. */
 export async function launchServer(
   flags: ShimFlags,
   script: string,
@@ -83,13 +89,7 @@ export async function launchServer(
   shimCgroup: string,
   launcher: Launcher = { cwd: process.cwd(), env: process.env, daemonPid: process.ppid },
 ): Promise<void> {
-  const child = spawn(process.execPath, [...serverNodeOptions, script, ...serverArguments(flags, socket, shimCgroup)], {
-    cwd: launcher.cwd,
-    detached: true,
-    stdio: ["ignore", "ignore", "ignore", "pipe"],
-    env: serverEnv(launcher.env),
-  });
-  await serverReady(child, launcher.daemonPid);
+  await serverReady(spawnServer(script, serverArguments(flags, socket, shimCgroup), launcher.cwd, launcher.env), launcher.daemonPid);
 }
 
 /**
