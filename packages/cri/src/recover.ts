@@ -1,13 +1,11 @@
-import { execFile } from "node:child_process";
 import { readFile, readdir, rm } from "node:fs/promises";
-import { promisify } from "node:util";
 import { join } from "node:path";
 import { isKind } from "@berth/api";
 import { criV1 } from "@berth/api/cri";
 import type { Containers } from "./containers.js";
 import type { CriContext } from "./context.js";
 import { netnsOpen } from "./netns.js";
-import { type Sandboxes, kindLabel } from "./sandboxes.js";
+import { type Sandboxes, kindLabel, unmountSandboxShm } from "./sandboxes.js";
 import type { ContainerRecord, ContainerStatusRecord, SandboxRecord } from "./store.js";
 
 interface SandboxMetadataJson {
@@ -142,14 +140,13 @@ export async function recover(context: CriContext, sandboxes: Sandboxes, contain
 
 /** Directories under the CRI's root and state that no sandbox or container owns any more (containerd's cleanupOrphanedIDDirs). */
 export async function removeOrphanDirectories(context: CriContext): Promise<void> {
-  const run = promisify(execFile);
   const owners = { sandboxes: context.sandboxes, containers: context.containers };
   for (const base of [context.root, context.state]) {
     for (const [kind, index] of Object.entries(owners)) {
       const directory = join(base, kind);
       for (const id of await readdir(directory).catch(() => [] as string[])) {
         if (index.find(id)?.id === id) continue;
-        if (kind === "sandboxes") await run("umount", ["-l", join(directory, id, "shm")]).catch(() => undefined);
+        if (kind === "sandboxes") await unmountSandboxShm(join(directory, id, "shm"));
         await rm(join(directory, id), { recursive: true, force: true });
       }
     }

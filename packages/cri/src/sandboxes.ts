@@ -18,6 +18,11 @@ const NODE = 2;
 /** The pod's /dev/shm, as containerd mounts it (mount(2) in the daemon, not a `mount` process). */
 const sandboxShm: Mount = { type: "tmpfs", source: "shm", options: ["nosuid", "nodev", "noexec", "mode=1777", "size=67108864"] };
 
+/** Unmounts (detached) a pod's /dev/shm; one not mounted is fine. */
+export async function unmountSandboxShm(path: string): Promise<void> {
+  await unmountAll(path, { detach: true }).catch(() => undefined);
+}
+
 export const sandboxMetadataType = "github.com/containerd/cri/pkg/store/sandbox/Metadata";
 export const kindLabel = "io.cri-containerd.kind";
 
@@ -110,7 +115,7 @@ export class Sandboxes {
       if (options?.ipc !== NODE) {
         await mkdir(paths.shm, { recursive: true, mode: 0o700 });
         await mountAll([sandboxShm], paths.shm);
-        undo.push(() => unmountAll(paths.shm, { detach: true }).catch(() => undefined));
+        undo.push(() => unmountSandboxShm(paths.shm));
       }
       if (options?.network !== NODE) {
         record.netnsPath = await createNetns(context.config.netns_mounts_under_state_dir ? join(context.state, "netns") : "/var/run/netns");
@@ -186,7 +191,7 @@ export class Sandboxes {
     const record = context.sandboxes.get(id);
     for (const container of context.containers.list().filter((c) => c.sandboxId === record.id)) await this.containers.stop(container.id, 0);
     const paths = sandboxPaths(context, record.id);
-    await unmountAll(paths.shm, { detach: true }).catch(() => undefined);
+    await unmountSandboxShm(paths.shm);
     if (record.state === "ready") {
       await context.client.tasks.kill(context.client.context(), record.id, 9, { all: true }).catch((error) => {
         if (!isKind(error, "NotFound") && !isKind(error, "Unavailable")) throw error;
