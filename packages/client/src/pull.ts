@@ -227,7 +227,8 @@ export async function pull(client: Client, ref: string, options: PullOptions = {
       const unpacking: Promise<void>[] = [];
       const unpackWhileFetching: OnBlobs = (manifest, stored, configBytes) => {
         const unpacked = (async () => {
-          await stored(manifest.config);
+          // The diff IDs come from the config's bytes as fetched: the first snapshots are prepared while
+          // the config is stored (unpack waits for that only to label it).
           const config = JSON.parse(Buffer.from(await configBytes).toString("utf8")) as { rootfs?: { diff_ids?: string[] } };
           const diffIds = config.rootfs?.diff_ids ?? [];
           if (diffIds.length > 0 && diffIds.length === manifest.layers.length)

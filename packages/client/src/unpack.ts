@@ -21,8 +21,8 @@ const targetRefLabel = "containerd.io/snapshot.ref";
 
 /**
  * containerd's unpack: apply each layer onto its parent chain unless that chain is already there.
- * `layerStored`, when given, is awaited before a layer is used: a pull unpacks each layer as soon
- * as it and its parent are there, while the later layers are still being fetched. A layer's
+ * `layerStored`, when given, is awaited before a layer (or the config) is used: a pull unpacks each
+ * layer as soon as it and its parent are there, while the later layers are still being fetched. A layer's
  * snapshot is prepared as soon as its parent is committed, before the layer has arrived, and the
  * layers' labels are written beside the chain, not in it: only the applies take turns.
  */
@@ -81,6 +81,7 @@ export async function unpack(
   }
   await Promise.all(labelled);
   const top = chain.at(-1)!;
+  await layerStored?.(config);
   await client.content.update(context, { digest: config.digest, labels: { [`containerd.io/gc.ref.snapshot.${snapshotterName}`]: top } }, [
     `labels.containerd.io/gc.ref.snapshot.${snapshotterName}`,
   ]);

@@ -1,6 +1,8 @@
+import type { Agent as HttpAgent, IncomingMessage } from "node:http";
+import type { Agent as HttpsAgent } from "node:https";
 import { Readable } from "node:stream";
+import { finished, pipeline } from "node:stream/promises";
 import { type BerthError, errorOfKind, notFound, unavailable } from "@berth/api";
-import type { Agent, Dispatcher } from "undici";
 import type { Authorizer } from "./auth.js";
 import type { RegistryHost } from "./hosts.js";
 
@@ -29,10 +31,18 @@ export interface RegistryRequest {
   readonly noAuth?: boolean;
 }
 
+/** A response's body: read it (iterate or `text`), `dump` it to free the connection, or `destroy` it. */
+export interface ResponseBody extends AsyncIterable<Uint8Array> {
+  text(): Promise<string>;
+  dump(): Promise<void>;
+  destroy(error?: Error): void;
+}
+
 export interface RegistryResponse {
   readonly status: number;
+  /** Lower-case names; a header sent more than once is an array. */
   readonly headers: Readonly<Record<string, string | string[] | undefined>>;
-  readonly body: Dispatcher.ResponseData["body"];
+  readonly body: ResponseBody;
   readonly url: string;
 }
 
@@ -43,13 +53,73 @@ export function header(response: RegistryResponse, name: string): string | undef
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-// undici takes ~70 ms to load: a client that never talks to a registry (ctr run, tasks) skips it.
-let undici: Promise<typeof import("undici")> | undefined;
-const loadUndici = () => (undici ??= import("undici"));
+/** A response's bytes as they come; `dump` reads the rest and drops it, so that the connection can be reused. */
+class MessageBody implements ResponseBody {
+  constructor(private readonly message: IncomingMessage) {}
+
+  [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
+    return this.message[Symbol.asyncIterator]();
+  }
+
+  async text(): Promise<string> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of this.message) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks).toString("utf8");
+  }
+
+  async dump(): Promise<void> {
+    if (this.message.readableEnded || this.message.destroyed) return;
+    this.message.resume();
+    await finished(this.message).catch(() => undefined);
+  }
+
+  destroy(error?: Error): void {
+    this.message.destroy(error);
+  }
+}
+
+/** A header sent once as a string, one sent more than once as an array (as undici gave them). */
+function headersOf(message: IncomingMessage): Record<string, string | string[]> {
+  const headers: Record<string, string | string[]> = {};
+  for (const [name, values] of Object.entries(message.headersDistinct)) if (values !== undefined) headers[name] = values.length === 1 ? values[0]! : values;
+  return headers;
+}
+
+interface HttpRequest {
+  readonly method: string;
+  readonly headers: Record<string, string>;
+  readonly agent: HttpAgent | HttpsAgent;
+  readonly signal?: AbortSignal;
+  readonly body?: Uint8Array | AsyncIterable<Uint8Array>;
+}
+
+// Node's own http, not undici (which takes ~70 ms and ~20 MB to load into a process that pulls once). Taken as
+// CommonJS modules: an ES import of node:http builds its facade, whose lazy getters load Node's bundled undici.
+const httpModules = { "http:": () => process.getBuiltinModule("node:http"), "https:": () => process.getBuiltinModule("node:https") };
+
+/** One request; resolves with the response once its headers are in, its body still to read. */
+function request(url: URL, options: HttpRequest): Promise<IncomingMessage> {
+  const http = url.protocol === "https:" ? httpModules["https:"]() : httpModules["http:"]();
+  const { body, signal } = options;
+  return new Promise((resolve, reject) => {
+    const outgoing = http.request(url, { method: options.method, headers: options.headers, agent: options.agent, ...(signal ? { signal } : {}) }, (message) => {
+      // A cancelled call ends the reading of the body too.
+      if (signal !== undefined) {
+        const abort = () => message.destroy(signal.reason instanceof Error ? signal.reason : new Error("aborted"));
+        signal.addEventListener("abort", abort, { once: true });
+        message.once("close", () => signal.removeEventListener("abort", abort));
+      }
+      resolve(message);
+    });
+    outgoing.on("error", reject);
+    if (body === undefined || body instanceof Uint8Array) outgoing.end(body);
+    else pipeline(Readable.from(body, { objectMode: false }), outgoing).catch(reject);
+  });
+}
 
 /** HTTP to registries: per-TLS-config agents, auth challenges, bounded retries, manual redirects. */
 export class Transport {
-  readonly #agents = new Map<string, Agent>();
+  readonly #agents = new Map<string, HttpAgent | HttpsAgent>();
   readonly #attempts: number;
   readonly #baseDelayMs: number;
 
@@ -64,18 +134,20 @@ export class Transport {
     this.#baseDelayMs = retry.baseDelayMs ?? 200;
   }
 
-  #agent(host: RegistryHost, { Agent }: typeof import("undici")): Agent {
-    const key = JSON.stringify([host.skipVerify ?? false, host.ca ?? [], host.client ?? []]);
+  #agent(host: RegistryHost, url: URL): HttpAgent | HttpsAgent {
+    const tls = url.protocol === "https:";
+    const key = JSON.stringify(tls ? [true, host.skipVerify ?? false, host.ca ?? [], host.client ?? []] : [false]);
     let agent = this.#agents.get(key);
     if (agent === undefined) {
       const first = host.client?.[0];
-      agent = new Agent({
-        connect: {
-          rejectUnauthorized: !(host.skipVerify ?? false),
-          ...(host.ca !== undefined ? { ca: [...host.ca] } : {}),
-          ...(first !== undefined ? { cert: first.cert, key: first.key } : {}),
-        },
-      });
+      agent = tls
+        ? new (httpModules["https:"]().Agent)({
+            keepAlive: true,
+            rejectUnauthorized: !(host.skipVerify ?? false),
+            ...(host.ca !== undefined ? { ca: [...host.ca] } : {}),
+            ...(first !== undefined ? { cert: first.cert, key: first.key } : {}),
+          })
+        : new (httpModules["http:"]().Agent)({ keepAlive: true });
       this.#agents.set(key, agent);
     }
     return agent;
@@ -92,7 +164,6 @@ export class Transport {
 
   /** Sends a request; the caller consumes or dumps the body of whatever status comes back. */
   async send(req: RegistryRequest): Promise<RegistryResponse> {
-    const http = await loadUndici();
     let url = this.url(req);
     let authAttempts = 0;
     let redirects = 0;
@@ -109,14 +180,15 @@ export class Transport {
         if (sentStream) throw unavailable(`${req.method} ${url}: cannot retry a streamed request body`);
         sentStream = true;
       }
-      let response: Dispatcher.ResponseData;
+      let message: IncomingMessage;
       try {
-        response = await http.request(url, {
+        if (this.signal?.aborted) throw this.signal.reason;
+        message = await request(url, {
           method: req.method,
           headers,
-          dispatcher: this.#agent(req.host, http),
+          agent: this.#agent(req.host, url),
           ...(this.signal !== undefined ? { signal: this.signal } : {}),
-          ...(req.body !== undefined ? { body: req.body instanceof Uint8Array ? req.body : toReadable(req.body) } : {}),
+          ...(req.body !== undefined ? { body: req.body } : {}),
         });
       } catch (error) {
         if (this.signal?.aborted) throw errorOfKind("Canceled", `${req.method} ${url}: canceled`, { cause: error });
@@ -124,6 +196,7 @@ export class Transport {
         await sleep(this.#backoff(attempt));
         continue;
       }
+      const response = { statusCode: message.statusCode ?? 0, headers: headersOf(message), body: new MessageBody(message) };
       const result: RegistryResponse = { status: response.statusCode, headers: response.headers, body: response.body, url: url.toString() };
       if (response.statusCode === 401 && sameOrigin && authAttempts < 2) {
         const challenge = response.headers["www-authenticate"];
@@ -160,13 +233,9 @@ export class Transport {
   }
 
   async close(): Promise<void> {
-    await Promise.all([...this.#agents.values()].map((agent) => agent.close()));
+    for (const agent of this.#agents.values()) agent.destroy();
     this.#agents.clear();
   }
-}
-
-function toReadable(source: AsyncIterable<Uint8Array>): Readable {
-  return Readable.from(source, { objectMode: false });
 }
 
 /** Maps a failed registry response to an error kind, with the registry's error text; dumps the body. */
