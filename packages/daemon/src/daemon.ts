@@ -4,7 +4,7 @@ import { cleanupTempMounts } from "@berth/mount";
 import { type PluginOutcome, closePlugins as closeEach, loadPlugins, pluginKey } from "@berth/plugin";
 import { type Config, tempMountsOf, ttrpcAddressOf } from "./config.js";
 import type { Logger } from "./log.js";
-import { movesData, trimHeapWhenQuiet } from "./heap-trim.js";
+import { heapTrimWatch } from "./heap-trim.js";
 import { type GrpcService, type GrpcServices, pluginTypes, servicesOf } from "./plugins/types.js";
 import type { Plugin } from "./plugins/registry.js";
 import { type RunningServer, serveGrpc } from "./server.js";
@@ -129,10 +129,11 @@ function requestLog(logger: Logger): CallObserver {
   let next = 0;
   return {
     forMethod: (service, method) => {
-      const movedData = movesData(service, method);
+      const trimWatch = heapTrimWatch(service, method);
       return {
+        ...(trimWatch.started !== undefined ? { started: trimWatch.started } : {}),
         finished(code, seconds) {
-          trimHeapWhenQuiet(movedData);
+          trimWatch.finished(code, seconds);
           if (logger.isLevelEnabled("debug")) logger.debug({ request: ++next, service, method, code, seconds: Math.round(seconds * 1e6) / 1e6 }, "request");
         },
       };

@@ -1,5 +1,6 @@
+import type { MethodObserver } from "@berth/api/services";
 import { mallocTrim } from "@berth/libc";
-import { getHeapStatistics, setFlagsFromString } from "node:v8";
+import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 
 // Applying a layer allocates and frees about its uncompressed size in buffers (zlib's output,
@@ -10,12 +11,11 @@ import { runInNewContext } from "node:vm";
 // trimming once calls go quiet covers them too.
 const TRIM_AFTER_MS = 250;
 
-// A pull leaves tens of MB of buffers that V8 has not collected yet (nothing allocates once the
-// daemon is quiet, so nothing makes it), and their memory is still in use for glibc: after a 60 MB
-// pull ~36 MB stayed in its heap through the trim. So after a call that moves layer or blob data,
-// when buffers grew by more than this since the last collection, a full collection (10–60 ms,
-// once, on a quiet daemon) frees them before the trim.
-const COLLECT_ABOVE_BYTES = 16 << 20;
+// A pull also leaves tens of MB of buffers that V8 has not collected yet (nothing allocates once the
+// daemon is quiet, so nothing makes it); for glibc their memory is still in use, and after a 60 MB
+// pull ~36 MB stayed in its heap through the trim. So once a call that moves layer or blob data has
+// finished, the trim comes after a full collection (10–60 ms, once, on a quiet daemon), and none
+// comes while such a call is still running.
 
 /** The calls that move layer and blob data through buffers: pulls, layer applies, content writes. */
 const dataCalls = new Set([
@@ -24,11 +24,6 @@ const dataCalls = new Set([
   "containerd.services.content.v1.Content/Write",
   "runtime.v1.ImageService/PullImage",
 ]);
-
-/** Whether calls of `service`'s `method` move layer or blob data (see `trimHeapWhenQuiet`). */
-export function movesData(service: string, method: string): boolean {
-  return dataCalls.has(`${service}/${method}`);
-}
 
 let collectGarbage: (() => void) | undefined;
 
@@ -41,15 +36,13 @@ function fullCollection(): void {
   collectGarbage();
 }
 
-const externalBytes = () => getHeapStatistics().external_memory;
-let externalAfterCollection = externalBytes();
+let calls = 0;
+let dataCallsRunning = 0;
 let dataMoved = false;
+let quietCheck: NodeJS.Timeout | undefined;
 
 function trim(): void {
-  if (dataMoved && externalBytes() - externalAfterCollection > COLLECT_ABOVE_BYTES) {
-    fullCollection();
-    externalAfterCollection = externalBytes();
-  }
+  if (dataMoved) fullCollection();
   dataMoved = false;
   try {
     mallocTrim();
@@ -58,25 +51,33 @@ function trim(): void {
   }
 }
 
-let calls = 0;
-let quietCheck: NodeJS.Timeout | undefined;
-
-/**
- * Counts a finished call (`movedData`: one that `movesData`); once 250 ms pass with no other, trims
- * glibc's heaps, collecting garbage first if data moved and buffers grew a lot. Under steady load
- * this costs one timer per 250 ms and no trim; an idle daemon has no timer at all.
- */
-export function trimHeapWhenQuiet(movedData = false): void {
-  calls++;
-  if (movedData) dataMoved = true;
-  if (quietCheck === undefined) watchForQuiet(calls);
-}
-
 function watchForQuiet(seen: number): void {
   quietCheck = setTimeout(() => {
     quietCheck = undefined;
-    if (calls !== seen) watchForQuiet(calls);
+    if (calls !== seen || dataCallsRunning > 0) watchForQuiet(calls);
     else trim();
   }, TRIM_AFTER_MS);
   quietCheck.unref();
+}
+
+function finished(): void {
+  calls++;
+  if (quietCheck === undefined) watchForQuiet(calls);
+}
+
+function dataCallFinished(): void {
+  dataCallsRunning--;
+  dataMoved = true;
+  finished();
+}
+
+/**
+ * Watches the calls of `service`'s `method` for the heap trim: once 250 ms pass with no call
+ * finished and no pull, apply or content write running, glibc's heaps are trimmed (after a full
+ * collection if such a call finished since the last trim). Under steady load this costs one timer
+ * per 250 ms and no trim; an idle daemon has no timer at all.
+ */
+export function heapTrimWatch(service: string, method: string): Pick<MethodObserver, "started" | "finished"> {
+  if (!dataCalls.has(`${service}/${method}`)) return { finished };
+  return { started: () => void dataCallsRunning++, finished: dataCallFinished };
 }
