@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { CallContext } from "@berth/api";
-import { namespacesV1 } from "@berth/api/proto";
+import { eventsV1, namespacesV1 } from "@berth/api/proto";
 import { createServiceClient, grpc, grpcImplementation, grpcServiceDefinition } from "@berth/api/services";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
@@ -57,5 +57,56 @@ describe("grpcImplementation: a call's signal", () => {
     for (let i = 0; i < 100 && !heldSignal.aborted; i++) await new Promise((resolve) => setTimeout(resolve, 20));
     expect(heldSignal.aborted).toBe(true);
     release?.();
+  });
+});
+
+describe("grpcImplementation: a response stream", () => {
+  const count = 3000;
+  let directory: string;
+  let server: grpc.Server;
+  let channel: grpc.Client;
+  const counted = { sent: 0, finished: [] as number[] };
+
+  beforeAll(async () => {
+    directory = mkdtempSync(join(tmpdir(), "berth-test-grpc-stream-"));
+    server = new grpc.Server();
+    const handlers = {
+      publish: async () => ({}),
+      forward: async () => ({}),
+      // Yields as fast as the server takes them, so that messages wait in grpc-js's stream and go out in batches.
+      async *subscribe() {
+        for (let i = 0; i < count; i++)
+          yield { timestamp: undefined, namespace: "n", topic: `/t/${i}`, event: { typeUrl: "t", value: Buffer.alloc(i % 64, i % 251) } };
+      },
+    };
+    const observer = {
+      forMethod: () => ({ sent: () => void counted.sent++, finished: (code: number) => void counted.finished.push(code) }),
+    };
+    server.addService(grpcServiceDefinition(eventsV1.EventsDefinition), grpcImplementation(eventsV1.EventsDefinition, handlers as never, observer));
+    const address = `unix://${join(directory, "s.sock")}`;
+    await new Promise<void>((resolve, reject) =>
+      server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (error) => (error ? reject(error) : resolve())),
+    );
+    channel = new grpc.Client(address, grpc.credentials.createInsecure());
+  });
+  afterAll(async () => {
+    channel?.close();
+    await new Promise<void>((resolve) => (server ? server.tryShutdown(() => resolve()) : resolve()));
+    rmSync(directory, { recursive: true, force: true });
+  });
+
+  it("delivers every message whole and in order, however many wait to go out, and counts each once", async () => {
+    const stream = createServiceClient(eventsV1.EventsDefinition, channel, { namespace: "n" }).subscribe({ filters: [] });
+    let received = 0;
+    for await (const envelope of stream) {
+      expect(envelope.topic).toBe(`/t/${received}`);
+      expect(Buffer.from(envelope.event!.value)).toEqual(Buffer.alloc(received % 64, received % 251));
+      received++;
+      // A slow reader now and then, so that the server's writes back up.
+      if (received % 500 === 0) await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(received).toBe(count);
+    expect(counted.sent).toBe(count);
+    expect(counted.finished).toEqual([0]);
   });
 });
