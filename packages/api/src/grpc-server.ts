@@ -313,6 +313,7 @@ function stream(
     return;
   }
   call.sendMetadata(new grpc.Metadata());
+  batchWrites(call);
   void pump(responses, call, context.signal!, watch.sent).then((status) => {
     settled();
     // A stream the client went away from ends OK, as containerd's handlers do.
@@ -320,6 +321,28 @@ function stream(
     if (status !== undefined) call.emit("error", status);
     else call.end();
   });
+}
+
+/** What grpc-js's response streams write each message through (not in its typings). */
+interface MessageSink {
+  sendMessage(message: unknown, callback: () => void): void;
+}
+
+const noop = () => {};
+
+/**
+ * grpc-js's response stream has no `_writev`: it gives its HTTP/2 stream one message, waits until
+ * that has gone out to the socket, then gives the next, so a subscriber that has fallen behind by
+ * ten events takes ten turns of the event loop to catch up. With one, the messages waiting are handed
+ * over together and go out in one write; each is still one gRPC message, encoded as before.
+ */
+function batchWrites(call: grpc.ServerWritableStream<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>): void {
+  const sink = (call as unknown as { call?: MessageSink }).call;
+  if (typeof sink?.sendMessage !== "function") return;
+  (call as unknown as { _writev(chunks: readonly { chunk: unknown }[], callback: () => void): void })._writev = (chunks, callback) => {
+    const last = chunks.length - 1;
+    chunks.forEach(({ chunk }, index) => sink.sendMessage(chunk, index === last ? callback : noop));
+  };
 }
 
 /**

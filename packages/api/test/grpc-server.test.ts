@@ -2,21 +2,46 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { CallContext } from "@berth/api";
-import { namespacesV1 } from "@berth/api/proto";
+import { eventsV1, namespacesV1 } from "@berth/api/proto";
 import { createServiceClient, grpc, grpcImplementation, grpcServiceDefinition } from "@berth/api/services";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+/** A grpc-js server on a unix socket of its own serving `definition`, and a channel to it; `stop` removes both. */
+async function serveOnSocket(
+  label: string,
+  definition: grpc.ServiceDefinition,
+  implementation: grpc.UntypedServiceImplementation,
+): Promise<{ channel: grpc.Client; stop(): Promise<void> }> {
+  const directory = mkdtempSync(join(tmpdir(), `berth-test-${label}-`));
+  const server = new grpc.Server();
+  server.addService(definition, implementation);
+  const address = `unix://${join(directory, "s.sock")}`;
+  try {
+    await new Promise<void>((resolve, reject) =>
+      server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (error) => (error ? reject(error) : resolve())),
+    );
+  } catch (error) {
+    rmSync(directory, { recursive: true, force: true });
+    throw error;
+  }
+  const channel = new grpc.Client(address, grpc.credentials.createInsecure());
+  return {
+    channel,
+    async stop() {
+      channel.close();
+      await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+      rmSync(directory, { recursive: true, force: true });
+    },
+  };
+}
 
 describe("grpcImplementation: a call's signal", () => {
   const signals: AbortSignal[] = [];
   let release: (() => void) | undefined;
-  let directory: string;
-  let server: grpc.Server;
-  let channel: grpc.Client;
-  const client = () => createServiceClient(namespacesV1.NamespacesDefinition, channel, { namespace: "n" });
+  let served: Awaited<ReturnType<typeof serveOnSocket>> | undefined;
+  const client = () => createServiceClient(namespacesV1.NamespacesDefinition, served!.channel, { namespace: "n" });
 
   beforeAll(async () => {
-    directory = mkdtempSync(join(tmpdir(), "berth-test-grpc-server-"));
-    server = new grpc.Server();
     const handlers = {
       get: async (request: namespacesV1.GetNamespaceRequest, context: CallContext) => {
         signals.push(context.signal!);
@@ -28,17 +53,14 @@ describe("grpcImplementation: a call's signal", () => {
       update: async () => ({}),
       delete: async () => ({}),
     };
-    server.addService(grpcServiceDefinition(namespacesV1.NamespacesDefinition), grpcImplementation(namespacesV1.NamespacesDefinition, handlers as never));
-    const address = `unix://${join(directory, "s.sock")}`;
-    await new Promise<void>((resolve, reject) =>
-      server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (error) => (error ? reject(error) : resolve())),
+    served = await serveOnSocket(
+      "grpc-server",
+      grpcServiceDefinition(namespacesV1.NamespacesDefinition),
+      grpcImplementation(namespacesV1.NamespacesDefinition, handlers as never),
     );
-    channel = new grpc.Client(address, grpc.credentials.createInsecure());
   });
   afterAll(async () => {
-    channel?.close();
-    await new Promise<void>((resolve) => (server ? server.tryShutdown(() => resolve()) : resolve()));
-    rmSync(directory, { recursive: true, force: true });
+    await served?.stop();
   });
 
   it("stays unaborted once the call has answered, and aborts when the client cancels a call in progress", async () => {
@@ -57,5 +79,49 @@ describe("grpcImplementation: a call's signal", () => {
     for (let i = 0; i < 100 && !heldSignal.aborted; i++) await new Promise((resolve) => setTimeout(resolve, 20));
     expect(heldSignal.aborted).toBe(true);
     release?.();
+  });
+});
+
+describe("grpcImplementation: a response stream", () => {
+  const count = 3000;
+  let served: Awaited<ReturnType<typeof serveOnSocket>> | undefined;
+  const counted = { sent: 0, finished: [] as number[] };
+
+  beforeAll(async () => {
+    const handlers = {
+      publish: async () => ({}),
+      forward: async () => ({}),
+      // Yields as fast as the server takes them, so that messages wait in grpc-js's stream and go out in batches.
+      async *subscribe() {
+        for (let i = 0; i < count; i++)
+          yield { timestamp: undefined, namespace: "n", topic: `/t/${i}`, event: { typeUrl: "t", value: Buffer.alloc(i % 64, i % 251) } };
+      },
+    };
+    const observer = {
+      forMethod: () => ({ sent: () => void counted.sent++, finished: (code: number) => void counted.finished.push(code) }),
+    };
+    served = await serveOnSocket(
+      "grpc-stream",
+      grpcServiceDefinition(eventsV1.EventsDefinition),
+      grpcImplementation(eventsV1.EventsDefinition, handlers as never, observer),
+    );
+  });
+  afterAll(async () => {
+    await served?.stop();
+  });
+
+  it("delivers every message whole and in order, however many wait to go out, and counts each once", async () => {
+    const stream = createServiceClient(eventsV1.EventsDefinition, served!.channel, { namespace: "n" }).subscribe({ filters: [] });
+    let received = 0;
+    for await (const envelope of stream) {
+      expect(envelope.topic).toBe(`/t/${received}`);
+      expect(Buffer.from(envelope.event!.value)).toEqual(Buffer.alloc(received % 64, received % 251));
+      received++;
+      // A slow reader now and then, so that the server's writes back up.
+      if (received % 500 === 0) await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(received).toBe(count);
+    expect(counted.sent).toBe(count);
+    expect(counted.finished).toEqual([0]);
   });
 });
