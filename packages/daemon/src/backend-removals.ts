@@ -1,13 +1,15 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { type Snapshotter, isKind } from "@berth/api";
+import type { CallActivity } from "./call-activity.js";
 import type { Logger } from "./log.js";
 
 /**
  * Removes backend snapshots whose last metadata record is gone, one at a time in the order asked
  * (a child's removal is asked before its parent's, and the backend refuses a parent with children).
  * As containerd, a Snapshots.Remove answers once its metadata commit is made; the backend snapshot
- * and its directory go afterwards, here, `delayMs` later (as containerd's GC), so that the backend's
- * commit and the directory's deletion do not hold up the calls a client makes next. A crash before
+ * and its directory go afterwards, here, `delayMs` later (as containerd's GC) and in a pause between
+ * calls, so that the backend's commit and the directory's deletion do not hold up the calls a client
+ * makes next. A crash before
  * that leaves a backend snapshot no record names, which `removeOrphans` finds when the daemon starts.
  */
 export class BackendRemovals {
@@ -18,6 +20,8 @@ export class BackendRemovals {
     private readonly backend: Snapshotter,
     private readonly logger: Logger | undefined,
     private readonly delayMs = 0,
+    /** When given, a deferred removal also waits for a pause in the daemon's calls (see CallActivity). */
+    private readonly calls?: CallActivity,
   ) {}
 
   /**
@@ -30,6 +34,7 @@ export class BackendRemovals {
     const removal = this.#queue.then(async () => {
       const wait = due - performance.now();
       if (wait > 0) await sleep(wait);
+      if (deferred) await this.calls?.quiet();
       return this.backend.remove({}, backendKey).then(
         () => true,
         (error: unknown) => {
