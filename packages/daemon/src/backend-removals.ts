@@ -9,8 +9,8 @@ import type { Logger } from "./log.js";
  * As containerd, a Snapshots.Remove answers once its metadata commit is made; the backend snapshot
  * and its directory go afterwards, here, `delayMs` later (as containerd's GC) and in a pause between
  * calls, so that the backend's commit and the directory's deletion do not hold up the calls a client
- * makes next. A crash before
- * that leaves a backend snapshot no record names, which `removeOrphans` finds when the daemon starts.
+ * makes next. A crash before that leaves a backend snapshot no record names, which `removeOrphans`
+ * finds when the daemon starts.
  */
 export class BackendRemovals {
   #queue: Promise<unknown> = Promise.resolve();

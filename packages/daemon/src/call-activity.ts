@@ -47,11 +47,12 @@ export class CallActivity {
     return Math.max(0, Math.min(untilQuiet, untilDeadline));
   }
 
-  /** Resolves once calls are quiet (see `waitLeft`); holds no process open while it waits. */
+  /**
+   * Resolves once calls are quiet (see `waitLeft`). Its timer keeps the process up (`maxWaitMs` at
+   * most), so that a daemon closing still finishes the work it awaits.
+   */
   async quiet(): Promise<void> {
     const askedAt = this.#now();
-    for (let wait = this.waitLeft(askedAt); wait > 0; wait = this.waitLeft(askedAt)) {
-      await sleep(wait, undefined, { ref: false });
-    }
+    for (let wait = this.waitLeft(askedAt); wait > 0; wait = this.waitLeft(askedAt)) await sleep(wait);
   }
 }
