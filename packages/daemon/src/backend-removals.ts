@@ -14,6 +14,8 @@ import type { Logger } from "./log.js";
  */
 export class BackendRemovals {
   #queue: Promise<unknown> = Promise.resolve();
+  #hurried: Promise<void>;
+  #hurry!: () => void;
 
   constructor(
     private readonly snapshotter: string,
@@ -22,7 +24,18 @@ export class BackendRemovals {
     private readonly delayMs = 0,
     /** When given, a deferred removal also waits for a pause in the daemon's calls (see CallActivity). */
     private readonly calls?: CallActivity,
-  ) {}
+  ) {
+    this.#hurried = this.#nextHurry();
+  }
+
+  #nextHurry(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      this.#hurry = () => {
+        resolve();
+        this.#hurried = this.#nextHurry();
+      };
+    });
+  }
 
   /**
    * Queues the removal of `backendKey`, made `delayMs` from now at the earliest when `deferred`;
@@ -31,10 +44,13 @@ export class BackendRemovals {
    */
   remove(backendKey: string, deferred = false): Promise<boolean> {
     const due = deferred ? performance.now() + this.delayMs : 0;
+    // A removal someone waits for (the GC's, under `--sync` too) ends the pause-waiting of those queued before it.
+    if (!deferred) this.#hurry();
+    const hurried = this.#hurried;
     const removal = this.#queue.then(async () => {
       const wait = due - performance.now();
       if (wait > 0) await sleep(wait);
-      if (deferred) await this.calls?.quiet();
+      if (deferred && this.calls !== undefined) await Promise.race([this.calls.quiet(), hurried]);
       return this.backend.remove({}, backendKey).then(
         () => true,
         (error: unknown) => {

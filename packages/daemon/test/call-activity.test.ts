@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { CallActivity } from "../src/call-activity.js";
+import { CallActivity } from "@berth/daemon";
 
 describe("CallActivity: background work waits for a pause in calls", () => {
   it("lets work run at once when no call was made", () => {
