@@ -155,8 +155,9 @@ export type SpawnStdio = readonly [number | null, number | null, number | null];
 
 /**
  * Starts `file` (searched on PATH, as execvp does) with `args` (argv[0] first) and `env`; its
- * descriptors 0–2 from `stdio`, every other one closed on exec (Node opens all of its own
- * close-on-exec); every signal at its default and none blocked, as Node's spawn leaves a child.
+ * descriptors 0–2 from `stdio`, the others as Node's spawn hands them on (only those without
+ * close-on-exec; Node opens its own with it); every signal at its default (but glibc's own two,
+ * which the child's libc takes over) and none blocked, as Node's spawn leaves a child.
  * Returns the pid; the caller reaps it. glibc's posix_spawn shares this process's memory until the
  * exec (vfork), where Node's spawn forks: the fork copies the shim's page tables and makes its
  * every write afterwards fault, some 1–2 ms of the shim's loop per runc call.
