@@ -4,6 +4,7 @@ import { cleanupTempMounts } from "@berth/mount";
 import { type PluginOutcome, closePlugins as closeEach, loadPlugins, pluginKey } from "@berth/plugin";
 import { type Config, tempMountsOf, ttrpcAddressOf } from "./config.js";
 import type { Logger } from "./log.js";
+import { CallActivity } from "./call-activity.js";
 import { heapTrimWatch } from "./heap-trim.js";
 import { type GrpcService, type GrpcServices, pluginTypes, servicesOf } from "./plugins/types.js";
 import type { Plugin } from "./plugins/registry.js";
@@ -37,11 +38,12 @@ export class Daemon {
     // Metrics cost nothing unless an address is configured: no registry, no per-call counting,
     // not even prom-client's modules.
     const metrics = config.metrics.address === "" ? undefined : new (await import("./metrics/registry.js")).DaemonMetrics();
-    const outcomes = await initPlugins(config, plugins, logger, metrics);
+    const calls = new CallActivity();
+    const outcomes = await initPlugins(config, plugins, logger, metrics, calls);
     const services = outcomes
       .filter((o) => o.plugin.type === pluginTypes.grpc && o.error === undefined)
       .flatMap((o) => servicesOf(o.instance as GrpcService | GrpcServices));
-    let observer = requestLog(logger);
+    let observer = requestLog(logger, calls);
     if (metrics !== undefined) {
       const [{ registerProcessMetrics }, { registerDaemonCounts }, { grpcMetrics, observeAll }] = await Promise.all([
         import("./metrics/process.js"),
@@ -122,17 +124,22 @@ export class Daemon {
 }
 
 /**
- * One debug line per finished call, with an id to tie it to whatever else the call logged; and,
- * once calls go quiet, a trim of what their buffers left in glibc's heaps.
+ * One debug line per finished call, with an id to tie it to whatever else the call logged; every
+ * call's start and end told to `calls` (background work waits for a pause); and, once calls go
+ * quiet, a trim of what their buffers left in glibc's heaps.
  */
-function requestLog(logger: Logger): CallObserver {
+function requestLog(logger: Logger, calls: CallActivity): CallObserver {
   let next = 0;
   return {
     forMethod: (service, method) => {
       const trimWatch = heapTrimWatch(service, method);
       return {
-        ...(trimWatch.started !== undefined ? { started: trimWatch.started } : {}),
+        started() {
+          calls.noteCall();
+          trimWatch.started?.();
+        },
         finished(code, seconds) {
+          calls.noteCall();
           trimWatch.finished(code, seconds);
           if (logger.isLevelEnabled("debug")) logger.debug({ request: ++next, service, method, code, seconds: Math.round(seconds * 1e6) / 1e6 }, "request");
         },
@@ -141,13 +148,19 @@ function requestLog(logger: Logger): CallObserver {
   };
 }
 
-function initPlugins(config: Config, plugins: readonly Plugin<any, any>[], logger: Logger, metrics: DaemonMetrics | undefined): Promise<PluginOutcome[]> {
+function initPlugins(
+  config: Config,
+  plugins: readonly Plugin<any, any>[],
+  logger: Logger,
+  metrics: DaemonMetrics | undefined,
+  calls: CallActivity,
+): Promise<PluginOutcome[]> {
   return loadPlugins(plugins, {
     root: config.root,
     state: config.state,
     config: config.plugins,
     disabled: config.disabled_plugins,
-    host: (plugin) => ({ daemon: config, logger: logger.child({ plugin: pluginKey(plugin) }), metrics }),
+    host: (plugin) => ({ daemon: config, logger: logger.child({ plugin: pluginKey(plugin) }), metrics, calls }),
     onOutcome: ({ plugin, error }, skipped) => {
       const key = pluginKey(plugin);
       if (error === undefined) logger.debug({ plugin: key }, "loaded plugin");

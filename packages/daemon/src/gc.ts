@@ -1,5 +1,6 @@
 import { type ContentStore, isKind } from "@berth/api";
 import type { BackendRemovals } from "./backend-removals.js";
+import type { CallActivity } from "./call-activity.js";
 import type { ScopedTable } from "./scoped-table.js";
 import type { ContainerRecord } from "./containers.js";
 import type { BlobRecord, IngestRecord } from "./content.js";
@@ -63,6 +64,7 @@ export interface GcResult {
 export class GarbageCollector implements Collector {
   #timer: NodeJS.Timeout | undefined;
   #chain: Promise<unknown> = Promise.resolve();
+  #stopped = false;
 
   constructor(
     private readonly store: MetadataStore,
@@ -71,12 +73,16 @@ export class GarbageCollector implements Collector {
     private readonly guard: Mutex,
     private readonly logger: Logger,
     private readonly delayMs = 100,
+    /** When given, a scheduled collection waits for a pause in the daemon's calls (see CallActivity). */
+    private readonly calls?: CallActivity,
   ) {}
 
-  /** Collects soon; many calls in a burst make one collection. */
+  /** Collects soon, in a pause between calls; many calls in a burst make one collection. */
   schedule(): void {
     if (this.#timer !== undefined) return;
-    this.#timer = setTimeout(() => {
+    this.#timer = setTimeout(async () => {
+      await this.calls?.quiet();
+      if (this.#stopped) return;
       this.#timer = undefined;
       this.collect().catch((error: unknown) => this.logger.error({ err: error }, "garbage collection failed"));
     }, this.delayMs);
@@ -91,6 +97,7 @@ export class GarbageCollector implements Collector {
   }
 
   stop(): void {
+    this.#stopped = true;
     clearTimeout(this.#timer);
   }
 

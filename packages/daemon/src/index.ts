@@ -1,6 +1,8 @@
 export type { Config } from "./config.js";
 export { defaultConfig, loadConfig, parseConfig, renderConfig } from "./config.js";
 export { Daemon } from "./daemon.js";
+export type { CallActivityOptions } from "./call-activity.js";
+export { CallActivity } from "./call-activity.js";
 export { createLogger } from "./log.js";
 export type { Logger } from "./log.js";
 export { MetadataStore } from "./metadata.js";

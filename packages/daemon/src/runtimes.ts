@@ -9,6 +9,8 @@ import { type CallContext, type CreateTaskOptions, type Exit, type Runtime, type
 export class Runtimes implements Runtime {
   readonly id: string;
   readonly #all: readonly Runtime[];
+  /** The shim v2 runtime first: it holds nearly every task, and each runtime that misses throws a NotFound (its stack costs ~0.1 ms). */
+  readonly #lookupOrder: readonly Runtime[];
 
   constructor(
     private readonly byName: ReadonlyMap<string, Runtime>,
@@ -16,6 +18,7 @@ export class Runtimes implements Runtime {
   ) {
     this.id = fallback.id;
     this.#all = [...byName.values(), fallback];
+    this.#lookupOrder = [fallback, ...byName.values()];
   }
 
   create(context: CallContext, taskId: string, options: CreateTaskOptions): Promise<RuntimeTask> {
@@ -35,7 +38,7 @@ export class Runtimes implements Runtime {
   }
 
   async #owner(context: CallContext, taskId: string): Promise<Runtime> {
-    for (const runtime of this.#all) {
+    for (const runtime of this.#lookupOrder) {
       try {
         await runtime.get(context, taskId);
         return runtime;

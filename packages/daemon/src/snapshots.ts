@@ -18,6 +18,7 @@ import {
 } from "@berth/api";
 import { adaptObject, parseFilters } from "@berth/filters";
 import { BackendRemovals } from "./backend-removals.js";
+import type { CallActivity } from "./call-activity.js";
 import type { ScopedTable } from "./scoped-table.js";
 import { applyMapPaths, checkPaths, withoutEmpty } from "./labels.js";
 import type { LeaseService } from "./leases.js";
@@ -81,10 +82,10 @@ export class NamespacedSnapshotter implements Snapshotter {
     private readonly publisher: Publisher,
     private readonly types: TypeRegistry,
     private readonly sharing: SnapshotSharing,
-    options: { logger?: Logger; removalDelayMs?: number } = {},
+    options: { logger?: Logger; removalDelayMs?: number; calls?: CallActivity } = {},
   ) {
     this.table = store.scoped<SnapshotRecord>(`snapshots/${name}`, `snapshots on ${JSON.stringify(name)} snapshotter`);
-    this.removals = new BackendRemovals(name, backend, options.logger, options.removalDelayMs);
+    this.removals = new BackendRemovals(name, backend, options.logger, options.removalDelayMs, options.calls);
   }
 
   /** Removes the backend snapshots no record names (what a crash after a removal's commit left); only at start. */

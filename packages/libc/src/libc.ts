@@ -28,6 +28,19 @@ export interface Libc {
   ioctl(fd: number, request: number, argument: Buffer): number;
   flock(fd: number, operation: number): number;
   malloc_trim(pad: number): number;
+  /** Returns 0 or an errno (it sets no errno); `argv` and `envp` end with null. */
+  posix_spawnp(pid: number[], file: string, fileActions: Buffer | null, attributes: Buffer | null, argv: (string | null)[], envp: (string | null)[]): number;
+  posix_spawn_file_actions_init(actions: Buffer): number;
+  posix_spawn_file_actions_destroy(actions: Buffer): number;
+  posix_spawn_file_actions_adddup2(actions: Buffer, fd: number, newFd: number): number;
+  posix_spawn_file_actions_addopen(actions: Buffer, fd: number, path: string, flags: number, mode: number): number;
+  posix_spawnattr_init(attributes: Buffer): number;
+  posix_spawnattr_destroy(attributes: Buffer): number;
+  posix_spawnattr_setflags(attributes: Buffer, flags: number): number;
+  posix_spawnattr_setsigdefault(attributes: Buffer, signals: Buffer): number;
+  posix_spawnattr_setsigmask(attributes: Buffer, signals: Buffer): number;
+  sigfillset(signals: Buffer): number;
+  sigemptyset(signals: Buffer): number;
 }
 
 const prototypes: Record<keyof Libc, string> = {
@@ -53,6 +66,18 @@ const prototypes: Record<keyof Libc, string> = {
   ioctl: "int ioctl(int fd, unsigned long request, const void *argument)",
   flock: "int flock(int fd, int operation)",
   malloc_trim: "int malloc_trim(size_t pad)",
+  posix_spawnp: "int posix_spawnp(_Out_ int *pid, const char *file, void *fileActions, void *attributes, const char **argv, const char **envp)",
+  posix_spawn_file_actions_init: "int posix_spawn_file_actions_init(void *actions)",
+  posix_spawn_file_actions_destroy: "int posix_spawn_file_actions_destroy(void *actions)",
+  posix_spawn_file_actions_adddup2: "int posix_spawn_file_actions_adddup2(void *actions, int fd, int newFd)",
+  posix_spawn_file_actions_addopen: "int posix_spawn_file_actions_addopen(void *actions, int fd, const char *path, int flags, uint32_t mode)",
+  posix_spawnattr_init: "int posix_spawnattr_init(void *attributes)",
+  posix_spawnattr_destroy: "int posix_spawnattr_destroy(void *attributes)",
+  posix_spawnattr_setflags: "int posix_spawnattr_setflags(void *attributes, short flags)",
+  posix_spawnattr_setsigdefault: "int posix_spawnattr_setsigdefault(void *attributes, const void *signals)",
+  posix_spawnattr_setsigmask: "int posix_spawnattr_setsigmask(void *attributes, const void *signals)",
+  sigfillset: "int sigfillset(void *signals)",
+  sigemptyset: "int sigemptyset(void *signals)",
 };
 
 let koffiModule: typeof Koffi | undefined;

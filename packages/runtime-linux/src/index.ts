@@ -9,6 +9,8 @@ export { readCgroupV2Metrics } from "./cgroups/v2.js";
 export type { CgroupStats } from "./cgroups/process.js";
 export { cgroupMetricsOfPid, readCgroupStats } from "./cgroups/process.js";
 export { berthShimPath, groupAnnotations, shimGroup, shimSocketPath } from "./shim/paths.js";
+export type { SpawnStdio } from "./shim/libc.js";
+export { spawnProcess } from "./shim/libc.js";
 // The shim v2 core moved to @berth/runtime; these stay for runtime-linux's users.
 export type { RuntimeLogger, ShimInvocation, ShimPlatform } from "@berth/runtime";
 export { Bundle, resolveShimBinary, runShimDelete, shimBinaryName, startShim } from "@berth/runtime";

@@ -69,14 +69,14 @@ export const metadataPlugin: Plugin<Metadata, { gc_schedule_delay_ms: number }> 
   id: "lmdb",
   requires: [pluginTypes.content, pluginTypes.snapshotter, pluginTypes.event],
   config: { gc_schedule_delay_ms: 100 },
-  init: async ({ root, exports, config, logger, get, getAll }) => {
+  init: async ({ root, exports, config, logger, calls, get, getAll }) => {
     exports.root = root;
     const store = MetadataStore.open(root);
     const exchange = get<Exchange>(pluginTypes.event);
     const backend = get<ContentStore>(pluginTypes.content);
     const guard = new Mutex();
     let tables: () => GcTables;
-    const gc = new GarbageCollector(store, () => tables(), backend, guard, logger, config.gc_schedule_delay_ms);
+    const gc = new GarbageCollector(store, () => tables(), backend, guard, logger, config.gc_schedule_delay_ms, calls);
     const leases = new LeaseService(store, gc);
     const content = new NamespacedContentStore(backend, store, leases, exchange, types, gc, guard);
     const images = new ImageService(store, exchange, types, gc);
@@ -85,7 +85,7 @@ export const metadataPlugin: Plugin<Metadata, { gc_schedule_delay_ms: number }> 
     const snapshotters = new Map(
       [...getAll<Snapshotter>(pluginTypes.snapshotter)].map(([name, snapshotter]) => [
         name,
-        new NamespacedSnapshotter(name, snapshotter, store, leases, exchange, types, sharing, { logger, removalDelayMs: config.gc_schedule_delay_ms }),
+        new NamespacedSnapshotter(name, snapshotter, store, leases, exchange, types, sharing, { logger, removalDelayMs: config.gc_schedule_delay_ms, calls }),
       ]),
     );
     tables = () => ({

@@ -1,4 +1,5 @@
 import type { InitContext as PluginInitContext, Plugin as PluginOf } from "@berth/plugin";
+import type { CallActivity } from "../call-activity.js";
 import type { Config } from "../config.js";
 import type { Logger } from "../log.js";
 import type { DaemonMetrics } from "../metrics/registry.js";
@@ -11,6 +12,8 @@ export interface DaemonFacts {
   readonly logger: Logger;
   /** Where plugins register what they report when scraped; undefined when `[metrics] address` is off. */
   readonly metrics: DaemonMetrics | undefined;
+  /** When the daemon's calls last started or ended: background work waits for a pause in them. */
+  readonly calls: CallActivity;
 }
 
 /** A plugin that may use all of berthd's facts (a backend's own registration names fewer, or none). */

@@ -1,7 +1,9 @@
 import { spawn } from "node:child_process";
 import { statSync } from "node:fs";
 import { open } from "node:fs/promises";
+import { Socket } from "node:net";
 import { BerthError, type ErrorKind } from "@berth/api";
+import { closeFd, makePipe, spawnProcess } from "./libc.js";
 
 /** How to call runc: which binary, its state root (`--root`), the cgroup driver. */
 export interface RuncConfig {
@@ -69,6 +71,11 @@ function criuArgs(options: CriuOptions): string[] {
 export interface SpawnTracker {
   spawned(pid: number): void;
   finished(pid: number): void;
+  /**
+   * Resolves with the exit of a child this tracker reaps itself. When given, runc is started with
+   * posix_spawn (see `spawnProcess`) and reaped through it, instead of Node's spawn and reaping.
+   */
+  watch?(pid: number): Promise<{ readonly status: number }>;
 }
 
 interface Outcome {
@@ -162,6 +169,9 @@ export class Runc {
     if (this.config.systemdCgroup) global.push("--systemd-cgroup");
     const captured = options.stdio === undefined;
     const logOffset = logSize(this.logFile);
+    // Descriptors 0–2 of the shim itself are left to Node's spawn, which knows how to hand them on in place.
+    const direct = options.input === undefined && (options.stdio ?? []).every((fd) => fd === null || fd > 2);
+    if (this.tracker.watch !== undefined && direct) return this.#spawnDirect(args[0]!, [...global, ...args], options.stdio, logOffset);
     const stdio = captured ? (["pipe", "pipe", "pipe"] as const) : options.stdio!.map((fd) => fd ?? "ignore");
     return new Promise((resolve, reject) => {
       const child = spawn(this.config.binary, [...global, ...args], { stdio: stdio as never });
@@ -181,6 +191,24 @@ export class Runc {
       });
       if (captured) child.stdin?.end(options.input ?? "");
     });
+  }
+
+  /** runc started with posix_spawn and reaped by the tracker: its output captured unless `stdio` is given, stdin empty. */
+  async #spawnDirect(command: string, argv: readonly string[], stdio: Stdio | undefined, logOffset: number): Promise<Outcome> {
+    const pipes = stdio === undefined ? [makePipe(), makePipe()] : [];
+    let pid: number;
+    try {
+      pid = spawnProcess(this.config.binary, [this.config.binary, ...argv], process.env, stdio ?? [null, pipes[0]![1], pipes[1]![1]]);
+    } catch (error) {
+      for (const [read] of pipes) closeFd(read);
+      throw new BerthError("Internal", `runc ${command}: spawn ${this.config.binary} ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    } finally {
+      for (const [, write] of pipes) closeFd(write);
+    }
+    const exited = this.tracker.watch!(pid);
+    const [stdout = "", stderr = ""] = await Promise.all(pipes.map(([read]) => readToEnd(read)));
+    const { status } = await exited;
+    return { code: status, logOffset, stdout, stderr };
   }
 
   async #check(outcome: Outcome, what: string): Promise<void> {
@@ -209,6 +237,17 @@ function kindOfRuncError(message: string): ErrorKind {
   if (/does not exist|not found/.test(message)) return "NotFound";
   if (/not running|not paused|is paused|already|cannot/.test(message)) return "FailedPrecondition";
   return "Unknown";
+}
+
+/** Everything written to the pipe `fd` until its last writer closes it; the descriptor is closed after. */
+function readToEnd(fd: number): Promise<string> {
+  return new Promise((resolve) => {
+    const pipe = new Socket({ fd, readable: true, writable: false });
+    let text = "";
+    pipe.on("data", (chunk: Buffer) => (text += chunk));
+    pipe.once("error", () => pipe.destroy());
+    pipe.once("close", () => resolve(text));
+  });
 }
 
 function logSize(path: string): number {
