@@ -14,6 +14,9 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import type { Command } from "@oclif/core/command";
 import type { Plugin } from "@oclif/core/config";
 import { type CommandPlacement, namedCommand, runNamedCommand, runsCommandsAlone } from "./command-run.js";
+
+export type { CommandPlacement, NamedCommand } from "./command-run.js";
+export { namedCommand } from "./command-run.js";
 import { hoistGlobalOptions } from "./global-options.js";
 import { captureHelp, helpCacheEntry, isHelpRequest, mayAskForHelp, readHelp, writeHelp } from "./help-cache.js";
 
