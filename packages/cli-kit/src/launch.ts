@@ -5,7 +5,8 @@
  * manifest names beside each command (`berthSource`). Without a manifest (a build that did not
  * write one), oclif loads every command through `src/commands.ts`, as before. A bundled package
  * (command-bundle.ts) names its bundle's commands directory, and each command loads from there.
- * Help printed once is kept and printed again without oclif (help-cache.ts).
+ * Help printed once is kept and printed again without oclif (help-cache.ts). A command named on the
+ * line runs with oclif told of that command alone (command-run.ts).
  */
 import { readFileSync } from "node:fs";
 import { enableCompileCache } from "node:module";
@@ -14,11 +15,11 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import type { Command } from "@oclif/core/command";
 import type { Plugin } from "@oclif/core/config";
 import { type CommandPlacement, namedCommand, runNamedCommand, runsCommandsAlone } from "./command-run.js";
+import { hoistGlobalOptions } from "./global-options.js";
+import { captureHelp, helpCacheEntry, isHelpRequest, mayAskForHelp, readHelp, writeHelp } from "./help-cache.js";
 
 export type { CommandPlacement, NamedCommand } from "./command-run.js";
 export { namedCommand } from "./command-run.js";
-import { hoistGlobalOptions } from "./global-options.js";
-import { captureHelp, helpCacheEntry, isHelpRequest, mayAskForHelp, readHelp, writeHelp } from "./help-cache.js";
 
 /** Where a command's class comes from: a module (relative to the package root, or a package specifier) and its export. */
 export interface CommandSource {
