@@ -17,7 +17,7 @@ type SourceEdit = (source: string, file: string) => string;
  */
 const commandSortByCodeUnit: SourceEdit = (source, file) => {
   const sort = ".sort((a, b) => a.id.localeCompare(b.id))";
-  if (!source.includes(sort)) throw new Error(`${file} no longer sorts commands with ${sort}: review command-bundle.ts`);
+  if (!source.includes(sort)) throw new Error(`${file} no longer sorts commands with ${sort}: review bundle-edits.ts`);
   return source.replace(sort, ".sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))");
 };
 
@@ -32,7 +32,7 @@ const requiredOnUse =
   (source, file) => {
     const declaration = new RegExp(`\\b(const|var) (\\w+) = ((?:__importDefault\\()?require\\(${JSON.stringify(specifier)}\\)\\)?);`);
     const match = declaration.exec(source);
-    if (match === null) throw new Error(`${file} no longer requires ${specifier} as expected: review command-bundle.ts`);
+    if (match === null) throw new Error(`${file} no longer requires ${specifier} as expected: review bundle-edits.ts`);
     const [, kind, name, load] = match;
     const lazy = `let ${name}$loaded; ${kind} ${name} = new Proxy({}, { get: (_, key) => (${name}$loaded ??= ${load})[key] });`;
     return source.replace(match[0], lazy);
@@ -46,7 +46,7 @@ const requiredOnUse =
  */
 const wslAskedOnlyWherePossible: SourceEdit = (source, file) => {
   const ask = "return (await import('wsl-utils')).isWsl ? 'wsl' : (0, node_os_1.platform)();";
-  if (!source.includes(ask)) throw new Error(`${file} no longer asks wsl-utils for the platform as expected: review command-bundle.ts`);
+  if (!source.includes(ask)) throw new Error(`${file} no longer asks wsl-utils for the platform as expected: review bundle-edits.ts`);
   const mayBeWsl = `(0, node_os_1.platform)() === "linux" && ((0, node_os_1.release)().toLowerCase().includes("microsoft") ||
       (() => { try { return require("node:fs").readFileSync("/proc/version", "utf8").toLowerCase().includes("microsoft"); } catch { return false; } })() ||
       require("node:fs").existsSync("/proc/sys/fs/binfmt_misc/WSLInterop") || require("node:fs").existsSync("/run/WSL"))`;
@@ -107,6 +107,6 @@ export function eagerCommonJsModules(code: string, file: string): string {
     opening.lastIndex = at;
     done++;
   }
-  if (done !== wrappers) throw new Error(`${file}: ${wrappers - done} of esbuild's CommonJS wrappers not in the expected form: review command-bundle.ts`);
+  if (done !== wrappers) throw new Error(`${file}: ${wrappers - done} of esbuild's CommonJS wrappers not in the expected form: review bundle-edits.ts`);
   return out + code.slice(at);
 }
