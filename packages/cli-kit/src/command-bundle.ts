@@ -7,11 +7,12 @@
  * `dist/main.js` (the launcher). One build, so oclif is one copy for the launcher and the commands.
  * Run by the package's build after `writeCommandManifest`; the sources in `dist/` stay the truth.
  */
-import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join, relative, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { Plugin } from "esbuild";
+import { eagerCommonJsModules, editedSources } from "./bundle-edits.js";
 import { type CommandSource, bundledCommandPath, commandSourceKey } from "./launch.js";
 
 interface OclifPackage {
@@ -92,27 +93,9 @@ const commonJsDynamicImports = (root: string): Plugin => ({
   },
 });
 
-/**
- * oclif sorts a plugin's commands with `localeCompare` as it loads them, for every command run:
- * that first compare builds ICU's collator, some 6 ms and 3 MB of a 130 ms start. The bundle sorts
- * them by code unit instead: help sorts what it lists on its own, and nothing else shows this order.
- * The build fails if oclif no longer reads so, rather than keep a patch that no longer applies.
- */
-const oclifCommandSort: Plugin = {
-  name: "berth-oclif-command-sort",
-  setup(build) {
-    build.onLoad({ filter: /[\\/]@oclif[\\/]core[\\/]lib[\\/]config[\\/]plugin\.js$/ }, (args) => {
-      const source = readFileSync(args.path, "utf8");
-      const sort = ".sort((a, b) => a.id.localeCompare(b.id))";
-      if (!source.includes(sort)) throw new Error(`${args.path} no longer sorts commands with ${sort}: review command-bundle.ts`);
-      return { contents: source.replace(sort, ".sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))"), loader: "js" };
-    });
-  },
-};
-
 /** Bundles the package at `root` into `root/bundle` (see above); writes esbuild's metafile to `root/bundle.meta.json`. */
 export async function bundleCommands(root: string = process.cwd()): Promise<string> {
-  const { build } = await import("esbuild");
+  const { build, transform } = await import("esbuild");
   const outdir = join(root, "bundle");
   rmSync(outdir, { recursive: true, force: true });
   const pjson = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as OclifPackage;
@@ -147,10 +130,21 @@ export async function bundleCommands(root: string = process.cwd()): Promise<stri
     external,
     // CommonJS dependencies (oclif, grpc-js) require Node's built-ins: give each chunk a `require`.
     banner: { js: 'import { createRequire as __berthCreateRequire } from "node:module";\nconst require = __berthCreateRequire(import.meta.url);' },
-    plugins: [commandEntries, commonJsDynamicImports(root), oclifCommandSort],
+    plugins: [commandEntries, commonJsDynamicImports(root), editedSources],
     metafile: true,
     logLevel: "warning",
+    write: false,
   });
+  for (const output of result.outputFiles) {
+    let text = output.text;
+    if (output.path.endsWith(".js")) {
+      if (text.includes("__commonJS({")) text = eagerCommonJsModules(text, output.path);
+      // Without blanks and comments: every run reads, decodes and hashes each file it loads (names stay, and the parentheses above).
+      text = (await transform(text, { format: "esm", loader: "js", minifyWhitespace: true, logLevel: "silent" })).code;
+    }
+    mkdirSync(dirname(output.path), { recursive: true });
+    writeFileSync(output.path, text);
+  }
   writeFileSync(join(root, "bundle.meta.json"), `${JSON.stringify(result.metafile)}\n`);
   return outdir;
 }

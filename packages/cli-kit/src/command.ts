@@ -1,4 +1,3 @@
-import { setFlagsFromString } from "node:v8";
 // Subpaths: the package entry also loads semver to check the Node version, on every start.
 import { Command } from "@oclif/core/command";
 import * as Flags from "@oclif/core/flags";
@@ -41,7 +40,8 @@ export abstract class CtrCommand extends Command {
   #client: Client | undefined;
 
   override async init(): Promise<void> {
-    if ((this.constructor as typeof CtrCommand).streamsLayers) setFlagsFromString("--heap-growing-percent=300");
+    // node:v8 only where used: importing it costs every other command a few built-in modules.
+    if ((this.constructor as typeof CtrCommand).streamsLayers) (await import("node:v8")).setFlagsFromString("--heap-growing-percent=300");
     await super.init();
   }
 

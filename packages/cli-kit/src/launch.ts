@@ -5,7 +5,8 @@
  * manifest names beside each command (`berthSource`). Without a manifest (a build that did not
  * write one), oclif loads every command through `src/commands.ts`, as before. A bundled package
  * (command-bundle.ts) names its bundle's commands directory, and each command loads from there.
- * Help printed once is kept and printed again without oclif (help-cache.ts).
+ * Help printed once is kept and printed again without oclif (help-cache.ts). A command named on the
+ * line runs with oclif told of that command alone (command-run.ts).
  */
 import { readFileSync } from "node:fs";
 import { enableCompileCache } from "node:module";
@@ -13,8 +14,12 @@ import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import type { Command } from "@oclif/core/command";
 import type { Plugin } from "@oclif/core/config";
+import { type CommandPlacement, namedCommand, runNamedCommand, runsCommandsAlone } from "./command-run.js";
 import { hoistGlobalOptions } from "./global-options.js";
 import { captureHelp, helpCacheEntry, isHelpRequest, mayAskForHelp, readHelp, writeHelp } from "./help-cache.js";
+
+export type { CommandPlacement, NamedCommand } from "./command-run.js";
+export { namedCommand } from "./command-run.js";
 
 /** Where a command's class comes from: a module (relative to the package root, or a package specifier) and its export. */
 export interface CommandSource {
@@ -78,9 +83,8 @@ function loadCommandsFromTheirModules(plugin: typeof Plugin): void {
   };
 }
 
-/** What argv rewriting may know of a command without loading it: its aliases and flags, as the manifest holds them. */
-export interface CommandSummary {
-  readonly aliases?: readonly string[];
+/** What argv rewriting may know of a command without loading it: its aliases, flags and args, as the manifest holds them. */
+export interface CommandSummary extends CommandPlacement {
   readonly flags?: Readonly<Record<string, { type: string; char?: string }>>;
 }
 
@@ -91,17 +95,22 @@ export type ArgvRewrite = (argv: readonly string[], commands: Readonly<Record<st
  * Every command's summary: from the package's `oclif.manifest.json`, else (no manifest) from the
  * command classes of its registry, loaded for it.
  */
-async function commandSummaries(binUrl: string): Promise<Record<string, CommandSummary>> {
-  const root = fileURLToPath(new URL("..", binUrl));
-  try {
-    return (JSON.parse(readFileSync(join(root, "oclif.manifest.json"), "utf8")) as { commands: Record<string, CommandSummary> }).commands;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
-  }
+async function commandSummaries(root: string, manifest: Record<string, CommandSummary> | undefined): Promise<Record<string, CommandSummary>> {
+  if (manifest !== undefined) return manifest;
   const { target, identifier } = (
     JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { oclif: { commands: { target: string; identifier: string } } }
   ).oclif.commands;
   return ((await import(pathToFileURL(join(root, target)).href)) as Record<string, Record<string, CommandSummary>>)[identifier] ?? {};
+}
+
+/** Every command's summary from the package's `oclif.manifest.json`, if it has one. */
+function manifestCommands(root: string): Record<string, CommandSummary> | undefined {
+  try {
+    return (JSON.parse(readFileSync(join(root, "oclif.manifest.json"), "utf8")) as { commands: Record<string, CommandSummary> }).commands;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+    return undefined;
+  }
 }
 
 export interface LaunchOptions {
@@ -125,11 +134,19 @@ export async function launch(binUrl: string, argv: readonly string[], rewrite?: 
   }
   // Cached bytecode roughly halves the start-up of every later run.
   enableCompileCache();
-  const args = rewrite === undefined ? hoisted : await rewrite(hoisted, await commandSummaries(binUrl));
+  const root = fileURLToPath(new URL("..", binUrl)).replace(/\/$/, "");
+  const manifest = manifestCommands(root);
+  const args = rewrite === undefined ? hoisted : await rewrite(hoisted, await commandSummaries(root, manifest));
   const { Plugin } = await import("@oclif/core/config");
-  const { execute } = await import("@oclif/core/execute");
   loadCommandsFromTheirModules(Plugin);
-  if (options.bundledCommands !== undefined) bundledCommands.set(fileURLToPath(new URL("..", binUrl)).replace(/\/$/, ""), options.bundledCommands);
+  if (options.bundledCommands !== undefined) bundledCommands.set(root, options.bundledCommands);
+  // A plain command run: oclif told of that command alone (command-run.ts).
+  const named = manifest === undefined || isHelpRequest(args) ? undefined : namedCommand(args, manifest);
+  if (named !== undefined && runsCommandsAlone(root)) {
+    await runNamedCommand(root, named);
+    return;
+  }
+  const { execute } = await import("@oclif/core/execute");
   if (helpEntry === undefined || !isHelpRequest(args)) {
     await execute({ args, dir: binUrl });
     return;

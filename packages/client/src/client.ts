@@ -90,6 +90,8 @@ export class Client {
       "grpc.max_send_message_length": maxMessageSize,
       // The authority of a unix socket is meaningless; Go clients send "localhost" too.
       "grpc.default_authority": "localhost",
+      // No channelz registry, traces or call counters: nothing here serves channelz.
+      "grpc.enable_channelz": 0,
     });
     const timeout = options.connectTimeoutMs ?? 10_000;
     try {

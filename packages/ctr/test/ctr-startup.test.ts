@@ -2,15 +2,18 @@ import { mkdtempSync, readFileSync, rmSync, utimesSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { namedCommand } from "@berth/cli-kit/launch";
 import { commands } from "@berth/ctr";
 import { type RunningDaemon, runCommand, startBerthd } from "@berth/testkit";
+import { Config } from "@oclif/core/config";
+import { normalizeArgv } from "@oclif/core/help";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const packageRoot = fileURLToPath(new URL("..", import.meta.url));
 const berthCtr = join(packageRoot, "bin/run.js");
 const recorder = fileURLToPath(new URL("record-loads.mjs", import.meta.url));
 const manifest = JSON.parse(readFileSync(join(packageRoot, "oclif.manifest.json"), "utf8")) as {
-  commands: Record<string, { aliases: string[]; berthSource?: { module: string; exportName: string } }>;
+  commands: Record<string, { aliases: string[]; hiddenAliases?: string[]; berthSource?: { module: string; exportName: string } }>;
 };
 const commandIds = Object.keys(commands).sort();
 
@@ -195,6 +198,11 @@ describe("ctr start-up: help from the manifest, each command loaded alone", () =
       ["--address", daemon.address, "images", "rm", "no.such/image:1"],
       ["--address", daemon.address, "snapshots", "ls", "--snapshotter", "nope"],
       ["--address", daemon.address, "version"],
+      // Lines oclif answers itself (a topic, a command not found, its version flag), and a command's own parse error.
+      ["--address", daemon.address, "images"],
+      ["--address", daemon.address, "version", "extra"],
+      ["--address", daemon.address, "images", "pull"],
+      ["--version"],
       ["no-such-command"],
     ]) {
       const [bundled, sources] = await Promise.all([ctr(...args), fromSources(args)]);
@@ -204,6 +212,52 @@ describe("ctr start-up: help from the manifest, each command loaded alone", () =
         stderr: sources.stderr,
       });
     }
+  });
+
+  it("names the command a command line runs as oclif does, or leaves the line to oclif", async () => {
+    const config = await Config.load({ root: packageRoot });
+    const address = ["--address", "/nowhere.sock"];
+    for (const args of [
+      ["version"],
+      ["version", "extra"],
+      ["images", "pull", "docker.io/library/busybox:1"],
+      ["images", "pull", "--platform", "linux/amd64", "docker.io/library/busybox:1"],
+      ["images", "pull", "a=b"],
+      ["images", "ls", "-q"],
+      ["images:list", "-q"],
+      ["namespaces", "ls"],
+      ["namespaces", "create", "ns", "label=x"],
+      ["content", "prune", "references"],
+      ["tasks", "exec", "--exec-id", "e1", "c1", "sh", "-c", "exit 3"],
+      ["run", "--rm", "docker.io/library/busybox:1", "c1", "sh"],
+      ["snapshots", "ls"],
+      ["images"],
+      ["content", "prune"],
+      ["no-such-command"],
+      ["images", "no-such-command", "x"],
+      [...address, "version"],
+      ["--version"],
+      [],
+    ]) {
+      const named = namedCommand(args, manifest.commands);
+      const [id, ...rest] = normalizeArgv(config, [...args]);
+      const command = id === undefined ? undefined : config.findCommand(id);
+      if (command === undefined || id!.startsWith("-")) {
+        expect(named, args.join(" ")).toBeUndefined();
+        continue;
+      }
+      expect({ id: named?.id, argv: named?.argv }, args.join(" ")).toEqual({ id, argv: rest });
+      const owner = manifest.commands[named!.commandId]!;
+      expect(named!.commandId === id || [...owner.aliases, ...(owner.hiddenAliases ?? [])].includes(id!), args.join(" ")).toBe(true);
+    }
+  });
+
+  it("loads for `ctr version` none of the built-in modules only other paths use", async () => {
+    const version = await ctr("--address", daemon.address, "version");
+    expect(version.code).toBe(0);
+    // oclif's stdin prompts, performance marks, Windows shell lookup and WSL check; grpc-js's DNS, compression and proxy; V8 flags.
+    const unused = ["node:readline", "node:perf_hooks", "node:child_process", "node:worker_threads", "node:dns", "node:zlib", "node:http", "node:v8"];
+    expect(version.files.filter((url) => unused.includes(url))).toEqual([]);
   });
 
   it("runs every command from its own module, an alias too", async () => {
