@@ -1,4 +1,6 @@
-import { Args, Flags } from "@oclif/core";
+// oclif's subpaths, not its index: the index loads every part of oclif and takes a pull's start-up several ms.
+import * as Args from "@oclif/core/args";
+import * as Flags from "@oclif/core/flags";
 import { isKind } from "@berth/api";
 import { type Platform, defaultSnapshotterFor, hostPlatform, parsePlatform, platformText } from "@berth/oci";
 import { aliases, CtrCommand, parseLabels, ProgressPrinter, registryFlags, resolverOptions, snapshotterFlag } from "@berth/cli-kit";
