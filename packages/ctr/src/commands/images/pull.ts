@@ -28,8 +28,12 @@ export class ImagesPull extends CtrCommand {
 
   async run(): Promise<void> {
     const { args, flags } = await this.parse(ImagesPull);
-    const client = await this.connect(flags);
-    const { ProgressBoard, describeImage, pull, transferPull, unpackImage } = await import("@berth/client/images");
+    const connecting = this.connect(flags);
+    // Loaded while the connection is made: the daemon answers the HTTP/2 handshake meanwhile.
+    const helpers = import("@berth/client/images");
+    helpers.catch(() => undefined); // awaited once connected
+    const client = await connecting;
+    const { ProgressBoard, describeImage, pull, transferPull, unpackImage } = await helpers;
     const wanted = (flags.platform ?? []).map(parsePlatform);
     const snapshotter = flags.snapshotter || defaultSnapshotterFor();
     const board = new ProgressBoard(args.ref);
