@@ -4,7 +4,7 @@ import { join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { namedCommand } from "@berth/cli-kit/launch";
 import { commands } from "@berth/ctr";
-import { type RunningDaemon, runCommand, startBerthd } from "@berth/testkit";
+import { type RunningDaemon, buildBusyboxImage, pushTestImage, runCommand, startBerthd, startRegistry } from "@berth/testkit";
 import { Config } from "@oclif/core/config";
 import { normalizeArgv } from "@oclif/core/help";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -142,6 +142,31 @@ describe("ctr start-up: help from the manifest, each command loaded alone", () =
         /\/gen\/(containerd\/events|containerd\/task|io\/containerd\/cgroups|containerd\/services\/sandbox)\/|\/node_modules\/semver\//.test(url),
       ),
     ).toEqual([]);
+  });
+
+  it("pulls through the daemon's Transfer service without loading the registry client, the local pull or oclif's index; --local loads them", async () => {
+    const registry = await startRegistry();
+    try {
+      await pushTestImage(buildBusyboxImage(), { url: registry.url, repository: "library/busybox", tag: "1" });
+      const ref = `${registry.host}/library/busybox:1`;
+      const pullOnly = (loaded: readonly string[]) =>
+        loaded.filter((url) =>
+          /\/packages\/remotes\/|\/client\/dist\/(pull|store-blob)\.js|\/content\/dist\/local-store\.js|\/@oclif\/core\/lib\/index\.js/.test(url),
+        );
+      for (const times of ["first", "again"]) {
+        const pulled = await ctr("--address", daemon.address, "-n", "startup-pull", "images", "pull", "--plain-http", ref);
+        expect(pulled.code, `${times}: ${pulled.stderr}`).toBe(0);
+        expect(pulled.stdout).toMatch(/\ndone: [0-9.]+(ms|µs|s)\t\n$/);
+        expect(pullOnly(pulled.loaded)).toEqual([]);
+      }
+      const local = await ctr("--address", daemon.address, "-n", "startup-local", "images", "pull", "--local", "--plain-http", ref);
+      expect(local.code, local.stderr).toBe(0);
+      expect(local.stdout).toMatch(/\ndone: [0-9.]+(ms|µs|s)\t\n$/);
+      expect(local.loaded.some((url) => url.includes("/packages/remotes/"))).toBe(true);
+      expect(local.loaded.some((url) => url.endsWith("/client/dist/pull.js"))).toBe(true);
+    } finally {
+      await registry.stop();
+    }
   });
 
   it("lets the bin rewrite argv knowing every command's aliases and flags from the manifest, loading no command for it", async () => {

@@ -5,6 +5,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Args, Flags } from "@oclif/core";
 import { CtrCommand, parseDigest } from "@berth/cli-kit";
+// A static import of a name: a dynamic import of @berth/content would put its whole store into the chunk every reader of a blob loads.
+import { digestOf } from "@berth/content";
 
 /** Bytes per Write message, well under gRPC's message limit. */
 const chunkSize = 1 << 20;
@@ -33,7 +35,6 @@ export class ContentEdit extends CtrCommand {
     const object = parseDigest(args.digest);
     const client = await this.connect(flags);
     const { withLease } = await import("@berth/client");
-    const { digestOf } = await import("@berth/content");
     const digest = await withLease(client, async (context) => {
       const chunks: Uint8Array[] = [];
       for await (const chunk of client.content.read(context, object)) chunks.push(chunk);

@@ -1,4 +1,6 @@
-import { Args, Flags } from "@oclif/core";
+// oclif's subpaths, not its index: the index loads every part of oclif and takes a pull's start-up several ms.
+import * as Args from "@oclif/core/args";
+import * as Flags from "@oclif/core/flags";
 import { isKind } from "@berth/api";
 import { type Platform, defaultSnapshotterFor, hostPlatform, parsePlatform, platformText } from "@berth/oci";
 import { aliases, CtrCommand, parseLabels, ProgressPrinter, registryFlags, resolverOptions, snapshotterFlag } from "@berth/cli-kit";
@@ -26,8 +28,12 @@ export class ImagesPull extends CtrCommand {
 
   async run(): Promise<void> {
     const { args, flags } = await this.parse(ImagesPull);
-    const client = await this.connect(flags);
-    const { ProgressBoard, describeImage, pull, transferPull, unpackImage } = await import("@berth/client/images");
+    const connecting = this.connect(flags);
+    // Loaded while the connection is made: the daemon answers the HTTP/2 handshake meanwhile.
+    const helpers = import("@berth/client/images");
+    helpers.catch(() => undefined); // awaited once connected
+    const client = await connecting;
+    const { ProgressBoard, describeImage, pull, transferPull, unpackImage } = await helpers;
     const wanted = (flags.platform ?? []).map(parsePlatform);
     const snapshotter = flags.snapshotter || defaultSnapshotterFor();
     const board = new ProgressBoard(args.ref);
