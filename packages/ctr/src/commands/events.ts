@@ -1,4 +1,4 @@
-import { Args } from "@oclif/core";
+import * as Args from "@oclif/core/args";
 import { CtrCommand } from "@berth/cli-kit";
 import { goJson, goTimeString } from "../format/go-values.js";
 

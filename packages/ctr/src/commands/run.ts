@@ -1,4 +1,5 @@
-import { Args, Flags } from "@oclif/core";
+import * as Args from "@oclif/core/args";
+import * as Flags from "@oclif/core/flags";
 import { CtrCommand } from "@berth/cli-kit";
 import { containerNetwork } from "../process/cni-network.js";
 import { runTask } from "../process/run-task.js";

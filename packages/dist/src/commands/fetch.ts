@@ -1,4 +1,4 @@
-import { Args } from "@oclif/core";
+import * as Args from "@oclif/core/args";
 import { CtrCommand, fetchFlags, fetchWithProgress } from "@berth/cli-kit";
 
 export class Fetch extends CtrCommand {

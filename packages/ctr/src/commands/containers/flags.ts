@@ -1,4 +1,5 @@
-import { Flags, type Interfaces } from "@oclif/core";
+import * as Flags from "@oclif/core/flags";
+import type * as Interfaces from "@oclif/core/interfaces";
 
 const many = { multiple: true, multipleNonGreedy: true } as const;
 

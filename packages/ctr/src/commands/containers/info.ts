@@ -1,4 +1,5 @@
-import { Args, Flags } from "@oclif/core";
+import * as Args from "@oclif/core/args";
+import * as Flags from "@oclif/core/flags";
 import type { Any, Container } from "@berth/api";
 import { aliases, CtrCommand } from "@berth/cli-kit";
 import { goIndentedJson, goRfc3339Nano } from "../../format/go-values.js";

@@ -1,4 +1,4 @@
-import { Args } from "@oclif/core";
+import * as Args from "@oclif/core/args";
 import { dateFromTimestamp } from "@berth/api";
 import { aliases, CtrCommand, humanDuration, humanSize, tabwriter } from "@berth/cli-kit";
 

@@ -3,7 +3,8 @@ import { randomInt } from "node:crypto";
 import { readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Args, Flags } from "@oclif/core";
+import * as Args from "@oclif/core/args";
+import * as Flags from "@oclif/core/flags";
 import { CtrCommand, parseDigest } from "@berth/cli-kit";
 // A static import of a name: a dynamic import of @berth/content would put its whole store into the chunk every reader of a blob loads.
 import { digestOf } from "@berth/content";

@@ -1,4 +1,5 @@
-import { Args, Flags } from "@oclif/core";
+import * as Args from "@oclif/core/args";
+import * as Flags from "@oclif/core/flags";
 import { dateFromTimestamp } from "@berth/api";
 import { aliases, CtrCommand, humanDuration, humanSize, labelList, tabwriter } from "@berth/cli-kit";
 

@@ -1,4 +1,4 @@
-import { Flags } from "@oclif/core";
+import * as Flags from "@oclif/core/flags";
 import { CtrCommand } from "@berth/cli-kit";
 
 const layerPrefix = "containerd.io/gc.ref.content.l.";

@@ -1,4 +1,5 @@
-import { Args, Flags } from "@oclif/core";
+import * as Args from "@oclif/core/args";
+import * as Flags from "@oclif/core/flags";
 import { aliases, CtrCommand, labelList, progressBytes, tabwriter } from "@berth/cli-kit";
 
 export class ImagesList extends CtrCommand {

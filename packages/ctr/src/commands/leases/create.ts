@@ -1,4 +1,5 @@
-import { Args, Flags } from "@oclif/core";
+import * as Args from "@oclif/core/args";
+import * as Flags from "@oclif/core/flags";
 import { aliases, CtrCommand, parseDuration, parseLabels } from "@berth/cli-kit";
 import { rfc3339Seconds } from "../../format/go-values.js";
 

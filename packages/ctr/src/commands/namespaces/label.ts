@@ -1,4 +1,4 @@
-import { Args } from "@oclif/core";
+import * as Args from "@oclif/core/args";
 import { aliases, CtrCommand, parseLabels } from "@berth/cli-kit";
 
 export class NamespacesLabel extends CtrCommand {

@@ -1,4 +1,5 @@
-import { Args, Flags } from "@oclif/core";
+import * as Args from "@oclif/core/args";
+import * as Flags from "@oclif/core/flags";
 import type { PluginInfo } from "@berth/client";
 import { platformText } from "@berth/oci";
 import { aliases, CtrCommand, tabwriter } from "@berth/cli-kit";

@@ -1,5 +1,5 @@
 import { request } from "node:http";
-import { Flags } from "@oclif/core";
+import * as Flags from "@oclif/core/flags";
 import { CtrCommand, parseDuration } from "@berth/cli-kit";
 
 /** Where a daemon serves its debug endpoints unless told: Berth's state directory, as berthd's other sockets. */

@@ -1,5 +1,6 @@
 import { readFile } from "node:fs/promises";
-import { Args, Flags } from "@oclif/core";
+import * as Args from "@oclif/core/args";
+import * as Flags from "@oclif/core/flags";
 import type { taskV2 } from "@berth/api/proto";
 import type { TtrpcServiceClient } from "@berth/ttrpc";
 import { CtrCommand } from "@berth/cli-kit";

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { dirname, join } from "node:path";
-import { Flags } from "@oclif/core";
+import * as Flags from "@oclif/core/flags";
 import type { Client } from "@berth/client";
 import type { taskV2 } from "@berth/api/proto";
 import type { TtrpcClient, TtrpcServiceClient } from "@berth/ttrpc";

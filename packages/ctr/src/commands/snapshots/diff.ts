@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
-import { Args, Flags } from "@oclif/core";
+import * as Args from "@oclif/core/args";
+import * as Flags from "@oclif/core/flags";
 import type { CallContext, Mount } from "@berth/api";
 import type { SnapshotsProxy } from "@berth/client";
 import { mediaTypes } from "@berth/oci";

@@ -1,4 +1,4 @@
-import { Args } from "@oclif/core";
+import * as Args from "@oclif/core/args";
 import { goRfc3339Nano } from "../../format/go-values.js";
 import { CtrCommand, snapshotterFlag } from "@berth/cli-kit";
 import { defaultSnapshotter, kindTitle, snapshotAliases } from "./shared.js";

@@ -1,4 +1,4 @@
-import { Args } from "@oclif/core";
+import * as Args from "@oclif/core/args";
 import { CtrCommand, parseDigest, snapshotterFlag } from "@berth/cli-kit";
 import { snapshotAliases } from "./shared.js";
 

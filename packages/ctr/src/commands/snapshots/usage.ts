@@ -1,4 +1,4 @@
-import { Args } from "@oclif/core";
+import * as Args from "@oclif/core/args";
 import { CtrCommand, progressBytes, snapshotterFlag, tabwriter } from "@berth/cli-kit";
 import { defaultSnapshotter, snapshotAliases } from "./shared.js";
 

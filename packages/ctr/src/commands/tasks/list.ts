@@ -1,4 +1,4 @@
-import { Flags } from "@oclif/core";
+import * as Flags from "@oclif/core/flags";
 import { aliases, CtrCommand, tabwriter } from "@berth/cli-kit";
 import { taskTopics } from "./shared.js";
 

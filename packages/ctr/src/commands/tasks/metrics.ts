@@ -1,4 +1,5 @@
-import { Args, Flags } from "@oclif/core";
+import * as Args from "@oclif/core/args";
+import * as Flags from "@oclif/core/flags";
 import type { cgroupsV1, cgroupsV2 } from "@berth/api/proto";
 import { aliases, CtrCommand, tabwriter } from "@berth/cli-kit";
 import { goJson, goTimeString } from "../../format/go-values.js";

@@ -1,4 +1,4 @@
-import { Args } from "@oclif/core";
+import * as Args from "@oclif/core/args";
 import { aliases, CtrCommand } from "@berth/cli-kit";
 import { loadTask, taskTopics } from "./shared.js";
 

@@ -1,5 +1,5 @@
 import { constants } from "node:os";
-import { Flags } from "@oclif/core";
+import * as Flags from "@oclif/core/flags";
 import type { Client, DeletedProcess, ProcessStatus } from "@berth/client";
 import { goTimeString } from "../../format/go-values.js";
 
