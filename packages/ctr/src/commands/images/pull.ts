@@ -1,4 +1,3 @@
-// oclif's subpaths, not its index: the index loads every part of oclif and takes a pull's start-up several ms.
 import * as Args from "@oclif/core/args";
 import * as Flags from "@oclif/core/flags";
 import { isKind } from "@berth/api";
