@@ -276,7 +276,7 @@ describe.skipIf(!stockContainerdInstalled)("ctr run and containers create option
       // Seen once on a loaded machine: stderr's copy into the file landed just after `run --rm` returned.
       const logLines = () => readFileSync(log, "utf8").split("\n").sort();
       await waitUntil(`both streams in ${daemon.kind}'s file:// log`, async () => logLines().length === 3, 5_000).catch(() => undefined);
-      expect(logLines()).toEqual(["", "err", "out"]);
+      expect(logLines(), daemon.kind).toEqual(["", "err", "out"]);
       expect(readFileSync(pidFile, "utf8")).toMatch(/^[1-9]\d*$/);
       expect(await berth(daemon, "containers", "create", ...local.slice(0, 2), image, "started", "sh", "-c", "echo started")).toMatchObject({ code: 0 });
       const started = await berth(daemon, "tasks", "start", ...local.slice(2), "--log-uri", `file://${log}.start`, "--pid-file", `${pidFile}.start`, "started");
