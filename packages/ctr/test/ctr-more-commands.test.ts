@@ -272,7 +272,8 @@ for (const { name, start } of daemons) {
         text
           .split("\n")
           .slice(1)
-          .map((line) => line.split("\t"))
+          // ctr pads its columns with tabs to the widest cell: an AGE of "2 seconds" beside "1 second" takes one more.
+          .map((line) => line.split(/\t+/))
           .map(
             ([digest, size, , labels]) =>
               `${digest} ${size} ${(labels ?? "")
