@@ -36,6 +36,11 @@ export class CallActivity {
     this.#last = this.#now();
   }
 
+  /** Milliseconds since a call last started or ended (Infinity before the first). */
+  quietFor(): number {
+    return this.#now() - this.#last;
+  }
+
   /**
    * How long from now work asked for at `askedAt` should still wait: until no call has started or
    * ended for `quietMs`, and never past `askedAt + maxWaitMs`. 0 means run now.

@@ -5,7 +5,7 @@ import { type PluginOutcome, closePlugins as closeEach, loadPlugins, pluginKey }
 import { type Config, tempMountsOf, ttrpcAddressOf } from "./config.js";
 import type { Logger } from "./log.js";
 import { CallActivity } from "./call-activity.js";
-import { heapTrimWatch } from "./heap-trim.js";
+import { HeapTrim } from "./heap-trim.js";
 import { type GrpcService, type GrpcServices, pluginTypes, servicesOf } from "./plugins/types.js";
 import type { Plugin } from "./plugins/registry.js";
 import { type RunningServer, serveGrpc } from "./server.js";
@@ -130,9 +130,10 @@ export class Daemon {
  */
 function requestLog(logger: Logger, calls: CallActivity): CallObserver {
   let next = 0;
+  const heapTrim = new HeapTrim(calls);
   return {
     forMethod: (service, method) => {
-      const trimWatch = heapTrimWatch(service, method);
+      const trimWatch = heapTrim.watch(service, method);
       return {
         started() {
           calls.noteCall();

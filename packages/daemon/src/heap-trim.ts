@@ -1,5 +1,6 @@
 import type { MethodObserver } from "@berth/api/services";
 import { mallocTrim } from "@berth/libc";
+import type { CallActivity } from "./call-activity.js";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 
@@ -36,48 +37,53 @@ function fullCollection(): void {
   collectGarbage();
 }
 
-let calls = 0;
-let dataCallsRunning = 0;
-let dataMoved = false;
-let quietCheck: NodeJS.Timeout | undefined;
-
-function trim(): void {
-  if (dataMoved) fullCollection();
-  dataMoved = false;
-  try {
-    mallocTrim();
-  } catch {
-    // Not glibc: nothing to give back this way.
-  }
-}
-
-function watchForQuiet(seen: number): void {
-  quietCheck = setTimeout(() => {
-    quietCheck = undefined;
-    if (calls !== seen || dataCallsRunning > 0) watchForQuiet(calls);
-    else trim();
-  }, TRIM_AFTER_MS);
-  quietCheck.unref();
-}
-
-function finished(): void {
-  calls++;
-  if (quietCheck === undefined) watchForQuiet(calls);
-}
-
-function dataCallFinished(): void {
-  dataCallsRunning--;
-  dataMoved = true;
-  finished();
-}
-
 /**
- * Watches the calls of `service`'s `method` for the heap trim: once 250 ms pass with no call
- * finished and no pull, apply or content write running, glibc's heaps are trimmed (after a full
- * collection if such a call finished since the last trim). Under steady load this costs one timer
- * per 250 ms and no trim; an idle daemon has no timer at all.
+ * Trims glibc's heaps once no call has started or ended for 250 ms and no pull, apply or content
+ * write is running (after a full collection if such a call finished since the last trim). Under
+ * steady load this costs one timer per 250 ms and no trim; an idle daemon has no timer at all.
  */
-export function heapTrimWatch(service: string, method: string): Pick<MethodObserver, "started" | "finished"> {
-  if (!dataCalls.has(`${service}/${method}`)) return { finished };
-  return { started: () => void dataCallsRunning++, finished: dataCallFinished };
+export class HeapTrim {
+  #dataCallsRunning = 0;
+  #dataMoved = false;
+  #quietCheck: NodeJS.Timeout | undefined;
+
+  constructor(private readonly calls: CallActivity) {}
+
+  /** The hooks that watch the calls of `service`'s `method`, for a call observer. */
+  watch(service: string, method: string): Pick<MethodObserver, "started" | "finished"> {
+    if (!dataCalls.has(`${service}/${method}`)) return { finished: () => this.#finished() };
+    return {
+      started: () => void this.#dataCallsRunning++,
+      finished: () => {
+        this.#dataCallsRunning--;
+        this.#dataMoved = true;
+        this.#finished();
+      },
+    };
+  }
+
+  #finished(): void {
+    if (this.#quietCheck === undefined) this.#checkIn(TRIM_AFTER_MS);
+  }
+
+  #checkIn(ms: number): void {
+    this.#quietCheck = setTimeout(() => {
+      this.#quietCheck = undefined;
+      const left = TRIM_AFTER_MS - this.calls.quietFor();
+      if (this.#dataCallsRunning > 0) this.#checkIn(TRIM_AFTER_MS);
+      else if (left > 0) this.#checkIn(left);
+      else this.#trim();
+    }, ms);
+    this.#quietCheck.unref();
+  }
+
+  #trim(): void {
+    if (this.#dataMoved) fullCollection();
+    this.#dataMoved = false;
+    try {
+      mallocTrim();
+    } catch {
+      // Not glibc: nothing to give back this way.
+    }
+  }
 }
