@@ -65,7 +65,7 @@ export function namedCommand(args: readonly string[], commands: Readonly<Record<
   return { id, commandId, argv: args.slice(id.split(":").length) };
 }
 
-interface OclifPackageJson {
+export interface OclifPackageJson {
   readonly name: string;
   readonly oclif: {
     readonly hooks?: unknown;
@@ -76,12 +76,17 @@ interface OclifPackageJson {
   };
 }
 
+/** The package.json of the oclif package at `root`. */
+export function readPackageJson(root: string): OclifPackageJson {
+  return JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as OclifPackageJson;
+}
+
 /**
- * Whether the package at `root` runs a named command the same with oclif told of that command only:
- * no hooks (init and finally would run for `execute`), no plugins to find, no extra version flags.
+ * Whether the package with package.json `pjson` runs a named command the same with oclif told of
+ * that command only: no hooks (init and finally would run for `execute`), no plugins to find, no
+ * extra version flags.
  */
-export function runsCommandsAlone(root: string): boolean {
-  const { oclif } = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as OclifPackageJson;
+export function runsCommandsAlone({ oclif }: OclifPackageJson): boolean {
   return (
     oclif.topicSeparator === " " &&
     oclif.hooks === undefined &&
@@ -91,12 +96,11 @@ export function runsCommandsAlone(root: string): boolean {
   );
 }
 
-/** Runs `command` of the oclif package at `root`, as `execute` would (see above). */
-export async function runNamedCommand(root: string, command: NamedCommand): Promise<void> {
+/** Runs `command` of the oclif package at `root` (package.json `pjson`), as `execute` would (see above). */
+export async function runNamedCommand(root: string, pjson: OclifPackageJson, command: NamedCommand): Promise<void> {
   const [{ Config, Plugin }, { flush }] = await Promise.all([import("@oclif/core/config"), import("@oclif/core/flush")]);
   try {
-    const pjson = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as ConstructorParameters<typeof Plugin>[0]["pjson"];
-    const plugin = new Plugin({ root, isRoot: true, pjson });
+    const plugin = new Plugin({ root, isRoot: true, pjson: pjson as ConstructorParameters<typeof Plugin>[0]["pjson"] });
     await plugin.load();
     plugin.commands = plugin.commands.filter((loadable) => loadable.id === command.commandId);
     // With the plugin given, oclif neither reads the manifest again nor looks for other plugins.

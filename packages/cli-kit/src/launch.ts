@@ -14,7 +14,7 @@ import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import type { Command } from "@oclif/core/command";
 import type { Plugin } from "@oclif/core/config";
-import { type CommandPlacement, namedCommand, runNamedCommand, runsCommandsAlone } from "./command-run.js";
+import { type CommandPlacement, namedCommand, readPackageJson, runNamedCommand, runsCommandsAlone } from "./command-run.js";
 import { hoistGlobalOptions } from "./global-options.js";
 import { captureHelp, helpCacheEntry, isHelpRequest, mayAskForHelp, readHelp, writeHelp } from "./help-cache.js";
 
@@ -142,8 +142,9 @@ export async function launch(binUrl: string, argv: readonly string[], rewrite?: 
   if (options.bundledCommands !== undefined) bundledCommands.set(root, options.bundledCommands);
   // A plain command run: oclif told of that command alone (command-run.ts).
   const named = manifest === undefined || isHelpRequest(args) ? undefined : namedCommand(args, manifest);
-  if (named !== undefined && runsCommandsAlone(root)) {
-    await runNamedCommand(root, named);
+  const pjson = named === undefined ? undefined : readPackageJson(root);
+  if (named !== undefined && runsCommandsAlone(pjson!)) {
+    await runNamedCommand(root, pjson!, named);
     return;
   }
   const { execute } = await import("@oclif/core/execute");
