@@ -11,6 +11,8 @@ import { runInNewContext } from "node:vm";
 // Every apply and every pull runs inside a call (Diff.Apply, Transfer, the CRI's PullImage), so
 // trimming once calls go quiet covers them too.
 const TRIM_AFTER_MS = 250;
+/** How long after a collection and trim the second one comes (see `#trim`). */
+const SECOND_TRIM_AFTER_MS = 1_000;
 
 // A pull also leaves tens of MB of buffers that V8 has not collected yet (nothing allocates once the
 // daemon is quiet, so nothing makes it); for glibc their memory is still in use, and after a 60 MB
@@ -37,6 +39,14 @@ function fullCollection(): void {
   collectGarbage();
 }
 
+function trimMallocHeaps(): void {
+  try {
+    mallocTrim();
+  } catch {
+    // Not glibc: nothing to give back this way.
+  }
+}
+
 /**
  * Trims glibc's heaps once no call has started or ended for 250 ms and no pull, apply or content
  * write is running (after a full collection if such a call finished since the last trim). Under
@@ -46,6 +56,7 @@ export class HeapTrim {
   #dataCallsRunning = 0;
   #dataMoved = false;
   #quietCheck: NodeJS.Timeout | undefined;
+  #secondTrim: NodeJS.Timeout | undefined;
 
   constructor(private readonly calls: CallActivity) {}
 
@@ -78,12 +89,24 @@ export class HeapTrim {
   }
 
   #trim(): void {
-    if (this.#dataMoved) fullCollection();
-    this.#dataMoved = false;
-    try {
-      mallocTrim();
-    } catch {
-      // Not glibc: nothing to give back this way.
+    clearTimeout(this.#secondTrim);
+    this.#secondTrim = undefined;
+    if (this.#dataMoved) {
+      fullCollection();
+      // V8 frees the backing stores of collected ArrayBuffers on a background thread, which on a
+      // loaded machine may run after this trim; and the last of a call's buffers may be let go a
+      // turn after it answers. One more collection and trim a second later, if calls are still
+      // quiet, gives those back too.
+      this.#secondTrim = setTimeout(() => {
+        this.#secondTrim = undefined;
+        if (this.#quietCheck === undefined && this.#dataCallsRunning === 0) {
+          fullCollection();
+          trimMallocHeaps();
+        }
+      }, SECOND_TRIM_AFTER_MS);
+      this.#secondTrim.unref();
     }
+    this.#dataMoved = false;
+    trimMallocHeaps();
   }
 }

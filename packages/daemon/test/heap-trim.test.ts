@@ -39,6 +39,9 @@ describe("berthd's memory once a pull is over", () => {
     // The pull went through ~60 MB of buffers; without a collection before the trim about 36 MB of
     // them stayed in glibc's heap for as long as the daemon had nothing to do.
     const pid = berthd.process.pid!;
-    await waitUntil("berthd's heap to shrink after the pull", async () => mainHeapKb(pid) < 16 * 1024);
+    let heapKb = mainHeapKb(pid);
+    await waitUntil("berthd's heap to shrink after the pull", async () => (heapKb = mainHeapKb(pid)) < 16 * 1024).catch((error: Error) => {
+      throw new Error(`${error.message}: its [heap] still holds ${heapKb} KB`);
+    });
   }, 120_000);
 });
