@@ -91,6 +91,23 @@ describe("Berth's ctr images pull through the daemon's Transfer service", () => 
     expect(layout(pulled.stdout)).toBe(layout(local.stdout));
   });
 
+  it("takes the daemon's unpack as done without looking again, printing what the client-side pull prints", async () => {
+    const ref = `${registry.host}/library/busybox:1`;
+    const looks = () => [calls(berthd, "snapshots.v1.Snapshots", "Stat"), calls(berthd, "content.v1.Content", "Read")];
+    const looksBefore = looks();
+    const pulled = await ctr(berthd.address, ["-n", "unpacked-by-daemon", "images", "pull", "--plain-http", ref]);
+    expect(pulled.stderr).toBe("");
+    expect(pulled.code).toBe(0);
+    expect(pulled.stdout).toMatch(new RegExp(`\nunpacking linux/amd64 ${image.manifest.digest}\\.\\.\\.\ndone: [0-9.]+(ms|s|µs)\t\n$`));
+    expect(looks()).toEqual(looksBefore);
+    const snapshots = await ctr(berthd.address, ["-n", "unpacked-by-daemon", "snapshots", "ls"]);
+    expect(snapshots.stdout).toMatch(new RegExp(`^${image.diffIds[0]}\\s+\\s+Committed`, "m"));
+
+    const local = await ctr(berthd.address, ["-n", "unpacked-here", "images", "pull", "--plain-http", "--local", ref]);
+    expect(local.code, local.stderr).toBe(0);
+    expect(layout(pulled.stdout)).toBe(layout(local.stdout));
+  });
+
   it("pulls every platform into another snapshotter through the daemon, as the client-side pull does", async () => {
     const ref = `${registry.host}/library/multi:1`;
     const before = calls(berthd, "transfer.v1.Transfer", "Transfer");

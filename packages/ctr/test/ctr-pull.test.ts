@@ -42,7 +42,7 @@ describe("Berth's ctr images pull against berthd", () => {
     // Stock ctr's layout: the progress display, then an unpack line per platform and the time it took.
     expect(pulled.stdout).toMatch(new RegExp(`^${ref.replace(/[.:]/g, "\\$&")}: +resolved +\\|\\+{38}\\| *$`, "m"));
     expect(pulled.stdout).toMatch(new RegExp(`^layer-${image.layers[0]!.digest}: +done +\\|\\+{38}\\| *$`, "m"));
-    expect(pulled.stdout).toMatch(new RegExp(`\nunpacking linux/amd64 ${image.manifest.digest}\\.\\.\\.\ndone: [0-9.]+(ms|s)\t\n$`));
+    expect(pulled.stdout).toMatch(new RegExp(`\nunpacking linux/amd64 ${image.manifest.digest}\\.\\.\\.\ndone: [0-9.]+(ms|s|µs)\t\n$`));
     const listed = await runCommand(process.execPath, [berthCtr, "--address", berthd.address, "images", "ls", "-q"], { env: { PATH: process.env.PATH } });
     expect(listed.stdout).toBe(`${ref}\n`);
     const berthChecked = await runCommand(process.execPath, [berthCtr, "--address", berthd.address, "images", "check"], { env: { PATH: process.env.PATH } });

@@ -40,8 +40,9 @@ export class ImagesPull extends CtrCommand {
     const registry = resolverOptions(flags);
     const progress = { progress: board.listener, resolved: () => board.markResolved() };
     let image;
+    let transferred = false;
     try {
-      const transferred =
+      transferred =
         !flags.local &&
         !flags["skip-verify"] &&
         (await pulledByDaemon(() =>
@@ -75,9 +76,13 @@ export class ImagesPull extends CtrCommand {
     let platforms: Platform[] = wanted;
     if (flags["all-platforms"]) platforms = (await describeImage(client.content, client.context(), image.target)).platforms.map(parsePlatform);
     if (platforms.length === 0) platforms = [hostPlatform()];
+    // A Transfer has unpacked the platforms it was given, which without --all-platforms are these:
+    // looking again would cost five calls to learn nothing, unless the chain ID is to be printed.
+    const unpackedByDaemon = transferred && !flags["all-platforms"] && !flags["print-chainid"];
     const started = process.hrtime.bigint();
     for (const platform of platforms) {
       this.print(`unpacking ${platformText(platform)} ${image.target.digest}...\n`);
+      if (unpackedByDaemon) continue;
       const rootfs = await unpackImage(client, image.target, { platform, snapshotter });
       if (flags["print-chainid"]) this.print(`image chain ID: ${rootfs.chainId}\n`);
     }
