@@ -295,7 +295,13 @@ async function main(): Promise<void> {
     if (suites.has("pull")) {
       phase("pull");
       if (interrupted) throw new Error("interrupted");
-      rows.push(...(await pullRows(targets, both, async () => (registry = await startRegistry()))));
+      const freshConfig = `version = 2\ndisabled_plugins = ["io.containerd.grpc.v1.cri"]\n`;
+      const startFresh = async (side: Side): Promise<RunningDaemon> => {
+        const daemon = await start(() => (side === "berth" ? startBerthd({ logLevel: "info", config: freshConfig }) : startStockContainerd()));
+        if (daemon === undefined) throw new Error("stock containerd is not installed");
+        return daemon;
+      };
+      rows.push(...(await pullRows(targets, both, async () => (registry = await startRegistry()), startFresh)));
     }
 
     // Containers and tasks through stock ctr: ctr run latency, ctr containers ls, memory per running task.

@@ -1,5 +1,5 @@
-import { type RunningRegistry, buildLargeImage, pushTestImage, stockCtr } from "@berth/testkit";
-import { type Both, type OnBoth, type Target, row } from "./harness.js";
+import { type RunningDaemon, type RunningRegistry, buildLargeImage, pushTestImage, stockCtr } from "@berth/testkit";
+import { type Both, type OnBoth, type Side, type Target, row } from "./harness.js";
 import { type Outcome, attempt, sleep } from "./measure.js";
 import { berthCtr } from "./suites/cli.js";
 import { residentMb } from "./suites/memory.js";
@@ -15,10 +15,16 @@ const curveLayers = [1, 4, 16] as const;
 /**
  * The `pull` suite: a ~60 MB 4-layer image pulled cold, again into the same namespace, and into a
  * new namespace (each side with its own ctr); the same size pulled cold by stock ctr into berthd
- * (another image, so that berthd has none of its data layers); each daemon's RSS after the pulls
- * and two quiet seconds later; and cold pulls of 1, 4 and 16 layers. `start` starts the registry, which the caller stops.
+ * (another image, so that berthd has none of its data layers); each daemon's RSS after the pulls,
+ * and after the same pull into a fresh daemon of each side (`startFresh`, cleaned up here); and
+ * cold pulls of 1, 4 and 16 layers. `start` starts the registry, which the caller stops.
  */
-export async function pullRows(targets: readonly Target[], onBoth: OnBoth, start: () => Promise<RunningRegistry>): Promise<Row[]> {
+export async function pullRows(
+  targets: readonly Target[],
+  onBoth: OnBoth,
+  start: () => Promise<RunningRegistry>,
+  startFresh: (side: Side) => Promise<RunningDaemon>,
+): Promise<Row[]> {
   console.error("bench: building the images to pull and starting a registry");
   const layerBytes = [19.5e6, 19.5e6, 19.5e6];
   const pullImage = buildLargeImage({ layerBytes, filesPerLayer: 200 });
@@ -33,10 +39,17 @@ export async function pullRows(targets: readonly Target[], onBoth: OnBoth, start
     pullSuite({ ctr: ownCtr(target), address: target.client.address, ref: pullRef, prefix: "bench-pull", timeoutMs: 120_000 }),
   );
   const afterPull = await onBoth("RSS after the pulls", ({ daemon }) => residentMb(daemon.process.pid ?? Number.NaN));
-  // The same after two quiet seconds: what each daemon keeps once it has given back what it can.
-  const afterPullSettled = await onBoth("RSS two seconds after the pulls", async ({ daemon }) => {
-    await sleep(2000);
-    return residentMb(daemon.process.pid ?? Number.NaN);
+  // The same pull into a daemon that has done nothing else, two quiet seconds later: what a pull
+  // leaves, without what the suites before it left.
+  const afterPullFresh = await onBoth("RSS after a pull into a fresh daemon", async (target) => {
+    const daemon = await startFresh(target.side);
+    try {
+      await ctrPull({ ctr: ownCtr(target), address: daemon.address, namespace: "bench-fresh", ref: pullRef, timeoutMs: 120_000 });
+      await sleep(2000);
+      return await residentMb(daemon.process.pid ?? Number.NaN);
+    } finally {
+      await daemon.cleanup();
+    }
   });
   const berth = targets.find((target) => target.side === "berth")!;
   const stockIntoBerth: Outcome<number> =
@@ -90,7 +103,7 @@ export async function pullRows(targets: readonly Target[], onBoth: OnBoth, start
     row("warm pull into a new namespace, unpack (s)", true, 2, pulls, (p: PullSuite) => p.newNamespace.unpackS),
     row("re-pull into the same namespace, total (s)", true, 2, pulls, (p: PullSuite) => p.sameNamespace.totalS),
     row(`daemon RSS after a ${mb} MB pull (MB)`, true, 1, afterPull, (rss) => rss),
-    row(`daemon RSS 2 s after a ${mb} MB pull (MB)`, true, 1, afterPullSettled, (rss) => rss),
+    row(`daemon RSS after a ${mb} MB pull, fresh daemon, 2 s later (MB)`, true, 1, afterPullFresh, (rss) => rss),
     ...curveLayers.map((layers, i) =>
       row(`cost curve: cold pull of ${layers} layer${layers === 1 ? "" : "s"}, own ctr, total (s)`, true, 2, curve[i]!, (s) => s),
     ),
