@@ -49,8 +49,9 @@ function trimMallocHeaps(): void {
 
 /**
  * Trims glibc's heaps once no call has started or ended for 250 ms and no pull, apply or content
- * write is running (after a full collection if such a call finished since the last trim). Under
- * steady load this costs one timer per 250 ms and no trim; an idle daemon has no timer at all.
+ * write is running (after a full collection if such a call finished since the last trim, and then
+ * once more a second later). Under steady load this costs one timer per 250 ms and no trim; an
+ * idle daemon has no timer at all.
  */
 export class HeapTrim {
   #dataCallsRunning = 0;
@@ -93,10 +94,9 @@ export class HeapTrim {
     this.#secondTrim = undefined;
     if (this.#dataMoved) {
       fullCollection();
-      // V8 frees the backing stores of collected ArrayBuffers on a background thread, which on a
-      // loaded machine may run after this trim; and the last of a call's buffers may be let go a
-      // turn after it answers. One more collection and trim a second later, if calls are still
-      // quiet, gives those back too.
+      // V8 can free the memory of collected ArrayBuffers on a background thread, which on a loaded
+      // machine may come after this trim (once in CI a pull's memory stayed in the heap). One more
+      // collection and trim a second later, if calls are still quiet, gives that back too.
       this.#secondTrim = setTimeout(() => {
         this.#secondTrim = undefined;
         if (this.#quietCheck === undefined && this.#dataCallsRunning === 0) {
