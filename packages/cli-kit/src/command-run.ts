@@ -73,6 +73,8 @@ export interface OclifPackageJson {
     readonly devPlugins?: unknown;
     readonly additionalVersionFlags?: unknown;
     readonly topicSeparator?: string;
+    /** Where the command classes are exported (oclif's "explicit" strategy). */
+    readonly commands?: { readonly target: string; readonly identifier: string };
   };
 }
 

@@ -97,9 +97,7 @@ export type ArgvRewrite = (argv: readonly string[], commands: Readonly<Record<st
  */
 async function commandSummaries(root: string, manifest: Record<string, CommandSummary> | undefined): Promise<Record<string, CommandSummary>> {
   if (manifest !== undefined) return manifest;
-  const { target, identifier } = (
-    JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { oclif: { commands: { target: string; identifier: string } } }
-  ).oclif.commands;
+  const { target, identifier } = readPackageJson(root).oclif.commands!;
   return ((await import(pathToFileURL(join(root, target)).href)) as Record<string, Record<string, CommandSummary>>)[identifier] ?? {};
 }
 
@@ -142,10 +140,12 @@ export async function launch(binUrl: string, argv: readonly string[], rewrite?: 
   if (options.bundledCommands !== undefined) bundledCommands.set(root, options.bundledCommands);
   // A plain command run: oclif told of that command alone (command-run.ts).
   const named = manifest === undefined || isHelpRequest(args) ? undefined : namedCommand(args, manifest);
-  const pjson = named === undefined ? undefined : readPackageJson(root);
-  if (named !== undefined && runsCommandsAlone(pjson!)) {
-    await runNamedCommand(root, pjson!, named);
-    return;
+  if (named !== undefined) {
+    const pjson = readPackageJson(root);
+    if (runsCommandsAlone(pjson)) {
+      await runNamedCommand(root, pjson, named);
+      return;
+    }
   }
   const { execute } = await import("@oclif/core/execute");
   if (helpEntry === undefined || !isHelpRequest(args)) {

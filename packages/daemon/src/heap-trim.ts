@@ -55,9 +55,9 @@ function trimMallocHeaps(): void {
  */
 export class HeapTrim {
   #dataCallsRunning = 0;
-  #dataMoved = false;
+  /** Full collections still to come before trims: two after each pull, apply or content write. */
+  #collectionsDue = 0;
   #quietCheck: NodeJS.Timeout | undefined;
-  #secondTrim: NodeJS.Timeout | undefined;
 
   constructor(private readonly calls: CallActivity) {}
 
@@ -68,7 +68,7 @@ export class HeapTrim {
       started: () => void this.#dataCallsRunning++,
       finished: () => {
         this.#dataCallsRunning--;
-        this.#dataMoved = true;
+        this.#collectionsDue = 2;
         this.#finished();
       },
     };
@@ -90,23 +90,13 @@ export class HeapTrim {
   }
 
   #trim(): void {
-    clearTimeout(this.#secondTrim);
-    this.#secondTrim = undefined;
-    if (this.#dataMoved) {
+    if (this.#collectionsDue > 0) {
       fullCollection();
       // V8 can free the memory of collected ArrayBuffers on a background thread, which on a loaded
       // machine may come after this trim (once in CI a pull's memory stayed in the heap). One more
-      // collection and trim a second later, if calls are still quiet, gives that back too.
-      this.#secondTrim = setTimeout(() => {
-        this.#secondTrim = undefined;
-        if (this.#quietCheck === undefined && this.#dataCallsRunning === 0) {
-          fullCollection();
-          trimMallocHeaps();
-        }
-      }, SECOND_TRIM_AFTER_MS);
-      this.#secondTrim.unref();
+      // collection and trim a second later, once calls are quiet again, gives that back too.
+      if (--this.#collectionsDue > 0) this.#checkIn(SECOND_TRIM_AFTER_MS);
     }
-    this.#dataMoved = false;
     trimMallocHeaps();
   }
 }

@@ -196,30 +196,29 @@ export class Transport {
         await sleep(this.#backoff(attempt));
         continue;
       }
-      const response = { statusCode: message.statusCode ?? 0, headers: headersOf(message), body: new MessageBody(message) };
-      const result: RegistryResponse = { status: response.statusCode, headers: response.headers, body: response.body, url: url.toString() };
-      if (response.statusCode === 401 && sameOrigin && authAttempts < 2) {
-        const challenge = response.headers["www-authenticate"];
+      const result: RegistryResponse = { status: message.statusCode ?? 0, headers: headersOf(message), body: new MessageBody(message), url: url.toString() };
+      if (result.status === 401 && sameOrigin && authAttempts < 2) {
+        const challenge = result.headers["www-authenticate"];
         const challenges = challenge === undefined ? [] : Array.isArray(challenge) ? challenge : [challenge];
         if ((await this.authorizer.unauthorized(req.host.host, req.refHost, challenges, authorization !== undefined)) && !sentStream) {
-          await response.body.dump();
+          await result.body.dump();
           authAttempts++;
           attempt--;
           continue;
         }
         return result;
       }
-      if ([301, 302, 303, 307, 308].includes(response.statusCode) && (req.method === "GET" || req.method === "HEAD")) {
+      if ([301, 302, 303, 307, 308].includes(result.status) && (req.method === "GET" || req.method === "HEAD")) {
         const location = header(result, "location");
-        await response.body.dump();
+        await result.body.dump();
         if (location === undefined || ++redirects > 10) throw unavailable(`${req.method} ${url}: bad or too many redirects`);
         url = new URL(location, url);
         attempt--;
         continue;
       }
-      if ((response.statusCode === 408 || response.statusCode === 429 || response.statusCode >= 500) && attempt < this.#attempts && !sentStream) {
+      if ((result.status === 408 || result.status === 429 || result.status >= 500) && attempt < this.#attempts && !sentStream) {
         const retryAfter = Number(header(result, "retry-after"));
-        await response.body.dump();
+        await result.body.dump();
         await sleep(Number.isFinite(retryAfter) && retryAfter > 0 ? Math.min(retryAfter * 1000, 5000) : this.#backoff(attempt));
         continue;
       }
