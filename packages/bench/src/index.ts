@@ -27,6 +27,6 @@ export { ctrRunRmMs, memoryPerTask } from "./suites/tasks.js";
 export type { Suite } from "./harness.js";
 export { selectedSuites, suiteNames } from "./harness.js";
 export type { PullOptions, PullSuite, PullTiming } from "./suites/pull.js";
-export { ctrPull, goDurationSeconds, pullSuite } from "./suites/pull.js";
+export { cpuSeconds, ctrPull, goDurationSeconds, pullSuite } from "./suites/pull.js";
 export type { ProfileSummary } from "./profile.js";
 export { moduleOf, profileReport, summariseDirectory, summariseProfile } from "./profile.js";

@@ -3,7 +3,7 @@ import { type Both, type OnBoth, type Side, type Target, row } from "./harness.j
 import { type Outcome, attempt, sleep } from "./measure.js";
 import { berthCtr } from "./suites/cli.js";
 import { residentMb } from "./suites/memory.js";
-import { type PullSuite, ctrPull, pullSuite } from "./suites/pull.js";
+import { type PullSuite, type PullTiming, ctrPull, pullSuite } from "./suites/pull.js";
 import type { Row } from "./table.js";
 
 /** Each side's own ctr: Berth's against berthd, stock ctr against containerd. */
@@ -36,7 +36,14 @@ export async function pullRows(
   const pullRef = `${registry.host}/bench/pull:1`;
 
   const pulls = await onBoth(`pulls of a ${pullMb.toFixed(1)} MB image`, (target) =>
-    pullSuite({ ctr: ownCtr(target), address: target.client.address, ref: pullRef, prefix: "bench-pull", timeoutMs: 120_000 }),
+    pullSuite({
+      ctr: ownCtr(target),
+      address: target.client.address,
+      ref: pullRef,
+      prefix: "bench-pull",
+      timeoutMs: 120_000,
+      ...(target.daemon.process.pid === undefined ? {} : { daemonPid: target.daemon.process.pid }),
+    }),
   );
   const afterPull = await onBoth("RSS after the pulls", ({ daemon }) => residentMb(daemon.process.pid ?? Number.NaN));
   // The same pull into a daemon that has done nothing else, two quiet seconds later: what a pull
@@ -52,19 +59,19 @@ export async function pullRows(
     }
   });
   const berth = targets.find((target) => target.side === "berth")!;
-  const stockIntoBerth: Outcome<number> =
+  const stockIntoBerth: Outcome<PullTiming> =
     stockCtr === undefined
       ? "n/a"
       : await attempt("cold pull, stock ctr into berthd", async () => {
           console.error("bench: cold pull, stock ctr into berthd");
-          const timing = await ctrPull({
+          return await ctrPull({
             ctr: [stockCtr!],
             address: berth.client.address,
             namespace: "bench-pull-stock",
             ref: `${registry.host}/bench/pull-stock:1`,
             timeoutMs: 120_000,
+            ...(berth.daemon.process.pid === undefined ? {} : { daemonPid: berth.daemon.process.pid }),
           });
-          return timing.totalS;
         });
 
   const curve: Both<number>[] = [];
@@ -92,12 +99,20 @@ export async function pullRows(
     row(`cold pull, ${mb} MB 4 layers: fetch (s)`, true, 2, pulls, (p: PullSuite) => p.cold.fetchS),
     row(`cold pull, ${mb} MB 4 layers: unpack (s)`, true, 2, pulls, (p: PullSuite) => p.cold.unpackS),
     row(`cold pull, ${mb} MB 4 layers: fetch (MB/s)`, false, 1, pulls, (p: PullSuite) => pullMb / p.cold.fetchS),
+    row(`cold pull, ${mb} MB 4 layers, own ctr: daemon CPU (s)`, true, 2, pulls, (p: PullSuite) => p.cold.daemonCpuS ?? Number.NaN),
     row(
       `cold pull, ${mb} MB 4 layers, stock ctr into each daemon: total (s)`,
       true,
       2,
       { berth: stockIntoBerth, containerd: pulls.containerd },
-      (value: number | PullSuite) => (typeof value === "number" ? value : cold(value)),
+      (value: PullTiming | PullSuite) => ("cold" in value ? cold(value) : value.totalS),
+    ),
+    row(
+      `cold pull, ${mb} MB 4 layers, stock ctr into each daemon: daemon CPU (s)`,
+      true,
+      2,
+      { berth: stockIntoBerth, containerd: pulls.containerd },
+      (value: PullTiming | PullSuite) => ("cold" in value ? value.cold : value).daemonCpuS ?? Number.NaN,
     ),
     row("warm pull into a new namespace, total (s)", true, 2, pulls, (p: PullSuite) => p.newNamespace.totalS),
     row("warm pull into a new namespace, unpack (s)", true, 2, pulls, (p: PullSuite) => p.newNamespace.unpackS),

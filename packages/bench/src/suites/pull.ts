@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { runCommand } from "@berth/testkit";
 import { timeMs } from "../measure.js";
 
@@ -18,6 +19,8 @@ export interface PullTiming {
   readonly totalS: number;
   readonly fetchS: number;
   readonly unpackS: number;
+  /** CPU time the daemon spent meanwhile, all its threads, user and system; with `daemonPid` only. */
+  readonly daemonCpuS?: number;
 }
 
 export interface PullOptions {
@@ -27,6 +30,19 @@ export interface PullOptions {
   readonly namespace: string;
   readonly ref: string;
   readonly timeoutMs?: number;
+  /** The daemon's pid, to read the CPU time it spends on the pull. */
+  readonly daemonPid?: number;
+}
+
+/**
+ * CPU seconds process `pid` has used so far, all threads, user and system: fields 14 and 15 of
+ * /proc/<pid>/stat, in clock ticks of 1/100 s (Linux's USER_HZ on every architecture it runs on here).
+ */
+export function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  // "pid (comm) state …": comm may hold spaces and parentheses, so count fields after the last ")".
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 /**
@@ -38,6 +54,8 @@ export async function ctrPull(options: PullOptions): Promise<PullTiming> {
   const [command, ...prefix] = options.ctr;
   const args = [...prefix, "--address", options.address, "-n", options.namespace, "images", "pull", "--plain-http", options.ref];
   let output = "";
+  const pid = options.daemonPid;
+  const cpuBefore = pid === undefined ? undefined : cpuSeconds(pid);
   const totalMs = await timeMs(async () => {
     const result = await runCommand(command!, args, { timeoutMs: options.timeoutMs ?? 120_000 });
     if (result.code !== 0) throw new Error(`${options.ctr.join(" ")} images pull exited with ${result.signal ?? result.code}: ${result.stderr.trim()}`);
@@ -46,7 +64,8 @@ export async function ctrPull(options: PullOptions): Promise<PullTiming> {
   const done = /^done: (\S+)\t?$/m.exec(output);
   if (done === null) throw new Error(`ctr images pull printed no "done:" line:\n${output}`);
   const unpackS = goDurationSeconds(done[1]!);
-  return { totalS: totalMs / 1000, unpackS, fetchS: totalMs / 1000 - unpackS };
+  const daemonCpuS = pid === undefined || cpuBefore === undefined ? undefined : cpuSeconds(pid) - cpuBefore;
+  return { totalS: totalMs / 1000, unpackS, fetchS: totalMs / 1000 - unpackS, ...(daemonCpuS === undefined ? {} : { daemonCpuS }) };
 }
 
 /** The pull benchmarks of one side: a cold pull, a re-pull in the same namespace, and a pull into a new namespace. */
