@@ -42,7 +42,7 @@ export async function pullRows(
       ref: pullRef,
       prefix: "bench-pull",
       timeoutMs: 120_000,
-      ...(target.daemon.process.pid === undefined ? {} : { daemonPid: target.daemon.process.pid }),
+      daemonPid: target.daemon.process.pid ?? Number.NaN,
     }),
   );
   const afterPull = await onBoth("RSS after the pulls", ({ daemon }) => residentMb(daemon.process.pid ?? Number.NaN));
@@ -70,7 +70,7 @@ export async function pullRows(
             namespace: "bench-pull-stock",
             ref: `${registry.host}/bench/pull-stock:1`,
             timeoutMs: 120_000,
-            ...(berth.daemon.process.pid === undefined ? {} : { daemonPid: berth.daemon.process.pid }),
+            daemonPid: berth.daemon.process.pid ?? Number.NaN,
           });
         });
 
