@@ -92,6 +92,9 @@ async function connect(daemon: RunningDaemon): Promise<Client> {
 
 const nodeOptions = process.env.NODE_OPTIONS ?? "";
 
+/** berthd without the CRI, as every daemon of the bench runs (see where berthd starts). */
+const withoutCri = `version = 2\ndisabled_plugins = ["io.containerd.grpc.v1.cri"]\n`;
+
 /**
  * With `--profile <dir>`, every Node process started from here on (Berth's ctr, berthd and its shims)
  * writes a V8 CPU profile into `<dir>/<phase>`; the figures of a profiled run are slower than a plain one.
@@ -123,7 +126,7 @@ async function main(): Promise<void> {
     // does too, and the other figures compare like with like. Both run without the CRI, as
     // testkit's containerd does (the CRI suite measures its own daemons).
     const [berthPort, stockPort] = [await freePort(), await freePort()];
-    const berthConfig = `version = 2\ndisabled_plugins = ["io.containerd.grpc.v1.cri"]\n[metrics]\n  address = "127.0.0.1:${berthPort}"\n`;
+    const berthConfig = `${withoutCri}[metrics]\n  address = "127.0.0.1:${berthPort}"\n`;
     const berthd = await start(() => startBerthd({ logLevel: "info", config: berthConfig }));
     const containerd = await start(() => startStockContainerd({ metrics: { address: `127.0.0.1:${stockPort}` } }));
 
@@ -295,9 +298,8 @@ async function main(): Promise<void> {
     if (suites.has("pull")) {
       phase("pull");
       if (interrupted) throw new Error("interrupted");
-      const freshConfig = `version = 2\ndisabled_plugins = ["io.containerd.grpc.v1.cri"]\n`;
       const startFresh = async (side: Side): Promise<RunningDaemon> => {
-        const daemon = await start(() => (side === "berth" ? startBerthd({ logLevel: "info", config: freshConfig }) : startStockContainerd()));
+        const daemon = await start(() => (side === "berth" ? startBerthd({ logLevel: "info", config: withoutCri }) : startStockContainerd()));
         if (daemon === undefined) throw new Error("stock containerd is not installed");
         return daemon;
       };

@@ -94,26 +94,17 @@ export async function pullRows(
 
   const mb = pullMb.toFixed(0);
   const cold = (p: PullSuite) => p.cold.totalS;
+  // Stock ctr's cold pull into each daemon: into containerd it is the cold pull of the suite above.
+  const coldOf = (suite: Outcome<PullSuite> | undefined) => (suite === undefined || typeof suite === "string" ? suite : suite.cold);
+  const stockCold: Both<PullTiming> = { berth: stockIntoBerth, containerd: coldOf(pulls.containerd) };
   return [
     row(`cold pull, ${mb} MB 4 layers, own ctr: total (s)`, true, 2, pulls, cold),
     row(`cold pull, ${mb} MB 4 layers: fetch (s)`, true, 2, pulls, (p: PullSuite) => p.cold.fetchS),
     row(`cold pull, ${mb} MB 4 layers: unpack (s)`, true, 2, pulls, (p: PullSuite) => p.cold.unpackS),
     row(`cold pull, ${mb} MB 4 layers: fetch (MB/s)`, false, 1, pulls, (p: PullSuite) => pullMb / p.cold.fetchS),
     row(`cold pull, ${mb} MB 4 layers, own ctr: daemon CPU (s)`, true, 2, pulls, (p: PullSuite) => p.cold.daemonCpuS ?? Number.NaN),
-    row(
-      `cold pull, ${mb} MB 4 layers, stock ctr into each daemon: total (s)`,
-      true,
-      2,
-      { berth: stockIntoBerth, containerd: pulls.containerd },
-      (value: PullTiming | PullSuite) => ("cold" in value ? cold(value) : value.totalS),
-    ),
-    row(
-      `cold pull, ${mb} MB 4 layers, stock ctr into each daemon: daemon CPU (s)`,
-      true,
-      2,
-      { berth: stockIntoBerth, containerd: pulls.containerd },
-      (value: PullTiming | PullSuite) => ("cold" in value ? value.cold : value).daemonCpuS ?? Number.NaN,
-    ),
+    row(`cold pull, ${mb} MB 4 layers, stock ctr into each daemon: total (s)`, true, 2, stockCold, (t) => t.totalS),
+    row(`cold pull, ${mb} MB 4 layers, stock ctr into each daemon: daemon CPU (s)`, true, 2, stockCold, (t) => t.daemonCpuS ?? Number.NaN),
     row("warm pull into a new namespace, total (s)", true, 2, pulls, (p: PullSuite) => p.newNamespace.totalS),
     row("warm pull into a new namespace, unpack (s)", true, 2, pulls, (p: PullSuite) => p.newNamespace.unpackS),
     row("re-pull into the same namespace, total (s)", true, 2, pulls, (p: PullSuite) => p.sameNamespace.totalS),
